@@ -1,0 +1,51 @@
+#pragma once
+// Writing events. Writers stream (bounded memory whatever the input size) and write to a
+// temporary file in the target directory that is renamed into place only by close(): a failed
+// or abandoned write leaves no partial output, and an existing file is only replaced with
+// WriteOptions::overwrite.
+//
+//   auto w = evlib::Writer::create("out.raw", {.format = "evt3", .width = 1280, .height = 720});
+//   w.write(batch);            // events in non-decreasing time order
+//   w.close();
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "evlib/event_batch.hpp"
+
+namespace evlib {
+
+struct WriteOptions {
+  std::string format;          // "evt2", "evt3", "dat"; "" = from the extension (.raw -> evt3, .dat)
+  std::uint32_t width = 0;     // sensor geometry written to the header (required for RAW)
+  std::uint32_t height = 0;
+  bool overwrite = false;      // replace an existing file
+  std::vector<std::pair<std::string, std::string>> header;  // extra header keys
+};
+
+class Writer {
+ public:
+  static Writer create(const std::string& path, const WriteOptions& options);
+  ~Writer();  // without close(): removes the temporary file
+  Writer(Writer&&) noexcept;
+  Writer& operator=(Writer&&) noexcept;
+
+  // Appends events (and triggers, merged by time). Time must not decrease across calls.
+  void write(const EventBatch& events, const TriggerBatch& triggers = {});
+  // Flushes, syncs and renames the file into place.
+  void close();
+  std::uint64_t events_written() const;
+
+  struct Impl;
+
+ private:
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Formats Writer::create accepts.
+std::vector<std::string> writable_formats();
+
+}  // namespace evlib

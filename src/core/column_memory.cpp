@@ -1,0 +1,66 @@
+#include "evlib/column_memory.hpp"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <new>
+#include <utility>
+
+namespace evlib {
+
+namespace {
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// Below this size a plain heap block is cheaper than a mapping.
+constexpr std::size_t kMapThreshold = std::size_t{256} << 10;
+}  // namespace
+
+ColumnMemory::ColumnMemory(std::size_t bytes) : bytes_(bytes) {
+  if (bytes == 0) return;
+  if (bytes < kMapThreshold) {
+    data_ = ::operator new(bytes, std::align_val_t{64});
+    return;
+  }
+  // Over-map by one huge page so the block can start on a 2 MiB boundary.
+  const std::size_t body = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  const std::size_t want = body + kHugePage;
+  void* base = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED) throw std::bad_alloc();
+  auto addr = reinterpret_cast<std::uintptr_t>(base);
+  const std::uintptr_t aligned = (addr + kHugePage - 1) & ~(kHugePage - 1);
+  const std::size_t head = aligned - addr;
+  if (head != 0) ::munmap(base, head);
+  const std::size_t tail = want - head - body;
+  if (tail != 0) ::munmap(reinterpret_cast<void*>(aligned + body), tail);
+  data_ = reinterpret_cast<void*>(aligned);
+  mapped_bytes_ = body;
+  ::madvise(data_, mapped_bytes_, MADV_HUGEPAGE);
+}
+
+ColumnMemory::~ColumnMemory() { release(); }
+
+ColumnMemory::ColumnMemory(ColumnMemory&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)),
+      mapped_bytes_(std::exchange(other.mapped_bytes_, 0)) {}
+
+ColumnMemory& ColumnMemory::operator=(ColumnMemory&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+    mapped_bytes_ = std::exchange(other.mapped_bytes_, 0);
+  }
+  return *this;
+}
+
+void ColumnMemory::release() noexcept {
+  if (data_ == nullptr) return;
+  if (mapped_bytes_ != 0) {
+    ::munmap(data_, mapped_bytes_);
+  } else {
+    ::operator delete(data_, std::align_val_t{64});
+  }
+  data_ = nullptr;
+}
+
+}  // namespace evlib

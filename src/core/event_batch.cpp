@@ -1,0 +1,89 @@
+#include "evlib/event_batch.hpp"
+
+#include <algorithm>
+
+#include "evlib/error.hpp"
+
+namespace evlib {
+
+EventBatch EventBatch::with_capacity(std::size_t capacity) {
+  EventBatch batch;
+  auto storage = std::make_shared<Storage>();
+  // One spare slot per column keeps zero-capacity batches pointing at valid memory.
+  const std::size_t n = capacity == 0 ? 1 : capacity;
+  storage->t = ColumnMemory(n * sizeof(std::int64_t));
+  storage->x = ColumnMemory(n * sizeof(std::uint16_t));
+  storage->y = ColumnMemory(n * sizeof(std::uint16_t));
+  storage->p = ColumnMemory(n * sizeof(std::uint8_t));
+  batch.t_ = static_cast<std::int64_t*>(storage->t.data());
+  batch.x_ = static_cast<std::uint16_t*>(storage->x.data());
+  batch.y_ = static_cast<std::uint16_t*>(storage->y.data());
+  batch.p_ = static_cast<std::uint8_t*>(storage->p.data());
+  batch.storage_ = std::move(storage);
+  batch.capacity_ = capacity;
+  return batch;
+}
+
+void EventBatch::set_size(std::size_t n) {
+  if (n > capacity_) throw InvalidArgument("EventBatch::set_size: size exceeds capacity");
+  size_ = n;
+}
+
+void EventBatch::push_back(std::int64_t t, std::uint16_t x, std::uint16_t y, std::uint8_t p) {
+  if (size_ >= capacity_) throw InvalidArgument("EventBatch::push_back: batch is full");
+  t_[size_] = t;
+  x_[size_] = x;
+  y_[size_] = y;
+  p_[size_] = p;
+  ++size_;
+}
+
+EventBatch EventBatch::slice(std::size_t begin, std::size_t end) const {
+  if (begin > end || end > size_) throw InvalidArgument("EventBatch::slice: range out of bounds");
+  EventBatch out = *this;
+  out.t_ += begin;
+  out.x_ += begin;
+  out.y_ += begin;
+  out.p_ += begin;
+  out.size_ = end - begin;
+  out.capacity_ = end - begin;
+  return out;
+}
+
+EventBatch EventBatch::slice_time(std::int64_t t0, std::int64_t t1) const {
+  const auto ts = t();
+  const auto first = std::lower_bound(ts.begin(), ts.end(), t0);
+  const auto last = std::lower_bound(first, ts.end(), std::max(t0, t1));
+  return slice(static_cast<std::size_t>(first - ts.begin()), static_cast<std::size_t>(last - ts.begin()));
+}
+
+void TriggerBatch::append(const TriggerBatch& other) {
+  t.insert(t.end(), other.t.begin(), other.t.end());
+  channel.insert(channel.end(), other.channel.begin(), other.channel.end());
+  value.insert(value.end(), other.value.begin(), other.value.end());
+}
+
+const std::string* Metadata::header_value(const std::string& key) const {
+  for (auto it = header.rbegin(); it != header.rend(); ++it) {
+    if (it->first == key) return &it->second;
+  }
+  return nullptr;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> DecodeStats::counters() const {
+  return {{"before_first_time_high", before_first_time_high},
+          {"out_of_bounds", out_of_bounds},
+          {"missing_row", missing_row},
+          {"missing_vector_base", missing_vector_base},
+          {"non_cd_row_events", non_cd_row_events},
+          {"orphan_continued", orphan_continued},
+          {"partial_groups", partial_groups},
+          {"unknown_words", unknown_words},
+          {"non_monotonic_time_high", non_monotonic_time_high},
+          {"trailing_bytes", trailing_bytes},
+          {"time_wraps", time_wraps},
+          {"monitoring_events", monitoring_events},
+          {"imu_samples", imu_samples}};
+}
+
+}  // namespace evlib

@@ -1,0 +1,109 @@
+#pragma once
+// Prophesee DAT: `% ` header, a type byte and a size byte, then 8-byte records (FORMATS.md 5).
+#include <cstddef>
+#include <cstdint>
+
+#include "evlib/metadata.hpp"
+#include "formats/decoder_support.hpp"
+
+namespace evlib::detail {
+
+struct DatConfig {
+  std::uint32_t width = 0;   // 0: no bounds check (many DAT files carry no geometry)
+  std::uint32_t height = 0;
+  std::uint8_t event_type = 0x0C;  // 0x00 Event2d, 0x0C EventCD, 0x0E EventExtTrigger
+  int version = 2;                  // 1: very old ATIS layout
+  std::uint64_t stream_offset = 0;
+};
+
+class DatDecoder {
+ public:
+  static constexpr std::size_t kMaxEventsPerWord = 1;
+  static constexpr std::size_t kWordBytes = 8;
+  static constexpr bool kBoundFromSize = true;
+  static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 8; }
+
+  explicit DatDecoder(const DatConfig& config)
+      : width_(config.width == 0 ? 0x10000 : config.width), height_(config.height == 0 ? 0x10000 : config.height),
+        triggers_only_(config.event_type == 0x0E), version_(config.version), next_offset_(config.stream_offset) {}
+
+  template <class Sink>
+  std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
+    return feed_words<8>(partial_, data, size, [&](const std::uint8_t* records, std::size_t count) {
+      return decode_records(records, count, sink, triggers);
+    });
+  }
+  void finish() {
+    stats_.trailing_bytes += partial_.len;
+    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final record");
+    partial_.len = 0;
+  }
+  const DecodeStats& stats() const noexcept { return stats_; }
+
+ private:
+  // 32-bit timestamps wrap every 71.6 min: unwrap when t drops by more than half the range.
+  std::int64_t unwrap(std::uint32_t t32) noexcept {
+    if (t32 < last_t32_ && last_t32_ - t32 > 0x80000000u) {
+      loops_ += std::int64_t{1} << 32;
+      ++stats_.time_wraps;
+    }
+    last_t32_ = t32;
+    return loops_ + t32;
+  }
+  template <class Sink>
+  std::size_t decode_records(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
+
+  const std::uint32_t width_;
+  const std::uint32_t height_;
+  const bool triggers_only_;
+  const int version_;
+  std::uint64_t next_offset_;
+  PartialWord<8> partial_;
+  DecodeStats stats_;
+  std::uint32_t last_t32_ = 0;
+  std::int64_t loops_ = 0;
+};
+
+template <class Sink>
+std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t count, Sink& sink,
+                                       TriggerBatch& triggers) {
+  std::size_t i = 0;
+  if (triggers_only_) {
+    for (; i < count; ++i) {
+      const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
+      triggers.push_back(unwrap(load_le32(bytes + 8 * i)), static_cast<std::uint8_t>(w1 >> 26),
+                         static_cast<std::uint8_t>((w1 & 0xF) != 0));
+    }
+  } else if (version_ >= 2) [[likely]] {
+    const std::size_t n = std::min(count, sink.room());
+    for (; i < n; ++i) {
+      const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
+      const std::uint32_t x = w1 & 0x3FFF, y = (w1 >> 14) & 0x3FFF;
+      const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
+      if (x < width_ && y < height_) [[likely]] {
+        sink.emit(t, x, y, (w1 >> 28) & 1);  // Metavision reads polarity from bit 28 only
+      } else {
+        ++stats_.out_of_bounds;
+        stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");
+      }
+    }
+  } else {
+    const std::size_t n = std::min(count, sink.room());
+    for (; i < n; ++i) {
+      const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
+      const std::uint32_t x = w1 & 0x1FF, y = (w1 >> 9) & 0xFF;
+      const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
+      if (x < width_ && y < height_) {
+        sink.emit(t, x, y, (w1 >> 17) & 1);
+      } else {
+        ++stats_.out_of_bounds;
+        stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");
+      }
+    }
+  }
+  stats_.words += i;
+  next_offset_ += 8 * i;
+  return i;
+}
+
+}  // namespace evlib::detail

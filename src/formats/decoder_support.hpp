@@ -1,0 +1,90 @@
+#pragma once
+// Pieces shared by the word decoders: the column sink they append to, little-endian loads,
+// and the carry of a partial word across buffer boundaries.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "evlib/event_batch.hpp"
+
+namespace evlib::detail {
+
+// Appends events to preallocated columns without bounds checks. The decoders check room() once
+// per input word (a word yields at most a known number of events), never once per event.
+struct ColumnSink {
+  std::int64_t* t;
+  std::uint16_t* x;
+  std::uint16_t* y;
+  std::uint8_t* p;
+  std::size_t n;
+  std::size_t cap;
+
+  static ColumnSink over(EventBatch& batch) {
+    return {batch.t_data(), batch.x_data(), batch.y_data(), batch.p_data(), batch.size(), batch.capacity()};
+  }
+  std::size_t room() const noexcept { return cap - n; }
+  void emit(std::int64_t time, std::uint32_t px, std::uint32_t py, std::uint32_t pol) noexcept {
+    t[n] = time;
+    x[n] = static_cast<std::uint16_t>(px);
+    y[n] = static_cast<std::uint16_t>(py);
+    p[n] = static_cast<std::uint8_t>(pol);
+    ++n;
+  }
+};
+
+inline std::uint16_t load_le16(const std::uint8_t* b) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, b, 2);
+  return v;  // evlib targets little-endian hosts (checked in CMake)
+}
+inline std::uint32_t load_le32(const std::uint8_t* b) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, b, 4);
+  return v;
+}
+inline std::uint64_t load_le64(const std::uint8_t* b) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, b, 8);
+  return v;
+}
+
+// Bytes of a word that straddles two input buffers.
+template <std::size_t N>
+struct PartialWord {
+  std::uint8_t bytes[N] = {};
+  std::size_t len = 0;
+};
+
+// Feeds an arbitrary byte range to decode_words(const uint8_t* words, size_t count) -> words
+// processed (fewer than count when the sink is full). Returns the bytes consumed; an incomplete
+// tail word is consumed into `partial` and completed by the next call.
+template <std::size_t N, class DecodeWords>
+std::size_t feed_words(PartialWord<N>& partial, const std::uint8_t* data, std::size_t size,
+                       DecodeWords&& decode_words) {
+  std::size_t used = 0;
+  if (partial.len != 0) {
+    const std::size_t take = std::min(N - partial.len, size);
+    if (partial.len + take < N) {
+      std::memcpy(partial.bytes + partial.len, data, take);
+      partial.len += take;
+      return size;
+    }
+    std::uint8_t word[N];
+    std::memcpy(word, partial.bytes, partial.len);
+    std::memcpy(word + partial.len, data, take);
+    if (decode_words(word, std::size_t{1}) == 0) return 0;
+    partial.len = 0;
+    used = take;
+  }
+  const std::size_t count = (size - used) / N;
+  const std::size_t done = decode_words(data + used, count);
+  used += done * N;
+  if (done < count) return used;
+  const std::size_t rest = size - used;
+  std::memcpy(partial.bytes, data + used, rest);
+  partial.len = rest;
+  return size;
+}
+
+}  // namespace evlib::detail

@@ -1,0 +1,87 @@
+#include "formats/evt2.hpp"
+
+#include "formats/prophesee_header.hpp"
+#include "io/format_reader.hpp"
+#include "io/word_stream_reader.hpp"
+
+namespace evlib::detail {
+
+void Evt2Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
+  if (!have_th_) {
+    have_th_ = true;
+    if (shift_enabled_) shift_ = static_cast<std::int64_t>(v) << 6;
+  } else if (v < th_) {
+    // Half-range rule (FORMATS.md 2.3): a large backwards step is a wrap of the 34-bit clock.
+    if (th_ - v >= (1u << 27)) {
+      ++loops_;
+      ++stats_.time_wraps;
+    } else {
+      ++stats_.non_monotonic_time_high;
+      stats_.note_error(offset, "TIME_HIGH went backwards");
+    }
+  }
+  th_ = v;
+  base_ = (loops_ << 34) + (static_cast<std::int64_t>(th_) << 6) - shift_;
+}
+
+void Evt2Decoder::on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers) {
+  const std::uint32_t type = w >> 28;
+  if (type != 0xF && continued_expected_ != 0) {
+    if (group_is_imu_) ++stats_.partial_groups;
+    continued_expected_ = 0;
+  }
+  switch (type) {
+    case 0xA:
+      triggers.push_back(base_ + ((w >> 22) & 63), static_cast<std::uint8_t>((w >> 8) & 0x1F),
+                         static_cast<std::uint8_t>(w & 1));
+      break;
+    case 0xE:  // OTHERS: monitoring, may be followed by one CONTINUED word
+      ++stats_.monitoring_events;
+      continued_expected_ = 1;
+      group_is_imu_ = false;
+      break;
+    case 0xD:  // IMU sample: this word and five CONTINUED words
+      ++stats_.imu_samples;
+      continued_expected_ = 5;
+      group_is_imu_ = true;
+      break;
+    case 0xF:
+      if (continued_expected_ != 0) {
+        --continued_expected_;
+      } else {
+        ++stats_.orphan_continued;
+        stats_.note_error(offset, "CONTINUED word without a group to continue");
+      }
+      break;
+    default:
+      ++stats_.unknown_words;
+      stats_.note_error(offset, "reserved EVT2 word type");
+      break;
+  }
+}
+
+namespace {
+
+int sniff_evt2(const std::vector<std::uint8_t>& prefix, const std::string& path) {
+  return sniff_raw(prefix, path, "evt2");
+}
+
+std::unique_ptr<FormatReader> open_evt2(const std::string& path, const std::vector<std::uint8_t>& prefix,
+                                        const ReadOptions& options, Metadata& metadata) {
+  const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt2");
+  WordDecoderConfig config;
+  config.width = enc.width != 0 ? enc.width : 2048;
+  config.height = enc.height != 0 ? enc.height : 2048;
+  config.metavision_time_shift = options.metavision_time_shift;
+  config.stream_offset = metadata.data_offset;
+  return std::make_unique<WordStreamReader<Evt2Decoder>>(path, metadata.data_offset, Evt2Decoder(config),
+                                                         options.strict);
+}
+
+}  // namespace
+
+FormatDescriptor evt2_format() {
+  return {"evt2", "Prophesee RAW, EVT 2.0", {".raw"}, &sniff_evt2, &open_evt2};
+}
+
+}  // namespace evlib::detail

@@ -1,0 +1,96 @@
+#pragma once
+// Prophesee EVT 2.0: 32-bit words, 6-bit time LSBs under a 28-bit TIME_HIGH (FORMATS.md section 2).
+#include <cstddef>
+#include <cstdint>
+
+#include "evlib/metadata.hpp"
+#include "formats/decoder_support.hpp"
+#include "formats/evt3.hpp"  // WordDecoderConfig
+
+namespace evlib::detail {
+
+class Evt2Decoder {
+ public:
+  static constexpr std::size_t kMaxEventsPerWord = 1;
+  static constexpr std::size_t kWordBytes = 4;
+  static constexpr bool kBoundFromSize = true;
+  static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 4; }
+
+  explicit Evt2Decoder(const WordDecoderConfig& config)
+      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
+        next_offset_(config.stream_offset) {}
+
+  template <class Sink>
+  std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
+    return feed_words<4>(partial_, data, size, [&](const std::uint8_t* words, std::size_t count) {
+      return decode_words(words, count, sink, triggers);
+    });
+  }
+  void finish() {
+    stats_.trailing_bytes += partial_.len;
+    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final word");
+    partial_.len = 0;
+    if (continued_expected_ != 0 && group_is_imu_) ++stats_.partial_groups;
+    continued_expected_ = 0;
+  }
+  const DecodeStats& stats() const noexcept { return stats_; }
+  std::int64_t time_shift() const noexcept { return shift_; }
+
+ private:
+  template <class Sink>
+  std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
+  void on_time_high(std::uint32_t v, std::uint64_t offset);
+  void on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers);
+
+  const std::uint32_t width_;
+  const std::uint32_t height_;
+  const bool shift_enabled_;
+  std::uint64_t next_offset_;
+  PartialWord<4> partial_;
+  DecodeStats stats_;
+  bool have_th_ = false;
+  std::uint32_t th_ = 0;
+  std::int64_t loops_ = 0;
+  std::int64_t shift_ = 0;
+  std::int64_t base_ = 0;  // loops·2^34 + th·64 − shift
+  std::uint32_t continued_expected_ = 0;  // CONTINUED words still due to the last OTHERS / IMU word
+  bool group_is_imu_ = false;
+};
+
+template <class Sink>
+std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink,
+                                      TriggerBatch& triggers) {
+  std::size_t i = 0;
+  while (!have_th_ && i < count) {
+    const std::uint32_t w = load_le32(bytes + 4 * i);
+    if ((w >> 28) == 0x8) {
+      on_time_high(w & 0x0FFFFFFF, next_offset_ + 4 * i);
+    } else {
+      ++stats_.before_first_time_high;
+    }
+    ++i;
+  }
+  for (; i < count; ++i) {
+    if (sink.room() < kMaxEventsPerWord) [[unlikely]] break;
+    const std::uint32_t w = load_le32(bytes + 4 * i);
+    const std::uint32_t type = w >> 28;
+    if (type <= 1) [[likely]] {
+      const std::uint32_t x = (w >> 11) & 0x7FF, y = w & 0x7FF;
+      if (x < width_ && y < height_) [[likely]] {
+        sink.emit(base_ + ((w >> 22) & 63), x, y, type);
+      } else {
+        ++stats_.out_of_bounds;
+        stats_.note_error(next_offset_ + 4 * i, "event beyond sensor geometry");
+      }
+    } else if (type == 0x8) {
+      on_time_high(w & 0x0FFFFFFF, next_offset_ + 4 * i);
+    } else {
+      on_rare_word(w, next_offset_ + 4 * i, triggers);
+    }
+  }
+  stats_.words += i;
+  next_offset_ += 4 * i;
+  return i;
+}
+
+}  // namespace evlib::detail

@@ -1,0 +1,106 @@
+#pragma once
+// Prophesee EVT 2.1: 64-bit words, a 32-bit validity mask per CD word (FORMATS.md section 3).
+// The two 32-bit halves come in "little" or "legacy" order (3.1).
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "evlib/metadata.hpp"
+#include "formats/decoder_support.hpp"
+#include "formats/evt3.hpp"  // WordDecoderConfig
+
+namespace evlib::detail {
+
+class Evt21Decoder {
+ public:
+  static constexpr std::size_t kMaxEventsPerWord = 32;
+  static constexpr std::size_t kWordBytes = 8;
+  static constexpr bool kBoundFromSize = false;
+  static std::size_t count_upper_bound(const std::uint8_t* data, std::size_t size);
+
+  Evt21Decoder(const WordDecoderConfig& config, bool legacy_layout)
+      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
+        legacy_(legacy_layout), next_offset_(config.stream_offset) {}
+
+  template <class Sink>
+  std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
+    return feed_words<8>(partial_, data, size, [&](const std::uint8_t* words, std::size_t count) {
+      return decode_words(words, count, sink, triggers);
+    });
+  }
+  void finish() {
+    stats_.trailing_bytes += partial_.len;
+    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final word");
+    partial_.len = 0;
+  }
+  const DecodeStats& stats() const noexcept { return stats_; }
+
+  // Which half-word order the first bytes of a stream suggest: 1 legacy, 0 little, -1 unknown.
+  static int guess_legacy_layout(const std::uint8_t* data, std::size_t size);
+
+ private:
+  template <class Sink>
+  std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
+  void on_time_high(std::uint32_t v, std::uint64_t offset);
+  void on_rare_word(std::uint32_t h, std::uint32_t l, std::uint64_t offset, TriggerBatch& triggers);
+
+  const std::uint32_t width_;
+  const std::uint32_t height_;
+  const bool shift_enabled_;
+  const bool legacy_;
+  std::uint64_t next_offset_;
+  PartialWord<8> partial_;
+  DecodeStats stats_;
+  bool have_th_ = false;
+  std::uint32_t th_ = 0;
+  std::int64_t loops_ = 0;
+  std::int64_t shift_ = 0;
+  std::int64_t base_ = 0;
+};
+
+template <class Sink>
+std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink,
+                                       TriggerBatch& triggers) {
+  std::size_t i = 0;
+  for (; i < count; ++i) {
+    if (sink.room() < kMaxEventsPerWord) [[unlikely]] break;
+    const std::uint32_t a = load_le32(bytes + 8 * i), b = load_le32(bytes + 8 * i + 4);
+    const std::uint32_t h = legacy_ ? a : b, l = legacy_ ? b : a;
+    const std::uint32_t type = h >> 28;
+    if (!have_th_ && type != 0x8) [[unlikely]] {
+      ++stats_.before_first_time_high;
+      continue;
+    }
+    if (type <= 1) [[likely]] {
+      const std::uint32_t xb = (h >> 11) & 0x7FF, y = h & 0x7FF;
+      const std::int64_t t = base_ + ((h >> 22) & 63);
+      std::uint32_t mask = l;
+      if (y < height_ && xb + 32 <= width_) [[likely]] {
+        while (mask != 0) {
+          sink.emit(t, xb + static_cast<std::uint32_t>(std::countr_zero(mask)), y, type);
+          mask &= mask - 1;
+        }
+      } else {
+        while (mask != 0) {
+          const std::uint32_t x = xb + static_cast<std::uint32_t>(std::countr_zero(mask));
+          mask &= mask - 1;
+          if (x < width_ && y < height_) {
+            sink.emit(t, x, y, type);
+          } else {
+            ++stats_.out_of_bounds;
+            stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");
+          }
+        }
+      }
+    } else if (type == 0x8) {
+      on_time_high(h & 0x0FFFFFFF, next_offset_ + 8 * i);
+    } else {
+      on_rare_word(h, l, next_offset_ + 8 * i, triggers);
+    }
+  }
+  stats_.words += i;
+  next_offset_ += 8 * i;
+  return i;
+}
+
+}  // namespace evlib::detail

@@ -1,0 +1,85 @@
+#include "formats/evt3.hpp"
+
+#include "formats/prophesee_header.hpp"
+#include "io/format_reader.hpp"
+#include "io/word_stream_reader.hpp"
+
+namespace evlib::detail {
+
+void Evt3Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
+  if (!have_th_) {
+    have_th_ = true;
+    th_ = v;
+    tl_ = 0;
+    if (shift_enabled_ && v > 0) shift_ = static_cast<std::int64_t>(v - 1) << 12;
+  } else if (v != th_) {
+    if (th_ > v && th_ - v >= 2048) {
+      ++loops_;
+      ++stats_.time_wraps;
+    } else if (v < th_) {
+      ++stats_.non_monotonic_time_high;
+      stats_.note_error(offset, "TIME_HIGH went backwards");
+    }
+    th_ = v;
+    tl_ = 0;  // Metavision resets the low part when the high part changes
+  }
+  t_ = (loops_ << 24) + (static_cast<std::int64_t>(th_) << 12) + tl_ - shift_;
+}
+
+void Evt3Decoder::count_row_drop(std::uint32_t n, std::uint64_t offset) {
+  if (n == 0) return;
+  switch (row_) {
+    case kNoRow:
+      stats_.missing_row += n;
+      stats_.note_error(offset, "column word before any ADDR_Y");
+      break;
+    case kRowOutOfBounds:
+      stats_.out_of_bounds += n;
+      stats_.note_error(offset, "row beyond sensor height");
+      break;
+    case kNonCdRow:
+      stats_.non_cd_row_events += n;  // exposure-measurement rows are not CD events: not an error
+      break;
+    case kCdRow:
+      break;
+  }
+}
+
+std::size_t Evt3Decoder::count_upper_bound(const std::uint8_t* data, std::size_t size) {
+  std::size_t n = 0;
+  const std::size_t words = size / 2;
+  for (std::size_t i = 0; i < words; ++i) {
+    const std::uint32_t w = load_le16(data + 2 * i);
+    const std::uint32_t type = w >> 12;
+    n += (type == 0x2) ? 1 : 0;
+    n += (type == 0x4) ? static_cast<std::size_t>(std::popcount(w & 0xFFFu)) : 0;
+    n += (type == 0x5) ? static_cast<std::size_t>(std::popcount(w & 0xFFu)) : 0;
+  }
+  return n;
+}
+
+namespace {
+
+int sniff_evt3(const std::vector<std::uint8_t>& prefix, const std::string& path) {
+  return sniff_raw(prefix, path, "evt3");
+}
+
+std::unique_ptr<FormatReader> open_evt3(const std::string& path, const std::vector<std::uint8_t>& prefix,
+                                        const ReadOptions& options, Metadata& metadata) {
+  const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt3");
+  WordDecoderConfig config;
+  config.width = enc.width != 0 ? enc.width : 2048;
+  config.height = enc.height != 0 ? enc.height : 2048;
+  config.metavision_time_shift = options.metavision_time_shift;
+  config.stream_offset = metadata.data_offset;
+  return std::make_unique<WordStreamReader<Evt3Decoder>>(path, metadata.data_offset, Evt3Decoder(config),
+                                                         options.strict);
+}
+
+}  // namespace
+
+FormatDescriptor evt3_format() {
+  return {"evt3", "Prophesee RAW, EVT 3.0", {".raw"}, &sniff_evt3, &open_evt3};
+}
+
+}  // namespace evlib::detail

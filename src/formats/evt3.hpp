@@ -1,0 +1,219 @@
+#pragma once
+// Prophesee EVT 3.0: stateful 16-bit words (FORMATS.md section 4). A resumable state machine:
+// feed() accepts any split of the byte stream and keeps time, row, vector base and pending
+// OTHERS groups across calls.
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "evlib/metadata.hpp"
+#include "formats/decoder_support.hpp"
+
+namespace evlib::detail {
+
+struct WordDecoderConfig {
+  std::uint32_t width = 2048;   // events with x >= width or y >= height are dropped and counted
+  std::uint32_t height = 2048;
+  bool metavision_time_shift = false;  // subtract the offset derived from the first TIME_HIGH
+  std::uint64_t stream_offset = 0;     // file offset of the first byte fed, for error reports
+};
+
+class Evt3Decoder {
+ public:
+  static constexpr std::size_t kMaxEventsPerWord = 12;
+  static constexpr std::size_t kWordBytes = 2;
+  static constexpr bool kBoundFromSize = false;  // 6 events/byte is too loose: count instead
+  // Events a byte range can yield at most (ADDR_X words plus vector bits), without decoding.
+  static std::size_t count_upper_bound(const std::uint8_t* data, std::size_t size);
+
+  explicit Evt3Decoder(const WordDecoderConfig& config)
+      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
+        next_offset_(config.stream_offset) {}
+
+  // Decodes bytes into sink (and triggers). Returns the bytes consumed: all of them unless the
+  // sink filled up, in which case the call stops on a word boundary and may be resumed.
+  template <class Sink>
+  std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
+    return feed_words<2>(partial_, data, size, [&](const std::uint8_t* words, std::size_t count) {
+      return decode_words(words, count, sink, triggers);
+    });
+  }
+  // Call once after the last byte: accounts for an incomplete final word or group.
+  void finish() {
+    stats_.trailing_bytes += partial_.len;
+    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final word");
+    partial_.len = 0;
+    if (others_pending_) close_others_group();
+  }
+  const DecodeStats& stats() const noexcept { return stats_; }
+  DecodeStats& stats() noexcept { return stats_; }
+  // Time shift in effect (0 until the first TIME_HIGH is seen or when disabled).
+  std::int64_t time_shift() const noexcept { return shift_; }
+  bool have_time() const noexcept { return have_th_; }
+  std::int64_t current_time() const noexcept { return t_; }
+
+ private:
+  enum Row : std::uint8_t { kNoRow, kCdRow, kRowOutOfBounds, kNonCdRow };
+
+  template <class Sink>
+  std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
+
+  void on_time_high(std::uint32_t v, std::uint64_t offset);
+  void on_others(std::uint32_t subtype) {
+    if (others_pending_) close_others_group();
+    others_pending_ = true;
+    others_subtype_ = subtype;
+    others_words_ = 0;
+  }
+  void on_continued(std::uint64_t offset) {
+    if (!others_pending_) {
+      ++stats_.orphan_continued;
+      stats_.note_error(offset, "CONTINUED word without OTHERS");
+      return;
+    }
+    if (++others_words_ == 3) close_others_group();
+  }
+  void close_others_group() {
+    // Subtypes 0x000-0x009 may carry other CONTINUED patterns (FORMATS.md 4.1): not an error.
+    if (others_words_ != 3 && others_subtype_ > 0x009) ++stats_.partial_groups;
+    ++stats_.monitoring_events;
+    others_pending_ = false;
+  }
+  template <class Sink>
+  void emit_vector(std::uint32_t mask, std::uint32_t span, Sink& sink, std::uint64_t offset);
+  void count_row_drop(std::uint32_t n, std::uint64_t offset);
+
+  const std::uint32_t width_;
+  const std::uint32_t height_;
+  const bool shift_enabled_;
+  std::uint64_t next_offset_;
+  PartialWord<2> partial_;
+  DecodeStats stats_;
+
+  bool have_th_ = false;
+  std::uint32_t th_ = 0;
+  std::uint32_t tl_ = 0;
+  std::int64_t loops_ = 0;
+  std::int64_t shift_ = 0;
+  std::int64_t t_ = 0;  // loops·2^24 + th·4096 + tl − shift, kept current
+  Row row_ = kNoRow;
+  std::uint32_t y_ = 0;
+  bool have_base_ = false;
+  std::uint32_t base_x_ = 0;
+  std::uint32_t base_p_ = 0;
+  bool others_pending_ = false;
+  std::uint32_t others_subtype_ = 0;
+  std::uint32_t others_words_ = 0;
+};
+
+template <class Sink>
+void Evt3Decoder::emit_vector(std::uint32_t mask, std::uint32_t span, Sink& sink, std::uint64_t offset) {
+  const std::uint32_t base = base_x_;
+  base_x_ += span;
+  if (!have_base_) [[unlikely]] {
+    if (mask != 0) {
+      ++stats_.missing_vector_base;
+      stats_.note_error(offset, "vector word without VECT_BASE_X");
+    }
+    return;
+  }
+  if (row_ != kCdRow) [[unlikely]] {
+    count_row_drop(static_cast<std::uint32_t>(std::popcount(mask)), offset);
+    return;
+  }
+  if (base + span <= width_) [[likely]] {
+    while (mask != 0) {
+      sink.emit(t_, base + static_cast<std::uint32_t>(std::countr_zero(mask)), y_, base_p_);
+      mask &= mask - 1;
+    }
+    return;
+  }
+  while (mask != 0) {
+    const std::uint32_t x = base + static_cast<std::uint32_t>(std::countr_zero(mask));
+    mask &= mask - 1;
+    if (x < width_) {
+      sink.emit(t_, x, y_, base_p_);
+    } else {
+      ++stats_.out_of_bounds;
+      stats_.note_error(offset, "vector event beyond sensor width");
+    }
+  }
+}
+
+template <class Sink>
+std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink,
+                                      TriggerBatch& triggers) {
+  std::size_t i = 0;
+  // Everything before the first TIME_HIGH has no time base and is dropped (FORMATS.md 4.2 step 1).
+  while (!have_th_ && i < count) {
+    const std::uint32_t w = load_le16(bytes + 2 * i);
+    if ((w >> 12) == 0x8) {
+      on_time_high(w & 0xFFF, next_offset_ + 2 * i);
+    } else {
+      ++stats_.before_first_time_high;
+    }
+    ++i;
+  }
+  for (; i < count; ++i) {
+    if (sink.room() < kMaxEventsPerWord) [[unlikely]] break;
+    const std::uint32_t w = load_le16(bytes + 2 * i);
+    const std::uint32_t v = w & 0xFFF;
+    switch (w >> 12) {
+      case 0x2:  // EVT_ADDR_X
+        if (row_ == kCdRow && (v & 0x7FF) < width_) [[likely]] {
+          sink.emit(t_, v & 0x7FF, y_, v >> 11);
+        } else if (row_ == kCdRow) {
+          ++stats_.out_of_bounds;
+          stats_.note_error(next_offset_ + 2 * i, "event beyond sensor width");
+        } else {
+          count_row_drop(1, next_offset_ + 2 * i);
+        }
+        break;
+      case 0x4:  // VECT_12
+        emit_vector(v, 12, sink, next_offset_ + 2 * i);
+        break;
+      case 0x5:  // VECT_8
+        emit_vector(v & 0xFF, 8, sink, next_offset_ + 2 * i);
+        break;
+      case 0x3:  // VECT_BASE_X
+        base_x_ = v & 0x7FF;
+        base_p_ = v >> 11;
+        have_base_ = true;
+        break;
+      case 0x0:  // EVT_ADDR_Y
+        y_ = v & 0x7FF;
+        row_ = y_ < height_ ? kCdRow : kRowOutOfBounds;
+        break;
+      case 0x6:  // EVT_TIME_LOW
+        t_ += static_cast<std::int64_t>(v) - static_cast<std::int64_t>(tl_);
+        tl_ = v;
+        break;
+      case 0x8:
+        on_time_high(v, next_offset_ + 2 * i);
+        break;
+      case 0xA:  // EXT_TRIGGER
+        triggers.push_back(t_, static_cast<std::uint8_t>((v >> 8) & 0xF), static_cast<std::uint8_t>(v & 1));
+        break;
+      case 0x1:  // row address of non-CD (exposure measurement) events
+        y_ = v & 0x7FF;
+        row_ = kNonCdRow;
+        break;
+      case 0xE:
+        on_others(v);
+        break;
+      case 0x7:
+      case 0xF:
+        on_continued(next_offset_ + 2 * i);
+        break;
+      default:
+        ++stats_.unknown_words;
+        stats_.note_error(next_offset_ + 2 * i, "reserved EVT3 word type");
+        break;
+    }
+  }
+  stats_.words += i;
+  next_offset_ += 2 * i;
+  return i;
+}
+
+}  // namespace evlib::detail

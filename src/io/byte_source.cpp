@@ -1,0 +1,136 @@
+#include "io/byte_source.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "evlib/error.hpp"
+
+namespace evlib::detail {
+
+namespace {
+constexpr std::uint64_t kPage = 4096;
+
+int open_or_throw(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path, std::strerror(errno));
+  return fd;
+}
+
+struct stat stat_or_throw(int fd, const std::string& path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw IoError(path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw IoError(path, "is a directory");
+  return st;
+}
+}  // namespace
+
+ByteSource::ByteSource(const std::string& path, std::uint64_t offset, std::size_t window)
+    : path_(path), position_(offset), window_(window) {
+  fd_ = open_or_throw(path);
+  const struct stat st = stat_or_throw(fd_, path);
+  if (S_ISREG(st.st_mode)) {
+    size_ = static_cast<std::uint64_t>(st.st_size);
+    if (size_ > 0) {
+      void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+      if (m != MAP_FAILED) {
+        map_ = static_cast<const std::uint8_t*>(m);
+        map_bytes_ = size_;
+        ::madvise(m, map_bytes_, MADV_SEQUENTIAL);
+      }
+    }
+  }
+  if (map_ == nullptr) {
+    buffer_.resize(window_);
+    if (position_ != 0 && ::lseek(fd_, static_cast<off_t>(position_), SEEK_SET) < 0) {
+      // Not seekable: skip forward by reading.
+      std::uint64_t skip = position_;
+      while (skip > 0) {
+        const ssize_t r = ::read(fd_, buffer_.data(), std::min<std::uint64_t>(skip, buffer_.size()));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        skip -= static_cast<std::uint64_t>(r);
+      }
+    }
+  }
+}
+
+ByteSource::~ByteSource() {
+  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_bytes_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ByteSource::release_window() {
+  if (map_ == nullptr || window_size_ == 0) return;
+  // Drop the consumed pages from this process (they stay in the page cache): keeps RSS bounded.
+  const std::uint64_t begin = window_offset_ / kPage * kPage;
+  const std::uint64_t end = (window_offset_ + window_size_) / kPage * kPage;
+  if (end > begin) ::madvise(const_cast<std::uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
+}
+
+std::span<const std::uint8_t> ByteSource::next() {
+  release_window();
+  window_offset_ = position_;
+  window_size_ = 0;
+  if (map_ != nullptr) {
+    if (position_ >= size_) return {};
+    window_size_ = static_cast<std::size_t>(std::min<std::uint64_t>(window_, size_ - position_));
+    position_ += window_size_;
+    return {map_ + window_offset_, window_size_};
+  }
+  if (eof_) return {};
+  std::size_t filled = 0;
+  while (filled < buffer_.size()) {
+    const ssize_t r = ::read(fd_, buffer_.data() + filled, buffer_.size() - filled);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw IoError(path_, std::string("read failed: ") + std::strerror(errno));
+    if (r == 0) {
+      eof_ = true;
+      break;
+    }
+    filled += static_cast<std::size_t>(r);
+  }
+  window_size_ = filled;
+  position_ += filled;
+  return {buffer_.data(), filled};
+}
+
+std::vector<std::uint8_t> read_prefix(const std::string& path, std::size_t max_bytes) {
+  const int fd = open_or_throw(path);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    throw IoError(path, "is a directory");
+  }
+  std::vector<std::uint8_t> out(max_bytes);
+  std::size_t filled = 0;
+  while (filled < max_bytes) {
+    const ssize_t r = ::pread(fd, out.data() + filled, max_bytes - filled, static_cast<off_t>(filled));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw IoError(path, std::string("read failed: ") + std::strerror(err));
+    }
+    if (r == 0) break;
+    filled += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+  out.resize(filled);
+  return out;
+}
+
+std::uint64_t file_size(const std::string& path) {
+  const int fd = open_or_throw(path);
+  struct stat st {};
+  const int rc = ::fstat(fd, &st);
+  ::close(fd);
+  if (rc != 0) throw IoError(path, std::strerror(errno));
+  return S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+}  // namespace evlib::detail

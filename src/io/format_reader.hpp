@@ -1,0 +1,47 @@
+#pragma once
+// The internal interface each format implements. One virtual call per chunk, never per event.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "evlib/event_batch.hpp"
+#include "evlib/metadata.hpp"
+#include "evlib/reader.hpp"
+
+namespace evlib::detail {
+
+class FormatReader {
+ public:
+  virtual ~FormatReader() = default;
+  // Appends events to batch until it is full or the input ends. Returns false once the input is
+  // exhausted and everything has been delivered.
+  virtual bool fill(EventBatch& batch, TriggerBatch& triggers) = 0;
+  virtual const DecodeStats& stats() const = 0;
+  // Upper bound on the events still to come.
+  virtual std::size_t upper_bound_events() = 0;
+  // File offset decoded so far.
+  virtual std::uint64_t bytes_done() const = 0;
+};
+
+// A format as the registry knows it.
+struct FormatDescriptor {
+  const char* name;
+  const char* description;
+  std::vector<std::string> extensions;
+  // Confidence 0-100 that prefix (the first bytes of the file) is this format.
+  int (*sniff)(const std::vector<std::uint8_t>& prefix, const std::string& path);
+  // Parses the header into metadata and returns a reader positioned at the first event.
+  std::unique_ptr<FormatReader> (*open)(const std::string& path, const std::vector<std::uint8_t>& prefix,
+                                        const ReadOptions& options, Metadata& metadata);
+};
+
+const std::vector<FormatDescriptor>& registry();
+const FormatDescriptor& find_format(const std::string& path, const std::vector<std::uint8_t>& prefix,
+                                    const ReadOptions& options);
+
+// Bytes read from the start of a file for sniffing and header parsing.
+constexpr std::size_t kPrefixBytes = std::size_t{1} << 20;
+
+}  // namespace evlib::detail

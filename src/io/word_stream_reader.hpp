@@ -1,0 +1,81 @@
+#pragma once
+// A FormatReader over any resumable word decoder (EVT 2.0 / 2.1 / 3.0, DAT records): pulls
+// windows from a ByteSource, feeds the decoder, stops when the chunk is full.
+#include <span>
+#include <string>
+
+#include "evlib/error.hpp"
+#include "formats/decoder_support.hpp"
+#include "io/byte_source.hpp"
+#include "io/format_reader.hpp"
+
+namespace evlib::detail {
+
+template <class Decoder>
+class WordStreamReader final : public FormatReader {
+ public:
+  WordStreamReader(const std::string& path, std::uint64_t data_offset, Decoder decoder, bool strict)
+      : source_(path, data_offset), decoder_(std::move(decoder)), data_offset_(data_offset),
+        bytes_done_(data_offset), strict_(strict) {}
+
+  bool fill(EventBatch& batch, TriggerBatch& triggers) override {
+    if (batch.capacity() < Decoder::kMaxEventsPerWord) throw InvalidArgument("chunk capacity too small");
+    ColumnSink sink = ColumnSink::over(batch);
+    while (!finished_) {
+      if (pending_.empty()) {
+        pending_ = source_.next();
+        pending_offset_ = source_.window_offset();
+        if (pending_.empty()) {
+          decoder_.finish();
+          finished_ = true;
+          break;
+        }
+      }
+      const std::size_t used = decoder_.feed(pending_.data(), pending_.size(), sink, triggers);
+      pending_ = pending_.subspan(used);
+      pending_offset_ += used;
+      bytes_done_ = pending_offset_;
+      if (sink.room() < Decoder::kMaxEventsPerWord) break;
+    }
+    batch.set_size(sink.n);
+    if (strict_ && decoder_.stats().corrupt() != 0) {
+      const DecodeStats& s = decoder_.stats();
+      throw FormatError(source_.path(), s.first_error_offset, s.first_error + " (strict mode)");
+    }
+    return !finished_;
+  }
+
+  const DecodeStats& stats() const override { return decoder_.stats(); }
+
+  std::size_t upper_bound_events() override {
+    if constexpr (Decoder::kBoundFromSize) {
+      const std::uint64_t rest = source_.size() > bytes_done_ ? source_.size() - bytes_done_ : 0;
+      return Decoder::count_upper_bound(nullptr, static_cast<std::size_t>(rest)) + Decoder::kMaxEventsPerWord;
+    } else {
+      // A counting pass over the rest of the file: cheap next to decoding (no stores per event).
+      ByteSource scan(source_.path(), bytes_done_);
+      std::size_t bound = Decoder::kMaxEventsPerWord * 2;
+      std::size_t carry = (bytes_done_ - data_offset_) % Decoder::kWordBytes;
+      for (auto w = scan.next(); !w.empty(); w = scan.next()) {
+        const std::size_t skip = std::min(carry, w.size());
+        bound += Decoder::count_upper_bound(w.data() + skip, w.size() - skip);
+        carry = 0;
+      }
+      return bound;
+    }
+  }
+
+  std::uint64_t bytes_done() const override { return bytes_done_; }
+
+ private:
+  ByteSource source_;
+  Decoder decoder_;
+  std::uint64_t data_offset_;
+  std::span<const std::uint8_t> pending_;
+  std::uint64_t pending_offset_ = 0;
+  std::uint64_t bytes_done_;
+  bool strict_;
+  bool finished_ = false;
+};
+
+}  // namespace evlib::detail

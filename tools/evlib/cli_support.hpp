@@ -1,0 +1,64 @@
+#pragma once
+// Small helpers shared by the subcommands: JSON output, a progress bar, option plumbing.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "evlib/reader.hpp"
+
+namespace evlib::cli {
+
+// Minimal JSON object writer (flat keys, nested objects by hand).
+class Json {
+ public:
+  Json& field(const std::string& key, const std::string& value);
+  Json& field(const std::string& key, const char* value) { return field(key, std::string(value)); }
+  Json& field(const std::string& key, std::int64_t value);
+  Json& field(const std::string& key, std::uint64_t value);
+  Json& field(const std::string& key, std::uint32_t value) { return field(key, std::uint64_t{value}); }
+  Json& field(const std::string& key, int value) { return field(key, std::int64_t{value}); }
+  Json& field(const std::string& key, double value);
+  Json& field(const std::string& key, bool value);
+  Json& null_field(const std::string& key);
+  Json& object(const std::string& key, const Json& inner);
+  Json& raw(const std::string& key, const std::string& json_text);
+  std::string str() const { return "{" + body_ + "}"; }
+
+  static std::string quote(const std::string& s);
+
+ private:
+  void key(const std::string& k);
+  std::string body_;
+};
+
+// A one-line progress bar on stderr, drawn only when stderr is a terminal and not --quiet.
+class Progress {
+ public:
+  Progress(std::uint64_t total_bytes, bool enabled);
+  ~Progress();
+  void update(std::uint64_t bytes_done, std::uint64_t events);
+  void finish();
+
+ private:
+  std::uint64_t total_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+// Reader options every reading subcommand accepts.
+struct ReaderFlags {
+  ReadOptions options;
+  std::string format;
+  std::size_t chunk = 0;
+  void add_to(CLI::App& app);
+  ReadOptions resolve() const;
+};
+
+bool stderr_is_terminal();
+std::string human_count(double v);
+
+}  // namespace evlib::cli
