@@ -10,9 +10,10 @@ void Evt3Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
   if (!have_th_) {
     have_th_ = true;
     th_ = v;
-    tl_ = 0;
     if (shift_enabled_ && v > 0) shift_ = static_cast<std::int64_t>(v - 1) << 12;
-  } else if (v != th_) {
+  } else if (v == th_) {
+    return;  // repeats are normal and change nothing, not even the low part
+  } else {
     if (th_ > v && th_ - v >= 2048) {
       ++loops_;
       ++stats_.time_wraps;
@@ -21,27 +22,22 @@ void Evt3Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
       stats_.note_error(offset, "TIME_HIGH went backwards");
     }
     th_ = v;
-    tl_ = 0;  // Metavision resets the low part when the high part changes
   }
-  t_ = (loops_ << 24) + (static_cast<std::int64_t>(th_) << 12) + tl_ - shift_;
+  // Metavision resets the low part when the high part changes.
+  time_base_ = (loops_ << 24) + (static_cast<std::int64_t>(th_) << 12) - shift_;
+  t_ = time_base_;
 }
 
 void Evt3Decoder::count_row_drop(std::uint32_t n, std::uint64_t offset) {
   if (n == 0) return;
-  switch (row_) {
-    case kNoRow:
-      stats_.missing_row += n;
-      stats_.note_error(offset, "column word before any ADDR_Y");
-      break;
-    case kRowOutOfBounds:
-      stats_.out_of_bounds += n;
-      stats_.note_error(offset, "row beyond sensor height");
-      break;
-    case kNonCdRow:
-      stats_.non_cd_row_events += n;  // exposure-measurement rows are not CD events: not an error
-      break;
-    case kCdRow:
-      break;
+  if (y_ >= height_) {
+    stats_.out_of_bounds += n;
+    stats_.note_error(offset, "row beyond sensor height");
+  } else if (row_kind_ == kNonCdRow) {
+    stats_.non_cd_row_events += n;  // exposure-measurement rows are not CD events: not an error
+  } else {
+    stats_.missing_row += n;
+    stats_.note_error(offset, "column word before any ADDR_Y");
   }
 }
 

@@ -19,8 +19,10 @@ class FormatReader {
   // exhausted and everything has been delivered.
   virtual bool fill(EventBatch& batch, TriggerBatch& triggers) = 0;
   virtual const DecodeStats& stats() const = 0;
-  // Upper bound on the events still to come.
+  // Upper bound on the events still to come (may scan the rest of the file).
   virtual std::size_t upper_bound_events() = 0;
+  // A bound from the byte count alone (no scan); may be far above the real count.
+  virtual std::size_t loose_upper_bound_events() { return upper_bound_events(); }
   // File offset decoded so far.
   virtual std::uint64_t bytes_done() const = 0;
 };

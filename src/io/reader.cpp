@@ -1,6 +1,7 @@
 #include "evlib/reader.hpp"
 
 #include <algorithm>
+#include <new>
 
 #include "evlib/error.hpp"
 #include "io/byte_source.hpp"
@@ -68,9 +69,15 @@ Recording read(const std::string& path, const ReadOptions& options) {
   Reader reader = Reader::open(path, options);
   Recording rec;
   rec.metadata = reader.shared_metadata();
-  rec.events = EventBatch::with_capacity(reader.upper_bound_events());
-  rec.events.metadata = rec.metadata;
   detail::FormatReader& format = *reader.impl_->format;
+  // Reserve address space for the loosest bound (untouched pages cost nothing, so this is free
+  // when the kernel allows overcommit) and fall back to a counting pass when it does not.
+  try {
+    rec.events = EventBatch::with_capacity(format.loose_upper_bound_events());
+  } catch (const std::bad_alloc&) {
+    rec.events = EventBatch::with_capacity(format.upper_bound_events());
+  }
+  rec.events.metadata = rec.metadata;
   while (format.fill(rec.events, rec.triggers)) {
     if (rec.events.size() + 32 > rec.events.capacity()) {
       // The bound was exceeded (cannot happen for a correct bound); grow once, generously.

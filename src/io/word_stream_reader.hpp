@@ -65,6 +65,12 @@ class WordStreamReader final : public FormatReader {
     }
   }
 
+  std::size_t loose_upper_bound_events() override {
+    const std::uint64_t rest = source_.size() > bytes_done_ ? source_.size() - bytes_done_ : 0;
+    return static_cast<std::size_t>((rest / Decoder::kWordBytes + 1) * Decoder::kMaxEventsPerWord) +
+           Decoder::kMaxEventsPerWord;
+  }
+
   std::uint64_t bytes_done() const override { return bytes_done_; }
 
  private:
