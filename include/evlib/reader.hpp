@@ -27,6 +27,7 @@ struct ReadOptions {
   std::uint32_t width = 0;             // override the sensor geometry (0 = from the file)
   std::uint32_t height = 0;
   std::string evt21_endianness;        // "", "little" or "legacy": override EVT 2.1 half-word order
+  bool prefault_thread = true;         // read(): clear fresh pages on another core while decoding
 };
 
 struct Chunk {

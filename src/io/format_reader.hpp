@@ -15,9 +15,10 @@ namespace evlib::detail {
 class FormatReader {
  public:
   virtual ~FormatReader() = default;
-  // Appends events to batch until it is full or the input ends. Returns false once the input is
-  // exhausted and everything has been delivered.
-  virtual bool fill(EventBatch& batch, TriggerBatch& triggers) = 0;
+  // Appends events to batch until it holds `limit` events (at most its capacity) or the input
+  // ends. Returns false once the input is exhausted and everything has been delivered.
+  virtual bool fill(EventBatch& batch, TriggerBatch& triggers, std::size_t limit) = 0;
+  bool fill(EventBatch& batch, TriggerBatch& triggers) { return fill(batch, triggers, batch.capacity()); }
   virtual const DecodeStats& stats() const = 0;
   // Upper bound on the events still to come (may scan the rest of the file).
   virtual std::size_t upper_bound_events() = 0;

@@ -18,9 +18,11 @@ class WordStreamReader final : public FormatReader {
       : source_(path, data_offset), decoder_(std::move(decoder)), data_offset_(data_offset),
         bytes_done_(data_offset), strict_(strict) {}
 
-  bool fill(EventBatch& batch, TriggerBatch& triggers) override {
+  using FormatReader::fill;
+  bool fill(EventBatch& batch, TriggerBatch& triggers, std::size_t limit) override {
     if (batch.capacity() < Decoder::kMaxEventsPerWord) throw InvalidArgument("chunk capacity too small");
     ColumnSink sink = ColumnSink::over(batch);
+    sink.cap = std::min(sink.cap, std::max(limit, sink.n + Decoder::kMaxEventsPerWord));
     while (!finished_) {
       if (pending_.empty()) {
         pending_ = source_.next();
