@@ -37,8 +37,9 @@ std::uint32_t header_uint(const PercentHeader& h, const char* key) {
   return end == v->c_str() || n > 0xFFFF ? 0 : static_cast<std::uint32_t>(n);
 }
 
-std::unique_ptr<FormatReader> open_dat(const std::string& path, const std::vector<std::uint8_t>& prefix,
+std::unique_ptr<FormatReader> open_dat(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                        const ReadOptions& options, Metadata& metadata) {
+  const std::string path = source->path();
   const PercentHeader h = parse_percent_header(prefix.data(), prefix.size());
   if (!h.complete) throw FormatError(path, h.data_offset, "DAT header line unterminated");
   DatConfig config;
@@ -69,7 +70,7 @@ std::unique_ptr<FormatReader> open_dat(const std::string& path, const std::vecto
   metadata.height = config.height;
   metadata.header = h.entries;
   metadata.data_offset = data_offset;
-  return std::make_unique<WordStreamReader<DatDecoder>>(path, data_offset, DatDecoder(config), options.strict);
+  return std::make_unique<WordStreamReader<DatDecoder>>(std::move(source), data_offset, DatDecoder(config), options.strict);
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
       const std::uint32_t x = w1 & 0x3FFF, y = (w1 >> 14) & 0x3FFF;
       const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
       if (x < width_ && y < height_) [[likely]] {
-        sink.emit(t, x, y, (w1 >> 28) & 1);  // Metavision reads polarity from bit 28 only
+        sink.emit(t, x, y, (w1 >> 28) != 0);  // the 4-bit field, normalised (FORMATS.md 16)
       } else {
         ++stats_.out_of_bounds;
         stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");

@@ -25,7 +25,10 @@ class DatEncoder final : public EventEncoder {
     out.write(h.data(), h.size());
   }
 
-  void encode(const EventBatch& events, const TriggerBatch&, AtomicFile& out) override {
+  void encode(const EventBatch& events, const TriggerBatch& triggers, AtomicFile& out) override {
+    if (!triggers.empty()) {
+      throw InvalidArgument("a DAT file holds one event type: write triggers to a separate trigger DAT file");
+    }
     const auto t = events.t();
     const auto x = events.x();
     const auto y = events.y();

@@ -26,10 +26,7 @@ void Evt2Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
 
 void Evt2Decoder::on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers) {
   const std::uint32_t type = w >> 28;
-  if (type != 0xF && continued_expected_ != 0) {
-    if (group_is_imu_) ++stats_.partial_groups;
-    continued_expected_ = 0;
-  }
+  if (type != 0xF && continued_expected_ != 0) close_group();
   switch (type) {
     case 0xA:
       triggers.push_back(base_ + ((w >> 22) & 63), static_cast<std::uint8_t>((w >> 8) & 0x1F),
@@ -44,6 +41,7 @@ void Evt2Decoder::on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBat
       ++stats_.imu_samples;
       continued_expected_ = 5;
       group_is_imu_ = true;
+      group_offset_ = offset;
       break;
     case 0xF:
       if (continued_expected_ != 0) {
@@ -66,15 +64,16 @@ int sniff_evt2(const std::vector<std::uint8_t>& prefix, const std::string& path)
   return sniff_raw(prefix, path, "evt2");
 }
 
-std::unique_ptr<FormatReader> open_evt2(const std::string& path, const std::vector<std::uint8_t>& prefix,
+std::unique_ptr<FormatReader> open_evt2(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata) {
+  const std::string path = source->path();
   const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt2");
   WordDecoderConfig config;
   config.width = enc.width != 0 ? enc.width : 2048;
   config.height = enc.height != 0 ? enc.height : 2048;
   config.metavision_time_shift = options.metavision_time_shift;
   config.stream_offset = metadata.data_offset;
-  return std::make_unique<WordStreamReader<Evt2Decoder>>(path, metadata.data_offset, Evt2Decoder(config),
+  return std::make_unique<WordStreamReader<Evt2Decoder>>(std::move(source), metadata.data_offset, Evt2Decoder(config),
                                                          options.strict);
 }
 

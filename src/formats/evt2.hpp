@@ -30,8 +30,7 @@ class Evt2Decoder {
     stats_.trailing_bytes += partial_.len;
     if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final word");
     partial_.len = 0;
-    if (continued_expected_ != 0 && group_is_imu_) ++stats_.partial_groups;
-    continued_expected_ = 0;
+    if (continued_expected_ != 0) close_group();
   }
   const DecodeStats& stats() const noexcept { return stats_; }
   std::int64_t time_shift() const noexcept { return shift_; }
@@ -40,6 +39,14 @@ class Evt2Decoder {
   template <class Sink>
   std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
   void on_time_high(std::uint32_t v, std::uint64_t offset);
+  // A multi-word group ended before all its CONTINUED words arrived.
+  void close_group() {
+    if (group_is_imu_) {
+      ++stats_.partial_groups;
+      stats_.note_error(group_offset_, "IMU group cut short");
+    }
+    continued_expected_ = 0;
+  }
   void on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers);
 
   const std::uint32_t width_;
@@ -55,6 +62,7 @@ class Evt2Decoder {
   std::int64_t base_ = 0;  // loops·2^34 + th·64 − shift
   std::uint32_t continued_expected_ = 0;  // CONTINUED words still due to the last OTHERS / IMU word
   bool group_is_imu_ = false;
+  std::uint64_t group_offset_ = 0;
 };
 
 template <class Sink>
@@ -75,6 +83,7 @@ std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     const std::uint32_t w = load_le32(bytes + 4 * i);
     const std::uint32_t type = w >> 28;
     if (type <= 1) [[likely]] {
+      if (continued_expected_ != 0) [[unlikely]] close_group();
       const std::uint32_t x = (w >> 11) & 0x7FF, y = w & 0x7FF;
       if (x < width_ && y < height_) [[likely]] {
         sink.emit(base_ + ((w >> 22) & 63), x, y, type);
@@ -83,6 +92,7 @@ std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
         stats_.note_error(next_offset_ + 4 * i, "event beyond sensor geometry");
       }
     } else if (type == 0x8) {
+      if (continued_expected_ != 0) [[unlikely]] close_group();
       on_time_high(w & 0x0FFFFFFF, next_offset_ + 4 * i);
     } else {
       on_rare_word(w, next_offset_ + 4 * i, triggers);

@@ -82,8 +82,9 @@ bool legacy_by_system(const Metadata& m) {
   return v > 0 && v < 0x37;
 }
 
-std::unique_ptr<FormatReader> open_evt21(const std::string& path, const std::vector<std::uint8_t>& prefix,
+std::unique_ptr<FormatReader> open_evt21(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                          const ReadOptions& options, Metadata& metadata) {
+  const std::string path = source->path();
   const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt21");
   bool legacy;
   if (enc.endianness == "legacy" || enc.endianness == "little") {
@@ -100,7 +101,7 @@ std::unique_ptr<FormatReader> open_evt21(const std::string& path, const std::vec
   config.height = enc.height != 0 ? enc.height : 2048;
   config.metavision_time_shift = options.metavision_time_shift;
   config.stream_offset = metadata.data_offset;
-  return std::make_unique<WordStreamReader<Evt21Decoder>>(path, metadata.data_offset, Evt21Decoder(config, legacy),
+  return std::make_unique<WordStreamReader<Evt21Decoder>>(std::move(source), metadata.data_offset, Evt21Decoder(config, legacy),
                                                           options.strict);
 }
 

@@ -60,15 +60,16 @@ int sniff_evt3(const std::vector<std::uint8_t>& prefix, const std::string& path)
   return sniff_raw(prefix, path, "evt3");
 }
 
-std::unique_ptr<FormatReader> open_evt3(const std::string& path, const std::vector<std::uint8_t>& prefix,
+std::unique_ptr<FormatReader> open_evt3(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata) {
+  const std::string path = source->path();
   const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt3");
   WordDecoderConfig config;
   config.width = enc.width != 0 ? enc.width : 2048;
   config.height = enc.height != 0 ? enc.height : 2048;
   config.metavision_time_shift = options.metavision_time_shift;
   config.stream_offset = metadata.data_offset;
-  return std::make_unique<WordStreamReader<Evt3Decoder>>(path, metadata.data_offset, Evt3Decoder(config),
+  return std::make_unique<WordStreamReader<Evt3Decoder>>(std::move(source), metadata.data_offset, Evt3Decoder(config),
                                                          options.strict);
 }
 

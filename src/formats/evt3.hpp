@@ -63,9 +63,10 @@ class Evt3Decoder {
   void decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& sink, TriggerBatch& triggers);
 
   void on_time_high(std::uint32_t v, std::uint64_t offset);
-  void on_others(std::uint32_t subtype) {
+  void on_others(std::uint32_t subtype, std::uint64_t offset) {
     if (others_pending_) close_others_group();
     others_pending_ = true;
+    others_offset_ = offset;
     others_subtype_ = subtype;
     others_words_ = 0;
   }
@@ -78,8 +79,13 @@ class Evt3Decoder {
     if (++others_words_ == 3) close_others_group();
   }
   void close_others_group() {
-    // Subtypes 0x000-0x009 may carry other CONTINUED patterns (FORMATS.md 4.1): not an error.
-    if (others_words_ != 3 && others_subtype_ > 0x009) ++stats_.partial_groups;
+    // Subtypes 0x000-0x009 may carry other CONTINUED patterns, and transport padding (MIPI
+    // padding 0x01A, DUMMY 0x0FF) carries none (FORMATS.md 4.1, 4.4): neither is an error.
+    const bool padding = others_subtype_ == 0x01A || others_subtype_ == 0x0FF;
+    if (others_words_ != 3 && others_subtype_ > 0x009 && !padding) {
+      ++stats_.partial_groups;
+      stats_.note_error(others_offset_, "OTHERS group cut short");
+    }
     ++stats_.monitoring_events;
     others_pending_ = false;
   }
@@ -119,6 +125,7 @@ class Evt3Decoder {
   bool others_pending_ = false;
   std::uint32_t others_subtype_ = 0;
   std::uint32_t others_words_ = 0;
+  std::uint64_t others_offset_ = 0;
 };
 
 // Packed uint16 column offsets of the set bits of a 4-bit mask, in increasing order.
@@ -206,6 +213,7 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
   std::int64_t time_base = time_base_;
   std::uint32_t y = y_;
   std::uint32_t row_ok = row_ok_;
+  bool others_open = others_pending_;
   while (i < count) {
     // Each word yields at most kMaxEventsPerWord events: decode a block that cannot overflow.
     const std::size_t room_words = (sink.cap - n) / kMaxEventsPerWord;
@@ -214,7 +222,12 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     for (; i < block_end; ++i) {
       const std::uint32_t w = load_le16(bytes + 2 * i);
       const std::uint32_t low = w & 0x7FF;
-      switch (w >> 12) {
+      const std::uint32_t type = w >> 12;
+      if (others_open && (type == 0x0 || type == 0x2 || type == 0x6)) [[unlikely]] {
+        close_others_group();
+        others_open = false;
+      }
+      switch (type) {
         case 0x2:  // EVT_ADDR_X: one event
           if (row_ok & static_cast<std::uint32_t>(low < width)) [[likely]] {
             out_t[n] = t;
@@ -244,6 +257,7 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
           time_base = time_base_;
           y = y_;
           row_ok = row_ok_;
+          others_open = others_pending_;
           break;
       }
     }
@@ -260,6 +274,8 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
 template <class Sink>
 void Evt3Decoder::decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& sink, TriggerBatch& triggers) {
   const std::uint32_t v = w & 0xFFF;
+  const std::uint32_t type = w >> 12;
+  if (others_pending_ && type != 0x7 && type != 0xF && type != 0xE) close_others_group();
   switch (w >> 12) {
     case 0x4:  // VECT_12
       emit_vector(v, 12, sink, offset);
@@ -284,7 +300,7 @@ void Evt3Decoder::decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& 
       row_kind_ = kNonCdRow;
       break;
     case 0xE:
-      on_others(v);
+      on_others(v, offset);
       break;
     case 0x7:
     case 0xF:

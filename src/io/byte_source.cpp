@@ -16,6 +16,7 @@ namespace {
 constexpr std::uint64_t kPage = 4096;
 
 int open_or_throw(const std::string& path) {
+  if (path == "-") return ::dup(STDIN_FILENO);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw IoError(path, std::strerror(errno));
   return fd;
@@ -44,20 +45,31 @@ ByteSource::ByteSource(const std::string& path, std::uint64_t offset, std::size_
       }
     }
   }
-  if (map_ == nullptr) {
-    buffer_.resize(window_);
-    if (position_ != 0 && ::lseek(fd_, static_cast<off_t>(position_), SEEK_SET) < 0) {
-      // Not seekable: skip forward by reading.
-      std::uint64_t skip = position_;
-      while (skip > 0) {
-        const ssize_t r = ::read(fd_, buffer_.data(), std::min<std::uint64_t>(skip, buffer_.size()));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        skip -= static_cast<std::uint64_t>(r);
-      }
-    }
-  }
+  if (map_ == nullptr) buffer_.resize(window_);
 }
+
+std::vector<std::uint8_t> ByteSource::prefix(std::size_t max_bytes) {
+  if (map_ != nullptr) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, size_));
+    return {map_, map_ + n};
+  }
+  while (replay_.size() < max_bytes && !eof_) {
+    const std::size_t have = replay_.size();
+    replay_.resize(std::min(max_bytes, have + (std::size_t{1} << 16)));
+    const ssize_t r = ::read(fd_, replay_.data() + have, replay_.size() - have);
+    if (r < 0 && errno == EINTR) {
+      replay_.resize(have);
+      continue;
+    }
+    if (r < 0) throw IoError(path_, std::string("read failed: ") + std::strerror(errno));
+    replay_.resize(have + static_cast<std::size_t>(r));
+    stream_read_ += static_cast<std::uint64_t>(r);
+    if (r == 0) eof_ = true;
+  }
+  return {replay_.begin(), replay_.begin() + static_cast<std::ptrdiff_t>(std::min(max_bytes, replay_.size()))};
+}
+
+void ByteSource::seek(std::uint64_t offset) { position_ = offset; }
 
 ByteSource::~ByteSource() {
   if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_bytes_);
@@ -82,6 +94,19 @@ std::span<const std::uint8_t> ByteSource::next() {
     position_ += window_size_;
     return {map_ + window_offset_, window_size_};
   }
+  // A pipe: first the bytes prefix() read ahead, then read() into the reused buffer.
+  if (position_ < replay_.size()) {
+    window_size_ = static_cast<std::size_t>(replay_.size() - position_);
+    position_ += window_size_;
+    return {replay_.data() + window_offset_, window_size_};
+  }
+  while (stream_read_ < position_ && !eof_) {  // skip to a seek target past the replayed bytes
+    const ssize_t r = ::read(fd_, buffer_.data(), std::min<std::uint64_t>(position_ - stream_read_, buffer_.size()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw IoError(path_, std::string("read failed: ") + std::strerror(errno));
+    if (r == 0) eof_ = true;
+    stream_read_ += static_cast<std::uint64_t>(r);
+  }
   if (eof_) return {};
   std::size_t filled = 0;
   while (filled < buffer_.size()) {
@@ -94,8 +119,10 @@ std::span<const std::uint8_t> ByteSource::next() {
     }
     filled += static_cast<std::size_t>(r);
   }
+  stream_read_ += filled;
+  window_offset_ = stream_read_ - filled;
   window_size_ = filled;
-  position_ += filled;
+  position_ = stream_read_;
   return {buffer_.data(), filled};
 }
 

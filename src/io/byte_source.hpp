@@ -23,6 +23,12 @@ class ByteSource {
 
   // The next window of bytes; empty at end of input. The previous window is invalidated.
   std::span<const std::uint8_t> next();
+  // Up to max_bytes from the start of the input, without moving the read position. On a pipe
+  // the bytes are kept and replayed by next(); call it before the first next().
+  std::vector<std::uint8_t> prefix(std::size_t max_bytes);
+  // Moves the read position forward to `offset` (before the first next()).
+  void seek(std::uint64_t offset);
+  bool seekable() const noexcept { return map_ != nullptr; }
   // File offset of the first byte of the window last returned by next().
   std::uint64_t window_offset() const noexcept { return window_offset_; }
   std::uint64_t size() const noexcept { return size_; }  // 0 when unknown (pipes)
@@ -39,6 +45,8 @@ class ByteSource {
   const std::uint8_t* map_ = nullptr;
   std::size_t map_bytes_ = 0;
   std::vector<std::uint8_t> buffer_;  // read() fallback
+  std::vector<std::uint8_t> replay_;  // bytes read ahead by prefix() on a pipe
+  std::uint64_t stream_read_ = 0;     // bytes taken from the pipe so far
   std::size_t window_;
   bool eof_ = false;
 };

@@ -9,6 +9,7 @@
 #include "evlib/event_batch.hpp"
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
+#include "io/byte_source.hpp"
 
 namespace evlib::detail {
 
@@ -26,6 +27,8 @@ class FormatReader {
   virtual std::size_t loose_upper_bound_events() { return upper_bound_events(); }
   // File offset decoded so far.
   virtual std::uint64_t bytes_done() const = 0;
+  // Time shift in effect (Metavision compatibility), known once the first time base was seen.
+  virtual std::int64_t time_shift() const { return 0; }
 };
 
 // A format as the registry knows it.
@@ -35,8 +38,9 @@ struct FormatDescriptor {
   std::vector<std::string> extensions;
   // Confidence 0-100 that prefix (the first bytes of the file) is this format.
   int (*sniff)(const std::vector<std::uint8_t>& prefix, const std::string& path);
-  // Parses the header into metadata and returns a reader positioned at the first event.
-  std::unique_ptr<FormatReader> (*open)(const std::string& path, const std::vector<std::uint8_t>& prefix,
+  // Parses the header into metadata and returns a reader that takes over the source and starts
+  // at the first event.
+  std::unique_ptr<FormatReader> (*open)(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata);
 };
 

@@ -36,12 +36,13 @@ Reader Reader::open(const std::string& path, const ReadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->options.chunk_events = std::max(options.chunk_events, kMinChunkEvents);
-  const auto prefix = detail::read_prefix(path, detail::kPrefixBytes);
+  auto source = std::make_unique<detail::ByteSource>(path, 0);
+  const auto prefix = source->prefix(detail::kPrefixBytes);
   const detail::FormatDescriptor& format = detail::find_format(path, prefix, options);
   impl->metadata = std::make_shared<Metadata>();
   impl->metadata->path = path;
-  impl->metadata->file_size = detail::file_size(path);
-  impl->format = format.open(path, prefix, options, *impl->metadata);
+  impl->metadata->file_size = source->size();
+  impl->format = format.open(std::move(source), prefix, options, *impl->metadata);
   return Reader(std::move(impl));
 }
 
@@ -65,6 +66,7 @@ std::optional<Chunk> Reader::next() {
   }
   if (!more) impl_->done = true;
   chunk.bytes_done = impl_->format->bytes_done();
+  impl_->metadata->time_shift = impl_->format->time_shift();
   if (impl_->buffer.empty() && chunk.triggers.empty() && impl_->done) return std::nullopt;
   chunk.events = impl_->buffer;
   return chunk;
@@ -154,6 +156,7 @@ Recording read(const std::string& path, const ReadOptions& options) {
   }
   prefaulter.reset();
   rec.stats = format.stats();
+  reader.impl_->metadata->time_shift = format.time_shift();
   return rec;
 }
 
@@ -162,7 +165,8 @@ Metadata read_metadata(const std::string& path, const ReadOptions& options) {
 }
 
 std::string detect_format(const std::string& path) {
-  const auto prefix = detail::read_prefix(path, detail::kPrefixBytes);
+  detail::ByteSource source(path, 0);
+  const auto prefix = source.prefix(detail::kPrefixBytes);
   return detail::find_format(path, prefix, ReadOptions{}).name;
 }
 

@@ -14,9 +14,11 @@ namespace evlib::detail {
 template <class Decoder>
 class WordStreamReader final : public FormatReader {
  public:
-  WordStreamReader(const std::string& path, std::uint64_t data_offset, Decoder decoder, bool strict)
-      : source_(path, data_offset), decoder_(std::move(decoder)), data_offset_(data_offset),
-        bytes_done_(data_offset), strict_(strict) {}
+  WordStreamReader(std::unique_ptr<ByteSource> source, std::uint64_t data_offset, Decoder decoder, bool strict)
+      : source_(std::move(source)), decoder_(std::move(decoder)), data_offset_(data_offset),
+        bytes_done_(data_offset), strict_(strict) {
+    source_->seek(data_offset);
+  }
 
   using FormatReader::fill;
   bool fill(EventBatch& batch, TriggerBatch& triggers, std::size_t limit) override {
@@ -25,8 +27,8 @@ class WordStreamReader final : public FormatReader {
     sink.cap = std::min(sink.cap, std::max(limit, sink.n + Decoder::kMaxEventsPerWord));
     while (!finished_) {
       if (pending_.empty()) {
-        pending_ = source_.next();
-        pending_offset_ = source_.window_offset();
+        pending_ = source_->next();
+        pending_offset_ = source_->window_offset();
         if (pending_.empty()) {
           decoder_.finish();
           finished_ = true;
@@ -42,7 +44,7 @@ class WordStreamReader final : public FormatReader {
     batch.set_size(sink.n);
     if (strict_ && decoder_.stats().corrupt() != 0) {
       const DecodeStats& s = decoder_.stats();
-      throw FormatError(source_.path(), s.first_error_offset, s.first_error + " (strict mode)");
+      throw FormatError(source_->path(), s.first_error_offset, s.first_error + " (strict mode)");
     }
     return !finished_;
   }
@@ -51,11 +53,13 @@ class WordStreamReader final : public FormatReader {
 
   std::size_t upper_bound_events() override {
     if constexpr (Decoder::kBoundFromSize) {
-      const std::uint64_t rest = source_.size() > bytes_done_ ? source_.size() - bytes_done_ : 0;
+      const std::uint64_t rest = source_->size() > bytes_done_ ? source_->size() - bytes_done_ : 0;
       return Decoder::count_upper_bound(nullptr, static_cast<std::size_t>(rest)) + Decoder::kMaxEventsPerWord;
+    } else if (!source_->seekable()) {
+      return std::size_t{1} << 20;  // a pipe cannot be read twice: read() grows the batch instead
     } else {
       // A counting pass over the rest of the file: cheap next to decoding (no stores per event).
-      ByteSource scan(source_.path(), bytes_done_);
+      ByteSource scan(source_->path(), bytes_done_);
       std::size_t bound = Decoder::kMaxEventsPerWord * 2;
       std::size_t carry = (bytes_done_ - data_offset_) % Decoder::kWordBytes;
       for (auto w = scan.next(); !w.empty(); w = scan.next()) {
@@ -68,15 +72,23 @@ class WordStreamReader final : public FormatReader {
   }
 
   std::size_t loose_upper_bound_events() override {
-    const std::uint64_t rest = source_.size() > bytes_done_ ? source_.size() - bytes_done_ : 0;
+    const std::uint64_t rest = source_->size() > bytes_done_ ? source_->size() - bytes_done_ : 0;
     return static_cast<std::size_t>((rest / Decoder::kWordBytes + 1) * Decoder::kMaxEventsPerWord) +
            Decoder::kMaxEventsPerWord;
+  }
+
+  std::int64_t time_shift() const override {
+    if constexpr (requires(const Decoder& d) { d.time_shift(); }) {
+      return decoder_.time_shift();
+    } else {
+      return 0;
+    }
   }
 
   std::uint64_t bytes_done() const override { return bytes_done_; }
 
  private:
-  ByteSource source_;
+  std::unique_ptr<ByteSource> source_;
   Decoder decoder_;
   std::uint64_t data_offset_;
   std::span<const std::uint8_t> pending_;

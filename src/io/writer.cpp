@@ -45,6 +45,9 @@ Writer& Writer::operator=(Writer&&) noexcept = default;
 Writer Writer::create(const std::string& path, const WriteOptions& options) {
   const std::string format = format_for(path, options.format);
   auto impl = std::make_unique<Impl>();
+  if ((format == "evt3" || format == "evt2") && (options.width == 0 || options.height == 0)) {
+    throw InvalidArgument(path + ": a RAW file needs the sensor geometry (width and height) in its header");
+  }
   if (format == "evt3") {
     impl->encoder = detail::make_evt3_encoder(options);
   } else if (format == "evt2") {
