@@ -23,32 +23,45 @@ class DatDecoder {
   static constexpr bool kBoundFromSize = true;
   static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 8; }
 
+  // Everything that crosses buffer boundaries: a snapshot of it resumes decoding anywhere
+  // (the time index stores these). Trivially copyable on purpose.
+  struct State {
+    std::uint64_t next_offset = {};
+    PartialWord<8> partial = {};
+    std::uint32_t last_t32 = 0;
+    std::int64_t loops = 0;
+  };
+  const State& state() const noexcept { return s_; }
+  void restore(const State& state) noexcept { s_ = state; }
+
   explicit DatDecoder(const DatConfig& config)
       : width_(config.width == 0 ? 0x10000 : config.width), height_(config.height == 0 ? 0x10000 : config.height),
-        triggers_only_(config.event_type == 0x0E), version_(config.version), next_offset_(config.stream_offset) {}
+        triggers_only_(config.event_type == 0x0E), version_(config.version) {
+    s_.next_offset = config.stream_offset;
+  }
 
   template <class Sink>
   std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
-    return feed_words<8>(partial_, data, size, [&](const std::uint8_t* records, std::size_t count) {
+    return feed_words<8>(s_.partial, data, size, [&](const std::uint8_t* records, std::size_t count) {
       return decode_records(records, count, sink, triggers);
     });
   }
   void finish() {
-    stats_.trailing_bytes += partial_.len;
-    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final record");
-    partial_.len = 0;
+    stats_.trailing_bytes += s_.partial.len;
+    if (s_.partial.len != 0) stats_.note_error(s_.next_offset, "truncated final record");
+    s_.partial.len = 0;
   }
   const DecodeStats& stats() const noexcept { return stats_; }
 
  private:
   // 32-bit timestamps wrap every 71.6 min: unwrap when t drops by more than half the range.
   std::int64_t unwrap(std::uint32_t t32) noexcept {
-    if (t32 < last_t32_ && last_t32_ - t32 > 0x80000000u) {
-      loops_ += std::int64_t{1} << 32;
+    if (t32 < s_.last_t32 && s_.last_t32 - t32 > 0x80000000u) {
+      s_.loops += std::int64_t{1} << 32;
       ++stats_.time_wraps;
     }
-    last_t32_ = t32;
-    return loops_ + t32;
+    s_.last_t32 = t32;
+    return s_.loops + t32;
   }
   template <class Sink>
   std::size_t decode_records(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
@@ -57,11 +70,8 @@ class DatDecoder {
   const std::uint32_t height_;
   const bool triggers_only_;
   const int version_;
-  std::uint64_t next_offset_;
-  PartialWord<8> partial_;
   DecodeStats stats_;
-  std::uint32_t last_t32_ = 0;
-  std::int64_t loops_ = 0;
+  State s_;
 };
 
 template <class Sink>
@@ -84,7 +94,7 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
         sink.emit(t, x, y, (w1 >> 28) != 0);  // the 4-bit field, normalised (FORMATS.md 16)
       } else {
         ++stats_.out_of_bounds;
-        stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");
+        stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
       }
     }
   } else {
@@ -97,12 +107,12 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
         sink.emit(t, x, y, (w1 >> 17) & 1);
       } else {
         ++stats_.out_of_bounds;
-        stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");
+        stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
       }
     }
   }
   stats_.words += i;
-  next_offset_ += 8 * i;
+  s_.next_offset += 8 * i;
   return i;
 }
 

@@ -7,45 +7,45 @@
 namespace evlib::detail {
 
 void Evt2Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
-  if (!have_th_) {
-    have_th_ = true;
-    if (shift_enabled_) shift_ = static_cast<std::int64_t>(v) << 6;
-  } else if (v < th_) {
+  if (!s_.have_th) {
+    s_.have_th = true;
+    if (shift_enabled_) s_.shift = static_cast<std::int64_t>(v) << 6;
+  } else if (v < s_.th) {
     // Half-range rule (FORMATS.md 2.3): a large backwards step is a wrap of the 34-bit clock.
-    if (th_ - v >= (1u << 27)) {
-      ++loops_;
+    if (s_.th - v >= (1u << 27)) {
+      ++s_.loops;
       ++stats_.time_wraps;
     } else {
       ++stats_.non_monotonic_time_high;
       stats_.note_error(offset, "TIME_HIGH went backwards");
     }
   }
-  th_ = v;
-  base_ = (loops_ << 34) + (static_cast<std::int64_t>(th_) << 6) - shift_;
+  s_.th = v;
+  s_.base = (s_.loops << 34) + (static_cast<std::int64_t>(s_.th) << 6) - s_.shift;
 }
 
 void Evt2Decoder::on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers) {
   const std::uint32_t type = w >> 28;
-  if (type != 0xF && continued_expected_ != 0) close_group();
+  if (type != 0xF && s_.continued_expected != 0) close_group();
   switch (type) {
     case 0xA:
-      triggers.push_back(base_ + ((w >> 22) & 63), static_cast<std::uint8_t>((w >> 8) & 0x1F),
+      triggers.push_back(s_.base + ((w >> 22) & 63), static_cast<std::uint8_t>((w >> 8) & 0x1F),
                          static_cast<std::uint8_t>(w & 1));
       break;
     case 0xE:  // OTHERS: monitoring, may be followed by one CONTINUED word
       ++stats_.monitoring_events;
-      continued_expected_ = 1;
-      group_is_imu_ = false;
+      s_.continued_expected = 1;
+      s_.group_is_imu = false;
       break;
     case 0xD:  // IMU sample: this word and five CONTINUED words
       ++stats_.imu_samples;
-      continued_expected_ = 5;
-      group_is_imu_ = true;
-      group_offset_ = offset;
+      s_.continued_expected = 5;
+      s_.group_is_imu = true;
+      s_.group_offset = offset;
       break;
     case 0xF:
-      if (continued_expected_ != 0) {
-        --continued_expected_;
+      if (s_.continued_expected != 0) {
+        --s_.continued_expected;
       } else {
         ++stats_.orphan_continued;
         stats_.note_error(offset, "CONTINUED word without a group to continue");

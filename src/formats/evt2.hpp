@@ -16,24 +16,42 @@ class Evt2Decoder {
   static constexpr bool kBoundFromSize = true;
   static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 4; }
 
+  // Everything that crosses buffer boundaries: a snapshot of it resumes decoding anywhere
+  // (the time index stores these). Trivially copyable on purpose.
+  struct State {
+    std::uint64_t next_offset = {};
+    PartialWord<4> partial = {};
+    bool have_th = false;
+    std::uint32_t th = 0;
+    std::int64_t loops = 0;
+    std::int64_t shift = 0;
+    std::int64_t base = 0;  // loops·2^34 + th·64 − shift
+    std::uint32_t continued_expected = 0;  // CONTINUED words still due to the last OTHERS / IMU word
+    bool group_is_imu = false;
+    std::uint64_t group_offset = 0;
+  };
+  const State& state() const noexcept { return s_; }
+  void restore(const State& state) noexcept { s_ = state; }
+
   explicit Evt2Decoder(const WordDecoderConfig& config)
-      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        next_offset_(config.stream_offset) {}
+      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift) {
+    s_.next_offset = config.stream_offset;
+  }
 
   template <class Sink>
   std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
-    return feed_words<4>(partial_, data, size, [&](const std::uint8_t* words, std::size_t count) {
+    return feed_words<4>(s_.partial, data, size, [&](const std::uint8_t* words, std::size_t count) {
       return decode_words(words, count, sink, triggers);
     });
   }
   void finish() {
-    stats_.trailing_bytes += partial_.len;
-    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final word");
-    partial_.len = 0;
-    if (continued_expected_ != 0) close_group();
+    stats_.trailing_bytes += s_.partial.len;
+    if (s_.partial.len != 0) stats_.note_error(s_.next_offset, "truncated final word");
+    s_.partial.len = 0;
+    if (s_.continued_expected != 0) close_group();
   }
   const DecodeStats& stats() const noexcept { return stats_; }
-  std::int64_t time_shift() const noexcept { return shift_; }
+  std::int64_t time_shift() const noexcept { return s_.shift; }
 
  private:
   template <class Sink>
@@ -41,38 +59,29 @@ class Evt2Decoder {
   void on_time_high(std::uint32_t v, std::uint64_t offset);
   // A multi-word group ended before all its CONTINUED words arrived.
   void close_group() {
-    if (group_is_imu_) {
+    if (s_.group_is_imu) {
       ++stats_.partial_groups;
-      stats_.note_error(group_offset_, "IMU group cut short");
+      stats_.note_error(s_.group_offset, "IMU group cut short");
     }
-    continued_expected_ = 0;
+    s_.continued_expected = 0;
   }
   void on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers);
 
   const std::uint32_t width_;
   const std::uint32_t height_;
   const bool shift_enabled_;
-  std::uint64_t next_offset_;
-  PartialWord<4> partial_;
   DecodeStats stats_;
-  bool have_th_ = false;
-  std::uint32_t th_ = 0;
-  std::int64_t loops_ = 0;
-  std::int64_t shift_ = 0;
-  std::int64_t base_ = 0;  // loops·2^34 + th·64 − shift
-  std::uint32_t continued_expected_ = 0;  // CONTINUED words still due to the last OTHERS / IMU word
-  bool group_is_imu_ = false;
-  std::uint64_t group_offset_ = 0;
+  State s_;
 };
 
 template <class Sink>
 std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink,
                                       TriggerBatch& triggers) {
   std::size_t i = 0;
-  while (!have_th_ && i < count) {
+  while (!s_.have_th && i < count) {
     const std::uint32_t w = load_le32(bytes + 4 * i);
     if ((w >> 28) == 0x8) {
-      on_time_high(w & 0x0FFFFFFF, next_offset_ + 4 * i);
+      on_time_high(w & 0x0FFFFFFF, s_.next_offset + 4 * i);
     } else {
       ++stats_.before_first_time_high;
     }
@@ -83,23 +92,23 @@ std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     const std::uint32_t w = load_le32(bytes + 4 * i);
     const std::uint32_t type = w >> 28;
     if (type <= 1) [[likely]] {
-      if (continued_expected_ != 0) [[unlikely]] close_group();
+      if (s_.continued_expected != 0) [[unlikely]] close_group();
       const std::uint32_t x = (w >> 11) & 0x7FF, y = w & 0x7FF;
       if (x < width_ && y < height_) [[likely]] {
-        sink.emit(base_ + ((w >> 22) & 63), x, y, type);
+        sink.emit(s_.base + ((w >> 22) & 63), x, y, type);
       } else {
         ++stats_.out_of_bounds;
-        stats_.note_error(next_offset_ + 4 * i, "event beyond sensor geometry");
+        stats_.note_error(s_.next_offset + 4 * i, "event beyond sensor geometry");
       }
     } else if (type == 0x8) {
-      if (continued_expected_ != 0) [[unlikely]] close_group();
-      on_time_high(w & 0x0FFFFFFF, next_offset_ + 4 * i);
+      if (s_.continued_expected != 0) [[unlikely]] close_group();
+      on_time_high(w & 0x0FFFFFFF, s_.next_offset + 4 * i);
     } else {
-      on_rare_word(w, next_offset_ + 4 * i, triggers);
+      on_rare_word(w, s_.next_offset + 4 * i, triggers);
     }
   }
   stats_.words += i;
-  next_offset_ += 4 * i;
+  s_.next_offset += 4 * i;
   return i;
 }
 

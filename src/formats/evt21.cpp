@@ -8,26 +8,26 @@
 namespace evlib::detail {
 
 void Evt21Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
-  if (!have_th_) {
-    have_th_ = true;
-    if (shift_enabled_) shift_ = static_cast<std::int64_t>(v) << 6;
-  } else if (v < th_) {
-    if (th_ - v >= (1u << 27)) {
-      ++loops_;
+  if (!s_.have_th) {
+    s_.have_th = true;
+    if (shift_enabled_) s_.shift = static_cast<std::int64_t>(v) << 6;
+  } else if (v < s_.th) {
+    if (s_.th - v >= (1u << 27)) {
+      ++s_.loops;
       ++stats_.time_wraps;
     } else {
       ++stats_.non_monotonic_time_high;
       stats_.note_error(offset, "TIME_HIGH went backwards");
     }
   }
-  th_ = v;
-  base_ = (loops_ << 34) + (static_cast<std::int64_t>(th_) << 6) - shift_;
+  s_.th = v;
+  s_.base = (s_.loops << 34) + (static_cast<std::int64_t>(s_.th) << 6) - s_.shift;
 }
 
 void Evt21Decoder::on_rare_word(std::uint32_t h, std::uint32_t, std::uint64_t offset, TriggerBatch& triggers) {
   switch (h >> 28) {
     case 0xA:
-      triggers.push_back(base_ + ((h >> 22) & 63), static_cast<std::uint8_t>((h >> 8) & 0x1F),
+      triggers.push_back(s_.base + ((h >> 22) & 63), static_cast<std::uint8_t>((h >> 8) & 0x1F),
                          static_cast<std::uint8_t>(h & 1));
       break;
     case 0xE:  // OTHERS carries its payload inline

@@ -18,20 +18,36 @@ class Evt21Decoder {
   static constexpr bool kBoundFromSize = false;
   static std::size_t count_upper_bound(const std::uint8_t* data, std::size_t size);
 
+  // Everything that crosses buffer boundaries: a snapshot of it resumes decoding anywhere
+  // (the time index stores these). Trivially copyable on purpose.
+  struct State {
+    std::uint64_t next_offset = {};
+    PartialWord<8> partial = {};
+    bool have_th = false;
+    std::uint32_t th = 0;
+    std::int64_t loops = 0;
+    std::int64_t shift = 0;
+    std::int64_t base = 0;
+  };
+  const State& state() const noexcept { return s_; }
+  void restore(const State& state) noexcept { s_ = state; }
+
   Evt21Decoder(const WordDecoderConfig& config, bool legacy_layout)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        legacy_(legacy_layout), next_offset_(config.stream_offset) {}
+        legacy_(legacy_layout) {
+    s_.next_offset = config.stream_offset;
+  }
 
   template <class Sink>
   std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
-    return feed_words<8>(partial_, data, size, [&](const std::uint8_t* words, std::size_t count) {
+    return feed_words<8>(s_.partial, data, size, [&](const std::uint8_t* words, std::size_t count) {
       return decode_words(words, count, sink, triggers);
     });
   }
   void finish() {
-    stats_.trailing_bytes += partial_.len;
-    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final word");
-    partial_.len = 0;
+    stats_.trailing_bytes += s_.partial.len;
+    if (s_.partial.len != 0) stats_.note_error(s_.next_offset, "truncated final word");
+    s_.partial.len = 0;
   }
   const DecodeStats& stats() const noexcept { return stats_; }
 
@@ -48,14 +64,8 @@ class Evt21Decoder {
   const std::uint32_t height_;
   const bool shift_enabled_;
   const bool legacy_;
-  std::uint64_t next_offset_;
-  PartialWord<8> partial_;
   DecodeStats stats_;
-  bool have_th_ = false;
-  std::uint32_t th_ = 0;
-  std::int64_t loops_ = 0;
-  std::int64_t shift_ = 0;
-  std::int64_t base_ = 0;
+  State s_;
 };
 
 template <class Sink>
@@ -67,13 +77,13 @@ std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t co
     const std::uint32_t a = load_le32(bytes + 8 * i), b = load_le32(bytes + 8 * i + 4);
     const std::uint32_t h = legacy_ ? a : b, l = legacy_ ? b : a;
     const std::uint32_t type = h >> 28;
-    if (!have_th_ && type != 0x8) [[unlikely]] {
+    if (!s_.have_th && type != 0x8) [[unlikely]] {
       ++stats_.before_first_time_high;
       continue;
     }
     if (type <= 1) [[likely]] {
       const std::uint32_t xb = (h >> 11) & 0x7FF, y = h & 0x7FF;
-      const std::int64_t t = base_ + ((h >> 22) & 63);
+      const std::int64_t t = s_.base + ((h >> 22) & 63);
       std::uint32_t mask = l;
       if (y < height_ && xb + 32 <= width_) [[likely]] {
         while (mask != 0) {
@@ -88,18 +98,18 @@ std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t co
             sink.emit(t, x, y, type);
           } else {
             ++stats_.out_of_bounds;
-            stats_.note_error(next_offset_ + 8 * i, "event beyond sensor geometry");
+            stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
           }
         }
       }
     } else if (type == 0x8) {
-      on_time_high(h & 0x0FFFFFFF, next_offset_ + 8 * i);
+      on_time_high(h & 0x0FFFFFFF, s_.next_offset + 8 * i);
     } else {
-      on_rare_word(h, l, next_offset_ + 8 * i, triggers);
+      on_rare_word(h, l, s_.next_offset + 8 * i, triggers);
     }
   }
   stats_.words += i;
-  next_offset_ += 8 * i;
+  s_.next_offset += 8 * i;
   return i;
 }
 

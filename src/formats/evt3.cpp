@@ -7,33 +7,33 @@
 namespace evlib::detail {
 
 void Evt3Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
-  if (!have_th_) {
-    have_th_ = true;
-    th_ = v;
-    if (shift_enabled_ && v > 0) shift_ = static_cast<std::int64_t>(v - 1) << 12;
-  } else if (v == th_) {
+  if (!s_.have_th) {
+    s_.have_th = true;
+    s_.th = v;
+    if (shift_enabled_ && v > 0) s_.shift = static_cast<std::int64_t>(v - 1) << 12;
+  } else if (v == s_.th) {
     return;  // repeats are normal and change nothing, not even the low part
   } else {
-    if (th_ > v && th_ - v >= 2048) {
-      ++loops_;
+    if (s_.th > v && s_.th - v >= 2048) {
+      ++s_.loops;
       ++stats_.time_wraps;
-    } else if (v < th_) {
+    } else if (v < s_.th) {
       ++stats_.non_monotonic_time_high;
       stats_.note_error(offset, "TIME_HIGH went backwards");
     }
-    th_ = v;
+    s_.th = v;
   }
   // Metavision resets the low part when the high part changes.
-  time_base_ = (loops_ << 24) + (static_cast<std::int64_t>(th_) << 12) - shift_;
-  t_ = time_base_;
+  s_.time_base = (s_.loops << 24) + (static_cast<std::int64_t>(s_.th) << 12) - s_.shift;
+  s_.t = s_.time_base;
 }
 
 void Evt3Decoder::count_row_drop(std::uint32_t n, std::uint64_t offset) {
   if (n == 0) return;
-  if (y_ >= height_) {
+  if (s_.y >= height_) {
     stats_.out_of_bounds += n;
     stats_.note_error(offset, "row beyond sensor height");
-  } else if (row_kind_ == kNonCdRow) {
+  } else if (s_.row_kind == kNonCdRow) {
     stats_.non_cd_row_events += n;  // exposure-measurement rows are not CD events: not an error
   } else {
     stats_.missing_row += n;

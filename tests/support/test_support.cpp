@@ -1,12 +1,16 @@
 #include "support/test_support.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+
+#include "evlib/reader.hpp"
 
 namespace evlib::test {
 
@@ -18,6 +22,18 @@ std::string temp_dir() {
                    ("evlib-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+ScopedTempDir::ScopedTempDir() : path_(temp_dir()) {}
+ScopedTempDir::~ScopedTempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 std::string write_temp_file(const std::string& name, const std::vector<std::uint8_t>& bytes) {
@@ -56,6 +72,46 @@ std::vector<std::uint8_t> with_header(const std::string& header, const std::vect
   std::vector<std::uint8_t> out(header.begin(), header.end());
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
+}
+
+std::vector<std::uint8_t> payload_of(const std::string& path) {
+  const auto bytes = read_file(path);
+  const auto offset = evlib::read_metadata(path).data_offset;
+  if (offset > bytes.size()) throw std::runtime_error("data offset beyond the end of " + path);
+  return {bytes.begin() + static_cast<std::ptrdiff_t>(offset), bytes.end()};
+}
+
+std::string write_events(const std::string& path, const WriteOptions& options, const EventBatch& events,
+                         const TriggerBatch& triggers) {
+  Writer w = Writer::create(path, options);
+  w.write(events, triggers);
+  w.close();
+  return path;
+}
+
+bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  return names;
+}
+
+int run_command(const std::string& command, std::string* out, std::string* err) {
+  const std::string dir = temp_dir();
+  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+  const std::string full = "( " + command + " ) >" + out_path + " 2>" + err_path + " </dev/null";
+  const int status = std::system(full.c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  if (out) *out = slurp(out_path);
+  if (err) *err = slurp(err_path);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (status == -1 || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
 }
 
 }  // namespace evlib::test

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "evlib/event_batch.hpp"
+#include "evlib/writer.hpp"
 
 namespace evlib::test {
 
@@ -12,6 +13,22 @@ namespace evlib::test {
 std::string shared_data(const std::string& relative);
 // A fresh empty directory for this test; removed by the OS tmp cleaner, not by us.
 std::string temp_dir();
+// A fresh directory removed (recursively) when the object goes out of scope. For tests that
+// write many or large files.
+class ScopedTempDir {
+ public:
+  ScopedTempDir();
+  ~ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+// Writes bytes to path (replacing it).
+void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes);
 // Writes bytes to a new file under temp_dir() and returns its path.
 std::string write_temp_file(const std::string& name, const std::vector<std::uint8_t>& bytes);
 std::vector<std::uint8_t> read_file(const std::string& path);
@@ -19,5 +36,17 @@ std::vector<std::uint8_t> read_file(const std::string& path);
 std::vector<std::uint8_t> hex_bytes(const std::string& hex);
 // Concatenation helper: a header string followed by bytes.
 std::vector<std::uint8_t> with_header(const std::string& header, const std::vector<std::uint8_t>& payload);
+
+// The bytes of a file from its event payload on (metadata.data_offset from evlib::read_metadata).
+std::vector<std::uint8_t> payload_of(const std::string& path);
+// Writes events (and triggers) with evlib::Writer and closes the file; returns path.
+std::string write_events(const std::string& path, const WriteOptions& options, const EventBatch& events,
+                         const TriggerBatch& triggers = {});
+bool file_exists(const std::string& path);
+// Names of the entries of a directory.
+std::vector<std::string> list_dir(const std::string& dir);
+// Runs a shell command; returns its exit status (-1 if it did not exit normally) and fills
+// out / err with what it printed on stdout / stderr.
+int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
 
 }  // namespace evlib::test

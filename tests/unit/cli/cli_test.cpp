@@ -1,0 +1,202 @@
+// The evlib command-line tool (EVLIB_CLI), run as a subprocess.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "evlib/digest.hpp"
+#include "evlib/reader.hpp"
+#include "support/test_support.hpp"
+
+namespace evlib {
+namespace {
+
+std::string cli() { return std::string("'") + EVLIB_CLI + "'"; }
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+
+TEST(Cli, info_json_digest_matches_library) {
+  const std::string path = test::shared_data(kEvt3);
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " info --json --digest -q " + q(path), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"events\": 5000"), std::string::npos) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("\"digest\": \"([0-9a-f]{64})\""))) << out;
+  EXPECT_EQ(m[1].str(), digest(read(path).events));
+  EXPECT_NE(out.find("\"format\": \"evt3\""), std::string::npos);
+  EXPECT_NE(out.find("\"width\": 1280"), std::string::npos);
+  EXPECT_NE(out.find("\"height\": 720"), std::string::npos);
+  EXPECT_NE(out.find("\"data_offset\": 166"), std::string::npos);
+  EXPECT_NE(out.find("\"on\": 2894"), std::string::npos);
+  EXPECT_NE(out.find("\"off\": 2106"), std::string::npos);
+  EXPECT_EQ(lines_of(out).size(), 1u) << "--json prints one object";
+}
+
+TEST(Cli, info_json_on_dat_and_evt2) {
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " info --json -q " + q(test::shared_data("dat/NCARS_obj_004397_td.dat")), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"events\": 4407"), std::string::npos) << out;
+  ASSERT_EQ(test::run_command(cli() + " info --json -q " + q(test::shared_data("evt2/evt2_sample.raw")), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"events\": 539481"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"width\": 640"), std::string::npos) << out;
+}
+
+TEST(Cli, info_human_output_has_counts) {
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " info -q " + q(test::shared_data(kEvt3)), &out, &err), 0) << err;
+  EXPECT_TRUE(std::regex_search(out, std::regex("events\\s+5000"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("format\\s+evt3"))) << out;
+}
+
+TEST(Cli, info_on_missing_file_fails_with_one_line_naming_the_file) {
+  const std::string path = test::temp_dir() + "/no-such-recording.raw";
+  std::string out, err;
+  const int rc = test::run_command(cli() + " info " + q(path), &out, &err);
+  EXPECT_NE(rc, 0);
+  EXPECT_GT(rc, 0) << "must exit, not crash";
+  const auto lines = lines_of(err);
+  ASSERT_EQ(lines.size(), 1u) << err;
+  EXPECT_NE(lines[0].find(path), std::string::npos) << err;
+  EXPECT_TRUE(out.empty()) << out;
+}
+
+TEST(Cli, info_on_unsupported_file_fails_with_one_line) {
+  const std::string text = "plain text, not events\n";
+  const auto path = test::write_temp_file("notes.txt", {text.begin(), text.end()});
+  std::string out, err;
+  const int rc = test::run_command(cli() + " info " + q(path), &out, &err);
+  EXPECT_GT(rc, 0);
+  const auto lines = lines_of(err);
+  ASSERT_EQ(lines.size(), 1u) << err;
+  EXPECT_NE(lines[0].find(path), std::string::npos) << err;
+}
+
+TEST(Cli, dump_head_csv_prints_header_and_three_events) {
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " dump --head 3 --csv " + q(test::shared_data(kEvt3)), &out, &err), 0) << err;
+  EXPECT_EQ(lines_of(out), (std::vector<std::string>{"t,x,y,p", "5840504,707,297,0", "5840507,592,301,0", "5840511,997,313,0"}));
+}
+
+TEST(Cli, dump_plain_text_is_space_separated) {
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " dump -n 2 " + q(test::shared_data("dat/NCARS_obj_004397_td.dat")), &out, &err), 0) << err;
+  const auto lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 3u) << out;
+  EXPECT_EQ(lines[1], "0 6 18 1");
+}
+
+TEST(Cli, dump_triggers_prints_the_trigger_table) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("tr.raw");
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 100000 --trigger-rate 100000 " + q(path)), 0);
+  const Recording rec = read(path);
+  ASSERT_GE(rec.triggers.size(), 2u);
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " dump --triggers --csv --head 2 " + q(path), &out, &err), 0) << err;
+  const auto lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 3u) << out;
+  EXPECT_EQ(lines[0], "t,channel,value");
+  EXPECT_EQ(lines[1], std::to_string(rec.triggers.t[0]) + "," + std::to_string(rec.triggers.channel[0]) + "," +
+                          std::to_string(rec.triggers.value[0]));
+}
+
+TEST(Cli, strict_info_on_corrupt_file_fails_with_one_line) {
+  auto bytes = test::read_file(test::shared_data(kEvt3));
+  bytes[166 + 2000] = 0x00;
+  bytes[166 + 2001] = 0x90;  // reserved word type
+  const auto path = test::write_temp_file("corrupt.raw", bytes);
+  std::string out, err;
+  EXPECT_EQ(test::run_command(cli() + " info -q " + q(path), &out, &err), 0) << err;
+  const int rc = test::run_command(cli() + " info -q --strict " + q(path), &out, &err);
+  EXPECT_GT(rc, 0);
+  const auto lines = lines_of(err);
+  ASSERT_EQ(lines.size(), 1u) << err;
+  EXPECT_NE(lines[0].find(path), std::string::npos);
+  EXPECT_NE(lines[0].find(std::to_string(166 + 2000)), std::string::npos) << lines[0];
+}
+
+TEST(Cli, info_reads_a_recording_piped_on_stdin) {
+  std::string out, err;
+  const int rc = test::run_command("cat " + q(test::shared_data(kEvt3)) + " | timeout 30 " + cli() + " info --json -q /dev/stdin",
+                                   &out, &err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_NE(out.find("\"events\": 5000"), std::string::npos) << out << err;
+}
+
+TEST(Cli, help_works_for_every_subcommand) {
+  const std::vector<std::pair<std::string, std::string>> commands = {
+      {"info", "--json"}, {"dump", "--head"}, {"bench", "--runs"}, {"generate", "--events"}};
+  for (const auto& [command, option] : commands) {
+    std::string out, err;
+    EXPECT_EQ(test::run_command(cli() + " " + command + " --help", &out, &err), 0) << command << ": " << err;
+    EXPECT_NE(out.find("Usage"), std::string::npos) << command << ": " << out;
+    EXPECT_NE(out.find(option), std::string::npos) << command << ": " << out;
+  }
+  std::string out;
+  EXPECT_EQ(test::run_command(cli() + " --help", &out), 0);
+  for (const char* command : {"info", "dump", "bench", "generate"}) EXPECT_NE(out.find(command), std::string::npos) << command;
+}
+
+TEST(Cli, no_subcommand_is_an_error) {
+  std::string out, err;
+  EXPECT_NE(test::run_command(cli(), &out, &err), 0);
+}
+
+TEST(Cli, generate_writes_a_readable_file_with_the_right_count) {
+  test::ScopedTempDir dir;
+  for (const char* name : {"gen.raw", "gen.dat"}) {
+    const std::string path = dir.file(name);
+    std::string out, err;
+    ASSERT_EQ(test::run_command(cli() + " generate -q -n 12345 --seed 5 " + q(path), &out, &err), 0) << err;
+    const Recording rec = read(path);
+    EXPECT_EQ(rec.events.size(), 12345u) << name;
+    EXPECT_EQ(rec.metadata->format, std::string(name).ends_with(".raw") ? "evt3" : "dat");
+  }
+  const std::string evt2 = dir.file("gen2.raw");
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " generate -q --to evt2 -n 2000 --trigger-rate 100000 " + q(evt2), nullptr, &err), 0) << err;
+  const Recording rec = read(evt2);
+  EXPECT_EQ(rec.metadata->format, "evt2");
+  EXPECT_EQ(rec.events.size(), 2000u);
+  EXPECT_FALSE(rec.triggers.empty());
+}
+
+TEST(Cli, generate_is_seeded_and_refuses_to_overwrite) {
+  test::ScopedTempDir dir;
+  const std::string a = dir.file("a.raw"), b = dir.file("b.raw");
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 5000 --seed 9 " + q(a)), 0);
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 5000 --seed 9 " + q(b)), 0);
+  EXPECT_EQ(digest(read(a).events), digest(read(b).events));
+  const auto before = test::read_file(a);
+  std::string err;
+  EXPECT_NE(test::run_command(cli() + " generate -q -n 10 --seed 1 " + q(a), nullptr, &err), 0);
+  EXPECT_NE(err.find(a), std::string::npos) << err;
+  EXPECT_EQ(test::read_file(a), before);
+  EXPECT_EQ(test::run_command(cli() + " generate -q -f -n 10 --seed 1 " + q(a)), 0);
+  EXPECT_EQ(read(a).events.size(), 10u);
+}
+
+TEST(Cli, info_digest_equals_library_digest_for_generated_file) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("g.raw");
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 50000 --run-fraction 0.5 " + q(path)), 0);
+  std::string out;
+  ASSERT_EQ(test::run_command(cli() + " info --json --digest -q --chunk 1000 " + q(path), &out), 0);
+  EXPECT_NE(out.find("\"events\": 50000"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"digest\": \"" + digest(read(path).events) + "\""), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace evlib
