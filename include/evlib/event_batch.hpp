@@ -23,10 +23,10 @@ class EventBatch {
   bool empty() const noexcept { return size_ == 0; }
   std::size_t capacity() const noexcept { return capacity_; }
 
-  std::span<const std::int64_t> t() const noexcept { return {t_, size_}; }
-  std::span<const std::uint16_t> x() const noexcept { return {x_, size_}; }
-  std::span<const std::uint16_t> y() const noexcept { return {y_, size_}; }
-  std::span<const std::uint8_t> p() const noexcept { return {p_, size_}; }
+  std::span<const std::int64_t> t() const noexcept { return {t_, t_ ? size_ : 0}; }
+  std::span<const std::uint16_t> x() const noexcept { return {x_, x_ ? size_ : 0}; }
+  std::span<const std::uint16_t> y() const noexcept { return {y_, y_ ? size_ : 0}; }
+  std::span<const std::uint8_t> p() const noexcept { return {p_, p_ ? size_ : 0}; }
 
   // Raw column pointers for writers of the batch (decoders, operators). Valid up to capacity().
   std::int64_t* t_data() noexcept { return t_; }
@@ -40,6 +40,15 @@ class EventBatch {
 
   // Events [begin, end), sharing storage.
   EventBatch slice(std::size_t begin, std::size_t end) const;
+  // An empty batch over slots [begin, begin + capacity) of this batch's storage, for filling in
+  // place (e.g. one region per decoding thread). The caller keeps regions from overlapping.
+  EventBatch region(std::size_t begin, std::size_t capacity);
+  // A batch with only some columns (bit 0 t, 1 x, 2 y, 3 p); absent columns have empty spans.
+  static EventBatch with_columns(std::size_t capacity, unsigned columns);
+  bool has_t() const noexcept { return t_ != nullptr; }
+  bool has_x() const noexcept { return x_ != nullptr; }
+  bool has_y() const noexcept { return y_ != nullptr; }
+  bool has_p() const noexcept { return p_ != nullptr; }
   // Events with t in the half-open range [t0, t1). Requires non-decreasing t (binary search).
   EventBatch slice_time(std::int64_t t0, std::int64_t t1) const;
 

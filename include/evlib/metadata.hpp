@@ -36,7 +36,10 @@ struct DecodeStats {
   std::uint64_t non_monotonic_time_high = 0;// TIME_HIGH going back without a wrap
   std::uint64_t time_wraps = 0;             // counter wraps handled (not an error)
   std::uint64_t monitoring_events = 0;      // OTHERS groups (ERC counters, padding), not an error
-  std::uint64_t imu_samples = 0;            // EVT2 IMU groups, skipped, not an error
+  std::uint64_t imu_samples = 0;            // EVT2 IMU groups, AEDAT 3/4 IMU samples, skipped, not an error
+  std::uint64_t skipped_records = 0;        // AEDAT APS/IMU records, frames, other packet types: skipped, not an error
+  std::uint64_t invalid_events = 0;         // AEDAT 3 events the recorder marked invalid, dropped, not an error
+  std::uint64_t corrupt_packets = 0;        // AEDAT 3/4 packets whose header or payload does not parse, skipped
   std::uint64_t trailing_bytes = 0;         // bytes of an incomplete final word or record
   std::uint64_t first_error_offset = ~std::uint64_t{0};  // absolute file offset of the first corrupt word
   std::string first_error;                  // what it was
@@ -44,7 +47,7 @@ struct DecodeStats {
   // Sum of the kinds that mean damaged input (not wraps, monitoring or IMU).
   std::uint64_t corrupt() const noexcept {
     return out_of_bounds + missing_row + missing_vector_base + non_cd_row_events + orphan_continued +
-           partial_groups + unknown_words + non_monotonic_time_high + trailing_bytes;
+           partial_groups + unknown_words + non_monotonic_time_high + corrupt_packets + trailing_bytes;
   }
   // Records where the first corruption happened. Cold path: called once per corrupt word.
   void note_error(std::uint64_t offset, const char* what) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "evlib/event_batch.hpp"
+#include "evlib/filter.hpp"
 #include "evlib/metadata.hpp"
 
 namespace evlib {
@@ -27,7 +28,11 @@ struct ReadOptions {
   std::uint32_t width = 0;             // override the sensor geometry (0 = from the file)
   std::uint32_t height = 0;
   std::string evt21_endianness;        // "", "little" or "legacy": override EVT 2.1 half-word order
+  std::string aedat_camera;            // AEDAT 1.0/2.0: "dvs128", "davis240", "davis346", ... overrides the header's camera
   bool prefault_thread = true;         // read(): clear fresh pages on another core while decoding
+  EventFilter filter;                  // pushed into the decode loop: failing events are never written
+  std::string text_columns;            // text / plain 2-D NumPy column order, e.g. "txyp" (default), "xypt"; '_' skips a column
+  std::string text_time_unit;          // text / NumPy time unit: "s", "ms", "us", "ns"; "" = auto (FORMATS.md 12, 13)
 };
 
 struct Chunk {

@@ -23,6 +23,7 @@ struct WriteOptions {
   std::uint32_t height = 0;
   bool overwrite = false;      // replace an existing file
   std::vector<std::pair<std::string, std::string>> header;  // extra header keys
+  std::string compression;     // HDF5: "" (none) or "gzip" / "gzip=1".."gzip=9"; other formats ignore it
 };
 
 class Writer {

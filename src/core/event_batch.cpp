@@ -6,15 +6,17 @@
 
 namespace evlib {
 
-EventBatch EventBatch::with_capacity(std::size_t capacity) {
+EventBatch EventBatch::with_capacity(std::size_t capacity) { return with_columns(capacity, 15); }
+
+EventBatch EventBatch::with_columns(std::size_t capacity, unsigned columns) {
   EventBatch batch;
   auto storage = std::make_shared<Storage>();
   // One spare slot per column keeps zero-capacity batches pointing at valid memory.
   const std::size_t n = capacity == 0 ? 1 : capacity;
-  storage->t = ColumnMemory(n * sizeof(std::int64_t));
-  storage->x = ColumnMemory(n * sizeof(std::uint16_t));
-  storage->y = ColumnMemory(n * sizeof(std::uint16_t));
-  storage->p = ColumnMemory(n * sizeof(std::uint8_t));
+  if (columns & 1) storage->t = ColumnMemory(n * sizeof(std::int64_t));
+  if (columns & 2) storage->x = ColumnMemory(n * sizeof(std::uint16_t));
+  if (columns & 4) storage->y = ColumnMemory(n * sizeof(std::uint16_t));
+  if (columns & 8) storage->p = ColumnMemory(n * sizeof(std::uint8_t));
   batch.t_ = static_cast<std::int64_t*>(storage->t.data());
   batch.x_ = static_cast<std::uint16_t*>(storage->x.data());
   batch.y_ = static_cast<std::uint16_t*>(storage->y.data());
@@ -22,6 +24,18 @@ EventBatch EventBatch::with_capacity(std::size_t capacity) {
   batch.storage_ = std::move(storage);
   batch.capacity_ = capacity;
   return batch;
+}
+
+EventBatch EventBatch::region(std::size_t begin, std::size_t capacity) {
+  if (begin > capacity_ || capacity > capacity_ - begin) throw InvalidArgument("EventBatch::region out of bounds");
+  EventBatch out = *this;
+  if (t_) out.t_ += begin;
+  if (x_) out.x_ += begin;
+  if (y_) out.y_ += begin;
+  if (p_) out.p_ += begin;
+  out.size_ = 0;
+  out.capacity_ = capacity;
+  return out;
 }
 
 void EventBatch::set_size(std::size_t n) {
@@ -41,10 +55,10 @@ void EventBatch::push_back(std::int64_t t, std::uint16_t x, std::uint16_t y, std
 EventBatch EventBatch::slice(std::size_t begin, std::size_t end) const {
   if (begin > end || end > size_) throw InvalidArgument("EventBatch::slice: range out of bounds");
   EventBatch out = *this;
-  out.t_ += begin;
-  out.x_ += begin;
-  out.y_ += begin;
-  out.p_ += begin;
+  if (t_) out.t_ += begin;
+  if (x_) out.x_ += begin;
+  if (y_) out.y_ += begin;
+  if (p_) out.p_ += begin;
   out.size_ = end - begin;
   out.capacity_ = end - begin;
   return out;
@@ -80,10 +94,13 @@ std::vector<std::pair<std::string, std::uint64_t>> DecodeStats::counters() const
           {"partial_groups", partial_groups},
           {"unknown_words", unknown_words},
           {"non_monotonic_time_high", non_monotonic_time_high},
+          {"corrupt_packets", corrupt_packets},
           {"trailing_bytes", trailing_bytes},
           {"time_wraps", time_wraps},
           {"monitoring_events", monitoring_events},
-          {"imu_samples", imu_samples}};
+          {"imu_samples", imu_samples},
+          {"skipped_records", skipped_records},
+          {"invalid_events", invalid_events}};
 }
 
 }  // namespace evlib

@@ -65,6 +65,7 @@ std::unique_ptr<FormatReader> open_dat(std::unique_ptr<ByteSource> source, const
   config.width = options.width != 0 ? options.width : header_uint(h, "Width");
   config.height = options.height != 0 ? options.height : header_uint(h, "Height");
   config.stream_offset = data_offset;
+  config.filter = options.filter;
   metadata.format = "dat";
   metadata.width = config.width;
   metadata.height = config.height;

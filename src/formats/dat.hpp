@@ -13,12 +13,14 @@ struct DatConfig {
   std::uint32_t height = 0;
   std::uint8_t event_type = 0x0C;  // 0x00 Event2d, 0x0C EventCD, 0x0E EventExtTrigger
   int version = 2;                  // 1: very old ATIS layout
+  EventFilter filter;               // events that fail are never written (predicate pushdown)
   std::uint64_t stream_offset = 0;
 };
 
 class DatDecoder {
  public:
   static constexpr std::size_t kMaxEventsPerWord = 1;
+  static constexpr bool kPushesDownFilter = true;
   static constexpr std::size_t kWordBytes = 8;
   static constexpr bool kBoundFromSize = true;
   static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 8; }
@@ -36,7 +38,8 @@ class DatDecoder {
 
   explicit DatDecoder(const DatConfig& config)
       : width_(config.width == 0 ? 0x10000 : config.width), height_(config.height == 0 ? 0x10000 : config.height),
-        triggers_only_(config.event_type == 0x0E), version_(config.version) {
+        triggers_only_(config.event_type == 0x0E), version_(config.version),
+        filter_(config.filter, width_, height_) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -70,6 +73,7 @@ class DatDecoder {
   const std::uint32_t height_;
   const bool triggers_only_;
   const int version_;
+  const PushedFilter filter_;
   DecodeStats stats_;
   State s_;
 };
@@ -90,9 +94,10 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
       const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
       const std::uint32_t x = w1 & 0x3FFF, y = (w1 >> 14) & 0x3FFF;
       const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
-      if (x < width_ && y < height_) [[likely]] {
-        sink.emit(t, x, y, (w1 >> 28) != 0);  // the 4-bit field, normalised (FORMATS.md 16)
-      } else {
+      const std::uint32_t p = (w1 >> 28) != 0;  // the 4-bit field, normalised (FORMATS.md 16)
+      if (filter_.accepts(t, x, y, p)) [[likely]] {
+        sink.emit(t, x, y, p);
+      } else if (x >= width_ || y >= height_) {  // otherwise filtered out on request
         ++stats_.out_of_bounds;
         stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
       }
@@ -103,9 +108,9 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
       const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
       const std::uint32_t x = w1 & 0x1FF, y = (w1 >> 9) & 0xFF;
       const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
-      if (x < width_ && y < height_) {
+      if (filter_.accepts(t, x, y, (w1 >> 17) & 1)) {
         sink.emit(t, x, y, (w1 >> 17) & 1);
-      } else {
+      } else if (x >= width_ || y >= height_) {
         ++stats_.out_of_bounds;
         stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
       }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "evlib/event_batch.hpp"
+#include "evlib/filter.hpp"
 
 namespace evlib::detail {
 
@@ -31,6 +32,33 @@ struct ColumnSink {
     p[n] = static_cast<std::uint8_t>(pol);
     ++n;
   }
+};
+
+// An EventFilter clipped to the sensor geometry, in the form the decode loops test: unsigned
+// offset-and-span comparisons (one compare per axis, no branch for the lower bound).
+struct PushedFilter {
+  std::uint32_t x_lo = 0, x_span = 0, y_lo = 0, y_span = 0;
+  std::uint32_t keep_p = 3;
+  std::int64_t t_lo = 0;
+  std::uint64_t t_span = 0;
+
+  PushedFilter(const EventFilter& f, std::uint32_t width, std::uint32_t height)
+      : x_lo(f.x0), x_span(span(f.x0, std::min(f.x1, width))), y_lo(f.y0), y_span(span(f.y0, std::min(f.y1, height))),
+        keep_p(f.polarities & 3u), t_lo(f.t0),
+        t_span(f.t1 > f.t0 ? static_cast<std::uint64_t>(f.t1) - static_cast<std::uint64_t>(f.t0) : 0) {}
+
+  bool x_in(std::uint32_t x) const noexcept { return x - x_lo < x_span; }
+  bool y_in(std::uint32_t y) const noexcept { return y - y_lo < y_span; }
+  bool p_in(std::uint32_t p) const noexcept { return (keep_p >> p) & 1u; }
+  bool t_in(std::int64_t t) const noexcept {
+    return static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(t_lo) < t_span;
+  }
+  bool accepts(std::int64_t t, std::uint32_t x, std::uint32_t y, std::uint32_t p) const noexcept {
+    return x_in(x) & y_in(y) & p_in(p) & t_in(t);
+  }
+
+ private:
+  static std::uint32_t span(std::uint32_t lo, std::uint32_t hi) { return hi > lo ? hi - lo : 0; }
 };
 
 inline std::uint16_t load_le16(const std::uint8_t* b) noexcept {

@@ -72,6 +72,7 @@ std::unique_ptr<FormatReader> open_evt2(std::unique_ptr<ByteSource> source, cons
   config.width = enc.width != 0 ? enc.width : 2048;
   config.height = enc.height != 0 ? enc.height : 2048;
   config.metavision_time_shift = options.metavision_time_shift;
+  config.filter = options.filter;
   config.stream_offset = metadata.data_offset;
   return std::make_unique<WordStreamReader<Evt2Decoder>>(std::move(source), metadata.data_offset, Evt2Decoder(config),
                                                          options.strict);

@@ -12,6 +12,7 @@ namespace evlib::detail {
 class Evt2Decoder {
  public:
   static constexpr std::size_t kMaxEventsPerWord = 1;
+  static constexpr bool kPushesDownFilter = true;
   static constexpr std::size_t kWordBytes = 4;
   static constexpr bool kBoundFromSize = true;
   static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 4; }
@@ -34,7 +35,8 @@ class Evt2Decoder {
   void restore(const State& state) noexcept { s_ = state; }
 
   explicit Evt2Decoder(const WordDecoderConfig& config)
-      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift) {
+      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
+        filter_(config.filter, config.width, config.height) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -70,6 +72,7 @@ class Evt2Decoder {
   const std::uint32_t width_;
   const std::uint32_t height_;
   const bool shift_enabled_;
+  const PushedFilter filter_;
   DecodeStats stats_;
   State s_;
 };
@@ -94,9 +97,10 @@ std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     if (type <= 1) [[likely]] {
       if (s_.continued_expected != 0) [[unlikely]] close_group();
       const std::uint32_t x = (w >> 11) & 0x7FF, y = w & 0x7FF;
-      if (x < width_ && y < height_) [[likely]] {
-        sink.emit(s_.base + ((w >> 22) & 63), x, y, type);
-      } else {
+      const std::int64_t t = s_.base + ((w >> 22) & 63);
+      if (filter_.accepts(t, x, y, type)) [[likely]] {
+        sink.emit(t, x, y, type);
+      } else if (x >= width_ || y >= height_) {  // otherwise filtered out on request
         ++stats_.out_of_bounds;
         stats_.note_error(s_.next_offset + 4 * i, "event beyond sensor geometry");
       }

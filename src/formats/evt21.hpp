@@ -14,6 +14,7 @@ namespace evlib::detail {
 class Evt21Decoder {
  public:
   static constexpr std::size_t kMaxEventsPerWord = 32;
+  static constexpr bool kPushesDownFilter = true;
   static constexpr std::size_t kWordBytes = 8;
   static constexpr bool kBoundFromSize = false;
   static std::size_t count_upper_bound(const std::uint8_t* data, std::size_t size);
@@ -34,7 +35,7 @@ class Evt21Decoder {
 
   Evt21Decoder(const WordDecoderConfig& config, bool legacy_layout)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        legacy_(legacy_layout) {
+        legacy_(legacy_layout), filter_(config.filter, config.width, config.height) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -64,6 +65,7 @@ class Evt21Decoder {
   const std::uint32_t height_;
   const bool shift_enabled_;
   const bool legacy_;
+  const PushedFilter filter_;
   DecodeStats stats_;
   State s_;
 };
@@ -85,7 +87,8 @@ std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t co
       const std::uint32_t xb = (h >> 11) & 0x7FF, y = h & 0x7FF;
       const std::int64_t t = s_.base + ((h >> 22) & 63);
       std::uint32_t mask = l;
-      if (y < height_ && xb + 32 <= width_) [[likely]] {
+      const bool word_ok = filter_.y_in(y) && filter_.p_in(type) && filter_.t_in(t);
+      if (word_ok && filter_.x_in(xb) && xb + 32 <= filter_.x_lo + filter_.x_span) [[likely]] {
         while (mask != 0) {
           sink.emit(t, xb + static_cast<std::uint32_t>(std::countr_zero(mask)), y, type);
           mask &= mask - 1;
@@ -94,11 +97,11 @@ std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t co
         while (mask != 0) {
           const std::uint32_t x = xb + static_cast<std::uint32_t>(std::countr_zero(mask));
           mask &= mask - 1;
-          if (x < width_ && y < height_) {
-            sink.emit(t, x, y, type);
-          } else {
+          if (x >= width_ || y >= height_) {
             ++stats_.out_of_bounds;
             stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
+          } else if (word_ok && filter_.x_in(x)) {
+            sink.emit(t, x, y, type);
           }
         }
       }

@@ -30,15 +30,30 @@ void Evt3Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
 
 void Evt3Decoder::count_row_drop(std::uint32_t n, std::uint64_t offset) {
   if (n == 0) return;
-  if (s_.y >= height_) {
-    stats_.out_of_bounds += n;
-    stats_.note_error(offset, "row beyond sensor height");
-  } else if (s_.row_kind == kNonCdRow) {
-    stats_.non_cd_row_events += n;  // exposure-measurement rows are not CD events: not an error
-  } else {
+  if (s_.y == kNoRowYet) {
     stats_.missing_row += n;
     stats_.note_error(offset, "column word before any ADDR_Y");
+  } else if (s_.y & kNonCdRowBit) {
+    stats_.non_cd_row_events += n;  // exposure-measurement rows are not CD events: not an error
+  } else if (s_.y >= height_) {
+    stats_.out_of_bounds += n;
+    stats_.note_error(offset, "row beyond sensor height");
   }
+  // else: a CD row outside the filter's region, dropped by request
+}
+
+std::size_t Evt3Decoder::take_continued(const std::uint8_t* bytes, std::size_t i, std::size_t count) {
+  std::size_t k = 0;
+  while (s_.others_pending && i + k < count) {
+    const std::uint32_t type = load_le16(bytes + 2 * (i + k)) >> 12;
+    if (type != 0x7 && type != 0xF) {
+      close_others_group();  // cut short by an ordinary word, which is not consumed here
+      break;
+    }
+    on_continued(s_.next_offset + 2 * (i + k));  // closes the group after its third word
+    ++k;
+  }
+  return k;
 }
 
 std::size_t Evt3Decoder::count_upper_bound(const std::uint8_t* data, std::size_t size) {
@@ -68,6 +83,7 @@ std::unique_ptr<FormatReader> open_evt3(std::unique_ptr<ByteSource> source, cons
   config.width = enc.width != 0 ? enc.width : 2048;
   config.height = enc.height != 0 ? enc.height : 2048;
   config.metavision_time_shift = options.metavision_time_shift;
+  config.filter = options.filter;
   config.stream_offset = metadata.data_offset;
   return std::make_unique<WordStreamReader<Evt3Decoder>>(std::move(source), metadata.data_offset, Evt3Decoder(config),
                                                          options.strict);

@@ -16,13 +16,17 @@ struct WordDecoderConfig {
   std::uint32_t height = 2048;
   bool metavision_time_shift = false;  // subtract the offset derived from the first TIME_HIGH
   std::uint64_t stream_offset = 0;     // file offset of the first byte fed, for error reports
+  EventFilter filter;                  // events that fail are never written (predicate pushdown)
 };
 
 class Evt3Decoder {
  public:
-  // Why the current row cannot take CD events (consulted only when row_ok is 0).
-  enum RowKind : std::uint8_t { kNoRow, kCdRow, kNonCdRow };
+  // y values that mark why no CD row is current (consulted only when row_ok is 0): real rows
+  // are 11-bit, so these never reach a column.
+  static constexpr std::uint32_t kNoRowYet = 0xFFFF;     // no ADDR_Y since the stream started
+  static constexpr std::uint32_t kNonCdRowBit = 0x8000;  // the last row word was type 0x1
   static constexpr std::size_t kMaxEventsPerWord = 12;
+  static constexpr bool kPushesDownFilter = true;
   static constexpr std::size_t kWordBytes = 2;
   static constexpr bool kBoundFromSize = false;  // 6 events/byte is too loose: count instead
   // Events a byte range can yield at most (ADDR_X words plus vector bits), without decoding.
@@ -40,8 +44,7 @@ class Evt3Decoder {
     std::int64_t time_base = 0;  // loops·2^24 + th·4096 − shift
     std::int64_t t = 0;          // time_base_ + the last TIME_LOW
     std::uint32_t row_ok = 0;  // 1 when the last row word was an ADDR_Y inside the sensor
-    RowKind row_kind = kNoRow;
-    std::uint32_t y = 0;
+    std::uint32_t y = kNoRowYet;
     bool have_base = false;
     std::uint32_t base_x = 0;
     std::uint32_t base_p = 0;
@@ -54,7 +57,8 @@ class Evt3Decoder {
   void restore(const State& state) noexcept { s_ = state; }
 
   explicit Evt3Decoder(const WordDecoderConfig& config)
-      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift) {
+      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
+        filter_(config.filter, config.width, config.height), filtered_(config.filter.active()) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -85,8 +89,15 @@ class Evt3Decoder {
   template <class Sink>
   [[gnu::noinline]] std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink,
                                              TriggerBatch& triggers);
+  template <bool kFiltered, class Sink>
+  std::size_t decode_run(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
+                         TriggerBatch& triggers, std::size_t& n, std::int64_t& t, std::uint32_t& y,
+                         std::uint32_t& row_ok);
   template <class Sink>
-  void decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& sink, TriggerBatch& triggers);
+  std::size_t decode_rare_word(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
+                               TriggerBatch& triggers);
+  // Takes the CONTINUED words of a pending OTHERS group from bytes[i, count); returns how many.
+  std::size_t take_continued(const std::uint8_t* bytes, std::size_t i, std::size_t count);
 
   void on_time_high(std::uint32_t v, std::uint64_t offset);
   void on_others(std::uint32_t subtype, std::uint64_t offset) {
@@ -118,20 +129,25 @@ class Evt3Decoder {
   template <class Sink>
   void emit_vector(std::uint32_t mask, std::uint32_t span, Sink& sink, std::uint64_t offset);
   void count_row_drop(std::uint32_t n, std::uint64_t offset);
-  void count_dropped_x(std::uint32_t row_ok, std::uint32_t y, std::uint64_t offset) {
-    s_.y = y;
-    s_.row_ok = row_ok;
-    if (row_ok) {
+  // An ADDR_X event the fast test rejected: corrupt (outside the sensor), or filtered out.
+  void count_dropped_x(std::uint32_t x, std::uint64_t offset) {
+    if (!s_.row_ok) {
+      count_row_drop(1, offset);
+    } else if (x >= width_) {
       ++stats_.out_of_bounds;
       stats_.note_error(offset, "event beyond sensor width");
-    } else {
-      count_row_drop(1, offset);
     }
+  }
+  // The x span an event of polarity p may fall in at time t (0 when filtered out).
+  std::uint32_t x_span_for(std::int64_t t, std::uint32_t p) const noexcept {
+    return filter_.t_in(t) && filter_.p_in(p) ? filter_.x_span : 0;
   }
 
   const std::uint32_t width_;
   const std::uint32_t height_;
   const bool shift_enabled_;
+  const PushedFilter filter_;
+  const bool filtered_;
   DecodeStats stats_;
   State s_;
 
@@ -167,7 +183,8 @@ void Evt3Decoder::emit_vector(std::uint32_t mask, std::uint32_t span, Sink& sink
     count_row_drop(static_cast<std::uint32_t>(std::popcount(mask)), offset);
     return;
   }
-  if (base + span <= width_) [[likely]] {
+  const std::uint32_t x_span = x_span_for(s_.t, s_.base_p);
+  if (base - filter_.x_lo < x_span && base + span <= filter_.x_lo + x_span) [[likely]] {
     // Branch-free expansion: fill the 12 slots after n with the shared t, y, p, then write the
     // x of each nibble's set bits from a table and advance by the popcounts.
     const std::size_t n = sink.n;
@@ -187,11 +204,11 @@ void Evt3Decoder::emit_vector(std::uint32_t mask, std::uint32_t span, Sink& sink
   while (mask != 0) {
     const std::uint32_t x = base + static_cast<std::uint32_t>(std::countr_zero(mask));
     mask &= mask - 1;
-    if (x < width_) {
-      sink.emit(s_.t, x, s_.y, s_.base_p);
-    } else {
+    if (x >= width_) {
       ++stats_.out_of_bounds;
       stats_.note_error(offset, "vector event beyond sensor width");
+    } else if (x - filter_.x_lo < x_span) {
+      sink.emit(s_.t, x, s_.y, s_.base_p);
     }
   }
 }
@@ -210,66 +227,16 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     }
     ++i;
   }
-  // The hot state lives in locals: stores through the uint8_t polarity column may alias any
-  // member, which would force a reload of every member after every event.
-  std::int64_t* const out_t = sink.t;
-  std::uint16_t* const out_x = sink.x;
-  std::uint16_t* const out_y = sink.y;
-  std::uint8_t* const out_p = sink.p;
-  const std::uint32_t width = width_, height = height_;
   std::size_t n = sink.n;
   std::int64_t t = s_.t;
-  std::int64_t time_base = s_.time_base;
   std::uint32_t y = s_.y;
   std::uint32_t row_ok = s_.row_ok;
-  bool others_open = s_.others_pending;
-  while (i < count) {
-    // Each word yields at most kMaxEventsPerWord events: decode a block that cannot overflow.
-    const std::size_t room_words = (sink.cap - n) / kMaxEventsPerWord;
-    if (room_words == 0) break;
-    const std::size_t block_end = i + std::min(count - i, room_words);
-    for (; i < block_end; ++i) {
-      const std::uint32_t w = load_le16(bytes + 2 * i);
-      const std::uint32_t low = w & 0x7FF;
-      const std::uint32_t type = w >> 12;
-      if (others_open && (type == 0x0 || type == 0x2 || type == 0x6)) [[unlikely]] {
-        close_others_group();
-        others_open = false;
-      }
-      switch (type) {
-        case 0x2:  // EVT_ADDR_X: one event
-          if (row_ok & static_cast<std::uint32_t>(low < width)) [[likely]] {
-            out_t[n] = t;
-            out_x[n] = static_cast<std::uint16_t>(low);
-            out_y[n] = static_cast<std::uint16_t>(y);
-            out_p[n] = static_cast<std::uint8_t>((w >> 11) & 1);
-            ++n;
-          } else {
-            count_dropped_x(row_ok, y, s_.next_offset + 2 * i);
-          }
-          break;
-        case 0x0:  // EVT_ADDR_Y
-          y = low;
-          row_ok = low < height;
-          break;
-        case 0x6:  // EVT_TIME_LOW
-          t = time_base + (w & 0xFFF);
-          break;
-        default:  // everything else: write the locals back, handle the word, reload
-          sink.n = n;
-          s_.t = t;
-          s_.y = y;
-          s_.row_ok = row_ok;
-          decode_rare_word(w, s_.next_offset + 2 * i, sink, triggers);
-          n = sink.n;
-          t = s_.t;
-          time_base = s_.time_base;
-          y = s_.y;
-          row_ok = s_.row_ok;
-          others_open = s_.others_pending;
-          break;
-      }
-    }
+  // An OTHERS group cut by the previous buffer's end: its CONTINUED words come first.
+  if (s_.others_pending) i += take_continued(bytes, i, count);
+  if (filtered_) {
+    i = decode_run<true>(bytes, i, count, sink, triggers, n, t, y, row_ok);
+  } else {
+    i = decode_run<false>(bytes, i, count, sink, triggers, n, t, y, row_ok);
   }
   sink.n = n;
   s_.t = t;
@@ -280,11 +247,93 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
   return i;
 }
 
+// The hot loop. The state lives in locals: stores through the uint8_t polarity column may alias
+// any member, which would force a reload of every member after every event. kFiltered adds the
+// pushed-down predicate: the row test then uses the region's y range and the x test a per-
+// polarity span that is zero while t is outside the time window; without a filter both are the
+// plain sensor bounds and the loop stays as lean as possible.
+template <bool kFiltered, class Sink>
+std::size_t Evt3Decoder::decode_run(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
+                                    TriggerBatch& triggers, std::size_t& n_io, std::int64_t& t_io,
+                                    std::uint32_t& y_io, std::uint32_t& row_ok_io) {
+  std::int64_t* const out_t = sink.t;
+  std::uint16_t* const out_x = sink.x;
+  std::uint16_t* const out_y = sink.y;
+  std::uint8_t* const out_p = sink.p;
+  std::size_t n = n_io;
+  std::int64_t t = t_io;
+  std::int64_t time_base = s_.time_base;
+  std::uint32_t y = y_io;
+  std::uint32_t row_ok = row_ok_io;
+  const std::uint32_t x_lo = kFiltered ? filter_.x_lo : 0;
+  const std::uint32_t y_lo = kFiltered ? filter_.y_lo : 0;
+  const std::uint32_t y_span = kFiltered ? filter_.y_span : height_;
+  const std::uint32_t p_span_off = kFiltered ? (filter_.p_in(0) ? filter_.x_span : 0) : width_;
+  const std::uint32_t p_span_on = kFiltered ? (filter_.p_in(1) ? filter_.x_span : 0) : width_;
+  std::uint32_t t_mask = kFiltered ? 0u - static_cast<std::uint32_t>(filter_.t_in(t)) : ~0u;
+  while (i < count) {
+    // Each word yields at most kMaxEventsPerWord events: decode a block that cannot overflow.
+    const std::size_t room_words = (sink.cap - n) / kMaxEventsPerWord;
+    if (room_words == 0) break;
+    const std::size_t block_end = i + std::min(count - i, room_words);
+    for (; i < block_end; ++i) {
+      const std::uint32_t w = load_le16(bytes + 2 * i);
+      const std::uint32_t low = w & 0x7FF;
+      const std::uint32_t type = w >> 12;
+      switch (type) {
+        case 0x2: {  // EVT_ADDR_X: one event
+          const std::uint32_t span = ((w & 0x800) ? p_span_on : p_span_off) & t_mask;
+          if (row_ok & static_cast<std::uint32_t>(low - x_lo < span)) [[likely]] {
+            out_t[n] = t;
+            out_x[n] = static_cast<std::uint16_t>(low);
+            out_y[n] = static_cast<std::uint16_t>(y);
+            out_p[n] = static_cast<std::uint8_t>((w >> 11) & 1);
+            ++n;
+          } else {
+            s_.y = y;
+            s_.row_ok = row_ok;
+            count_dropped_x(low, s_.next_offset + 2 * i);
+          }
+          break;
+        }
+        case 0x0:  // EVT_ADDR_Y
+          y = low;
+          row_ok = low - y_lo < y_span;
+          break;
+        case 0x6:  // EVT_TIME_LOW
+          t = time_base + (w & 0xFFF);
+          if constexpr (kFiltered) t_mask = 0u - static_cast<std::uint32_t>(filter_.t_in(t));
+          break;
+        default:  // everything else: write the locals back, handle the word, reload
+          sink.n = n;
+          s_.t = t;
+          s_.y = y;
+          s_.row_ok = row_ok;
+          i += decode_rare_word(bytes, i, count, sink, triggers);
+          n = sink.n;
+          t = s_.t;
+          time_base = s_.time_base;
+          y = s_.y;
+          row_ok = s_.row_ok;
+          if constexpr (kFiltered) t_mask = 0u - static_cast<std::uint32_t>(filter_.t_in(t));
+          break;
+      }
+    }
+  }
+  n_io = n;
+  t_io = t;
+  y_io = y;
+  row_ok_io = row_ok;
+  return i;
+}
+
+// Returns the extra words it consumed (the CONTINUED words of an OTHERS group).
 template <class Sink>
-void Evt3Decoder::decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& sink, TriggerBatch& triggers) {
+std::size_t Evt3Decoder::decode_rare_word(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
+                                          TriggerBatch& triggers) {
+  const std::uint32_t w = load_le16(bytes + 2 * i);
+  const std::uint64_t offset = s_.next_offset + 2 * i;
   const std::uint32_t v = w & 0xFFF;
-  const std::uint32_t type = w >> 12;
-  if (s_.others_pending && type != 0x7 && type != 0xF && type != 0xE) close_others_group();
   switch (w >> 12) {
     case 0x4:  // VECT_12
       emit_vector(v, 12, sink, offset);
@@ -304,13 +353,12 @@ void Evt3Decoder::decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& 
       triggers.push_back(s_.t, static_cast<std::uint8_t>((v >> 8) & 0xF), static_cast<std::uint8_t>(v & 1));
       break;
     case 0x1:  // row address of non-CD (exposure measurement) events
-      s_.y = v & 0x7FF;
+      s_.y = (v & 0x7FF) | kNonCdRowBit;
       s_.row_ok = 0;
-      s_.row_kind = kNonCdRow;
       break;
     case 0xE:
       on_others(v, offset);
-      break;
+      return take_continued(bytes, i + 1, count);
     case 0x7:
     case 0xF:
       on_continued(offset);
@@ -320,6 +368,7 @@ void Evt3Decoder::decode_rare_word(std::uint32_t w, std::uint64_t offset, Sink& 
       stats_.note_error(offset, "reserved EVT3 word type");
       break;
   }
+  return 0;
 }
 
 }  // namespace evlib::detail

@@ -58,6 +58,18 @@ void AtomicFile::flush() {
   used_ = 0;
 }
 
+void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t size) {
+  flush();
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t r = ::pwrite(fd_, bytes + done, size - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw IoError(path_, std::string("write failed: ") + std::strerror(errno));
+    done += static_cast<std::size_t>(r);
+  }
+}
+
 void AtomicFile::commit() {
   if (fd_ < 0) throw InvalidArgument("AtomicFile::commit called twice");
   flush();

@@ -16,8 +16,13 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   void write(const void* data, std::size_t size);
+  // Overwrites bytes already written (e.g. a header patched once the event count is known).
+  void write_at(std::uint64_t offset, const void* data, std::size_t size);
   void commit();
   const std::string& path() const noexcept { return path_; }
+  // The temporary file, for writers whose library opens the file itself (HDF5): it is renamed
+  // to path() by commit() and removed by the destructor like any other.
+  const std::string& temp_path() const noexcept { return temp_path_; }
   std::uint64_t bytes_written() const noexcept { return written_; }
 
  private:

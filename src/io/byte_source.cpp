@@ -89,8 +89,9 @@ std::span<const std::uint8_t> ByteSource::next() {
   window_offset_ = position_;
   window_size_ = 0;
   if (map_ != nullptr) {
-    if (position_ >= size_) return {};
-    window_size_ = static_cast<std::size_t>(std::min<std::uint64_t>(window_, size_ - position_));
+    const std::uint64_t end = std::min(size_, end_);
+    if (position_ >= end) return {};
+    window_size_ = static_cast<std::size_t>(std::min<std::uint64_t>(window_, end - position_));
     position_ += window_size_;
     return {map_ + window_offset_, window_size_};
   }

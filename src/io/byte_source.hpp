@@ -26,8 +26,11 @@ class ByteSource {
   // Up to max_bytes from the start of the input, without moving the read position. On a pipe
   // the bytes are kept and replayed by next(); call it before the first next().
   std::vector<std::uint8_t> prefix(std::size_t max_bytes);
-  // Moves the read position forward to `offset` (before the first next()).
+  // Moves the read position to `offset`: anywhere on a seekable input, only forward (before the
+  // first next()) on a pipe.
   void seek(std::uint64_t offset);
+  // Reads stop at this offset (end of file by default).
+  void set_end(std::uint64_t offset) noexcept { end_ = offset; }
   bool seekable() const noexcept { return map_ != nullptr; }
   // File offset of the first byte of the window last returned by next().
   std::uint64_t window_offset() const noexcept { return window_offset_; }
@@ -40,6 +43,7 @@ class ByteSource {
   int fd_ = -1;
   std::uint64_t size_ = 0;
   std::uint64_t position_ = 0;       // next byte to hand out
+  std::uint64_t end_ = ~std::uint64_t{0};
   std::uint64_t window_offset_ = 0;
   std::size_t window_size_ = 0;
   const std::uint8_t* map_ = nullptr;

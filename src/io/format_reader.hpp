@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,18 @@ class FormatReader {
   virtual std::uint64_t bytes_done() const = 0;
   // Time shift in effect (Metavision compatibility), known once the first time base was seen.
   virtual std::int64_t time_shift() const { return 0; }
+
+  // True when options.filter is applied inside the decode loop (else the caller filters).
+  virtual bool pushes_down_filter() const { return false; }
+
+  // Time index support (src/io/time_index.hpp): an opaque snapshot of everything the decoder
+  // carries across buffers, taken between fill() calls at bytes_done(), and a way to resume from
+  // one. Formats that cannot (or inputs that cannot seek) return false from can_snapshot().
+  virtual bool can_snapshot() const { return false; }
+  virtual std::string snapshot() const { return {}; }
+  virtual void resume(const std::string& snapshot, std::uint64_t offset);
+  // Stop reading at this file offset (the start of the next indexed segment).
+  virtual void set_end(std::uint64_t offset);
 };
 
 // A format as the registry knows it.
@@ -47,6 +60,14 @@ struct FormatDescriptor {
 const std::vector<FormatDescriptor>& registry();
 const FormatDescriptor& find_format(const std::string& path, const std::vector<std::uint8_t>& prefix,
                                     const ReadOptions& options);
+
+// A format reader opened on a file, with the metadata its header gave.
+struct OpenedFormat {
+  std::unique_ptr<FormatReader> reader;
+  std::shared_ptr<Metadata> metadata;
+};
+// Opens path with the format options.format names or detection picks.
+OpenedFormat open_format(const std::string& path, const ReadOptions& options);
 
 // Bytes read from the start of a file for sniffing and header parsing.
 constexpr std::size_t kPrefixBytes = std::size_t{1} << 20;

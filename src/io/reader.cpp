@@ -9,6 +9,7 @@
 #include <new>
 
 #include "evlib/error.hpp"
+#include "evlib/scan.hpp"
 #include "io/byte_source.hpp"
 #include "io/format_reader.hpp"
 
@@ -32,17 +33,29 @@ Reader::~Reader() = default;
 Reader::Reader(Reader&&) noexcept = default;
 Reader& Reader::operator=(Reader&&) noexcept = default;
 
+namespace detail {
+
+OpenedFormat open_format(const std::string& path, const ReadOptions& options) {
+  auto source = std::make_unique<ByteSource>(path, 0);
+  const auto prefix = source->prefix(kPrefixBytes);
+  const FormatDescriptor& format = find_format(path, prefix, options);
+  OpenedFormat opened;
+  opened.metadata = std::make_shared<Metadata>();
+  opened.metadata->path = path;
+  opened.metadata->file_size = source->size();
+  opened.reader = format.open(std::move(source), prefix, options, *opened.metadata);
+  return opened;
+}
+
+}  // namespace detail
+
 Reader Reader::open(const std::string& path, const ReadOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->options.chunk_events = std::max(options.chunk_events, kMinChunkEvents);
-  auto source = std::make_unique<detail::ByteSource>(path, 0);
-  const auto prefix = source->prefix(detail::kPrefixBytes);
-  const detail::FormatDescriptor& format = detail::find_format(path, prefix, options);
-  impl->metadata = std::make_shared<Metadata>();
-  impl->metadata->path = path;
-  impl->metadata->file_size = source->size();
-  impl->format = format.open(std::move(source), prefix, options, *impl->metadata);
+  auto opened = detail::open_format(path, options);
+  impl->metadata = std::move(opened.metadata);
+  impl->format = std::move(opened.reader);
   return Reader(std::move(impl));
 }
 
@@ -65,6 +78,10 @@ std::optional<Chunk> Reader::next() {
     more = impl_->format->fill(impl_->buffer, chunk.triggers);
   }
   if (!more) impl_->done = true;
+  // Formats that cannot filter inside their decode loop are filtered here: same result.
+  if (impl_->options.filter.active() && !impl_->format->pushes_down_filter()) {
+    impl_->options.filter.apply(impl_->buffer);
+  }
   chunk.bytes_done = impl_->format->bytes_done();
   impl_->metadata->time_shift = impl_->format->time_shift();
   if (impl_->buffer.empty() && chunk.triggers.empty() && impl_->done) return std::nullopt;
@@ -128,8 +145,21 @@ Recording read(const std::string& path, const ReadOptions& options) {
   detail::FormatReader& format = *reader.impl_->format;
   // Reserve address space for the loosest bound (untouched pages cost nothing, so this is free
   // when the kernel allows overcommit) and fall back to a counting pass when it does not.
+  std::size_t bound = format.loose_upper_bound_events();
+  const std::uint64_t available = available_memory();
+  if (available != 0 && bound * 13.0 > static_cast<double>(available)) {
+    // The cheap bound says it might not fit: count properly, and fail now rather than be killed
+    // by the OOM killer halfway through.
+    bound = format.upper_bound_events();
+    if (bound * 13.0 > static_cast<double>(available)) {
+      throw Error(path + ": reading the whole file needs up to " + std::to_string(bound * 13 >> 20) + " MiB but only " +
+                  std::to_string(available >> 20) +
+                  " MiB are available; stream it instead (evlib::Reader::next, evlib::scan(...).batches(), "
+                  "or the CLI's streaming commands)");
+    }
+  }
   try {
-    rec.events = EventBatch::with_capacity(format.loose_upper_bound_events());
+    rec.events = EventBatch::with_capacity(bound);
   } catch (const std::bad_alloc&) {
     rec.events = EventBatch::with_capacity(format.upper_bound_events());
   }
@@ -155,6 +185,7 @@ Recording read(const std::string& path, const ReadOptions& options) {
     }
   }
   prefaulter.reset();
+  if (options.filter.active() && !format.pushes_down_filter()) options.filter.apply(rec.events);
   rec.stats = format.stats();
   reader.impl_->metadata->time_shift = format.time_shift();
   return rec;

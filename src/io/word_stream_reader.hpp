@@ -1,7 +1,9 @@
 #pragma once
 // A FormatReader over any resumable word decoder (EVT 2.0 / 2.1 / 3.0, DAT records): pulls
 // windows from a ByteSource, feeds the decoder, stops when the chunk is full.
+#include <cstring>
 #include <span>
+#include <type_traits>
 #include <string>
 
 #include "evlib/error.hpp"
@@ -30,7 +32,8 @@ class WordStreamReader final : public FormatReader {
         pending_ = source_->next();
         pending_offset_ = source_->window_offset();
         if (pending_.empty()) {
-          decoder_.finish();
+          // At an index segment boundary the stream goes on: nothing is truncated there.
+          if (!stopped_early_) decoder_.finish();
           finished_ = true;
           break;
         }
@@ -85,9 +88,46 @@ class WordStreamReader final : public FormatReader {
     }
   }
 
+  bool pushes_down_filter() const override { return kFilters; }
+
+  bool can_snapshot() const override { return kSnapshots && source_->seekable(); }
+  std::string snapshot() const override {
+    if constexpr (kSnapshots) {
+      static_assert(std::is_trivially_copyable_v<typename Decoder::State>);
+      const auto& state = decoder_.state();
+      return std::string(reinterpret_cast<const char*>(&state), sizeof state);
+    } else {
+      return {};
+    }
+  }
+  void resume(const std::string& snapshot, std::uint64_t offset) override {
+    if constexpr (kSnapshots) {
+      typename Decoder::State state;
+      if (snapshot.size() != sizeof state || offset < data_offset_) throw InvalidArgument("snapshot does not fit this reader");
+      std::memcpy(&state, snapshot.data(), sizeof state);
+      decoder_.restore(state);
+      source_->seek(offset);
+      pending_ = {};
+      pending_offset_ = offset;
+      bytes_done_ = offset;
+      finished_ = false;
+    } else {
+      FormatReader::resume(snapshot, offset);
+    }
+  }
+  void set_end(std::uint64_t offset) override {
+    source_->set_end(offset);
+    stopped_early_ = offset < source_->size();
+  }
+
   std::uint64_t bytes_done() const override { return bytes_done_; }
 
  private:
+  // Decoders opt in: a trivially copyable State with state()/restore() (time index), and
+  // kPushesDownFilter when they apply ReadOptions::filter inside their loop.
+  static constexpr bool kSnapshots = requires(const Decoder& d) { d.state(); };
+  static constexpr bool kFilters = requires { requires Decoder::kPushesDownFilter; };
+
   std::unique_ptr<ByteSource> source_;
   Decoder decoder_;
   std::uint64_t data_offset_;
@@ -96,6 +136,7 @@ class WordStreamReader final : public FormatReader {
   std::uint64_t bytes_done_;
   bool strict_;
   bool finished_ = false;
+  bool stopped_early_ = false;
 };
 
 }  // namespace evlib::detail

@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+
+#include "evlib/error.hpp"
 
 namespace evlib::cli {
 
@@ -98,13 +102,17 @@ Progress::Progress(std::uint64_t total_bytes, bool enabled)
 
 Progress::~Progress() { finish(); }
 
-void Progress::update(std::uint64_t bytes_done, std::uint64_t events) {
+void Progress::update(std::uint64_t done, std::uint64_t events) {
+  update(total_ > 0 ? static_cast<double>(done) / static_cast<double>(total_) : 0.0, events);
+}
+
+void Progress::update(double fraction, std::uint64_t events) {
   if (!enabled_) return;
   const auto now = std::chrono::steady_clock::now();
   if (now - last_ < std::chrono::milliseconds(200)) return;
   last_ = now;
   const double secs = std::chrono::duration<double>(now - start_).count();
-  const double frac = total_ > 0 ? std::min(1.0, static_cast<double>(bytes_done) / static_cast<double>(total_)) : 0.0;
+  const double frac = std::clamp(fraction, 0.0, 1.0);
   const int width = 30, filled = static_cast<int>(frac * width);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.resize(width, ' ');
@@ -120,7 +128,14 @@ void Progress::finish() {
 }
 
 void ReaderFlags::add_to(CLI::App& app) {
-  app.add_option("--format", format, "Input format (default: detect from content): evt2, evt21, evt3, raw, dat");
+  std::string names = "raw";
+  for (const auto& name : supported_formats()) names += ", " + name;
+  app.add_option("--format", format, "Input format (default: detect from content): " + names);
+  app.add_option("--text-columns", options.text_columns,
+                 "Column order of text and plain 2-D NumPy input, e.g. txyp (default) or xypt; _ skips a column");
+  app.add_option("--time-unit", options.text_time_unit,
+                 "Time unit of text / NumPy input: s, ms, us or ns (default: s if the time has a '.', else us)")
+      ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
   app.add_flag("--strict", options.strict, "Fail on the first corrupt word instead of counting it");
   app.add_flag("--metavision-time", options.metavision_time_shift,
                "Apply Metavision's RAW time shift (default: absolute sensor time)");
@@ -136,6 +151,81 @@ ReadOptions ReaderFlags::resolve() const {
   o.format = format;
   if (chunk != 0) o.chunk_events = chunk;
   return o;
+}
+
+}  // namespace evlib::cli
+
+namespace evlib::cli {
+
+std::int64_t parse_time_us(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw InvalidArgument("not a time: '" + text + "' (use e.g. 12.5s, 12500ms, 12500000us)");
+  }
+  const std::string unit = text.substr(used);
+  double scale = 1;
+  if (unit == "s") {
+    scale = 1e6;
+  } else if (unit == "ms") {
+    scale = 1e3;
+  } else if (unit != "us" && unit != "") {
+    throw InvalidArgument("unknown time unit in '" + text + "' (s, ms, us)");
+  }
+  return static_cast<std::int64_t>(std::llround(value * scale));
+}
+
+std::uint64_t parse_bytes(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw InvalidArgument("not a size: '" + text + "' (use e.g. 64M, 2G)");
+  }
+  std::string unit = text.substr(used);
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  if (!unit.empty() && unit.back() == 'i') unit.pop_back();
+  double scale = 1;
+  if (unit == "K" || unit == "k") scale = 1024.0;
+  else if (unit == "M" || unit == "m") scale = 1024.0 * 1024;
+  else if (unit == "G" || unit == "g") scale = 1024.0 * 1024 * 1024;
+  else if (!unit.empty()) throw InvalidArgument("unknown size unit in '" + text + "' (K, M, G)");
+  return static_cast<std::uint64_t>(value * scale);
+}
+
+void ScanFlags::add_to(CLI::App& app, bool with_filters) {
+  if (with_filters) {
+    app.add_option("--from", from, "Start of the time window, inclusive (12.5s, 12500ms, 12500000us; file clock)");
+    app.add_option("--to", to, "End of the time window, exclusive");
+    app.add_option("--roi", roi, "Region of interest x0,y0,x1,y1 (half-open)");
+    app.add_option("--polarity", polarity, "Only this polarity (1 = ON, 0 = OFF)")->check(CLI::Range(0, 1));
+  }
+  app.add_option("--threads", threads, "Decoding threads (default: all cores; parallel decode needs the time index)");
+  app.add_option("--memory-limit", memory_limit, "Memory budget for buffers, e.g. 32M (default: adapts to available memory)");
+  app.add_flag("--no-index", no_index, "Neither use nor build the time index");
+}
+
+Scan ScanFlags::make(const std::string& path, const ReadOptions& options) const {
+  Scan s(path, options);
+  if (!from.empty() || !to.empty()) {
+    s.time(from.empty() ? std::numeric_limits<std::int64_t>::min() : parse_time_us(from),
+           to.empty() ? std::numeric_limits<std::int64_t>::max() : parse_time_us(to));
+  }
+  if (!roi.empty()) {
+    unsigned v[4];
+    if (std::sscanf(roi.c_str(), "%u,%u,%u,%u", &v[0], &v[1], &v[2], &v[3]) != 4) {
+      throw InvalidArgument("--roi wants x0,y0,x1,y1, got '" + roi + "'");
+    }
+    s.roi(v[0], v[1], v[2], v[3]);
+  }
+  if (polarity >= 0) s.polarity(static_cast<std::uint8_t>(polarity));
+  s.threads(threads);
+  if (!memory_limit.empty()) s.memory_limit(parse_bytes(memory_limit));
+  if (no_index) s.index(IndexPolicy::kOff);
+  return s;
 }
 
 }  // namespace evlib::cli

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 
 namespace evlib::cli {
 
@@ -37,9 +38,11 @@ class Json {
 // A one-line progress bar on stderr, drawn only when stderr is a terminal and not --quiet.
 class Progress {
  public:
-  Progress(std::uint64_t total_bytes, bool enabled);
+  Progress(std::uint64_t total, bool enabled);
   ~Progress();
-  void update(std::uint64_t bytes_done, std::uint64_t events);
+  // Progress as done / total (total from the constructor), or as a fraction when total is 0.
+  void update(std::uint64_t done, std::uint64_t events);
+  void update(double fraction, std::uint64_t events);
   void finish();
 
  private:
@@ -57,6 +60,25 @@ struct ReaderFlags {
   void add_to(CLI::App& app);
   ReadOptions resolve() const;
 };
+
+// Scan options shared by the streaming commands: a time window, a region, a polarity, threads,
+// a memory budget and the time index.
+struct ScanFlags {
+  std::string from, to;       // "12.5s", "12500ms", "12500000us" or plain µs
+  std::string roi;            // "x0,y0,x1,y1"
+  int polarity = -1;          // 0 or 1; -1 = both
+  unsigned threads = 0;       // 0 = all cores
+  std::string memory_limit;   // "64M", "2G", bytes
+  bool no_index = false;
+  void add_to(CLI::App& app, bool with_filters = true);
+  // A scan of path with these flags applied.
+  Scan make(const std::string& path, const ReadOptions& options) const;
+};
+
+// Parses a time with unit (s, ms, us; plain numbers are µs).
+std::int64_t parse_time_us(const std::string& text);
+// Parses a byte size with an optional K/M/G suffix (powers of 1024).
+std::uint64_t parse_bytes(const std::string& text);
 
 bool stderr_is_terminal();
 std::string human_count(double v);

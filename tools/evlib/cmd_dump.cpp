@@ -8,6 +8,7 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 
 namespace evlib::cli {
 
@@ -16,6 +17,8 @@ namespace {
 struct DumpArgs {
   std::string path;
   ReaderFlags flags;
+  ScanFlags scan;
+  bool quiet = false;
   std::uint64_t head = std::numeric_limits<std::uint64_t>::max();
   bool csv = false;
   bool triggers = false;
@@ -47,7 +50,10 @@ class Out {
 };
 
 int run_dump(const DumpArgs& a) {
-  Reader reader = Reader::open(a.path, a.flags.resolve());
+  Scan scan = a.scan.make(a.path, a.flags.resolve());
+  Progress progress(0, !a.quiet);
+  scan.on_progress([&](const ScanProgress& p) { progress.update(p.fraction(), p.events); });
+  BatchStream chunks = scan.chunks();
   Out out;
   const char sep = a.csv ? ',' : ' ';
   if (a.triggers) {
@@ -57,16 +63,16 @@ int run_dump(const DumpArgs& a) {
   }
   std::uint64_t printed = 0;
   while (printed < a.head) {
-    auto chunk = reader.next();
+    auto chunk = chunks.next();
     if (!chunk) break;
     if (a.triggers) {
-      const TriggerBatch& tr = chunk->triggers;
+      const TriggerBatch tr = chunks.take_triggers();
       for (std::size_t i = 0; i < tr.size() && printed < a.head; ++i, ++printed) {
         out.number(tr.t[i]), out.ch(sep), out.number(tr.channel[i]), out.ch(sep), out.number(tr.value[i]), out.ch('\n');
       }
       continue;
     }
-    const EventBatch& e = chunk->events;
+    const EventBatch& e = *chunk;
     const auto t = e.t();
     const auto x = e.x();
     const auto y = e.y();
@@ -88,7 +94,9 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--head", args->head, "Print only the first N events");
   cmd->add_flag("--csv", args->csv, "Comma-separated with a header line");
   cmd->add_flag("--triggers", args->triggers, "Print the external trigger table instead of events");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   args->flags.add_to(*cmd);
+  args->scan.add_to(*cmd);
   cmd->callback([args, &exit_code] { exit_code = run_dump(*args); });
 }
 

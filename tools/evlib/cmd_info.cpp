@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "evlib/digest.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 #include "evlib/summary.hpp"
 
 namespace evlib::cli {
@@ -16,6 +17,7 @@ namespace {
 struct InfoArgs {
   std::string path;
   ReaderFlags flags;
+  ScanFlags scan;
   bool json = false;
   bool digest = false;
   bool quiet = false;
@@ -62,6 +64,7 @@ void print_json(const Metadata& m, const Summary& s, const DecodeStats& st, cons
   Json stats;
   for (const auto& [name, value] : st.counters()) stats.field(name, value);
   stats.field("corrupt", st.corrupt());
+  stats.field("words", st.words);  // input words (records) decoded: shows what a time index saved
   if (!st.first_error.empty()) {
     stats.field("first_error_offset", st.first_error_offset);
     stats.field("first_error", st.first_error);
@@ -87,20 +90,21 @@ void print_json(const Metadata& m, const Summary& s, const DecodeStats& st, cons
 }
 
 int run_info(const InfoArgs& a) {
-  ReadOptions options = a.flags.resolve();
-  Reader reader = Reader::open(a.path, options);
+  Scan scan = a.scan.make(a.path, a.flags.resolve());
   Summary summary;
   std::unique_ptr<EventDigest> digest;
   if (a.digest) digest = std::make_unique<EventDigest>();
-  Progress progress(reader.metadata().file_size, !a.quiet);
-  while (auto chunk = reader.next()) {
-    summary.add(chunk->events);
-    summary.add(chunk->triggers);
-    if (digest) digest->update(chunk->events);
-    progress.update(chunk->bytes_done, summary.events);
+  Progress progress(0, !a.quiet);
+  scan.on_progress([&](const ScanProgress& p) { progress.update(p.fraction(), p.events); });
+  BatchStream chunks = scan.chunks();
+  while (auto chunk = chunks.next()) {
+    summary.add(*chunk);
+    if (digest) digest->update(*chunk);
   }
+  summary.add(chunks.take_triggers());
   progress.finish();
-  Metadata m = reader.metadata();
+  Metadata m = scan.metadata();
+  const DecodeStats stats = scan.stats();
   // Geometry the file does not state is inferred from the events (FORMATS.md 1.3, last resort).
   const bool inferred = (m.width == 0 || m.height == 0) && summary.events > 0;
   if (inferred) {
@@ -109,9 +113,9 @@ int run_info(const InfoArgs& a) {
   }
   const std::string hex = digest ? digest->finish() : "";
   if (a.json) {
-    print_json(m, summary, reader.stats(), hex, inferred);
+    print_json(m, summary, stats, hex, inferred);
   } else {
-    print_human(m, summary, reader.stats(), hex, inferred);
+    print_human(m, summary, stats, hex, inferred);
   }
   return 0;
 }
@@ -126,6 +130,7 @@ void add_info_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--digest", args->digest, "Add the SHA-256 of the decoded events (13-byte rows t,x,y,p)");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   args->flags.add_to(*cmd);
+  args->scan.add_to(*cmd);
   cmd->callback([args, &exit_code] { exit_code = run_info(*args); });
 }
 

@@ -135,6 +135,23 @@ TEST(Cli, info_reads_a_recording_piped_on_stdin) {
   EXPECT_NE(out.find("\"events\": 5000"), std::string::npos) << out << err;
 }
 
+TEST(Cli, info_reads_stdin_given_as_dash) {
+  std::string out, err;
+  const int rc = test::run_command("cat " + q(test::shared_data("evt2/evt2_sample.raw")) + " | timeout 30 " + cli() +
+                                       " info --json --digest -q -",
+                                   &out, &err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_NE(out.find("\"events\": 539481"), std::string::npos) << out << err;
+  EXPECT_NE(out.find(digest(read(test::shared_data("evt2/evt2_sample.raw")).events)), std::string::npos) << out;
+}
+
+TEST(Cli, info_metavision_time_reports_the_shift) {
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " info --json -q --metavision-time " + q(test::shared_data(kEvt3)), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"time_shift\": " + std::to_string(1424 * 4096)), std::string::npos) << out;
+  EXPECT_NE(out.find("\"t_min\": 7800"), std::string::npos) << out;
+}
+
 TEST(Cli, help_works_for_every_subcommand) {
   const std::vector<std::pair<std::string, std::string>> commands = {
       {"info", "--json"}, {"dump", "--head"}, {"bench", "--runs"}, {"generate", "--events"}};

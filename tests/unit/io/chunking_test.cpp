@@ -53,7 +53,7 @@ Evt2Decoder evt2_for(const Reference& r) {
 }
 DatDecoder dat_for(const Reference& r) {
   detail::DatConfig c;
-  c.event_type = r.payload.empty() ? 0x0C : test::read_file(r.path)[r.data_offset - 2];
+  c.event_type = test::read_file(r.path)[r.data_offset - 2];  // the type byte before the records
   c.stream_offset = r.data_offset;
   return DatDecoder(c);
 }

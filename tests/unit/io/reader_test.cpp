@@ -1,9 +1,12 @@
 // Reader API: registry, bounds, non-regular inputs.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "evlib/digest.hpp"
@@ -72,6 +75,74 @@ TEST(Reader, reads_a_recording_from_a_pipe) {
     ADD_FAILURE() << "reading from a pipe threw: " << e.what();
   }
   ::close(fds[0]);
+}
+
+// Serves bytes through a pipe from a writer thread; path() names the read end. The read end is
+// closed on destruction, which ends a writer blocked on a full pipe (EPIPE, SIGPIPE ignored).
+class PipeFeeder {
+ public:
+  explicit PipeFeeder(std::vector<std::uint8_t> bytes) : bytes_(std::move(bytes)) {
+    ::signal(SIGPIPE, SIG_IGN);
+    if (::pipe(fds_) != 0) throw std::runtime_error("pipe failed");
+    writer_ = std::thread([this] {
+      std::size_t done = 0;
+      while (done < bytes_.size()) {
+        const ssize_t w = ::write(fds_[1], bytes_.data() + done, bytes_.size() - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += static_cast<std::size_t>(w);
+      }
+      ::close(fds_[1]);
+    });
+  }
+  ~PipeFeeder() {
+    ::close(fds_[0]);
+    writer_.join();
+  }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fds_[0]); }
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+  int fds_[2] = {-1, -1};
+  std::thread writer_;
+};
+
+void expect_pipe_read_equals_file(const std::string& rel) {
+  const std::string src = test::shared_data(rel);
+  const Recording expected = read(src);
+  try {
+    PipeFeeder feeder(test::read_file(src));
+    const Recording rec = read(feeder.path());
+    EXPECT_EQ(rec.metadata->format, expected.metadata->format);
+    EXPECT_EQ(rec.metadata->data_offset, expected.metadata->data_offset);
+    EXPECT_EQ(rec.events.size(), expected.events.size());
+    EXPECT_EQ(digest(rec.events), digest(expected.events));
+  } catch (const Error& e) {
+    ADD_FAILURE() << rel << " through a pipe: " << e.what();
+  }
+  try {
+    PipeFeeder feeder(test::read_file(src));
+    ReadOptions o;
+    o.chunk_events = 256;
+    Reader r = Reader::open(feeder.path(), o);
+    EventDigest d;
+    while (auto c = r.next()) d.update(c->events);
+    EXPECT_EQ(d.finish(), digest(expected.events)) << rel << " streamed through a pipe";
+  } catch (const Error& e) {
+    ADD_FAILURE() << rel << " streamed through a pipe: " << e.what();
+  }
+}
+
+TEST(Reader, reads_large_evt2_from_a_pipe) { expect_pipe_read_equals_file("evt2/evt2_sample.raw"); }
+TEST(Reader, reads_dat_from_a_pipe) { expect_pipe_read_equals_file("dat/NCARS_obj_004397_td.dat"); }
+TEST(Reader, reads_evt3_from_a_pipe_in_chunks) { expect_pipe_read_equals_file("evt3/evt3_test_pedestrians.raw"); }
+
+TEST(Reader, prefault_thread_does_not_change_results) {
+  for (const char* rel : {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw"}) {
+    ReadOptions off;
+    off.prefault_thread = false;
+    EXPECT_EQ(digest(read(test::shared_data(rel), off).events), digest(read(test::shared_data(rel)).events)) << rel;
+  }
 }
 
 }  // namespace

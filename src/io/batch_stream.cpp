@@ -1,0 +1,157 @@
+// Re-batching a scan's chunks: as they come, by event count, or by fixed time windows.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "evlib/error.hpp"
+#include "io/scan_internal.hpp"
+
+namespace evlib {
+
+struct BatchStream::Impl {
+  explicit Impl(Scan::Impl& scan) : producer(scan) {}
+  virtual ~Impl() = default;
+  virtual std::optional<EventBatch> next() = 0;
+
+  // Pulls the next chunk from the producer into `chunk` (position reset); false at the end.
+  bool pull() {
+    TriggerBatch tr;
+    if (!producer.next(chunk, tr)) return false;
+    triggers.append(tr);
+    pos = 0;
+    return true;
+  }
+
+  detail::ChunkProducer producer;
+  EventBatch chunk;
+  std::size_t pos = 0;  // first event of chunk not yet handed out
+  TriggerBatch triggers;
+  std::int64_t window_start = 0, window_end = 0;
+};
+
+namespace {
+
+// Appends chunk[from, from + n) to out (which has room).
+void append(EventBatch& out, const EventBatch& chunk, std::size_t from, std::size_t n) {
+  const std::size_t at = out.size();
+  std::memcpy(out.t_data() + at, chunk.t().data() + from, n * sizeof(std::int64_t));
+  std::memcpy(out.x_data() + at, chunk.x().data() + from, n * sizeof(std::uint16_t));
+  std::memcpy(out.y_data() + at, chunk.y().data() + from, n * sizeof(std::uint16_t));
+  std::memcpy(out.p_data() + at, chunk.p().data() + from, n * sizeof(std::uint8_t));
+  out.set_size(at + n);
+}
+
+// A copy of `batch` with capacity for at least `capacity` events.
+EventBatch grown(const EventBatch& batch, std::size_t capacity) {
+  EventBatch bigger = EventBatch::with_capacity(capacity);
+  append(bigger, batch, 0, batch.size());
+  bigger.metadata = batch.metadata;
+  return bigger;
+}
+
+struct ChunkStream final : BatchStream::Impl {
+  using Impl::Impl;
+  std::optional<EventBatch> next() override {
+    if (!pull()) return std::nullopt;
+    return chunk;
+  }
+};
+
+struct CountStream final : BatchStream::Impl {
+  CountStream(Scan::Impl& scan, std::size_t n) : Impl(scan), size(n) {
+    if (n == 0) throw InvalidArgument("ByCount: the batch size must be positive");
+  }
+  std::optional<EventBatch> next() override {
+    EventBatch out = EventBatch::with_capacity(size);
+    while (out.size() < size) {
+      if (pos == chunk.size() && !pull()) break;
+      const std::size_t n = std::min(size - out.size(), chunk.size() - pos);
+      append(out, chunk, pos, n);
+      out.metadata = chunk.metadata;
+      pos += n;
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
+  }
+  std::size_t size;
+};
+
+// Windows [start, start + width) in stream order: an event goes to the current window while its
+// time is before the window's end. Events that step back in time (non-monotonic files) stay in
+// the window being filled, so the windows always concatenate to the whole stream.
+struct TimeStream final : BatchStream::Impl {
+  TimeStream(Scan::Impl& scan, const ByTime& by) : Impl(scan), spec(by) {
+    if (by.width_us <= 0) throw InvalidArgument("ByTime: the window width must be positive");
+  }
+  std::optional<EventBatch> next() override {
+    if (pos == chunk.size() && !pull()) return finish_pending();
+    if (!started) {
+      started = true;
+      window_start = spec.origin.value_or(chunk.t()[pos]);
+      const auto& f = producer_filter();
+      if (!spec.origin && f.has_time_window() && spec.keep_empty) window_start = f.t0;
+      window_end = window_start + spec.width_us;
+    } else {
+      window_start = window_end;
+      window_end = window_start + spec.width_us;
+    }
+    EventBatch out = EventBatch::with_capacity(std::max<std::size_t>(chunk.size() - pos, 1024));
+    while (true) {
+      if (pos == chunk.size() && !pull()) break;
+      const auto t = chunk.t();
+      std::size_t end = pos;
+      while (end < t.size() && t[end] < window_end) ++end;
+      if (end > pos) {
+        if (out.size() + (end - pos) > out.capacity()) out = grown(out, (out.size() + (end - pos)) * 2);
+        append(out, chunk, pos, end - pos);
+        out.metadata = chunk.metadata;
+        pos = end;
+      }
+      if (pos < t.size()) break;  // the next event belongs to a later window
+    }
+    if (out.empty() && !spec.keep_empty) {
+      if (pos == chunk.size() && !pull()) return std::nullopt;
+      // Skip straight to the window holding the next event.
+      const std::int64_t t_next = chunk.t()[pos];
+      const std::int64_t skip = (t_next - window_end) / spec.width_us;
+      window_end += skip * spec.width_us;
+      return next();
+    }
+    return out;
+  }
+  std::optional<EventBatch> finish_pending() {
+    // With keep_empty and a time filter, produce the empty windows up to the filter's end.
+    const auto& f = producer_filter();
+    if (spec.keep_empty && started && f.has_time_window() && window_end < f.t1) {
+      window_start = window_end;
+      window_end = window_start + spec.width_us;
+      return EventBatch::with_capacity(0);
+    }
+    return std::nullopt;
+  }
+  const EventFilter& producer_filter() const { return *filter; }
+  ByTime spec;
+  bool started = false;
+  const EventFilter* filter = nullptr;
+};
+
+}  // namespace
+
+BatchStream::BatchStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BatchStream::~BatchStream() = default;
+BatchStream::BatchStream(BatchStream&&) noexcept = default;
+BatchStream& BatchStream::operator=(BatchStream&&) noexcept = default;
+std::optional<EventBatch> BatchStream::next() { return impl_->next(); }
+TriggerBatch BatchStream::take_triggers() { return std::exchange(impl_->triggers, TriggerBatch{}); }
+std::int64_t BatchStream::window_start() const { return impl_->window_start; }
+std::int64_t BatchStream::window_end() const { return impl_->window_end; }
+
+BatchStream Scan::chunks() { return BatchStream(std::make_unique<ChunkStream>(*impl_)); }
+BatchStream Scan::batches(ByCount by) { return BatchStream(std::make_unique<CountStream>(*impl_, by.events)); }
+BatchStream Scan::batches(ByTime by) {
+  auto stream = std::make_unique<TimeStream>(*impl_, by);
+  stream->filter = &impl_->options.filter;
+  return BatchStream(std::move(stream));
+}
+
+}  // namespace evlib

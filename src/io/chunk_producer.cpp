@@ -1,0 +1,109 @@
+#include <algorithm>
+
+#include "evlib/error.hpp"
+#include "io/scan_internal.hpp"
+
+namespace evlib::detail {
+
+namespace {
+
+void filter_triggers(const EventFilter& filter, TriggerBatch& triggers) {
+  if (!filter.has_time_window()) return;
+  TriggerBatch kept;
+  for (std::size_t i = 0; i < triggers.size(); ++i) {
+    if (triggers.t[i] >= filter.t0 && triggers.t[i] < filter.t1) {
+      kept.push_back(triggers.t[i], triggers.channel[i], triggers.value[i]);
+    }
+  }
+  triggers = std::move(kept);
+}
+
+}  // namespace
+
+ChunkProducer::ChunkProducer(Scan::Impl& scan) : scan_(scan), start_(std::chrono::steady_clock::now()) {
+  const EventFilter& filter = scan_.options.filter;
+  format_ = scan_.open(filter);
+  scan_.metadata = format_.metadata;
+  const bool indexable = scan_.policy != IndexPolicy::kOff && format_.reader->can_snapshot();
+  if (indexable && scan_.lookup_index(*format_.reader)) {
+    const TimeIndex& index = *scan_.index;
+    if (filter.has_time_window() && !index.entries.empty()) {
+      const auto [first, last] = index.segments_for(filter.t0, filter.t1);
+      if (first == last) {
+        done_ = true;
+      } else {
+        format_.reader->resume(index.entries[first].state, index.entries[first].offset);
+        format_.reader->set_end(index.segment_end(last - 1));
+      }
+    }
+  } else if (indexable) {
+    // No index yet: this pass builds one. Segment time ranges must be those of the unfiltered
+    // stream, so the decoder runs without the filter and the chunks are filtered afterwards.
+    building_ = true;
+    if (filter.active()) format_ = scan_.open(EventFilter{});
+  }
+  post_filter_ = filter.active() && (building_ || !format_.reader->pushes_down_filter());
+}
+
+bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
+  while (!done_) {
+    if (buffer_.capacity() == 0 || !buffer_.sole_owner()) {
+      buffer_ = EventBatch::with_capacity(scan_.chunk_events());
+      buffer_.metadata = format_.metadata;
+    }
+    buffer_.set_size(0);
+    triggers.clear();
+    const std::uint64_t offset = format_.reader->bytes_done();
+    std::string state = building_ ? format_.reader->snapshot() : std::string();
+    bool more = true;
+    while (more && buffer_.size() + 32 <= buffer_.capacity()) more = format_.reader->fill(buffer_, triggers);
+    if (!more) done_ = true;
+    if (building_) record_segment(offset, std::move(state), buffer_, triggers);
+    if (post_filter_) scan_.options.filter.apply(buffer_);
+    filter_triggers(scan_.options.filter, triggers);
+    delivered_ += buffer_.size();
+    format_.metadata->time_shift = format_.reader->time_shift();
+    scan_.stats = format_.reader->stats();
+    report_progress();
+    if (done_ && building_) {
+      building_index_.end_offset = format_.reader->bytes_done();
+      scan_.index = std::move(building_index_);
+      scan_.save_index();
+      building_ = false;
+    }
+    if (!buffer_.empty() || !triggers.empty()) {
+      events = buffer_;
+      return true;
+    }
+  }
+  return false;
+}
+
+void ChunkProducer::record_segment(std::uint64_t offset, std::string state, const EventBatch& events,
+                                   const TriggerBatch& triggers) {
+  IndexEntry e;
+  e.offset = offset;
+  e.state = std::move(state);
+  e.events = events.size();
+  for (const std::int64_t t : events.t()) {
+    e.t_min = std::min(e.t_min, t);
+    e.t_max = std::max(e.t_max, t);
+  }
+  for (const std::int64_t t : triggers.t) {
+    e.t_min = std::min(e.t_min, t);
+    e.t_max = std::max(e.t_max, t);
+  }
+  building_index_.entries.push_back(std::move(e));
+}
+
+void ChunkProducer::report_progress() {
+  if (!scan_.progress) return;
+  ScanProgress p;
+  p.bytes_done = format_.reader->bytes_done();
+  p.bytes_total = format_.metadata->file_size;
+  p.events = delivered_;
+  p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  scan_.progress(p);
+}
+
+}  // namespace evlib::detail

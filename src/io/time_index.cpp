@@ -1,0 +1,192 @@
+#include "io/time_index.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "evlib/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/byte_source.hpp"
+
+namespace evlib::detail {
+
+namespace {
+constexpr char kMagic[8] = {'E', 'V', 'L', 'I', 'B', 'I', 'D', 'X'};
+constexpr std::uint32_t kVersion = 1;
+
+class Out {
+ public:
+  template <class T>
+  void put(const T& v) {
+    bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void put_string(const std::string& s) {
+    put(static_cast<std::uint32_t>(s.size()));
+    bytes += s;
+  }
+  std::string bytes;
+};
+
+class In {
+ public:
+  explicit In(const std::string& b) : bytes_(b) {}
+  template <class T>
+  bool get(T& v) {
+    if (bytes_.size() - pos_ < sizeof v) return false;
+    std::memcpy(&v, bytes_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return true;
+  }
+  bool get_string(std::string& s) {
+    std::uint32_t n = 0;
+    if (!get(n) || bytes_.size() - pos_ < n) return false;
+    s.assign(bytes_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  std::size_t pos() const { return pos_; }
+
+ private:
+  const std::string& bytes_;
+  std::size_t pos_ = 0;
+};
+
+void put_key(Out& out, const IndexKey& key) {
+  out.put_string(key.format);
+  out.put(key.file_size);
+  out.put(key.mtime_ns);
+  out.put(key.header_hash);
+  out.put(key.options_hash);
+}
+
+bool get_key(In& in, IndexKey& key) {
+  return in.get_string(key.format) && in.get(key.file_size) && in.get(key.mtime_ns) && in.get(key.header_hash) &&
+         in.get(key.options_hash);
+}
+
+bool directory_writable(const std::string& dir) { return ::access(dir.c_str(), W_OK | X_OK) == 0; }
+
+}  // namespace
+
+std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  std::uint64_t h = seed;
+  for (std::size_t i = 0; i < size; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+std::pair<std::size_t, std::size_t> TimeIndex::segments_for(std::int64_t t0, std::int64_t t1) const {
+  const std::size_t n = entries.size();
+  std::size_t first = 0;
+  while (first < n && entries[first].t_max < t0) ++first;
+  // Stop after the last segment that has anything before t1.
+  std::size_t last = n;
+  while (last > first && entries[last - 1].t_min >= t1) --last;
+  return {first, std::max(first, last)};
+}
+
+std::uint64_t TimeIndex::total_events() const {
+  std::uint64_t n = 0;
+  for (const auto& e : entries) n += e.events;
+  return n;
+}
+
+bool TimeIndex::save(const std::string& file, const IndexKey& key) const {
+  Out out;
+  out.bytes.append(kMagic, sizeof kMagic);
+  out.put(kVersion);
+  put_key(out, key);
+  out.put(end_offset);
+  out.put(static_cast<std::uint64_t>(entries.size()));
+  for (const auto& e : entries) {
+    out.put(e.offset);
+    out.put(e.t_min);
+    out.put(e.t_max);
+    out.put(e.events);
+    out.put_string(e.state);
+  }
+  out.put(fnv1a(out.bytes.data(), out.bytes.size()));
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
+    AtomicFile f(file, /*overwrite=*/true);
+    f.write(out.bytes.data(), out.bytes.size());
+    f.commit();
+    return true;
+  } catch (const Error&) {
+    return false;  // a read-only place must not break reading
+  }
+}
+
+std::optional<TimeIndex> TimeIndex::load(const std::string& file, const IndexKey& key) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) return std::nullopt;
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
+  std::uint64_t stored_sum = 0;
+  std::memcpy(&stored_sum, bytes.data() + bytes.size() - 8, 8);
+  if (fnv1a(bytes.data(), bytes.size() - 8) != stored_sum) return std::nullopt;  // corrupt
+  const std::string body = bytes.substr(sizeof kMagic, bytes.size() - sizeof kMagic - 8);
+  In in(body);
+  std::uint32_t version = 0;
+  IndexKey stored;
+  TimeIndex index;
+  std::uint64_t count = 0;
+  if (!in.get(version) || version != kVersion || !get_key(in, stored) || !(stored == key)) return std::nullopt;
+  if (!in.get(index.end_offset) || !in.get(count) || count > body.size()) return std::nullopt;
+  index.entries.resize(count);
+  for (auto& e : index.entries) {
+    if (!in.get(e.offset) || !in.get(e.t_min) || !in.get(e.t_max) || !in.get(e.events) || !in.get_string(e.state)) {
+      return std::nullopt;
+    }
+  }
+  if (in.pos() != body.size()) return std::nullopt;
+  return index;
+}
+
+IndexKey index_key_for(const std::string& path, const std::string& format, std::uint64_t options_hash) {
+  IndexKey key;
+  key.format = format;
+  key.options_hash = options_hash;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw IoError(path, "cannot stat");
+  key.file_size = static_cast<std::uint64_t>(st.st_size);
+  key.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  ByteSource source(path, 0);
+  const auto head = source.prefix(std::size_t{64} << 10);
+  key.header_hash = fnv1a(head.data(), head.size());
+  return key;
+}
+
+std::vector<std::string> index_locations(const std::string& path, const std::string& cache_dir) {
+  std::vector<std::string> out;
+  char resolved[PATH_MAX];
+  const std::string absolute = ::realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+  const std::string name = std::to_string(fnv1a(absolute.data(), absolute.size())) + ".evlib-index";
+  if (!cache_dir.empty()) {
+    out.push_back(cache_dir + "/" + name);
+    return out;
+  }
+  // The user's cache directory first (nothing appears beside their recordings), then beside
+  // the file when there is no usable cache directory.
+  std::string cache;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    cache = std::string(xdg) + "/evlib";
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    cache = std::string(home) + "/.cache/evlib";
+  }
+  if (!cache.empty()) out.push_back(cache + "/" + name);
+  const auto slash = absolute.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : absolute.substr(0, std::max<std::size_t>(slash, 1));
+  if (directory_writable(dir)) out.push_back(absolute + ".evlib-index");
+  return out;
+}
+
+}  // namespace evlib::detail

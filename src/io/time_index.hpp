@@ -1,0 +1,56 @@
+#pragma once
+// A sparse time index of a recording: decoder snapshots at chunk boundaries with the time range
+// and event count of each chunk. It makes a time window exact and cheap: decoding starts at the
+// first segment that holds an event at or after t0 and stops once no later segment holds one
+// before t1, whatever the order of timestamps in the file.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace evlib::detail {
+
+struct IndexEntry {
+  std::uint64_t offset = 0;  // file offset where the segment's decoding starts
+  std::int64_t t_min = std::numeric_limits<std::int64_t>::max();  // over events and triggers
+  std::int64_t t_max = std::numeric_limits<std::int64_t>::min();
+  std::uint64_t events = 0;  // unfiltered events the segment yields
+  std::string state;         // the decoder's snapshot at `offset`
+};
+
+// What an index was built from; any difference makes it stale.
+struct IndexKey {
+  std::string format;
+  std::uint64_t file_size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t header_hash = 0;   // FNV-1a of the first 64 KiB
+  std::uint64_t options_hash = 0;  // read options that change decoded values
+  bool operator==(const IndexKey&) const = default;
+};
+
+class TimeIndex {
+ public:
+  std::vector<IndexEntry> entries;
+  std::uint64_t end_offset = 0;  // where the last segment ends (the file size)
+
+  // Segments [first, last) to decode for the window [t0, t1).
+  std::pair<std::size_t, std::size_t> segments_for(std::int64_t t0, std::int64_t t1) const;
+  std::uint64_t segment_end(std::size_t k) const { return k + 1 < entries.size() ? entries[k + 1].offset : end_offset; }
+  std::uint64_t total_events() const;
+
+  // Binary file with a checksum; returns false when it cannot be written (read-only places).
+  bool save(const std::string& file, const IndexKey& key) const;
+  // nullopt when the file is missing, corrupt or built from something else (stale).
+  static std::optional<TimeIndex> load(const std::string& file, const IndexKey& key);
+};
+
+// The key of a recording as it is now (size, mtime, header bytes) plus the options hash.
+IndexKey index_key_for(const std::string& path, const std::string& format, std::uint64_t options_hash);
+// Where an index for path is cached: beside the file, else under the cache directory.
+std::vector<std::string> index_locations(const std::string& path, const std::string& cache_dir);
+std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed = 0xcbf29ce484222325ull);
+
+}  // namespace evlib::detail

@@ -1,0 +1,103 @@
+// The streaming engine from the shell: time windows, regions, polarity, threads, budgets.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+#include <sstream>
+
+#include "evlib/digest.hpp"
+#include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
+#include "support/test_support.hpp"
+
+namespace evlib {
+namespace {
+
+std::string cli() { return EVLIB_CLI; }
+
+std::uint64_t json_number(const std::string& json, const std::string& key) {
+  const std::regex re("\"" + key + "\": (-?[0-9]+)");
+  std::smatch m;
+  if (!std::regex_search(json, m, re)) return ~std::uint64_t{0};
+  return std::stoull(m[1]);
+}
+
+TEST(CliScan, second_windowed_call_uses_the_index_instead_of_decoding_everything) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("rec.raw");
+  std::filesystem::copy_file(test::shared_data("evt2/evt2_sample.raw"), path);
+  const std::string cmd = "XDG_CACHE_HOME=" + dir.file("cache") + " " + cli() +
+                          " info --json -q --chunk 4096 --from 1.33s --to 1.331s " + path;
+  std::string first, second;
+  ASSERT_EQ(test::run_command(cmd, &first), 0);
+  ASSERT_EQ(test::run_command(cmd, &second), 0);
+  EXPECT_EQ(test::list_dir(dir.file("cache/evlib")).size(), 1u);  // the index, in the cache dir
+  EXPECT_FALSE(test::file_exists(path + ".evlib-index"));           // nothing beside the recording
+  EXPECT_EQ(json_number(first, "events"), json_number(second, "events"));
+  EXPECT_GT(json_number(first, "events"), 0u);
+  // First call: the whole file (building the index). Second: a few segments around the window.
+  EXPECT_GT(json_number(first, "words"), 500'000u);
+  EXPECT_LT(json_number(second, "words"), json_number(first, "words") / 20);
+  // And the events are exactly those of the window.
+  Recording all = read(path);
+  EventFilter f;
+  f.t0 = 1'330'000;
+  f.t1 = 1'331'000;
+  f.apply(all.events);
+  EXPECT_EQ(json_number(second, "events"), all.events.size());
+}
+
+TEST(CliScan, dump_window_region_and_polarity_match_the_library) {
+  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+  std::string out;
+  ASSERT_EQ(test::run_command(cli() + " dump -q --no-index --from 5850000us --to 5.87s --roi 100,100,900,600 --polarity 1 " + path,
+                              &out),
+            0);
+  Recording all = read(path);
+  EventFilter f;
+  f.t0 = 5'850'000, f.t1 = 5'870'000, f.x0 = 100, f.y0 = 100, f.x1 = 900, f.y1 = 600, f.polarities = 2;
+  f.apply(all.events);
+  std::istringstream lines(out);
+  std::string line;
+  std::size_t n = 0;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line)) {
+    long long t;
+    unsigned x, y, p;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%lld %u %u %u", &t, &x, &y, &p), 4) << line;
+    ASSERT_LT(n, all.events.size());
+    EXPECT_EQ(t, all.events.t()[n]);
+    EXPECT_EQ(x, all.events.x()[n]);
+    EXPECT_EQ(p, 1u);
+    ++n;
+  }
+  EXPECT_EQ(n, all.events.size());
+  EXPECT_GT(n, 0u);
+}
+
+TEST(CliScan, bad_time_and_region_arguments_are_clear_errors) {
+  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+  std::string out, err;
+  EXPECT_NE(test::run_command(cli() + " dump --from 12parsecs " + path, &out, &err), 0);
+  EXPECT_NE(err.find("time unit"), std::string::npos) << err;
+  EXPECT_NE(test::run_command(cli() + " dump --roi 1,2,3 " + path, &out, &err), 0);
+  EXPECT_NE(err.find("--roi"), std::string::npos) << err;
+}
+
+TEST(CliScan, info_digest_is_the_same_with_threads_and_a_small_memory_limit) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("rec.raw");
+  std::filesystem::copy_file(test::shared_data("evt2/evt2_sample.raw"), path);
+  std::string a, b;
+  ASSERT_EQ(test::run_command(cli() + " info --json --digest -q " + path, &a), 0);
+  ASSERT_EQ(test::run_command(cli() + " info --json --digest -q --threads 2 --memory-limit 2M " + path, &b), 0);
+  const std::regex re("\"digest\": \"([0-9a-f]{64})\"");
+  std::smatch ma, mb;
+  ASSERT_TRUE(std::regex_search(a, ma, re));
+  ASSERT_TRUE(std::regex_search(b, mb, re));
+  EXPECT_EQ(ma[1], mb[1]);
+  EXPECT_EQ(ma[1].str(), digest(read(path).events));
+}
+
+}  // namespace
+}  // namespace evlib

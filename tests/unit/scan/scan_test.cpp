@@ -1,0 +1,357 @@
+// evlib::scan: pushed-down predicates equal decode-then-filter, windows tile the stream, the
+// time index seeks exactly and survives staleness and corruption, threads and budgets.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "evlib/digest.hpp"
+#include "evlib/error.hpp"
+#include "evlib/filter.hpp"
+#include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
+#include "evlib/synth.hpp"
+#include "evlib/writer.hpp"
+#include "support/test_support.hpp"
+
+namespace evlib {
+namespace {
+
+const char* const kRealFiles[] = {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw",
+                                  "dat/NCARS_obj_004397_td.dat"};
+
+// Decode everything, then filter: the reference every scan must equal.
+EventBatch decode_then_filter(const std::string& path, const EventFilter& filter) {
+  Recording rec = read(path);
+  filter.apply(rec.events);
+  return rec.events;
+}
+
+// A synthetic EVT3 recording with vectors, triggers and several 24-bit time wraps.
+std::string synthetic_evt3(const test::ScopedTempDir& dir, std::size_t events = 600'000) {
+  SceneOptions so;
+  so.event_rate = 5e3;  // slow: 120 s of sensor time, seven 2^24 µs wraps
+  so.t_start = (std::int64_t{1} << 24) - 100'000;
+  so.run_fraction = 0.4;
+  so.trigger_rate = 20;
+  SceneGenerator gen(so);
+  EventBatch batch = EventBatch::with_capacity(events);
+  TriggerBatch triggers;
+  gen.generate(batch, triggers, events);
+  WriteOptions wo;
+  wo.format = "evt3";
+  wo.width = 1280;
+  wo.height = 720;
+  return test::write_events(dir.file("synthetic.raw"), wo, batch, triggers);
+}
+
+std::vector<EventFilter> filters_for(const EventBatch& all) {
+  const auto t = all.t();
+  const std::int64_t a = t[t.size() / 5], b = t[t.size() / 2], c = t[t.size() * 4 / 5];
+  std::vector<EventFilter> out;
+  EventFilter f;
+  f.t0 = a;
+  f.t1 = b;
+  out.push_back(f);  // time only
+  f = {};
+  f.x0 = 10, f.x1 = 200, f.y0 = 20, f.y1 = 300;
+  out.push_back(f);  // region only
+  f = {};
+  f.polarities = 2;
+  out.push_back(f);  // ON only
+  f = {};
+  f.t0 = b, f.t1 = c, f.x0 = 50, f.x1 = 400, f.y0 = 0, f.y1 = 100, f.polarities = 1;
+  out.push_back(f);  // everything
+  f = {};
+  f.t0 = t.back() + 1;
+  f.t1 = t.back() + 1000;
+  out.push_back(f);  // after the end: empty
+  return out;
+}
+
+Scan scan_with(const std::string& path, const EventFilter& f, IndexPolicy policy, const std::string& dir) {
+  Scan s(path);
+  s.index(policy).index_dir(dir);
+  if (f.has_time_window()) s.time(f.t0, f.t1);
+  s.roi(f.x0, f.y0, f.x1, f.y1);
+  if (f.polarities == 1) s.polarity(0);
+  if (f.polarities == 2) s.polarity(1);
+  return s;
+}
+
+TEST(Scan, collect_equals_decode_then_filter_for_every_predicate_on_real_files) {
+  test::ScopedTempDir dir;
+  for (const char* name : kRealFiles) {
+    const std::string path = test::shared_data(name);
+    const EventBatch all = read(path).events;
+    for (const EventFilter& f : filters_for(all)) {
+      const std::string expected = digest(decode_then_filter(path, f));
+      for (IndexPolicy policy : {IndexPolicy::kOff, IndexPolicy::kMemory, IndexPolicy::kAuto}) {
+        // kAuto twice: the second run uses the cached index to seek.
+        for (int run = 0; run < (policy == IndexPolicy::kAuto ? 2 : 1); ++run) {
+          EXPECT_EQ(digest(scan_with(path, f, policy, dir.path()).collect()), expected)
+              << name << " policy " << static_cast<int>(policy) << " run " << run << " t [" << f.t0 << ", " << f.t1
+              << ")";
+        }
+      }
+    }
+  }
+}
+
+TEST(Scan, collect_equals_decode_then_filter_on_synthetic_evt3_with_wraps_and_vectors) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic_evt3(dir);
+  const EventBatch all = read(path).events;
+  ASSERT_GT(all.t().back(), std::int64_t{7} << 24);  // several wraps really happened
+  for (const EventFilter& f : filters_for(all)) {
+    const std::string expected = digest(decode_then_filter(path, f));
+    EXPECT_EQ(digest(scan_with(path, f, IndexPolicy::kOff, dir.path()).collect()), expected);
+    // Small chunks give the index many segments to seek between.
+    ReadOptions ro;
+    ro.chunk_events = 4096;
+    Scan first(path, ro);
+    first.index_dir(dir.path());
+    (void)first.collect();  // builds and caches the index
+    Scan indexed = scan_with(path, f, IndexPolicy::kAuto, dir.path());
+    EXPECT_EQ(digest(indexed.collect()), expected) << "t [" << f.t0 << ", " << f.t1 << ")";
+  }
+}
+
+TEST(Scan, random_windows_after_the_index_equal_windows_without_it) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic_evt3(dir, 300'000);
+  ReadOptions ro;
+  ro.chunk_events = 2048;
+  const EventBatch all = read(path).events;
+  {
+    Scan build(path, ro);
+    build.index_dir(dir.path());
+    auto chunks = build.chunks();
+    while (chunks.next()) {
+    }
+  }
+  std::mt19937_64 rng(7);
+  const std::int64_t t_first = all.t().front(), t_last = all.t().back();
+  for (int i = 0; i < 40; ++i) {
+    const std::int64_t t0 = t_first + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(t_last - t_first));
+    const std::int64_t t1 = t0 + static_cast<std::int64_t>(rng() % 3'000'000);
+    Scan with_index(path, ro);
+    with_index.index_dir(dir.path()).time(t0, t1);
+    Scan without(path, ro);
+    without.index(IndexPolicy::kOff).time(t0, t1);
+    EXPECT_EQ(digest(with_index.collect()), digest(without.collect())) << "[" << t0 << ", " << t1 << ")";
+    // The index made the window cheap: far fewer words were decoded than from the start.
+    EXPECT_LT(with_index.stats().words * 4, without.stats().words + 4 * 4096) << "[" << t0 << ", " << t1 << ")";
+  }
+}
+
+TEST(Scan, time_windows_tile_the_stream_without_loss_or_duplication) {
+  for (const char* name : kRealFiles) {
+    const std::string path = test::shared_data(name);
+    const EventBatch all = read(path).events;
+    for (std::int64_t width : {std::int64_t{1000}, std::int64_t{7777}, std::int64_t{100'000'000}}) {
+      Scan s(path);
+      auto windows = s.index(IndexPolicy::kOff).batches(ByTime{width});
+      EventDigest d;
+      std::size_t total = 0;
+      std::int64_t previous_end = std::numeric_limits<std::int64_t>::min();
+      while (auto w = windows.next()) {
+        EXPECT_GE(windows.window_start(), previous_end);
+        EXPECT_EQ(windows.window_end() - windows.window_start(), width);
+        for (const std::int64_t t : w->t()) {
+          EXPECT_GE(t, windows.window_start());  // these files are monotonic
+          EXPECT_LT(t, windows.window_end());
+        }
+        EXPECT_FALSE(w->empty());
+        previous_end = windows.window_end();
+        total += w->size();
+        d.update(*w);
+      }
+      EXPECT_EQ(total, all.size()) << name;
+      EXPECT_EQ(d.finish(), digest(all)) << name << " width " << width;
+    }
+  }
+}
+
+TEST(Scan, empty_windows_are_produced_only_on_request) {
+  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+  const EventBatch all = read(path).events;
+  const std::int64_t span = all.t().back() - all.t().front();
+  auto count_windows = [&](bool keep_empty) {
+    Scan s(path);
+    s.index(IndexPolicy::kOff);
+    auto windows = s.batches(ByTime{50, keep_empty});
+    std::size_t n = 0, empty = 0, events = 0;
+    while (auto w = windows.next()) {
+      ++n;
+      empty += w->empty();
+      events += w->size();
+    }
+    EXPECT_EQ(events, all.size());
+    return std::pair{n, empty};
+  };
+  const auto [kept, kept_empty] = count_windows(true);
+  const auto [skipped, skipped_empty] = count_windows(false);
+  EXPECT_EQ(kept, static_cast<std::size_t>(span / 50 + 1));
+  EXPECT_GT(kept_empty, 0u);
+  EXPECT_EQ(skipped_empty, 0u);
+  EXPECT_EQ(skipped, kept - kept_empty);
+}
+
+TEST(Scan, count_batches_have_the_requested_size_and_tile_the_stream) {
+  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  const EventBatch all = read(path).events;
+  Scan s(path);
+  auto batches = s.batches(ByCount{100'000});
+  EventDigest d;
+  std::vector<std::size_t> sizes;
+  while (auto b = batches.next()) {
+    sizes.push_back(b->size());
+    d.update(*b);
+  }
+  ASSERT_EQ(sizes.size(), (all.size() + 99'999) / 100'000);
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_EQ(sizes[i], 100'000u);
+  EXPECT_EQ(sizes.back(), all.size() % 100'000);
+  EXPECT_EQ(d.finish(), digest(all));
+}
+
+TEST(Scan, thread_count_does_not_change_the_result) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic_evt3(dir);
+  const std::string expected = digest(read(path).events);
+  ReadOptions ro;
+  ro.chunk_events = 8192;
+  {
+    Scan build(path, ro);
+    (void)build.index_dir(dir.path()).collect();
+  }
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    Scan s(path, ro);
+    EXPECT_EQ(digest(s.index_dir(dir.path()).threads(threads).collect()), expected) << threads << " threads";
+  }
+  // The real files too.
+  for (const char* name : kRealFiles) {
+    const std::string real = test::shared_data(name);
+    ReadOptions small;
+    small.chunk_events = 512;
+    (void)Scan(real, small).index_dir(dir.path()).collect();
+    EXPECT_EQ(digest(Scan(real, small).index_dir(dir.path()).threads(2).collect()), digest(read(real).events)) << name;
+  }
+}
+
+TEST(Scan, stale_and_corrupt_index_files_are_detected_and_rebuilt) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("copy.raw");
+  std::filesystem::copy_file(test::shared_data("evt3/evt3_test_pedestrians.raw"), path);
+  EventFilter f;
+  const EventBatch all = read(path).events;
+  f.t0 = all.t()[1000];
+  f.t1 = all.t()[3000];
+  const std::string expected = digest(decode_then_filter(path, f));
+  ReadOptions ro;
+  ro.chunk_events = 256;
+  (void)Scan(path, ro).index_dir(dir.path()).collect();
+  const auto files = test::list_dir(dir.path());
+  std::string index_file;
+  for (const auto& n : files) {
+    if (n.find("evlib-index") != std::string::npos) index_file = dir.file(n);
+  }
+  ASSERT_FALSE(index_file.empty()) << "no index was cached";
+  // Corrupt it: flip bytes in the middle.
+  auto bytes = test::read_file(index_file);
+  for (std::size_t i = bytes.size() / 3; i < bytes.size() / 3 + 16; ++i) bytes[i] ^= 0x5A;
+  test::write_file(index_file, bytes);
+  EXPECT_EQ(digest(Scan(path, ro).index_dir(dir.path()).time(f.t0, f.t1).collect()), expected);
+  // Make it stale: the file changes (same size, different content) after the index was built.
+  (void)Scan(path, ro).index_dir(dir.path()).collect();
+  auto data = test::read_file(path);
+  const std::size_t cut = data.size() / 2;
+  data.resize(cut);  // drop the second half: old segments point past the end
+  test::write_file(path, data);
+  const std::string expected_after = digest(decode_then_filter(path, f));
+  EXPECT_EQ(digest(Scan(path, ro).index_dir(dir.path()).time(f.t0, f.t1).collect()), expected_after);
+}
+
+TEST(Scan, read_only_index_directory_does_not_break_reading) {
+  test::ScopedTempDir dir;
+  const std::string ro_dir = dir.file("readonly");
+  std::filesystem::create_directories(ro_dir);
+  ::chmod(ro_dir.c_str(), 0555);
+  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  const std::string expected = digest(read(path).events);
+  EXPECT_EQ(digest(Scan(path).index_dir(ro_dir).collect()), expected);
+  EXPECT_EQ(digest(Scan(path).index_dir(ro_dir + "/missing/deeper").collect()), expected);
+  ::chmod(ro_dir.c_str(), 0755);
+}
+
+TEST(Scan, memory_limit_bounds_chunks_and_collect_fails_early_when_too_big) {
+  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  Scan s(path);
+  s.memory_limit(std::size_t{1} << 20);
+  auto chunks = s.chunks();
+  std::size_t biggest = 0;
+  while (auto c = chunks.next()) biggest = std::max(biggest, c->size());
+  EXPECT_LE(biggest * 13, std::size_t{1} << 19);
+  try {
+    (void)Scan(path).memory_limit(std::size_t{1} << 20).collect();
+    ADD_FAILURE() << "a 7 MB collect fit in a 1 MiB budget";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("batches()"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Scan, columns_keep_only_what_was_asked) {
+  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+  const EventBatch all = read(path).events;
+  const EventBatch xy = Scan(path).columns({"x", "y"}).collect();
+  ASSERT_EQ(xy.size(), all.size());
+  EXPECT_TRUE(xy.t().empty());
+  EXPECT_TRUE(xy.p().empty());
+  EXPECT_TRUE(std::equal(xy.x().begin(), xy.x().end(), all.x().begin()));
+  EXPECT_TRUE(std::equal(xy.y().begin(), xy.y().end(), all.y().begin()));
+  EXPECT_THROW(Scan(path).columns({"q"}), InvalidArgument);
+}
+
+TEST(Scan, progress_reports_growing_bytes_and_events) {
+  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  std::vector<ScanProgress> seen;
+  ReadOptions ro;
+  ro.chunk_events = 50'000;
+  Scan s(path, ro);
+  s.on_progress([&](const ScanProgress& p) { seen.push_back(p); });
+  (void)s.collect();
+  ASSERT_GE(seen.size(), 5u);
+  for (std::size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GE(seen[i].bytes_done, seen[i - 1].bytes_done);
+    EXPECT_GE(seen[i].events, seen[i - 1].events);
+  }
+  EXPECT_EQ(seen.back().bytes_done, seen.back().bytes_total);
+  EXPECT_EQ(seen.back().events, 539'481u);
+  EXPECT_DOUBLE_EQ(seen.back().fraction(), 1.0);
+}
+
+TEST(Scan, reader_filter_option_applies_to_every_read_path) {
+  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+  ReadOptions ro;
+  ro.filter.x0 = 100;
+  ro.filter.x1 = 700;
+  ro.filter.polarities = 2;
+  const std::string expected = digest(decode_then_filter(path, ro.filter));
+  EXPECT_EQ(digest(read(path, ro).events), expected);
+  Reader r = Reader::open(path, ro);
+  EventDigest d;
+  while (auto c = r.next()) d.update(c->events);
+  EXPECT_EQ(d.finish(), expected);
+}
+
+TEST(MemoryBudget, default_chunk_size_is_between_floor_and_ceiling) {
+  const std::size_t n = default_chunk_events();
+  EXPECT_GE(n, std::size_t{1} << 16);
+  EXPECT_LE(n, std::size_t{1} << 21);
+  EXPECT_GT(available_memory(), 0u);
+}
+
+}  // namespace
+}  // namespace evlib
