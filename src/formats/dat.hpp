@@ -88,31 +88,31 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
       triggers.push_back(unwrap(load_le32(bytes + 8 * i)), static_cast<std::uint8_t>(w1 >> 26),
                          static_cast<std::uint8_t>((w1 & 0xF) != 0));
     }
-  } else if (version_ >= 2) [[likely]] {
-    const std::size_t n = std::min(count, sink.room());
-    for (; i < n; ++i) {
-      const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
-      const std::uint32_t x = w1 & 0x3FFF, y = (w1 >> 14) & 0x3FFF;
-      const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
-      const std::uint32_t p = (w1 >> 28) != 0;  // the 4-bit field, normalised (FORMATS.md 16)
+  } else {
+    const auto decode_one = [&](std::size_t k, std::uint32_t x, std::uint32_t y, std::uint32_t p) {
+      const std::int64_t t = unwrap(load_le32(bytes + 8 * k));
       if (filter_.accepts(t, x, y, p)) [[likely]] {
         sink.emit(t, x, y, p);
       } else if (x >= width_ || y >= height_) {  // otherwise filtered out on request
         ++stats_.out_of_bounds;
-        stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
+        stats_.note_error(s_.next_offset + 8 * k, "event beyond sensor geometry");
       }
-    }
-  } else {
-    const std::size_t n = std::min(count, sink.room());
-    for (; i < n; ++i) {
-      const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
-      const std::uint32_t x = w1 & 0x1FF, y = (w1 >> 9) & 0xFF;
-      const std::int64_t t = unwrap(load_le32(bytes + 8 * i));
-      if (filter_.accepts(t, x, y, (w1 >> 17) & 1)) {
-        sink.emit(t, x, y, (w1 >> 17) & 1);
-      } else if (x >= width_ || y >= height_) {
-        ++stats_.out_of_bounds;
-        stats_.note_error(s_.next_offset + 8 * i, "event beyond sensor geometry");
+    };
+    // Blocks of at most the sink's room: dropped records leave room, so go on until the input or
+    // the room runs out (feed() consumes everything unless the sink is full).
+    while (i < count && sink.room() > 0) {
+      const std::size_t end = i + std::min(count - i, sink.room());
+      if (version_ >= 2) [[likely]] {
+        for (; i < end; ++i) {
+          const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
+          // Polarity is the 4-bit field, normalised (FORMATS.md 16).
+          decode_one(i, w1 & 0x3FFF, (w1 >> 14) & 0x3FFF, (w1 >> 28) != 0);
+        }
+      } else {
+        for (; i < end; ++i) {
+          const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
+          decode_one(i, w1 & 0x1FF, (w1 >> 9) & 0xFF, (w1 >> 17) & 1);
+        }
       }
     }
   }
