@@ -95,7 +95,8 @@ struct TimeStream final : BatchStream::Impl {
       window_start = window_end;
       window_end = window_start + spec.width_us;
     }
-    EventBatch out = EventBatch::with_capacity(std::max<std::size_t>(chunk.size() - pos, 1024));
+    // Start small (short windows are common) and grow geometrically.
+    EventBatch out = EventBatch::with_capacity(std::clamp<std::size_t>(chunk.size() - pos, 1024, 1 << 16));
     while (true) {
       if (pos == chunk.size() && !pull()) break;
       const auto t = chunk.t();

@@ -53,12 +53,20 @@ bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
     }
     buffer_.set_size(0);
     triggers.clear();
-    const std::uint64_t offset = format_.reader->bytes_done();
-    std::string state = building_ ? format_.reader->snapshot() : std::string();
     bool more = true;
-    while (more && buffer_.size() + 32 <= buffer_.capacity()) more = format_.reader->fill(buffer_, triggers);
+    if (building_) {
+      // Index segments are finer than chunks, so that a short window decodes little.
+      while (more && buffer_.size() + 32 <= buffer_.capacity()) {
+        const std::uint64_t offset = format_.reader->bytes_done();
+        std::string state = format_.reader->snapshot();
+        const std::size_t from = buffer_.size(), trig_from = triggers.size();
+        more = format_.reader->fill(buffer_, triggers, from + kIndexStride);
+        record_segment(offset, std::move(state), buffer_, from, triggers, trig_from);
+      }
+    } else {
+      while (more && buffer_.size() + 32 <= buffer_.capacity()) more = format_.reader->fill(buffer_, triggers);
+    }
     if (!more) done_ = true;
-    if (building_) record_segment(offset, std::move(state), buffer_, triggers);
     if (post_filter_) scan_.options.filter.apply(buffer_);
     filter_triggers(scan_.options.filter, triggers);
     delivered_ += buffer_.size();
@@ -80,18 +88,19 @@ bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
 }
 
 void ChunkProducer::record_segment(std::uint64_t offset, std::string state, const EventBatch& events,
-                                   const TriggerBatch& triggers) {
+                                   std::size_t from, const TriggerBatch& triggers, std::size_t trig_from) {
   IndexEntry e;
   e.offset = offset;
   e.state = std::move(state);
-  e.events = events.size();
-  for (const std::int64_t t : events.t()) {
-    e.t_min = std::min(e.t_min, t);
-    e.t_max = std::max(e.t_max, t);
+  e.events = events.size() - from;
+  const auto t = events.t();
+  for (std::size_t i = from; i < t.size(); ++i) {
+    e.t_min = std::min(e.t_min, t[i]);
+    e.t_max = std::max(e.t_max, t[i]);
   }
-  for (const std::int64_t t : triggers.t) {
-    e.t_min = std::min(e.t_min, t);
-    e.t_max = std::max(e.t_max, t);
+  for (std::size_t i = trig_from; i < triggers.size(); ++i) {
+    e.t_min = std::min(e.t_min, triggers.t[i]);
+    e.t_max = std::max(e.t_max, triggers.t[i]);
   }
   building_index_.entries.push_back(std::move(e));
 }

@@ -98,18 +98,28 @@ class Prefaulter {
  public:
   static constexpr std::size_t kAhead = std::size_t{4} << 20;  // events populated ahead of the decoder
 
-  explicit Prefaulter(EventBatch& batch) : batch_(batch), thread_([this] { run(); }) {}
+  explicit Prefaulter(EventBatch& batch)
+      : batch_(batch), limit_(std::min(kAhead, batch.capacity())), thread_([this] { run(); }) {}
   ~Prefaulter() {
     done_.store(true, std::memory_order_relaxed);
     thread_.join();
   }
-  void decoded(std::size_t n) { decoded_.store(n, std::memory_order_relaxed); }
+  // n events decoded from `fraction` of the input: never populate far past the projected total
+  // (the batch's capacity is a loose bound, up to 13x the real count for EVT3).
+  void decoded(std::size_t n, double fraction) {
+    if (fraction > 0.02) {
+      const auto projected = static_cast<std::size_t>(static_cast<double>(n) / fraction * 1.02) + 65536;
+      limit_.store(std::min(projected, batch_.capacity()), std::memory_order_relaxed);
+    }
+    decoded_.store(n, std::memory_order_relaxed);
+  }
 
  private:
   void run() {
     std::size_t populated = 0;
     while (!done_.load(std::memory_order_relaxed) && populated < batch_.capacity()) {
-      const std::size_t target = std::min(batch_.capacity(), decoded_.load(std::memory_order_relaxed) + kAhead);
+      const std::size_t target =
+          std::min(limit_.load(std::memory_order_relaxed), decoded_.load(std::memory_order_relaxed) + kAhead);
       if (target <= populated) {
         std::this_thread::sleep_for(std::chrono::microseconds(200));
         continue;
@@ -132,6 +142,8 @@ class Prefaulter {
 
   EventBatch& batch_;
   std::atomic<std::size_t> decoded_{0};
+  // Until a projection exists, stay within the first kAhead events.
+  std::atomic<std::size_t> limit_;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -170,7 +182,13 @@ Recording read(const std::string& path, const ReadOptions& options) {
   bool more = true;
   while (more) {
     more = format.fill(rec.events, rec.triggers, rec.events.size() + kStep);
-    if (prefaulter) prefaulter->decoded(rec.events.size());
+    if (prefaulter) {
+      const std::uint64_t total = rec.metadata->file_size > rec.metadata->data_offset
+                                      ? rec.metadata->file_size - rec.metadata->data_offset
+                                      : 0;
+      const std::uint64_t done = format.bytes_done() - std::min(format.bytes_done(), rec.metadata->data_offset);
+      prefaulter->decoded(rec.events.size(), total ? static_cast<double>(done) / static_cast<double>(total) : 0.0);
+    }
     if (more && rec.events.size() + 32 > rec.events.capacity()) {
       // The bound was exceeded (cannot happen for a correct bound); grow once, generously.
       prefaulter.reset();

@@ -49,7 +49,10 @@ class ChunkProducer {
   bool next(EventBatch& events, TriggerBatch& triggers);
 
  private:
-  void record_segment(std::uint64_t offset, std::string state, const EventBatch& events, const TriggerBatch& triggers);
+  // Events between two index entries: a window decodes at most about two of these extra.
+  static constexpr std::size_t kIndexStride = std::size_t{1} << 16;
+  void record_segment(std::uint64_t offset, std::string state, const EventBatch& events, std::size_t from,
+                      const TriggerBatch& triggers, std::size_t trig_from);
   void report_progress();
 
   Scan::Impl& scan_;
