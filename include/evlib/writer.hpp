@@ -23,7 +23,8 @@ struct WriteOptions {
   std::uint32_t height = 0;
   bool overwrite = false;      // replace an existing file
   std::vector<std::pair<std::string, std::string>> header;  // extra header keys
-  std::string compression;     // HDF5: "" (none) or "gzip" / "gzip=1".."gzip=9"; other formats ignore it
+  std::string compression;     // HDF5: "" (none), "gzip" / "gzip=1".."gzip=9", or "ecf" (Metavision's layout)
+                               // AEDAT 4.0: "" / "lz4" (default), "lz4_high", "zstd", "zstd_high", "none"
 };
 
 class Writer {

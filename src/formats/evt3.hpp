@@ -131,12 +131,16 @@ class Evt3Decoder {
   void count_row_drop(std::uint32_t n, std::uint64_t offset);
   // An ADDR_X event the fast test rejected: corrupt (outside the sensor), or filtered out.
   void count_dropped_x(std::uint32_t x, std::uint64_t offset) {
-    if (!s_.row_ok) {
+    if (!s_.row_ok && !row_filtered_out()) {
       count_row_drop(1, offset);
-    } else if (x >= width_) {
+    } else if (x >= width_) {  // counted whether or not the filter wanted the row
       ++stats_.out_of_bounds;
       stats_.note_error(offset, "event beyond sensor width");
     }
+  }
+  // A valid CD row that only the filter's region rejects (its events may still be corrupt).
+  bool row_filtered_out() const noexcept {
+    return s_.y != kNoRowYet && !(s_.y & kNonCdRowBit) && s_.y < height_;
   }
   // The x span an event of polarity p may fall in at time t (0 when filtered out).
   std::uint32_t x_span_for(std::int64_t t, std::uint32_t p) const noexcept {
@@ -180,7 +184,17 @@ void Evt3Decoder::emit_vector(std::uint32_t mask, std::uint32_t span, Sink& sink
     return;
   }
   if (!s_.row_ok) [[unlikely]] {
-    count_row_drop(static_cast<std::uint32_t>(std::popcount(mask)), offset);
+    if (!row_filtered_out()) {
+      count_row_drop(static_cast<std::uint32_t>(std::popcount(mask)), offset);
+    } else if (base + span > width_) {
+      // The row is filtered out, but events past the sensor edge are corrupt all the same.
+      for (; mask != 0; mask &= mask - 1) {
+        if (base + static_cast<std::uint32_t>(std::countr_zero(mask)) >= width_) {
+          ++stats_.out_of_bounds;
+          stats_.note_error(offset, "vector event beyond sensor width");
+        }
+      }
+    }
     return;
   }
   const std::uint32_t x_span = x_span_for(s_.t, s_.base_p);

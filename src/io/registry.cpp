@@ -10,9 +10,18 @@ FormatDescriptor evt2_format();
 FormatDescriptor evt21_format();
 FormatDescriptor evt3_format();
 FormatDescriptor dat_format();
+FormatDescriptor hdf5_format();
+FormatDescriptor aedat2_format();
+FormatDescriptor aedat3_format();
+FormatDescriptor aedat4_format();
+FormatDescriptor npy_format();
+FormatDescriptor npz_format();
+FormatDescriptor text_format();
 
 const std::vector<FormatDescriptor>& registry() {
-  static const std::vector<FormatDescriptor> formats = {evt3_format(), evt2_format(), evt21_format(), dat_format()};
+  static const std::vector<FormatDescriptor> formats = {evt3_format(), evt2_format(), evt21_format(), dat_format(),
+                                                        hdf5_format(), aedat2_format(), aedat3_format(),
+                                                        aedat4_format(), npy_format(), npz_format(), text_format()};
   return formats;
 }
 

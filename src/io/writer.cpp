@@ -26,6 +26,12 @@ std::string format_for(const std::string& path, const std::string& requested) {
   };
   if (ends_with(".raw")) return "evt3";
   if (ends_with(".dat")) return "dat";
+  if (ends_with(".h5") || ends_with(".hdf5")) return "hdf5";
+  if (ends_with(".aedat4")) return "aedat4";
+  if (ends_with(".txt")) return "text";
+  if (ends_with(".csv")) return "csv";
+  if (ends_with(".npy")) return "npy";
+  if (ends_with(".npz")) return "npz";
   throw InvalidArgument(path + ": cannot tell the output format from the extension; give one (" + [] {
     std::string s;
     for (const auto& n : writable_formats()) s += (s.empty() ? "" : ", ") + n;
@@ -35,7 +41,7 @@ std::string format_for(const std::string& path, const std::string& requested) {
 
 }  // namespace
 
-std::vector<std::string> writable_formats() { return {"evt2", "evt3", "dat"}; }
+std::vector<std::string> writable_formats() { return {"evt2", "evt3", "dat", "hdf5", "aedat4", "text", "csv", "npy", "npz"}; }
 
 Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Writer::~Writer() = default;
@@ -54,6 +60,16 @@ Writer Writer::create(const std::string& path, const WriteOptions& options) {
     impl->encoder = detail::make_evt2_encoder(options);
   } else if (format == "dat") {
     impl->encoder = detail::make_dat_encoder(options);
+  } else if (format == "hdf5") {
+    impl->encoder = detail::make_hdf5_encoder(options);
+  } else if (format == "aedat4") {
+    impl->encoder = detail::make_aedat4_encoder(options);
+  } else if (format == "text" || format == "csv") {
+    impl->encoder = detail::make_text_encoder(options, format == "csv");
+  } else if (format == "npy") {
+    impl->encoder = detail::make_npy_encoder(options);
+  } else if (format == "npz") {
+    impl->encoder = detail::make_npz_encoder(options);
   } else {
     throw UnsupportedFormat(path, "cannot write format '" + format + "'");
   }

@@ -1,0 +1,318 @@
+// evlib_kernel_probe: runs one kernel once on a fixed, seeded input, with only the kernel inside
+// Callgrind's instrumentation bracket, for scripts/perf-regress.sh.
+//
+//   evlib_kernel_probe --list
+//   valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no evlib_kernel_probe evt3_decode
+//
+// Why instruction counts: this machine is shared and noisy (timings vary by 1.5-2.5x between
+// runs) and has no hardware counters, but the instructions a kernel executes on a fixed input
+// are nearly exact and repeatable, so a 10 % change is visible and attributable to the code.
+//
+// Everything outside the kernel (generating the scene, encoding the input, touching the output
+// pages, checking the result) runs uninstrumented. Each kernel checks its output against the
+// source events afterwards and exits with status 1 when it is wrong: a fast wrong kernel must
+// not pass. Prints one JSON line: kernel, events (the normaliser), input bytes, build type.
+#include <valgrind/callgrind.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench_support.hpp"
+#include "evlib/digest.hpp"
+#include "evlib/filter.hpp"
+#include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
+#include "evlib/writer.hpp"
+#include "formats/dat.hpp"
+#include "formats/evt2.hpp"
+#include "formats/evt21.hpp"
+#include "formats/evt3.hpp"
+
+#ifndef EVLIB_PROBE_BUILD_TYPE
+#define EVLIB_PROBE_BUILD_TYPE "unknown"
+#endif
+
+namespace {
+
+using evlib::EventBatch;
+using evlib::TriggerBatch;
+namespace bench = evlib::bench;
+
+// Brackets the measured region. --instr-atstart=no keeps everything else uninstrumented (and
+// fast); --collect-atstart=no plus the toggle makes sure only this region is counted even if a
+// caller forgets the instrumentation flag.
+struct Measured {
+  Measured() {
+    CALLGRIND_START_INSTRUMENTATION;
+    CALLGRIND_TOGGLE_COLLECT;
+  }
+  ~Measured() {
+    CALLGRIND_TOGGLE_COLLECT;
+    CALLGRIND_STOP_INSTRUMENTATION;
+  }
+  Measured(const Measured&) = delete;
+  Measured& operator=(const Measured&) = delete;
+};
+
+struct Result {
+  std::size_t events = 0;       // events the kernel processed: Ir is divided by this
+  std::size_t input_bytes = 0;  // encoded bytes read or written, for context
+};
+
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "evlib_kernel_probe: wrong result: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// A copy that owns its storage (EventBatch copies share columns).
+EventBatch deep_copy(const EventBatch& src) {
+  EventBatch out = EventBatch::with_capacity(src.size());
+  std::memcpy(out.t_data(), src.t().data(), src.size() * sizeof(std::int64_t));
+  std::memcpy(out.x_data(), src.x().data(), src.size() * sizeof(std::uint16_t));
+  std::memcpy(out.y_data(), src.y().data(), src.size() * sizeof(std::uint16_t));
+  std::memcpy(out.p_data(), src.p().data(), src.size());
+  out.set_size(src.size());
+  return out;
+}
+
+bool same_events(const EventBatch& a, const EventBatch& b) {
+  return a.size() == b.size() && std::memcmp(a.t().data(), b.t().data(), a.size() * 8) == 0 &&
+         std::memcmp(a.x().data(), b.x().data(), a.size() * 2) == 0 &&
+         std::memcmp(a.y().data(), b.y().data(), a.size() * 2) == 0 &&
+         std::memcmp(a.p().data(), b.p().data(), a.size()) == 0;
+}
+
+// An output batch with every page already touched, so that first-touch page faults (kernel
+// time Callgrind cannot see anyway, but also allocator paths it can) stay out of the bracket.
+EventBatch touched_batch(std::size_t capacity) {
+  EventBatch out = EventBatch::with_capacity(capacity);
+  std::memset(out.t_data(), 0, capacity * sizeof(std::int64_t));
+  std::memset(out.x_data(), 0, capacity * sizeof(std::uint16_t));
+  std::memset(out.y_data(), 0, capacity * sizeof(std::uint16_t));
+  std::memset(out.p_data(), 0, capacity);
+  return out;
+}
+
+// The filter of the predicate kernels: a centred quarter of the sensor, ON events, the middle
+// half of the recording's time span (so each predicate rejects something).
+evlib::EventFilter probe_filter(const EventBatch& src) {
+  evlib::EventFilter f;
+  const std::int64_t t_first = src.t().front(), t_last = src.t().back();
+  f.t0 = t_first + (t_last - t_first) / 4;
+  f.t1 = t_last - (t_last - t_first) / 4;
+  f.x0 = 320;
+  f.x1 = 960;
+  f.y0 = 180;
+  f.y1 = 540;
+  f.polarities = 2;
+  return f;
+}
+
+template <class Decoder, class Config>
+Result decode_kernel(const EventBatch& src, const std::vector<std::uint8_t>& payload, Config config,
+                     const EventBatch& expected, Decoder (*make)(const Config&)) {
+  EventBatch out = touched_batch(src.size() + 64);
+  TriggerBatch triggers;
+  triggers.t.reserve(1024);
+  Decoder decoder = make(config);
+  auto sink = evlib::detail::ColumnSink::over(out);
+  sink.n = 0;
+  {
+    Measured m;
+    decoder.feed(payload.data(), payload.size(), sink, triggers);
+    decoder.finish();
+  }
+  out.set_size(sink.n);
+  if (decoder.stats().corrupt() != 0) fail("decoder reported corrupt input");
+  if (!same_events(out, expected)) fail("decoded events differ from the encoded ones");
+  return {src.size(), payload.size()};
+}
+
+evlib::detail::WordDecoderConfig gen4_config() {
+  evlib::detail::WordDecoderConfig c;
+  c.width = bench::kWidth;
+  c.height = bench::kHeight;
+  return c;
+}
+
+std::vector<std::uint8_t> encoded_payload(const std::string& format, const EventBatch& src) {
+  return bench::payload_of(bench::write_file("probe-input." + format, format, src));
+}
+
+template <class Decoder>
+Decoder make_word_decoder(const evlib::detail::WordDecoderConfig& c) {
+  return Decoder(c);
+}
+evlib::detail::Evt21Decoder make_evt21(const evlib::detail::WordDecoderConfig& c) {
+  return evlib::detail::Evt21Decoder(c, /*legacy_layout=*/false);
+}
+evlib::detail::DatDecoder make_dat(const evlib::detail::DatConfig& c) { return evlib::detail::DatDecoder(c); }
+
+Result evt3_decode(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  return decode_kernel(src, encoded_payload("evt3", src), gen4_config(), src,
+                       &make_word_decoder<evlib::detail::Evt3Decoder>);
+}
+Result evt2_decode(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  return decode_kernel(src, encoded_payload("evt2", src), gen4_config(), src,
+                       &make_word_decoder<evlib::detail::Evt2Decoder>);
+}
+Result evt21_decode(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  return decode_kernel(src, bench::encode_evt21(src), gen4_config(), src, &make_evt21);
+}
+Result dat_decode(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  evlib::detail::DatConfig c;
+  c.width = bench::kWidth;
+  c.height = bench::kHeight;
+  return decode_kernel(src, encoded_payload("dat", src), c, src, &make_dat);
+}
+// The pushed-down predicate inside the EVT3 loop (what Scan::roi/polarity/time compile to).
+Result evt3_decode_filtered(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  evlib::detail::WordDecoderConfig c = gen4_config();
+  c.filter = probe_filter(src);
+  EventBatch expected = deep_copy(src);
+  c.filter.apply(expected);
+  return decode_kernel(src, encoded_payload("evt3", src), c, expected,
+                       &make_word_decoder<evlib::detail::Evt3Decoder>);
+}
+
+Result encode_kernel(const std::string& format, std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const std::string path = bench::scratch_dir() + "/probe-output." + format;
+  evlib::WriteOptions wo;
+  wo.format = format;
+  wo.width = bench::kWidth;
+  wo.height = bench::kHeight;
+  wo.overwrite = true;
+  evlib::Writer w = evlib::Writer::create(path, wo);
+  {
+    Measured m;
+    w.write(src);
+  }
+  w.close();
+  const evlib::Recording back = evlib::read(path);
+  if (!same_events(back.events, src)) fail(format + " round trip differs");
+  return {n, static_cast<std::size_t>(back.metadata->file_size)};
+}
+Result evt3_encode(std::size_t n) { return encode_kernel("evt3", n); }
+Result evt2_encode(std::size_t n) { return encode_kernel("evt2", n); }
+Result dat_encode(std::size_t n) { return encode_kernel("dat", n); }
+
+Result filter_apply(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const evlib::EventFilter f = probe_filter(src);
+  EventBatch batch = deep_copy(src);
+  std::size_t kept = 0;
+  {
+    Measured m;
+    kept = f.apply(batch);
+  }
+  std::size_t expected = 0;
+  for (std::size_t i = 0; i < src.size(); ++i) expected += f.accepts(src.t()[i], src.x()[i], src.y()[i], src.p()[i]);
+  if (kept != expected || kept == 0 || kept == n) fail("EventFilter::apply kept " + std::to_string(kept));
+  return {n, 0};
+}
+
+Result digest(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  std::string hex;
+  {
+    Measured m;
+    hex = evlib::digest(src);
+  }
+  if (hex.size() != 64) fail("digest is not 64 hex digits");
+  return {n, 13 * n};
+}
+
+// The public streaming path over a file: Reader chunks (reused buffers), EVT3. The chunk size is
+// explicit because the default follows available memory, which would make counts vary.
+Result evt3_stream(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const std::string path = bench::write_file("probe-stream.evt3", "evt3", src);
+  evlib::ReadOptions o;
+  o.chunk_events = 1 << 16;
+  evlib::Reader reader = evlib::Reader::open(path, o);
+  std::size_t got = 0;
+  {
+    Measured m;
+    while (auto chunk = reader.next()) got += chunk->events.size();
+  }
+  if (got != n) fail("streamed " + std::to_string(got) + " events");
+  return {n, static_cast<std::size_t>(reader.metadata().file_size)};
+}
+
+// Re-batching: Scan::batches(ByCount) concatenates decoder chunks into fixed-size batches.
+Result scan_bycount(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const std::string path = bench::write_file("probe-scan.evt3", "evt3", src);
+  evlib::ReadOptions o;
+  o.chunk_events = 1 << 16;
+  evlib::Scan scan(path, o);
+  scan.index(evlib::IndexPolicy::kOff);  // no cache file, no index bookkeeping in the count
+  std::size_t got = 0;
+  {
+    Measured m;
+    auto batches = scan.batches(evlib::ByCount{10'000});
+    while (auto b = batches.next()) got += b->size();
+  }
+  if (got != n) fail("re-batched " + std::to_string(got) + " events");
+  return {n, 0};
+}
+
+const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
+  static const std::map<std::string, std::function<Result(std::size_t)>> k = {
+      {"evt3_decode", evt3_decode},   {"evt2_decode", evt2_decode},
+      {"evt21_decode", evt21_decode}, {"dat_decode", dat_decode},
+      {"evt3_decode_filtered", evt3_decode_filtered},
+      {"evt3_encode", evt3_encode},   {"evt2_encode", evt2_encode},
+      {"dat_encode", dat_encode},     {"filter_apply", filter_apply},
+      {"digest", digest},             {"evt3_stream", evt3_stream},
+      {"scan_bycount", scan_bycount},
+  };
+  return k;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: evlib_kernel_probe --list | KERNEL [--events N]   (default N = 200000)\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const std::string name = argv[1];
+  if (name == "--list") {
+    for (const auto& [k, _] : kernels()) std::printf("%s\n", k.c_str());
+    return 0;
+  }
+  std::size_t n = 200'000;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
+      n = std::strtoull(argv[++i], nullptr, 10);
+    } else {
+      return usage();
+    }
+  }
+  const auto it = kernels().find(name);
+  if (it == kernels().end() || n < 1000) return usage();
+  try {
+    const Result r = it->second(n);
+    std::printf("{\"kernel\": \"%s\", \"events\": %zu, \"input_bytes\": %zu, \"build_type\": \"%s\", \"under_valgrind\": %s}\n",
+                name.c_str(), r.events, r.input_bytes, EVLIB_PROBE_BUILD_TYPE, RUNNING_ON_VALGRIND ? "true" : "false");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "evlib_kernel_probe: %s: %s\n", name.c_str(), e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,145 @@
+// libFuzzer target: the NumPy .npy and .npz readers (src/formats/npy.cpp, npz.cpp) on arbitrary
+// bytes: the header literal parser, dtypes, record streaming, the zip directory and inflate.
+//
+// Input layout: 1 control byte, then the file content.
+//   bit 0     format: npy (0) or npz (1)
+//   bit 1     strict mode
+//   bits 2-3  time unit option: "" (auto), "s", "ms", "ns"
+//   bit 4     column order option for 2-D arrays: "" or "xypt"
+//   bit 5     geometry override 100 x 100
+//   bits 6-7  ByteSource window of the second .npy read: 1, 5, 13 or 4096 bytes
+//
+// Oracles, when evlib::read succeeds (an evlib::Error is an acceptable outcome):
+//   - polarity is 0 or 1, coordinates lie inside the geometry when there is one;
+//   - streaming with Reader::next() in minimal chunks gives the same events and statistics, and
+//     upper_bound_events() bounds the count;
+//   - .npy through tiny ByteSource windows (records split between windows) gives the same result.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "evlib/error.hpp"
+#include "evlib/reader.hpp"
+#include "formats/npy.hpp"
+#include "fuzz_common.hpp"
+#include "io/byte_source.hpp"
+
+namespace {
+
+std::string g_path;
+
+void remove_file() { ::unlink(g_path.c_str()); }
+
+const std::string& input_path() {
+  if (g_path.empty()) {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/evlib_fuzz_npy.XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    const int fd = ::mkstemp(buf.data());
+    if (fd < 0) {
+      std::perror("mkstemp");
+      std::abort();
+    }
+    ::close(fd);
+    g_path = buf.data();
+    std::atexit(remove_file);
+  }
+  return g_path;
+}
+
+void write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) std::abort();
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t w = ::write(fd, data + done, size - done);
+    if (w <= 0) std::abort();
+    done += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+}
+
+void append(evlib_fuzz::Decoded& out, const evlib::EventBatch& e) {
+  out.t.insert(out.t.end(), e.t().begin(), e.t().end());
+  out.x.insert(out.x.end(), e.x().begin(), e.x().end());
+  out.y.insert(out.y.end(), e.y().begin(), e.y().end());
+  out.p.insert(out.p.end(), e.p().begin(), e.p().end());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1) return 0;
+  const std::uint8_t control = data[0];
+  const std::string& path = input_path();
+  write_file(path, data + 1, size - 1);
+
+  evlib::ReadOptions options;
+  const bool npz = (control & 1) != 0;
+  options.format = npz ? "npz" : "npy";
+  options.strict = (control & 2) != 0;
+  static const char* const kUnits[4] = {"", "s", "ms", "ns"};
+  options.text_time_unit = kUnits[(control >> 2) & 3];
+  if (control & 16) options.text_columns = "xypt";
+  if (control & 32) options.width = options.height = 100;
+  options.prefault_thread = false;
+  static const std::size_t kWindows[4] = {1, 5, 13, 4096};
+  const std::size_t window = kWindows[control >> 6];
+
+  evlib::Recording rec;
+  try {
+    rec = evlib::read(path, options);
+  } catch (const evlib::Error&) {
+    return 0;
+  }
+  const evlib::Metadata& meta = *rec.metadata;
+  for (std::size_t i = 0; i < rec.events.size(); ++i) {
+    EVLIB_FUZZ_CHECK(rec.events.p()[i] <= 1);
+    if (meta.width != 0) EVLIB_FUZZ_CHECK(rec.events.x()[i] < meta.width);
+    if (meta.height != 0) EVLIB_FUZZ_CHECK(rec.events.y()[i] < meta.height);
+  }
+  evlib_fuzz::Decoded whole;
+  append(whole, rec.events);
+  whole.stats = rec.stats;
+
+  evlib::ReadOptions small = options;
+  small.chunk_events = 1;
+  evlib_fuzz::Decoded streamed;
+  try {
+    evlib::Reader reader = evlib::Reader::open(path, small);
+    EVLIB_FUZZ_CHECK(reader.upper_bound_events() >= rec.events.size());
+    while (auto chunk = reader.next()) append(streamed, chunk->events);
+    streamed.stats = reader.stats();
+  } catch (const evlib::Error&) {
+    evlib_fuzz::fail("streaming threw on a file evlib::read accepted");
+  }
+  evlib_fuzz::check_same(streamed, whole);
+
+  if (!npz) {
+    evlib_fuzz::Decoded windowed;
+    try {
+      auto source = std::make_unique<evlib::detail::ByteSource>(path, 0, window);
+      const auto prefix = source->prefix(evlib::detail::kPrefixBytes);
+      evlib::Metadata m;
+      auto reader = evlib::detail::open_npy(std::move(source), prefix, options, m);
+      evlib::EventBatch batch = evlib::EventBatch::with_capacity(7);
+      evlib::TriggerBatch triggers;
+      for (bool more = true; more;) {
+        batch.set_size(0);
+        more = reader->fill(batch, triggers);
+        append(windowed, batch);
+      }
+      windowed.stats = reader->stats();
+    } catch (const evlib::Error&) {
+      evlib_fuzz::fail("small windows threw on a file evlib::read accepted");
+    }
+    evlib_fuzz::check_same(windowed, whole);
+  }
+  return 0;
+}

@@ -1,0 +1,254 @@
+// evlib convert IN OUT: any readable recording to any writable format, streamed chunk by chunk
+// (Reader -> Writer), so memory stays bounded whatever the input size.
+//
+// The Writer writes to a temporary file renamed into place by close(); every failure path
+// (corrupt input in --strict mode, an event the target cannot hold, SIGINT/SIGTERM) unwinds
+// through the Writer's destructor, which removes that file. An existing OUT is only replaced with
+// --force.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "evlib/error.hpp"
+#include "evlib/reader.hpp"
+#include "evlib/summary.hpp"
+#include "evlib/writer.hpp"
+
+namespace evlib::cli {
+
+namespace {
+
+struct ConvertArgs {
+  std::string in;
+  std::string out;
+  std::string to;
+  ReaderFlags flags;
+  bool force = false;
+  bool quiet = false;
+  bool drop_triggers = false;
+};
+
+// Set by the signal handler, checked between chunks: the conversion then unwinds normally.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
+
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted") {}
+};
+
+// SIGINT and SIGTERM set a flag for the duration of a conversion (no SA_RESTART needed: reads
+// retry on EINTR), and the previous handlers come back afterwards.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  static void check() {
+    if (g_interrupted) throw Interrupted();
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool ends_with(const std::string& s, const char* ext) {
+  const std::string e(ext);
+  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
+}
+
+std::string writable_list() {
+  std::string s;
+  for (const auto& n : writable_formats()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+// The target format: --to, else the extension (the mapping evlib::Writer uses).
+std::string target_format(const ConvertArgs& a) {
+  std::string f = lower(a.to);
+  if (f.empty()) {
+    const std::string p = lower(a.out);
+    static const std::pair<const char*, const char*> kExtensions[] = {
+        {".raw", "evt3"}, {".dat", "dat"}, {".txt", "text"}, {".csv", "csv"}, {".npy", "npy"},
+        {".npz", "npz"},  {".h5", "hdf5"}, {".hdf5", "hdf5"}, {".aedat4", "aedat4"}};
+    for (const auto& [ext, name] : kExtensions) {
+      if (ends_with(p, ext)) f = name;
+    }
+    if (f.empty()) {
+      throw InvalidArgument(a.out + ": cannot tell the output format from the extension; give --to (" + writable_list() + ")");
+    }
+  }
+  const auto formats = writable_formats();
+  if (std::find(formats.begin(), formats.end(), f) == formats.end()) {
+    throw InvalidArgument("cannot write format '" + f + "' (writable: " + writable_list() + ")");
+  }
+  return f;
+}
+
+// Formats whose files carry no sensor geometry or do not need one; every other writer gets one
+// (RAW files cannot be written without it).
+bool needs_geometry(const std::string& format) {
+  return format != "dat" && format != "text" && format != "csv" && format != "npy" && format != "npz";
+}
+
+// Formats known to have no place for external triggers; other writers decide themselves.
+bool cannot_hold_triggers(const std::string& format) { return !needs_geometry(format); }
+
+// RAW encodings keep time modulo a power of two from their first TIME_HIGH on: an input whose
+// absolute time is beyond it reads back shifted (FORMATS.md 2.3, 4.2). Says so once.
+void warn_time_range(const std::string& target, std::int64_t t_first, const std::string& out) {
+  const int bits = target == "evt3" ? 24 : (target == "evt2" || target == "evt21") ? 34 : 0;
+  if (bits == 0 || t_first < (std::int64_t{1} << bits)) return;
+  const std::int64_t shift = (t_first >> bits) << bits;
+  std::fprintf(stderr,
+               "evlib: warning: %s stores time modulo 2^%d us: %s will read back with times %lld us earlier "
+               "(the first event is at %lld us)\n",
+               target.c_str(), bits, out.c_str(), static_cast<long long>(shift), static_cast<long long>(t_first));
+}
+
+bool regular_file(const std::string& path) {
+  struct stat st {};
+  return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// A first pass over the input for the geometry the file does not state.
+void infer_geometry(const ConvertArgs& a, const ReadOptions& options, const std::string& target, std::uint32_t& width,
+                    std::uint32_t& height) {
+  if (!regular_file(a.in)) {
+    throw InvalidArgument(a.in + " states no sensor geometry and a " + target +
+                          " file needs one; it cannot be read twice to infer it (not a regular file): give --width and --height");
+  }
+  Reader reader = Reader::open(a.in, options);
+  Summary s;
+  Progress progress(reader.metadata().file_size, !a.quiet);
+  while (auto chunk = reader.next()) {
+    InterruptGuard::check();
+    s.add(chunk->events);
+    progress.update(chunk->bytes_done, s.events);
+  }
+  progress.finish();
+  if (s.events == 0) {
+    throw InvalidArgument(a.in + " states no sensor geometry and has no events to infer it from; give --width and --height");
+  }
+  if (width == 0) width = s.x_max + 1;
+  if (height == 0) height = s.y_max + 1;
+  if (!a.quiet) {
+    std::fprintf(stderr, "evlib: %s states no geometry; using %u x %u from the events (give --width/--height to set it)\n",
+                 a.in.c_str(), width, height);
+  }
+}
+
+int run_convert(const ConvertArgs& a) {
+  if (a.out == "-") {
+    throw InvalidArgument("convert writes a file (renamed into place when complete); standard output is not supported");
+  }
+  const std::string target = target_format(a);
+  if (!a.force) {
+    struct stat st {};
+    if (::stat(a.out.c_str(), &st) == 0) throw IoError(a.out, "file exists (use --force to replace it)");
+  }
+  const ReadOptions options = a.flags.resolve();
+  InterruptGuard guard;
+  try {
+    const auto start = std::chrono::steady_clock::now();
+    Reader reader = Reader::open(a.in, options);
+    const Metadata& meta = reader.metadata();
+    WriteOptions wo;
+    wo.format = target;
+    wo.overwrite = a.force;
+    wo.width = options.width != 0 ? options.width : meta.width;
+    wo.height = options.height != 0 ? options.height : meta.height;
+    if ((wo.width == 0 || wo.height == 0) && needs_geometry(target)) infer_geometry(a, options, target, wo.width, wo.height);
+
+    Writer writer = Writer::create(a.out, wo);
+    Progress progress(meta.file_size, !a.quiet);
+    std::uint64_t events = 0, triggers = 0, dropped = 0;
+    while (auto chunk = reader.next()) {
+      InterruptGuard::check();
+      if (!chunk->triggers.empty() && cannot_hold_triggers(target)) {
+        if (!a.drop_triggers) {
+          throw InvalidArgument(a.in + " has external triggers, which a " + target +
+                                " file cannot hold; add --drop-triggers to convert the events only");
+        }
+        dropped += chunk->triggers.size();
+        chunk->triggers.clear();
+      }
+      if (events == 0 && !chunk->events.empty()) warn_time_range(target, chunk->events.t()[0], a.out);
+      try {
+        writer.write(chunk->events, chunk->triggers);
+      } catch (const InvalidArgument& e) {
+        throw InvalidArgument("cannot write " + a.out + " as " + target + ": " + e.what());
+      }
+      events += chunk->events.size();
+      triggers += chunk->triggers.size();
+      progress.update(chunk->bytes_done, events);
+    }
+    InterruptGuard::check();
+    writer.close();
+    progress.finish();
+    const DecodeStats& st = reader.stats();
+    if (st.corrupt() != 0) {
+      std::fprintf(stderr, "evlib: warning: %llu corrupt or dropped input items (first at byte %llu: %s)\n",
+                   static_cast<unsigned long long>(st.corrupt()), static_cast<unsigned long long>(st.first_error_offset),
+                   st.first_error.c_str());
+    }
+    if (dropped != 0 && !a.quiet) {
+      std::fprintf(stderr, "evlib: dropped %llu external triggers (--drop-triggers)\n", static_cast<unsigned long long>(dropped));
+    }
+    if (!a.quiet) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::printf("converted %llu events and %llu triggers: %s (%s) -> %s (%s) in %.2f s (%sevents/s)\n",
+                  static_cast<unsigned long long>(events), static_cast<unsigned long long>(triggers), a.in.c_str(),
+                  meta.format.c_str(), a.out.c_str(), target.c_str(), secs,
+                  human_count(secs > 0 ? static_cast<double>(events) / secs : 0.0).c_str());
+    }
+    return 0;
+  } catch (const Interrupted&) {
+    // The Writer has been destroyed by now, and with it the temporary file.
+    std::fprintf(stderr, "\nevlib: interrupted; %s was not written\n", a.out.c_str());
+    return 130;
+  }
+}
+
+}  // namespace
+
+void add_convert_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ConvertArgs>();
+  CLI::App* cmd = app.add_subcommand("convert", "Convert a recording to another format (streamed, bounded memory)");
+  cmd->add_option("IN", args->in, "Recording to read ('-' for stdin)")->required();
+  cmd->add_option("OUT", args->out, "File to write (format from --to or the extension)")->required();
+  cmd->add_option("--to", args->to, "Output format: " + writable_list());
+  cmd->add_flag("--force", args->force, "Replace OUT if it exists");
+  cmd->add_flag("--drop-triggers", args->drop_triggers, "Leave out external triggers when the output format cannot hold them");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
+  args->flags.add_to(*cmd);
+  cmd->callback([args, &exit_code] { exit_code = run_convert(*args); });
+}
+
+}  // namespace evlib::cli
