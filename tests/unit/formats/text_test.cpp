@@ -301,7 +301,8 @@ TEST(TextMalformed, garbage_never_crashes) {
     std::string s = base;
     for (int k = 0; k < 40; ++k) {
       state = state * 6364136223846793005ull + 1442695040888963407ull;
-      const char c = "0123456789.,-+ \t\r\n#%eEtxyp"[(state >> 33) % 29];
+      static constexpr char kChars[] = "0123456789.,-+ \t\r\n#%eEtxyp";
+      const char c = kChars[(state >> 33) % (sizeof kChars - 1)];
       s.insert(s.begin() + static_cast<std::ptrdiff_t>((state >> 20) % (s.size() + 1)), c);
     }
     ReadOptions o;
