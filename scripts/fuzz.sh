@@ -26,7 +26,7 @@ if ! [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || [ "$SECONDS_EACH" -lt 1 ]; then
   echo "usage: $0 [seconds-per-target]   (got '$SECONDS_EACH')" >&2
   exit 2
 fi
-ALL_TARGETS="fuzz_evt3 fuzz_evt2 fuzz_evt21 fuzz_dat fuzz_raw_header fuzz_reader fuzz_ecf fuzz_aedat2 fuzz_aedat3 fuzz_aedat4"
+ALL_TARGETS="fuzz_evt3 fuzz_evt2 fuzz_evt21 fuzz_dat fuzz_raw_header fuzz_reader fuzz_ecf fuzz_aedat2 fuzz_aedat3 fuzz_aedat4 fuzz_text fuzz_npy"
 read -r -a TARGETS <<< "${FUZZ_TARGETS:-$ALL_TARGETS}"
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${FUZZ_JOBS:-2}
