@@ -57,6 +57,9 @@ struct DecodeStats {
     }
   }
   std::vector<std::pair<std::string, std::uint64_t>> counters() const;
+  // Adds the counts of a decoder that read another part of the same file (parallel decoding);
+  // the first error kept is the one at the lowest offset.
+  DecodeStats& operator+=(const DecodeStats& other);
 };
 
 }  // namespace evlib

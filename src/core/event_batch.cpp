@@ -103,4 +103,29 @@ std::vector<std::pair<std::string, std::uint64_t>> DecodeStats::counters() const
           {"invalid_events", invalid_events}};
 }
 
+DecodeStats& DecodeStats::operator+=(const DecodeStats& other) {
+  words += other.words;
+  before_first_time_high += other.before_first_time_high;
+  out_of_bounds += other.out_of_bounds;
+  missing_row += other.missing_row;
+  missing_vector_base += other.missing_vector_base;
+  non_cd_row_events += other.non_cd_row_events;
+  orphan_continued += other.orphan_continued;
+  partial_groups += other.partial_groups;
+  unknown_words += other.unknown_words;
+  non_monotonic_time_high += other.non_monotonic_time_high;
+  time_wraps += other.time_wraps;
+  monitoring_events += other.monitoring_events;
+  imu_samples += other.imu_samples;
+  skipped_records += other.skipped_records;
+  invalid_events += other.invalid_events;
+  corrupt_packets += other.corrupt_packets;
+  trailing_bytes += other.trailing_bytes;
+  if (other.first_error_offset < first_error_offset) {
+    first_error_offset = other.first_error_offset;
+    first_error = other.first_error;
+  }
+  return *this;
+}
+
 }  // namespace evlib

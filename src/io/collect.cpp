@@ -1,8 +1,13 @@
 // Scan::collect: everything that passes, in one batch, sized before decoding; with a time index
 // and more than one thread, the index's segments are decoded in parallel straight into place.
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "evlib/error.hpp"
 #include "io/scan_internal.hpp"
@@ -32,16 +37,55 @@ void append_columns(EventBatch& out, const EventBatch& chunk) {
               std::to_string(budget >> 20) + " MiB; iterate it with batches() instead (or narrow it: time, roi, polarity)");
 }
 
-// Decodes index segments [first, last) into `region` (exact capacity: their unfiltered count).
-// The decoder stops when it has less room than one word can yield; the tail is decoded through
-// a small scratch batch and copied in.
+// Progress of the parallel path: workers add to it, the calling thread reports every step in
+// order, so the user's callback never runs on a worker thread and sees each step once.
+struct SharedProgress {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::uint64_t bytes = 0, events = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> steps;  // (bytes, events) not yet reported
+  std::size_t running = 0;
+
+  void add(std::uint64_t more_bytes, std::uint64_t more_events) {
+    {
+      std::lock_guard lock(mutex);
+      bytes += more_bytes;
+      events += more_events;
+      steps.emplace_back(bytes, events);
+    }
+    changed.notify_one();
+  }
+  void finish() {
+    {
+      std::lock_guard lock(mutex);
+      --running;
+    }
+    changed.notify_one();
+  }
+};
+
+// Decodes index segments [first, last) into `region` (exact capacity: their unfiltered count),
+// adding to `progress` every index stride. The decoder stops when it has less room than one word
+// can yield; the tail is decoded through a small scratch batch and copied in.
 void decode_segments(Scan::Impl& scan, const detail::TimeIndex& index, std::size_t first, std::size_t last,
-                     EventBatch region, TriggerBatch& triggers, DecodeStats& stats) {
+                     EventBatch region, TriggerBatch& triggers, DecodeStats& stats, SharedProgress& progress) {
+  constexpr std::size_t kReportEvery = std::size_t{1} << 16;
   auto format = scan.open(EventFilter{});
   format.reader->resume(index.entries[first].state, index.entries[first].offset);
   format.reader->set_end(index.segment_end(last - 1));
+  std::uint64_t reported_bytes = index.entries[first].offset;
+  std::size_t reported_events = 0;
+  const auto report = [&] {
+    const std::uint64_t at = format.reader->bytes_done();
+    progress.add(at - reported_bytes, region.size() - reported_events);
+    reported_bytes = at;
+    reported_events = region.size();
+  };
   bool more = true;
-  while (more && region.size() + 32 <= region.capacity()) more = format.reader->fill(region, triggers);
+  while (more && region.size() + 32 <= region.capacity()) {
+    more = format.reader->fill(region, triggers, std::min(region.capacity(), region.size() + kReportEvery));
+    report();
+  }
   EventBatch scratch = EventBatch::with_capacity(256);
   while (more) {
     scratch.set_size(0);
@@ -49,7 +93,32 @@ void decode_segments(Scan::Impl& scan, const detail::TimeIndex& index, std::size
     if (region.size() + scratch.size() > region.capacity()) throw Error(scan.path + ": time index does not match the file (rebuild it)");
     append_columns(region, scratch);
   }
+  report();
   stats = format.reader->stats();
+}
+
+// Calls the scan's progress callback on this thread for every step of the workers, until they end.
+void report_parallel_progress(Scan::Impl& scan, SharedProgress& progress, std::chrono::steady_clock::time_point start) {
+  std::unique_lock lock(progress.mutex);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> steps;
+  for (;;) {
+    progress.changed.wait(lock, [&] { return progress.running == 0 || !progress.steps.empty(); });
+    steps.swap(progress.steps);
+    const bool done = progress.running == 0;
+    lock.unlock();
+    for (const auto& [bytes, events] : steps) {
+      if (!scan.progress) break;
+      ScanProgress p;
+      p.bytes_done = bytes;
+      p.events = events;
+      p.bytes_total = scan.metadata ? scan.metadata->file_size : 0;
+      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      scan.progress(p);
+    }
+    steps.clear();
+    if (done) return;
+    lock.lock();
+  }
 }
 
 }  // namespace
@@ -94,6 +163,10 @@ EventBatch Scan::collect() {
     std::vector<TriggerBatch> triggers(cuts.size() - 1);
     std::vector<DecodeStats> stats(cuts.size() - 1);
     std::vector<std::exception_ptr> errors(cuts.size() - 1);
+    SharedProgress progress;
+    progress.running = cuts.size() - 1;
+    progress.bytes = s.index->entries[first].offset;  // like the sequential path: a file offset
+    const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     std::size_t begin = 0;
     for (std::size_t g = 0; g + 1 < cuts.size(); ++g) {
@@ -102,19 +175,22 @@ EventBatch Scan::collect() {
       EventBatch region = out.region(begin, count);
       pool.emplace_back([&, g, region] {
         try {
-          decode_segments(s, *s.index, cuts[g], cuts[g + 1], region, triggers[g], stats[g]);
+          decode_segments(s, *s.index, cuts[g], cuts[g + 1], region, triggers[g], stats[g], progress);
         } catch (...) {
           errors[g] = std::current_exception();
         }
+        progress.finish();
       });
       begin += count;
     }
+    report_parallel_progress(s, progress, start);
     for (auto& t : pool) t.join();
     for (auto& e : errors) {
       if (e) std::rethrow_exception(e);
     }
+    s.stats = DecodeStats{};
+    for (const DecodeStats& st : stats) s.stats += st;
     out.set_size(begin);
-    s.stats = stats.front();
     return out;
   }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
@@ -314,15 +315,8 @@ TEST(Scan, columns_keep_only_what_was_asked) {
   EXPECT_THROW(Scan(path).columns({"q"}), InvalidArgument);
 }
 
-TEST(Scan, progress_reports_growing_bytes_and_events) {
-  const std::string path = test::shared_data("evt2/evt2_sample.raw");
-  std::vector<ScanProgress> seen;
-  ReadOptions ro;
-  ro.chunk_events = 50'000;
-  Scan s(path, ro);
-  s.on_progress([&](const ScanProgress& p) { seen.push_back(p); });
-  (void)s.collect();
-  ASSERT_GE(seen.size(), 5u);
+void expect_growing_progress_to_the_end(const std::vector<ScanProgress>& seen, std::size_t at_least) {
+  ASSERT_GE(seen.size(), at_least);
   for (std::size_t i = 1; i < seen.size(); ++i) {
     EXPECT_GE(seen[i].bytes_done, seen[i - 1].bytes_done);
     EXPECT_GE(seen[i].events, seen[i - 1].events);
@@ -330,6 +324,52 @@ TEST(Scan, progress_reports_growing_bytes_and_events) {
   EXPECT_EQ(seen.back().bytes_done, seen.back().bytes_total);
   EXPECT_EQ(seen.back().events, 539'481u);
   EXPECT_DOUBLE_EQ(seen.back().fraction(), 1.0);
+}
+
+TEST(Scan, progress_reports_growing_bytes_and_events) {
+  ReadOptions ro;
+  ro.chunk_events = 50'000;
+  Scan s(test::shared_data("evt2/evt2_sample.raw"), ro);
+  s.index(IndexPolicy::kOff);  // the sequential path, whatever caches exist
+  std::vector<ScanProgress> seen;
+  s.on_progress([&](const ScanProgress& p) { seen.push_back(p); });
+  (void)s.collect();
+  expect_growing_progress_to_the_end(seen, 5);
+}
+
+TEST(Scan, parallel_collect_reports_progress_on_the_calling_thread) {
+  test::ScopedTempDir dir;
+  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  ReadOptions ro;
+  (void)Scan(path, ro).index_dir(dir.path()).collect();
+  Scan s(path, ro);
+  s.index_dir(dir.path()).threads(2);
+  std::vector<ScanProgress> seen;
+  const auto caller = std::this_thread::get_id();
+  bool on_caller = true;
+  s.on_progress([&](const ScanProgress& p) {
+    seen.push_back(p);
+    on_caller = on_caller && std::this_thread::get_id() == caller;
+  });
+  (void)s.collect();
+  EXPECT_TRUE(on_caller);
+  // Each of the two workers reports every 64 Ki events: 539 481 events make 5 steps at least.
+  expect_growing_progress_to_the_end(seen, 5);
+}
+
+TEST(Scan, parallel_collect_sums_the_decode_counters_of_all_threads) {
+  test::ScopedTempDir dir;
+  for (const char* name : kRealFiles) {
+    const std::string path = test::shared_data(name);
+    ReadOptions ro;
+    ro.chunk_events = 512;
+    Scan sequential(path, ro);
+    (void)sequential.index_dir(dir.path()).threads(1).collect();  // builds the index on this pass
+    Scan parallel(path, ro);
+    (void)parallel.index_dir(dir.path()).threads(2).collect();
+    EXPECT_EQ(parallel.stats().words, sequential.stats().words) << name;
+    EXPECT_EQ(parallel.stats().counters(), sequential.stats().counters()) << name;
+  }
 }
 
 TEST(Scan, reader_filter_option_applies_to_every_read_path) {
