@@ -66,7 +66,12 @@ class Scan {
   Scan& polarity(std::uint8_t p);  // 1 = ON only, 0 = OFF only
   // Columns collect() materialises ("t", "x", "y", "p"); the others come back empty.
   Scan& columns(std::vector<std::string> names);
-  Scan& threads(unsigned n);                  // 0 = all cores (used by collect() with an index)
+  // Decoding threads. collect() with a time index splits at its segments (0 = all cores).
+  // Streaming (chunks(), batches(), collect() without an index) splits the file at sync points
+  // when n > 1 is given and the format allows it (EVT 2.0 / 2.1 / 3.0, DAT; no time window,
+  // strict mode or Metavision shift); the default stays on one thread, which is as fast for
+  // EVT 3.0 on this 2-core machine (see README, Performance).
+  Scan& threads(unsigned n);
   Scan& memory_limit(std::size_t bytes);      // bounds chunk buffers and collect()
   Scan& index(IndexPolicy policy);
   Scan& index_dir(std::string dir);           // cache directory (default: beside the file, then XDG cache)
@@ -89,7 +94,7 @@ class Scan {
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the streams it makes, which may outlive it
 };
 
 // Pull-based iteration over a scan: next() until it returns nullopt.

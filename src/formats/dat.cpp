@@ -1,5 +1,6 @@
 #include "formats/dat.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "evlib/error.hpp"
@@ -8,6 +9,22 @@
 #include "io/word_stream_reader.hpp"
 
 namespace evlib::detail {
+
+// Every record carries its own 32-bit time: in sync after one record (the unwrap reference).
+std::size_t DatDecoder::sync_prefix_bytes(const std::uint8_t*, std::size_t size) const {
+  return std::min<std::size_t>(size, kWordBytes);
+}
+
+std::optional<std::int64_t> DatDecoder::epoch_offset(const State& before, const State& fresh) {
+  const State& a = before;
+  const State& b = fresh;
+  if (a.next_offset != b.next_offset || a.partial.len != 0 || b.partial.len != 0 || a.last_t32 != b.last_t32) {
+    return std::nullopt;
+  }
+  return a.loops - b.loops;  // loops counts in units of 2^32 already
+}
+
+void DatDecoder::shift_epoch(State& state, std::int64_t time_offset) noexcept { state.loops += time_offset; }
 
 namespace {
 

@@ -2,6 +2,7 @@
 // Prophesee DAT: `% ` header, a type byte and a size byte, then 8-byte records (FORMATS.md 5).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "evlib/metadata.hpp"
 #include "formats/decoder_support.hpp"
@@ -35,6 +36,17 @@ class DatDecoder {
   };
   const State& state() const noexcept { return s_; }
   void restore(const State& state) noexcept { s_ = state; }
+
+  // Parallel decoding (io/parallel_chunks.hpp). A decoder started at any word boundary agrees
+  // with the one that came from the start of the file, except for the time epoch, once it has
+  // seen the first sync_prefix_bytes() of its input (`size` when they do not suffice).
+  std::size_t sync_prefix_bytes(const std::uint8_t* data, std::size_t size) const;
+  // What to add to the times of a decoder that started fresh and is now in state `fresh` so
+  // that it continues the one whose state at the same place was `before`; nullopt when the two
+  // states differ in more than the epoch.
+  static std::optional<std::int64_t> epoch_offset(const State& before, const State& fresh);
+  // Moves a state by such an offset (a whole number of epochs).
+  static void shift_epoch(State& state, std::int64_t time_offset) noexcept;
 
   explicit DatDecoder(const DatConfig& config)
       : width_(config.width == 0 ? 0x10000 : config.width), height_(config.height == 0 ? 0x10000 : config.height),

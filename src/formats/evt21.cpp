@@ -24,6 +24,30 @@ void Evt21Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
   s_.base = (s_.loops << 34) + (static_cast<std::int64_t>(s_.th) << 6) - s_.shift;
 }
 
+// In sync right after a TIME_HIGH word (the only state EVT 2.1 carries).
+std::size_t Evt21Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_t size) const {
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint32_t h = load_le32(data + i + (legacy_ ? 0 : 4));
+    if ((h >> 28) == 0x8) return i + 8;
+  }
+  return size;
+}
+
+std::optional<std::int64_t> Evt21Decoder::epoch_offset(const State& before, const State& fresh) {
+  const State& a = before;
+  const State& b = fresh;
+  const bool same = a.next_offset == b.next_offset && a.partial.len == 0 && b.partial.len == 0 &&
+                    a.have_th == b.have_th && a.th == b.th && a.shift == b.shift;
+  const std::int64_t d = (a.loops - b.loops) * (std::int64_t{1} << 34);
+  if (!same || a.base - b.base != d) return std::nullopt;
+  return d;
+}
+
+void Evt21Decoder::shift_epoch(State& state, std::int64_t time_offset) noexcept {
+  state.loops += time_offset >> 34;
+  state.base += time_offset;
+}
+
 void Evt21Decoder::on_rare_word(std::uint32_t h, std::uint32_t, std::uint64_t offset, TriggerBatch& triggers) {
   switch (h >> 28) {
     case 0xA:

@@ -56,6 +56,45 @@ std::size_t Evt3Decoder::take_continued(const std::uint8_t* bytes, std::size_t i
   return k;
 }
 
+// In sync once the time (a TIME_HIGH, then a TIME_LOW: a repeated TIME_HIGH keeps the old low
+// part), the row and the vector base are all known; always after one of those words, which ends
+// any OTHERS group.
+std::size_t Evt3Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_t size) const {
+  bool high = false, low = false, row = false, base = false;
+  for (std::size_t i = 0; i + 2 <= size; i += 2) {
+    switch (load_le16(data + i) >> 12) {
+      case 0x8: high = true; break;
+      case 0x6: low = low || high; break;
+      case 0x0:
+      case 0x1: row = true; break;
+      case 0x3: base = true; break;
+      default: continue;
+    }
+    if (high && low && row && base) return i + 2;
+  }
+  return size;
+}
+
+std::optional<std::int64_t> Evt3Decoder::epoch_offset(const State& before, const State& fresh) {
+  const State& a = before;
+  const State& b = fresh;
+  const bool same = a.next_offset == b.next_offset && a.partial.len == 0 && b.partial.len == 0 &&
+                    a.have_th == b.have_th && a.th == b.th && a.shift == b.shift && a.row_ok == b.row_ok &&
+                    a.y == b.y && a.have_base == b.have_base && a.base_x == b.base_x && a.base_p == b.base_p &&
+                    a.others_pending == b.others_pending &&
+                    (!a.others_pending || (a.others_subtype == b.others_subtype && a.others_words == b.others_words &&
+                                           a.others_offset == b.others_offset));
+  const std::int64_t d = (a.loops - b.loops) * (std::int64_t{1} << 24);
+  if (!same || a.time_base - b.time_base != d || a.t - b.t != d) return std::nullopt;
+  return d;
+}
+
+void Evt3Decoder::shift_epoch(State& state, std::int64_t time_offset) noexcept {
+  state.loops += time_offset >> 24;
+  state.time_base += time_offset;
+  state.t += time_offset;
+}
+
 std::size_t Evt3Decoder::count_upper_bound(const std::uint8_t* data, std::size_t size) {
   std::size_t n = 0;
   const std::size_t words = size / 2;

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "evlib/metadata.hpp"
 #include "formats/decoder_support.hpp"
@@ -55,6 +56,17 @@ class Evt3Decoder {
   };
   const State& state() const noexcept { return s_; }
   void restore(const State& state) noexcept { s_ = state; }
+
+  // Parallel decoding (io/parallel_chunks.hpp). A decoder started at any word boundary agrees
+  // with the one that came from the start of the file, except for the time epoch, once it has
+  // seen the first sync_prefix_bytes() of its input (`size` when they do not suffice).
+  std::size_t sync_prefix_bytes(const std::uint8_t* data, std::size_t size) const;
+  // What to add to the times of a decoder that started fresh and is now in state `fresh` so
+  // that it continues the one whose state at the same place was `before`; nullopt when the two
+  // states differ in more than the epoch.
+  static std::optional<std::int64_t> epoch_offset(const State& before, const State& fresh);
+  // Moves a state by such an offset (a whole number of epochs).
+  static void shift_epoch(State& state, std::int64_t time_offset) noexcept;
 
   explicit Evt3Decoder(const WordDecoderConfig& config)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),

@@ -9,19 +9,23 @@
 namespace evlib {
 
 struct BatchStream::Impl {
-  explicit Impl(Scan::Impl& scan) : producer(scan) {}
+  explicit Impl(std::shared_ptr<Scan::Impl> scan) : owner(std::move(scan)), producer(*owner) {}
   virtual ~Impl() = default;
   virtual std::optional<EventBatch> next() = 0;
 
   // Pulls the next chunk from the producer into `chunk` (position reset); false at the end.
   bool pull() {
     TriggerBatch tr;
-    if (!producer.next(chunk, tr)) return false;
+    if (!producer.next(chunk, tr)) {
+      pos = chunk.size();  // the producer let go of the last chunk: nothing is left in it
+      return false;
+    }
     triggers.append(tr);
     pos = 0;
     return true;
   }
 
+  std::shared_ptr<Scan::Impl> owner;  // keeps the scan's settings alive when the Scan is gone
   detail::ChunkProducer producer;
   EventBatch chunk;
   std::size_t pos = 0;  // first event of chunk not yet handed out
@@ -58,7 +62,7 @@ struct ChunkStream final : BatchStream::Impl {
 };
 
 struct CountStream final : BatchStream::Impl {
-  CountStream(Scan::Impl& scan, std::size_t n) : Impl(scan), size(n) {
+  CountStream(std::shared_ptr<Scan::Impl> scan, std::size_t n) : Impl(std::move(scan)), size(n) {
     if (n == 0) throw InvalidArgument("ByCount: the batch size must be positive");
   }
   std::optional<EventBatch> next() override {
@@ -80,7 +84,7 @@ struct CountStream final : BatchStream::Impl {
 // time is before the window's end. Events that step back in time (non-monotonic files) stay in
 // the window being filled, so the windows always concatenate to the whole stream.
 struct TimeStream final : BatchStream::Impl {
-  TimeStream(Scan::Impl& scan, const ByTime& by) : Impl(scan), spec(by) {
+  TimeStream(std::shared_ptr<Scan::Impl> scan, const ByTime& by) : Impl(std::move(scan)), spec(by) {
     if (by.width_us <= 0) throw InvalidArgument("ByTime: the window width must be positive");
   }
   std::optional<EventBatch> next() override {
@@ -147,10 +151,10 @@ TriggerBatch BatchStream::take_triggers() { return std::exchange(impl_->triggers
 std::int64_t BatchStream::window_start() const { return impl_->window_start; }
 std::int64_t BatchStream::window_end() const { return impl_->window_end; }
 
-BatchStream Scan::chunks() { return BatchStream(std::make_unique<ChunkStream>(*impl_)); }
-BatchStream Scan::batches(ByCount by) { return BatchStream(std::make_unique<CountStream>(*impl_, by.events)); }
+BatchStream Scan::chunks() { return BatchStream(std::make_unique<ChunkStream>(impl_)); }
+BatchStream Scan::batches(ByCount by) { return BatchStream(std::make_unique<CountStream>(impl_, by.events)); }
 BatchStream Scan::batches(ByTime by) {
-  auto stream = std::make_unique<TimeStream>(*impl_, by);
+  auto stream = std::make_unique<TimeStream>(impl_, by);
   stream->filter = &impl_->options.filter;
   return BatchStream(std::move(stream));
 }

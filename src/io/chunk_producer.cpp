@@ -43,9 +43,51 @@ ChunkProducer::ChunkProducer(Scan::Impl& scan) : scan_(scan), start_(std::chrono
     if (filter.active()) format_ = scan_.open(EventFilter{});
   }
   post_filter_ = filter.active() && (building_ || !format_.reader->pushes_down_filter());
+  if (!done_ && !filter.has_time_window() && scan_.threads > 1 &&
+      ParallelChunks::usable(*format_.reader, scan_.options)) {
+    start_parallel();
+  }
+}
+
+void ChunkProducer::start_parallel() {
+  ParallelPlan plan;
+  plan.threads = scan_.thread_count();
+  // The pieces decoded ahead (threads + 1) and the caller's chunk share the chunk budget; a
+  // piece is sized to fill about one chunk (the raw formats take 2-8 bytes an event).
+  plan.chunk_events = std::max<std::size_t>(scan_.chunk_events() / (plan.threads + 2), std::size_t{1} << 14);
+  plan.piece_bytes = std::clamp<std::uint64_t>(std::uint64_t{plan.chunk_events} * 2, std::uint64_t{256} << 10,
+                                               std::uint64_t{64} << 20);
+  const std::uint64_t payload = format_.metadata->file_size - std::min(format_.metadata->file_size, format_.metadata->data_offset);
+  if (payload < 2 * plan.piece_bytes) return;  // one piece: nothing to share
+  plan.record_index = building_;
+  if (post_filter_) plan.post_filter = scan_.options.filter;
+  const EventFilter pushed = post_filter_ ? EventFilter{} : scan_.options.filter;
+  Scan::Impl& scan = scan_;
+  parallel_ = std::make_unique<ParallelChunks>([&scan, pushed] { return scan.open(pushed); }, format_.metadata, plan);
+  post_filter_ = false;  // done by the pieces
+}
+
+bool ChunkProducer::next_parallel(EventBatch& events, TriggerBatch& triggers) {
+  while (parallel_->next(events, triggers)) {
+    delivered_ += events.size();
+    scan_.stats = parallel_->stats();
+    report_progress();
+    if (!events.empty() || !triggers.empty()) return true;
+  }
+  scan_.stats = parallel_->stats();
+  done_ = true;
+  report_progress();
+  if (building_) {
+    scan_.index = parallel_->take_index();
+    scan_.save_index();
+    building_ = false;
+  }
+  return false;
 }
 
 bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
+  if (parallel_) return !done_ && next_parallel(events, triggers);
+  events = EventBatch{};  // the caller's reference to the last chunk: without it, it is reused
   while (!done_) {
     if (buffer_.capacity() == 0 || !buffer_.sole_owner()) {
       buffer_ = EventBatch::with_capacity(scan_.chunk_events());
@@ -108,7 +150,7 @@ void ChunkProducer::record_segment(std::uint64_t offset, std::string state, cons
 void ChunkProducer::report_progress() {
   if (!scan_.progress) return;
   ScanProgress p;
-  p.bytes_done = format_.reader->bytes_done();
+  p.bytes_done = parallel_ ? parallel_->bytes_done() : format_.reader->bytes_done();
   p.bytes_total = format_.metadata->file_size;
   p.events = delivered_;
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

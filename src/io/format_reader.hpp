@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,6 +43,22 @@ class FormatReader {
   virtual void resume(const std::string& snapshot, std::uint64_t offset);
   // Stop reading at this file offset (the start of the next indexed segment).
   virtual void set_end(std::uint64_t offset);
+
+  // Parallel decoding without an index (io/parallel_chunks.hpp): readers that can start at any
+  // word boundary and resynchronise. sync_at() moves to the first sync point at or after
+  // `offset`, looking at most `max_scan` bytes on, and returns it (the end of input if none is
+  // left); events before it belong to the reader of the previous piece. epoch_offset() is what
+  // to add to the times this reader decodes from there so that it continues a reader whose
+  // snapshot() at that point was `before`; nullopt when the two disagree beyond the time epoch
+  // (then that piece must be decoded again from `before`).
+  virtual bool can_split() const { return false; }
+  virtual std::uint64_t sync_at(std::uint64_t offset, std::uint64_t max_scan);
+  virtual std::optional<std::int64_t> epoch_offset(const std::string& before) const;
+  // The state sync_at() found, and a way to start another reader there without searching again.
+  virtual std::string sync_snapshot() const { return {}; }
+  virtual void resume_synced(const std::string& sync_state, std::uint64_t offset);
+  // A snapshot of this format moved by such an offset (to index a stitched piece).
+  virtual std::string shift_snapshot(const std::string& snapshot, std::int64_t time_offset) const;
 };
 
 // A format as the registry knows it.

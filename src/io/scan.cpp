@@ -68,7 +68,7 @@ std::uint64_t Scan::Impl::budget_bytes() const {
 
 // ---- Scan -------------------------------------------------------------------------------------
 
-Scan::Scan(std::string path, ReadOptions options) : impl_(std::make_unique<Impl>()) {
+Scan::Scan(std::string path, ReadOptions options) : impl_(std::make_shared<Impl>()) {
   impl_->path = std::move(path);
   impl_->options = std::move(options);
 }

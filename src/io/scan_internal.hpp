@@ -9,6 +9,7 @@
 
 #include "evlib/scan.hpp"
 #include "io/format_reader.hpp"
+#include "io/parallel_chunks.hpp"
 #include "io/time_index.hpp"
 
 namespace evlib {
@@ -54,6 +55,9 @@ class ChunkProducer {
   void record_segment(std::uint64_t offset, std::string state, const EventBatch& events, std::size_t from,
                       const TriggerBatch& triggers, std::size_t trig_from);
   void report_progress();
+  // Whole-file passes on several threads (io/parallel_chunks.hpp) when the format can split.
+  void start_parallel();
+  bool next_parallel(EventBatch& events, TriggerBatch& triggers);
 
   Scan::Impl& scan_;
   OpenedFormat format_;
@@ -63,6 +67,7 @@ class ChunkProducer {
   bool done_ = false;
   TimeIndex building_index_;
   std::uint64_t delivered_ = 0;
+  std::unique_ptr<ParallelChunks> parallel_;
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -2,9 +2,11 @@
 // A FormatReader over any resumable word decoder (EVT 2.0 / 2.1 / 3.0, DAT records): pulls
 // windows from a ByteSource, feeds the decoder, stops when the chunk is full.
 #include <cstring>
+#include <optional>
 #include <span>
-#include <type_traits>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "evlib/error.hpp"
 #include "formats/decoder_support.hpp"
@@ -17,7 +19,7 @@ template <class Decoder>
 class WordStreamReader final : public FormatReader {
  public:
   WordStreamReader(std::unique_ptr<ByteSource> source, std::uint64_t data_offset, Decoder decoder, bool strict)
-      : source_(std::move(source)), decoder_(std::move(decoder)), data_offset_(data_offset),
+      : source_(std::move(source)), initial_(decoder), decoder_(std::move(decoder)), data_offset_(data_offset),
         bytes_done_(data_offset), strict_(strict) {
     source_->seek(data_offset);
   }
@@ -33,26 +35,26 @@ class WordStreamReader final : public FormatReader {
         pending_offset_ = source_->window_offset();
         if (pending_.empty()) {
           // At an index segment boundary the stream goes on: nothing is truncated there.
-          if (!stopped_early_) decoder_.finish();
+          if (!stopped_early_) decoder_->finish();
           finished_ = true;
           break;
         }
       }
-      const std::size_t used = decoder_.feed(pending_.data(), pending_.size(), sink, triggers);
+      const std::size_t used = decoder_->feed(pending_.data(), pending_.size(), sink, triggers);
       pending_ = pending_.subspan(used);
       pending_offset_ += used;
       bytes_done_ = pending_offset_;
       if (sink.room() < Decoder::kMaxEventsPerWord) break;
     }
     batch.set_size(sink.n);
-    if (strict_ && decoder_.stats().corrupt() != 0) {
-      const DecodeStats& s = decoder_.stats();
+    if (strict_ && decoder_->stats().corrupt() != 0) {
+      const DecodeStats& s = decoder_->stats();
       throw FormatError(source_->path(), s.first_error_offset, s.first_error + " (strict mode)");
     }
     return !finished_;
   }
 
-  const DecodeStats& stats() const override { return decoder_.stats(); }
+  const DecodeStats& stats() const override { return decoder_->stats(); }
 
   std::size_t upper_bound_events() override {
     if constexpr (Decoder::kBoundFromSize) {
@@ -82,7 +84,7 @@ class WordStreamReader final : public FormatReader {
 
   std::int64_t time_shift() const override {
     if constexpr (requires(const Decoder& d) { d.time_shift(); }) {
-      return decoder_.time_shift();
+      return decoder_->time_shift();
     } else {
       return 0;
     }
@@ -94,7 +96,7 @@ class WordStreamReader final : public FormatReader {
   std::string snapshot() const override {
     if constexpr (kSnapshots) {
       static_assert(std::is_trivially_copyable_v<typename Decoder::State>);
-      const auto& state = decoder_.state();
+      const auto& state = decoder_->state();
       return std::string(reinterpret_cast<const char*>(&state), sizeof state);
     } else {
       return {};
@@ -105,7 +107,8 @@ class WordStreamReader final : public FormatReader {
       typename Decoder::State state;
       if (snapshot.size() != sizeof state || offset < data_offset_) throw InvalidArgument("snapshot does not fit this reader");
       std::memcpy(&state, snapshot.data(), sizeof state);
-      decoder_.restore(state);
+      decoder_.emplace(initial_);  // counters restart with the segment
+      decoder_->restore(state);
       source_->seek(offset);
       pending_ = {};
       pending_offset_ = offset;
@@ -122,14 +125,99 @@ class WordStreamReader final : public FormatReader {
 
   std::uint64_t bytes_done() const override { return bytes_done_; }
 
+  bool can_split() const override { return kSplits && source_->seekable(); }
+
+  std::uint64_t sync_at(std::uint64_t offset, std::uint64_t max_scan) override {
+    if constexpr (kSplits) {
+      const std::uint64_t end = source_->size();
+      const std::uint64_t words = (std::max(offset, data_offset_) - data_offset_ + Decoder::kWordBytes - 1) / Decoder::kWordBytes;
+      const std::uint64_t start = std::min(end, data_offset_ + words * Decoder::kWordBytes);
+      // The prefix, decoded by a throw-away decoder only to learn the state at the sync point;
+      // read from this reader's own mapping (no second mapping, no copy).
+      const std::uint64_t limit = std::min(end, start + max_scan);
+      source_->set_end(limit);
+      source_->seek(start);
+      Decoder scout = initial_;
+      typename Decoder::State at = initial_.state();
+      at.next_offset = start;
+      scout.restore(at);
+      EventBatch scratch = EventBatch::with_capacity(4096);
+      TriggerBatch ignored;
+      std::uint64_t keep = limit - start;
+      std::uint64_t scanned = 0;
+      for (auto w = source_->next(); !w.empty(); w = source_->next()) {
+        const std::size_t whole = w.size() - w.size() % Decoder::kWordBytes;  // windows are word multiples
+        const std::size_t found = decoder_->sync_prefix_bytes(w.data(), whole);
+        feed_all(scout, w.data(), found, scratch, ignored);
+        if (found < whole) {
+          keep = scanned + found;
+          break;
+        }
+        scanned += whole;
+      }
+      decoder_.emplace(initial_);  // counters start at the sync point: the prefix is the previous piece's
+      decoder_->restore(scout.state());
+      sync_state_.assign(reinterpret_cast<const char*>(&scout.state()), sizeof scout.state());
+      source_->seek(start + keep);
+      pending_ = {};
+      pending_offset_ = bytes_done_ = start + keep;
+      finished_ = false;
+      return start + keep;
+    } else {
+      return FormatReader::sync_at(offset, max_scan);
+    }
+  }
+
+  std::string sync_snapshot() const override { return sync_state_; }
+  void resume_synced(const std::string& sync_state, std::uint64_t offset) override {
+    resume(sync_state, offset);
+    sync_state_ = sync_state;
+  }
+
+  // Decodes all of data[0, size) into nothing (the scout of sync_at()).
+  static void feed_all(Decoder& d, const std::uint8_t* data, std::size_t size, EventBatch& scratch, TriggerBatch& triggers) {
+    for (std::size_t used = 0; used < size;) {
+      ColumnSink sink = ColumnSink::over(scratch);
+      used += d.feed(data + used, size - used, sink, triggers);
+      triggers.clear();
+    }
+  }
+
+  std::optional<std::int64_t> epoch_offset(const std::string& before) const override {
+    if constexpr (kSplits) {
+      typename Decoder::State state, fresh;
+      if (before.size() != sizeof state || sync_state_.size() != sizeof fresh) return std::nullopt;
+      std::memcpy(&state, before.data(), sizeof state);
+      std::memcpy(&fresh, sync_state_.data(), sizeof fresh);
+      return Decoder::epoch_offset(state, fresh);
+    } else {
+      return std::nullopt;
+    }
+  }
+
+  std::string shift_snapshot(const std::string& snapshot, std::int64_t time_offset) const override {
+    if constexpr (kSplits) {
+      typename Decoder::State state;
+      if (snapshot.size() != sizeof state) throw InvalidArgument("snapshot does not fit this reader");
+      std::memcpy(&state, snapshot.data(), sizeof state);
+      Decoder::shift_epoch(state, time_offset);
+      return std::string(reinterpret_cast<const char*>(&state), sizeof state);
+    } else {
+      return FormatReader::shift_snapshot(snapshot, time_offset);
+    }
+  }
+
  private:
   // Decoders opt in: a trivially copyable State with state()/restore() (time index), and
   // kPushesDownFilter when they apply ReadOptions::filter inside their loop.
   static constexpr bool kSnapshots = requires(const Decoder& d) { d.state(); };
   static constexpr bool kFilters = requires { requires Decoder::kPushesDownFilter; };
+  static constexpr bool kSplits = requires(const Decoder& d, const std::uint8_t* p) { d.sync_prefix_bytes(p, 0); };
 
   std::unique_ptr<ByteSource> source_;
-  Decoder decoder_;
+  Decoder initial_;                  // as constructed: how a fresh piece starts
+  std::optional<Decoder> decoder_;   // replaced by a copy of initial_ when a piece starts
+  std::string sync_state_;  // the decoder state sync_at() found, as snapshot() bytes
   std::uint64_t data_offset_;
   std::span<const std::uint8_t> pending_;
   std::uint64_t pending_offset_ = 0;

@@ -97,6 +97,13 @@ std::string mib(double bytes) {
 std::uint64_t decode_once(const BenchArgs& a, const std::string& path, const ReadOptions& options) {
   if (!a.stream && a.threads != 0) return Scan(path, options).threads(a.threads).collect().size();
   if (!a.stream) return read(path, options).events.size();
+  if (a.threads != 0) {
+    // Scan's chunks, split across threads where the format allows (no index: decoding only).
+    auto chunks = Scan(path, options).threads(a.threads).index(IndexPolicy::kOff).chunks();
+    std::uint64_t n = 0;
+    while (auto chunk = chunks.next()) n += chunk->size();
+    return n;
+  }
   Reader reader = Reader::open(path, options);
   std::uint64_t n = 0;
   while (auto chunk = reader.next()) n += chunk->events.size();
@@ -108,8 +115,8 @@ int run_single(const BenchArgs& a) {
   const ReadOptions options = a.flags.resolve();
   const Metadata meta = read_metadata(path, options);
   warm_page_cache(path);
-  if (a.threads != 0) {
-    // Parallel decoding splits the file at its time index: build it (untimed) if missing.
+  if (a.threads != 0 && !a.stream) {
+    // Parallel collect() splits the file at its time index: build it (untimed) if missing.
     Scan warm(path, options);
     auto chunks = warm.chunks();
     while (chunks.next()) {
@@ -532,7 +539,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--stream", args->stream, "Measure streaming with reused chunk buffers instead of a whole-file read");
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->add_option("--threads", args->threads,
-                  "Decode the whole file on N threads (split at the time index, built first if missing)");
+                  "Decode on N threads: whole file split at the time index (built first if missing); with "
+                  "--stream, Scan chunks split at sync points (no index)");
   cmd->add_option("--compare-threads", args->compare_threads,
                   "Compare whole-file decoding on these thread counts, e.g. 1,2 (alternating runs, fresh processes)");
   cmd->add_option("--compare", args->compare,

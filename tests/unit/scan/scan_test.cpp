@@ -395,3 +395,40 @@ TEST(MemoryBudget, default_chunk_size_is_between_floor_and_ceiling) {
 
 }  // namespace
 }  // namespace evlib
+
+namespace evlib {
+namespace {
+
+TEST(Scan, chunks_on_two_threads_equal_one_thread_and_build_an_index_that_serves_windows) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic_evt3(dir);  // time wraps, vectors, triggers
+  const EventBatch all = read(path).events;
+  ReadOptions ro;
+  ro.chunk_events = 65'536;  // pieces of 256 KiB: the file splits into several
+  Scan s(path, ro);
+  s.index_dir(dir.path()).threads(2);
+  EXPECT_EQ(digest(s.collect()), digest(all));
+  const auto index_files = std::distance(std::filesystem::directory_iterator(dir.path()), {});
+  EXPECT_GE(index_files, 2) << "the parallel pass saves its index beside the data file";
+  for (const EventFilter& f : filters_for(all)) {
+    const EventBatch windowed = scan_with(path, f, IndexPolicy::kAuto, dir.path()).collect();
+    EXPECT_EQ(digest(windowed), digest(decode_then_filter(path, f))) << f.t0 << ".." << f.t1;
+  }
+  // The same filter on two threads (region and polarity pushed into each piece).
+  EventFilter region;
+  region.x0 = 100, region.x1 = 900, region.y0 = 50, region.y1 = 600, region.polarities = 2;
+  Scan narrowed = scan_with(path, region, IndexPolicy::kOff, dir.path());
+  narrowed.threads(2);
+  EXPECT_EQ(digest(narrowed.collect()), digest(decode_then_filter(path, region)));
+}
+
+TEST(Scan, a_stream_outlives_the_scan_that_made_it) {
+  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  auto chunks = Scan(path).index(IndexPolicy::kOff).threads(2).chunks();
+  std::size_t n = 0;
+  while (auto c = chunks.next()) n += c->size();
+  EXPECT_EQ(n, 539'481u);
+}
+
+}  // namespace
+}  // namespace evlib

@@ -1,0 +1,277 @@
+#include "io/parallel_chunks.hpp"
+
+#include <algorithm>
+
+#include "evlib/error.hpp"
+
+namespace evlib::detail {
+
+namespace {
+struct StopRequested {};  // thrown to a worker waiting on a predecessor when the consumer goes
+}  // namespace
+
+struct ParallelChunks::Piece {
+  std::uint64_t start = 0, end = 0;  // sync points: this piece decodes [start, end)
+  std::vector<EventBatch> chunks;
+  std::vector<TriggerBatch> triggers;  // those decoded with each chunk
+  std::vector<IndexEntry> index;       // with record_index
+  DecodeStats stats;
+  std::exception_ptr error;
+  bool redecoded = false;
+  bool ready = false;  // decoded and stitched: next() may hand it out
+};
+
+// What the next piece needs to stitch itself on: the state this one ended in, and its epoch.
+struct ParallelChunks::PieceEnd {
+  std::string state;
+  std::int64_t time_offset = 0;
+  bool failed = false;
+};
+
+bool ParallelChunks::usable(const FormatReader& reader, const ReadOptions& options) {
+  // Strict mode reports the first error in file order, which a speculative piece might not see;
+  // the Metavision shift is taken from the first TIME_HIGH, which only the first piece sees.
+  return reader.can_split() && !options.strict && !options.metavision_time_shift &&
+         !options.filter.has_time_window();
+}
+
+ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_ptr<const Metadata> metadata,
+                               const ParallelPlan& plan)
+    : open_(std::move(open)), plan_(plan), metadata_(std::move(metadata)) {
+  plan_.threads = std::max(1u, plan_.threads);
+  plan_.piece_bytes = std::max<std::uint64_t>(plan_.piece_bytes, 4096);
+  data_offset_ = metadata_->data_offset;
+  file_end_ = std::max(metadata_->file_size, data_offset_);
+  piece_count_ = std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
+  index_.end_offset = file_end_;
+  for (unsigned w = 0; w < plan_.threads; ++w) workers_.emplace_back([this, w] { work(w); });
+}
+
+ParallelChunks::~ParallelChunks() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+std::uint64_t ParallelChunks::sync_scan_limit() const {
+  // Below a piece, so that sync points stay in order: start(k) <= sync(k) < start(k + 1).
+  return std::min<std::uint64_t>(plan_.piece_bytes / 2, std::uint64_t{256} << 10);
+}
+
+EventBatch ParallelChunks::take_buffer() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!free_buffers_.empty()) {
+      EventBatch b = std::move(free_buffers_.back());
+      free_buffers_.pop_back();
+      b.set_size(0);
+      return b;
+    }
+  }
+  EventBatch b = EventBatch::with_capacity(plan_.chunk_events);
+  b.metadata = metadata_;
+  return b;
+}
+
+void ParallelChunks::give_back(EventBatch buffer) {
+  std::lock_guard lock(mutex_);
+  free_buffers_.push_back(std::move(buffer));
+}
+
+void ParallelChunks::work(unsigned) {
+  std::unique_ptr<FormatReader> reader, probe;  // reused from piece to piece
+  const std::size_t window = plan_.threads + 1;  // pieces decoded ahead of the consumer
+  for (;;) {
+    std::size_t k = 0;
+    Piece* piece = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || next_claim_ >= piece_count_ || next_claim_ < delivering_ + window; });
+      if (stopping_ || next_claim_ >= piece_count_) return;
+      k = next_claim_++;
+      piece = (pieces_[k] = std::make_unique<Piece>()).get();
+    }
+    PieceEnd end;
+    try {
+      OpenedFormat first;
+      FormatReader* r = nullptr;
+      if (k == 0) {
+        first = open_();  // the first piece starts at the first event, in the initial state
+        r = first.reader.get();
+      } else {
+        if (!reader) reader = open_().reader;
+        r = reader.get();
+      }
+      if (k + 1 < piece_count_ && !probe) probe = open_().reader;
+      decode_piece(k, *piece, *r, probe.get());
+      const PieceEnd before = k == 0 ? PieceEnd{} : wait_for_end_of(k - 1);
+      if (before.failed) throw Error("an earlier piece failed");  // never delivered: that one's error comes first
+      end.time_offset = stitch(*piece, *r, before);
+      end.state = r->snapshot();
+      piece->stats = r->stats();
+    } catch (const StopRequested&) {
+      return;
+    } catch (...) {
+      piece->error = std::current_exception();
+      end.failed = true;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ends_[k] = std::make_unique<PieceEnd>(std::move(end));
+      piece->ready = true;
+    }
+    changed_.notify_all();
+  }
+}
+
+std::uint64_t ParallelChunks::sync_piece(std::size_t k, FormatReader& reader) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = syncs_.find(k);
+    if (it != syncs_.end()) {
+      const auto [offset, state] = std::move(it->second);
+      syncs_.erase(it);
+      reader.resume_synced(state, offset);
+      return offset;
+    }
+  }
+  const std::uint64_t offset = reader.sync_at(piece_start(k), sync_scan_limit());
+  std::lock_guard lock(mutex_);
+  syncs_[k] = {offset, reader.sync_snapshot()};  // for the other worker that needs it
+  return offset;
+}
+
+void ParallelChunks::decode_piece(std::size_t k, Piece& piece, FormatReader& reader, FormatReader* probe) {
+  // Piece k's start is piece k - 1's end: whichever worker gets there first finds it.
+  piece.start = k == 0 ? reader.bytes_done() : sync_piece(k, reader);
+  piece.end = k + 1 < piece_count_ ? sync_piece(k + 1, *probe) : file_end_;
+  reader.set_end(piece.end);
+  fill_piece(piece, reader);
+}
+
+void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
+  for (bool more = true; more;) {
+    EventBatch chunk = take_buffer();
+    TriggerBatch triggers;
+    if (plan_.record_index) {
+      // Entries every index_stride events, as a sequential pass records them.
+      while (more && chunk.size() + 32 <= chunk.capacity()) {
+        IndexEntry e;
+        e.offset = reader.bytes_done();
+        e.state = reader.snapshot();
+        const std::size_t from = chunk.size(), trig_from = triggers.size();
+        more = reader.fill(chunk, triggers, from + plan_.index_stride);
+        e.events = chunk.size() - from;
+        const auto t = chunk.t();
+        for (std::size_t i = from; i < t.size(); ++i) {
+          e.t_min = std::min(e.t_min, t[i]);
+          e.t_max = std::max(e.t_max, t[i]);
+        }
+        for (std::size_t i = trig_from; i < triggers.size(); ++i) {
+          e.t_min = std::min(e.t_min, triggers.t[i]);
+          e.t_max = std::max(e.t_max, triggers.t[i]);
+        }
+        if (e.events != 0 || triggers.size() != trig_from || piece.index.empty()) piece.index.push_back(std::move(e));
+      }
+    } else {
+      more = reader.fill(chunk, triggers);
+    }
+    if (chunk.empty() && triggers.empty()) {
+      give_back(std::move(chunk));
+    } else {
+      piece.chunks.push_back(std::move(chunk));
+      piece.triggers.push_back(std::move(triggers));
+    }
+  }
+}
+
+ParallelChunks::PieceEnd ParallelChunks::wait_for_end_of(std::size_t k) {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return stopping_ || ends_.count(k) != 0; });
+  if (stopping_) throw StopRequested{};
+  PieceEnd end = std::move(*ends_[k]);
+  ends_.erase(k);
+  return end;
+}
+
+std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const PieceEnd& before) {
+  std::int64_t offset = before.time_offset;
+  if (!before.state.empty()) {
+    if (const auto epoch = reader.epoch_offset(before.state)) {
+      offset += *epoch;
+    } else {
+      // The speculative start disagrees with where the previous piece ended (damaged input):
+      // decode this piece again from that state. Its times are then relative like the previous.
+      for (auto& c : piece.chunks) give_back(std::move(c));
+      piece.chunks.clear();
+      piece.triggers.clear();
+      piece.index.clear();
+      piece.redecoded = true;
+      reader.resume(before.state, piece.start);
+      reader.set_end(piece.end);
+      fill_piece(piece, reader);
+    }
+  }
+  if (offset != 0) {
+    for (auto& chunk : piece.chunks) {
+      std::int64_t* t = chunk.t_data();
+      for (std::size_t i = 0, n = chunk.size(); i < n; ++i) t[i] += offset;
+    }
+    for (auto& tr : piece.triggers) {
+      for (auto& t : tr.t) t += offset;
+    }
+    for (auto& e : piece.index) {
+      e.state = reader.shift_snapshot(e.state, offset);
+      if (e.t_min <= e.t_max) {
+        e.t_min += offset;
+        e.t_max += offset;
+      }
+    }
+  }
+  if (plan_.post_filter.active()) {
+    for (auto& chunk : piece.chunks) plan_.post_filter.apply(chunk);
+  }
+  return offset;
+}
+
+bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
+  events = EventBatch{};  // the caller's reference to the last chunk, so that it can be reused
+  triggers.clear();
+  std::unique_lock lock(mutex_);
+  if (handed_out_.capacity() != 0 && handed_out_.sole_owner()) free_buffers_.push_back(std::move(handed_out_));
+  handed_out_ = EventBatch{};
+  while (delivering_ < piece_count_) {
+    changed_.wait(lock, [&] {
+      const auto it = pieces_.find(delivering_);
+      return it != pieces_.end() && it->second->ready;
+    });
+    Piece& p = *pieces_[delivering_];
+    if (p.error) std::rethrow_exception(p.error);
+    if (chunk_in_piece_ == 0) {
+      stats_ += p.stats;
+      redecoded_ += p.redecoded ? 1 : 0;
+      for (auto& e : p.index) index_.entries.push_back(std::move(e));
+    }
+    if (chunk_in_piece_ < p.chunks.size()) {
+      events = std::move(p.chunks[chunk_in_piece_]);
+      triggers = std::move(p.triggers[chunk_in_piece_]);
+      ++chunk_in_piece_;
+      bytes_done_ = chunk_in_piece_ == p.chunks.size() ? p.end : p.start;
+      handed_out_ = events;
+      return true;
+    }
+    bytes_done_ = p.end;
+    pieces_.erase(delivering_);
+    ++delivering_;
+    chunk_in_piece_ = 0;
+    changed_.notify_all();
+  }
+  return false;
+}
+
+TimeIndex ParallelChunks::take_index() { return std::move(index_); }
+
+}  // namespace evlib::detail
