@@ -69,8 +69,8 @@ class Scan {
   // Decoding threads. collect() with a time index splits at its segments (0 = all cores).
   // Streaming (chunks(), batches(), collect() without an index) splits the file at sync points
   // when n > 1 is given and the format allows it (EVT 2.0 / 2.1 / 3.0, DAT; no time window,
-  // strict mode or Metavision shift); the default stays on one thread, which is as fast for
-  // EVT 3.0 on this 2-core machine (see README, Performance).
+  // strict mode or Metavision shift); the default stays on one thread because the pieces
+  // decoded ahead take 1.6-3.5x the memory of one chunk (see README, Performance).
   Scan& threads(unsigned n);
   Scan& memory_limit(std::size_t bytes);      // bounds chunk buffers and collect()
   Scan& index(IndexPolicy policy);

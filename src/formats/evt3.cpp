@@ -57,8 +57,9 @@ std::size_t Evt3Decoder::take_continued(const std::uint8_t* bytes, std::size_t i
 }
 
 // In sync once the time (a TIME_HIGH, then a TIME_LOW: a repeated TIME_HIGH keeps the old low
-// part), the row and the vector base are all known; always after one of those words, which ends
-// any OTHERS group.
+// part), the row and the vector base are all known, each from a word after the first TIME_HIGH
+// (the decoder ignores what comes before it); always after one of those words, which ends any
+// OTHERS group.
 std::size_t Evt3Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_t size) const {
   bool high = false, low = false, row = false, base = false;
   for (std::size_t i = 0; i + 2 <= size; i += 2) {
@@ -66,8 +67,8 @@ std::size_t Evt3Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_t
       case 0x8: high = true; break;
       case 0x6: low = low || high; break;
       case 0x0:
-      case 0x1: row = true; break;
-      case 0x3: base = true; break;
+      case 0x1: row = row || high; break;
+      case 0x3: base = base || high; break;
       default: continue;
     }
     if (high && low && row && base) return i + 2;
