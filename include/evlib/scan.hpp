@@ -66,11 +66,11 @@ class Scan {
   Scan& polarity(std::uint8_t p);  // 1 = ON only, 0 = OFF only
   // Columns collect() materialises ("t", "x", "y", "p"); the others come back empty.
   Scan& columns(std::vector<std::string> names);
-  // Decoding threads. collect() with a time index splits at its segments (0 = all cores).
-  // Streaming (chunks(), batches(), collect() without an index) splits the file at sync points
-  // when n > 1 is given and the format allows it (EVT 2.0 / 2.1 / 3.0, DAT; no time window,
-  // strict mode or Metavision shift); the default stays on one thread because the pieces
-  // decoded ahead take 1.6-3.5x the memory of one chunk (see README, Performance).
+  // Decoding threads (0, the default: all cores this process may use, up to 8).
+  // collect() with a time index splits at its segments. Streaming (chunks(), batches(),
+  // collect() without an index) splits the file at sync points where the format allows it
+  // (EVT 2.0 / 2.1 / 3.0, DAT; not with a time window, strict mode or the Metavision shift);
+  // the pieces decoded ahead share the chunk budget, so memory stays that of one thread.
   Scan& threads(unsigned n);
   Scan& memory_limit(std::size_t bytes);      // bounds chunk buffers and collect()
   Scan& index(IndexPolicy policy);

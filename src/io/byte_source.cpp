@@ -69,7 +69,20 @@ std::vector<std::uint8_t> ByteSource::prefix(std::size_t max_bytes) {
   return {replay_.begin(), replay_.begin() + static_cast<std::ptrdiff_t>(std::min(max_bytes, replay_.size()))};
 }
 
-void ByteSource::seek(std::uint64_t offset) { position_ = offset; }
+void ByteSource::seek(std::uint64_t offset) {
+  if (map_ != nullptr && offset != position_ && last_window_end_ > last_window_begin_) {
+    // A jump (a parallel piece's reader moving to its next piece): the page cache may have
+    // mapped whole large folios (up to 2 MiB) around the last window, past both of its ends,
+    // and nothing read later would release them, so drop the window's surroundings too.
+    constexpr std::uint64_t kFolio = std::uint64_t{2} << 20;
+    const std::uint64_t begin = last_window_begin_ / kFolio * kFolio;
+    const std::uint64_t end = std::min<std::uint64_t>(map_bytes_, (last_window_end_ + kFolio - 1) / kFolio * kFolio);
+    ::madvise(const_cast<std::uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
+    window_size_ = 0;
+    last_window_begin_ = last_window_end_ = 0;
+  }
+  position_ = offset;
+}
 
 ByteSource::~ByteSource() {
   if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_bytes_);
@@ -93,6 +106,8 @@ std::span<const std::uint8_t> ByteSource::next() {
     if (position_ >= end) return {};
     window_size_ = static_cast<std::size_t>(std::min<std::uint64_t>(window_, end - position_));
     position_ += window_size_;
+    last_window_begin_ = window_offset_;
+    last_window_end_ = position_;
     return {map_ + window_offset_, window_size_};
   }
   // A pipe: first the bytes prefix() read ahead, then read() into the reused buffer.

@@ -43,7 +43,7 @@ ChunkProducer::ChunkProducer(Scan::Impl& scan) : scan_(scan), start_(std::chrono
     if (filter.active()) format_ = scan_.open(EventFilter{});
   }
   post_filter_ = filter.active() && (building_ || !format_.reader->pushes_down_filter());
-  if (!done_ && !filter.has_time_window() && scan_.threads > 1 &&
+  if (!done_ && !filter.has_time_window() && scan_.thread_count() > 1 &&
       ParallelChunks::usable(*format_.reader, scan_.options)) {
     start_parallel();
   }

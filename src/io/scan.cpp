@@ -1,5 +1,7 @@
 #include "evlib/scan.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
 #include <thread>
@@ -56,8 +58,14 @@ void Scan::Impl::save_index() {
 }
 
 unsigned Scan::Impl::thread_count() const {
-  const unsigned n = threads != 0 ? threads : std::thread::hardware_concurrency();
-  return std::max(1u, n);
+  if (threads != 0) return threads;
+  // All the cores this process may run on (its CPU affinity, which containers narrow), up to
+  // eight: past that the pieces decoded ahead would take more than the default memory budget.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cores = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                                    : static_cast<int>(std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::clamp(cores, 1, 8));
 }
 
 std::uint64_t Scan::Impl::budget_bytes() const {

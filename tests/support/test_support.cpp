@@ -16,12 +16,33 @@ namespace evlib::test {
 
 std::string shared_data(const std::string& relative) { return std::string(EVLIB_SHARED_DATA) + "/" + relative; }
 
+namespace {
+// One fresh directory per test process (mkdtemp: never an earlier process's leftover, whatever
+// its pid was), removed with everything in it when the process exits.
+class ProcessTempRoot {
+ public:
+  ProcessTempRoot() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "evlib-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a directory like " + pattern);
+    path_ = pattern;
+  }
+  ~ProcessTempRoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+}  // namespace
+
 std::string temp_dir() {
+  static const ProcessTempRoot root;
   static std::atomic<int> counter{0};
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("evlib-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  const std::string dir = root.path() + "/" + std::to_string(counter++);
   std::filesystem::create_directories(dir);
-  return dir.string();
+  return dir;
 }
 
 ScopedTempDir::ScopedTempDir() : path_(temp_dir()) {}

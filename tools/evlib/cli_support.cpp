@@ -203,7 +203,7 @@ void ScanFlags::add_to(CLI::App& app, bool with_filters) {
     app.add_option("--roi", roi, "Region of interest x0,y0,x1,y1 (half-open)");
     app.add_option("--polarity", polarity, "Only this polarity (1 = ON, 0 = OFF)")->check(CLI::Range(0, 1));
   }
-  app.add_option("--threads", threads, "Decoding threads: N > 1 splits EVT 2.0/2.1/3.0 and DAT at sync points (default: one)");
+  app.add_option("--threads", threads, "Decoding threads: EVT 2.0/2.1/3.0 and DAT are split at sync points (default: all cores, up to 8)");
   app.add_option("--memory-limit", memory_limit, "Memory budget for buffers, e.g. 32M (default: adapts to available memory)");
   app.add_flag("--no-index", no_index, "Neither use nor build the time index");
 }

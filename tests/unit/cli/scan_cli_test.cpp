@@ -84,6 +84,30 @@ TEST(CliScan, bad_time_and_region_arguments_are_clear_errors) {
   EXPECT_NE(err.find("--roi"), std::string::npos) << err;
 }
 
+std::string digest_of(const std::string& json) {
+  const std::regex re("\"digest\": \"([0-9a-f]{64})\"");
+  std::smatch m;
+  return std::regex_search(json, m, re) ? m[1].str() : std::string("no digest in: ") + json;
+}
+
+TEST(CliScan, info_by_default_streams_on_all_cores_within_64_mib_and_matches_one_thread) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("big.raw");
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " generate -q --to evt3 --events 12000000 " + path, nullptr, &err), 0) << err;
+  const std::string info = cli() + " info --json --digest -q --no-index ";
+  std::string by_default, one_thread;
+  ASSERT_EQ(test::run_command("/usr/bin/time -o " + dir.file("time") + " -f '%M' " + info + path, &by_default), 0);
+  ASSERT_EQ(test::run_command(info + "--threads 1 " + path, &one_thread), 0);
+  EXPECT_EQ(digest_of(by_default), digest_of(one_thread));
+  EXPECT_EQ(json_number(by_default, "events"), 12'000'000u);
+  const auto time_file = test::read_file(dir.file("time"));
+  const long peak_kib = std::stol(std::string(time_file.begin(), time_file.end()));  // /usr/bin/time -f '%M'
+
+  // The whole file decoded would take 12 M x 13 bytes = 149 MiB; the budget is 64 MiB.
+  EXPECT_LT(peak_kib, 64 * 1024) << "peak RSS " << peak_kib << " KiB";
+}
+
 TEST(CliScan, info_digest_is_the_same_with_threads_and_a_small_memory_limit) {
   test::ScopedTempDir dir;
   const std::string path = dir.file("rec.raw");
