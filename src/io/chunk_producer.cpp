@@ -79,6 +79,7 @@ bool ChunkProducer::next_parallel(EventBatch& events, TriggerBatch& triggers) {
   report_progress();
   if (building_) {
     scan_.index = parallel_->take_index();
+    scan_.index->seal();
     scan_.save_index();
     building_ = false;
   }
@@ -118,6 +119,7 @@ bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
     if (done_ && building_) {
       building_index_.end_offset = format_.reader->bytes_done();
       scan_.index = std::move(building_index_);
+      scan_.index->seal();
       scan_.save_index();
       building_ = false;
     }

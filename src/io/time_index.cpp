@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <climits>
 #include <filesystem>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string_view>
 
 #include "evlib/error.hpp"
 #include "io/atomic_file.hpp"
@@ -19,7 +21,7 @@ namespace evlib::detail {
 
 namespace {
 constexpr char kMagic[8] = {'E', 'V', 'L', 'I', 'B', 'I', 'D', 'X'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: checksum64 instead of FNV-1a
 
 class Out {
  public:
@@ -36,7 +38,7 @@ class Out {
 
 class In {
  public:
-  explicit In(const std::string& b) : bytes_(b) {}
+  explicit In(std::string_view b) : bytes_(b) {}
   template <class T>
   bool get(T& v) {
     if (bytes_.size() - pos_ < sizeof v) return false;
@@ -54,7 +56,7 @@ class In {
   std::size_t pos() const { return pos_; }
 
  private:
-  const std::string& bytes_;
+  std::string_view bytes_;
   std::size_t pos_ = 0;
 };
 
@@ -82,13 +84,47 @@ std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed) {
   return h;
 }
 
+std::uint64_t checksum64(const void* data, std::size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  constexpr std::uint64_t kPrime = 0x9E3779B97F4A7C15ull;
+  std::uint64_t lane[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+  std::size_t i = 0;
+  for (; i + 32 <= size; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i + 8 * k, 8);
+      lane[k] = std::rotl((lane[k] ^ w) * kPrime, 29);
+    }
+  }
+  std::uint64_t h = fnv1a(p + i, size - i, size);
+  for (const std::uint64_t l : lane) h = std::rotl((h ^ l) * kPrime, 31);
+  return h ^ (h >> 32);
+}
+
+void TimeIndex::seal() {
+  const std::size_t n = entries.size();
+  max_so_far_.resize(n);
+  min_from_here_.resize(n);
+  std::int64_t running = std::numeric_limits<std::int64_t>::min();
+  for (std::size_t k = 0; k < n; ++k) max_so_far_[k] = running = std::max(running, entries[k].t_max);
+  running = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t k = n; k-- > 0;) min_from_here_[k] = running = std::min(running, entries[k].t_min);
+}
+
 std::pair<std::size_t, std::size_t> TimeIndex::segments_for(std::int64_t t0, std::int64_t t1) const {
   const std::size_t n = entries.size();
-  std::size_t first = 0;
-  while (first < n && entries[first].t_max < t0) ++first;
-  // Stop after the last segment that has anything before t1.
-  std::size_t last = n;
-  while (last > first && entries[last - 1].t_min >= t1) --last;
+  std::size_t first = 0, last = n;
+  if (max_so_far_.size() == n && min_from_here_.size() == n) {
+    // The first segment holding anything at or after t0; the end of the last holding anything
+    // before t1 (every segment after it starts at t1 or later).
+    first = static_cast<std::size_t>(std::partition_point(max_so_far_.begin(), max_so_far_.end(),
+                                                          [t0](std::int64_t t) { return t < t0; }) - max_so_far_.begin());
+    last = static_cast<std::size_t>(std::partition_point(min_from_here_.begin(), min_from_here_.end(),
+                                                         [t1](std::int64_t t) { return t < t1; }) - min_from_here_.begin());
+  } else {
+    while (first < n && entries[first].t_max < t0) ++first;
+    while (last > first && entries[last - 1].t_min >= t1) --last;
+  }
   return {first, std::max(first, last)};
 }
 
@@ -112,7 +148,7 @@ bool TimeIndex::save(const std::string& file, const IndexKey& key) const {
     out.put(e.events);
     out.put_string(e.state);
   }
-  out.put(fnv1a(out.bytes.data(), out.bytes.size()));
+  out.put(checksum64(out.bytes.data(), out.bytes.size()));
   try {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
@@ -126,14 +162,18 @@ bool TimeIndex::save(const std::string& file, const IndexKey& key) const {
 }
 
 std::optional<TimeIndex> TimeIndex::load(const std::string& file, const IndexKey& key) {
-  std::ifstream f(file, std::ios::binary);
+  std::ifstream f(file, std::ios::binary | std::ios::ate);
   if (!f) return std::nullopt;
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
+  const std::streamoff size = f.tellg();
+  if (size < static_cast<std::streamoff>(sizeof kMagic + 8)) return std::nullopt;
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  f.seekg(0);
+  if (!f.read(bytes.data(), size)) return std::nullopt;
+  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   std::uint64_t stored_sum = 0;
   std::memcpy(&stored_sum, bytes.data() + bytes.size() - 8, 8);
-  if (fnv1a(bytes.data(), bytes.size() - 8) != stored_sum) return std::nullopt;  // corrupt
-  const std::string body = bytes.substr(sizeof kMagic, bytes.size() - sizeof kMagic - 8);
+  if (checksum64(bytes.data(), bytes.size() - 8) != stored_sum) return std::nullopt;  // corrupt
+  const std::string_view body(bytes.data() + sizeof kMagic, bytes.size() - sizeof kMagic - 8);
   In in(body);
   std::uint32_t version = 0;
   IndexKey stored;
@@ -148,6 +188,7 @@ std::optional<TimeIndex> TimeIndex::load(const std::string& file, const IndexKey
     }
   }
   if (in.pos() != body.size()) return std::nullopt;
+  index.seal();
   return index;
 }
 

@@ -36,8 +36,10 @@ class TimeIndex {
   std::vector<IndexEntry> entries;
   std::uint64_t end_offset = 0;  // where the last segment ends (the file size)
 
-  // Segments [first, last) to decode for the window [t0, t1).
+  // Segments [first, last) to decode for the window [t0, t1): O(log n) once sealed, else a scan.
   std::pair<std::size_t, std::size_t> segments_for(std::int64_t t0, std::int64_t t1) const;
+  // Call when the entries are complete (load() does): prepares the binary search.
+  void seal();
   std::uint64_t segment_end(std::size_t k) const { return k + 1 < entries.size() ? entries[k + 1].offset : end_offset; }
   std::uint64_t total_events() const;
 
@@ -45,6 +47,12 @@ class TimeIndex {
   bool save(const std::string& file, const IndexKey& key) const;
   // nullopt when the file is missing, corrupt or built from something else (stale).
   static std::optional<TimeIndex> load(const std::string& file, const IndexKey& key);
+
+ private:
+  // Running maximum of t_max from the front and minimum of t_min from the back: both monotone
+  // whatever the order of timestamps in the file, so the scan's answer is a binary search.
+  std::vector<std::int64_t> max_so_far_;
+  std::vector<std::int64_t> min_from_here_;
 };
 
 // The key of a recording as it is now (size, mtime, header bytes) plus the options hash.
@@ -52,5 +60,7 @@ IndexKey index_key_for(const std::string& path, const std::string& format, std::
 // Where an index for path is cached: beside the file, else under the cache directory.
 std::vector<std::string> index_locations(const std::string& path, const std::string& cache_dir);
 std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed = 0xcbf29ce484222325ull);
+// A checksum of large buffers, 8 bytes a step on four independent lanes (FNV-1a is one byte a step).
+std::uint64_t checksum64(const void* data, std::size_t size);
 
 }  // namespace evlib::detail
