@@ -11,6 +11,9 @@
 # machine's drift falls on all of them alike, runs one fresh process per measurement:
 #   - whole file into memory:  evlib bench FILE --runs 1 --json
 #   - streaming at each chunk: evlib bench FILE --stream --chunk C --runs 1 --json
+#   - streaming on all cores:  evlib bench FILE --stream --threads $(nproc) --runs 1 --json
+#     (the scan path `info`/`convert` take by default; EVT 2.0/2.1/3.0 and DAT split across
+#     threads, other formats stream on one)
 # under /usr/bin/time -f %M (the process's peak RSS). Reported: file bytes per event, median /
 # min / max M events/s over the runs, peak RSS (MiB and bytes per event) for the whole-file read,
 # and streaming throughput and peak RSS at each chunk size, which shows that streaming memory
@@ -152,12 +155,17 @@ for events in $sizes; do
     modes=()
     [[ $whole == 1 ]] && modes+=(whole)
     for c in $chunks; do modes+=("$c"); done
+    modes+=(cores)
     echo "perf.sh: measuring $fmt, $events events, $runs rounds of: ${modes[*]}" >&2
     for ((r = 1; r <= runs; r++)); do
       for m in "${modes[@]}"; do
         # shellcheck disable=SC2206  # read_args holds "--format NAME" or nothing: split on purpose
         args=(bench "$file" --runs 1 --json ${read_args[$fmt]})
-        [[ $m != whole ]] && args+=(--stream --chunk "$m")
+        case $m in
+          whole) ;;
+          cores) args+=(--stream --threads "$(nproc)") ;;
+          *) args+=(--stream --chunk "$m") ;;
+        esac
         if ! json=$(/usr/bin/time -f %M -o "$probe_dir/rss" "$evlib" "${args[@]}"); then
           note "$fmt" "$events" "evlib ${args[*]} failed"; continue
         fi
@@ -232,15 +240,18 @@ mem_gib = int(memtotal_kib) / 1048576
 lines.append(f"Machine: {cpu}, {nproc} cores ({flags}), {mem_gib:.0f} GiB, transparent huge pages `{thp}`, "
              f"Linux {kernel}, {compiler}; evlib {rev}. Median (min-max) of {runs} runs, fresh process each, file in page cache.")
 lines.append("")
-lines.append(f"| events | format | file bytes/event | whole file: M events/s | whole file: peak RSS | streaming ({chunk_label(default_chunk)} chunk): M events/s | streaming: peak RSS |")
-lines.append("|---|---|---|---|---|---|---|")
+lines.append(f"| events | format | file bytes/event | whole file: M events/s | whole file: peak RSS | streaming ({chunk_label(default_chunk)} chunk): M events/s | streaming: peak RSS "
+             f"| streaming on {nproc} threads: M events/s | peak RSS |")
+lines.append("|---|---|---|---|---|---|---|---|---|")
 for e in doc["results"]:
     w = e["modes"].get("whole")
     s = e["modes"].get(str(default_chunk))
     wr = f"{w['peak_rss_mib']['median']:.0f} MiB ({w['peak_rss_bytes_per_event']:.2f} B/event)" if w else "skipped"
     sr = f"{s['peak_rss_mib']['median']:.0f} MiB" if s else "-"
+    c = e["modes"].get("cores")
+    cr = f"{c['peak_rss_mib']['median']:.0f} MiB" if c else "-"
     lines.append(f"| {count(e['events'])} | {e['format']} | {e['file_bytes_per_event']:.2f} | {rate(w['mev_s']) if w else 'skipped'} | {wr} "
-                 f"| {rate(s['mev_s']) if s else '-'} | {sr} |")
+                 f"| {rate(s['mev_s']) if s else '-'} | {sr} | {rate(c['mev_s']) if c else '-'} | {cr} |")
 lines.append("")
 sizes = sorted({e["events"] for e in doc["results"]})
 lines.append("Streaming by chunk size: M events/s median (min-max), peak RSS. Memory follows the chunk, not the file.")
