@@ -116,7 +116,73 @@ Aedat4Reader::Aedat4Reader(std::unique_ptr<ByteSource> source, Aedat4FileInfo in
       end_is_table_ = true;
     }
   }
+  packets_end_ = end_;
   source_->seek(info_.data_offset);
+}
+
+void Aedat4Reader::resume(const std::string&, std::uint64_t offset) {
+  if (!source_->seekable() || offset < info_.data_offset) throw InvalidArgument("cannot resume this AEDAT 4.0 input there");
+  source_->seek(offset);
+  pending_ = {};
+  position_ = offset;
+  events_left_ = 0;
+  finished_ = false;
+  end_ = packets_end_;
+}
+
+void Aedat4Reader::set_end(std::uint64_t offset) { end_ = std::min(packets_end_, offset); }
+
+std::optional<TimeIndex> Aedat4Reader::native_index() {
+  if (info_.data_table_position < 0 || !source_->seekable()) return std::nullopt;
+  const std::vector<Aedat4PacketEntry>* table = nullptr;
+  try {
+    table = &packet_table();
+  } catch (const Error&) {
+    return std::nullopt;  // a damaged table: decode from the start instead
+  }
+  if (table->empty()) return std::nullopt;
+  // Every packet listed, in file order, back to back from the first to the data table (else a
+  // window could miss packets the table does not describe), and the first and last where a
+  // packet header says they are: a table that disagrees with the file is not used.
+  std::uint64_t next_header = info_.data_offset;
+  for (const Aedat4PacketEntry& e : *table) {
+    const auto at = static_cast<std::uint64_t>(e.byte_offset);
+    if (e.byte_offset < 8 || at - 8 != next_header || e.size < 0 || e.elements < 0 || e.t_first > e.t_last) {
+      return std::nullopt;
+    }
+    next_header = at + static_cast<std::uint64_t>(e.size);
+  }
+  if (next_header != packets_end_) return std::nullopt;
+  const FileMap map(source_->path());
+  for (const Aedat4PacketEntry* e : {&table->front(), &table->back()}) {
+    const auto at = static_cast<std::size_t>(e->byte_offset) - 8;
+    if (map.bytes().size() < at + 8 || static_cast<std::int32_t>(load_le32(map.bytes().data() + at)) != e->stream_id ||
+        static_cast<std::int32_t>(load_le32(map.bytes().data() + at + 4)) != e->size) {
+      return std::nullopt;
+    }
+  }
+  // Consecutive packets grouped into segments of about 64 Ki events; a segment starts at its
+  // first packet's header and spans the times of its event and trigger packets.
+  constexpr std::uint64_t kSegmentEvents = std::uint64_t{1} << 16;
+  TimeIndex index;
+  index.end_offset = packets_end_;
+  IndexEntry segment;
+  segment.offset = info_.data_offset;  // packets before the first listed one (if any) go first
+  for (const Aedat4PacketEntry& e : *table) {
+    std::uint32_t w, h;
+    const Kind kind = kind_of(e.stream_id, w, h);
+    if (kind != Kind::kEvents && kind != Kind::kTriggers) continue;
+    if (segment.events >= kSegmentEvents) {
+      index.entries.push_back(std::move(segment));
+      segment = IndexEntry{};
+      segment.offset = static_cast<std::uint64_t>(e.byte_offset) - 8;
+    }
+    if (kind == Kind::kEvents) segment.events += static_cast<std::uint64_t>(e.elements);
+    segment.t_min = std::min(segment.t_min, e.t_first);
+    segment.t_max = std::max(segment.t_max, e.t_last);
+  }
+  index.entries.push_back(std::move(segment));
+  return index;
 }
 
 Aedat4Reader::Kind Aedat4Reader::kind_of(std::int32_t stream_id, std::uint32_t& width, std::uint32_t& height) const {

@@ -30,6 +30,12 @@ class Aedat4Reader final : public FormatReader {
   std::size_t loose_upper_bound_events() override;
   std::uint64_t bytes_done() const override { return position_; }
 
+  // Seeking by the packet table (FileDataTable): segments start at packet headers, and a packet
+  // carries its own absolute timestamps, so the file offset is the whole state.
+  std::optional<TimeIndex> native_index() override;
+  void resume(const std::string& snapshot, std::uint64_t offset) override;
+  void set_end(std::uint64_t offset) override;
+
   const Aedat4FileInfo& info() const noexcept { return info_; }
   // The FileDataTable: per packet its payload offset, stream, size, element count and first and
   // last timestamp (for seeking). Read on first use; empty when the file has none. Throws
@@ -59,6 +65,7 @@ class Aedat4Reader final : public FormatReader {
   std::uint32_t height_override_;
   bool strict_;
   std::uint64_t end_;        // the packets end here: data table position, file size, or "unknown"
+  std::uint64_t packets_end_;  // end_ as the file has it (set_end() narrows end_)
   bool end_is_table_ = false;
   std::span<const std::uint8_t> pending_;  // unread rest of the current window
   std::uint64_t position_;   // file offset of pending_.front()

@@ -168,6 +168,7 @@ class Aedat4Encoder final : public EventEncoder {
 
   void encode(const EventBatch& events, const TriggerBatch& triggers, AtomicFile& out) override {
     check_triggers(triggers);
+    std::size_t next_trigger = 0;
     const auto t = events.t();
     const auto x = events.x();
     const auto y = events.y();
@@ -182,13 +183,16 @@ class Aedat4Encoder final : public EventEncoder {
       }
       have_event_time_ = true;
       last_event_t_ = t[i];
+      for (; next_trigger < triggers.size() && triggers.t[next_trigger] <= t[i]; ++next_trigger) add_trigger(triggers, next_trigger, out);
       append_event(t[i], x[i], y[i], p[i]);
-      if (packet_events_ == kPacketEvents) flush_events(out);
+      if (packet_events_ == kPacketEvents) {
+        // Triggers go out with the events of their time, so that the packet table locates
+        // both (a reader seeking by time finds them near each other).
+        flush_triggers(out);
+        flush_events(out);
+      }
     }
-    for (std::size_t i = 0; i < triggers.size(); ++i) {
-      triggers_.push_back({triggers.t[i], trigger_type(triggers.channel[i], triggers.value[i])});
-      if (triggers_.size() == kPacketTriggers) flush_triggers(out);
-    }
+    for (; next_trigger < triggers.size(); ++next_trigger) add_trigger(triggers, next_trigger, out);
   }
 
   void end(AtomicFile& out) override {
@@ -203,6 +207,11 @@ class Aedat4Encoder final : public EventEncoder {
   }
 
  private:
+  void add_trigger(const TriggerBatch& triggers, std::size_t i, AtomicFile& out) {
+    triggers_.push_back({triggers.t[i], trigger_type(triggers.channel[i], triggers.value[i])});
+    if (triggers_.size() == kPacketTriggers) flush_triggers(out);
+  }
+
   void write(AtomicFile& out, const void* data, std::size_t size) {
     out.write(data, size);
     offset_ += size;

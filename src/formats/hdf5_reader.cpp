@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "evlib/error.hpp"
 #include "formats/hdf5.hpp"
@@ -244,7 +245,9 @@ class Hdf5Reader final : public Hdf5FormatReader {
              bool strict, std::uint64_t file_size)
       : ctx_(std::move(ctx)), file_(std::move(file)), found_(std::move(found)),
         width_(bounds.width ? bounds.width : kNoBound), height_(bounds.height ? bounds.height : kNoBound),
-        offset_(time_offset), shift_(shift), strict_(strict), file_size_(file_size) {}
+        offset_(time_offset), shift_(shift), strict_(strict), file_size_(file_size),
+        stride_(std::max<std::uint64_t>(1, file_size / std::max<std::uint64_t>(1, found_.source->size()))),
+        end_event_(found_.source->size()) {}
 
   using FormatReader::fill;
   bool fill(EventBatch& batch, TriggerBatch& triggers, std::size_t limit) override {
@@ -252,9 +255,9 @@ class Hdf5Reader final : public Hdf5FormatReader {
     hdf5::EventSource& source = *found_.source;
     const std::size_t cap = std::min(batch.capacity(), std::max(limit, batch.size()));
     std::size_t size = batch.size();
-    while (size < cap && source.position() < source.size()) {
+    while (size < cap && source.position() < end_event_) {
       const std::uint64_t first = source.position();
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>({cap - size, kMaxStep, source.size() - first}));
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>({cap - size, kMaxStep, end_event_ - first}));
       hdf5::Slice s{batch.t_data() + size, batch.x_data() + size, batch.y_data() + size, batch.p_data() + size, nullptr};
       if (source.may_flag()) {
         invalid_.assign(n, 0);
@@ -271,8 +274,10 @@ class Hdf5Reader final : public Hdf5FormatReader {
       deliver_triggers(triggers, false);
     }
     batch.set_size(size);
-    const bool done = source.position() >= source.size();
-    if (done) deliver_triggers(triggers, true);
+    const bool done = source.position() >= end_event_;
+    // At the end of the file every remaining trigger follows; at a segment's end (set_end) only
+    // those up to its last event, the rest belong to the next segment.
+    if (done) deliver_triggers(triggers, end_event_ == source.size());
     if (strict_ && stats_.corrupt() != 0) {
       throw FormatError(ctx_.path, stats_.first_error_offset, stats_.first_error + " (strict mode)");
     }
@@ -283,12 +288,28 @@ class Hdf5Reader final : public Hdf5FormatReader {
   std::size_t upper_bound_events() override {
     return static_cast<std::size_t>(found_.source->size() - found_.source->position());
   }
-  std::uint64_t bytes_done() const override {
-    const std::uint64_t n = found_.source->size();
-    if (n == 0) return file_size_;
-    return static_cast<std::uint64_t>(static_cast<double>(file_size_) *
-                                      (static_cast<double>(found_.source->position()) / static_cast<double>(n)));
+  // Events are addressed by index; as a "file offset" (progress, time index) event i is i times
+  // the mean bytes per event, rounded down so that the mapping is exact both ways.
+  std::uint64_t bytes_done() const override { return offset_of(found_.source->position()); }
+  bool can_snapshot() const override { return true; }
+  // The next event and the next trigger (all earlier ones are delivered): where to resume.
+  std::string snapshot() const override {
+    const std::uint64_t trigger = trigger_next_ - (pending_.size() - pending_pos_);
+    return encode_position(found_.source->position(), resync_triggers_ ? kTriggerBySearch : trigger);
   }
+  void resume(const std::string& snapshot, std::uint64_t) override {
+    std::uint64_t at[2];
+    if (snapshot.size() != sizeof at) throw InvalidArgument("snapshot does not fit this HDF5 reader");
+    std::memcpy(at, snapshot.data(), sizeof at);
+    seek_event(at[0]);
+    end_event_ = found_.source->size();
+    if (at[1] != kTriggerBySearch) {
+      resync_triggers_ = false;
+      trigger_next_ = at[1];
+    }
+  }
+  void set_end(std::uint64_t offset) override { end_event_ = event_at(offset); }
+  std::optional<TimeIndex> native_index() override;
   std::int64_t time_shift() const override { return shift_; }
 
   Hdf5Layout layout() const override { return found_.layout; }
@@ -303,6 +324,20 @@ class Hdf5Reader final : public Hdf5FormatReader {
   }
 
  private:
+  static constexpr std::uint64_t kTriggerBySearch = ~std::uint64_t{0};
+  static std::string encode_position(std::uint64_t event, std::uint64_t trigger) {
+    const std::uint64_t at[2] = {event, trigger};
+    return {reinterpret_cast<const char*>(at), sizeof at};
+  }
+  std::uint64_t offset_of(std::uint64_t event) const {
+    return event >= found_.source->size() ? file_size_ : event * stride_;
+  }
+  std::uint64_t event_at(std::uint64_t offset) const {
+    return offset >= file_size_ ? found_.source->size() : std::min(found_.source->size(), offset / stride_);
+  }
+  // The stored time of event i plus the offset (the read position is left at i + 1).
+  std::int64_t time_of_event(std::uint64_t i);
+
   // Applies the time offset and drops (and counts) events that are flagged or outside the
   // geometry; returns how many remain at the front of s.
   std::size_t accept(const hdf5::Slice& s, std::size_t n, std::size_t flagged, std::uint64_t first) {
@@ -396,6 +431,8 @@ class Hdf5Reader final : public Hdf5FormatReader {
   std::int64_t shift_;
   bool strict_;
   std::uint64_t file_size_;
+  std::uint64_t stride_;     // bytes_done() per event
+  std::uint64_t end_event_;  // fill() stops here (set_end)
   DecodeStats stats_;
   std::vector<std::uint8_t> invalid_;
   std::int64_t last_time_ = INT64_MIN;
@@ -404,6 +441,75 @@ class Hdf5Reader final : public Hdf5FormatReader {
   std::uint64_t trigger_next_ = 0;
   bool resync_triggers_ = false;
 };
+
+std::int64_t Hdf5Reader::time_of_event(std::uint64_t i) {
+  std::int64_t t = 0;
+  std::uint16_t x = 0, y = 0;
+  std::uint8_t p = 0, invalid = 0;
+  found_.source->seek(i);
+  std::size_t flagged = 0;
+  if (found_.source->read(hdf5::Slice{&t, &x, &y, &p, found_.source->may_flag() ? &invalid : nullptr}, 1, flagged) != 1) {
+    throw FormatError(ctx_.path, FormatError::kNoOffset, "cannot read event " + std::to_string(i));
+  }
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(t) + static_cast<std::uint64_t>(offset_));
+}
+
+std::optional<TimeIndex> Hdf5Reader::native_index() {
+  if (!found_.has_ms_to_idx || found_.source->position() != 0) return std::nullopt;
+  h5::QuietErrors quiet;
+  std::optional<MillisecondIndex> ms;
+  try {
+    ms = read_millisecond_index(ctx_.path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  const std::uint64_t count = found_.source->size();
+  if (!ms || ms->first_event.empty()) return std::nullopt;
+  const std::vector<std::uint64_t>& first = ms->first_event;
+  for (std::size_t m = 0; m < first.size(); ++m) {
+    if (first[m] > count || (m > 0 && first[m] < first[m - 1])) return std::nullopt;
+  }
+  // Times relative to t_offset; the reader adds offset_ (t_offset, no shift for this layout).
+  const auto boundary = [&](std::size_t m) { return offset_ + static_cast<std::int64_t>(m) * 1000; };
+  // Spot check at up to 17 milliseconds spread over the file: the events on either side of
+  // each boundary must lie on the right side of it. A file that fails is indexed by a pass.
+  bool trusted = true;
+  try {
+    for (std::size_t k = 0; k <= 16 && trusted; ++k) {
+      const std::size_t m = (first.size() - 1) * k / 16;
+      trusted = (first[m] == 0 || time_of_event(first[m] - 1) < boundary(m)) &&
+                (first[m] == count || time_of_event(first[m]) >= boundary(m));
+    }
+  } catch (const Error&) {
+    trusted = false;
+  }
+  seek_event(0);  // where the reader was
+  if (!trusted) return std::nullopt;
+  // Milliseconds grouped into segments of about 64 Ki events. A segment [first[a], first[b])
+  // holds times in [boundary(a), boundary(b)); the first may hold earlier ones and the last
+  // later ones.
+  constexpr std::uint64_t kSegmentEvents = std::uint64_t{1} << 16;
+  TimeIndex index;
+  index.end_offset = offset_of(count);
+  std::size_t a = 0;
+  const auto add = [&](std::size_t from_ms, std::uint64_t from_event, std::uint64_t to_event, std::int64_t t_max) {
+    IndexEntry e;
+    e.offset = offset_of(from_event);
+    e.state = encode_position(from_event, kTriggerBySearch);
+    e.events = to_event - from_event;
+    e.t_min = from_ms == 0 ? std::numeric_limits<std::int64_t>::min() : boundary(from_ms);
+    e.t_max = t_max;
+    index.entries.push_back(std::move(e));
+  };
+  for (std::size_t b = 1; b < first.size(); ++b) {
+    if (first[b] - first[a] >= kSegmentEvents && offset_of(first[b]) != offset_of(first[a])) {
+      add(a, a == 0 ? 0 : first[a], first[b], boundary(b) - 1);
+      a = b;
+    }
+  }
+  add(a, a == 0 ? 0 : first[a], count, std::numeric_limits<std::int64_t>::max());
+  return index;
+}
 
 void describe_layout(const Found& found, Metadata& metadata) {
   metadata.header.emplace_back("hdf5.layout", layout_name(found.layout));

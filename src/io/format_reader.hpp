@@ -12,6 +12,7 @@
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
 #include "io/byte_source.hpp"
+#include "io/time_index.hpp"
 
 namespace evlib::detail {
 
@@ -43,6 +44,10 @@ class FormatReader {
   virtual void resume(const std::string& snapshot, std::uint64_t offset);
   // Stop reading at this file offset (the start of the next indexed segment).
   virtual void set_end(std::uint64_t offset);
+  // The file's own time index (HDF5 /ms_to_idx or /CD/indexes, the AEDAT 4 packet table) as
+  // segments this reader can resume() at and set_end() to; nullopt when the file has none (or
+  // it does not survive a spot check). Used instead of building an index by a full pass.
+  virtual std::optional<TimeIndex> native_index() { return std::nullopt; }
 
   // Parallel decoding without an index (io/parallel_chunks.hpp): readers that can start at any
   // word boundary and resynchronise. sync_at() moves to the first sync point at or after

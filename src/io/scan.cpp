@@ -35,10 +35,16 @@ detail::OpenedFormat Scan::Impl::open(const EventFilter& filter) const {
   return detail::open_format(path, o);
 }
 
-bool Scan::Impl::lookup_index(const detail::FormatReader& reader) {
+bool Scan::Impl::lookup_index(detail::FormatReader& reader) {
   if (index) return true;
-  if (index_looked_up || policy != IndexPolicy::kAuto || !reader.can_snapshot()) return false;
+  if (index_looked_up || policy == IndexPolicy::kOff) return false;
   index_looked_up = true;
+  if (auto native = reader.native_index()) {
+    index = std::move(native);
+    index->seal();
+    return true;
+  }
+  if (policy != IndexPolicy::kAuto || !reader.can_snapshot()) return false;
   const auto key = detail::index_key_for(path, metadata->format, options_hash());
   for (const auto& file : detail::index_locations(path, cache_dir)) {
     if (auto loaded = detail::TimeIndex::load(file, key)) {

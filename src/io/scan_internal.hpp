@@ -32,8 +32,9 @@ struct Scan::Impl {
   std::uint64_t options_hash() const;
   // Opens the file with the given filter (pushed into the decoder when the format can).
   detail::OpenedFormat open(const EventFilter& filter) const;
-  // Loads a cached index if there is a valid one (once); true when an index is in memory.
-  bool lookup_index(const detail::FormatReader& reader);
+  // The file's own index, else a cached one if there is a valid one (looked up once); true when
+  // an index is in memory.
+  bool lookup_index(detail::FormatReader& reader);
   void save_index();
   unsigned thread_count() const;
   std::uint64_t budget_bytes() const;

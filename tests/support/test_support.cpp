@@ -110,6 +110,19 @@ std::string write_events(const std::string& path, const WriteOptions& options, c
   return path;
 }
 
+std::string write_scene(const std::string& path, const std::string& format, const SceneOptions& scene,
+                        std::size_t events) {
+  SceneGenerator gen(scene);
+  EventBatch batch = EventBatch::with_capacity(events);
+  TriggerBatch triggers;
+  gen.generate(batch, triggers, events);
+  WriteOptions wo;
+  wo.format = format;
+  wo.width = scene.width;
+  wo.height = scene.height;
+  return write_events(path, wo, batch, triggers);
+}
+
 bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
 
 std::vector<std::string> list_dir(const std::string& dir) {

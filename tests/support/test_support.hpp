@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "evlib/event_batch.hpp"
+#include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
 
 namespace evlib::test {
@@ -42,6 +43,10 @@ std::vector<std::uint8_t> payload_of(const std::string& path);
 // Writes events (and triggers) with evlib::Writer and closes the file; returns path.
 std::string write_events(const std::string& path, const WriteOptions& options, const EventBatch& events,
                          const TriggerBatch& triggers = {});
+// Generates `events` events of a seeded scene and writes them (with its triggers) as `format`
+// at the scene's geometry; returns path.
+std::string write_scene(const std::string& path, const std::string& format, const SceneOptions& scene,
+                        std::size_t events);
 bool file_exists(const std::string& path);
 // Names of the entries of a directory.
 std::vector<std::string> list_dir(const std::string& dir);

@@ -13,7 +13,9 @@
 
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
+#include "evlib/filter.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
 #include "formats/ecf.hpp"
@@ -486,6 +488,59 @@ TEST(Hdf5Reader, dsec_adds_t_offset_and_exposes_ms_to_idx) {
   EXPECT_EQ(index->first_event, ms_to_idx);
   EXPECT_EQ(index->t_offset, t_offset);
   expect_chunking_invariant(path);
+}
+
+// A DSEC-style file of 300 000 events, 100 a millisecond over 3 s; `shift` moves every
+// /ms_to_idx entry that many events on (0: the true index).
+std::string dsec_file(const test::ScopedTempDir& dir, const std::string& name, std::uint64_t shift) {
+  constexpr std::size_t kEvents = 300'000;
+  std::vector<std::uint32_t> t(kEvents);
+  std::vector<std::uint16_t> x(kEvents), y(kEvents);
+  std::vector<std::uint8_t> p(kEvents);
+  for (std::size_t i = 0; i < kEvents; ++i) {
+    t[i] = static_cast<std::uint32_t>(i * 10);
+    x[i] = static_cast<std::uint16_t>(i * 7 % 640);
+    y[i] = static_cast<std::uint16_t>(i * 13 % 480);
+    p[i] = static_cast<std::uint8_t>(i % 3 == 0);
+  }
+  std::vector<std::uint64_t> ms_to_idx(kEvents / 100);
+  for (std::size_t m = 0; m < ms_to_idx.size(); ++m) ms_to_idx[m] = std::min<std::uint64_t>(100 * m + shift, kEvents);
+  const std::string path = dir.file(name);
+  Handle f = create_file(path);
+  column<std::uint16_t>(f.get(), "/events/x", H5T_STD_U16LE, x, 16384);
+  column<std::uint16_t>(f.get(), "/events/y", H5T_STD_U16LE, y, 16384);
+  column<std::uint8_t>(f.get(), "/events/p", H5T_STD_U8LE, p, 16384);
+  column<std::uint32_t>(f.get(), "/events/t", H5T_STD_U32LE, t, 16384);
+  column<std::uint64_t>(f.get(), "/ms_to_idx", H5T_STD_U64LE, ms_to_idx);
+  scalar<std::int64_t>(f.get(), "/t_offset", H5T_STD_I64LE, std::int64_t{1'000'000'000});
+  return path;
+}
+
+TEST(Hdf5Reader, dsec_time_windows_seek_by_ms_to_idx_from_the_first_call) {
+  test::ScopedTempDir dir;
+  const std::string good = dsec_file(dir, "good.h5", 0);
+  const std::string wrong = dsec_file(dir, "wrong.h5", 1);  // claims each millisecond starts one event late
+  const EventBatch all = read(good).events;
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 20; ++i) {
+    const std::int64_t t0 = 1'000'000'000 + static_cast<std::int64_t>(rng() % 3'100'000) - 50'000;
+    const std::int64_t t1 = t0 + static_cast<std::int64_t>(rng() % 40'000);
+    EventBatch expected = EventBatch::with_capacity(all.size());  // anew: a copy of `all` shares its columns
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      if (all.t()[k] >= t0 && all.t()[k] < t1) expected.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
+    }
+    // The file's own index: the window is decoded from near t0 without a pass, nothing cached.
+    Scan native(good);
+    native.index_dir(dir.file("cache")).time(t0, t1);
+    const EventBatch got = native.collect();
+    EXPECT_EQ(digest(got), digest(expected)) << "[" << t0 << ", " << t1 << ")";
+    EXPECT_LT(native.stats().words, 150'000u) << "[" << t0 << ", " << t1 << ")";
+    // An index that fails the spot check is not trusted: the window is still exact.
+    Scan checked(wrong);
+    checked.index(IndexPolicy::kMemory).time(t0, t1);
+    EXPECT_EQ(digest(checked.collect()), digest(expected)) << "[" << t0 << ", " << t1 << ")";
+  }
+  EXPECT_FALSE(test::file_exists(dir.file("cache")));
 }
 
 TEST(Hdf5Reader, file_without_ms_to_idx_has_no_millisecond_index) {

@@ -228,15 +228,7 @@ std::string write_synthetic(const test::ScopedTempDir& dir, const std::string& f
   so.run_fraction = 0.3;
   so.trigger_rate = 5000;
   so.t_start = 1000;
-  SceneGenerator gen(so);
-  EventBatch events = EventBatch::with_capacity(count);
-  TriggerBatch triggers;
-  gen.generate(events, triggers, count);
-  WriteOptions wo;
-  wo.format = format;
-  wo.width = so.width;
-  wo.height = so.height;
-  return test::write_events(dir.file("synthetic." + format + ".raw"), wo, events, triggers);
+  return test::write_scene(dir.file("synthetic." + format + ".raw"), format, so, count);
 }
 
 TEST(Chunking, synthetic_evt3_2m_events_200_random_splits_equal_whole) {

@@ -80,16 +80,8 @@ std::string synthetic(const test::ScopedTempDir& dir, const std::string& format,
   so.t_start = (std::int64_t{1} << 24) - 100'000;  // an EVT 3.0 wrap right away
   so.run_fraction = 0.4;                          // vectors
   so.trigger_rate = format == "dat" ? 0 : 20;  // a DAT file holds one event type
-  SceneGenerator gen(so);
-  EventBatch batch = EventBatch::with_capacity(events);
-  TriggerBatch triggers;
-  gen.generate(batch, triggers, events);
-  WriteOptions wo;
-  wo.format = format;
-  wo.width = 1280;
-  wo.height = 720;
-  return test::write_events(dir.file("scene." + (format == "dat" ? std::string("dat") : format + ".raw")), wo, batch,
-                            triggers);
+  return test::write_scene(dir.file("scene." + (format == "dat" ? std::string("dat") : format + ".raw")), format, so,
+                           events);
 }
 
 TEST(ParallelChunks, evt3_with_time_wraps_equals_one_thread_for_any_piece_size) {

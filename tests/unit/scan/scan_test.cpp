@@ -37,15 +37,7 @@ std::string synthetic_evt3(const test::ScopedTempDir& dir, std::size_t events = 
   so.t_start = (std::int64_t{1} << 24) - 100'000;
   so.run_fraction = 0.4;
   so.trigger_rate = 20;
-  SceneGenerator gen(so);
-  EventBatch batch = EventBatch::with_capacity(events);
-  TriggerBatch triggers;
-  gen.generate(batch, triggers, events);
-  WriteOptions wo;
-  wo.format = "evt3";
-  wo.width = 1280;
-  wo.height = 720;
-  return test::write_events(dir.file("synthetic.raw"), wo, batch, triggers);
+  return test::write_scene(dir.file("synthetic.raw"), "evt3", so, events);
 }
 
 std::vector<EventFilter> filters_for(const EventBatch& all) {

@@ -1,0 +1,100 @@
+// Time windows in the formats that are not word streams: AEDAT 4 seeks by its packet table on the
+// first call (no pass, nothing cached), HDF5 by a time index that the first full pass builds and
+// caches; every window equals decode-then-filter, through collect() and through chunks().
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "evlib/digest.hpp"
+#include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
+#include "evlib/synth.hpp"
+#include "evlib/writer.hpp"
+#include "support/test_support.hpp"
+
+namespace evlib {
+namespace {
+
+std::string synthetic(const test::ScopedTempDir& dir, const std::string& format, const std::string& name) {
+  SceneOptions so;
+  so.event_rate = 2e5;  // 400 000 events: 2 s of sensor time
+  so.trigger_rate = 50;
+  return test::write_scene(dir.file(name), format, so, 400'000);
+}
+
+// The events of [t0, t1), in a new batch (a copy of `all` would share its columns).
+EventBatch filtered(const EventBatch& all, std::int64_t t0, std::int64_t t1) {
+  EventBatch out = EventBatch::with_capacity(all.size());
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (all.t()[k] >= t0 && all.t()[k] < t1) out.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
+  }
+  return out;
+}
+
+std::string digest_of_chunks(Scan& scan) {
+  EventDigest d;
+  auto chunks = scan.chunks();
+  while (auto c = chunks.next()) d.update(*c);
+  return d.finish();
+}
+
+// Random windows of up to 50 ms: each equals decode-then-filter, and decodes far less than the file.
+void expect_windows_seek(const std::string& path, const std::string& cache) {
+  const EventBatch all = read(path).events;
+  std::mt19937_64 rng(11);
+  const std::int64_t t_first = all.t().front(), t_last = all.t().back();
+  for (int i = 0; i < 25; ++i) {
+    const std::int64_t t0 = t_first + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(t_last - t_first));
+    const std::int64_t t1 = t0 + static_cast<std::int64_t>(rng() % 50'000);
+    const std::string expected = digest(filtered(all, t0, t1));
+    Scan collected(path);
+    collected.index_dir(cache).time(t0, t1);
+    EXPECT_EQ(digest(collected.collect()), expected) << path << " [" << t0 << ", " << t1 << ")";
+    EXPECT_LT(collected.stats().words * 3, all.size()) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
+    Scan streamed(path);
+    streamed.index_dir(cache).time(t0, t1);
+    EXPECT_EQ(digest_of_chunks(streamed), expected) << path << " [" << t0 << ", " << t1 << ")";
+  }
+}
+
+TEST(FileIndex, aedat4_windows_use_the_packet_table_from_the_first_call) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic(dir, "aedat4", "rec.aedat4");
+  const std::string cache = dir.file("cache");
+  expect_windows_seek(path, cache);
+  EXPECT_FALSE(test::file_exists(cache)) << "the packet table needs no index file";
+  // A whole-file collect split by the packet table on two threads equals one thread.
+  const std::string expected = digest(read(path).events);
+  EXPECT_EQ(digest(Scan(path).index_dir(cache).threads(2).collect()), expected);
+}
+
+TEST(FileIndex, real_aedat4_recording_windows_equal_decode_then_filter) {
+  const std::string path = test::shared_data("aedat4/tonic_sample.aedat4");
+  const EventBatch all = read(path).events;
+  const auto t = all.t();
+  test::ScopedTempDir dir;
+  for (std::size_t k = 0; k < 8; ++k) {
+    const std::int64_t t0 = t[t.size() * k / 8], t1 = t0 + 20'000;
+    Scan s(path);
+    s.index_dir(dir.path()).time(t0, t1);
+    EXPECT_EQ(digest(s.collect()), digest(filtered(all, t0, t1))) << "[" << t0 << ", " << t1 << ")";
+  }
+}
+
+TEST(FileIndex, hdf5_windows_use_the_index_its_first_pass_builds) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic(dir, "hdf5", "rec.h5");
+  const std::string cache = dir.file("cache");
+  {
+    Scan first(path);
+    first.index_dir(cache);
+    auto chunks = first.chunks();
+    while (chunks.next()) {
+    }
+  }
+  EXPECT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
+  expect_windows_seek(path, cache);
+}
+
+}  // namespace
+}  // namespace evlib
