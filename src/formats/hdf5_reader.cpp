@@ -337,6 +337,15 @@ class Hdf5Reader final : public Hdf5FormatReader {
   }
   // The stored time of event i plus the offset (the read position is left at i + 1).
   std::int64_t time_of_event(std::uint64_t i);
+  // What a file's own index says: events before `event` are earlier than `before`, events from
+  // `event` on are at `from` or later (times as the reader outputs them).
+  struct TimeBound {
+    std::uint64_t event;
+    std::int64_t before;
+    std::int64_t from;
+  };
+  std::vector<TimeBound> dsec_bounds();       // from /ms_to_idx
+  std::vector<TimeBound> prophesee_bounds();  // from /CD/indexes
 
   // Applies the time offset and drops (and counts) events that are flagged or outside the
   // geometry; returns how many remain at the front of s.
@@ -455,60 +464,106 @@ std::int64_t Hdf5Reader::time_of_event(std::uint64_t i) {
 }
 
 std::optional<TimeIndex> Hdf5Reader::native_index() {
-  if (!found_.has_ms_to_idx || found_.source->position() != 0) return std::nullopt;
+  if (found_.source->position() != 0) return std::nullopt;
   h5::QuietErrors quiet;
-  std::optional<MillisecondIndex> ms;
+  std::vector<TimeBound> bounds;
   try {
-    ms = read_millisecond_index(ctx_.path);
+    bounds = found_.has_ms_to_idx ? dsec_bounds() : found_.layout == Hdf5Layout::prophesee ? prophesee_bounds()
+                                                                                            : std::vector<TimeBound>{};
   } catch (const Error&) {
-    return std::nullopt;
+    return std::nullopt;  // an unreadable index: the first pass builds one instead
   }
+  if (bounds.empty()) return std::nullopt;
   const std::uint64_t count = found_.source->size();
-  if (!ms || ms->first_event.empty()) return std::nullopt;
-  const std::vector<std::uint64_t>& first = ms->first_event;
-  for (std::size_t m = 0; m < first.size(); ++m) {
-    if (first[m] > count || (m > 0 && first[m] < first[m - 1])) return std::nullopt;
+  for (std::size_t k = 0; k < bounds.size(); ++k) {
+    if (bounds[k].event > count || (k > 0 && bounds[k].event < bounds[k - 1].event)) return std::nullopt;
   }
-  // Times relative to t_offset; the reader adds offset_ (t_offset, no shift for this layout).
-  const auto boundary = [&](std::size_t m) { return offset_ + static_cast<std::int64_t>(m) * 1000; };
-  // Spot check at up to 17 milliseconds spread over the file: the events on either side of
-  // each boundary must lie on the right side of it. A file that fails is indexed by a pass.
+  // Spot check at up to 17 bounds spread over the file: the events on either side of each must
+  // lie on the right side of it. A file that fails is indexed by a pass instead.
   bool trusted = true;
   try {
     for (std::size_t k = 0; k <= 16 && trusted; ++k) {
-      const std::size_t m = (first.size() - 1) * k / 16;
-      trusted = (first[m] == 0 || time_of_event(first[m] - 1) < boundary(m)) &&
-                (first[m] == count || time_of_event(first[m]) >= boundary(m));
+      const TimeBound& b = bounds[(bounds.size() - 1) * k / 16];
+      trusted = (b.event == 0 || time_of_event(b.event - 1) < b.before) && (b.event == count || time_of_event(b.event) >= b.from);
     }
   } catch (const Error&) {
     trusted = false;
   }
   seek_event(0);  // where the reader was
   if (!trusted) return std::nullopt;
-  // Milliseconds grouped into segments of about 64 Ki events. A segment [first[a], first[b])
-  // holds times in [boundary(a), boundary(b)); the first may hold earlier ones and the last
-  // later ones.
+  // Bounds grouped into segments of about 64 Ki events: [bounds[a].event, bounds[b].event) holds
+  // times in [bounds[a].from, bounds[b].before); the first segment starts at event 0 and may
+  // hold earlier times, the last ends at the last event and may hold later ones.
   constexpr std::uint64_t kSegmentEvents = std::uint64_t{1} << 16;
   TimeIndex index;
   index.end_offset = offset_of(count);
-  std::size_t a = 0;
-  const auto add = [&](std::size_t from_ms, std::uint64_t from_event, std::uint64_t to_event, std::int64_t t_max) {
+  std::uint64_t from_event = 0;
+  std::int64_t t_min = std::numeric_limits<std::int64_t>::min();
+  for (const TimeBound& b : bounds) {
+    if (b.event - from_event < kSegmentEvents) continue;
     IndexEntry e;
     e.offset = offset_of(from_event);
     e.state = encode_position(from_event, kTriggerBySearch);
-    e.events = to_event - from_event;
-    e.t_min = from_ms == 0 ? std::numeric_limits<std::int64_t>::min() : boundary(from_ms);
-    e.t_max = t_max;
+    e.events = b.event - from_event;
+    e.t_min = t_min;
+    e.t_max = b.before - 1;
     index.entries.push_back(std::move(e));
-  };
-  for (std::size_t b = 1; b < first.size(); ++b) {
-    if (first[b] - first[a] >= kSegmentEvents && offset_of(first[b]) != offset_of(first[a])) {
-      add(a, a == 0 ? 0 : first[a], first[b], boundary(b) - 1);
-      a = b;
-    }
+    from_event = b.event;
+    t_min = b.from;
   }
-  add(a, a == 0 ? 0 : first[a], count, std::numeric_limits<std::int64_t>::max());
+  IndexEntry last;
+  last.offset = offset_of(from_event);
+  last.state = encode_position(from_event, kTriggerBySearch);
+  last.events = count - from_event;
+  last.t_min = t_min;
+  last.t_max = std::numeric_limits<std::int64_t>::max();
+  index.entries.push_back(std::move(last));
   return index;
+}
+
+std::vector<Hdf5Reader::TimeBound> Hdf5Reader::dsec_bounds() {
+  const std::optional<MillisecondIndex> ms = read_millisecond_index(ctx_.path);
+  std::vector<TimeBound> bounds;
+  if (!ms) return bounds;
+  // first_event[m]: the first event at or after m ms from t_offset (which offset_ adds).
+  for (std::size_t m = 0; m < ms->first_event.size(); ++m) {
+    const std::int64_t t = offset_ + static_cast<std::int64_t>(m) * 1000;
+    bounds.push_back({ms->first_event[m], t, t});
+  }
+  return bounds;
+}
+
+std::vector<Hdf5Reader::TimeBound> Hdf5Reader::prophesee_bounds() {
+  std::vector<TimeBound> bounds;
+  if (h5::object_type(file_.get(), "/CD/indexes") != H5O_TYPE_DATASET) return bounds;
+  Handle ds = h5::dataset_handle(H5Dopen2(file_.get(), "/CD/indexes", H5P_DEFAULT));
+  if (!ds) return bounds;
+  // Attribute `offset`: minus the first event's stored time; entries' ts are relative to it.
+  std::optional<std::int64_t> offset;
+  for (const auto& [name, value] : h5::attributes_as_text(ds.get())) {
+    std::int64_t v = 0;
+    const auto r = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (name == "offset" && r.ec == std::errc() && r.ptr == value.data() + value.size()) offset = v;
+  }
+  const auto dims = h5::dimensions(ds.get());
+  if (!offset || dims.size() != 1 || dims[0] < 2) return bounds;
+  struct Entry {
+    std::uint64_t id;
+    std::int64_t ts;
+  };
+  Handle type = h5::type_handle(H5Tcreate(H5T_COMPOUND, sizeof(Entry)));
+  H5Tinsert(type.get(), "id", HOFFSET(Entry, id), H5T_NATIVE_UINT64);
+  H5Tinsert(type.get(), "ts", HOFFSET(Entry, ts), H5T_NATIVE_INT64);
+  std::vector<Entry> entries(static_cast<std::size_t>(dims[0]));
+  if (H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, entries.data()) < 0) return bounds;
+  // FORMATS.md 7.1: entry k >= 1 is a lower bound for 2000 µs periods: every event at least
+  // (k - 1) * 2000 µs after the first is at index >= id, and the event at id is at ts.
+  const std::int64_t base = offset_ - *offset;  // stored time of the first event, plus offset_
+  for (std::size_t k = 1; k < entries.size(); ++k) {
+    if (entries[k].ts < 0) return {};
+    bounds.push_back({entries[k].id, base + static_cast<std::int64_t>(k - 1) * 2000, base + entries[k].ts});
+  }
+  return bounds;
 }
 
 void describe_layout(const Found& found, Metadata& metadata) {

@@ -111,7 +111,7 @@ std::string write_events(const std::string& path, const WriteOptions& options, c
 }
 
 std::string write_scene(const std::string& path, const std::string& format, const SceneOptions& scene,
-                        std::size_t events) {
+                        std::size_t events, const std::string& compression) {
   SceneGenerator gen(scene);
   EventBatch batch = EventBatch::with_capacity(events);
   TriggerBatch triggers;
@@ -120,6 +120,7 @@ std::string write_scene(const std::string& path, const std::string& format, cons
   wo.format = format;
   wo.width = scene.width;
   wo.height = scene.height;
+  wo.compression = compression;
   return write_events(path, wo, batch, triggers);
 }
 

@@ -44,9 +44,9 @@ std::vector<std::uint8_t> payload_of(const std::string& path);
 std::string write_events(const std::string& path, const WriteOptions& options, const EventBatch& events,
                          const TriggerBatch& triggers = {});
 // Generates `events` events of a seeded scene and writes them (with its triggers) as `format`
-// at the scene's geometry; returns path.
+// at the scene's geometry, with WriteOptions::compression; returns path.
 std::string write_scene(const std::string& path, const std::string& format, const SceneOptions& scene,
-                        std::size_t events);
+                        std::size_t events, const std::string& compression = "");
 bool file_exists(const std::string& path);
 // Names of the entries of a directory.
 std::vector<std::string> list_dir(const std::string& dir);

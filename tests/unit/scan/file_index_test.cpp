@@ -15,11 +15,12 @@
 namespace evlib {
 namespace {
 
-std::string synthetic(const test::ScopedTempDir& dir, const std::string& format, const std::string& name) {
+std::string synthetic(const test::ScopedTempDir& dir, const std::string& format, const std::string& name,
+                      const std::string& compression = "") {
   SceneOptions so;
   so.event_rate = 2e5;  // 400 000 events: 2 s of sensor time
   so.trigger_rate = 50;
-  return test::write_scene(dir.file(name), format, so, 400'000);
+  return test::write_scene(dir.file(name), format, so, 400'000, compression);
 }
 
 // The events of [t0, t1), in a new batch (a copy of `all` would share its columns).
@@ -79,6 +80,15 @@ TEST(FileIndex, real_aedat4_recording_windows_equal_decode_then_filter) {
     s.index_dir(dir.path()).time(t0, t1);
     EXPECT_EQ(digest(s.collect()), digest(filtered(all, t0, t1))) << "[" << t0 << ", " << t1 << ")";
   }
+}
+
+TEST(FileIndex, prophesee_hdf5_windows_use_cd_indexes_from_the_first_call) {
+  test::ScopedTempDir dir;
+  const std::string path = synthetic(dir, "hdf5", "rec.hdf5", "ecf");
+  ASSERT_EQ(*read_metadata(path).header_value("hdf5.layout"), "prophesee");
+  const std::string cache = dir.file("cache");
+  expect_windows_seek(path, cache);
+  EXPECT_FALSE(test::file_exists(cache)) << "/CD/indexes needs no index file";
 }
 
 TEST(FileIndex, hdf5_windows_use_the_index_its_first_pass_builds) {
