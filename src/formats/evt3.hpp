@@ -2,6 +2,7 @@
 // Prophesee EVT 3.0: stateful 16-bit words (FORMATS.md section 4). A resumable state machine:
 // feed() accepts any split of the byte stream and keeps time, row, vector base and pending
 // OTHERS groups across calls.
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -18,7 +19,35 @@ struct WordDecoderConfig {
   bool metavision_time_shift = false;  // subtract the offset derived from the first TIME_HIGH
   std::uint64_t stream_offset = 0;     // file offset of the first byte fed, for error reports
   EventFilter filter;                  // events that fail are never written (predicate pushdown)
+  bool simd = true;                    // the AVX-512 block decoder where the CPU has it (EVT3)
 };
+
+// The AVX-512 block decoder (evt3_simd.cpp): the hot loop's state and output columns.
+struct Evt3BlockState {
+  std::int64_t t;
+  std::int64_t time_base;
+  std::uint32_t y;
+  std::uint32_t row_ok;
+  std::uint32_t base_x;
+  std::uint32_t base_p;
+  bool have_base;
+};
+struct Evt3Columns {
+  std::int64_t* t;
+  std::uint16_t* x;
+  std::uint16_t* y;
+  std::uint8_t* p;
+  std::size_t n;  // events written so far; the block may write up to kEvt3BlockRoom past it
+};
+inline constexpr std::size_t kEvt3BlockWords = 32;
+inline constexpr std::size_t kEvt3BlockRoom = kEvt3BlockWords * 12 + 16;
+// Decodes blocks of 32 words from bytes (words of them) while each block holds only ADDR_Y /
+// ADDR_X / TIME_LOW / VECT_BASE_X / VECT_12 / VECT_8 words whose events are all inside the
+// sensor and the columns have kEvt3BlockRoom slots left (of capacity); returns the words
+// decoded (a multiple of 32), leaving the rest to the scalar loop. width, height <= 0xFFFF.
+std::size_t evt3_blocks_avx512(const std::uint8_t* bytes, std::size_t words, Evt3BlockState& state, Evt3Columns& out,
+                               std::size_t capacity, std::uint32_t width, std::uint32_t height);
+bool evt3_avx512_available();  // this CPU has AVX-512 F and BW
 
 class Evt3Decoder {
  public:
@@ -68,9 +97,15 @@ class Evt3Decoder {
   // Moves a state by such an offset (a whole number of epochs).
   static void shift_epoch(State& state, std::int64_t time_offset) noexcept;
 
+  // Vector bases advance without bound, so a column can pass 65535 on a sensor that claims to
+  // be wider: columns are uint16, so the bound is never above 65536 (beyond it: out of bounds).
+  static constexpr std::uint32_t kMaxColumns = 65536;
   explicit Evt3Decoder(const WordDecoderConfig& config)
-      : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        filter_(config.filter, config.width, config.height), filtered_(config.filter.active()) {
+      : width_(std::min(config.width, kMaxColumns)), height_(std::min(config.height, kMaxColumns)),
+        shift_enabled_(config.metavision_time_shift),
+        filter_(config.filter, std::min(config.width, kMaxColumns), std::min(config.height, kMaxColumns)),
+        filtered_(config.filter.active()),
+        simd_(config.simd && evt3_avx512_available()) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -164,6 +199,7 @@ class Evt3Decoder {
   const bool shift_enabled_;
   const PushedFilter filter_;
   const bool filtered_;
+  const bool simd_;
   DecodeStats stats_;
   State s_;
 
@@ -301,10 +337,27 @@ std::size_t Evt3Decoder::decode_run(const std::uint8_t* bytes, std::size_t i, st
   const std::uint32_t p_span_on = kFiltered ? (filter_.p_in(1) ? filter_.x_span : 0) : width_;
   std::uint32_t t_mask = kFiltered ? 0u - static_cast<std::uint32_t>(filter_.t_in(t)) : ~0u;
   while (i < count) {
-    // Each word yields at most kMaxEventsPerWord events: decode a block that cannot overflow.
+    if constexpr (!kFiltered) {
+      if (simd_ && count - i >= kEvt3BlockWords && sink.cap - n >= kEvt3BlockRoom) {
+        Evt3BlockState st{t, time_base, y, row_ok, base_x, base_p, have_base};
+        Evt3Columns cols{out_t, out_x, out_y, out_p, n};
+        i += evt3_blocks_avx512(bytes + 2 * i, count - i, st, cols, sink.cap, std::min(width_, 0xFFFFu),
+                                std::min(height_, 0xFFFFu));
+        n = cols.n;
+        t = st.t;
+        y = st.y;
+        row_ok = st.row_ok;
+        base_x = st.base_x;
+        base_p = st.base_p;
+        have_base = st.have_base;
+      }
+    }
+    // Each word yields at most kMaxEventsPerWord events: decode a block that cannot overflow
+    // (with the block decoder, only the 32 words it left to this loop).
     const std::size_t room_words = (sink.cap - n) / kMaxEventsPerWord;
     if (room_words == 0) break;
-    const std::size_t block_end = i + std::min(count - i, room_words);
+    std::size_t block_end = i + std::min(count - i, room_words);
+    if (!kFiltered && simd_) block_end = std::min(block_end, i + kEvt3BlockWords);
     for (; i < block_end; ++i) {
       const std::uint32_t w = load_le16(bytes + 2 * i);
       const std::uint32_t low = w & 0x7FF;

@@ -292,5 +292,20 @@ TEST(Evt3Decoder, count_upper_bound_covers_columns_and_vector_bits) {
   EXPECT_EQ(Evt3Decoder::count_upper_bound(bytes.data(), bytes.size()), 2u + 12u + 1u + 2u);
 }
 
+TEST(Evt3Decoder, vector_columns_past_65535_are_out_of_bounds_even_on_a_wider_sensor) {
+  // 5500 empty VECT_12 words move the base to 66000: columns are uint16, so the events of the
+  // last word are beyond any representable sensor, with or without a pushed-down filter.
+  std::vector<std::uint16_t> words = {TH(0), Y(1), BASE(0)};
+  for (int k = 0; k < 5500; ++k) words.push_back(V12(0));
+  words.push_back(V12(0x003));
+  for (const bool filtered : {false, true}) {
+    detail::WordDecoderConfig c = word_config(70'000, 70'000);
+    if (filtered) c.filter.polarities = 1;  // OFF events only
+    const auto d = decode_bytes(Evt3Decoder(c), le16_bytes(words));
+    EXPECT_TRUE(d.events.empty()) << "filtered " << filtered;
+    EXPECT_EQ(d.stats.out_of_bounds, 2u) << "filtered " << filtered;
+  }
+}
+
 }  // namespace
 }  // namespace evlib
