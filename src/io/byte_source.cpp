@@ -73,11 +73,17 @@ void ByteSource::seek(std::uint64_t offset) {
   if (map_ != nullptr && offset != position_ && last_window_end_ > last_window_begin_) {
     // A jump (a parallel piece's reader moving to its next piece): the page cache may have
     // mapped whole large folios (up to 2 MiB) around the last window, past both of its ends,
-    // and nothing read later would release them, so drop the window's surroundings too.
+    // and nothing read later would release them, so drop the window's surroundings too. A few
+    // pages still stay mapped somewhere (a few KiB a piece, from readahead or fault-around), so
+    // every 32nd jump drops the whole mapping; doing that on every jump costs 7 % of the speed.
     constexpr std::uint64_t kFolio = std::uint64_t{2} << 20;
     const std::uint64_t begin = last_window_begin_ / kFolio * kFolio;
     const std::uint64_t end = std::min<std::uint64_t>(map_bytes_, (last_window_end_ + kFolio - 1) / kFolio * kFolio);
-    ::madvise(const_cast<std::uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
+    if (++jumps_ % 32 == 0) {
+      ::madvise(const_cast<std::uint8_t*>(map_), map_bytes_, MADV_DONTNEED);
+    } else {
+      ::madvise(const_cast<std::uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
+    }
     window_size_ = 0;
     last_window_begin_ = last_window_end_ = 0;
   }

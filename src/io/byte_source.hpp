@@ -47,6 +47,7 @@ class ByteSource {
   std::uint64_t window_offset_ = 0;
   std::size_t window_size_ = 0;
   std::uint64_t last_window_begin_ = 0, last_window_end_ = 0;  // of the mapping, kept after release
+  std::uint64_t jumps_ = 0;
   const std::uint8_t* map_ = nullptr;
   std::size_t map_bytes_ = 0;
   std::vector<std::uint8_t> buffer_;  // read() fallback
