@@ -128,6 +128,7 @@ void Aedat4Reader::resume(const std::string&, std::uint64_t offset) {
   events_left_ = 0;
   finished_ = false;
   end_ = packets_end_;
+  stats_ = {};  // counters restart with the segment, as for the other formats
 }
 
 void Aedat4Reader::set_end(std::uint64_t offset) { end_ = std::min(packets_end_, offset); }

@@ -303,6 +303,7 @@ class Hdf5Reader final : public Hdf5FormatReader {
     std::memcpy(at, snapshot.data(), sizeof at);
     seek_event(at[0]);
     end_event_ = found_.source->size();
+    stats_ = {};  // counters restart with the segment, as for the other formats
     if (at[1] != kTriggerBySearch) {
       resync_triggers_ = false;
       trigger_next_ = at[1];

@@ -43,23 +43,32 @@ ChunkProducer::ChunkProducer(Scan::Impl& scan) : scan_(scan), start_(std::chrono
     if (filter.active()) format_ = scan_.open(EventFilter{});
   }
   post_filter_ = filter.active() && (building_ || !format_.reader->pushes_down_filter());
-  if (!done_ && !filter.has_time_window() && scan_.thread_count() > 1 &&
-      ParallelChunks::usable(*format_.reader, scan_.options)) {
-    start_parallel();
+  if (done_ || filter.has_time_window() || scan_.thread_count() < 2) return;
+  if (scan_.index && !building_) {
+    // With an index every format that can resume decodes on several threads, from its entries.
+    if (!scan_.options.strict && !scan_.options.metavision_time_shift) start_parallel(true);
+  } else if (ParallelChunks::usable(*format_.reader, scan_.options)) {
+    start_parallel(false);
   }
 }
 
-void ChunkProducer::start_parallel() {
+void ChunkProducer::start_parallel(bool from_index) {
   ParallelPlan plan;
   plan.threads = scan_.thread_count();
   // The pieces decoded ahead (threads + 1) and the caller's chunk share the chunk budget; a
   // piece is sized to fill about one chunk (the raw formats take 2-8 bytes an event).
   plan.chunk_events = std::max<std::size_t>(scan_.chunk_events() / (plan.threads + 2), std::size_t{1} << 14);
-  plan.piece_bytes = std::clamp<std::uint64_t>(std::uint64_t{plan.chunk_events} * 2, std::uint64_t{256} << 10,
-                                               std::uint64_t{64} << 20);
-  const std::uint64_t payload = format_.metadata->file_size - std::min(format_.metadata->file_size, format_.metadata->data_offset);
-  if (payload < 2 * plan.piece_bytes) return;  // one piece: nothing to share
-  plan.record_index = building_;
+  if (from_index) {
+    ParallelChunks::plan_segments(*scan_.index, plan.chunk_events, plan);
+    if (plan.starts.size() < 2) return;  // one piece: nothing to share
+  } else {
+    plan.piece_bytes = std::clamp<std::uint64_t>(std::uint64_t{plan.chunk_events} * 2, std::uint64_t{256} << 10,
+                                                 std::uint64_t{64} << 20);
+    const std::uint64_t payload =
+        format_.metadata->file_size - std::min(format_.metadata->file_size, format_.metadata->data_offset);
+    if (payload < 2 * plan.piece_bytes) return;  // one piece: nothing to share
+    plan.record_index = building_;
+  }
   if (post_filter_) plan.post_filter = scan_.options.filter;
   const EventFilter pushed = post_filter_ ? EventFilter{} : scan_.options.filter;
   Scan::Impl& scan = scan_;

@@ -28,6 +28,20 @@ struct ParallelChunks::PieceEnd {
   bool failed = false;
 };
 
+void ParallelChunks::plan_segments(const TimeIndex& index, std::size_t events_per_piece, ParallelPlan& plan) {
+  plan.starts.clear();
+  std::uint64_t events = 0;
+  for (const IndexEntry& e : index.entries) {
+    // A piece fills about one chunk: a segment that would overflow it starts the next piece.
+    if (plan.starts.empty() || events + e.events > events_per_piece) {
+      plan.starts.push_back({e.offset, e.state});
+      events = 0;
+    }
+    events += e.events;
+  }
+  plan.segments_end = index.end_offset;
+}
+
 bool ParallelChunks::usable(const FormatReader& reader, const ReadOptions& options) {
   // Strict mode reports the first error in file order, which a speculative piece might not see;
   // the Metavision shift is taken from the first TIME_HIGH, which only the first piece sees.
@@ -42,7 +56,8 @@ ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_p
   plan_.piece_bytes = std::max<std::uint64_t>(plan_.piece_bytes, 4096);
   data_offset_ = metadata_->data_offset;
   file_end_ = std::max(metadata_->file_size, data_offset_);
-  piece_count_ = std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
+  piece_count_ = segment_mode() ? plan_.starts.size()
+                                : std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
   index_.end_offset = file_end_;
   for (unsigned w = 0; w < plan_.threads; ++w) workers_.emplace_back([this, w] { work(w); });
 }
@@ -95,6 +110,21 @@ void ParallelChunks::work(unsigned) {
       piece = (pieces_[k] = std::make_unique<Piece>()).get();
     }
     PieceEnd end;
+    if (segment_mode()) {
+      // Pieces start at index entries, exact states: nothing to stitch, no order to wait for.
+      try {
+        if (!reader) reader = open_().reader;
+        decode_segment(k, *piece, *reader);
+      } catch (...) {
+        piece->error = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex_);
+        piece->ready = true;
+      }
+      changed_.notify_all();
+      continue;
+    }
     try {
       OpenedFormat first;
       FormatReader* r = nullptr;
@@ -150,6 +180,18 @@ void ParallelChunks::decode_piece(std::size_t k, Piece& piece, FormatReader& rea
   piece.end = k + 1 < piece_count_ ? sync_piece(k + 1, *probe) : file_end_;
   reader.set_end(piece.end);
   fill_piece(piece, reader);
+}
+
+void ParallelChunks::decode_segment(std::size_t k, Piece& piece, FormatReader& reader) {
+  piece.start = plan_.starts[k].offset;
+  piece.end = k + 1 < piece_count_ ? plan_.starts[k + 1].offset : plan_.segments_end;
+  reader.resume(plan_.starts[k].state, piece.start);
+  reader.set_end(piece.end);
+  fill_piece(piece, reader);
+  piece.stats = reader.stats();
+  if (plan_.post_filter.active()) {
+    for (auto& chunk : piece.chunks) plan_.post_filter.apply(chunk);
+  }
 }
 
 void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {

@@ -33,6 +33,15 @@ struct ParallelPlan {
   // the readers must then be unfiltered, so that entries count every event.
   bool record_index = false;
   std::size_t index_stride = std::size_t{1} << 16;
+  // Segment mode: with a time index, pieces start where its entries say (resume() at their
+  // state, no sync point, no stitching) and end at the next piece's offset; any format that
+  // can resume takes this path. Empty: pieces of piece_bytes at sync points.
+  struct Start {
+    std::uint64_t offset;
+    std::string state;
+  };
+  std::vector<Start> starts;
+  std::uint64_t segments_end = 0;  // where the last piece ends
 };
 
 class ParallelChunks {
@@ -55,6 +64,8 @@ class ParallelChunks {
 
   // Whether a scan with these options can take this path with this reader.
   static bool usable(const FormatReader& reader, const ReadOptions& options);
+  // The plan's pieces from a time index: consecutive segments grouped to about events_per_piece.
+  static void plan_segments(const TimeIndex& index, std::size_t events_per_piece, ParallelPlan& plan);
 
  private:
   struct Piece;
@@ -65,6 +76,8 @@ class ParallelChunks {
   std::int64_t stitch(Piece& piece, FormatReader& reader, const PieceEnd& before);
   PieceEnd wait_for_end_of(std::size_t k);
   std::uint64_t piece_start(std::size_t k) const { return data_offset_ + k * plan_.piece_bytes; }
+  bool segment_mode() const { return !plan_.starts.empty(); }
+  void decode_segment(std::size_t k, Piece& piece, FormatReader& reader);
   std::uint64_t sync_scan_limit() const;
   // Piece k's sync point, with `reader` positioned there (found once, shared by two workers).
   std::uint64_t sync_piece(std::size_t k, FormatReader& reader);

@@ -56,8 +56,9 @@ class ChunkProducer {
   void record_segment(std::uint64_t offset, std::string state, const EventBatch& events, std::size_t from,
                       const TriggerBatch& triggers, std::size_t trig_from);
   void report_progress();
-  // Whole-file passes on several threads (io/parallel_chunks.hpp) when the format can split.
-  void start_parallel();
+  // Whole-file passes on several threads (io/parallel_chunks.hpp): from the index's entries
+  // when there is one, else at sync points when the format can split.
+  void start_parallel(bool from_index);
   bool next_parallel(EventBatch& events, TriggerBatch& triggers);
 
   Scan::Impl& scan_;

@@ -106,5 +106,31 @@ TEST(FileIndex, hdf5_windows_use_the_index_its_first_pass_builds) {
   expect_windows_seek(path, cache);
 }
 
+TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
+  // With an index (the file's own or a cached one), chunks() decodes pieces of segments on
+  // several threads: same events, same counters, in every format that can resume.
+  test::ScopedTempDir dir;
+  const std::string cache = dir.file("cache");
+  for (const auto& [format, name] : {std::pair{"aedat4", "r.aedat4"}, std::pair{"hdf5", "r.h5"}, std::pair{"evt3", "r.raw"},
+                                     std::pair{"evt2", "r2.raw"}}) {
+    const std::string path = synthetic(dir, format, name);
+    Scan first(path);  // builds and caches the index where the file has none
+    first.index_dir(cache).threads(1);
+    const std::string expected = digest_of_chunks(first);
+    EXPECT_EQ(expected, digest(read(path).events)) << format;
+    for (const unsigned threads : {2u, 3u}) {
+      Scan parallel(path, [] {
+        ReadOptions ro;
+        ro.chunk_events = 20'000;  // many pieces
+        return ro;
+      }());
+      parallel.index_dir(cache).threads(threads);
+      EXPECT_EQ(digest_of_chunks(parallel), expected) << format << " on " << threads << " threads";
+      EXPECT_EQ(parallel.stats().words, first.stats().words) << format;
+      EXPECT_EQ(parallel.stats().corrupt(), 0u) << format;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace evlib
