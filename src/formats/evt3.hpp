@@ -40,14 +40,14 @@ struct Evt3Columns {
   std::size_t n;  // events written so far; the block may write up to kEvt3BlockRoom past it
 };
 inline constexpr std::size_t kEvt3BlockWords = 32;
-inline constexpr std::size_t kEvt3BlockRoom = kEvt3BlockWords * 12 + 16;
+inline constexpr std::size_t kEvt3BlockRoom = kEvt3BlockWords * 12 + 16;  // a vector word writes 16 slots
 // Decodes blocks of 32 words from bytes (words of them) while each block holds only ADDR_Y /
 // ADDR_X / TIME_LOW / VECT_BASE_X / VECT_12 / VECT_8 words whose events are all inside the
 // sensor and the columns have kEvt3BlockRoom slots left (of capacity); returns the words
 // decoded (a multiple of 32), leaving the rest to the scalar loop. width, height <= 0xFFFF.
 std::size_t evt3_blocks_avx512(const std::uint8_t* bytes, std::size_t words, Evt3BlockState& state, Evt3Columns& out,
                                std::size_t capacity, std::uint32_t width, std::uint32_t height);
-bool evt3_avx512_available();  // this CPU has AVX-512 F and BW
+bool evt3_avx512_available();  // this CPU has AVX-512 F, BW, VL and VBMI2
 
 class Evt3Decoder {
  public:

@@ -1,4 +1,4 @@
-// EVT 3.0 words 32 at a time with AVX-512 (F + BW), for runs of the common word types.
+// EVT 3.0 words 32 at a time with AVX-512 (F, BW, VL, VBMI2), for runs of the common word types.
 //
 // The scalar loop spends most of its time on mispredicted branches: which of ADDR_Y, ADDR_X,
 // TIME_LOW, VECT_BASE_X or a vector word comes next follows the scene. Here the 32 words of a
@@ -6,7 +6,7 @@
 // with prefix scans over lane indices (the last ADDR_Y / TIME_LOW / VECT_BASE_X at or before
 // it), and the vector base advance with a prefix sum of spans. Then each word that yields events
 // gets its place in the output from a prefix sum of event counts and is written there: vector
-// words as the scalar loop writes them (12 shared t/y/p slots, x from a nibble table), ADDR_X
+// words as 16 shared t/y/p slots and their columns compressed to the set bits, ADDR_X
 // words with four stores; no branch on the word type at all. A block with any other word type, a row or column outside the sensor or
 // a vector without a base is left to the scalar loop, which handles and counts those exactly.
 #include "formats/evt3.hpp"
@@ -21,7 +21,7 @@ namespace evlib::detail {
 
 namespace {
 
-#define EVLIB_AVX512 __attribute__((target("avx512f,avx512bw,bmi,bmi2,popcnt")))
+#define EVLIB_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi2,bmi,bmi2,popcnt")))
 
 // Lanes 1..32 (a word's index plus one, so that 0 can mean "none").
 EVLIB_AVX512 inline __m512i lane_numbers() {
@@ -149,18 +149,20 @@ EVLIB_AVX512 inline void store_times(const std::uint16_t* time_low, int k, __mma
   // events belong to later words, which write them afterwards. Then the ADDR_X words, one slot
   // each. No branch on the word type, and no store depends on the one before.
   const std::size_t n = n_io;
+  const __m256i bit_index = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (std::uint32_t m = is_vector; m != 0; m &= m - 1) {
     const unsigned lane = static_cast<unsigned>(std::countr_zero(m));
     const std::size_t at = n + start[lane];
-    fill_slots(out_t + at, out_y + at, out_p + at, times[lane], rows[lane], static_cast<std::uint8_t>(polarity[lane]));
-    const std::uint32_t mask = bits[lane];
-    std::size_t x_at = at;
-    for (std::uint32_t nib = 0; nib < 12; nib += 4) {
-      const std::uint32_t b = (mask >> nib) & 0xF;
-      const std::uint64_t packed = (first_x[lane] + nib) * 0x0001000100010001ull + kNibbleOffsets[b];
-      std::memcpy(out_x + x_at, &packed, sizeof packed);
-      x_at += static_cast<std::size_t>(std::popcount(b));
-    }
+    // 16 slots of each column (the block's room allows it); x: base + bit index, compressed
+    // down to the set bits.
+    const __m512i t = _mm512_set1_epi64(times[lane]);
+    _mm512_storeu_si512(out_t + at, t);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_t + at + 8), _mm256_set1_epi64x(times[lane]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_y + at), _mm256_set1_epi16(static_cast<short>(rows[lane])));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out_p + at), _mm_set1_epi8(static_cast<char>(polarity[lane])));
+    const __m256i columns = _mm256_add_epi16(_mm256_set1_epi16(static_cast<short>(first_x[lane])), bit_index);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_x + at),
+                        _mm256_maskz_compress_epi16(static_cast<__mmask16>(bits[lane]), columns));
   }
   for (std::uint32_t m = is_x; m != 0; m &= m - 1) {
     const unsigned lane = static_cast<unsigned>(std::countr_zero(m));
@@ -208,7 +210,8 @@ EVLIB_AVX512 std::size_t evt3_blocks_avx512(const std::uint8_t* bytes, std::size
 }
 
 bool evt3_avx512_available() {
-  static const bool available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  static const bool available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi2");
   return available;
 }
 
