@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include "evlib/event_batch.hpp"
 #include "evlib/filter.hpp"
@@ -113,6 +114,23 @@ std::size_t feed_words(PartialWord<N>& partial, const std::uint8_t* data, std::s
   std::memcpy(partial.bytes, data + used, rest);
   partial.len = rest;
   return size;
+}
+
+// EVT 2.0 / 2.1 parallel stitching (io/parallel_chunks.hpp): time is base = loops * 2^34 +
+// TIME_HIGH << 6. Two states at the same place that agree on everything else (`rest_same`)
+// differ by whole 2^34 µs epochs; this is that difference, or nullopt when they disagree.
+template <class State>
+std::optional<std::int64_t> th_epoch_offset(const State& a, const State& b, bool rest_same) {
+  const bool same = rest_same && a.next_offset == b.next_offset && a.partial.len == 0 && b.partial.len == 0 &&
+                    a.have_th == b.have_th && a.th == b.th && a.shift == b.shift;
+  const std::int64_t d = (a.loops - b.loops) * (std::int64_t{1} << 34);
+  if (!same || a.base - b.base != d) return std::nullopt;
+  return d;
+}
+template <class State>
+void th_shift_epoch(State& state, std::int64_t time_offset) noexcept {
+  state.loops += time_offset >> 34;
+  state.base += time_offset;
 }
 
 }  // namespace evlib::detail

@@ -32,22 +32,13 @@ std::size_t Evt2Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_t
   return size;
 }
 
-std::optional<std::int64_t> Evt2Decoder::epoch_offset(const State& before, const State& fresh) {
-  const State& a = before;
-  const State& b = fresh;
-  const bool same = a.next_offset == b.next_offset && a.partial.len == 0 && b.partial.len == 0 &&
-                    a.have_th == b.have_th && a.th == b.th && a.shift == b.shift &&
-                    a.continued_expected == b.continued_expected &&
-                    (a.continued_expected == 0 || (a.group_is_imu == b.group_is_imu && a.group_offset == b.group_offset));
-  const std::int64_t d = (a.loops - b.loops) * (std::int64_t{1} << 34);
-  if (!same || a.base - b.base != d) return std::nullopt;
-  return d;
+std::optional<std::int64_t> Evt2Decoder::epoch_offset(const State& a, const State& b) {
+  const bool same_group = a.continued_expected == b.continued_expected &&
+                          (a.continued_expected == 0 || (a.group_is_imu == b.group_is_imu && a.group_offset == b.group_offset));
+  return th_epoch_offset(a, b, same_group);
 }
 
-void Evt2Decoder::shift_epoch(State& state, std::int64_t time_offset) noexcept {
-  state.loops += time_offset >> 34;
-  state.base += time_offset;
-}
+void Evt2Decoder::shift_epoch(State& state, std::int64_t time_offset) noexcept { th_shift_epoch(state, time_offset); }
 
 void Evt2Decoder::on_rare_word(std::uint32_t w, std::uint64_t offset, TriggerBatch& triggers) {
   const std::uint32_t type = w >> 28;

@@ -34,19 +34,10 @@ std::size_t Evt21Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_
 }
 
 std::optional<std::int64_t> Evt21Decoder::epoch_offset(const State& before, const State& fresh) {
-  const State& a = before;
-  const State& b = fresh;
-  const bool same = a.next_offset == b.next_offset && a.partial.len == 0 && b.partial.len == 0 &&
-                    a.have_th == b.have_th && a.th == b.th && a.shift == b.shift;
-  const std::int64_t d = (a.loops - b.loops) * (std::int64_t{1} << 34);
-  if (!same || a.base - b.base != d) return std::nullopt;
-  return d;
+  return th_epoch_offset(before, fresh, true);
 }
 
-void Evt21Decoder::shift_epoch(State& state, std::int64_t time_offset) noexcept {
-  state.loops += time_offset >> 34;
-  state.base += time_offset;
-}
+void Evt21Decoder::shift_epoch(State& state, std::int64_t time_offset) noexcept { th_shift_epoch(state, time_offset); }
 
 void Evt21Decoder::on_rare_word(std::uint32_t h, std::uint32_t, std::uint64_t offset, TriggerBatch& triggers) {
   switch (h >> 28) {

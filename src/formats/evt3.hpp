@@ -138,8 +138,20 @@ class Evt3Decoder {
                                              TriggerBatch& triggers);
   template <bool kFiltered, class Sink>
   std::size_t decode_run(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
-                         TriggerBatch& triggers, std::size_t& n, std::int64_t& t, std::uint32_t& y,
-                         std::uint32_t& row_ok);
+                         TriggerBatch& triggers);
+  // The part of the state the hot loop keeps in locals (and the block decoder works on).
+  Evt3BlockState hot_state() const noexcept {
+    return {s_.t, s_.time_base, s_.y, s_.row_ok, s_.base_x, s_.base_p, s_.have_base};
+  }
+  void set_hot_state(const Evt3BlockState& h) noexcept {
+    s_.t = h.t;
+    s_.time_base = h.time_base;
+    s_.y = h.y;
+    s_.row_ok = h.row_ok;
+    s_.base_x = h.base_x;
+    s_.base_p = h.base_p;
+    s_.have_base = h.have_base;
+  }
   template <class Sink>
   std::size_t decode_rare_word(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
                                TriggerBatch& triggers);
@@ -289,21 +301,9 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     }
     ++i;
   }
-  std::size_t n = sink.n;
-  std::int64_t t = s_.t;
-  std::uint32_t y = s_.y;
-  std::uint32_t row_ok = s_.row_ok;
   // An OTHERS group cut by the previous buffer's end: its CONTINUED words come first.
   if (s_.others_pending) i += take_continued(bytes, i, count);
-  if (filtered_) {
-    i = decode_run<true>(bytes, i, count, sink, triggers, n, t, y, row_ok);
-  } else {
-    i = decode_run<false>(bytes, i, count, sink, triggers, n, t, y, row_ok);
-  }
-  sink.n = n;
-  s_.t = t;
-  s_.y = y;
-  s_.row_ok = row_ok;
+  i = filtered_ ? decode_run<true>(bytes, i, count, sink, triggers) : decode_run<false>(bytes, i, count, sink, triggers);
   stats_.words += i;
   s_.next_offset += 2 * i;
   return i;
@@ -316,20 +316,26 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
 // plain sensor bounds and the loop stays as lean as possible.
 template <bool kFiltered, class Sink>
 std::size_t Evt3Decoder::decode_run(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink,
-                                    TriggerBatch& triggers, std::size_t& n_io, std::int64_t& t_io,
-                                    std::uint32_t& y_io, std::uint32_t& row_ok_io) {
+                                    TriggerBatch& triggers) {
   std::int64_t* const out_t = sink.t;
   std::uint16_t* const out_x = sink.x;
   std::uint16_t* const out_y = sink.y;
   std::uint8_t* const out_p = sink.p;
-  std::size_t n = n_io;
-  std::int64_t t = t_io;
-  std::int64_t time_base = s_.time_base;
-  std::uint32_t y = y_io;
-  std::uint32_t row_ok = row_ok_io;
-  std::uint32_t base_x = s_.base_x;
-  std::uint32_t base_p = s_.base_p;
-  bool have_base = s_.have_base;
+  std::size_t n = sink.n;
+  const Evt3BlockState start = hot_state();
+  std::int64_t t = start.t, time_base = start.time_base;
+  std::uint32_t y = start.y, row_ok = start.row_ok, base_x = start.base_x, base_p = start.base_p;
+  bool have_base = start.have_base;
+  const auto locals = [&] { return Evt3BlockState{t, time_base, y, row_ok, base_x, base_p, have_base}; };
+  const auto set_locals = [&](const Evt3BlockState& h) {
+    t = h.t;
+    time_base = h.time_base;
+    y = h.y;
+    row_ok = h.row_ok;
+    base_x = h.base_x;
+    base_p = h.base_p;
+    have_base = h.have_base;
+  };
   const std::uint32_t x_lo = kFiltered ? filter_.x_lo : 0;
   const std::uint32_t y_lo = kFiltered ? filter_.y_lo : 0;
   const std::uint32_t y_span = kFiltered ? filter_.y_span : height_;
@@ -339,17 +345,12 @@ std::size_t Evt3Decoder::decode_run(const std::uint8_t* bytes, std::size_t i, st
   while (i < count) {
     if constexpr (!kFiltered) {
       if (simd_ && count - i >= kEvt3BlockWords && sink.cap - n >= kEvt3BlockRoom) {
-        Evt3BlockState st{t, time_base, y, row_ok, base_x, base_p, have_base};
+        Evt3BlockState st = locals();
         Evt3Columns cols{out_t, out_x, out_y, out_p, n};
         i += evt3_blocks_avx512(bytes + 2 * i, count - i, st, cols, sink.cap, std::min(width_, 0xFFFFu),
                                 std::min(height_, 0xFFFFu));
         n = cols.n;
-        t = st.t;
-        y = st.y;
-        row_ok = st.row_ok;
-        base_x = st.base_x;
-        base_p = st.base_p;
-        have_base = st.have_base;
+        set_locals(st);
       }
     }
     // Each word yields at most kMaxEventsPerWord events: decode a block that cannot overflow
@@ -413,31 +414,15 @@ std::size_t Evt3Decoder::decode_run(const std::uint8_t* bytes, std::size_t i, st
       }
       // Everything else: write the locals back, handle the word, reload.
       sink.n = n;
-      s_.t = t;
-      s_.y = y;
-      s_.row_ok = row_ok;
-      s_.base_x = base_x;
-      s_.base_p = base_p;
-      s_.have_base = have_base;
+      set_hot_state(locals());
       i += decode_rare_word(bytes, i, count, sink, triggers);
       n = sink.n;
-      t = s_.t;
-      time_base = s_.time_base;
-      y = s_.y;
-      row_ok = s_.row_ok;
-      base_x = s_.base_x;
-      base_p = s_.base_p;
-      have_base = s_.have_base;
+      set_locals(hot_state());
       if constexpr (kFiltered) t_mask = 0u - static_cast<std::uint32_t>(filter_.t_in(t));
     }
   }
-  n_io = n;
-  t_io = t;
-  y_io = y;
-  row_ok_io = row_ok;
-  s_.base_x = base_x;
-  s_.base_p = base_p;
-  s_.have_base = have_base;
+  sink.n = n;
+  set_hot_state(locals());
   return i;
 }
 

@@ -108,13 +108,7 @@ bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
     bool more = true;
     if (building_) {
       // Index segments are finer than chunks, so that a short window decodes little.
-      while (more && buffer_.size() + 32 <= buffer_.capacity()) {
-        const std::uint64_t offset = format_.reader->bytes_done();
-        std::string state = format_.reader->snapshot();
-        const std::size_t from = buffer_.size(), trig_from = triggers.size();
-        more = format_.reader->fill(buffer_, triggers, from + kIndexStride);
-        record_segment(offset, std::move(state), buffer_, from, triggers, trig_from);
-      }
+      more = fill_indexing(*format_.reader, buffer_, triggers, building_index_.entries);
     } else {
       while (more && buffer_.size() + 32 <= buffer_.capacity()) more = format_.reader->fill(buffer_, triggers);
     }
@@ -138,24 +132,6 @@ bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
     }
   }
   return false;
-}
-
-void ChunkProducer::record_segment(std::uint64_t offset, std::string state, const EventBatch& events,
-                                   std::size_t from, const TriggerBatch& triggers, std::size_t trig_from) {
-  IndexEntry e;
-  e.offset = offset;
-  e.state = std::move(state);
-  e.events = events.size() - from;
-  const auto t = events.t();
-  for (std::size_t i = from; i < t.size(); ++i) {
-    e.t_min = std::min(e.t_min, t[i]);
-    e.t_max = std::max(e.t_max, t[i]);
-  }
-  for (std::size_t i = trig_from; i < triggers.size(); ++i) {
-    e.t_min = std::min(e.t_min, triggers.t[i]);
-    e.t_max = std::max(e.t_max, triggers.t[i]);
-  }
-  building_index_.entries.push_back(std::move(e));
 }
 
 void ChunkProducer::report_progress() {

@@ -1,5 +1,7 @@
 #include "io/format_reader.hpp"
 
+#include <algorithm>
+
 #include "evlib/error.hpp"
 
 namespace evlib::detail {
@@ -9,6 +11,29 @@ void FormatReader::resume(const std::string&, std::uint64_t) {
 }
 
 void FormatReader::set_end(std::uint64_t) { throw InvalidArgument("this format cannot stop at a byte offset"); }
+
+bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, std::vector<IndexEntry>& entries) {
+  bool more = true;
+  while (more && batch.size() + 32 <= batch.capacity()) {
+    IndexEntry e;
+    e.offset = reader.bytes_done();
+    e.state = reader.snapshot();
+    const std::size_t from = batch.size(), trig_from = triggers.size();
+    more = reader.fill(batch, triggers, from + kIndexStride);
+    e.events = batch.size() - from;
+    const auto t = batch.t();
+    for (std::size_t i = from; i < t.size(); ++i) {
+      e.t_min = std::min(e.t_min, t[i]);
+      e.t_max = std::max(e.t_max, t[i]);
+    }
+    for (std::size_t i = trig_from; i < triggers.size(); ++i) {
+      e.t_min = std::min(e.t_min, triggers.t[i]);
+      e.t_max = std::max(e.t_max, triggers.t[i]);
+    }
+    if (e.events != 0 || triggers.size() != trig_from || entries.empty()) entries.push_back(std::move(e));
+  }
+  return more;
+}
 
 std::uint64_t FormatReader::sync_at(std::uint64_t, std::uint64_t) {
   throw InvalidArgument("this format cannot be split for parallel decoding");

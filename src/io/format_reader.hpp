@@ -66,6 +66,14 @@ class FormatReader {
   virtual std::string shift_snapshot(const std::string& snapshot, std::int64_t time_offset) const;
 };
 
+// Events between two time index entries: a window decodes at most about two of these extra.
+inline constexpr std::size_t kIndexStride = std::size_t{1} << 16;
+
+// reader.fill(batch, triggers) that records a time index entry (offset, snapshot, event count,
+// time range of events and triggers) every kIndexStride events into `entries`; entries with
+// nothing in them are dropped (the previous segment then spans their bytes), except a first.
+bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, std::vector<IndexEntry>& entries);
+
 // A format as the registry knows it.
 struct FormatDescriptor {
   const char* name;

@@ -189,9 +189,6 @@ void ParallelChunks::decode_segment(std::size_t k, Piece& piece, FormatReader& r
   reader.set_end(piece.end);
   fill_piece(piece, reader);
   piece.stats = reader.stats();
-  if (plan_.post_filter.active()) {
-    for (auto& chunk : piece.chunks) plan_.post_filter.apply(chunk);
-  }
 }
 
 void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
@@ -199,25 +196,7 @@ void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
     EventBatch chunk = take_buffer();
     TriggerBatch triggers;
     if (plan_.record_index) {
-      // Entries every index_stride events, as a sequential pass records them.
-      while (more && chunk.size() + 32 <= chunk.capacity()) {
-        IndexEntry e;
-        e.offset = reader.bytes_done();
-        e.state = reader.snapshot();
-        const std::size_t from = chunk.size(), trig_from = triggers.size();
-        more = reader.fill(chunk, triggers, from + plan_.index_stride);
-        e.events = chunk.size() - from;
-        const auto t = chunk.t();
-        for (std::size_t i = from; i < t.size(); ++i) {
-          e.t_min = std::min(e.t_min, t[i]);
-          e.t_max = std::max(e.t_max, t[i]);
-        }
-        for (std::size_t i = trig_from; i < triggers.size(); ++i) {
-          e.t_min = std::min(e.t_min, triggers.t[i]);
-          e.t_max = std::max(e.t_max, triggers.t[i]);
-        }
-        if (e.events != 0 || triggers.size() != trig_from || piece.index.empty()) piece.index.push_back(std::move(e));
-      }
+      more = fill_indexing(reader, chunk, triggers, piece.index);
     } else {
       more = reader.fill(chunk, triggers);
     }
@@ -227,6 +206,11 @@ void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
       piece.chunks.push_back(std::move(chunk));
       piece.triggers.push_back(std::move(triggers));
     }
+  }
+  // Region and polarity only (no time window takes this path): independent of the time epoch
+  // that stitching adds afterwards.
+  if (plan_.post_filter.active()) {
+    for (auto& chunk : piece.chunks) plan_.post_filter.apply(chunk);
   }
 }
 
@@ -272,9 +256,6 @@ std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const Pi
         e.t_max += offset;
       }
     }
-  }
-  if (plan_.post_filter.active()) {
-    for (auto& chunk : piece.chunks) plan_.post_filter.apply(chunk);
   }
   return offset;
 }

@@ -29,10 +29,9 @@ struct ParallelPlan {
   // Applied to each stitched chunk, for readers opened without it (region and polarity only:
   // the scan takes this path only without a time window).
   EventFilter post_filter;
-  // Record a time index on the way (entries every index_stride events and at each piece);
-  // the readers must then be unfiltered, so that entries count every event.
+  // Record a time index on the way (fill_indexing(), as a sequential pass does); the readers
+  // must then be unfiltered, so that entries count every event.
   bool record_index = false;
-  std::size_t index_stride = std::size_t{1} << 16;
   // Segment mode: with a time index, pieces start where its entries say (resume() at their
   // state, no sync point, no stitching) and end at the next piece's offset; any format that
   // can resume takes this path. Empty: pieces of piece_bytes at sync points.

@@ -51,10 +51,6 @@ class ChunkProducer {
   bool next(EventBatch& events, TriggerBatch& triggers);
 
  private:
-  // Events between two index entries: a window decodes at most about two of these extra.
-  static constexpr std::size_t kIndexStride = std::size_t{1} << 16;
-  void record_segment(std::uint64_t offset, std::string state, const EventBatch& events, std::size_t from,
-                      const TriggerBatch& triggers, std::size_t trig_from);
   void report_progress();
   // Whole-file passes on several threads (io/parallel_chunks.hpp): from the index's entries
   // when there is one, else at sync points when the format can split.

@@ -141,14 +141,14 @@ class WordStreamReader final : public FormatReader {
       typename Decoder::State at = initial_.state();
       at.next_offset = start;
       scout.restore(at);
-      EventBatch scratch = EventBatch::with_capacity(4096);
+      if (scout_scratch_.capacity() == 0) scout_scratch_ = EventBatch::with_capacity(4096);  // reused by every piece
       TriggerBatch ignored;
       std::uint64_t keep = limit - start;
       std::uint64_t scanned = 0;
       for (auto w = source_->next(); !w.empty(); w = source_->next()) {
         const std::size_t whole = w.size() - w.size() % Decoder::kWordBytes;  // windows are word multiples
         const std::size_t found = decoder_->sync_prefix_bytes(w.data(), whole);
-        feed_all(scout, w.data(), found, scratch, ignored);
+        feed_all(scout, w.data(), found, scout_scratch_, ignored);
         if (found < whole) {
           keep = scanned + found;
           break;
@@ -218,6 +218,7 @@ class WordStreamReader final : public FormatReader {
   Decoder initial_;                  // as constructed: how a fresh piece starts
   std::optional<Decoder> decoder_;   // replaced by a copy of initial_ when a piece starts
   std::string sync_state_;  // the decoder state sync_at() found, as snapshot() bytes
+  EventBatch scout_scratch_;  // where sync_at()'s throw-away decoder writes
   std::uint64_t data_offset_;
   std::span<const std::uint8_t> pending_;
   std::uint64_t pending_offset_ = 0;
