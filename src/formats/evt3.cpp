@@ -62,7 +62,9 @@ std::size_t Evt3Decoder::take_continued(const std::uint8_t* bytes, std::size_t i
 // OTHERS group.
 std::size_t Evt3Decoder::sync_prefix_bytes(const std::uint8_t* data, std::size_t size) const {
   bool high = false, low = false, row = false, base = false;
-  for (std::size_t i = 0; i + 2 <= size; i += 2) {
+  // Nothing counts before the first TIME_HIGH, which may be far: skip to it at once.
+  const std::size_t first_high = 2 * find_word_type(data, 0, size / 2, 0x8);
+  for (std::size_t i = first_high; i + 2 <= size; i += 2) {
     switch (load_le16(data + i) >> 12) {
       case 0x8: high = true; break;
       case 0x6: low = low || high; break;

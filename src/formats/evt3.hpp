@@ -292,14 +292,14 @@ std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
                                       TriggerBatch& triggers) {
   std::size_t i = 0;
   // Everything before the first TIME_HIGH has no time base and is dropped (FORMATS.md 4.2 step 1).
-  while (!s_.have_th && i < count) {
-    const std::uint32_t w = load_le16(bytes + 2 * i);
-    if ((w >> 12) == 0x8) {
-      on_time_high(w & 0xFFF, s_.next_offset + 2 * i);
-    } else {
-      ++stats_.before_first_time_high;
+  if (!s_.have_th) {
+    const std::size_t high = find_word_type(bytes, 0, count, 0x8);
+    stats_.before_first_time_high += high;
+    i = high;
+    if (high < count) {
+      on_time_high(load_le16(bytes + 2 * high) & 0xFFF, s_.next_offset + 2 * high);
+      ++i;
     }
-    ++i;
   }
   // An OTHERS group cut by the previous buffer's end: its CONTINUED words come first.
   if (s_.others_pending) i += take_continued(bytes, i, count);

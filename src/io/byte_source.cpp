@@ -104,6 +104,10 @@ void ByteSource::release_window() {
 }
 
 std::span<const std::uint8_t> ByteSource::next() {
+  // At the end (of the file, or of set_end(): a parallel piece's): the last window stays mapped
+  // until the next call with data, or until a jump drops it with its surroundings in one
+  // madvise; each madvise interrupts the other threads of the process to flush their TLBs.
+  if (map_ != nullptr && position_ >= std::min(size_, end_)) return {};
   release_window();
   window_offset_ = position_;
   window_size_ = 0;

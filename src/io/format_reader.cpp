@@ -39,7 +39,9 @@ std::uint64_t FormatReader::sync_at(std::uint64_t, std::uint64_t) {
   throw InvalidArgument("this format cannot be split for parallel decoding");
 }
 
-std::optional<std::int64_t> FormatReader::epoch_offset(const std::string&) const { return std::nullopt; }
+std::optional<std::int64_t> FormatReader::epoch_offset(const std::string&, const std::string&) const {
+  return std::nullopt;
+}
 
 void FormatReader::resume_synced(const std::string&, std::uint64_t) {
   throw InvalidArgument("this format cannot be split for parallel decoding");

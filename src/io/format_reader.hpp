@@ -53,12 +53,13 @@ class FormatReader {
   // word boundary and resynchronise. sync_at() moves to the first sync point at or after
   // `offset`, looking at most `max_scan` bytes on, and returns it (the end of input if none is
   // left); events before it belong to the reader of the previous piece. epoch_offset() is what
-  // to add to the times this reader decodes from there so that it continues a reader whose
-  // snapshot() at that point was `before`; nullopt when the two disagree beyond the time epoch
-  // (then that piece must be decoded again from `before`).
+  // to add to the times a reader decodes from a sync point where its sync_snapshot() was
+  // `fresh` so that it continues a reader whose snapshot() at that point was `before`; nullopt
+  // when the two disagree beyond the time epoch (then that piece must be decoded again from
+  // `before`). Any reader of the format answers it, not only the one that synced.
   virtual bool can_split() const { return false; }
   virtual std::uint64_t sync_at(std::uint64_t offset, std::uint64_t max_scan);
-  virtual std::optional<std::int64_t> epoch_offset(const std::string& before) const;
+  virtual std::optional<std::int64_t> epoch_offset(const std::string& before, const std::string& fresh) const;
   // The state sync_at() found, and a way to start another reader there without searching again.
   virtual std::string sync_snapshot() const { return {}; }
   virtual void resume_synced(const std::string& sync_state, std::uint64_t offset);

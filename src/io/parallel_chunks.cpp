@@ -6,10 +6,6 @@
 
 namespace evlib::detail {
 
-namespace {
-struct StopRequested {};  // thrown to a worker waiting on a predecessor when the consumer goes
-}  // namespace
-
 struct ParallelChunks::Piece {
   std::uint64_t start = 0, end = 0;  // sync points: this piece decodes [start, end)
   std::vector<EventBatch> chunks;
@@ -17,8 +13,12 @@ struct ParallelChunks::Piece {
   std::vector<IndexEntry> index;       // with record_index
   DecodeStats stats;
   std::exception_ptr error;
+  std::string sync_state;  // the reader's state at `start` (pieces after the first)
+  std::string end_state;   // its state at `end`, in this piece's time epoch until stitched
   bool redecoded = false;
-  bool ready = false;  // decoded and stitched: next() may hand it out
+  bool decoded = false;    // waits to be stitched onto the previous piece
+  bool stitching = false;  // a worker has taken it to stitch
+  bool ready = false;      // decoded and stitched: next() may hand it out
 };
 
 // What the next piece needs to stitch itself on: the state this one ended in, and its epoch.
@@ -109,7 +109,6 @@ void ParallelChunks::work(unsigned) {
       k = next_claim_++;
       piece = (pieces_[k] = std::make_unique<Piece>()).get();
     }
-    PieceEnd end;
     if (segment_mode()) {
       // Pieces start at index entries, exact states: nothing to stitch, no order to wait for.
       try {
@@ -125,6 +124,9 @@ void ParallelChunks::work(unsigned) {
       changed_.notify_all();
       continue;
     }
+    // Decoded speculatively from its sync point; stitched (time epoch, state check) once the
+    // previous piece has been. The worker that finds both done stitches, so no worker waits for
+    // a slower one: it claims the next piece instead.
     try {
       OpenedFormat first;
       FormatReader* r = nullptr;
@@ -137,23 +139,62 @@ void ParallelChunks::work(unsigned) {
       }
       if (k + 1 < piece_count_ && !probe) probe = open_().reader;
       decode_piece(k, *piece, *r, probe.get());
-      const PieceEnd before = k == 0 ? PieceEnd{} : wait_for_end_of(k - 1);
-      if (before.failed) throw Error("an earlier piece failed");  // never delivered: that one's error comes first
-      end.time_offset = stitch(*piece, *r, before);
-      end.state = r->snapshot();
+      if (k > 0) piece->sync_state = r->sync_snapshot();
+      piece->end_state = r->snapshot();
       piece->stats = r->stats();
-    } catch (const StopRequested&) {
-      return;
+    } catch (...) {
+      piece->error = std::current_exception();
+    }
+    bool stitch_now = false;
+    {
+      std::lock_guard lock(mutex_);
+      piece->decoded = true;
+      stitch_now = k == 0 || ends_.count(k - 1) != 0;
+      piece->stitching = stitch_now;
+    }
+    if (stitch_now) stitch_from(k, reader);
+  }
+}
+
+void ParallelChunks::stitch_from(std::size_t k, std::unique_ptr<FormatReader>& reader) {
+  for (;;) {
+    Piece* piece = nullptr;
+    PieceEnd before;
+    {
+      std::lock_guard lock(mutex_);
+      piece = pieces_.at(k).get();
+      if (k > 0) {
+        before = std::move(*ends_.at(k - 1));
+        ends_.erase(k - 1);
+      }
+    }
+    PieceEnd end;
+    try {
+      if (piece->error) std::rethrow_exception(piece->error);
+      if (before.failed) throw Error("an earlier piece failed");  // never delivered: that one's error comes first
+      if (k > 0) {
+        if (!reader) reader = open_().reader;
+        end.time_offset = stitch(*piece, *reader, before);
+      }
+      end.state = std::move(piece->end_state);
     } catch (...) {
       piece->error = std::current_exception();
       end.failed = true;
     }
+    bool next_is_waiting = false;
     {
       std::lock_guard lock(mutex_);
       ends_[k] = std::make_unique<PieceEnd>(std::move(end));
-      piece->ready = true;
+      piece->ready = true;  // from here on the consumer may take (and free) it
+      const auto next = pieces_.find(k + 1);
+      if (next != pieces_.end() && next->second->decoded && !next->second->stitching) {
+        next->second->stitching = true;
+        next_is_waiting = true;
+      }
     }
     changed_.notify_all();
+    if (!next_is_waiting) return;
+    ++k;
   }
 }
 
@@ -214,19 +255,10 @@ void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
   }
 }
 
-ParallelChunks::PieceEnd ParallelChunks::wait_for_end_of(std::size_t k) {
-  std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return stopping_ || ends_.count(k) != 0; });
-  if (stopping_) throw StopRequested{};
-  PieceEnd end = std::move(*ends_[k]);
-  ends_.erase(k);
-  return end;
-}
-
 std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const PieceEnd& before) {
   std::int64_t offset = before.time_offset;
   if (!before.state.empty()) {
-    if (const auto epoch = reader.epoch_offset(before.state)) {
+    if (const auto epoch = reader.epoch_offset(before.state, piece.sync_state)) {
       offset += *epoch;
     } else {
       // The speculative start disagrees with where the previous piece ended (damaged input):
@@ -239,6 +271,8 @@ std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const Pi
       reader.resume(before.state, piece.start);
       reader.set_end(piece.end);
       fill_piece(piece, reader);
+      piece.end_state = reader.snapshot();
+      piece.stats = reader.stats();
     }
   }
   if (offset != 0) {

@@ -72,8 +72,10 @@ class ParallelChunks {
   struct PieceEnd;
   void decode_piece(std::size_t k, Piece& piece, FormatReader& reader, FormatReader* probe);
   void fill_piece(Piece& piece, FormatReader& reader);
+  // Stitches piece k and then each following piece already decoded, with `reader` (opened if
+  // null) for the re-decode of a piece whose speculative start proves wrong.
+  void stitch_from(std::size_t k, std::unique_ptr<FormatReader>& reader);
   std::int64_t stitch(Piece& piece, FormatReader& reader, const PieceEnd& before);
-  PieceEnd wait_for_end_of(std::size_t k);
   std::uint64_t piece_start(std::size_t k) const { return data_offset_ + k * plan_.piece_bytes; }
   bool segment_mode() const { return !plan_.starts.empty(); }
   void decode_segment(std::size_t k, Piece& piece, FormatReader& reader);

@@ -183,13 +183,13 @@ class WordStreamReader final : public FormatReader {
     }
   }
 
-  std::optional<std::int64_t> epoch_offset(const std::string& before) const override {
+  std::optional<std::int64_t> epoch_offset(const std::string& before, const std::string& fresh) const override {
     if constexpr (kSplits) {
-      typename Decoder::State state, fresh;
-      if (before.size() != sizeof state || sync_state_.size() != sizeof fresh) return std::nullopt;
-      std::memcpy(&state, before.data(), sizeof state);
-      std::memcpy(&fresh, sync_state_.data(), sizeof fresh);
-      return Decoder::epoch_offset(state, fresh);
+      typename Decoder::State a, b;
+      if (before.size() != sizeof a || fresh.size() != sizeof b) return std::nullopt;
+      std::memcpy(&a, before.data(), sizeof a);
+      std::memcpy(&b, fresh.data(), sizeof b);
+      return Decoder::epoch_offset(a, b);
     } else {
       return std::nullopt;
     }

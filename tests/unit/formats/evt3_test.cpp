@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "evlib/error.hpp"
@@ -304,6 +305,37 @@ TEST(Evt3Decoder, vector_columns_past_65535_are_out_of_bounds_even_on_a_wider_se
     const auto d = decode_bytes(Evt3Decoder(c), le16_bytes(words));
     EXPECT_TRUE(d.events.empty()) << "filtered " << filtered;
     EXPECT_EQ(d.stats.out_of_bounds, 2u) << "filtered " << filtered;
+  }
+}
+
+TEST(Evt3Decoder, a_long_run_before_the_first_time_high_is_dropped_across_buffers) {
+  // Thousands of words of every other type, then TIME_HIGH: all dropped and counted, wherever
+  // the buffers are cut (the skip takes four words at a time, with a word-wise tail).
+  std::vector<std::uint16_t> words;
+  for (unsigned i = 0; i < 5001; ++i) words.push_back(static_cast<std::uint16_t>((i % 16 == 8 ? 0x9 : i % 16) << 12 | 0x800));
+  for (auto w : {TH(3), Y(4), X(5)}) words.push_back(w);
+  const auto bytes = le16_bytes(words);
+  const std::vector<std::vector<std::size_t>> splits = {{}, {2}, {6, 10, 4096}, {10002}, {bytes.size() - 2}};
+  for (const auto& cuts : splits) {
+    const auto d = decode_bytes(Evt3Decoder(word_config(100, 100)), bytes, cuts);
+    EXPECT_EQ(d.ev(), (std::vector<Ev>{{3 * 4096, 5, 4, 0}})) << cuts.size() << " cuts";
+    EXPECT_EQ(d.stats.before_first_time_high, 5001u) << cuts.size() << " cuts";
+  }
+}
+
+TEST(FindWordType, finds_the_first_word_of_the_type_and_nothing_else) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    // Words of other types (their lower 12 bits random, so that 0x8 appears in other nibbles),
+    // with a few of the wanted type, maybe none; the answer must be the first such word.
+    std::vector<std::uint16_t> words(rng() % 40);
+    for (auto& w : words) w = static_cast<std::uint16_t>(((rng() % 15 + 9) % 16) << 12 | (rng() & 0xFFF));
+    for (unsigned k = rng() % 3; k > 0 && !words.empty(); --k) words[rng() % words.size()] = TH(rng() & 0xFFF);
+    const auto bytes = le16_bytes(words);
+    const std::size_t from = words.empty() ? 0 : rng() % (words.size() + 1);
+    std::size_t expected = from;
+    while (expected < words.size() && (words[expected] >> 12) != 0x8) ++expected;
+    EXPECT_EQ(detail::find_word_type(bytes.data(), from, words.size(), 0x8), expected) << "round " << round;
   }
 }
 
