@@ -1,19 +1,19 @@
 #include "io/byte_source.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "evlib/error.hpp"
 
 namespace evlib::detail {
 
 namespace {
-constexpr std::uint64_t kPage = 4096;
 
 int open_or_throw(const std::string& path) {
   if (path == "-") return ::dup(STDIN_FILENO);
@@ -31,27 +31,33 @@ struct stat stat_or_throw(int fd, const std::string& path) {
 }  // namespace
 
 ByteSource::ByteSource(const std::string& path, std::uint64_t offset, std::size_t window)
-    : path_(path), position_(offset), window_(window) {
+    : path_(path), position_(offset), window_(std::max<std::size_t>(window, 1)) {
   fd_ = open_or_throw(path);
   const struct stat st = stat_or_throw(fd_, path);
   if (S_ISREG(st.st_mode)) {
+    regular_ = true;
     size_ = static_cast<std::uint64_t>(st.st_size);
-    if (size_ > 0) {
-      void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-      if (m != MAP_FAILED) {
-        map_ = static_cast<const std::uint8_t*>(m);
-        map_bytes_ = size_;
-        ::madvise(m, map_bytes_, MADV_SEQUENTIAL);
-      }
-    }
+    ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);  // a longer readahead; only a hint
   }
-  if (map_ == nullptr) buffer_.resize(window_);
+}
+
+std::size_t ByteSource::read_at(std::uint8_t* out, std::size_t bytes, std::uint64_t offset) {
+  std::size_t filled = 0;
+  while (filled < bytes) {
+    const ssize_t r = ::pread(fd_, out + filled, bytes - filled, static_cast<off_t>(offset + filled));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw IoError(path_, std::string("read failed at byte ") + std::to_string(offset + filled) + ": " + std::strerror(errno));
+    if (r == 0) break;  // the file got shorter under us: its end is here
+    filled += static_cast<std::size_t>(r);
+  }
+  return filled;
 }
 
 std::vector<std::uint8_t> ByteSource::prefix(std::size_t max_bytes) {
-  if (map_ != nullptr) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, size_));
-    return {map_, map_ + n};
+  if (regular_) {
+    std::vector<std::uint8_t> out(static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, size_)));
+    out.resize(read_at(out.data(), out.size(), 0));
+    return out;
   }
   while (replay_.size() < max_bytes && !eof_) {
     const std::size_t have = replay_.size();
@@ -69,56 +75,24 @@ std::vector<std::uint8_t> ByteSource::prefix(std::size_t max_bytes) {
   return {replay_.begin(), replay_.begin() + static_cast<std::ptrdiff_t>(std::min(max_bytes, replay_.size()))};
 }
 
-void ByteSource::seek(std::uint64_t offset) {
-  if (map_ != nullptr && offset != position_ && last_window_end_ > last_window_begin_) {
-    // A jump (a parallel piece's reader moving to its next piece): the page cache may have
-    // mapped whole large folios (up to 2 MiB) around the last window, past both of its ends,
-    // and nothing read later would release them, so drop the window's surroundings too. A few
-    // pages still stay mapped somewhere (a few KiB a piece, from readahead or fault-around), so
-    // every 32nd jump drops the whole mapping; doing that on every jump costs 7 % of the speed.
-    constexpr std::uint64_t kFolio = std::uint64_t{2} << 20;
-    const std::uint64_t begin = last_window_begin_ / kFolio * kFolio;
-    const std::uint64_t end = std::min<std::uint64_t>(map_bytes_, (last_window_end_ + kFolio - 1) / kFolio * kFolio);
-    if (++jumps_ % 32 == 0) {
-      ::madvise(const_cast<std::uint8_t*>(map_), map_bytes_, MADV_DONTNEED);
-    } else {
-      ::madvise(const_cast<std::uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
-    }
-    window_size_ = 0;
-    last_window_begin_ = last_window_end_ = 0;
-  }
-  position_ = offset;
-}
+void ByteSource::seek(std::uint64_t offset) { position_ = offset; }
 
 ByteSource::~ByteSource() {
-  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_bytes_);
   if (fd_ >= 0) ::close(fd_);
 }
 
-void ByteSource::release_window() {
-  if (map_ == nullptr || window_size_ == 0) return;
-  // Drop the consumed pages from this process (they stay in the page cache): keeps RSS bounded.
-  const std::uint64_t begin = window_offset_ / kPage * kPage;
-  const std::uint64_t end = (window_offset_ + window_size_) / kPage * kPage;
-  if (end > begin) ::madvise(const_cast<std::uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
-}
-
 std::span<const std::uint8_t> ByteSource::next() {
-  // At the end (of the file, or of set_end(): a parallel piece's): the last window stays mapped
-  // until the next call with data, or until a jump drops it with its surroundings in one
-  // madvise; each madvise interrupts the other threads of the process to flush their TLBs.
-  if (map_ != nullptr && position_ >= std::min(size_, end_)) return {};
-  release_window();
+  // Not zeroed: every byte handed out was read first.
+  if (!buffer_) buffer_ = std::make_unique_for_overwrite<std::uint8_t[]>(window_);
   window_offset_ = position_;
   window_size_ = 0;
-  if (map_ != nullptr) {
+  if (regular_) {
     const std::uint64_t end = std::min(size_, end_);
     if (position_ >= end) return {};
-    window_size_ = static_cast<std::size_t>(std::min<std::uint64_t>(window_, end - position_));
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(window_, end - position_));
+    window_size_ = read_at(buffer_.get(), want, position_);
     position_ += window_size_;
-    last_window_begin_ = window_offset_;
-    last_window_end_ = position_;
-    return {map_ + window_offset_, window_size_};
+    return {buffer_.get(), window_size_};
   }
   // A pipe: first the bytes prefix() read ahead, then read() into the reused buffer.
   if (position_ < replay_.size()) {
@@ -127,7 +101,7 @@ std::span<const std::uint8_t> ByteSource::next() {
     return {replay_.data() + window_offset_, window_size_};
   }
   while (stream_read_ < position_ && !eof_) {  // skip to a seek target past the replayed bytes
-    const ssize_t r = ::read(fd_, buffer_.data(), std::min<std::uint64_t>(position_ - stream_read_, buffer_.size()));
+    const ssize_t r = ::read(fd_, buffer_.get(), std::min<std::uint64_t>(position_ - stream_read_, window_));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw IoError(path_, std::string("read failed: ") + std::strerror(errno));
     if (r == 0) eof_ = true;
@@ -135,8 +109,8 @@ std::span<const std::uint8_t> ByteSource::next() {
   }
   if (eof_) return {};
   std::size_t filled = 0;
-  while (filled < buffer_.size()) {
-    const ssize_t r = ::read(fd_, buffer_.data() + filled, buffer_.size() - filled);
+  while (filled < window_) {
+    const ssize_t r = ::read(fd_, buffer_.get() + filled, window_ - filled);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw IoError(path_, std::string("read failed: ") + std::strerror(errno));
     if (r == 0) {
@@ -149,7 +123,7 @@ std::span<const std::uint8_t> ByteSource::next() {
   window_offset_ = stream_read_ - filled;
   window_size_ = filled;
   position_ = stream_read_;
-  return {buffer_.data(), filled};
+  return {buffer_.get(), filled};
 }
 
 std::vector<std::uint8_t> read_prefix(const std::string& path, std::size_t max_bytes) {
