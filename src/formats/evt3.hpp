@@ -47,7 +47,7 @@ inline constexpr std::size_t kEvt3BlockRoom = kEvt3BlockWords * 12 + 16;  // a v
 // decoded (a multiple of 32), leaving the rest to the scalar loop. width, height <= 0xFFFF.
 std::size_t evt3_blocks_avx512(const std::uint8_t* bytes, std::size_t words, Evt3BlockState& state, Evt3Columns& out,
                                std::size_t capacity, std::uint32_t width, std::uint32_t height);
-bool evt3_avx512_available();  // this CPU has AVX-512 F, BW, VL and VBMI2
+bool evt3_avx512_available();  // this CPU has AVX-512 F, BW, VL, VBMI2 and BITALG
 
 class Evt3Decoder {
  public:

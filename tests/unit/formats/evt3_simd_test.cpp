@@ -89,5 +89,37 @@ TEST(Evt3Simd, block_decoder_equals_the_scalar_loop_on_random_words_and_small_se
   }
 }
 
+TEST(Evt3Simd, block_decoder_equals_the_scalar_loop_on_dense_vectors_and_crowded_time_lows) {
+  // Blocks of mostly vector words (up to 384 events in 32 words, so the slots of one block span
+  // many windows) and blocks with more TIME_LOW words than the block decoder takes (those go
+  // to the scalar loop): both must give the scalar loop's events.
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 24; ++round) {
+    const std::uint32_t time_lows = round % 3 == 0 ? 600 : 40;  // per mille
+    std::vector<std::uint16_t> words = {0x8000 | static_cast<std::uint16_t>(rng() % 4096), 0x0000 | 5, 0x3000 | 7};
+    for (int k = 0; k < 4000; ++k) {
+      const std::uint32_t r = static_cast<std::uint32_t>(rng() % 1000);
+      std::uint16_t v = static_cast<std::uint16_t>(rng() % 4096);
+      std::uint16_t type = 0x4;
+      if (r < time_lows) {
+        type = 0x6;
+      } else if (r < time_lows + 30) {
+        type = 0x0;
+        v %= 700;
+      } else if (r < time_lows + 60) {
+        type = 0x3;
+        v %= 600;
+      } else if (r < time_lows + 200) {
+        type = 0x5;
+      } else if (round % 2 == 0) {
+        v |= 0x0FFF;  // full vectors: 12 events a word
+      }
+      words.push_back(static_cast<std::uint16_t>(type << 12 | v));
+    }
+    expect_same_as_scalar(test::le16_bytes(words), {}, 1280, 720);
+    expect_same_as_scalar(test::le16_bytes(words), {5, 64, 999, 4321}, 1280, 720);
+  }
+}
+
 }  // namespace
 }  // namespace evlib
