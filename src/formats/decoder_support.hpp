@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include "evlib/event_batch.hpp"
 #include "evlib/filter.hpp"
@@ -79,16 +82,25 @@ inline std::uint64_t load_le64(const std::uint8_t* b) noexcept {
   return v;
 }
 
-// The first of the 16-bit words [i, count) whose top four bits are `type`, or count. Four words
-// at a time: a lane of (w & 0xF000) ^ (type << 12) is zero exactly for such a word, and its top
-// bit after subtracting one per lane (no borrow crosses lanes whose top nibble is set) marks it.
+// The first of the 16-bit words [i, count) whose top four bits are `type`, or count.
 // Resynchronising scans and the skip to the first EVT 3.0 TIME_HIGH search hundreds of
-// kilobytes this way instead of branching on every word.
+// kilobytes this way instead of branching on every word: 16 words a step with AVX2, else four
+// at a time in a 64-bit register (a lane of (w & 0xF000) ^ (type << 12) is zero exactly for
+// such a word, and its top bit after subtracting one per lane marks it; a borrow only reaches
+// lanes above the first zero one).
 inline std::size_t find_word_type(const std::uint8_t* bytes, std::size_t i, std::size_t count, std::uint32_t type) noexcept {
+#ifdef __AVX2__
+  const __m256i want = _mm256_set1_epi16(static_cast<short>(type));
+  for (; i + 16 <= count; i += 16) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes + 2 * i));
+    const unsigned hits = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_srli_epi16(w, 12), want)));
+    if (hits != 0) return i + static_cast<std::size_t>(std::countr_zero(hits)) / 2;
+  }
+#endif
   constexpr std::uint64_t kTop = 0xF000F000F000F000ull, kLow = 0x0001000100010001ull, kHigh = 0x8000800080008000ull;
-  const std::uint64_t want = kLow * (std::uint64_t{type} << 12);
+  const std::uint64_t want_lanes = kLow * (std::uint64_t{type} << 12);
   for (; i + 4 <= count; i += 4) {
-    const std::uint64_t y = (load_le64(bytes + 2 * i) & kTop) ^ want;  // lanes: 0, or bits 12..15 only
+    const std::uint64_t y = (load_le64(bytes + 2 * i) & kTop) ^ want_lanes;  // lanes: 0, or bits 12..15 only
     const std::uint64_t zero = (y - kLow) & ~y & kHigh;
     if (zero != 0) return i + static_cast<std::size_t>(std::countr_zero(zero)) / 16;
   }

@@ -14,17 +14,18 @@ struct ParallelChunks::Piece {
   DecodeStats stats;
   std::exception_ptr error;
   std::string sync_state;  // the reader's state at `start` (pieces after the first)
-  std::string end_state;   // its state at `end`, in this piece's time epoch until stitched
+  std::string end_state;   // its state at `end`, in the time epoch of `guess` until stitched
+  std::int64_t guess = 0;  // the time epoch it was decoded in: that of the latest stitched piece
   bool redecoded = false;
   bool decoded = false;    // waits to be stitched onto the previous piece
   bool stitching = false;  // a worker has taken it to stitch
   bool ready = false;      // decoded and stitched: next() may hand it out
 };
 
-// What the next piece needs to stitch itself on: the state this one ended in, and its epoch.
+// What the next piece needs to stitch itself on: the state this one ended in (in the file's
+// time epoch, as every stitched piece's events are).
 struct ParallelChunks::PieceEnd {
   std::string state;
-  std::int64_t time_offset = 0;
   bool failed = false;
 };
 
@@ -174,7 +175,11 @@ void ParallelChunks::stitch_from(std::size_t k, std::unique_ptr<FormatReader>& r
       if (before.failed) throw Error("an earlier piece failed");  // never delivered: that one's error comes first
       if (k > 0) {
         if (!reader) reader = open_().reader;
-        end.time_offset = stitch(*piece, *reader, before);
+        const std::int64_t correction = stitch(*piece, *reader, before);
+        if (!piece->redecoded) {
+          std::lock_guard lock(mutex_);
+          latest_epoch_ = piece->guess + correction;
+        }
       }
       end.state = std::move(piece->end_state);
     } catch (...) {
@@ -218,6 +223,16 @@ std::uint64_t ParallelChunks::sync_piece(std::size_t k, FormatReader& reader) {
 void ParallelChunks::decode_piece(std::size_t k, Piece& piece, FormatReader& reader, FormatReader* probe) {
   // Piece k's start is piece k - 1's end: whichever worker gets there first finds it.
   piece.start = k == 0 ? reader.bytes_done() : sync_piece(k, reader);
+  if (k > 0) {
+    // A fresh decoder starts in time epoch 0; start it in the latest stitched piece's instead,
+    // which is this one's unless the clock wrapped in between, so that stitching rarely has
+    // to shift the times.
+    {
+      std::lock_guard lock(mutex_);
+      piece.guess = latest_epoch_;
+    }
+    if (piece.guess != 0) reader.resume_synced(reader.shift_snapshot(reader.sync_snapshot(), piece.guess), piece.start);
+  }
   piece.end = k + 1 < piece_count_ ? sync_piece(k + 1, *probe) : file_end_;
   reader.set_end(piece.end);
   fill_piece(piece, reader);
@@ -256,13 +271,13 @@ void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
 }
 
 std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const PieceEnd& before) {
-  std::int64_t offset = before.time_offset;
+  std::int64_t offset = 0;  // what the piece's times lack: zero when its epoch was guessed right
   if (!before.state.empty()) {
     if (const auto epoch = reader.epoch_offset(before.state, piece.sync_state)) {
-      offset += *epoch;
+      offset = *epoch;
     } else {
       // The speculative start disagrees with where the previous piece ended (damaged input):
-      // decode this piece again from that state. Its times are then relative like the previous.
+      // decode this piece again from that state, in the file's epoch like the previous piece.
       for (auto& c : piece.chunks) give_back(std::move(c));
       piece.chunks.clear();
       piece.triggers.clear();
@@ -290,6 +305,7 @@ std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const Pi
         e.t_max += offset;
       }
     }
+    piece.end_state = reader.shift_snapshot(piece.end_state, offset);
   }
   return offset;
 }

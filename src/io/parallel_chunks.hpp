@@ -75,6 +75,8 @@ class ParallelChunks {
   // Stitches piece k and then each following piece already decoded, with `reader` (opened if
   // null) for the re-decode of a piece whose speculative start proves wrong.
   void stitch_from(std::size_t k, std::unique_ptr<FormatReader>& reader);
+  // Checks piece k against the end of k - 1 and shifts its times by what its epoch lacked
+  // (returned; usually 0), or decodes it again from that end when the two disagree.
   std::int64_t stitch(Piece& piece, FormatReader& reader, const PieceEnd& before);
   std::uint64_t piece_start(std::size_t k) const { return data_offset_ + k * plan_.piece_bytes; }
   bool segment_mode() const { return !plan_.starts.empty(); }
@@ -110,6 +112,7 @@ class ParallelChunks {
   TimeIndex index_;
   std::uint64_t bytes_done_ = 0;
   std::size_t redecoded_ = 0;
+  std::int64_t latest_epoch_ = 0;  // the time epoch of the latest stitched piece (guarded by mutex_)
 };
 
 }  // namespace evlib::detail
