@@ -6,6 +6,7 @@
 // flipped relative to the raw address fields: x = W-1-x_field, y = H-1-y_field. jAER itself flips
 // only x (its origin is bottom-left); tonic and libcaer flip both. DVS128 polarity is inverted in
 // hardware (raw bit 0 = 0 means ON), as jAER's and libcaer's DVS128 code treat it.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -52,19 +53,44 @@ class Aedat2Decoder {
   static constexpr bool kBoundFromSize = true;
   static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / RecordBytes; }
 
+  // Everything that crosses buffer boundaries: a snapshot of it resumes decoding anywhere (the
+  // time index stores these). Trivially copyable on purpose.
+  struct State {
+    std::uint64_t next_offset = {};
+    PartialWord<RecordBytes> partial = {};
+    std::uint32_t last_t32 = 0;
+    std::int64_t loops = 0;
+  };
+  const State& state() const noexcept { return s_; }
+  void restore(const State& state) noexcept { s_ = state; }
+
+  // Parallel decoding (io/parallel_chunks.hpp), as for DAT: every record carries its own 32-bit
+  // time, so a decoder is in sync after one record (its unwrap reference), and the epochs of two
+  // decoders at the same place differ by whole wraps.
+  std::size_t sync_prefix_bytes(const std::uint8_t*, std::size_t size) const { return std::min(size, RecordBytes); }
+  static std::optional<std::int64_t> epoch_offset(const State& a, const State& b) {
+    if (a.next_offset != b.next_offset || a.partial.len != 0 || b.partial.len != 0 || a.last_t32 != b.last_t32) {
+      return std::nullopt;
+    }
+    return a.loops - b.loops;  // in units of 2^32 already
+  }
+  static void shift_epoch(State& state, std::int64_t time_offset) noexcept { state.loops += time_offset; }
+
   explicit Aedat2Decoder(const Aedat2Config& config)
-      : layout_(config.layout), width_(config.width), height_(config.height), next_offset_(config.stream_offset) {}
+      : layout_(config.layout), width_(config.width), height_(config.height) {
+    s_.next_offset = config.stream_offset;
+  }
 
   template <class Sink>
   std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers) {
-    return feed_words<RecordBytes>(partial_, data, size, [&](const std::uint8_t* records, std::size_t count) {
+    return feed_words<RecordBytes>(s_.partial, data, size, [&](const std::uint8_t* records, std::size_t count) {
       return decode_records(records, count, sink, triggers);
     });
   }
   void finish() {
-    stats_.trailing_bytes += partial_.len;
-    if (partial_.len != 0) stats_.note_error(next_offset_, "truncated final AEDAT record");
-    partial_.len = 0;
+    stats_.trailing_bytes += s_.partial.len;
+    if (s_.partial.len != 0) stats_.note_error(s_.next_offset, "truncated final AEDAT record");
+    s_.partial.len = 0;
   }
   const DecodeStats& stats() const noexcept { return stats_; }
 
@@ -75,12 +101,12 @@ class Aedat2Decoder {
   // 32-bit µs timestamps wrap every 71.6 min: a drop of more than half the range is a wrap;
   // smaller drops are jAER timestamp resets or jitter and are kept as they are (FORMATS.md 9.2).
   std::int64_t unwrap(std::uint32_t t32) noexcept {
-    if (t32 < last_t32_ && last_t32_ - t32 > 0x80000000u) {
-      loops_ += std::int64_t{1} << 32;
+    if (t32 < s_.last_t32 && s_.last_t32 - t32 > 0x80000000u) {
+      s_.loops += std::int64_t{1} << 32;
       ++stats_.time_wraps;
     }
-    last_t32_ = t32;
-    return loops_ + t32;
+    s_.last_t32 = t32;
+    return s_.loops + t32;
   }
 
   template <class Sink>
@@ -97,22 +123,19 @@ class Aedat2Decoder {
         const std::uint8_t* r = bytes + RecordBytes * i;
         const std::uint32_t address = RecordBytes == 8 ? load_be32(r) : (std::uint32_t{r[0]} << 8 | r[1]);
         const std::int64_t t = unwrap(load_be32(r + RecordBytes - 4));
-        decode_one(address, t, next_offset_ + RecordBytes * i, sink, triggers);
+        decode_one(address, t, s_.next_offset + RecordBytes * i, sink, triggers);
       }
     }
     stats_.words += i;
-    next_offset_ += RecordBytes * i;
+    s_.next_offset += RecordBytes * i;
     return i;
   }
 
   const AedatLayout layout_;
   const std::uint32_t width_;
   const std::uint32_t height_;
-  std::uint64_t next_offset_;
-  PartialWord<RecordBytes> partial_;
   DecodeStats stats_;
-  std::uint32_t last_t32_ = 0;
-  std::int64_t loops_ = 0;
+  State s_;
 };
 
 template <std::size_t RecordBytes>

@@ -25,38 +25,38 @@ Aedat3PacketHeader Aedat3PacketHeader::parse(const std::uint8_t* b) noexcept {
 }
 
 void Aedat3Decoder::start_packet() {
-  header_len_ = 0;
-  ++packets_;
-  const Aedat3PacketHeader h = Aedat3PacketHeader::parse(header_);
+  s_.header_len = 0;
+  ++s_.packets;
+  const Aedat3PacketHeader h = Aedat3PacketHeader::parse(s_.header);
   if (h.event_size <= 0 || h.capacity < 0) {
     // Without a usable size the next packet cannot be found: nothing after this is decodable.
     ++stats_.corrupt_packets;
-    stats_.note_error(packet_offset_, "AEDAT 3 packet header with a non-positive event size or a negative capacity; "
+    stats_.note_error(s_.packet_offset, "AEDAT 3 packet header with a non-positive event size or a negative capacity; "
                                       "the rest of the file cannot be framed");
-    state_ = State::kDead;
+    s_.phase = Phase::kDead;
     return;
   }
   const std::uint64_t body = std::uint64_t(std::uint32_t(h.event_size)) * std::uint32_t(h.capacity);
-  state_ = body == 0 ? State::kHeader : State::kSkip;
-  skip_left_ = body;
+  s_.phase = body == 0 ? Phase::kHeader : Phase::kSkip;
+  s_.skip_left = body;
   if (h.number < 0 || h.number > h.capacity || h.valid < 0 || h.valid > h.number) {
     ++stats_.corrupt_packets;
-    stats_.note_error(packet_offset_, "AEDAT 3 packet header with inconsistent event counts; packet skipped");
+    stats_.note_error(s_.packet_offset, "AEDAT 3 packet header with inconsistent event counts; packet skipped");
     return;
   }
   if (h.type == 0 || h.type == 1) {
     // Special and polarity events are 8 bytes: a uint32 data word and the int32 timestamp at 4.
     if (h.event_size != 8 || h.ts_offset != 4) {
       ++stats_.corrupt_packets;
-      stats_.note_error(packet_offset_, "AEDAT 3 polarity/special packet with an unexpected event size; packet skipped");
+      stats_.note_error(s_.packet_offset, "AEDAT 3 polarity/special packet with an unexpected event size; packet skipped");
       return;
     }
-    type_ = h.type;
-    ts_high_ = static_cast<std::int64_t>(std::uint64_t(std::uint32_t(h.ts_overflow)) << 31);
-    records_left_ = std::uint32_t(h.number);
-    skip_left_ = std::uint64_t(std::uint32_t(h.capacity - h.number)) * 8;
-    record_offset_ = packet_offset_ + Aedat3PacketHeader::kBytes;
-    if (records_left_ != 0) state_ = State::kRecords;
+    s_.type = h.type;
+    s_.ts_high = static_cast<std::int64_t>(std::uint64_t(std::uint32_t(h.ts_overflow)) << 31);
+    s_.records_left = std::uint32_t(h.number);
+    s_.skip_left = std::uint64_t(std::uint32_t(h.capacity - h.number)) * 8;
+    s_.record_offset = s_.packet_offset + Aedat3PacketHeader::kBytes;
+    if (s_.records_left != 0) s_.phase = Phase::kRecords;
     return;
   }
   if (h.type == 3 || h.type == 4) {
@@ -66,7 +66,7 @@ void Aedat3Decoder::start_packet() {
   }
 }
 
-void Aedat3Decoder::end_records() { state_ = skip_left_ == 0 ? State::kHeader : State::kSkip; }
+void Aedat3Decoder::end_records() { s_.phase = s_.skip_left == 0 ? Phase::kHeader : Phase::kSkip; }
 
 void Aedat3Decoder::decode_special(std::uint32_t data, std::int64_t t, TriggerBatch& triggers) {
   if ((data & 1) == 0) {
@@ -92,14 +92,14 @@ void Aedat3Decoder::decode_special(std::uint32_t data, std::int64_t t, TriggerBa
 }
 
 void Aedat3Decoder::finish() {
-  if ((state_ == State::kHeader && header_len_ != 0) || state_ == State::kRecords || state_ == State::kSkip) {
+  if ((s_.phase == Phase::kHeader && s_.header_len != 0) || s_.phase == Phase::kRecords || s_.phase == Phase::kSkip) {
     // A recording cut short: the unfinished packet's bytes are the incomplete final record.
-    stats_.trailing_bytes += offset_ - packet_offset_;
-    stats_.note_error(packet_offset_, "AEDAT 3 packet cut short by the end of the file");
+    stats_.trailing_bytes += s_.offset - s_.packet_offset;
+    stats_.note_error(s_.packet_offset, "AEDAT 3 packet cut short by the end of the file");
   }
-  state_ = State::kHeader;
-  header_len_ = 0;
-  partial_.len = 0;
+  s_.phase = Phase::kHeader;
+  s_.header_len = 0;
+  s_.partial.len = 0;
 }
 
 namespace {

@@ -44,18 +44,39 @@ class Aedat3Decoder {
   // Every event slot is at least 8 bytes (polarity events are exactly 8).
   static std::size_t count_upper_bound(const std::uint8_t*, std::size_t size) { return size / 8; }
 
+  enum class Phase : std::uint8_t { kHeader, kRecords, kSkip, kDead };
+  // Everything that crosses buffer boundaries, mid-packet included: a snapshot of it resumes
+  // decoding at any fill boundary (the time index stores these). Trivially copyable on purpose.
+  struct State {
+    Phase phase = Phase::kHeader;
+    std::uint8_t header[Aedat3PacketHeader::kBytes] = {};
+    std::size_t header_len = 0;
+    std::int16_t type = 0;            // of the packet being decoded
+    std::int64_t ts_high = 0;         // eventTSOverflow << 31
+    std::uint64_t records_left = 0;   // used slots still to decode
+    std::uint64_t skip_left = 0;      // bytes to pass over (unused slots, skipped packets)
+    std::uint64_t offset = 0;         // absolute offset of the next byte fed
+    std::uint64_t packet_offset = 0;  // absolute offset of the current packet's header
+    std::uint64_t record_offset = 0;  // absolute offset of the next record to decode
+    std::uint64_t packets = 0;
+    PartialWord<8> partial = {};
+  };
+  const State& state() const noexcept { return s_; }
+  void restore(const State& state) noexcept { s_ = state; }
+
   explicit Aedat3Decoder(const Aedat3Config& config)
       : width_(config.width == 0 ? 0x8000 : config.width), height_(config.height == 0 ? 0x8000 : config.height),
-        flip_y_(config.flip_y && config.height != 0), offset_(config.stream_offset) {}
+        flip_y_(config.flip_y && config.height != 0) {
+    s_.offset = config.stream_offset;
+  }
 
   template <class Sink>
   std::size_t feed(const std::uint8_t* data, std::size_t size, Sink& sink, TriggerBatch& triggers);
   void finish();
   const DecodeStats& stats() const noexcept { return stats_; }
-  std::uint64_t packets() const noexcept { return packets_; }
+  std::uint64_t packets() const noexcept { return s_.packets; }
 
  private:
-  enum class State : std::uint8_t { kHeader, kRecords, kSkip, kDead };
 
   void start_packet();
   void end_records();
@@ -66,19 +87,8 @@ class Aedat3Decoder {
   const std::uint32_t width_;
   const std::uint32_t height_;
   const bool flip_y_;
-  State state_ = State::kHeader;
-  std::uint8_t header_[Aedat3PacketHeader::kBytes] = {};
-  std::size_t header_len_ = 0;
-  std::int16_t type_ = 0;               // of the packet being decoded
-  std::int64_t ts_high_ = 0;            // eventTSOverflow << 31
-  std::uint64_t records_left_ = 0;      // used slots still to decode
-  std::uint64_t skip_left_ = 0;         // bytes to pass over (unused slots, skipped packets)
-  std::uint64_t offset_;                // absolute offset of the next byte fed
-  std::uint64_t packet_offset_ = 0;     // absolute offset of the current packet's header
-  std::uint64_t record_offset_ = 0;     // absolute offset of the next record to decode
-  std::uint64_t packets_ = 0;
-  PartialWord<8> partial_;
   DecodeStats stats_;
+  State s_;
 };
 
 template <class Sink>
@@ -86,36 +96,36 @@ std::size_t Aedat3Decoder::feed(const std::uint8_t* data, std::size_t size, Sink
   std::size_t pos = 0;
   while (pos < size) {
     const std::size_t avail = size - pos;
-    if (state_ == State::kHeader) {
-      if (header_len_ == 0) packet_offset_ = offset_;
-      const std::size_t take = std::min(Aedat3PacketHeader::kBytes - header_len_, avail);
-      std::memcpy(header_ + header_len_, data + pos, take);
-      header_len_ += take;
+    if (s_.phase == Phase::kHeader) {
+      if (s_.header_len == 0) s_.packet_offset = s_.offset;
+      const std::size_t take = std::min(Aedat3PacketHeader::kBytes - s_.header_len, avail);
+      std::memcpy(s_.header + s_.header_len, data + pos, take);
+      s_.header_len += take;
       pos += take;
-      offset_ += take;
-      if (header_len_ == Aedat3PacketHeader::kBytes) start_packet();
-    } else if (state_ == State::kRecords) {
+      s_.offset += take;
+      if (s_.header_len == Aedat3PacketHeader::kBytes) start_packet();
+    } else if (s_.phase == Phase::kRecords) {
       // Only the bytes of the remaining used slots go to the record decoder.
       const std::size_t want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(records_left_ * 8 - partial_.len, avail));
-      const std::size_t used = feed_words<8>(partial_, data + pos, want, [&](const std::uint8_t* r, std::size_t n) {
+          static_cast<std::size_t>(std::min<std::uint64_t>(s_.records_left * 8 - s_.partial.len, avail));
+      const std::size_t used = feed_words<8>(s_.partial, data + pos, want, [&](const std::uint8_t* r, std::size_t n) {
         return decode_records(r, n, sink, triggers);
       });
       pos += used;
-      offset_ += used;
-      if (records_left_ == 0) {
+      s_.offset += used;
+      if (s_.records_left == 0) {
         end_records();
       } else if (used < want) {
         break;  // the sink is full
       }
-    } else if (state_ == State::kSkip) {
-      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, avail));
+    } else if (s_.phase == Phase::kSkip) {
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(s_.skip_left, avail));
       pos += take;
-      offset_ += take;
-      skip_left_ -= take;
-      if (skip_left_ == 0) state_ = State::kHeader;
+      s_.offset += take;
+      s_.skip_left -= take;
+      if (s_.skip_left == 0) s_.phase = Phase::kHeader;
     } else {
-      offset_ += avail;  // kDead: the packet framing is lost
+      s_.offset += avail;  // kDead: the packet framing is lost
       pos = size;
     }
   }
@@ -126,12 +136,12 @@ template <class Sink>
 std::size_t Aedat3Decoder::decode_records(const std::uint8_t* bytes, std::size_t count, Sink& sink,
                                           TriggerBatch& triggers) {
   std::size_t i = 0;
-  if (type_ == 1) {
+  if (s_.type == 1) {
     while (i < count && sink.room() != 0) {
       const std::size_t end = std::min(count, i + sink.room());  // one event per record at most
       for (; i < end; ++i) {
         const std::uint32_t d = load_le32(bytes + 8 * i);
-        const std::int64_t t = ts_high_ | (load_le32(bytes + 8 * i + 4) & 0x7FFFFFFFu);
+        const std::int64_t t = s_.ts_high | (load_le32(bytes + 8 * i + 4) & 0x7FFFFFFFu);
         if ((d & 1) == 0) {
           ++stats_.invalid_events;
           continue;
@@ -143,17 +153,17 @@ std::size_t Aedat3Decoder::decode_records(const std::uint8_t* bytes, std::size_t
           sink.emit(t, x, y, (d >> 1) & 1);
         } else {
           ++stats_.out_of_bounds;
-          stats_.note_error(record_offset_ + 8 * i, "AEDAT 3 polarity event beyond the sensor geometry");
+          stats_.note_error(s_.record_offset + 8 * i, "AEDAT 3 polarity event beyond the sensor geometry");
         }
       }
     }
   } else {
     for (; i < count; ++i) {
-      decode_special(load_le32(bytes + 8 * i), ts_high_ | (load_le32(bytes + 8 * i + 4) & 0x7FFFFFFFu), triggers);
+      decode_special(load_le32(bytes + 8 * i), s_.ts_high | (load_le32(bytes + 8 * i + 4) & 0x7FFFFFFFu), triggers);
     }
   }
-  records_left_ -= i;
-  record_offset_ += 8 * i;
+  s_.records_left -= i;
+  s_.record_offset += 8 * i;
   stats_.words += i;
   return i;
 }

@@ -11,6 +11,7 @@
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 #include "formats/aedat2.hpp"
 #include "formats/aedat3.hpp"
 #include "formats/aedat_header.hpp"
@@ -601,6 +602,58 @@ TEST(AedatRobustness, truncated_and_bit_flipped_files_give_errors_or_counts) {
         // A clear error is an acceptable outcome for a damaged header.
       }
     }
+  }
+}
+
+TEST(Aedat3File, time_windows_seek_by_the_index_the_first_pass_builds_and_equal_decode_then_filter) {
+  // 400 polarity packets of 50 events (the timestamp overflow counter steps once), with special
+  // and IMU packets between them: the decoder state is resumable mid-packet, so a window decodes
+  // only the index segments that can hold it.
+  std::vector<std::uint8_t> payload;
+  std::mt19937 rng(5);
+  std::uint32_t t = 1000;
+  for (int k = 0; k < 400; ++k) {
+    if (k == 200) t = 500;  // the low 31 bits start again under the next overflow
+    std::vector<std::uint32_t> slots;
+    for (int e = 0; e < 50; ++e) {
+      slots.push_back(pol(rng() % 128, rng() % 128, rng() % 2));
+      slots.push_back(t & 0x7FFFFFFFu);
+      t += 1 + rng() % 40;
+    }
+    const std::int32_t overflow = k < 200 ? 0 : 1;
+    const auto p = packet(1, 8, overflow, 50, 50, 50, slots);
+    payload.insert(payload.end(), p.begin(), p.end());
+    if (k % 50 == 7) {
+      const auto sp = packet(0, 8, overflow, 1, 1, 1, {special(2), t & 0x7FFFFFFFu});
+      const auto imu = packet(3, 12, overflow, 1, 1, 1, {0, t & 0x7FFFFFFFu, 0}, 4);
+      payload.insert(payload.end(), sp.begin(), sp.end());
+      payload.insert(payload.end(), imu.begin(), imu.end());
+    }
+  }
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("rec.aedat");
+  test::write_file(path, test::with_header(kAedat31Header, payload));
+  const EventBatch all = read(path).events;
+  ASSERT_EQ(all.size(), 20'000u);
+  ReadOptions ro;
+  ro.chunk_events = 1024;  // many index segments
+  {
+    Scan first(path, ro);
+    first.index_dir(dir.file("cache"));
+    (void)first.collect();
+  }
+  ASSERT_EQ(test::list_dir(dir.file("cache")).size(), 1u) << "the first pass caches an index";
+  for (int i = 0; i < 20; ++i) {
+    const std::size_t a = rng() % all.size();
+    const std::int64_t t0 = all.t()[a], t1 = t0 + 1 + static_cast<std::int64_t>(rng() % 20'000);
+    EventBatch expected = EventBatch::with_capacity(all.size());
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      if (all.t()[k] >= t0 && all.t()[k] < t1) expected.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
+    }
+    Scan window(path, ro);
+    window.index_dir(dir.file("cache")).time(t0, t1);
+    EXPECT_EQ(digest(window.collect()), digest(expected)) << "[" << t0 << ", " << t1 << ")";
+    EXPECT_LT(window.stats().words * 3, all.size()) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
   }
 }
 

@@ -102,7 +102,8 @@ TEST(ParallelChunks, evt2_and_dat_equal_one_thread) {
 }
 
 TEST(ParallelChunks, real_recordings_equal_one_thread) {
-  for (const char* name : {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw", "dat/NCARS_obj_004397_td.dat"}) {
+  for (const char* name : {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw", "dat/NCARS_obj_004397_td.dat",
+                           "aedat2/IMU_translBoxes.aedat"}) {
     const std::string path = test::shared_data(name);
     const auto size = std::filesystem::file_size(path);
     expect_same_as_one_thread(path, 2, 4096);

@@ -132,5 +132,24 @@ TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
   }
 }
 
+TEST(FileIndex, aedat2_windows_use_the_index_its_first_pass_builds) {
+  // AEDAT 1.0/2.0 records resume anywhere (their decoder state is the time unwrap and a partial
+  // record): the first pass caches an index, later windows decode a few segments.
+  test::ScopedTempDir dir;
+  const std::string path = test::shared_data("aedat2/IMU_translBoxes.aedat");
+  const std::string cache = dir.file("cache");
+  {
+    ReadOptions ro;
+    ro.chunk_events = 4096;  // segments of this short recording: small enough to skip most
+    Scan first(path, ro);
+    first.index_dir(cache);
+    auto chunks = first.chunks();
+    while (chunks.next()) {
+    }
+  }
+  EXPECT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
+  expect_windows_seek(path, cache);
+}
+
 }  // namespace
 }  // namespace evlib
