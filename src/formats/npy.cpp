@@ -465,8 +465,14 @@ Convert pick_convert(const NpyType& t) {
 class RegionStream final : public ArrayStream {
  public:
   RegionStream(std::unique_ptr<ByteSource> source, std::uint64_t offset, std::uint64_t length)
-      : source_(std::move(source)), start_(offset), left_(length), position_(offset) {
+      : source_(std::move(source)), start_(offset), length_(length), left_(length), position_(offset) {
     source_->seek(offset);
+  }
+  bool seekable() const override { return source_->seekable(); }
+  void seek(std::uint64_t pos) override {
+    source_->seek(start_ + pos);
+    left_ = length_ > pos ? length_ - pos : 0;
+    position_ = start_ + pos;
   }
   std::span<const std::uint8_t> next() override {
     if (left_ == 0) return {};
@@ -481,7 +487,7 @@ class RegionStream final : public ArrayStream {
 
  private:
   std::unique_ptr<ByteSource> source_;
-  std::uint64_t start_, left_, position_;
+  std::uint64_t start_, length_, left_, position_;
 };
 
 // Whole records out of a stream: pointers into its windows, or into a staging copy for the one
@@ -533,6 +539,23 @@ class RecordCursor {
     }
     remaining_ -= n;
     done_ += n;
+  }
+
+  bool seekable() const { return stream_->seekable(); }
+  // Continues at record `index` of `records` (a time index segment's start).
+  void seek_record(std::uint64_t index, std::uint64_t records) {
+    stream_->seek(data_offset_ + index * record_);
+    pending_ = {};
+    staging_.clear();
+    staged_ = ended_ = false;
+    remaining_ = records > index ? records - index : 0;
+    done_ = index;
+    leftover_ = 0;
+  }
+  // The record at a file offset that record_offset() gave.
+  std::uint64_t record_at(std::uint64_t offset) const {
+    const std::uint64_t first = record_offset(0);
+    return offset > first ? (offset - first) / record_ : 0;
   }
 
   // Gives up on the stream after an error.
@@ -599,6 +622,8 @@ class ArrayReader final : public FormatReader {
     plan_[2] = {columns.y.part, columns.y.offset, pick_convert<Role::coord>(columns.y.type)};
     plan_[3] = {columns.p.part, columns.p.offset, pick_convert<Role::polarity>(columns.p.type)};
     for (auto& column : staging_) column.resize(kBlock);
+    seekable_ = std::all_of(cursors_.begin(), cursors_.end(), [](const RecordCursor& c) { return c.seekable(); });
+    end_record_ = count_;
     direct_ = direct_layout(columns);
     plan_p_signed_ = columns.p.type.kind == NpyType::Kind::signed_int;
   }
@@ -608,7 +633,12 @@ class ArrayReader final : public FormatReader {
     ColumnSink sink = ColumnSink::over(batch);
     sink.cap = std::min(sink.cap, std::max(limit, sink.n + 1));
     while (!finished_ && sink.n < sink.cap) {
-      std::size_t k = std::min(sink.cap - sink.n, kBlock);
+      const std::uint64_t done = cursors_.front().done();
+      if (end_record_ < count_ && done >= end_record_) {  // the end of a time index segment
+        finished_ = true;
+        break;
+      }
+      std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>({sink.cap - sink.n, kBlock, end_record_ - done}));
       std::array<const std::uint8_t*, 4> ptr{};
       for (std::size_t s = 0; s < cursors_.size() && k != 0; ++s) k = peek(s, ptr[s], k);
       if (k == 0) {
@@ -631,7 +661,29 @@ class ArrayReader final : public FormatReader {
     for (const RecordCursor& c : cursors_) bound = std::min(bound, c.plausible_remaining());
     return static_cast<std::size_t>(bound) + 1;
   }
-  std::uint64_t bytes_done() const override { return cursors_.front().file_position(); }
+  // Seekable arrays: the file offset of the next record of the first stream (what the time
+  // index stores); otherwise how far the stream has been read.
+  std::uint64_t bytes_done() const override {
+    const RecordCursor& c = cursors_.front();
+    return seekable_ ? c.record_offset(c.done()) : c.file_position();
+  }
+
+  // Time index: the state is the record number (every stream advances record by record).
+  bool can_snapshot() const override { return seekable_; }
+  std::string snapshot() const override {
+    const std::uint64_t done = cursors_.front().done();
+    return std::string(reinterpret_cast<const char*>(&done), sizeof done);
+  }
+  void resume(const std::string& snapshot, std::uint64_t) override {
+    std::uint64_t record = 0;
+    if (!seekable_ || snapshot.size() != sizeof record) throw InvalidArgument("snapshot does not fit this reader");
+    std::memcpy(&record, snapshot.data(), sizeof record);
+    for (RecordCursor& c : cursors_) c.seek_record(std::min(record, count_), count_);
+    stats_ = DecodeStats{};  // counters restart with the segment
+    finished_ = false;
+    end_record_ = count_;
+  }
+  void set_end(std::uint64_t offset) override { end_record_ = std::min(count_, cursors_.front().record_at(offset)); }
 
  private:
   std::size_t peek(std::size_t s, const std::uint8_t*& ptr, std::size_t max) {
@@ -749,6 +801,8 @@ class ArrayReader final : public FormatReader {
   Direct direct_ = Direct::none;
   bool plan_p_signed_ = false;
   bool finished_ = false;
+  bool seekable_ = false;
+  std::uint64_t end_record_ = 0;  // records stop here (set_end); count_ when unbounded
 };
 
 const char* role_letter(int r) { return r == 0 ? "t" : r == 1 ? "x" : r == 2 ? "y" : "p"; }

@@ -88,6 +88,10 @@ class ArrayStream {
   virtual std::uint64_t error_offset(std::uint64_t pos) const = 0;
   // Called once all records were taken: checks what only the end of the stream can tell (CRC).
   virtual void finish() {}
+  // Streams of stored bytes in a seekable file can move to any stream position (a time index
+  // resumes there); inflated ones cannot.
+  virtual bool seekable() const { return false; }
+  virtual void seek(std::uint64_t) {}
 };
 
 // Bytes [offset, offset + length) of the source's file (length may run past the end of the file).

@@ -1,6 +1,7 @@
-// Time windows in the formats that are not word streams: AEDAT 4 seeks by its packet table on the
-// first call (no pass, nothing cached), HDF5 by a time index that the first full pass builds and
-// caches; every window equals decode-then-filter, through collect() and through chunks().
+// Time windows in the formats that are not (only) word streams: AEDAT 4 seeks by its packet table
+// on the first call (no pass, nothing cached), HDF5, AEDAT 2.0 and NumPy by a time index that the
+// first full pass builds and caches; every window equals decode-then-filter, through collect()
+// and through chunks().
 #include <gtest/gtest.h>
 
 #include <random>
@@ -19,7 +20,7 @@ std::string synthetic(const test::ScopedTempDir& dir, const std::string& format,
                       const std::string& compression = "") {
   SceneOptions so;
   so.event_rate = 2e5;  // 400 000 events: 2 s of sensor time
-  so.trigger_rate = 50;
+  so.trigger_rate = format == "npy" ? 0 : 50;  // a .npy array holds no triggers
   return test::write_scene(dir.file(name), format, so, 400'000, compression);
 }
 
@@ -106,13 +107,29 @@ TEST(FileIndex, hdf5_windows_use_the_index_its_first_pass_builds) {
   expect_windows_seek(path, cache);
 }
 
+TEST(FileIndex, npy_windows_use_the_index_its_first_pass_builds) {
+  // A .npy array resumes at any record: the first pass caches an index of record numbers.
+  test::ScopedTempDir dir;
+  const std::string path = synthetic(dir, "npy", "rec.npy");
+  const std::string cache = dir.file("cache");
+  {
+    Scan first(path);
+    first.index_dir(cache);
+    auto chunks = first.chunks();
+    while (chunks.next()) {
+    }
+  }
+  EXPECT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
+  expect_windows_seek(path, cache);
+}
+
 TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
   // With an index (the file's own or a cached one), chunks() decodes pieces of segments on
   // several threads: same events, same counters, in every format that can resume.
   test::ScopedTempDir dir;
   const std::string cache = dir.file("cache");
   for (const auto& [format, name] : {std::pair{"aedat4", "r.aedat4"}, std::pair{"hdf5", "r.h5"}, std::pair{"evt3", "r.raw"},
-                                     std::pair{"evt2", "r2.raw"}}) {
+                                     std::pair{"evt2", "r2.raw"}, std::pair{"npy", "r.npy"}}) {
     const std::string path = synthetic(dir, format, name);
     Scan first(path);  // builds and caches the index where the file has none
     first.index_dir(cache).threads(1);
