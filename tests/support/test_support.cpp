@@ -10,7 +10,9 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "evlib/digest.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 
 namespace evlib::test {
 
@@ -147,6 +149,40 @@ int run_command(const std::string& command, std::string* out, std::string* err) 
   std::filesystem::remove_all(dir, ec);
   if (status == -1 || !WIFEXITED(status)) return -1;
   return WEXITSTATUS(status);
+}
+
+EventBatch events_between(const EventBatch& all, std::int64_t t0, std::int64_t t1) {
+  EventBatch out = EventBatch::with_capacity(all.size());
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (all.t()[k] >= t0 && all.t()[k] < t1) out.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
+  }
+  return out;
+}
+
+namespace {
+ReadOptions with_chunk(std::size_t chunk_events) {
+  ReadOptions ro;
+  if (chunk_events != 0) ro.chunk_events = chunk_events;
+  return ro;
+}
+}  // namespace
+
+void index_by_a_first_pass(const std::string& path, const std::string& cache, std::size_t chunk_events) {
+  Scan first(path, with_chunk(chunk_events));
+  first.index_dir(cache);
+  auto chunks = first.chunks();
+  while (chunks.next()) {
+  }
+}
+
+ScannedWindow scan_window(const std::string& path, const std::string& cache, std::int64_t t0, std::int64_t t1,
+                          std::size_t chunk_events) {
+  Scan window(path, with_chunk(chunk_events));
+  window.index_dir(cache).time(t0, t1);
+  ScannedWindow out;
+  out.digest = digest(window.collect());
+  out.words = window.stats().words;
+  return out;
 }
 
 }  // namespace evlib::test

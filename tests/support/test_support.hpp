@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the unit tests.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,6 +51,20 @@ std::string write_scene(const std::string& path, const std::string& format, cons
 bool file_exists(const std::string& path);
 // Names of the entries of a directory.
 std::vector<std::string> list_dir(const std::string& dir);
+
+// The events of [t0, t1) of `all`, in a new batch (a copy of `all` would share its columns).
+EventBatch events_between(const EventBatch& all, std::int64_t t0, std::int64_t t1);
+// Decodes `path` once with a Scan that caches its time index in `cache` (chunk_events 0: the
+// default), as a first full pass does.
+void index_by_a_first_pass(const std::string& path, const std::string& cache, std::size_t chunk_events = 0);
+// The window [t0, t1) of `path` through a Scan with the index cached in `cache`: the digest of
+// its events and the words it decoded (few when it sought).
+struct ScannedWindow {
+  std::string digest;
+  std::uint64_t words = 0;
+};
+ScannedWindow scan_window(const std::string& path, const std::string& cache, std::int64_t t0, std::int64_t t1,
+                          std::size_t chunk_events = 0);
 // Runs a shell command; returns its exit status (-1 if it did not exit normally) and fills
 // out / err with what it printed on stdout / stderr.
 int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);

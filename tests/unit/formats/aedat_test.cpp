@@ -11,7 +11,6 @@
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "evlib/scan.hpp"
 #include "formats/aedat2.hpp"
 #include "formats/aedat3.hpp"
 #include "formats/aedat_header.hpp"
@@ -635,25 +634,14 @@ TEST(Aedat3File, time_windows_seek_by_the_index_the_first_pass_builds_and_equal_
   test::write_file(path, test::with_header(kAedat31Header, payload));
   const EventBatch all = read(path).events;
   ASSERT_EQ(all.size(), 20'000u);
-  ReadOptions ro;
-  ro.chunk_events = 1024;  // many index segments
-  {
-    Scan first(path, ro);
-    first.index_dir(dir.file("cache"));
-    (void)first.collect();
-  }
-  ASSERT_EQ(test::list_dir(dir.file("cache")).size(), 1u) << "the first pass caches an index";
+  const std::string cache = dir.file("cache");
+  test::index_by_a_first_pass(path, cache, 1024);  // many index segments
+  ASSERT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
   for (int i = 0; i < 20; ++i) {
-    const std::size_t a = rng() % all.size();
-    const std::int64_t t0 = all.t()[a], t1 = t0 + 1 + static_cast<std::int64_t>(rng() % 20'000);
-    EventBatch expected = EventBatch::with_capacity(all.size());
-    for (std::size_t k = 0; k < all.size(); ++k) {
-      if (all.t()[k] >= t0 && all.t()[k] < t1) expected.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
-    }
-    Scan window(path, ro);
-    window.index_dir(dir.file("cache")).time(t0, t1);
-    EXPECT_EQ(digest(window.collect()), digest(expected)) << "[" << t0 << ", " << t1 << ")";
-    EXPECT_LT(window.stats().words * 3, all.size()) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
+    const std::int64_t t0 = all.t()[rng() % all.size()], t1 = t0 + 1 + static_cast<std::int64_t>(rng() % 20'000);
+    const auto window = test::scan_window(path, cache, t0, t1, 1024);
+    EXPECT_EQ(window.digest, digest(test::events_between(all, t0, t1))) << "[" << t0 << ", " << t1 << ")";
+    EXPECT_LT(window.words * 3, all.size()) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
   }
 }
 

@@ -12,7 +12,6 @@
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "evlib/scan.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
 #include "formats/npy.hpp"
@@ -472,24 +471,13 @@ TEST(NpyChunking, fortran_columns_seek_by_the_index_with_every_column_moved_alik
   test::ScopedTempDir dir;
   const auto path = file_of(dir, "f.npy", npy_bytes("'<i4'", "(60000, 4)", b.b, true));
   const EventBatch all = read(path).events;
-  ReadOptions ro;
-  ro.chunk_events = 2048;
-  {
-    Scan first(path, ro);
-    first.index_dir(dir.file("cache"));
-    (void)first.collect();
-  }
-  ASSERT_EQ(test::list_dir(dir.file("cache")).size(), 1u) << "the first pass caches an index";
+  const std::string cache = dir.file("cache");
+  test::index_by_a_first_pass(path, cache, 2048);
+  ASSERT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
   for (const std::int64_t t0 : {std::int64_t{0}, std::int64_t{12'345}, std::int64_t{90'001}, std::int64_t{179'990}}) {
-    const std::int64_t t1 = t0 + 3'000;
-    EventBatch expected = EventBatch::with_capacity(all.size());
-    for (std::size_t k = 0; k < all.size(); ++k) {
-      if (all.t()[k] >= t0 && all.t()[k] < t1) expected.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
-    }
-    Scan window(path, ro);
-    window.index_dir(dir.file("cache")).time(t0, t1);
-    EXPECT_EQ(digest(window.collect()), digest(expected)) << "[" << t0 << ", " << t1 << ")";
-    EXPECT_LT(window.stats().words * 4, n) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
+    const auto window = test::scan_window(path, cache, t0, t0 + 3'000, 2048);
+    EXPECT_EQ(window.digest, digest(test::events_between(all, t0, t0 + 3'000))) << "[" << t0 << ", +3 ms)";
+    EXPECT_LT(window.words * 4, n) << "decoded most of the file for [" << t0 << ", +3 ms)";
   }
 }
 

@@ -24,15 +24,6 @@ std::string synthetic(const test::ScopedTempDir& dir, const std::string& format,
   return test::write_scene(dir.file(name), format, so, 400'000, compression);
 }
 
-// The events of [t0, t1), in a new batch (a copy of `all` would share its columns).
-EventBatch filtered(const EventBatch& all, std::int64_t t0, std::int64_t t1) {
-  EventBatch out = EventBatch::with_capacity(all.size());
-  for (std::size_t k = 0; k < all.size(); ++k) {
-    if (all.t()[k] >= t0 && all.t()[k] < t1) out.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
-  }
-  return out;
-}
-
 std::string digest_of_chunks(Scan& scan) {
   EventDigest d;
   auto chunks = scan.chunks();
@@ -48,7 +39,7 @@ void expect_windows_seek(const std::string& path, const std::string& cache) {
   for (int i = 0; i < 25; ++i) {
     const std::int64_t t0 = t_first + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(t_last - t_first));
     const std::int64_t t1 = t0 + static_cast<std::int64_t>(rng() % 50'000);
-    const std::string expected = digest(filtered(all, t0, t1));
+    const std::string expected = digest(test::events_between(all, t0, t1));
     Scan collected(path);
     collected.index_dir(cache).time(t0, t1);
     EXPECT_EQ(digest(collected.collect()), expected) << path << " [" << t0 << ", " << t1 << ")";
@@ -79,7 +70,7 @@ TEST(FileIndex, real_aedat4_recording_windows_equal_decode_then_filter) {
     const std::int64_t t0 = t[t.size() * k / 8], t1 = t0 + 20'000;
     Scan s(path);
     s.index_dir(dir.path()).time(t0, t1);
-    EXPECT_EQ(digest(s.collect()), digest(filtered(all, t0, t1))) << "[" << t0 << ", " << t1 << ")";
+    EXPECT_EQ(digest(s.collect()), digest(test::events_between(all, t0, t1))) << "[" << t0 << ", " << t1 << ")";
   }
 }
 
@@ -92,35 +83,23 @@ TEST(FileIndex, prophesee_hdf5_windows_use_cd_indexes_from_the_first_call) {
   EXPECT_FALSE(test::file_exists(cache)) << "/CD/indexes needs no index file";
 }
 
+// The first full pass over `path` caches an index; windows then seek with it.
+void expect_first_pass_indexes_then_windows_seek(const std::string& path, const std::string& cache,
+                                                 std::size_t chunk_events = 0) {
+  test::index_by_a_first_pass(path, cache, chunk_events);
+  EXPECT_EQ(test::list_dir(cache).size(), 1u) << path << ": the first pass caches an index";
+  expect_windows_seek(path, cache);
+}
+
 TEST(FileIndex, hdf5_windows_use_the_index_its_first_pass_builds) {
   test::ScopedTempDir dir;
-  const std::string path = synthetic(dir, "hdf5", "rec.h5");
-  const std::string cache = dir.file("cache");
-  {
-    Scan first(path);
-    first.index_dir(cache);
-    auto chunks = first.chunks();
-    while (chunks.next()) {
-    }
-  }
-  EXPECT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
-  expect_windows_seek(path, cache);
+  expect_first_pass_indexes_then_windows_seek(synthetic(dir, "hdf5", "rec.h5"), dir.file("cache"));
 }
 
 TEST(FileIndex, npy_windows_use_the_index_its_first_pass_builds) {
   // A .npy array resumes at any record: the first pass caches an index of record numbers.
   test::ScopedTempDir dir;
-  const std::string path = synthetic(dir, "npy", "rec.npy");
-  const std::string cache = dir.file("cache");
-  {
-    Scan first(path);
-    first.index_dir(cache);
-    auto chunks = first.chunks();
-    while (chunks.next()) {
-    }
-  }
-  EXPECT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
-  expect_windows_seek(path, cache);
+  expect_first_pass_indexes_then_windows_seek(synthetic(dir, "npy", "rec.npy"), dir.file("cache"));
 }
 
 TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
@@ -153,19 +132,8 @@ TEST(FileIndex, aedat2_windows_use_the_index_its_first_pass_builds) {
   // AEDAT 1.0/2.0 records resume anywhere (their decoder state is the time unwrap and a partial
   // record): the first pass caches an index, later windows decode a few segments.
   test::ScopedTempDir dir;
-  const std::string path = test::shared_data("aedat2/IMU_translBoxes.aedat");
-  const std::string cache = dir.file("cache");
-  {
-    ReadOptions ro;
-    ro.chunk_events = 4096;  // segments of this short recording: small enough to skip most
-    Scan first(path, ro);
-    first.index_dir(cache);
-    auto chunks = first.chunks();
-    while (chunks.next()) {
-    }
-  }
-  EXPECT_EQ(test::list_dir(cache).size(), 1u) << "the first pass caches an index";
-  expect_windows_seek(path, cache);
+  // Segments of 4 Ki events: small enough for this short recording that a window skips most.
+  expect_first_pass_indexes_then_windows_seek(test::shared_data("aedat2/IMU_translBoxes.aedat"), dir.file("cache"), 4096);
 }
 
 }  // namespace
