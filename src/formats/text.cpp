@@ -652,6 +652,58 @@ class TextReader final : public FormatReader {
     return lines;
   }
 
+  // Time index. Snapshots are taken between fill() calls, always at the start of a line: the
+  // state is the number of the last line parsed and the layout (decided from the first data
+  // line, which a reader resumed further on must not decide again from another).
+  bool can_snapshot() const override { return source_->seekable(); }
+  std::string snapshot() const override {
+    std::string out;
+    const auto put = [&out](const auto& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    const TextLayout& l = setup_.layout;
+    put(line_);
+    put(static_cast<std::uint8_t>(setup_.decided));
+    put(static_cast<std::uint8_t>(l.comma));
+    put(static_cast<std::uint8_t>(l.ignore_rest));
+    put(static_cast<std::int32_t>(l.time_exponent));
+    for (const TextRole r : l.roles) put(r);
+    return out;
+  }
+  void resume(const std::string& snapshot, std::uint64_t offset) override {
+    constexpr std::size_t kFixed = sizeof(std::uint64_t) + 3 + sizeof(std::int32_t);
+    if (!source_->seekable() || snapshot.size() < kFixed || snapshot.size() > kFixed + 64 || offset < setup_.data_offset) {
+      throw InvalidArgument("snapshot does not fit this reader");
+    }
+    const char* at = snapshot.data();
+    const auto get = [&at](auto& v) {
+      std::memcpy(&v, at, sizeof v);
+      at += sizeof v;
+    };
+    std::uint8_t decided = 0, comma = 0, ignore_rest = 0;
+    std::int32_t exponent = 0;
+    get(line_);
+    get(decided);
+    get(comma);
+    get(ignore_rest);
+    get(exponent);
+    setup_.decided = decided != 0;
+    setup_.layout.comma = comma != 0;
+    setup_.layout.ignore_rest = ignore_rest != 0;
+    setup_.layout.time_exponent = exponent;
+    setup_.layout.roles.clear();
+    for (; at < snapshot.data() + snapshot.size(); ++at) setup_.layout.roles.push_back(static_cast<TextRole>(*at));
+    source_->seek(offset);
+    region_ = Region{};
+    region_.offset = offset;
+    window_ = {};
+    window_offset_ = offset;
+    body_end_ = window_rest_ = nullptr;
+    carry_.clear();
+    carry_too_long_ = in_carry_ = eof_ = finished_ = false;
+    stats_ = DecodeStats{};  // counters restart with the segment
+  }
+  // A segment ends where the next one starts: at the start of a line.
+  void set_end(std::uint64_t offset) override { source_->set_end(offset); }
+
   std::size_t loose_upper_bound_events() override {
     if (!source_->seekable()) return std::size_t{1} << 20;
     const std::uint64_t done = bytes_done();

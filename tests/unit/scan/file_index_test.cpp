@@ -1,6 +1,6 @@
 // Time windows in the formats that are not (only) word streams: AEDAT 4 seeks by its packet table
-// on the first call (no pass, nothing cached), HDF5, AEDAT 2.0 and NumPy by a time index that the
-// first full pass builds and caches; every window equals decode-then-filter, through collect()
+// on the first call (no pass, nothing cached), HDF5, AEDAT 2.0, NumPy and text by a time index that
+// the first full pass builds and caches; every window equals decode-then-filter, through collect()
 // and through chunks().
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ std::string synthetic(const test::ScopedTempDir& dir, const std::string& format,
                       const std::string& compression = "") {
   SceneOptions so;
   so.event_rate = 2e5;  // 400 000 events: 2 s of sensor time
-  so.trigger_rate = format == "npy" ? 0 : 50;  // a .npy array holds no triggers
+  so.trigger_rate = format == "npy" || format == "text" || format == "csv" ? 0 : 50;  // these hold no triggers
   return test::write_scene(dir.file(name), format, so, 400'000, compression);
 }
 
@@ -102,13 +102,43 @@ TEST(FileIndex, npy_windows_use_the_index_its_first_pass_builds) {
   expect_first_pass_indexes_then_windows_seek(synthetic(dir, "npy", "rec.npy"), dir.file("cache"));
 }
 
+TEST(FileIndex, text_windows_use_the_index_its_first_pass_builds) {
+  // Text resumes at the start of a line, with the layout the first data line decided.
+  test::ScopedTempDir dir;
+  expect_first_pass_indexes_then_windows_seek(synthetic(dir, "text", "rec.txt"), dir.file("cache"));
+  expect_first_pass_indexes_then_windows_seek(synthetic(dir, "csv", "rec.csv"), dir.file("cache-csv"));
+}
+
+TEST(FileIndex, text_in_seconds_after_comments_and_a_header_row_resumes_with_its_first_layout) {
+  // Times in seconds, comma separated, a header row after comments. Only the first data line
+  // says "seconds" (it has a '.'); the others are whole seconds, which a reader deciding afresh
+  // would take for microseconds: a window resumed mid-file must parse as the start decided.
+  test::ScopedTempDir dir;
+  std::string text = "# recorded by hand\n# another comment\nx, y, polarity, timestamp\n0, 0, 0, 0.0\n";
+  for (int i = 1; i < 50'000; ++i) {
+    text += std::to_string(i % 640) + ", " + std::to_string(i % 480) + ", " + std::to_string(i % 2) + ", " +
+            std::to_string(i / 1000) + "\n";
+  }
+  const std::string path = dir.file("seconds.csv");
+  test::write_file(path, std::vector<std::uint8_t>(text.begin(), text.end()));
+  const EventBatch all = read(path).events;
+  ASSERT_EQ(all.size(), 50'000u);
+  ASSERT_EQ(all.t()[31'415], 31'000'000);  // "31" s
+  test::index_by_a_first_pass(path, dir.file("cache"), 1024);
+  for (const std::int64_t t0 : {std::int64_t{0}, std::int64_t{7'000'000}, std::int64_t{31'000'000}, std::int64_t{49'000'000}}) {
+    const auto window = test::scan_window(path, dir.file("cache"), t0, t0 + 1, 1024);
+    EXPECT_EQ(window.digest, digest(test::events_between(all, t0, t0 + 1))) << t0;
+    EXPECT_LT(window.words * 10, all.size()) << "decoded most of the file at " << t0;
+  }
+}
+
 TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
   // With an index (the file's own or a cached one), chunks() decodes pieces of segments on
   // several threads: same events, same counters, in every format that can resume.
   test::ScopedTempDir dir;
   const std::string cache = dir.file("cache");
   for (const auto& [format, name] : {std::pair{"aedat4", "r.aedat4"}, std::pair{"hdf5", "r.h5"}, std::pair{"evt3", "r.raw"},
-                                     std::pair{"evt2", "r2.raw"}, std::pair{"npy", "r.npy"}}) {
+                                     std::pair{"evt2", "r2.raw"}, std::pair{"npy", "r.npy"}, std::pair{"text", "r.txt"}}) {
     const std::string path = synthetic(dir, format, name);
     Scan first(path);  // builds and caches the index where the file has none
     first.index_dir(cache).threads(1);
