@@ -172,25 +172,17 @@ void feed_chunked(Decoder& dec, const std::uint8_t* data, std::size_t size, Chec
 template <class Decoder>
 concept Snapshottable = requires(Decoder& d, const Decoder& cd) { d.restore(cd.state()); };
 
-// Adds the counters of a decoder that took over at a split point to those of its predecessor.
+// Adds the counters of a decoder that took over at a split point to those of its predecessor:
+// every counter (DecodeStats::operator+=), and the first error noted, which is the predecessor's
+// when it has one (operator+= keeps the lowest offset instead; a decoder may note an error at an
+// earlier offset later, as AEDAT 3 does for a packet cut short).
 inline void add_stats(evlib::DecodeStats& a, const evlib::DecodeStats& b) {
-  a.words += b.words;
-  a.before_first_time_high += b.before_first_time_high;
-  a.out_of_bounds += b.out_of_bounds;
-  a.missing_row += b.missing_row;
-  a.missing_vector_base += b.missing_vector_base;
-  a.non_cd_row_events += b.non_cd_row_events;
-  a.orphan_continued += b.orphan_continued;
-  a.partial_groups += b.partial_groups;
-  a.unknown_words += b.unknown_words;
-  a.non_monotonic_time_high += b.non_monotonic_time_high;
-  a.time_wraps += b.time_wraps;
-  a.monitoring_events += b.monitoring_events;
-  a.imu_samples += b.imu_samples;
-  a.trailing_bytes += b.trailing_bytes;
-  if (a.first_error_offset == ~std::uint64_t{0}) {
-    a.first_error_offset = b.first_error_offset;
-    a.first_error = b.first_error;
+  const std::uint64_t offset = a.first_error_offset;
+  const std::string error = a.first_error;
+  a += b;
+  if (offset != ~std::uint64_t{0}) {
+    a.first_error_offset = offset;
+    a.first_error = error;
   }
 }
 
