@@ -209,10 +209,9 @@ EVLIB_AVX512 inline __m512i slot_times(__m512i ranks, int group, const TimeTable
   const __mmask32 producing = _mm512_test_epi16_mask(count, count);
   const __m512i start_v = _mm512_sub_epi16(count_to, count);
   const __m512i polarity = _mm512_mask_mov_epi16(base_p, is_x, _mm512_and_si512(_mm512_srli_epi16(w, 11), one));
-  alignas(64) std::uint16_t start[32], first_x[32], bits[32], total_at[32];
+  alignas(64) std::uint16_t start[32], first_x[32], bits[32];
   _mm512_store_si512(start, start_v);
-  _mm512_store_si512(total_at, count_to);
-  const std::size_t total = total_at[31];
+  const std::size_t total = last_lane(count_to);
   const std::size_t n = n_io;
 
   // The slots where a word's first event goes: at once from the starts for up to 64 events, else

@@ -127,28 +127,7 @@ std::span<const std::uint8_t> ByteSource::next() {
 }
 
 std::vector<std::uint8_t> read_prefix(const std::string& path, std::size_t max_bytes) {
-  const int fd = open_or_throw(path);
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path, "is a directory");
-  }
-  std::vector<std::uint8_t> out(max_bytes);
-  std::size_t filled = 0;
-  while (filled < max_bytes) {
-    const ssize_t r = ::pread(fd, out.data() + filled, max_bytes - filled, static_cast<off_t>(filled));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      const int err = errno;
-      ::close(fd);
-      throw IoError(path, std::string("read failed: ") + std::strerror(err));
-    }
-    if (r == 0) break;
-    filled += static_cast<std::size_t>(r);
-  }
-  ::close(fd);
-  out.resize(filled);
-  return out;
+  return ByteSource(path, 0, 1).prefix(max_bytes);  // the window buffer is never allocated here
 }
 
 std::uint64_t file_size(const std::string& path) {

@@ -25,7 +25,7 @@ ChunkProducer::ChunkProducer(Scan::Impl& scan) : scan_(scan), start_(std::chrono
   format_ = scan_.open(filter);
   scan_.metadata = format_.metadata;
   const bool indexable = scan_.policy != IndexPolicy::kOff && format_.reader->can_snapshot();
-  if (scan_.policy != IndexPolicy::kOff && scan_.lookup_index(*format_.reader)) {
+  if (scan_.lookup_index(*format_.reader)) {  // never with IndexPolicy::kOff
     const TimeIndex& index = *scan_.index;
     if (filter.has_time_window() && !index.entries.empty()) {
       const auto [first, last] = index.segments_for(filter.t0, filter.t1);
