@@ -14,9 +14,9 @@
 #include "evlib/reader.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
-#include "formats/aedat2.hpp"
-#include "formats/aedat3.hpp"
-#include "formats/aedat4.hpp"
+#include "formats/inivation/aedat2.hpp"
+#include "formats/inivation/aedat3.hpp"
+#include "formats/inivation/aedat4.hpp"
 
 namespace {
 

@@ -13,10 +13,10 @@
 #include "evlib/reader.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
-#include "formats/dat.hpp"
-#include "formats/evt2.hpp"
-#include "formats/evt21.hpp"
-#include "formats/evt3.hpp"
+#include "formats/prophesee/dat.hpp"
+#include "formats/prophesee/evt2.hpp"
+#include "formats/prophesee/evt21.hpp"
+#include "formats/prophesee/evt3.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include "evlib/reader.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
-#include "formats/ecf.hpp"
+#include "formats/prophesee/ecf.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include "bench_support.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/writer.hpp"
-#include "formats/evt21.hpp"
+#include "formats/prophesee/evt21.hpp"
 
 namespace {
 

@@ -16,9 +16,9 @@
 #include "evlib/filter.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
-#include "formats/dat.hpp"
-#include "formats/evt2.hpp"
-#include "formats/evt3.hpp"
+#include "formats/prophesee/dat.hpp"
+#include "formats/prophesee/evt2.hpp"
+#include "formats/prophesee/evt3.hpp"
 
 namespace {
 

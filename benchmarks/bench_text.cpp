@@ -13,7 +13,7 @@
 #include "bench_support.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/writer.hpp"
-#include "formats/text.hpp"
+#include "formats/text/text.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: the AEDAT 1.0 / 2.0 record decoder (src/formats/aedat2.hpp), both address
+// libFuzzer target: the AEDAT 1.0 / 2.0 record decoder (src/formats/inivation/aedat2.hpp), both address
 // layouts, with the chunking-invariance and geometry oracles of fuzz_common.hpp.
 //
 // Control prefix (5 bytes, fuzz_common.hpp): byte 0 is reinterpreted here:
@@ -6,7 +6,7 @@
 //   bits 1-2  DAVIS geometry: 240x180, 346x260, 640x480, 17x9 (a tiny override)
 //   bit 3     DVS128 only: AEDAT 1.0 (6-byte records) instead of 2.0 (8-byte records)
 // bytes 1-4 as in fuzz_common.hpp (split point, sink size, piece size).
-#include "formats/aedat2.hpp"
+#include "formats/inivation/aedat2.hpp"
 
 #include "fuzz_common.hpp"
 

@@ -1,4 +1,4 @@
-// libFuzzer target: the AEDAT 3.x packet decoder (src/formats/aedat3.hpp) with the chunking-
+// libFuzzer target: the AEDAT 3.x packet decoder (src/formats/inivation/aedat3.hpp) with the chunking-
 // invariance and geometry oracles of fuzz_common.hpp. Packet headers, sizes and counts come
 // straight from the input, so damaged framing, huge capacities and truncated packets are covered.
 //
@@ -7,7 +7,7 @@
 //             640x480, 32768x32768
 //   bit 3     AEDAT 3.0 (bottom-left origin: y flipped)
 // bytes 1-4 as in fuzz_common.hpp (split point, sink size, piece size).
-#include "formats/aedat3.hpp"
+#include "formats/inivation/aedat3.hpp"
 
 #include "fuzz_common.hpp"
 

@@ -27,8 +27,8 @@
 
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "formats/aedat4.hpp"
-#include "formats/aedat4_reader.hpp"
+#include "formats/inivation/aedat4.hpp"
+#include "formats/inivation/aedat4_reader.hpp"
 #include "fuzz_common.hpp"
 #include "io/byte_source.hpp"
 #include "io/format_reader.hpp"

@@ -36,7 +36,7 @@
 #include "evlib/event_batch.hpp"
 #include "evlib/filter.hpp"
 #include "evlib/metadata.hpp"
-#include "formats/decoder_support.hpp"
+#include "formats/common/decoder_support.hpp"
 
 namespace evlib_fuzz {
 

@@ -1,6 +1,6 @@
 // libFuzzer target: DAT record decoder (Event2d, EventCD, EventExtTrigger; versions 1 and 2),
 // chunking invariance and geometry invariants (fuzz_common.hpp).
-#include "formats/dat.hpp"
+#include "formats/prophesee/dat.hpp"
 
 #include "fuzz_common.hpp"
 

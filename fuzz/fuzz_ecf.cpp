@@ -1,4 +1,4 @@
-// libFuzzer target: the ECF block decoder of Prophesee HDF5 files (src/formats/ecf.hpp).
+// libFuzzer target: the ECF block decoder of Prophesee HDF5 files (src/formats/prophesee/ecf.hpp).
 //
 // The input is one ECF block, unchanged (the spec vectors of FORMATS.md 7.4 are the seeds).
 // Oracles (each failure is a __builtin_trap()):
@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "formats/ecf.hpp"
+#include "formats/prophesee/ecf.hpp"
 #include "fuzz_common.hpp"
 
 namespace {

@@ -1,5 +1,5 @@
 // libFuzzer target: EVT 2.0 decoder, chunking invariance and geometry invariants (fuzz_common.hpp).
-#include "formats/evt2.hpp"
+#include "formats/prophesee/evt2.hpp"
 
 #include "fuzz_common.hpp"
 

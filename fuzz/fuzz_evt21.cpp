@@ -1,6 +1,6 @@
 // libFuzzer target: EVT 2.1 decoder (little and legacy layouts), chunking invariance and geometry
 // invariants (fuzz_common.hpp).
-#include "formats/evt21.hpp"
+#include "formats/prophesee/evt21.hpp"
 
 #include "fuzz_common.hpp"
 

@@ -1,5 +1,5 @@
 // libFuzzer target: EVT 3.0 decoder, chunking invariance and geometry invariants (fuzz_common.hpp).
-#include "formats/evt3.hpp"
+#include "formats/prophesee/evt3.hpp"
 
 #include "fuzz_common.hpp"
 

@@ -1,4 +1,4 @@
-// libFuzzer target: the NumPy .npy and .npz readers (src/formats/npy.cpp, npz.cpp) on arbitrary
+// libFuzzer target: the NumPy .npy and .npz readers (src/formats/numpy/npy.cpp, npz.cpp) on arbitrary
 // bytes: the header literal parser, dtypes, record streaming, the zip directory and inflate.
 //
 // Input layout: 1 control byte, then the file content.
@@ -25,7 +25,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "formats/npy.hpp"
+#include "formats/numpy/npy.hpp"
 #include "fuzz_common.hpp"
 #include "io/byte_source.hpp"
 

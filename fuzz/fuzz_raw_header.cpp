@@ -8,7 +8,7 @@
 #include "evlib/error.hpp"
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
-#include "formats/prophesee_header.hpp"
+#include "formats/prophesee/prophesee_header.hpp"
 #include "fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

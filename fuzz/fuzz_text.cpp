@@ -1,4 +1,4 @@
-// libFuzzer target: the text/CSV reader (src/formats/text.cpp) on arbitrary bytes.
+// libFuzzer target: the text/CSV reader (src/formats/text/text.cpp) on arbitrary bytes.
 //
 // Input layout: 1 control byte, then the file content.
 //   bits 0-1  column order option: "" (header / default rules), "txyp", "xypt", "_txyp"
@@ -24,7 +24,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "formats/text.hpp"
+#include "formats/text/text.hpp"
 #include "fuzz_common.hpp"
 #include "io/byte_source.hpp"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "evlib/error.hpp"
-#include "formats/decoder_support.hpp"
+#include "formats/common/decoder_support.hpp"
 #include "io/byte_source.hpp"
 #include "io/format_reader.hpp"
 

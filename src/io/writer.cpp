@@ -3,7 +3,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/writer.hpp"
-#include "formats/encoder.hpp"
+#include "formats/common/encoder.hpp"
 
 namespace evlib {
 

@@ -11,8 +11,8 @@
 
 #include "evlib/event_batch.hpp"
 #include "evlib/metadata.hpp"
-#include "formats/decoder_support.hpp"
-#include "formats/evt3.hpp"
+#include "formats/common/decoder_support.hpp"
+#include "formats/prophesee/evt3.hpp"
 
 namespace evlib::test {
 

@@ -6,7 +6,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "formats/dat.hpp"
+#include "formats/prophesee/dat.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "evlib/reader.hpp"
-#include "formats/evt21.hpp"
+#include "formats/prophesee/evt21.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 

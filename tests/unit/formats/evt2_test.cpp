@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "evlib/reader.hpp"
-#include "formats/evt2.hpp"
+#include "formats/prophesee/evt2.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "evlib/synth.hpp"
-#include "formats/evt3.hpp"
+#include "formats/prophesee/evt3.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 

@@ -7,7 +7,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
-#include "formats/evt3.hpp"
+#include "formats/prophesee/evt3.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 

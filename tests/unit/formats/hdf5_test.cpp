@@ -18,9 +18,9 @@
 #include "evlib/scan.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
-#include "formats/ecf.hpp"
-#include "formats/hdf5.hpp"
-#include "formats/hdf5_util.hpp"
+#include "formats/prophesee/ecf.hpp"
+#include "formats/hdf5/hdf5.hpp"
+#include "formats/hdf5/hdf5_util.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 

@@ -14,7 +14,7 @@
 #include "evlib/reader.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
-#include "formats/npy.hpp"
+#include "formats/numpy/npy.hpp"
 #include "io/atomic_file.hpp"
 #include "io/byte_source.hpp"
 #include "support/decode_harness.hpp"

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "evlib/reader.hpp"
-#include "formats/prophesee_header.hpp"
+#include "formats/prophesee/prophesee_header.hpp"
 #include "support/test_support.hpp"
 
 namespace evlib {

@@ -13,7 +13,7 @@
 #include "evlib/summary.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
-#include "formats/text.hpp"
+#include "formats/text/text.hpp"
 #include "io/byte_source.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"

@@ -1,0 +1,80 @@
+// EVT 2.0 writer (FORMATS.md 15.2): a TIME_HIGH at least every 8.192 ms of elapsed time, so that
+// every known decoder detects the 2^34 µs wrap.
+#include <string>
+
+#include "evlib/error.hpp"
+#include "formats/common/encoder.hpp"
+
+namespace evlib::detail {
+
+namespace {
+
+class Evt2Encoder final : public EventEncoder {
+ public:
+  explicit Evt2Encoder(const WriteOptions& options) : options_(options) {}
+
+  void begin(AtomicFile& out) override {
+    const std::string h = raw_header("2.0", "EVT2", options_);
+    out.write(h.data(), h.size());
+  }
+
+  void encode(const EventBatch& events, const TriggerBatch& triggers, AtomicFile& out) override {
+    const auto t = events.t();
+    const auto x = events.x();
+    const auto y = events.y();
+    const auto p = events.p();
+    const std::uint32_t w = options_.width != 0 ? options_.width : 2048, h = options_.height != 0 ? options_.height : 2048;
+    merge_by_time(
+        events, triggers,
+        [&](std::size_t i) {
+          if (x[i] >= w || y[i] >= h) {
+            throw InvalidArgument("event " + std::to_string(i) + " at (" + std::to_string(x[i]) + ", " +
+                                  std::to_string(y[i]) + ") is outside the EVT2 geometry");
+          }
+          set_time(t[i], i);
+          words_.put<std::uint32_t>((p[i] ? 1u << 28 : 0u) | static_cast<std::uint32_t>(t[i] & 63) << 22 |
+                                    static_cast<std::uint32_t>(x[i]) << 11 | y[i]);
+        },
+        [&](std::size_t j) {
+          if (triggers.channel[j] > 31) throw InvalidArgument("EVT2 trigger channel does not fit 5 bits");
+          set_time(triggers.t[j], j);
+          words_.put<std::uint32_t>(0xAu << 28 | static_cast<std::uint32_t>(triggers.t[j] & 63) << 22 |
+                                    static_cast<std::uint32_t>(triggers.channel[j]) << 8 | (triggers.value[j] & 1u));
+        });
+    words_.flush_to(out);
+  }
+
+  void end(AtomicFile& out) override { words_.flush_to(out); }
+
+ private:
+  void set_time(std::int64_t t, std::size_t index) {
+    if (t < 0) throw InvalidArgument("EVT2 cannot store negative time (event " + std::to_string(index) + ")");
+    // Events and triggers are merged per batch; across the two tables time may step back by less
+    // than one TIME_HIGH unit, which the format represents fine.
+    const std::int64_t th = t >> 6;
+    if (!have_time_) {
+      words_.put<std::uint32_t>(0x8u << 28 | static_cast<std::uint32_t>(th & 0x0FFFFFFF));
+      cur_th_ = th;
+      have_time_ = true;
+      return;
+    }
+    if (th < cur_th_) throw InvalidArgument("events must be in non-decreasing time order (event " + std::to_string(index) + ")");
+    while (cur_th_ < th) {
+      cur_th_ += std::min<std::int64_t>(th - cur_th_, 128);
+      words_.put<std::uint32_t>(0x8u << 28 | static_cast<std::uint32_t>(cur_th_ & 0x0FFFFFFF));
+    }
+  }
+
+  WriteOptions options_;
+  WordBuffer words_;
+  bool have_time_ = false;
+  std::int64_t cur_th_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<EventEncoder> make_evt2_encoder(const WriteOptions& options) {
+  return std::make_unique<Evt2Encoder>(options);
+}
+
+}  // namespace evlib::detail
