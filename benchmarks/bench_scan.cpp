@@ -150,9 +150,7 @@ void BM_ScanCollectPushdown(benchmark::State& state) {
   const std::string& path = evt3_file();
   std::size_t kept = 0;
   for (auto _ : state) {
-    evlib::Scan s(path);
-    s.roi(320, 180, 960, 540).polarity(1).threads(1).index(evlib::IndexPolicy::kOff);
-    kept = s.collect().size();
+    kept = evlib::Scan(path).roi(320, 180, 960, 540).polarity(1).threads(1).index(evlib::IndexPolicy::kOff).collect().size();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * evlib::read_metadata(path).file_size));
@@ -192,17 +190,13 @@ void BM_ScanTimeWindowIndexed(benchmark::State& state) {
   evlib::ReadOptions o;
   o.chunk_events = 1 << 16;
   {
-    evlib::Scan warm(path, o);
-    warm.index_dir(bench::scratch_dir());
-    auto chunks = warm.chunks();
+    auto chunks = evlib::Scan(path, o).index_dir(bench::scratch_dir()).chunks();
     while (chunks.next()) {
     }
   }
   std::size_t got = 0;
   for (auto _ : state) {
-    evlib::Scan s(path, o);
-    s.index_dir(bench::scratch_dir()).time(t0, t1).threads(1);
-    got = s.collect().size();
+    got = evlib::Scan(path, o).index_dir(bench::scratch_dir()).time(t0, t1).threads(1).collect().size();
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * got));
   state.counters["window_events"] = static_cast<double>(got);
@@ -216,15 +210,13 @@ constexpr std::size_t kScanChunk = 1 << 18;  // fixed, so that the default (memo
 evlib::Scan rebatch_scan() {
   evlib::ReadOptions o;
   o.chunk_events = kScanChunk;
-  evlib::Scan s(evt3_file(), o);
-  s.index(evlib::IndexPolicy::kOff);
-  return s;
+  return evlib::Scan(evt3_file(), o).index(evlib::IndexPolicy::kOff);
 }
 
 template <class Stream>
 std::size_t drain(Stream&& stream) {
   std::size_t n = 0;
-  while (auto b = stream.next()) n += b->size();
+  while (auto b = stream.next()) n += b->events.size();
   return n;
 }
 

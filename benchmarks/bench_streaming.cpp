@@ -54,17 +54,13 @@ BENCHMARK(BM_StreamDat)->ArgName("chunk")->RangeMultiplier(4)->Range(1 << 14, 1 
 void BM_CollectThreadsEvt3(benchmark::State& state) {
   const std::string& path = file("evt3");
   {
-    evlib::Scan warm(path);
-    warm.index_dir(bench::scratch_dir());
-    auto chunks = warm.chunks();
+    auto chunks = evlib::Scan(path).index_dir(bench::scratch_dir()).chunks();
     while (chunks.next()) {
     }
   }
   std::size_t got = 0;
   for (auto _ : state) {
-    evlib::Scan s(path);
-    s.index_dir(bench::scratch_dir()).threads(static_cast<unsigned>(state.range(0)));
-    got = s.collect().size();
+    got = evlib::Scan(path).index_dir(bench::scratch_dir()).threads(static_cast<unsigned>(state.range(0))).collect().size();
   }
   if (got != kEvents) state.SkipWithError("lost events");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));

@@ -257,13 +257,13 @@ Result scan_bycount(std::size_t n) {
   const std::string path = bench::write_file("probe-scan.evt3", "evt3", src);
   evlib::ReadOptions o;
   o.chunk_events = 1 << 16;
-  evlib::Scan scan(path, o);
-  scan.index(evlib::IndexPolicy::kOff);  // no cache file, no index bookkeeping in the count
+  // No cache file, no index bookkeeping in the count.
+  const evlib::Scan scan = evlib::Scan(path, o).index(evlib::IndexPolicy::kOff);
   std::size_t got = 0;
   {
     Measured m;
     auto batches = scan.batches(evlib::ByCount{10'000});
-    while (auto b = batches.next()) got += b->size();
+    while (auto b = batches.next()) got += b->events.size();
   }
   if (got != n) fail("re-batched " + std::to_string(got) + " events");
   return {n, 0};

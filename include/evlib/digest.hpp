@@ -15,7 +15,7 @@ class EventDigest {
   EventDigest(EventDigest&&) noexcept;
   EventDigest& operator=(EventDigest&&) noexcept;
 
-  void update(const EventBatch& events);
+  void update(EventView events);
   // Lower-case hex of the digest; the object cannot be updated afterwards.
   std::string finish();
 
@@ -25,6 +25,6 @@ class EventDigest {
 };
 
 // Digest of one batch.
-std::string digest(const EventBatch& events);
+std::string digest(EventView events);
 
 }  // namespace evlib

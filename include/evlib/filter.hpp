@@ -26,8 +26,10 @@ struct EventFilter {
   bool accepts(std::int64_t t, std::uint32_t x, std::uint32_t y, std::uint32_t p) const noexcept {
     return t >= t0 && t < t1 && x >= x0 && x < x1 && y >= y0 && y < y1 && ((polarities >> (p & 1)) & 1);
   }
-  // Keeps the events of batch that pass, in order (in place); returns how many remain.
+  // Keeps the events of batch that pass, in order (in place; a batch that shares its columns
+  // gets a copy of its own first); returns how many remain.
   std::size_t apply(EventBatch& batch) const;
+  bool operator==(const EventFilter&) const = default;
 };
 
 }  // namespace evlib

@@ -5,7 +5,7 @@
 //
 //   auto window = evlib::scan("rec.raw").time(12'500'000, 12'600'000).roi(0, 0, 640, 360).collect();
 //   auto stream = evlib::scan("rec.raw").polarity(1).batches(evlib::ByTime{10'000});
-//   while (auto batch = stream.next()) { ... }
+//   while (auto batch = stream.next()) { use(batch->events); }
 //
 // Time ranges are half-open [t0, t1) in the file's clock (µs); regions are [x0, x1) x [y0, y1).
 // A time window uses the file's time index (built by the first full pass over the file, kept in
@@ -54,47 +54,68 @@ enum class IndexPolicy {
 
 class BatchStream;
 
+// A lazy scan of one file: an immutable plan. Every builder call returns a new Scan and leaves
+// this one as it was (as Polars' lazy frames do), so a plan can be shared, copied and extended
+// freely, and a stream keeps running the plan it was started from whatever happens to the Scan
+// afterwards. Copies and derived plans share what was learnt about the file (its metadata, its
+// time index and the reader opened to parse the header), thread-safely.
 class Scan {
  public:
   explicit Scan(std::string path, ReadOptions options = {});
   ~Scan();
+  Scan(const Scan&);
+  Scan& operator=(const Scan&);
   Scan(Scan&&) noexcept;
   Scan& operator=(Scan&&) noexcept;
 
-  Scan& time(std::int64_t t0, std::int64_t t1);
-  Scan& roi(std::uint32_t x0, std::uint32_t y0, std::uint32_t x1, std::uint32_t y1);
-  Scan& polarity(std::uint8_t p);  // 1 = ON only, 0 = OFF only
+  [[nodiscard]] Scan time(std::int64_t t0, std::int64_t t1) const;
+  [[nodiscard]] Scan roi(std::uint32_t x0, std::uint32_t y0, std::uint32_t x1, std::uint32_t y1) const;
+  [[nodiscard]] Scan polarity(std::uint8_t p) const;  // 1 = ON only, 0 = OFF only
   // Columns collect() materialises ("t", "x", "y", "p"); the others come back empty.
-  Scan& columns(std::vector<std::string> names);
+  [[nodiscard]] Scan columns(std::vector<std::string> names) const;
   // Decoding threads (0, the default: all cores this process may use, up to 8).
   // collect() with a time index splits at its segments. Streaming (chunks(), batches(),
   // collect() without an index) splits the file at sync points where the format allows it
   // (EVT 2.0 / 2.1 / 3.0, DAT; not with a time window, strict mode or the Metavision shift);
   // the pieces decoded ahead share the chunk budget, so memory stays that of one thread.
-  Scan& threads(unsigned n);
-  Scan& memory_limit(std::size_t bytes);      // bounds chunk buffers and collect()
-  Scan& index(IndexPolicy policy);
-  Scan& index_dir(std::string dir);           // cache directory (default: beside the file, then XDG cache)
-  Scan& on_progress(std::function<void(const ScanProgress&)> callback);
+  [[nodiscard]] Scan threads(unsigned n) const;
+  [[nodiscard]] Scan memory_limit(std::size_t bytes) const;  // bounds chunk buffers and collect()
+  [[nodiscard]] Scan index(IndexPolicy policy) const;
+  [[nodiscard]] Scan index_dir(std::string dir) const;  // cache directory (default: XDG cache, then beside the file)
+  [[nodiscard]] Scan on_progress(std::function<void(const ScanProgress&)> callback) const;
 
+  // Streams run a snapshot of this plan; each has its own decode statistics.
   // Chunks as the decoder produces them (size set by memory budget / ReadOptions::chunk_events).
-  BatchStream chunks();
-  BatchStream batches(ByCount by);
-  BatchStream batches(ByTime by);
+  [[nodiscard]] BatchStream chunks() const;
+  [[nodiscard]] BatchStream batches(ByCount by) const;
+  [[nodiscard]] BatchStream batches(ByTime by) const;
   // Everything that passes, in one batch. Fails early (before decoding) when it cannot fit in
   // the memory budget / available memory, suggesting batches() instead.
-  EventBatch collect();
-  // The triggers that pass the time window (decoded on the same pass as the events).
-  TriggerBatch collect_triggers();
+  [[nodiscard]] EventBatch collect() const;
+  // Everything that passes with the triggers of the time window, the decode statistics and the
+  // metadata, in one pass.
+  [[nodiscard]] Recording collect_recording() const;
+  // The triggers that pass the time window (a pass over the events too).
+  [[nodiscard]] TriggerBatch collect_triggers() const;
 
-  const Metadata& metadata();
+  // The file's header as parsed when the scan first needed it (opens the file then; the reader
+  // opened is handed to the first stream that can use it, so a scan opens its file once).
+  // The reference stays valid as long as this Scan or any copy or plan derived from it.
+  const Metadata& metadata() const;
+  std::shared_ptr<const Metadata> shared_metadata() const;
+  const std::string& path() const;
+  const ReadOptions& options() const;
   const EventFilter& filter() const;
-  const DecodeStats& stats() const;  // of the last iteration
 
-  struct Impl;
+  struct Plan;
+  struct Source;
 
  private:
-  std::shared_ptr<Impl> impl_;  // shared with the streams it makes, which may outlive it
+  Scan(std::shared_ptr<const Plan> plan, std::shared_ptr<Source> source);
+  template <class Change>
+  Scan with(Change&& change) const;
+  std::shared_ptr<const Plan> plan_;
+  std::shared_ptr<Source> source_;
 };
 
 // Pull-based iteration over a scan: next() until it returns nullopt.
@@ -103,12 +124,15 @@ class BatchStream {
   ~BatchStream();
   BatchStream(BatchStream&&) noexcept;
   BatchStream& operator=(BatchStream&&) noexcept;
-  std::optional<EventBatch> next();
-  // Triggers decoded so far that passed the time window (cleared by take).
-  TriggerBatch take_triggers();
+  // The next batch with the triggers decoded since the previous one that passed the time window
+  // (`Chunk::triggers`) and the file offset reached (`Chunk::bytes_done`).
+  std::optional<Chunk> next();
   // For ByTime streams: the window [start, end) of the batch last returned.
   std::int64_t window_start() const;
   std::int64_t window_end() const;
+  // Counters of corrupt and skipped input of this stream so far (complete at its end).
+  const DecodeStats& stats() const;
+  const Metadata& metadata() const;
 
   struct Impl;
   explicit BatchStream(std::unique_ptr<Impl> impl);

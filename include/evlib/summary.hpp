@@ -19,7 +19,7 @@ struct Summary {
   std::uint32_t x_min = 0xFFFF, x_max = 0, y_min = 0xFFFF, y_max = 0;
   std::uint64_t backward_steps = 0;  // times t decreased from one event to the next
 
-  void add(const EventBatch& events);
+  void add(EventView events);
   void add(const TriggerBatch& triggers) { this->triggers += triggers.size(); }
   std::int64_t duration() const { return events == 0 ? 0 : t_max - t_min; }
   // Mean event rate in events per second over [t_min, t_max].

@@ -27,7 +27,7 @@ EventDigest::~EventDigest() = default;
 EventDigest::EventDigest(EventDigest&&) noexcept = default;
 EventDigest& EventDigest::operator=(EventDigest&&) noexcept = default;
 
-void EventDigest::update(const EventBatch& events) {
+void EventDigest::update(EventView events) {
   if (impl_->finished) throw InvalidArgument("EventDigest::update after finish");
   const auto t = events.t();
   const auto x = events.x();
@@ -62,7 +62,7 @@ std::string EventDigest::finish() {
   return out;
 }
 
-std::string digest(const EventBatch& events) {
+std::string digest(EventView events) {
   EventDigest d;
   d.update(events);
   return d.finish();

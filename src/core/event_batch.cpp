@@ -1,50 +1,157 @@
 #include "evlib/event_batch.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
 
 #include "evlib/error.hpp"
 
 namespace evlib {
 
-EventBatch EventBatch::with_capacity(std::size_t capacity) { return with_columns(capacity, 15); }
+namespace {
+
+template <class T>
+T* column(const ColumnMemory& memory) {
+  return static_cast<T*>(memory.data());
+}
+
+template <class T>
+void copy_column(T* to, const T* from, std::size_t n) {
+  if (to != nullptr && from != nullptr && n != 0) std::memcpy(to, from, n * sizeof(T));
+}
+
+}  // namespace
+
+EventView EventView::slice(std::size_t begin, std::size_t end) const {
+  if (begin > end || end > size_) throw InvalidArgument("EventView::slice: range out of bounds");
+  return {t_ ? t_ + begin : nullptr, x_ ? x_ + begin : nullptr, y_ ? y_ + begin : nullptr, p_ ? p_ + begin : nullptr,
+          end - begin};
+}
+
+EventView EventView::slice_time(std::int64_t t0, std::int64_t t1) const {
+  const auto ts = t();
+  const auto first = std::lower_bound(ts.begin(), ts.end(), t0);
+  const auto last = std::lower_bound(first, ts.end(), std::max(t0, t1));
+  return slice(static_cast<std::size_t>(first - ts.begin()), static_cast<std::size_t>(last - ts.begin()));
+}
+
+EventBatch EventBatch::with_capacity(std::size_t capacity) { return with_columns(capacity, kAllColumns); }
 
 EventBatch EventBatch::with_columns(std::size_t capacity, unsigned columns) {
-  EventBatch batch;
   auto storage = std::make_shared<Storage>();
   // One spare slot per column keeps zero-capacity batches pointing at valid memory.
   const std::size_t n = capacity == 0 ? 1 : capacity;
-  if (columns & 1) storage->t = ColumnMemory(n * sizeof(std::int64_t));
-  if (columns & 2) storage->x = ColumnMemory(n * sizeof(std::uint16_t));
-  if (columns & 4) storage->y = ColumnMemory(n * sizeof(std::uint16_t));
-  if (columns & 8) storage->p = ColumnMemory(n * sizeof(std::uint8_t));
-  batch.t_ = static_cast<std::int64_t*>(storage->t.data());
-  batch.x_ = static_cast<std::uint16_t*>(storage->x.data());
-  batch.y_ = static_cast<std::uint16_t*>(storage->y.data());
-  batch.p_ = static_cast<std::uint8_t*>(storage->p.data());
-  batch.storage_ = std::move(storage);
-  batch.capacity_ = capacity;
+  if (n > std::numeric_limits<std::size_t>::max() / sizeof(std::int64_t)) {
+    throw InvalidArgument("EventBatch: a capacity of " + std::to_string(capacity) + " events overflows memory sizes");
+  }
+  if (columns & kColumnT) storage->t = ColumnMemory(n * sizeof(std::int64_t));
+  if (columns & kColumnX) storage->x = ColumnMemory(n * sizeof(std::uint16_t));
+  if (columns & kColumnY) storage->y = ColumnMemory(n * sizeof(std::uint16_t));
+  if (columns & kColumnP) storage->p = ColumnMemory(n * sizeof(std::uint8_t));
+  EventBatch batch;
+  batch.point_into(storage, capacity);
   return batch;
+}
+
+EventBatch EventBatch::wrap(EventView view, std::shared_ptr<const void> owner) {
+  auto storage = std::make_shared<Storage>();
+  storage->foreign = owner ? std::move(owner) : std::make_shared<int>(0);
+  EventBatch batch;
+  batch.storage_ = std::move(storage);
+  // Never written through: make_unique() copies foreign columns before any write.
+  batch.t_ = const_cast<std::int64_t*>(view.t().data());
+  batch.x_ = const_cast<std::uint16_t*>(view.x().data());
+  batch.y_ = const_cast<std::uint16_t*>(view.y().data());
+  batch.p_ = const_cast<std::uint8_t*>(view.p().data());
+  if (!view.has_t()) batch.t_ = nullptr;
+  if (!view.has_x()) batch.x_ = nullptr;
+  if (!view.has_y()) batch.y_ = nullptr;
+  if (!view.has_p()) batch.p_ = nullptr;
+  batch.size_ = batch.capacity_ = view.size();
+  return batch;
+}
+
+EventBatch EventBatch::copy_of(EventView view) {
+  const unsigned columns = (view.has_t() ? kColumnT : 0u) | (view.has_x() ? kColumnX : 0u) |
+                           (view.has_y() ? kColumnY : 0u) | (view.has_p() ? kColumnP : 0u);
+  EventBatch batch = with_columns(view.size(), columns);
+  copy_column(batch.t_, view.t().data(), view.size());
+  copy_column(batch.x_, view.x().data(), view.size());
+  copy_column(batch.y_, view.y().data(), view.size());
+  copy_column(batch.p_, view.p().data(), view.size());
+  batch.size_ = view.size();
+  return batch;
+}
+
+void EventBatch::point_into(const std::shared_ptr<Storage>& storage, std::size_t capacity) {
+  t_ = column<std::int64_t>(storage->t);
+  x_ = column<std::uint16_t>(storage->x);
+  y_ = column<std::uint16_t>(storage->y);
+  p_ = column<std::uint8_t>(storage->p);
+  storage_ = storage;
+  capacity_ = capacity;
+  borrowed_ = false;
+}
+
+bool EventBatch::sole_owner() const noexcept {
+  return !borrowed_ && (!storage_ || (storage_.use_count() == 1 && !storage_->foreign));
+}
+
+void EventBatch::make_unique() {
+  if (borrowed_ || (storage_ && sole_owner())) return;
+  const unsigned columns = storage_ == nullptr ? unsigned{kAllColumns}
+                                               : (t_ ? kColumnT : 0u) | (x_ ? kColumnX : 0u) | (y_ ? kColumnY : 0u) |
+                                                     (p_ ? kColumnP : 0u);
+  EventBatch copy = with_columns(capacity_, columns);
+  copy_column(copy.t_, t_, size_);
+  copy_column(copy.x_, x_, size_);
+  copy_column(copy.y_, y_, size_);
+  copy_column(copy.p_, p_, size_);
+  point_into(copy.storage_, capacity_);
+}
+
+
+std::int64_t* EventBatch::t_data() {
+  make_unique();
+  return t_;
+}
+std::uint16_t* EventBatch::x_data() {
+  make_unique();
+  return x_;
+}
+std::uint16_t* EventBatch::y_data() {
+  make_unique();
+  return y_;
+}
+std::uint8_t* EventBatch::p_data() {
+  make_unique();
+  return p_;
 }
 
 EventBatch EventBatch::region(std::size_t begin, std::size_t capacity) {
   if (begin > capacity_ || capacity > capacity_ - begin) throw InvalidArgument("EventBatch::region out of bounds");
-  EventBatch out = *this;
-  if (t_) out.t_ += begin;
-  if (x_) out.x_ += begin;
-  if (y_) out.y_ += begin;
-  if (p_) out.p_ += begin;
-  out.size_ = 0;
+  make_unique();
+  EventBatch out;
+  out.t_ = t_ ? t_ + begin : nullptr;
+  out.x_ = x_ ? x_ + begin : nullptr;
+  out.y_ = y_ ? y_ + begin : nullptr;
+  out.p_ = p_ ? p_ + begin : nullptr;
   out.capacity_ = capacity;
+  out.borrowed_ = true;
+  out.metadata = metadata;
   return out;
 }
 
 void EventBatch::set_size(std::size_t n) {
   if (n > capacity_) throw InvalidArgument("EventBatch::set_size: size exceeds capacity");
+  if (n > size_) make_unique();
   size_ = n;
 }
 
 void EventBatch::push_back(std::int64_t t, std::uint16_t x, std::uint16_t y, std::uint8_t p) {
   if (size_ >= capacity_) throw InvalidArgument("EventBatch::push_back: batch is full");
+  make_unique();
   t_[size_] = t;
   x_[size_] = x;
   y_[size_] = y;

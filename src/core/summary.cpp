@@ -4,7 +4,7 @@
 
 namespace evlib {
 
-void Summary::add(const EventBatch& batch) {
+void Summary::add(EventView batch) {
   const std::size_t n = batch.size();
   if (n == 0) return;
   const auto t = batch.t();

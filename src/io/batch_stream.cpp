@@ -9,7 +9,8 @@
 namespace evlib {
 
 struct BatchStream::Impl {
-  explicit Impl(std::shared_ptr<Scan::Impl> scan) : owner(std::move(scan)), producer(*owner) {}
+  Impl(std::shared_ptr<const Scan::Plan> scan, std::shared_ptr<Scan::Source> source)
+      : plan(scan), producer(std::move(scan), std::move(source)) {}
   virtual ~Impl() = default;
   virtual std::optional<EventBatch> next() = 0;
 
@@ -25,7 +26,7 @@ struct BatchStream::Impl {
     return true;
   }
 
-  std::shared_ptr<Scan::Impl> owner;  // keeps the scan's settings alive when the Scan is gone
+  std::shared_ptr<const Scan::Plan> plan;  // the snapshot this stream runs
   detail::ChunkProducer producer;
   EventBatch chunk;
   std::size_t pos = 0;  // first event of chunk not yet handed out
@@ -62,7 +63,8 @@ struct ChunkStream final : BatchStream::Impl {
 };
 
 struct CountStream final : BatchStream::Impl {
-  CountStream(std::shared_ptr<Scan::Impl> scan, std::size_t n) : Impl(std::move(scan)), size(n) {
+  CountStream(std::shared_ptr<const Scan::Plan> scan, std::shared_ptr<Scan::Source> source, std::size_t n)
+      : Impl(std::move(scan), std::move(source)), size(n) {
     if (n == 0) throw InvalidArgument("ByCount: the batch size must be positive");
   }
   std::optional<EventBatch> next() override {
@@ -84,7 +86,8 @@ struct CountStream final : BatchStream::Impl {
 // time is before the window's end. Events that step back in time (non-monotonic files) stay in
 // the window being filled, so the windows always concatenate to the whole stream.
 struct TimeStream final : BatchStream::Impl {
-  TimeStream(std::shared_ptr<Scan::Impl> scan, const ByTime& by) : Impl(std::move(scan)), spec(by) {
+  TimeStream(std::shared_ptr<const Scan::Plan> scan, std::shared_ptr<Scan::Source> source, const ByTime& by)
+      : Impl(std::move(scan), std::move(source)), spec(by) {
     if (by.width_us <= 0) throw InvalidArgument("ByTime: the window width must be positive");
   }
   std::optional<EventBatch> next() override {
@@ -134,10 +137,9 @@ struct TimeStream final : BatchStream::Impl {
     }
     return std::nullopt;
   }
-  const EventFilter& producer_filter() const { return *filter; }
+  const EventFilter& producer_filter() const { return plan->options.filter; }
   ByTime spec;
   bool started = false;
-  const EventFilter* filter = nullptr;
 };
 
 }  // namespace
@@ -146,17 +148,31 @@ BatchStream::BatchStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BatchStream::~BatchStream() = default;
 BatchStream::BatchStream(BatchStream&&) noexcept = default;
 BatchStream& BatchStream::operator=(BatchStream&&) noexcept = default;
-std::optional<EventBatch> BatchStream::next() { return impl_->next(); }
-TriggerBatch BatchStream::take_triggers() { return std::exchange(impl_->triggers, TriggerBatch{}); }
+
+std::optional<Chunk> BatchStream::next() {
+  std::optional<EventBatch> events = impl_->next();
+  if (!events) {
+    // Triggers after the last event still belong to the stream.
+    if (impl_->triggers.empty()) return std::nullopt;
+    events = EventBatch{};
+  }
+  Chunk chunk;
+  chunk.events = std::move(*events);
+  chunk.triggers = std::exchange(impl_->triggers, TriggerBatch{});
+  chunk.bytes_done = impl_->producer.bytes_done();
+  return chunk;
+}
 std::int64_t BatchStream::window_start() const { return impl_->window_start; }
 std::int64_t BatchStream::window_end() const { return impl_->window_end; }
+const DecodeStats& BatchStream::stats() const { return impl_->producer.stats(); }
+const Metadata& BatchStream::metadata() const { return *impl_->producer.metadata(); }
 
-BatchStream Scan::chunks() { return BatchStream(std::make_unique<ChunkStream>(impl_)); }
-BatchStream Scan::batches(ByCount by) { return BatchStream(std::make_unique<CountStream>(impl_, by.events)); }
-BatchStream Scan::batches(ByTime by) {
-  auto stream = std::make_unique<TimeStream>(impl_, by);
-  stream->filter = &impl_->options.filter;
-  return BatchStream(std::move(stream));
+BatchStream Scan::chunks() const { return BatchStream(std::make_unique<ChunkStream>(plan_, source_)); }
+BatchStream Scan::batches(ByCount by) const {
+  return BatchStream(std::make_unique<CountStream>(plan_, source_, by.events));
+}
+BatchStream Scan::batches(ByTime by) const {
+  return BatchStream(std::make_unique<TimeStream>(plan_, source_, by));
 }
 
 }  // namespace evlib

@@ -20,46 +20,46 @@ void filter_triggers(const EventFilter& filter, TriggerBatch& triggers) {
 
 }  // namespace
 
-ChunkProducer::ChunkProducer(Scan::Impl& scan) : scan_(scan), start_(std::chrono::steady_clock::now()) {
-  const EventFilter& filter = scan_.options.filter;
-  format_ = scan_.open(filter);
-  scan_.metadata = format_.metadata;
-  const bool indexable = scan_.policy != IndexPolicy::kOff && format_.reader->can_snapshot();
-  if (scan_.lookup_index(*format_.reader)) {  // never with IndexPolicy::kOff
-    const TimeIndex& index = *scan_.index;
-    if (filter.has_time_window() && !index.entries.empty()) {
-      const auto [first, last] = index.segments_for(filter.t0, filter.t1);
+ChunkProducer::ChunkProducer(std::shared_ptr<const Scan::Plan> plan, std::shared_ptr<Scan::Source> source)
+    : plan_(std::move(plan)), source_(std::move(source)), start_(std::chrono::steady_clock::now()) {
+  const EventFilter& filter = plan_->options.filter;
+  format_ = source_->open(*plan_, filter);
+  index_ = source_->index(*plan_, *format_.reader);
+  const bool indexable = plan_->policy != IndexPolicy::kOff && format_.reader->can_snapshot();
+  if (index_) {
+    if (filter.has_time_window() && !index_->entries.empty()) {
+      const auto [first, last] = index_->segments_for(filter.t0, filter.t1);
       if (first == last) {
         done_ = true;
       } else {
-        format_.reader->resume(index.entries[first].state, index.entries[first].offset);
-        format_.reader->set_end(index.segment_end(last - 1));
+        format_.reader->resume(index_->entries[first].state, index_->entries[first].offset);
+        format_.reader->set_end(index_->segment_end(last - 1));
       }
     }
   } else if (indexable) {
     // No index yet: this pass builds one. Segment time ranges must be those of the unfiltered
     // stream, so the decoder runs without the filter and the chunks are filtered afterwards.
     building_ = true;
-    if (filter.active()) format_ = scan_.open(EventFilter{});
+    if (filter.active()) format_ = source_->open(*plan_, EventFilter{});
   }
   post_filter_ = filter.active() && (building_ || !format_.reader->pushes_down_filter());
-  if (done_ || filter.has_time_window() || scan_.thread_count() < 2) return;
-  if (scan_.index && !building_) {
+  if (done_ || filter.has_time_window() || plan_->thread_count() < 2) return;
+  if (index_ && !building_) {
     // With an index every format that can resume decodes on several threads, from its entries.
-    if (!scan_.options.strict && !scan_.options.metavision_time_shift) start_parallel(true);
-  } else if (ParallelChunks::usable(*format_.reader, scan_.options)) {
+    if (!plan_->options.strict && !plan_->options.metavision_time_shift) start_parallel(true);
+  } else if (ParallelChunks::usable(*format_.reader, plan_->options)) {
     start_parallel(false);
   }
 }
 
 void ChunkProducer::start_parallel(bool from_index) {
   ParallelPlan plan;
-  plan.threads = scan_.thread_count();
+  plan.threads = plan_->thread_count();
   // The pieces decoded ahead (threads + 1) and the caller's chunk share the chunk budget; a
   // piece is sized to fill about one chunk (the raw formats take 2-8 bytes an event).
-  plan.chunk_events = std::max<std::size_t>(scan_.chunk_events() / (plan.threads + 2), std::size_t{1} << 14);
+  plan.chunk_events = std::max<std::size_t>(plan_->chunk_events() / (plan.threads + 2), std::size_t{1} << 14);
   if (from_index) {
-    ParallelChunks::plan_segments(*scan_.index, plan.chunk_events, plan);
+    ParallelChunks::plan_segments(*index_, plan.chunk_events, plan);
     if (plan.starts.size() < 2) return;  // one piece: nothing to share
   } else {
     plan.piece_bytes = std::clamp<std::uint64_t>(std::uint64_t{plan.chunk_events} * 2, std::uint64_t{256} << 10,
@@ -69,79 +69,98 @@ void ChunkProducer::start_parallel(bool from_index) {
     if (payload < 2 * plan.piece_bytes) return;  // one piece: nothing to share
     plan.record_index = building_;
   }
-  if (post_filter_) plan.post_filter = scan_.options.filter;
-  const EventFilter pushed = post_filter_ ? EventFilter{} : scan_.options.filter;
-  Scan::Impl& scan = scan_;
-  parallel_ = std::make_unique<ParallelChunks>([&scan, pushed] { return scan.open(pushed); }, format_.metadata, plan);
+  if (post_filter_) plan.post_filter = plan_->options.filter;
+  const EventFilter pushed = post_filter_ ? EventFilter{} : plan_->options.filter;
+  parallel_ = std::make_unique<ParallelChunks>(
+      [scan = plan_, source = source_, pushed] { return source->open(*scan, pushed); }, format_.metadata, plan);
   post_filter_ = false;  // done by the pieces
+}
+
+void ChunkProducer::finish_index(TimeIndex index) {
+  source_->publish_index(*plan_, std::move(index));
+  building_ = false;
 }
 
 bool ChunkProducer::next_parallel(EventBatch& events, TriggerBatch& triggers) {
   while (parallel_->next(events, triggers)) {
     delivered_ += events.size();
-    scan_.stats = parallel_->stats();
+    stats_ = parallel_->stats();
     report_progress();
     if (!events.empty() || !triggers.empty()) return true;
   }
-  scan_.stats = parallel_->stats();
+  stats_ = parallel_->stats();
   done_ = true;
   report_progress();
-  if (building_) {
-    scan_.index = parallel_->take_index();
-    scan_.index->seal();
-    scan_.save_index();
-    building_ = false;
-  }
+  if (building_) finish_index(parallel_->take_index());
   return false;
+}
+
+EventBatch& ChunkProducer::free_buffer() {
+  for (std::size_t k = 0; k < pool_.size(); ++k) {
+    const std::size_t i = (current_ + k) % pool_.size();
+    if (pool_[i].sole_owner()) {
+      current_ = i;
+      return pool_[i];
+    }
+  }
+  EventBatch fresh = EventBatch::with_capacity(plan_->chunk_events());
+  fresh.metadata = format_.metadata;
+  if (pool_.size() < kPoolSize) {
+    pool_.push_back(std::move(fresh));
+    current_ = pool_.size() - 1;
+  } else {
+    // Every pooled buffer is held elsewhere: replace the oldest (its holders keep their copy).
+    current_ = (current_ + 1) % pool_.size();
+    pool_[current_] = std::move(fresh);
+  }
+  return pool_[current_];
 }
 
 bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
   if (parallel_) return !done_ && next_parallel(events, triggers);
   events = EventBatch{};  // the caller's reference to the last chunk: without it, it is reused
   while (!done_) {
-    if (buffer_.capacity() == 0 || !buffer_.sole_owner()) {
-      buffer_ = EventBatch::with_capacity(scan_.chunk_events());
-      buffer_.metadata = format_.metadata;
-    }
-    buffer_.set_size(0);
+    EventBatch& buffer = free_buffer();
+    buffer.set_size(0);
     triggers.clear();
     bool more = true;
     if (building_) {
       // Index segments are finer than chunks, so that a short window decodes little.
-      more = fill_indexing(*format_.reader, buffer_, triggers, building_index_.entries);
+      more = fill_indexing(*format_.reader, buffer, triggers, building_index_.entries);
     } else {
-      while (more && buffer_.size() + 32 <= buffer_.capacity()) more = format_.reader->fill(buffer_, triggers);
+      while (more && buffer.size() + 32 <= buffer.capacity()) more = format_.reader->fill(buffer, triggers);
     }
     if (!more) done_ = true;
-    if (post_filter_) scan_.options.filter.apply(buffer_);
-    filter_triggers(scan_.options.filter, triggers);
-    delivered_ += buffer_.size();
+    if (post_filter_) plan_->options.filter.apply(buffer);
+    filter_triggers(plan_->options.filter, triggers);
+    delivered_ += buffer.size();
     format_.metadata->time_shift = format_.reader->time_shift();
-    scan_.stats = format_.reader->stats();
+    stats_ = format_.reader->stats();
     report_progress();
     if (done_ && building_) {
       building_index_.end_offset = format_.reader->bytes_done();
-      scan_.index = std::move(building_index_);
-      scan_.index->seal();
-      scan_.save_index();
-      building_ = false;
+      finish_index(std::move(building_index_));
     }
-    if (!buffer_.empty() || !triggers.empty()) {
-      events = buffer_;
+    if (!buffer.empty() || !triggers.empty()) {
+      events = buffer;
       return true;
     }
   }
   return false;
 }
 
+std::uint64_t ChunkProducer::bytes_done() const {
+  return parallel_ ? parallel_->bytes_done() : format_.reader->bytes_done();
+}
+
 void ChunkProducer::report_progress() {
-  if (!scan_.progress) return;
+  if (!plan_->progress) return;
   ScanProgress p;
-  p.bytes_done = parallel_ ? parallel_->bytes_done() : format_.reader->bytes_done();
+  p.bytes_done = bytes_done();
   p.bytes_total = format_.metadata->file_size;
   p.events = delivered_;
   p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  scan_.progress(p);
+  plan_->progress(p);
 }
 
 }  // namespace evlib::detail

@@ -67,10 +67,10 @@ struct SharedProgress {
 // Decodes index segments [first, last) into `region` (exact capacity: their unfiltered count),
 // adding to `progress` every index stride. The decoder stops when it has less room than one word
 // can yield; the tail is decoded through a small scratch batch and copied in.
-void decode_segments(Scan::Impl& scan, const detail::TimeIndex& index, std::size_t first, std::size_t last,
+void decode_segments(const Scan::Plan& scan, Scan::Source& source, const detail::TimeIndex& index, std::size_t first, std::size_t last,
                      EventBatch region, TriggerBatch& triggers, DecodeStats& stats, SharedProgress& progress) {
   constexpr std::size_t kReportEvery = std::size_t{1} << 16;
-  auto format = scan.open(EventFilter{});
+  auto format = source.open(scan, EventFilter{});
   format.reader->resume(index.entries[first].state, index.entries[first].offset);
   format.reader->set_end(index.segment_end(last - 1));
   std::uint64_t reported_bytes = index.entries[first].offset;
@@ -98,7 +98,8 @@ void decode_segments(Scan::Impl& scan, const detail::TimeIndex& index, std::size
 }
 
 // Calls the scan's progress callback on this thread for every step of the workers, until they end.
-void report_parallel_progress(Scan::Impl& scan, SharedProgress& progress, std::chrono::steady_clock::time_point start) {
+void report_parallel_progress(const Scan::Plan& scan, std::uint64_t bytes_total, SharedProgress& progress,
+                              std::chrono::steady_clock::time_point start) {
   std::unique_lock lock(progress.mutex);
   std::vector<std::pair<std::uint64_t, std::uint64_t>> steps;
   for (;;) {
@@ -111,7 +112,7 @@ void report_parallel_progress(Scan::Impl& scan, SharedProgress& progress, std::c
       ScanProgress p;
       p.bytes_done = bytes;
       p.events = events;
-      p.bytes_total = scan.metadata ? scan.metadata->file_size : 0;
+      p.bytes_total = bytes_total;
       p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       scan.progress(p);
     }
@@ -123,20 +124,23 @@ void report_parallel_progress(Scan::Impl& scan, SharedProgress& progress, std::c
 
 }  // namespace
 
-EventBatch Scan::collect() {
-  Impl& s = *impl_;
+EventBatch Scan::collect() const { return collect_recording().events; }
+
+Recording Scan::collect_recording() const {
+  const Plan& s = *plan_;
+  Recording rec;
   const unsigned bytes_per_event = column_bytes(s.columns);
   const std::uint64_t budget = s.budget_bytes();
-  auto probe = s.open(s.options.filter);
-  s.metadata = probe.metadata;
-  const bool indexed = s.policy != IndexPolicy::kOff && s.lookup_index(*probe.reader);
+  auto probe = source_->open(s, s.options.filter);
+  rec.metadata = probe.metadata;
+  const auto index = source_->index(s, *probe.reader);
   std::size_t first = 0, last = 0;
   std::uint64_t bound = 0;
-  if (indexed) {
+  if (index) {
     std::tie(first, last) = s.options.filter.has_time_window()
-                                ? s.index->segments_for(s.options.filter.t0, s.options.filter.t1)
-                                : std::pair<std::size_t, std::size_t>{0, s.index->entries.size()};
-    for (std::size_t k = first; k < last; ++k) bound += s.index->entries[k].events;
+                                ? index->segments_for(s.options.filter.t0, s.options.filter.t1)
+                                : std::pair<std::size_t, std::size_t>{0, index->entries.size()};
+    for (std::size_t k = first; k < last; ++k) bound += index->entries[k].events;
   } else {
     bound = probe.reader->loose_upper_bound_events();
     if (budget != 0 && bound * kBytesPerEvent > budget) bound = probe.reader->upper_bound_events();
@@ -148,34 +152,36 @@ EventBatch Scan::collect() {
   if (budget != 0) bound = std::min<std::uint64_t>(bound, budget / std::max(1u, bytes_per_event));
 
   const unsigned threads = s.thread_count();
-  if (indexed && threads > 1 && s.columns == 15 && !s.options.filter.active() && last - first >= 2) {
+  if (index && threads > 1 && s.columns == kAllColumns && !s.options.filter.active() && last - first >= 2) {
     // Parallel: contiguous groups of segments, each decoded by one thread into its own region.
     EventBatch out = EventBatch::with_capacity(bound);
-    out.metadata = s.metadata;
+    out.metadata = rec.metadata;
     const std::size_t groups = std::min<std::size_t>(threads, last - first);
     std::vector<std::size_t> cuts{first};
     std::uint64_t acc = 0, per_group = (bound + groups - 1) / groups;
     for (std::size_t k = first; k < last && cuts.size() < groups; ++k) {
-      acc += s.index->entries[k].events;
+      acc += index->entries[k].events;
       if (acc >= per_group * cuts.size() && k + 1 < last) cuts.push_back(k + 1);
     }
     cuts.push_back(last);
     std::vector<TriggerBatch> triggers(cuts.size() - 1);
     std::vector<DecodeStats> stats(cuts.size() - 1);
     std::vector<std::exception_ptr> errors(cuts.size() - 1);
+    std::vector<std::size_t> decoded(cuts.size() - 1);
     SharedProgress progress;
     progress.running = cuts.size() - 1;
-    progress.bytes = s.index->entries[first].offset;  // like the sequential path: a file offset
+    progress.bytes = index->entries[first].offset;  // like the sequential path: a file offset
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     std::size_t begin = 0;
+    Source& source = *source_;
     for (std::size_t g = 0; g + 1 < cuts.size(); ++g) {
       std::size_t count = 0;
-      for (std::size_t k = cuts[g]; k < cuts[g + 1]; ++k) count += s.index->entries[k].events;
+      for (std::size_t k = cuts[g]; k < cuts[g + 1]; ++k) count += index->entries[k].events;
       EventBatch region = out.region(begin, count);
-      pool.emplace_back([&, g, region] {
+      pool.emplace_back([&, g, region]() mutable {
         try {
-          decode_segments(s, *s.index, cuts[g], cuts[g + 1], region, triggers[g], stats[g], progress);
+          decode_segments(s, source, *index, cuts[g], cuts[g + 1], region, triggers[g], stats[g], progress);
         } catch (...) {
           errors[g] = std::current_exception();
         }
@@ -183,32 +189,41 @@ EventBatch Scan::collect() {
       });
       begin += count;
     }
-    report_parallel_progress(s, progress, start);
+    report_parallel_progress(s, rec.metadata->file_size, progress, start);
     for (auto& t : pool) t.join();
     for (auto& e : errors) {
       if (e) std::rethrow_exception(e);
     }
-    s.stats = DecodeStats{};
-    for (const DecodeStats& st : stats) s.stats += st;
+    for (std::size_t g = 0; g < stats.size(); ++g) {
+      rec.stats += stats[g];
+      rec.triggers.append(triggers[g]);
+    }
     out.set_size(begin);
-    return out;
+    rec.events = std::move(out);
+    return rec;
   }
 
-  // Sequential: chunk by chunk into the result (only the selected columns are kept).
+  // Sequential: chunk by chunk into the result (only the selected columns are kept). The probe
+  // goes back to the source, so that the producer decodes with it instead of opening the file again.
+  source_->give_back(std::move(probe), s.options.filter);
   EventBatch out = EventBatch::with_columns(bound, s.columns);
-  detail::ChunkProducer producer(s);
+  detail::ChunkProducer producer(plan_, source_);
   EventBatch chunk;
   TriggerBatch tr;
   while (producer.next(chunk, tr)) {
     if (out.size() + chunk.size() > out.capacity()) fail_too_big(s.path, (out.size() + chunk.size()) * bytes_per_event, budget);
     append_columns(out, chunk);
+    rec.triggers.append(tr);
   }
-  out.metadata = s.metadata;
-  return out;
+  rec.metadata = producer.metadata();
+  out.metadata = rec.metadata;
+  rec.events = std::move(out);
+  rec.stats = producer.stats();
+  return rec;
 }
 
-TriggerBatch Scan::collect_triggers() {
-  detail::ChunkProducer producer(*impl_);
+TriggerBatch Scan::collect_triggers() const {
+  detail::ChunkProducer producer(plan_, source_);
   EventBatch chunk;
   TriggerBatch all, tr;
   while (producer.next(chunk, tr)) all.append(tr);

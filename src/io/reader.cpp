@@ -99,7 +99,7 @@ class Prefaulter {
   static constexpr std::size_t kAhead = std::size_t{4} << 20;  // events populated ahead of the decoder
 
   explicit Prefaulter(EventBatch& batch)
-      : batch_(batch), limit_(std::min(kAhead, batch.capacity())), thread_([this] { run(); }) {}
+      : batch_(batch.region(0, batch.capacity())), limit_(std::min(kAhead, batch.capacity())), thread_([this] { run(); }) {}
   ~Prefaulter() {
     done_.store(true, std::memory_order_relaxed);
     thread_.join();
@@ -140,7 +140,7 @@ class Prefaulter {
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
   }
 
-  EventBatch& batch_;
+  EventBatch batch_;  // a region over the whole batch: its column pointers, never a copy of them
   std::atomic<std::size_t> decoded_{0};
   // Until a projection exists, stay within the first kAhead events.
   std::atomic<std::size_t> limit_;

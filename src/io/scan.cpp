@@ -11,9 +11,9 @@
 
 namespace evlib {
 
-// ---- settings ---------------------------------------------------------------------------------
+// ---- the plan ---------------------------------------------------------------------------------
 
-std::size_t Scan::Impl::chunk_events() const {
+std::size_t Scan::Plan::chunk_events() const {
   std::size_t n = options.chunk_events != ReadOptions{}.chunk_events ? options.chunk_events : default_chunk_events();
   if (memory_limit != 0) {
     // Half the budget for the chunk (13 bytes an event), the rest for input windows and output.
@@ -22,48 +22,14 @@ std::size_t Scan::Impl::chunk_events() const {
   return std::max<std::size_t>(n, 256);
 }
 
-std::uint64_t Scan::Impl::options_hash() const {
+std::uint64_t Scan::Plan::options_hash() const {
   std::string key = options.format + "|" + std::to_string(options.width) + "x" + std::to_string(options.height) + "|" +
                     (options.metavision_time_shift ? "shift" : "abs") + "|" + options.evt21_endianness + "|" +
                     options.aedat_camera + "|" + options.text_columns + "|" + options.text_time_unit;
   return detail::fnv1a(key.data(), key.size());
 }
 
-detail::OpenedFormat Scan::Impl::open(const EventFilter& filter) const {
-  ReadOptions o = options;
-  o.filter = filter;
-  return detail::open_format(path, o);
-}
-
-bool Scan::Impl::lookup_index(detail::FormatReader& reader) {
-  if (index) return true;
-  if (index_looked_up || policy == IndexPolicy::kOff) return false;
-  index_looked_up = true;
-  if (auto native = reader.native_index()) {
-    index = std::move(native);
-    index->seal();
-    return true;
-  }
-  if (policy != IndexPolicy::kAuto || !reader.can_snapshot()) return false;
-  const auto key = detail::index_key_for(path, metadata->format, options_hash());
-  for (const auto& file : detail::index_locations(path, cache_dir)) {
-    if (auto loaded = detail::TimeIndex::load(file, key)) {
-      index = std::move(loaded);
-      return true;
-    }
-  }
-  return false;
-}
-
-void Scan::Impl::save_index() {
-  if (policy != IndexPolicy::kAuto || !index) return;
-  const auto key = detail::index_key_for(path, metadata->format, options_hash());
-  for (const auto& file : detail::index_locations(path, cache_dir)) {
-    if (index->save(file, key)) return;  // the first writable place wins
-  }
-}
-
-unsigned Scan::Impl::thread_count() const {
+unsigned Scan::Plan::thread_count() const {
   if (threads != 0) return threads;
   // All the cores this process may run on (its CPU affinity, which containers narrow), up to
   // eight: past that the pieces decoded ahead would take more than the default memory budget.
@@ -74,87 +40,170 @@ unsigned Scan::Impl::thread_count() const {
   return static_cast<unsigned>(std::clamp(cores, 1, 8));
 }
 
-std::uint64_t Scan::Impl::budget_bytes() const {
+std::uint64_t Scan::Plan::budget_bytes() const {
   const std::uint64_t avail = available_memory();
   if (memory_limit == 0) return avail;
   return avail == 0 ? memory_limit : std::min<std::uint64_t>(memory_limit, avail);
 }
 
+// ---- Source: what the plans of one file share ------------------------------------------------
+
+detail::OpenedFormat Scan::Source::open(const Plan& plan, const EventFilter& filter) {
+  {
+    std::lock_guard lock(mutex_);
+    if (spare_ && spare_filter_ == filter) {
+      detail::OpenedFormat opened = std::move(*spare_);
+      spare_.reset();
+      return opened;
+    }
+  }
+  ReadOptions options = plan.options;
+  options.filter = filter;
+  detail::OpenedFormat opened = detail::open_format(plan.path, options);
+  std::lock_guard lock(mutex_);
+  // A copy: the stream's own metadata learns the time shift as it decodes; the scan's never changes.
+  if (!metadata_) metadata_ = std::make_shared<const Metadata>(*opened.metadata);
+  return opened;
+}
+
+void Scan::Source::give_back(detail::OpenedFormat opened, const EventFilter& filter) {
+  std::lock_guard lock(mutex_);
+  if (spare_) return;
+  spare_ = std::move(opened);
+  spare_filter_ = filter;
+}
+
+std::shared_ptr<const Metadata> Scan::Source::metadata(const Plan& plan) {
+  {
+    std::lock_guard lock(mutex_);
+    if (metadata_) return metadata_;
+  }
+  detail::OpenedFormat opened = detail::open_format(plan.path, plan.options);
+  std::shared_ptr<const Metadata> metadata = std::make_shared<const Metadata>(*opened.metadata);
+  give_back(std::move(opened), plan.options.filter);
+  std::lock_guard lock(mutex_);
+  if (!metadata_) metadata_ = std::move(metadata);
+  return metadata_;
+}
+
+std::shared_ptr<const detail::TimeIndex> Scan::Source::index(const Plan& plan, detail::FormatReader& reader) {
+  if (plan.policy == IndexPolicy::kOff) return nullptr;
+  std::lock_guard lock(mutex_);
+  if (index_ || looked_up_in_ == plan.cache_dir) return index_;
+  looked_up_in_ = plan.cache_dir;
+  if (auto native = reader.native_index()) {
+    native->seal();
+    index_ = std::make_shared<const detail::TimeIndex>(std::move(*native));
+    return index_;
+  }
+  if (plan.policy != IndexPolicy::kAuto || !reader.can_snapshot()) return nullptr;
+  const auto key = detail::index_key_for(plan.path, metadata_ ? metadata_->format : std::string(), plan.options_hash());
+  for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
+    if (auto loaded = detail::TimeIndex::load(file, key)) {
+      index_ = std::make_shared<const detail::TimeIndex>(std::move(*loaded));
+      return index_;
+    }
+  }
+  return nullptr;
+}
+
+void Scan::Source::publish_index(const Plan& plan, detail::TimeIndex index) {
+  index.seal();
+  auto shared = std::make_shared<const detail::TimeIndex>(std::move(index));
+  std::string format;
+  {
+    std::lock_guard lock(mutex_);
+    if (!index_) index_ = shared;
+    if (metadata_) format = metadata_->format;
+  }
+  if (plan.policy != IndexPolicy::kAuto) return;
+  const auto key = detail::index_key_for(plan.path, format, plan.options_hash());
+  for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
+    if (shared->save(file, key)) return;  // the first writable place wins
+  }
+}
+
 // ---- Scan -------------------------------------------------------------------------------------
 
-Scan::Scan(std::string path, ReadOptions options) : impl_(std::make_shared<Impl>()) {
-  impl_->path = std::move(path);
-  impl_->options = std::move(options);
+Scan::Scan(std::string path, ReadOptions options) : source_(std::make_shared<Source>()) {
+  auto plan = std::make_shared<Plan>();
+  plan->path = std::move(path);
+  plan->options = std::move(options);
+  plan_ = std::move(plan);
 }
+Scan::Scan(std::shared_ptr<const Plan> plan, std::shared_ptr<Source> source)
+    : plan_(std::move(plan)), source_(std::move(source)) {}
 Scan::~Scan() = default;
+Scan::Scan(const Scan&) = default;
+Scan& Scan::operator=(const Scan&) = default;
 Scan::Scan(Scan&&) noexcept = default;
 Scan& Scan::operator=(Scan&&) noexcept = default;
 
 Scan scan(const std::string& path, const ReadOptions& options) { return Scan(path, options); }
 
-Scan& Scan::time(std::int64_t t0, std::int64_t t1) {
+template <class Change>
+Scan Scan::with(Change&& change) const {
+  auto plan = std::make_shared<Plan>(*plan_);
+  change(*plan);
+  return Scan(std::move(plan), source_);
+}
+
+Scan Scan::time(std::int64_t t0, std::int64_t t1) const {
   if (t1 < t0) throw InvalidArgument("Scan::time: t1 < t0");
-  auto& f = impl_->options.filter;
-  f.t0 = std::max(f.t0, t0);
-  f.t1 = std::min(f.t1, t1);
-  return *this;
+  return with([&](Plan& p) {
+    p.options.filter.t0 = std::max(p.options.filter.t0, t0);
+    p.options.filter.t1 = std::min(p.options.filter.t1, t1);
+  });
 }
 
-Scan& Scan::roi(std::uint32_t x0, std::uint32_t y0, std::uint32_t x1, std::uint32_t y1) {
+Scan Scan::roi(std::uint32_t x0, std::uint32_t y0, std::uint32_t x1, std::uint32_t y1) const {
   if (x1 < x0 || y1 < y0) throw InvalidArgument("Scan::roi: empty or inverted region");
-  auto& f = impl_->options.filter;
-  f.x0 = std::max(f.x0, x0);
-  f.x1 = std::min(f.x1, x1);
-  f.y0 = std::max(f.y0, y0);
-  f.y1 = std::min(f.y1, y1);
-  return *this;
+  return with([&](Plan& p) {
+    auto& f = p.options.filter;
+    f.x0 = std::max(f.x0, x0);
+    f.x1 = std::min(f.x1, x1);
+    f.y0 = std::max(f.y0, y0);
+    f.y1 = std::min(f.y1, y1);
+  });
 }
 
-Scan& Scan::polarity(std::uint8_t p) {
+Scan Scan::polarity(std::uint8_t p) const {
   if (p > 1) throw InvalidArgument("Scan::polarity: p must be 0 (OFF) or 1 (ON)");
-  impl_->options.filter.polarities &= static_cast<std::uint8_t>(1u << p);
-  return *this;
+  return with([&](Plan& plan) { plan.options.filter.polarities &= static_cast<std::uint8_t>(1u << p); });
 }
 
-Scan& Scan::columns(std::vector<std::string> names) {
+Scan Scan::columns(std::vector<std::string> names) const {
   unsigned mask = 0;
   for (const auto& n : names) {
-    if (n == "t") mask |= 1;
-    else if (n == "x") mask |= 2;
-    else if (n == "y") mask |= 4;
-    else if (n == "p") mask |= 8;
+    if (n == "t") mask |= kColumnT;
+    else if (n == "x") mask |= kColumnX;
+    else if (n == "y") mask |= kColumnY;
+    else if (n == "p") mask |= kColumnP;
     else throw InvalidArgument("Scan::columns: unknown column '" + n + "' (t, x, y, p)");
   }
-  impl_->columns = mask;
-  return *this;
+  return with([&](Plan& p) { p.columns = mask; });
 }
 
-Scan& Scan::threads(unsigned n) {
-  impl_->threads = n;
-  return *this;
+Scan Scan::threads(unsigned n) const {
+  return with([&](Plan& p) { p.threads = n; });
 }
-Scan& Scan::memory_limit(std::size_t bytes) {
-  impl_->memory_limit = bytes;
-  return *this;
+Scan Scan::memory_limit(std::size_t bytes) const {
+  return with([&](Plan& p) { p.memory_limit = bytes; });
 }
-Scan& Scan::index(IndexPolicy policy) {
-  impl_->policy = policy;
-  return *this;
+Scan Scan::index(IndexPolicy policy) const {
+  return with([&](Plan& p) { p.policy = policy; });
 }
-Scan& Scan::index_dir(std::string dir) {
-  impl_->cache_dir = std::move(dir);
-  return *this;
+Scan Scan::index_dir(std::string dir) const {
+  return with([&](Plan& p) { p.cache_dir = std::move(dir); });
 }
-Scan& Scan::on_progress(std::function<void(const ScanProgress&)> callback) {
-  impl_->progress = std::move(callback);
-  return *this;
+Scan Scan::on_progress(std::function<void(const ScanProgress&)> callback) const {
+  return with([&](Plan& p) { p.progress = std::move(callback); });
 }
 
-const Metadata& Scan::metadata() {
-  if (!impl_->metadata) impl_->metadata = impl_->open(EventFilter{}).metadata;
-  return *impl_->metadata;
-}
-const EventFilter& Scan::filter() const { return impl_->options.filter; }
-const DecodeStats& Scan::stats() const { return impl_->stats; }
+const Metadata& Scan::metadata() const { return *source_->metadata(*plan_); }
+std::shared_ptr<const Metadata> Scan::shared_metadata() const { return source_->metadata(*plan_); }
+const std::string& Scan::path() const { return plan_->path; }
+const ReadOptions& Scan::options() const { return plan_->options; }
+const EventFilter& Scan::filter() const { return plan_->options.filter; }
 
 }  // namespace evlib

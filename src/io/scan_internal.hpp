@@ -1,9 +1,11 @@
 #pragma once
-// The pieces behind evlib::Scan: the scan's settings, and the producer of filtered chunks that
-// uses (or builds) the time index.
+// The pieces behind evlib::Scan: the immutable plan, the state shared by every plan made from one
+// scan() call (metadata, time index, a reader opened ahead), and the producer of filtered chunks
+// that runs one snapshot of a plan.
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -14,41 +16,61 @@
 
 namespace evlib {
 
-struct Scan::Impl {
+// What a scan does. Never changed once a Scan holds it: builder calls copy it.
+struct Scan::Plan {
   std::string path;
   ReadOptions options;  // options.filter is the scan's predicate
-  unsigned columns = 15;
+  unsigned columns = kAllColumns;
   unsigned threads = 0;
   std::size_t memory_limit = 0;
   IndexPolicy policy = IndexPolicy::kAuto;
   std::string cache_dir;
   std::function<void(const ScanProgress&)> progress;
-  std::shared_ptr<Metadata> metadata;
-  std::optional<detail::TimeIndex> index;
-  bool index_looked_up = false;
-  DecodeStats stats;
 
   std::size_t chunk_events() const;
   std::uint64_t options_hash() const;
-  // Opens the file with the given filter (pushed into the decoder when the format can).
-  detail::OpenedFormat open(const EventFilter& filter) const;
-  // The file's own index, else a cached one if there is a valid one (looked up once); true when
-  // an index is in memory.
-  bool lookup_index(detail::FormatReader& reader);
-  void save_index();
   unsigned thread_count() const;
   std::uint64_t budget_bytes() const;
 };
 
+// What the plans of one file learn about it, shared by them and by their streams. Every member
+// is guarded by `mutex`; the metadata and index it hands out are immutable.
+struct Scan::Source {
+  // A reader of the file at its first event, opened with the plan's options and `filter`: the
+  // one a metadata() call opened, taken by the first stream that needs exactly that, else new.
+  detail::OpenedFormat open(const Plan& plan, const EventFilter& filter);
+  // Keeps a reader that was opened but not read from, for the next open() with that filter.
+  void give_back(detail::OpenedFormat opened, const EventFilter& filter);
+  std::shared_ptr<const Metadata> metadata(const Plan& plan);
+  // The time index to use under the plan's policy: the file's own, else one built earlier or
+  // cached (looked up once per cache directory); null when there is none.
+  std::shared_ptr<const detail::TimeIndex> index(const Plan& plan, detail::FormatReader& reader);
+  // Keeps an index a full pass built (sealed) and caches it under the plan's policy.
+  void publish_index(const Plan& plan, detail::TimeIndex index);
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<const Metadata> metadata_;
+  std::optional<detail::OpenedFormat> spare_;
+  EventFilter spare_filter_;
+  std::shared_ptr<const detail::TimeIndex> index_;
+  std::optional<std::string> looked_up_in_;  // the cache directory last searched
+};
+
 namespace detail {
 
-// Filtered chunks of a scan in file order. Uses the scan's index to start near t0 and stop after
-// t1; without one, decodes from the start and builds the index on the way (a full pass).
+// Filtered chunks of one run of a plan, in file order. Uses the file's index to start near t0
+// and stop after t1; without one, decodes from the start and builds the index on the way.
 class ChunkProducer {
  public:
-  explicit ChunkProducer(Scan::Impl& scan);
-  // The next non-empty chunk (or one carrying triggers); false at the end.
+  ChunkProducer(std::shared_ptr<const Scan::Plan> plan, std::shared_ptr<Scan::Source> source);
+  // The next non-empty chunk (or one carrying triggers); false at the end. `events` is the
+  // caller's reference to the previous chunk: it is dropped first, so that its buffer can be
+  // reused when nobody else holds it.
   bool next(EventBatch& events, TriggerBatch& triggers);
+  const DecodeStats& stats() const noexcept { return stats_; }
+  const std::shared_ptr<Metadata>& metadata() const noexcept { return format_.metadata; }
+  std::uint64_t bytes_done() const;
 
  private:
   void report_progress();
@@ -56,10 +78,20 @@ class ChunkProducer {
   // when there is one, else at sync points when the format can split.
   void start_parallel(bool from_index);
   bool next_parallel(EventBatch& events, TriggerBatch& triggers);
+  // A chunk buffer nobody else holds: one of the pool's, else a new one.
+  EventBatch& free_buffer();
+  void finish_index(TimeIndex index);
 
-  Scan::Impl& scan_;
+  std::shared_ptr<const Scan::Plan> plan_;
+  std::shared_ptr<Scan::Source> source_;
+  std::shared_ptr<const TimeIndex> index_;
   OpenedFormat format_;
-  EventBatch buffer_;
+  // Chunk buffers: a buffer the caller (or a slice, view owner or NumPy array of it) still
+  // holds is never written; another one is used, or allocated.
+  static constexpr std::size_t kPoolSize = 3;
+  std::vector<EventBatch> pool_;
+  std::size_t current_ = 0;
+  DecodeStats stats_;
   bool building_ = false;
   bool post_filter_ = false;
   bool done_ = false;

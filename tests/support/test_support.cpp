@@ -168,20 +168,17 @@ ReadOptions with_chunk(std::size_t chunk_events) {
 }  // namespace
 
 void index_by_a_first_pass(const std::string& path, const std::string& cache, std::size_t chunk_events) {
-  Scan first(path, with_chunk(chunk_events));
-  first.index_dir(cache);
-  auto chunks = first.chunks();
+  auto chunks = Scan(path, with_chunk(chunk_events)).index_dir(cache).chunks();
   while (chunks.next()) {
   }
 }
 
 ScannedWindow scan_window(const std::string& path, const std::string& cache, std::int64_t t0, std::int64_t t1,
                           std::size_t chunk_events) {
-  Scan window(path, with_chunk(chunk_events));
-  window.index_dir(cache).time(t0, t1);
+  const Recording window = Scan(path, with_chunk(chunk_events)).index_dir(cache).time(t0, t1).collect_recording();
   ScannedWindow out;
-  out.digest = digest(window.collect());
-  out.words = window.stats().words;
+  out.digest = digest(window.events);
+  out.words = window.stats.words;
   return out;
 }
 

@@ -211,7 +211,7 @@ void ScanFlags::add_to(CLI::App& app, bool with_filters) {
 Scan ScanFlags::make(const std::string& path, const ReadOptions& options) const {
   Scan s(path, options);
   if (!from.empty() || !to.empty()) {
-    s.time(from.empty() ? std::numeric_limits<std::int64_t>::min() : parse_time_us(from),
+    s = s.time(from.empty() ? std::numeric_limits<std::int64_t>::min() : parse_time_us(from),
            to.empty() ? std::numeric_limits<std::int64_t>::max() : parse_time_us(to));
   }
   if (!roi.empty()) {
@@ -219,12 +219,12 @@ Scan ScanFlags::make(const std::string& path, const ReadOptions& options) const 
     if (std::sscanf(roi.c_str(), "%u,%u,%u,%u", &v[0], &v[1], &v[2], &v[3]) != 4) {
       throw InvalidArgument("--roi wants x0,y0,x1,y1, got '" + roi + "'");
     }
-    s.roi(v[0], v[1], v[2], v[3]);
+    s = s.roi(v[0], v[1], v[2], v[3]);
   }
-  if (polarity >= 0) s.polarity(static_cast<std::uint8_t>(polarity));
-  s.threads(threads);
-  if (!memory_limit.empty()) s.memory_limit(parse_bytes(memory_limit));
-  if (no_index) s.index(IndexPolicy::kOff);
+  if (polarity >= 0) s = s.polarity(static_cast<std::uint8_t>(polarity));
+  s = s.threads(threads);
+  if (!memory_limit.empty()) s = s.memory_limit(parse_bytes(memory_limit));
+  if (no_index) s = s.index(IndexPolicy::kOff);
   return s;
 }
 

@@ -101,7 +101,7 @@ std::uint64_t decode_once(const BenchArgs& a, const std::string& path, const Rea
     // Scan's chunks, split across threads where the format allows (no index: decoding only).
     auto chunks = Scan(path, options).threads(a.threads).index(IndexPolicy::kOff).chunks();
     std::uint64_t n = 0;
-    while (auto chunk = chunks.next()) n += chunk->size();
+    while (auto chunk = chunks.next()) n += chunk->events.size();
     return n;
   }
   Reader reader = Reader::open(path, options);
@@ -117,8 +117,7 @@ int run_single(const BenchArgs& a) {
   warm_page_cache(path);
   if (a.threads != 0 && !a.stream) {
     // Parallel collect() splits the file at its time index: build it (untimed) if missing.
-    Scan warm(path, options);
-    auto chunks = warm.chunks();
+    auto chunks = Scan(path, options).chunks();
     while (chunks.next()) {
     }
   }

@@ -50,9 +50,10 @@ class Out {
 };
 
 int run_dump(const DumpArgs& a) {
-  Scan scan = a.scan.make(a.path, a.flags.resolve());
   Progress progress(0, !a.quiet);
-  scan.on_progress([&](const ScanProgress& p) { progress.update(p.fraction(), p.events); });
+  const Scan scan = a.scan.make(a.path, a.flags.resolve()).on_progress([&](const ScanProgress& p) {
+    progress.update(p.fraction(), p.events);
+  });
   BatchStream chunks = scan.chunks();
   Out out;
   const char sep = a.csv ? ',' : ' ';
@@ -66,13 +67,13 @@ int run_dump(const DumpArgs& a) {
     auto chunk = chunks.next();
     if (!chunk) break;
     if (a.triggers) {
-      const TriggerBatch tr = chunks.take_triggers();
+      const TriggerBatch& tr = chunk->triggers;
       for (std::size_t i = 0; i < tr.size() && printed < a.head; ++i, ++printed) {
         out.number(tr.t[i]), out.ch(sep), out.number(tr.channel[i]), out.ch(sep), out.number(tr.value[i]), out.ch('\n');
       }
       continue;
     }
-    const EventBatch& e = *chunk;
+    const EventBatch& e = chunk->events;
     const auto t = e.t();
     const auto x = e.x();
     const auto y = e.y();

@@ -93,21 +93,22 @@ void print_json(const Metadata& m, const Summary& s, const DecodeStats& st, cons
 
 int run_info(const InfoArgs& a) {
   const auto start = std::chrono::steady_clock::now();
-  Scan scan = a.scan.make(a.path, a.flags.resolve());
   Summary summary;
   std::unique_ptr<EventDigest> digest;
   if (a.digest) digest = std::make_unique<EventDigest>();
   Progress progress(0, !a.quiet);
-  scan.on_progress([&](const ScanProgress& p) { progress.update(p.fraction(), p.events); });
+  const Scan scan = a.scan.make(a.path, a.flags.resolve()).on_progress([&](const ScanProgress& p) {
+    progress.update(p.fraction(), p.events);
+  });
   BatchStream chunks = scan.chunks();
   while (auto chunk = chunks.next()) {
-    summary.add(*chunk);
-    if (digest) digest->update(*chunk);
+    summary.add(chunk->events);
+    summary.add(chunk->triggers);
+    if (digest) digest->update(chunk->events);
   }
-  summary.add(chunks.take_triggers());
   progress.finish();
-  Metadata m = scan.metadata();
-  const DecodeStats stats = scan.stats();
+  Metadata m = chunks.metadata();  // the stream's: with the time shift it learnt while decoding
+  const DecodeStats stats = chunks.stats();
   // Geometry the file does not state is inferred from the events (FORMATS.md 1.3, last resort).
   const bool inferred = (m.width == 0 || m.height == 0) && summary.events > 0;
   if (inferred) {

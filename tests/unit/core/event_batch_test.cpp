@@ -1,6 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "evlib/error.hpp"
 #include "evlib/event_batch.hpp"
+#include "evlib/filter.hpp"
 
 namespace evlib {
 
@@ -32,4 +39,120 @@ TEST(EventBatch, large_batches_use_mapped_memory_and_are_writable) {
   EXPECT_THROW(b.set_size(b.capacity() + 1), std::exception);
 }
 
+}  // namespace evlib
+
+namespace evlib {
+namespace {
+
+EventBatch four_events() {
+  EventBatch b = EventBatch::with_capacity(4);
+  for (int i = 0; i < 4; ++i) b.push_back(i, static_cast<std::uint16_t>(i), 0, static_cast<std::uint8_t>(i & 1));
+  return b;
+}
+
+std::vector<std::int64_t> times(const EventBatch& b) { return {b.t().begin(), b.t().end()}; }
+
+TEST(EventBatchOwnership, filtering_a_copy_leaves_the_original_unchanged) {
+  const EventBatch a = four_events();
+  EventBatch b = a;
+  EventFilter odd;
+  odd.polarities = 2;  // ON only: events 1 and 3
+  odd.apply(b);
+  EXPECT_EQ(times(b), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(times(a), (std::vector<std::int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(a.size(), 4u);
+}
+
+TEST(EventBatchOwnership, writing_through_a_slice_of_a_const_batch_copies_first) {
+  const EventBatch a = four_events();
+  const EventBatch& c = a;
+  EventBatch s = c.slice(0, 1);
+  s.t_data()[0] = 99;
+  EXPECT_EQ(s.t()[0], 99);
+  EXPECT_EQ(a.t()[0], 0);
+  EXPECT_TRUE(a.sole_owner()) << "the slice let go of a's columns when it copied them";
+}
+
+TEST(EventBatchOwnership, appending_to_a_shared_batch_does_not_reach_the_other) {
+  EventBatch a = EventBatch::with_capacity(4);
+  a.push_back(1, 1, 1, 1);
+  EventBatch b = a;
+  b.push_back(2, 2, 2, 0);
+  a.push_back(3, 3, 3, 1);
+  EXPECT_EQ(times(a), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(times(b), (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(EventBatchOwnership, a_sole_owner_writes_in_place_without_copying) {
+  EventBatch a = four_events();
+  const std::int64_t* before = a.t().data();
+  a.t_data()[2] = 7;
+  EXPECT_EQ(a.t().data(), before);
+  EXPECT_EQ(a.t()[2], 7);
+}
+
+TEST(EventBatchOwnership, an_exported_owner_handle_keeps_columns_alive_and_unchanged) {
+  std::shared_ptr<const void> handle;
+  const std::int64_t* exported = nullptr;
+  {
+    EventBatch a = four_events();
+    handle = a.owner();
+    exported = a.t().data();
+    EXPECT_FALSE(a.sole_owner());
+    a.t_data()[0] = 42;  // copies: the exported column must not change
+    EXPECT_EQ(a.t()[0], 42);
+  }
+  ASSERT_NE(handle, nullptr);
+  EXPECT_EQ(exported[0], 0);
+  EXPECT_EQ(exported[3], 3);
+}
+
+TEST(EventBatchOwnership, wrapped_foreign_columns_are_read_in_place_and_never_written) {
+  auto t = std::make_shared<std::vector<std::int64_t>>(std::vector<std::int64_t>{5, 6, 7});
+  auto x = std::make_shared<std::vector<std::uint16_t>>(std::vector<std::uint16_t>{1, 2, 3});
+  auto y = std::make_shared<std::vector<std::uint16_t>>(std::vector<std::uint16_t>{4, 5, 6});
+  auto p = std::make_shared<std::vector<std::uint8_t>>(std::vector<std::uint8_t>{1, 0, 1});
+  auto owner = std::make_shared<std::tuple<decltype(t), decltype(x), decltype(y), decltype(p)>>(t, x, y, p);
+  EventBatch w = EventBatch::wrap(EventView(t->data(), x->data(), y->data(), p->data(), 3), owner);
+  owner.reset();
+  EXPECT_EQ(w.t().data(), t->data()) << "zero-copy";
+  EXPECT_EQ(w.size(), 3u);
+  EXPECT_FALSE(w.sole_owner());
+  EventFilter on;
+  on.polarities = 2;
+  on.apply(w);
+  EXPECT_EQ(times(w), (std::vector<std::int64_t>{5, 7}));
+  EXPECT_EQ(*t, (std::vector<std::int64_t>{5, 6, 7})) << "the foreign buffer was written";
+  EXPECT_TRUE(w.sole_owner());
+}
+
+TEST(EventBatchOwnership, views_read_without_owning_and_slice_like_batches) {
+  const EventBatch a = four_events();
+  const EventView v = a;
+  EXPECT_EQ(v.size(), 4u);
+  EXPECT_EQ(v.t().data(), a.t().data());
+  EXPECT_EQ(v.slice(1, 3).x()[0], 1);
+  EXPECT_EQ(v.slice_time(2, 10).size(), 2u);
+  EXPECT_THROW((void)v.slice(3, 5), InvalidArgument);
+  const EventBatch copy = EventBatch::copy_of(v.slice(1, 3));
+  EXPECT_NE(copy.t().data(), a.t().data());
+  EXPECT_EQ(times(copy), (std::vector<std::int64_t>{1, 2}));
+}
+
+TEST(EventBatchOwnership, regions_write_into_their_batch_without_copying) {
+  EventBatch out = EventBatch::with_capacity(4);
+  EventBatch first = out.region(0, 2), second = out.region(2, 2);
+  first.push_back(10, 0, 0, 0);
+  second.push_back(30, 0, 0, 0);
+  out.set_size(4);
+  EXPECT_EQ(out.t()[0], 10);
+  EXPECT_EQ(out.t()[2], 30);
+  EXPECT_THROW((void)out.region(3, 2), InvalidArgument);
+}
+
+TEST(EventBatchOwnership, impossible_capacities_fail_cleanly) {
+  EXPECT_THROW((void)EventBatch::with_capacity(std::numeric_limits<std::size_t>::max()), InvalidArgument);
+}
+
+}  // namespace
 }  // namespace evlib

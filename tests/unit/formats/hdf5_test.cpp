@@ -530,14 +530,11 @@ TEST(Hdf5Reader, dsec_time_windows_seek_by_ms_to_idx_from_the_first_call) {
       if (all.t()[k] >= t0 && all.t()[k] < t1) expected.push_back(all.t()[k], all.x()[k], all.y()[k], all.p()[k]);
     }
     // The file's own index: the window is decoded from near t0 without a pass, nothing cached.
-    Scan native(good);
-    native.index_dir(dir.file("cache")).time(t0, t1);
-    const EventBatch got = native.collect();
-    EXPECT_EQ(digest(got), digest(expected)) << "[" << t0 << ", " << t1 << ")";
-    EXPECT_LT(native.stats().words, 150'000u) << "[" << t0 << ", " << t1 << ")";
+    const Recording native = Scan(good).index_dir(dir.file("cache")).time(t0, t1).collect_recording();
+    EXPECT_EQ(digest(native.events), digest(expected)) << "[" << t0 << ", " << t1 << ")";
+    EXPECT_LT(native.stats.words, 150'000u) << "[" << t0 << ", " << t1 << ")";
     // An index that fails the spot check is not trusted: the window is still exact.
-    Scan checked(wrong);
-    checked.index(IndexPolicy::kMemory).time(t0, t1);
+    const Scan checked = Scan(wrong).index(IndexPolicy::kMemory).time(t0, t1);
     EXPECT_EQ(digest(checked.collect()), digest(expected)) << "[" << t0 << ", " << t1 << ")";
   }
   EXPECT_FALSE(test::file_exists(dir.file("cache")));

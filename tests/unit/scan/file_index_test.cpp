@@ -24,11 +24,16 @@ std::string synthetic(const test::ScopedTempDir& dir, const std::string& format,
   return test::write_scene(dir.file(name), format, so, 400'000, compression);
 }
 
-std::string digest_of_chunks(Scan& scan) {
+struct Streamed {
+  std::string digest;
+  DecodeStats stats;
+};
+
+Streamed stream_all(const Scan& scan) {
   EventDigest d;
   auto chunks = scan.chunks();
-  while (auto c = chunks.next()) d.update(*c);
-  return d.finish();
+  while (auto c = chunks.next()) d.update(c->events);
+  return {d.finish(), chunks.stats()};
 }
 
 // Random windows of up to 50 ms: each equals decode-then-filter, and decodes far less than the file.
@@ -40,13 +45,10 @@ void expect_windows_seek(const std::string& path, const std::string& cache) {
     const std::int64_t t0 = t_first + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(t_last - t_first));
     const std::int64_t t1 = t0 + static_cast<std::int64_t>(rng() % 50'000);
     const std::string expected = digest(test::events_between(all, t0, t1));
-    Scan collected(path);
-    collected.index_dir(cache).time(t0, t1);
-    EXPECT_EQ(digest(collected.collect()), expected) << path << " [" << t0 << ", " << t1 << ")";
-    EXPECT_LT(collected.stats().words * 3, all.size()) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
-    Scan streamed(path);
-    streamed.index_dir(cache).time(t0, t1);
-    EXPECT_EQ(digest_of_chunks(streamed), expected) << path << " [" << t0 << ", " << t1 << ")";
+    const Recording collected = Scan(path).index_dir(cache).time(t0, t1).collect_recording();
+    EXPECT_EQ(digest(collected.events), expected) << path << " [" << t0 << ", " << t1 << ")";
+    EXPECT_LT(collected.stats.words * 3, all.size()) << "decoded most of the file for [" << t0 << ", " << t1 << ")";
+    EXPECT_EQ(stream_all(Scan(path).index_dir(cache).time(t0, t1)).digest, expected) << path << " [" << t0 << ", " << t1 << ")";
   }
 }
 
@@ -68,8 +70,7 @@ TEST(FileIndex, real_aedat4_recording_windows_equal_decode_then_filter) {
   test::ScopedTempDir dir;
   for (std::size_t k = 0; k < 8; ++k) {
     const std::int64_t t0 = t[t.size() * k / 8], t1 = t0 + 20'000;
-    Scan s(path);
-    s.index_dir(dir.path()).time(t0, t1);
+    const Scan s = Scan(path).index_dir(dir.path()).time(t0, t1);
     EXPECT_EQ(digest(s.collect()), digest(test::events_between(all, t0, t1))) << "[" << t0 << ", " << t1 << ")";
   }
 }
@@ -140,20 +141,17 @@ TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
   for (const auto& [format, name] : {std::pair{"aedat4", "r.aedat4"}, std::pair{"hdf5", "r.h5"}, std::pair{"evt3", "r.raw"},
                                      std::pair{"evt2", "r2.raw"}, std::pair{"npy", "r.npy"}, std::pair{"text", "r.txt"}}) {
     const std::string path = synthetic(dir, format, name);
-    Scan first(path);  // builds and caches the index where the file has none
-    first.index_dir(cache).threads(1);
-    const std::string expected = digest_of_chunks(first);
+    // The first pass builds and caches the index where the file has none.
+    const Streamed first = stream_all(Scan(path).index_dir(cache).threads(1));
+    const std::string& expected = first.digest;
     EXPECT_EQ(expected, digest(read(path).events)) << format;
     for (const unsigned threads : {2u, 3u}) {
-      Scan parallel(path, [] {
-        ReadOptions ro;
-        ro.chunk_events = 20'000;  // many pieces
-        return ro;
-      }());
-      parallel.index_dir(cache).threads(threads);
-      EXPECT_EQ(digest_of_chunks(parallel), expected) << format << " on " << threads << " threads";
-      EXPECT_EQ(parallel.stats().words, first.stats().words) << format;
-      EXPECT_EQ(parallel.stats().corrupt(), 0u) << format;
+      ReadOptions many_pieces;
+      many_pieces.chunk_events = 20'000;
+      const Streamed parallel = stream_all(Scan(path, many_pieces).index_dir(cache).threads(threads));
+      EXPECT_EQ(parallel.digest, expected) << format << " on " << threads << " threads";
+      EXPECT_EQ(parallel.stats.words, first.stats.words) << format;
+      EXPECT_EQ(parallel.stats.corrupt(), 0u) << format;
     }
   }
 }

@@ -65,12 +65,11 @@ std::vector<EventFilter> filters_for(const EventBatch& all) {
 }
 
 Scan scan_with(const std::string& path, const EventFilter& f, IndexPolicy policy, const std::string& dir) {
-  Scan s(path);
-  s.index(policy).index_dir(dir);
-  if (f.has_time_window()) s.time(f.t0, f.t1);
-  s.roi(f.x0, f.y0, f.x1, f.y1);
-  if (f.polarities == 1) s.polarity(0);
-  if (f.polarities == 2) s.polarity(1);
+  Scan s = Scan(path).index(policy).index_dir(dir);
+  if (f.has_time_window()) s = s.time(f.t0, f.t1);
+  s = s.roi(f.x0, f.y0, f.x1, f.y1);
+  if (f.polarities == 1) s = s.polarity(0);
+  if (f.polarities == 2) s = s.polarity(1);
   return s;
 }
 
@@ -114,7 +113,7 @@ TEST(Scan, every_writable_format_scans_equal_to_decode_then_filter) {
             << format << " policy " << static_cast<int>(policy) << " t [" << f.t0 << ", " << f.t1 << ")";
         EventDigest streamed;
         auto chunks = scan_with(path, f, policy, dir.file("cache")).chunks();
-        while (auto c = chunks.next()) streamed.update(*c);
+        while (auto c = chunks.next()) streamed.update(c->events);
         EXPECT_EQ(streamed.finish(), expected) << format << " chunks, policy " << static_cast<int>(policy);
       }
     }
@@ -132,9 +131,7 @@ TEST(Scan, collect_equals_decode_then_filter_on_synthetic_evt3_with_wraps_and_ve
     // Small chunks give the index many segments to seek between.
     ReadOptions ro;
     ro.chunk_events = 4096;
-    Scan first(path, ro);
-    first.index_dir(dir.path());
-    (void)first.collect();  // builds and caches the index
+    (void)Scan(path, ro).index_dir(dir.path()).collect();  // builds and caches the index
     Scan indexed = scan_with(path, f, IndexPolicy::kAuto, dir.path());
     EXPECT_EQ(digest(indexed.collect()), expected) << "t [" << f.t0 << ", " << f.t1 << ")";
   }
@@ -147,9 +144,7 @@ TEST(Scan, random_windows_after_the_index_equal_windows_without_it) {
   ro.chunk_events = 2048;
   const EventBatch all = read(path).events;
   {
-    Scan build(path, ro);
-    build.index_dir(dir.path());
-    auto chunks = build.chunks();
+    auto chunks = Scan(path, ro).index_dir(dir.path()).chunks();
     while (chunks.next()) {
     }
   }
@@ -158,13 +153,11 @@ TEST(Scan, random_windows_after_the_index_equal_windows_without_it) {
   for (int i = 0; i < 40; ++i) {
     const std::int64_t t0 = t_first + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(t_last - t_first));
     const std::int64_t t1 = t0 + static_cast<std::int64_t>(rng() % 3'000'000);
-    Scan with_index(path, ro);
-    with_index.index_dir(dir.path()).time(t0, t1);
-    Scan without(path, ro);
-    without.index(IndexPolicy::kOff).time(t0, t1);
-    EXPECT_EQ(digest(with_index.collect()), digest(without.collect())) << "[" << t0 << ", " << t1 << ")";
+    const Recording with_index = Scan(path, ro).index_dir(dir.path()).time(t0, t1).collect_recording();
+    const Recording without = Scan(path, ro).index(IndexPolicy::kOff).time(t0, t1).collect_recording();
+    EXPECT_EQ(digest(with_index.events), digest(without.events)) << "[" << t0 << ", " << t1 << ")";
     // The index made the window cheap: far fewer words were decoded than from the start.
-    EXPECT_LT(with_index.stats().words * 4, without.stats().words + 4 * 4096) << "[" << t0 << ", " << t1 << ")";
+    EXPECT_LT(with_index.stats.words * 4, without.stats.words + 4 * 4096) << "[" << t0 << ", " << t1 << ")";
   }
 }
 
@@ -173,22 +166,21 @@ TEST(Scan, time_windows_tile_the_stream_without_loss_or_duplication) {
     const std::string path = test::shared_data(name);
     const EventBatch all = read(path).events;
     for (std::int64_t width : {std::int64_t{1000}, std::int64_t{7777}, std::int64_t{100'000'000}}) {
-      Scan s(path);
-      auto windows = s.index(IndexPolicy::kOff).batches(ByTime{width});
+      auto windows = Scan(path).index(IndexPolicy::kOff).batches(ByTime{width});
       EventDigest d;
       std::size_t total = 0;
       std::int64_t previous_end = std::numeric_limits<std::int64_t>::min();
       while (auto w = windows.next()) {
         EXPECT_GE(windows.window_start(), previous_end);
         EXPECT_EQ(windows.window_end() - windows.window_start(), width);
-        for (const std::int64_t t : w->t()) {
+        for (const std::int64_t t : w->events.t()) {
           EXPECT_GE(t, windows.window_start());  // these files are monotonic
           EXPECT_LT(t, windows.window_end());
         }
-        EXPECT_FALSE(w->empty());
+        EXPECT_FALSE(w->events.empty());
         previous_end = windows.window_end();
-        total += w->size();
-        d.update(*w);
+        total += w->events.size();
+        d.update(w->events);
       }
       EXPECT_EQ(total, all.size()) << name;
       EXPECT_EQ(d.finish(), digest(all)) << name << " width " << width;
@@ -201,14 +193,12 @@ TEST(Scan, empty_windows_are_produced_only_on_request) {
   const EventBatch all = read(path).events;
   const std::int64_t span = all.t().back() - all.t().front();
   auto count_windows = [&](bool keep_empty) {
-    Scan s(path);
-    s.index(IndexPolicy::kOff);
-    auto windows = s.batches(ByTime{50, keep_empty});
+    auto windows = Scan(path).index(IndexPolicy::kOff).batches(ByTime{50, keep_empty});
     std::size_t n = 0, empty = 0, events = 0;
     while (auto w = windows.next()) {
       ++n;
-      empty += w->empty();
-      events += w->size();
+      empty += w->events.empty();
+      events += w->events.size();
     }
     EXPECT_EQ(events, all.size());
     return std::pair{n, empty};
@@ -229,8 +219,8 @@ TEST(Scan, count_batches_have_the_requested_size_and_tile_the_stream) {
   EventDigest d;
   std::vector<std::size_t> sizes;
   while (auto b = batches.next()) {
-    sizes.push_back(b->size());
-    d.update(*b);
+    sizes.push_back(b->events.size());
+    d.update(b->events);
   }
   ASSERT_EQ(sizes.size(), (all.size() + 99'999) / 100'000);
   for (std::size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_EQ(sizes[i], 100'000u);
@@ -309,11 +299,9 @@ TEST(Scan, read_only_index_directory_does_not_break_reading) {
 
 TEST(Scan, memory_limit_bounds_chunks_and_collect_fails_early_when_too_big) {
   const std::string path = test::shared_data("evt2/evt2_sample.raw");
-  Scan s(path);
-  s.memory_limit(std::size_t{1} << 20);
-  auto chunks = s.chunks();
+  auto chunks = Scan(path).memory_limit(std::size_t{1} << 20).chunks();
   std::size_t biggest = 0;
-  while (auto c = chunks.next()) biggest = std::max(biggest, c->size());
+  while (auto c = chunks.next()) biggest = std::max(biggest, c->events.size());
   EXPECT_LE(biggest * 13, std::size_t{1} << 19);
   try {
     (void)Scan(path).memory_limit(std::size_t{1} << 20).collect();
@@ -332,7 +320,7 @@ TEST(Scan, columns_keep_only_what_was_asked) {
   EXPECT_TRUE(xy.p().empty());
   EXPECT_TRUE(std::equal(xy.x().begin(), xy.x().end(), all.x().begin()));
   EXPECT_TRUE(std::equal(xy.y().begin(), xy.y().end(), all.y().begin()));
-  EXPECT_THROW(Scan(path).columns({"q"}), InvalidArgument);
+  EXPECT_THROW((void)Scan(path).columns({"q"}), InvalidArgument);
 }
 
 void expect_growing_progress_to_the_end(const std::vector<ScanProgress>& seen, std::size_t at_least) {
@@ -349,11 +337,11 @@ void expect_growing_progress_to_the_end(const std::vector<ScanProgress>& seen, s
 TEST(Scan, progress_reports_growing_bytes_and_events) {
   ReadOptions ro;
   ro.chunk_events = 50'000;
-  Scan s(test::shared_data("evt2/evt2_sample.raw"), ro);
-  s.index(IndexPolicy::kOff);  // the sequential path, whatever caches exist
   std::vector<ScanProgress> seen;
-  s.on_progress([&](const ScanProgress& p) { seen.push_back(p); });
-  (void)s.collect();
+  (void)Scan(test::shared_data("evt2/evt2_sample.raw"), ro)
+      .index(IndexPolicy::kOff)  // the sequential path, whatever caches exist
+      .on_progress([&](const ScanProgress& p) { seen.push_back(p); })
+      .collect();
   expect_growing_progress_to_the_end(seen, 5);
 }
 
@@ -362,16 +350,17 @@ TEST(Scan, parallel_collect_reports_progress_on_the_calling_thread) {
   const std::string path = test::shared_data("evt2/evt2_sample.raw");
   ReadOptions ro;
   (void)Scan(path, ro).index_dir(dir.path()).collect();
-  Scan s(path, ro);
-  s.index_dir(dir.path()).threads(2);
   std::vector<ScanProgress> seen;
   const auto caller = std::this_thread::get_id();
   bool on_caller = true;
-  s.on_progress([&](const ScanProgress& p) {
-    seen.push_back(p);
-    on_caller = on_caller && std::this_thread::get_id() == caller;
-  });
-  (void)s.collect();
+  (void)Scan(path, ro)
+      .index_dir(dir.path())
+      .threads(2)
+      .on_progress([&](const ScanProgress& p) {
+        seen.push_back(p);
+        on_caller = on_caller && std::this_thread::get_id() == caller;
+      })
+      .collect();
   EXPECT_TRUE(on_caller);
   // Each of the two workers reports every 64 Ki events: 539 481 events make 5 steps at least.
   expect_growing_progress_to_the_end(seen, 5);
@@ -383,12 +372,11 @@ TEST(Scan, parallel_collect_sums_the_decode_counters_of_all_threads) {
     const std::string path = test::shared_data(name);
     ReadOptions ro;
     ro.chunk_events = 512;
-    Scan sequential(path, ro);
-    (void)sequential.index_dir(dir.path()).threads(1).collect();  // builds the index on this pass
-    Scan parallel(path, ro);
-    (void)parallel.index_dir(dir.path()).threads(2).collect();
-    EXPECT_EQ(parallel.stats().words, sequential.stats().words) << name;
-    EXPECT_EQ(parallel.stats().counters(), sequential.stats().counters()) << name;
+    // The first pass builds the index.
+    const Recording sequential = Scan(path, ro).index_dir(dir.path()).threads(1).collect_recording();
+    const Recording parallel = Scan(path, ro).index_dir(dir.path()).threads(2).collect_recording();
+    EXPECT_EQ(parallel.stats.words, sequential.stats.words) << name;
+    EXPECT_EQ(parallel.stats.counters(), sequential.stats.counters()) << name;
   }
 }
 
@@ -425,9 +413,7 @@ TEST(Scan, chunks_on_two_threads_equal_one_thread_and_build_an_index_that_serves
   const EventBatch all = read(path).events;
   ReadOptions ro;
   ro.chunk_events = 65'536;  // pieces of 256 KiB: the file splits into several
-  Scan s(path, ro);
-  s.index_dir(dir.path()).threads(2);
-  EXPECT_EQ(digest(s.collect()), digest(all));
+  EXPECT_EQ(digest(Scan(path, ro).index_dir(dir.path()).threads(2).collect()), digest(all));
   const auto index_files = std::distance(std::filesystem::directory_iterator(dir.path()), {});
   EXPECT_GE(index_files, 2) << "the parallel pass saves its index beside the data file";
   for (const EventFilter& f : filters_for(all)) {
@@ -437,8 +423,7 @@ TEST(Scan, chunks_on_two_threads_equal_one_thread_and_build_an_index_that_serves
   // The same filter on two threads (region and polarity pushed into each piece).
   EventFilter region;
   region.x0 = 100, region.x1 = 900, region.y0 = 50, region.y1 = 600, region.polarities = 2;
-  Scan narrowed = scan_with(path, region, IndexPolicy::kOff, dir.path());
-  narrowed.threads(2);
+  const Scan narrowed = scan_with(path, region, IndexPolicy::kOff, dir.path()).threads(2);
   EXPECT_EQ(digest(narrowed.collect()), digest(decode_then_filter(path, region)));
 }
 
@@ -446,7 +431,7 @@ TEST(Scan, a_stream_outlives_the_scan_that_made_it) {
   const std::string path = test::shared_data("evt2/evt2_sample.raw");
   auto chunks = Scan(path).index(IndexPolicy::kOff).threads(2).chunks();
   std::size_t n = 0;
-  while (auto c = chunks.next()) n += c->size();
+  while (auto c = chunks.next()) n += c->events.size();
   EXPECT_EQ(n, 539'481u);
 }
 
