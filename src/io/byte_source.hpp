@@ -40,10 +40,10 @@ class ByteSource {
   std::uint64_t window_offset() const noexcept { return window_offset_; }
   std::uint64_t size() const noexcept { return size_; }  // 0 when unknown (pipes)
   const std::string& path() const noexcept { return path_; }
+  // Reads up to `bytes` at `offset` (fewer only at the end of the file), leaving the window alone.
+  std::size_t read_at(std::uint8_t* out, std::size_t bytes, std::uint64_t offset);
 
  private:
-  // Reads up to `bytes` at `offset` (fewer only at the end of the file).
-  std::size_t read_at(std::uint8_t* out, std::size_t bytes, std::uint64_t offset);
 
   std::string path_;
   int fd_ = -1;

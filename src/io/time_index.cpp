@@ -1,15 +1,16 @@
 #include "io/time_index.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <climits>
 #include <filesystem>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iterator>
 #include <string_view>
 
@@ -21,7 +22,9 @@ namespace evlib::detail {
 
 namespace {
 constexpr char kMagic[8] = {'E', 'V', 'L', 'I', 'B', 'I', 'D', 'X'};
-constexpr std::uint32_t kVersion = 2;  // 2: checksum64 instead of FNV-1a
+constexpr std::uint32_t kVersion = 3;  // 2: checksum64 instead of FNV-1a; 3: identity, ctime, content samples
+// An index file is a few bytes a segment: anything larger is not ours (and must not exhaust memory).
+constexpr std::uint64_t kMaxIndexFileBytes = std::uint64_t{1} << 30;
 
 class Out {
  public:
@@ -64,13 +67,62 @@ void put_key(Out& out, const IndexKey& key) {
   out.put_string(key.format);
   out.put(key.file_size);
   out.put(key.mtime_ns);
-  out.put(key.header_hash);
+  out.put(key.ctime_ns);
+  out.put(key.device);
+  out.put(key.inode);
+  out.put(key.content_hash);
   out.put(key.options_hash);
 }
 
 bool get_key(In& in, IndexKey& key) {
-  return in.get_string(key.format) && in.get(key.file_size) && in.get(key.mtime_ns) && in.get(key.header_hash) &&
-         in.get(key.options_hash);
+  return in.get_string(key.format) && in.get(key.file_size) && in.get(key.mtime_ns) && in.get(key.ctime_ns) &&
+         in.get(key.device) && in.get(key.inode) && in.get(key.content_hash) && in.get(key.options_hash);
+}
+
+// The whole of a cache file, or nullopt when it is anything but a readable regular file of a
+// plausible size. Opened without blocking, so that a FIFO put at the cache path cannot hang the
+// reader, and checked on the open descriptor, so that a directory or device is never read.
+std::optional<std::string> read_cache_file(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<std::string> bytes;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) <= kMaxIndexFileBytes) {
+    std::string data(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < data.size()) {
+      const ssize_t n = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got == data.size()) bytes = std::move(data);
+  }
+  ::close(fd);
+  return bytes;
+}
+
+// Whether `file` may be (re)written as a cache file: absent, or a regular file.
+bool replaceable(const std::string& file) {
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) != 0) return errno == ENOENT;
+  return S_ISREG(st.st_mode);
+}
+
+// A hash of the first and last 64 KiB of a file and of 4 KiB at 32 evenly spaced places.
+std::uint64_t content_hash(const std::string& path, std::uint64_t size) {
+  constexpr std::size_t kEnds = std::size_t{64} << 10, kSample = std::size_t{4} << 10, kSamples = 32;
+  ByteSource source(path, 0);
+  std::vector<std::uint8_t> buffer(kEnds);
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  const auto mix = [&](std::uint64_t offset, std::size_t bytes) {
+    const std::size_t got = source.read_at(buffer.data(), std::min<std::uint64_t>(bytes, size - std::min(size, offset)), offset);
+    hash = fnv1a(&offset, sizeof offset, hash);
+    hash ^= checksum64(buffer.data(), got);
+  };
+  mix(0, kEnds);
+  if (size > kEnds) mix(size - std::min<std::uint64_t>(size, kEnds), kEnds);
+  for (std::size_t k = 1; k <= kSamples && size > 2 * kEnds; ++k) mix(size / (kSamples + 1) * k, kSample);
+  return hash;
 }
 
 bool directory_writable(const std::string& dir) { return ::access(dir.c_str(), W_OK | X_OK) == 0; }
@@ -152,23 +204,20 @@ bool TimeIndex::save(const std::string& file, const IndexKey& key) const {
   try {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
+    if (!replaceable(file)) return false;  // a FIFO, directory or device there is left alone
     AtomicFile f(file, /*overwrite=*/true);
     f.write(out.bytes.data(), out.bytes.size());
     f.commit();
     return true;
-  } catch (const Error&) {
-    return false;  // a read-only place must not break reading
+  } catch (const std::exception&) {
+    return false;  // a read-only or full place must not break reading
   }
 }
 
 std::optional<TimeIndex> TimeIndex::load(const std::string& file, const IndexKey& key) {
-  std::ifstream f(file, std::ios::binary | std::ios::ate);
-  if (!f) return std::nullopt;
-  const std::streamoff size = f.tellg();
-  if (size < static_cast<std::streamoff>(sizeof kMagic + 8)) return std::nullopt;
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  f.seekg(0);
-  if (!f.read(bytes.data(), size)) return std::nullopt;
+  const std::optional<std::string> read = read_cache_file(file);
+  if (!read || read->size() < sizeof kMagic + 8) return std::nullopt;
+  const std::string& bytes = *read;
   if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) return std::nullopt;
   std::uint64_t stored_sum = 0;
   std::memcpy(&stored_sum, bytes.data() + bytes.size() - 8, 8);
@@ -200,9 +249,10 @@ IndexKey index_key_for(const std::string& path, const std::string& format, std::
   if (::stat(path.c_str(), &st) != 0) throw IoError(path, "cannot stat");
   key.file_size = static_cast<std::uint64_t>(st.st_size);
   key.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  ByteSource source(path, 0);
-  const auto head = source.prefix(std::size_t{64} << 10);
-  key.header_hash = fnv1a(head.data(), head.size());
+  key.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  key.device = static_cast<std::uint64_t>(st.st_dev);
+  key.inode = static_cast<std::uint64_t>(st.st_ino);
+  key.content_hash = content_hash(path, key.file_size);
   return key;
 }
 

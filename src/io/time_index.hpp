@@ -21,12 +21,19 @@ struct IndexEntry {
   std::string state;         // the decoder's snapshot at `offset`
 };
 
-// What an index was built from; any difference makes it stale.
+// What an index was built from; any difference makes it stale. The file's identity and change
+// time catch what size and mtime miss: an in-place change with the size and mtime put back
+// (`touch -r`, `cp -p`, `rsync -t --inplace`, a restore from backup) still sets the change time,
+// which no user can set back, or gives a new inode. The content samples catch a change on a
+// file system whose change times are coarse or missing.
 struct IndexKey {
   std::string format;
   std::uint64_t file_size = 0;
   std::int64_t mtime_ns = 0;
-  std::uint64_t header_hash = 0;   // FNV-1a of the first 64 KiB
+  std::int64_t ctime_ns = 0;
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::uint64_t content_hash = 0;  // the first and last 64 KiB and 4 KiB at 32 places between
   std::uint64_t options_hash = 0;  // read options that change decoded values
   bool operator==(const IndexKey&) const = default;
 };
