@@ -76,7 +76,8 @@ class Scan {
   // Decoding threads (0, the default: all cores this process may use, up to 8).
   // collect() with a time index splits at its segments. Streaming (chunks(), batches(),
   // collect() without an index) splits the file at sync points where the format allows it
-  // (EVT 2.0 / 2.1 / 3.0, DAT; not with a time window, strict mode or the Metavision shift);
+  // (EVT 2.0 / 2.1 / 3.0, DAT, AEDAT 1.0/2.0; with a time index every format that can resume;
+  // not with a time window, strict mode or the Metavision shift);
   // the pieces decoded ahead share the chunk budget, so memory stays that of one thread.
   [[nodiscard]] Scan threads(unsigned n) const;
   [[nodiscard]] Scan memory_limit(std::size_t bytes) const;  // bounds chunk buffers and collect()

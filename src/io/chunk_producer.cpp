@@ -128,7 +128,7 @@ bool ChunkProducer::next(EventBatch& events, TriggerBatch& triggers) {
       // Index segments are finer than chunks, so that a short window decodes little.
       more = fill_indexing(*format_.reader, buffer, triggers, building_index_.entries);
     } else {
-      while (more && buffer.size() + 32 <= buffer.capacity()) more = format_.reader->fill(buffer, triggers);
+      while (more && !chunk_is_full(buffer, triggers)) more = format_.reader->fill(buffer, triggers);
     }
     if (!more) done_ = true;
     if (post_filter_) plan_->options.filter.apply(buffer);

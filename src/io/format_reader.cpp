@@ -14,7 +14,7 @@ void FormatReader::set_end(std::uint64_t) { throw InvalidArgument("this format c
 
 bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, std::vector<IndexEntry>& entries) {
   bool more = true;
-  while (more && batch.size() + 32 <= batch.capacity()) {
+  while (more && !chunk_is_full(batch, triggers)) {
     IndexEntry e;
     e.offset = reader.bytes_done();
     e.state = reader.snapshot();

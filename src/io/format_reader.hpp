@@ -67,6 +67,15 @@ class FormatReader {
   virtual std::string shift_snapshot(const std::string& snapshot, std::int64_t time_offset) const;
 };
 
+// Triggers a chunk holds at most (give or take one input window's worth): fill() returns once it
+// has this many, so that a file of triggers and few events streams in bounded memory too.
+inline constexpr std::size_t kTriggerChunk = std::size_t{1} << 16;
+// Whether a chunk being filled should go to its consumer: no room for one more word's events,
+// or enough triggers.
+inline bool chunk_is_full(const EventBatch& batch, const TriggerBatch& triggers) {
+  return batch.size() + 32 > batch.capacity() || triggers.size() >= kTriggerChunk;
+}
+
 // Events between two time index entries: a window decodes at most about two of these extra.
 inline constexpr std::size_t kIndexStride = std::size_t{1} << 16;
 

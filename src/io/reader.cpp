@@ -74,7 +74,7 @@ std::optional<Chunk> Reader::next() {
   impl_->buffer.set_size(0);
   bool more = true;
   // Keep filling until the chunk is full or the input ends, so chunks are full-sized.
-  while (more && impl_->buffer.size() + 32 <= impl_->buffer.capacity()) {
+  while (more && !detail::chunk_is_full(impl_->buffer, chunk.triggers)) {
     more = impl_->format->fill(impl_->buffer, chunk.triggers);
   }
   if (!more) impl_->done = true;

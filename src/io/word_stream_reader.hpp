@@ -44,7 +44,7 @@ class WordStreamReader final : public FormatReader {
       pending_ = pending_.subspan(used);
       pending_offset_ += used;
       bytes_done_ = pending_offset_;
-      if (sink.room() < Decoder::kMaxEventsPerWord) break;
+      if (sink.room() < Decoder::kMaxEventsPerWord || triggers.size() >= kTriggerChunk) break;
     }
     batch.set_size(sink.n);
     if (strict_ && decoder_->stats().corrupt() != 0) {

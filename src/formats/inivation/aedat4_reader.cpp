@@ -340,7 +340,7 @@ void Aedat4Reader::note_dropped(std::uint64_t count) {
 bool Aedat4Reader::fill(EventBatch& batch, TriggerBatch& triggers, std::size_t limit) {
   ColumnSink sink = ColumnSink::over(batch);
   sink.cap = std::min(sink.cap, std::max(limit, sink.n + 1));
-  while (!finished_ && sink.room() != 0) {
+  while (!finished_ && sink.room() != 0 && triggers.size() < kTriggerChunk) {
     if (events_left_ == 0) {
       if (!next_packet(triggers)) finished_ = true;
       continue;

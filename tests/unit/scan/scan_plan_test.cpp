@@ -15,6 +15,7 @@
 #include "evlib/digest.hpp"
 #include "evlib/evlib.hpp"
 #include "evlib/scan.hpp"
+#include "io/format_reader.hpp"
 #include "support/test_support.hpp"
 
 namespace evlib {
@@ -202,6 +203,46 @@ TEST(ScanPlan, a_scan_opens_its_file_once) {
   done = true;
   writer.join();
   EXPECT_EQ(events, 50'000u);
+}
+
+}  // namespace
+}  // namespace evlib
+
+namespace evlib {
+namespace {
+
+// A recording of many triggers and few events streams in chunks of bounded trigger count, on
+// every path (one thread, parallel pieces, Reader), and loses none.
+TEST(TriggerStreaming, chunks_hold_a_bounded_number_of_triggers) {
+  test::ScopedTempDir dir;
+  SceneOptions scene;
+  scene.event_rate = 2e4;
+  scene.trigger_rate = 2e7;
+  const std::string path = test::write_scene(dir.file("triggers.raw"), "evt2", scene, 20'000);
+  const Recording all = read(path);
+  ASSERT_GT(all.triggers.size(), std::size_t{1} << 20);
+  // One input window of 4-byte words past the limit at most.
+  const std::size_t most = detail::kTriggerChunk + (std::size_t{1} << 18);
+  for (const unsigned threads : {1u, 2u}) {
+    std::size_t triggers = 0, events = 0, largest = 0;
+    auto stream = Scan(path).index(IndexPolicy::kOff).threads(threads).chunks();
+    while (auto c = stream.next()) {
+      largest = std::max(largest, c->triggers.size());
+      triggers += c->triggers.size();
+      events += c->events.size();
+    }
+    EXPECT_EQ(triggers, all.triggers.size()) << threads;
+    EXPECT_EQ(events, all.events.size()) << threads;
+    EXPECT_LE(largest, most) << threads;
+  }
+  Reader reader = Reader::open(path);
+  std::size_t triggers = 0, largest = 0;
+  while (auto c = reader.next()) {
+    largest = std::max(largest, c->triggers.size());
+    triggers += c->triggers.size();
+  }
+  EXPECT_EQ(triggers, all.triggers.size());
+  EXPECT_LE(largest, most);
 }
 
 }  // namespace
