@@ -121,7 +121,7 @@ bool needs_geometry(const std::string& format) {
 bool cannot_hold_triggers(const std::string& format) { return !needs_geometry(format); }
 
 // RAW encodings keep time modulo a power of two from their first TIME_HIGH on: an input whose
-// absolute time is beyond it reads back shifted (FORMATS.md 2.3, 4.2). Says so once.
+// absolute time is beyond it reads back shifted (docs/formats.md 2.3, 4.2). Says so once.
 void warn_time_range(const std::string& target, std::int64_t t_first, const std::string& out) {
   const int bits = target == "evt3" ? 24 : (target == "evt2" || target == "evt21") ? 34 : 0;
   if (bits == 0 || t_first < (std::int64_t{1} << bits)) return;

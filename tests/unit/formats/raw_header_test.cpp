@@ -1,4 +1,4 @@
-// The `% key value` header of RAW files: FORMATS.md 1.1 - 1.4.
+// The `% key value` header of RAW files: docs/formats.md 1.1 - 1.4.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -142,7 +142,7 @@ TEST(RawHeader, real_evt2_file_binary_at_164_system_id_21) {
   EXPECT_EQ(m.data_offset, 164u);
   EXPECT_EQ(m.header.size(), 7u);
   const auto b = test::read_file(path);
-  // FORMATS.md 2.5.3: the payload starts with TIME_HIGH 0x5070.
+  // docs/formats.md 2.5.3: the payload starts with TIME_HIGH 0x5070.
   EXPECT_EQ(std::vector<std::uint8_t>(b.begin() + 164, b.begin() + 168), test::hex_bytes("70 50 00 80"));
 }
 
