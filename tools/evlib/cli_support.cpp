@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "evlib/error.hpp"
+#include "evlib/writer.hpp"
 
 namespace evlib::cli {
 
@@ -175,6 +176,12 @@ std::int64_t parse_time_us(const std::string& text) {
     throw InvalidArgument("unknown time unit in '" + text + "' (s, ms, us)");
   }
   return static_cast<std::int64_t>(std::llround(value * scale));
+}
+
+std::string writable_list() {
+  std::string s;
+  for (const auto& n : writable_formats()) s += (s.empty() ? "" : ", ") + n;
+  return s;
 }
 
 std::uint64_t parse_bytes(const std::string& text) {

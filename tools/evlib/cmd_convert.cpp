@@ -83,12 +83,6 @@ bool ends_with(const std::string& s, const char* ext) {
   return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
-std::string writable_list() {
-  std::string s;
-  for (const auto& n : writable_formats()) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 // The target format: --to, else the extension (the mapping evlib::Writer uses).
 std::string target_format(const ConvertArgs& a) {
   std::string f = lower(a.to);

@@ -388,9 +388,9 @@ TEST(Writer, rejects_negative_and_decreasing_time) {
   }
 }
 
-// writer.hpp: "sensor geometry written to the header (required for RAW)"; docs/formats.md 15.1:
-// the `format` key must carry height and width (Metavision ignores system_ID for other
-// integrators).
+// writer.hpp: "sensor geometry written to the header (required for RAW, AEDAT 4.0)";
+// docs/formats.md 15.1: the `format` key must carry height and width (Metavision ignores system_ID
+// for other integrators).
 TEST(Writer, raw_formats_require_geometry) {
   test::ScopedTempDir dir;
   for (const char* format : {"evt3", "evt2"}) {
