@@ -191,8 +191,8 @@ emit "$out/fuzz_ecf/spec_7.4.4_large_delta" "$(hex 09 00 00 00 61 14 00 00 00 00
 
 # AEDAT seeds (fuzz_aedat2/3/4) and the RPG-style text and packed NumPy seeds come from their own
 # generators.
-python3 make_corpus_aedat.py
-python3 make_corpus_arrays.py
+python3 -B make_corpus_aedat.py
+python3 -B make_corpus_arrays.py
 
 total=$(du -sb "$out" | cut -f1)
 echo "wrote $(find "$out" -type f | wc -l) seeds, $total bytes, under fuzz/$out"

@@ -9,18 +9,9 @@ LZ4 and Zstd frames are built by hand with stored (uncompressed) blocks, so no c
 needed; the fuzzer mutates them from there. Control prefixes: see fuzz_aedat2.cpp / fuzz_aedat3.cpp
 (5 bytes, as fuzz_common.hpp) and fuzz_aedat4.cpp (1 mode byte).
 """
-import os
 import struct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "corpus")
-
-
-def emit(target, name, data):
-    d = os.path.join(OUT, target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+from seed_files import OUT, emit
 
 
 def ctl(geometry, options=0, split=0, sink=0):

@@ -6,19 +6,10 @@ nine decimals, 240x180 coordinates, cut in the middle of a line) and a packed st
 come from a seeded generator, not from any recording. Deterministic; fuzz/make_corpus.sh calls it.
 The other NumPy and text seeds in those directories are hand-made files kept as they are.
 """
-import os
 import random
 import struct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "corpus")
-
-
-def emit(target, name, data):
-    d = os.path.join(OUT, target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+from seed_files import emit
 
 
 def events(seed, count, width, height, t_first_us):
