@@ -94,8 +94,8 @@ TEST(Evt3Decoder, openeb_erc_counter_group_is_one_monitoring_event) {
 // ---- docs/formats.md 4.5.2 - 4.5.4 (derived) ----
 
 TEST(Evt3Decoder, derived_vector_2_events_and_trigger) {
-  const auto d = decode_hd(test::hex_bytes("07 00 01 20 23 81 56 64 C8 00 6A 23 26 2B 01 A3"));
-  EXPECT_EQ(d.ev(), (std::vector<Ev>{{1193046, 874, 200, 0}, {1193046, 806, 200, 1}}));
+  const auto d = decode_hd(test::hex_bytes("07 00 01 20 23 81 56 64 2C 01 F4 21 F5 29 01 A3"));
+  EXPECT_EQ(d.ev(), (std::vector<Ev>{{1193046, 500, 300, 0}, {1193046, 501, 300, 1}}));
   EXPECT_EQ(d.tr(), (std::vector<Trig>{{1193046, 3, 1}}));
   EXPECT_EQ(d.stats.before_first_time_high, 2u);
   EXPECT_EQ(d.stats.corrupt(), 0u);
@@ -115,10 +115,10 @@ TEST(Evt3Decoder, derived_vector_4_24_bit_wrap) {
 
 TEST(Evt3File, derived_vector_2_through_reader) {
   const auto path = test::write_temp_file(
-      "v2.raw", test::with_header(kEvt3Header, test::hex_bytes("07 00 01 20 23 81 56 64 C8 00 6A 23 26 2B 01 A3")));
+      "v2.raw", test::with_header(kEvt3Header, test::hex_bytes("07 00 01 20 23 81 56 64 2C 01 F4 21 F5 29 01 A3")));
   const Recording rec = read(path);
   EXPECT_EQ(rec.metadata->format, "evt3");
-  EXPECT_EQ(test::events_of(rec.events), (std::vector<Ev>{{1193046, 874, 200, 0}, {1193046, 806, 200, 1}}));
+  EXPECT_EQ(test::events_of(rec.events), (std::vector<Ev>{{1193046, 500, 300, 0}, {1193046, 501, 300, 1}}));
   EXPECT_EQ(test::triggers_of(rec.triggers), (std::vector<Trig>{{1193046, 3, 1}}));
   EXPECT_EQ(rec.stats.before_first_time_high, 2u);
 }

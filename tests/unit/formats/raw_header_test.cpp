@@ -21,7 +21,7 @@ const std::string k52 = "% evt 3.0\n% format EVT3;height=720;width=1280\n% end\n
 
 TEST(RawHeader, vector_52_byte_header_keys_and_offset) {
   ASSERT_EQ(k52.size(), 52u);
-  const auto b = test::with_header(k52, test::hex_bytes("2D 8B 00 60 C8 00 6A 23 26 2B"));
+  const auto b = test::with_header(k52, test::hex_bytes("23 81 10 60 2C 01 F4 21 F5 29"));
   const auto h = parse_percent_header(b.data(), b.size());
   EXPECT_EQ(h.data_offset, 52u);
   EXPECT_TRUE(h.has_end);
@@ -36,7 +36,7 @@ TEST(RawHeader, vector_52_byte_header_keys_and_offset) {
 }
 
 TEST(RawHeader, vector_52_byte_header_through_read_metadata) {
-  const auto path = test::write_temp_file("h52.raw", test::with_header(k52, test::hex_bytes("2D 8B 00 60 C8 00 6A 23 26 2B")));
+  const auto path = test::write_temp_file("h52.raw", test::with_header(k52, test::hex_bytes("23 81 10 60 2C 01 F4 21 F5 29")));
   const Metadata m = read_metadata(path);
   EXPECT_EQ(m.format, "evt3");
   EXPECT_EQ(m.width, 1280u);

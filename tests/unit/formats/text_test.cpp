@@ -69,9 +69,9 @@ std::vector<Ev> read_with_window(const std::string& path, std::size_t window, co
 
 // ---- docs/formats.md 12 vectors ----
 
-TEST(TextSpec, rpg_first_lines_vector_12) {
-  EXPECT_EQ(read_text("0.003811000 96 133 0\n0.003820001 127 171 1\n"),
-            (std::vector<Ev>{{3811, 96, 133, 0}, {3820, 127, 171, 1}}));
+TEST(TextSpec, rpg_layout_lines_vector_12) {
+  EXPECT_EQ(read_text("0.003811000 12 34 0\n0.003820001 56 78 1\n"),
+            (std::vector<Ev>{{3811, 12, 34, 0}, {3820, 56, 78, 1}}));
 }
 
 TEST(TextSpec, seconds_round_to_nearest_microsecond_exactly) {
@@ -414,9 +414,9 @@ TEST(TextChunking, upper_bounds_hold) {
 
 TEST(TextWriter, txt_lines_are_integer_microseconds) {
   test::ScopedTempDir dir;
-  const auto path = test::write_events(dir.file("w.txt"), {}, test::batch_of({{3811, 96, 133, 0}, {1LL << 40, 65535, 0, 1}}));
+  const auto path = test::write_events(dir.file("w.txt"), {}, test::batch_of({{3811, 12, 34, 0}, {1LL << 40, 65535, 0, 1}}));
   const auto bytes = test::read_file(path);
-  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "# t x y p\n3811 96 133 0\n1099511627776 65535 0 1\n");
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "# t x y p\n3811 12 34 0\n1099511627776 65535 0 1\n");
 }
 
 TEST(TextWriter, csv_has_a_header_row) {
