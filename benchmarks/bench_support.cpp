@@ -85,7 +85,7 @@ std::vector<std::uint8_t> encode_evt21(const EventBatch& events) {
   std::vector<std::uint8_t> out;
   out.reserve(events.size() * 8);
   const auto put = [&out](std::uint32_t h, std::uint32_t l) {
-    // Little order: the mask / payload half first, then the type half (FORMATS.md 3.1).
+    // Little order: the mask / payload half first, then the type half (docs/formats.md 3.1).
     for (const std::uint32_t half : {l, h}) {
       for (int b = 0; b < 4; ++b) out.push_back(static_cast<std::uint8_t>(half >> (8 * b)));
     }

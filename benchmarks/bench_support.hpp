@@ -12,7 +12,7 @@
 
 namespace evlib::bench {
 
-inline constexpr std::uint32_t kWidth = 1280;   // Gen4 geometry, as in PERFORMANCE.md
+inline constexpr std::uint32_t kWidth = 1280;   // Gen4 geometry
 inline constexpr std::uint32_t kHeight = 720;
 
 // `count` events of the default synthetic scene (seed 1, 1280x720, no triggers).

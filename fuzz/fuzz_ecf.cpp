@@ -1,6 +1,6 @@
 // libFuzzer target: the ECF block decoder of Prophesee HDF5 files (src/formats/prophesee/ecf.hpp).
 //
-// The input is one ECF block, unchanged (the spec vectors of FORMATS.md 7.4 are the seeds).
+// The input is one ECF block, unchanged (the spec vectors of docs/formats.md 7.4 are the seeds).
 // Oracles (each failure is a __builtin_trap()):
 //   - decoding into columns sized exactly to the announced count (plain vectors, so ASan sees
 //     any write past them) never reads past the block and, on success, yields exactly N events

@@ -1,5 +1,5 @@
 // libFuzzer target: the `% key value` header parser shared by RAW and DAT files, the RAW
-// encoding/geometry resolution (FORMATS.md 1.3) and the RAW sniff/open helpers built on them.
+// encoding/geometry resolution (docs/formats.md 1.3) and the RAW sniff/open helpers built on them.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Writes the seed corpus of the fuzz targets into fuzz/corpus/<target>/ from the test vectors of
-# FORMATS.md (sections 1.4, 2.5, 3.4, 4.5, 5.4) plus a few hand-made streams that reach the rare
-# word types. Deterministic: re-running it rewrites the same files.
+# docs/formats.md (sections 1.4, 2.5, 3.4, 4.5, 5.4, 7.4) plus a few hand-made streams that reach the
+# rare word types. Every seed is synthetic: header values (dates, serial numbers) and payloads are
+# made up, never taken from a recording. Deterministic: re-running it rewrites the same files and
+# leaves the other seeds of fuzz/corpus/ (hand-made NumPy and text inputs, fixed-bug reproducers)
+# alone.
 #
 # Decoder targets (fuzz_evt3, fuzz_evt2, fuzz_evt21, fuzz_dat) take a 5-byte control prefix before
 # the payload (see fuzz/fuzz_common.hpp):
@@ -14,7 +17,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 out=corpus
-rm -rf "$out"
 mkdir -p "$out"/{fuzz_evt3,fuzz_evt2,fuzz_evt21,fuzz_dat,fuzz_raw_header,fuzz_reader,fuzz_ecf}
 
 # Escape-string builders: each prints \xHH sequences that `emit` turns into bytes.
@@ -38,7 +40,7 @@ G_2048=$((6 | 6 << 3))
 G_17x9=$((1 | 1 << 3))
 G_BIG=$((7 | 7 << 3))
 
-######## EVT 2.0 (FORMATS.md 2.5) ########
+######## EVT 2.0 (docs/formats.md 2.5) ########
 evt2_v1=$(hex 01 08 40 11 0F 00 00 80 14 50 00 1A DF F9 53 0B 01 00 80 AC)
 evt2_v2=$(hex FF FF FF 8F 04 18 C0 0F 00 00 00 80 06 28 80 10)
 # Rare words: TH, OTHERS + CONTINUED, IMU + 5 CONTINUED, an IMU cut short, orphan CONTINUED,
@@ -53,7 +55,7 @@ emit "$out/fuzz_evt2/spec_2.5.2_wrap" "$(ctl $G_640x480 0 9 0)$evt2_v2"
 emit "$out/fuzz_evt2/mixed_rare_words" "$(ctl $G_1280x720 0 33 $((2 << 6 | 5)))$evt2_mix"
 emit "$out/fuzz_evt2/mixed_rare_words_restore" "$(ctl $G_1280x720 $((0x20)) 27 0)$evt2_mix"
 
-######## EVT 2.1 (FORMATS.md 3.4) ########
+######## EVT 2.1 (docs/formats.md 3.4) ########
 evt21_little=$(hex 00 00 00 00 05 00 00 80 05 00 00 00 04 50 C0 10)
 evt21_legacy=$(hex 05 00 00 80 00 00 00 00 04 50 C0 10 05 00 00 00)
 emit "$out/fuzz_evt21/spec_3.4.2_little" "$(ctl $G_1280x720 0 8 0)$evt21_little"
@@ -74,8 +76,8 @@ for layout in little legacy; do
   emit "$out/fuzz_evt21/mixed_$layout" "$(ctl $G_1280x720 $((opt | 1)) 27 $((2 << 6 | 9)))$v"
 done
 
-######## EVT 3.0 (FORMATS.md 4.5) ########
-evt3_v2=$(hex 07 00 01 20 23 81 56 64 C8 00 6A 23 26 2B 01 A3)
+######## EVT 3.0 (docs/formats.md 4.5) ########
+evt3_v2=$(hex 07 00 01 20 23 81 56 64 2C 01 F4 21 F5 29 01 A3)
 evt3_v3=$(hex 01 80 10 60 05 00 64 38 01 48 00 40 81 50)
 evt3_v4=$(hex FF 8F FF 6F 01 00 02 20 00 80 01 60 03 20)
 emit "$out/fuzz_evt3/spec_4.5.2" "$(ctl $G_1280x720 0 5 0)$evt3_v2"
@@ -83,7 +85,7 @@ emit "$out/fuzz_evt3/spec_4.5.2_shift_pieces" "$(ctl $G_1280x720 1 3 $((1 << 6))
 emit "$out/fuzz_evt3/spec_4.5.3_vectors" "$(ctl $G_1280x720 0 7 $((2 << 6)))$evt3_v3"
 emit "$out/fuzz_evt3/spec_4.5.3_vectors_narrow" "$(ctl $G_17x9 0 6 0)$evt3_v3"
 emit "$out/fuzz_evt3/spec_4.5.4_wrap" "$(ctl $G_1280x720 0 9 0)$evt3_v4"
-# openeb vectors (4.5.1): basic, events before TH, TH jumps, vector triplet, OTHERS group.
+# openeb vectors (4.5 item 1): basic, events before TH, TH jumps, vector triplet, OTHERS group.
 emit "$out/fuzz_evt3/openeb_basic" "$(ctl $G_320x240 0 3 0)$(w16 0x8000 0x0001 0x2002 0x2803)"
 emit "$out/fuzz_evt3/openeb_before_th" "$(ctl $G_320x240 0 4 0)$(w16 0x0001 0x2002 0x8003 0x0004 0x2005)"
 emit "$out/fuzz_evt3/openeb_th_jumps" "$(ctl $G_320x240 0 8 0)$(w16 0x8000 0x0001 0x2002 0x8002 0x2003 0x8003 0x2004)"
@@ -106,15 +108,15 @@ emit "$out/fuzz_evt3/regression_x_beyond_65535" "$(ctl $G_BIG 0 0 0)$(w16 0x8000
 emit "$out/fuzz_evt3/mixed_rare_words_restore" "$(ctl $G_1280x720 $((0x20)) 47 0)$evt3_mix"
 emit "$out/fuzz_evt3/spec_4.5.2_restore" "$(ctl $G_1280x720 $((0x21)) 5 0)$evt3_v2"
 
-######## DAT (FORMATS.md 5.4) ########
+######## DAT (docs/formats.md 5.4) ########
 # DAT geometry bytes: widths {0,1,17,120,304,640,1280,16384}, heights {0,1,9,100,240,480,720,16384}.
 D_NONE=0
 D_640x480=$((5 | 5 << 3))
 D_120x100=$((3 | 3 << 3))
-dat_v1=$(hex 00 00 00 00 19 00 02 00 23 00 00 00 43 C0 08 00)
+dat_v1=$(hex 00 00 00 00 0C C0 01 00 29 00 00 00 46 40 08 10)
 dat_v2=$(hex 64 00 00 00 7F C2 77 10 FF FF FF FF 00 40 00 00)
-emit "$out/fuzz_dat/spec_5.4.1_event2d" "$(ctl $D_NONE 0 5 0)$dat_v1"
-emit "$out/fuzz_dat/spec_5.4.1_event2d_ncars" "$(ctl $D_120x100 0 8 $((1 << 6)))$dat_v1"
+emit "$out/fuzz_dat/event2d" "$(ctl $D_NONE 0 5 0)$dat_v1"
+emit "$out/fuzz_dat/event2d_120x100" "$(ctl $D_120x100 0 8 $((1 << 6)))$dat_v1"
 emit "$out/fuzz_dat/spec_5.4.2_eventcd" "$(ctl $D_640x480 4 8 0)$dat_v2"
 emit "$out/fuzz_dat/spec_5.4.2_eventcd_pieces" "$(ctl $D_640x480 4 3 $((3 << 6)))$dat_v2"
 # Time wrap (drop > 2^31), small step back (no wrap), out-of-range x/y, polarity nibble, tail.
@@ -131,17 +133,17 @@ emit "$out/fuzz_dat/ext_trigger" "$(ctl $D_NONE 8 8 0)$(w32 100 0x04000001 200 0
 # Version 1 (old ATIS): x [8:0], y [16:9], p [17].
 emit "$out/fuzz_dat/version1" "$(ctl $((4 | 4 << 3)) $((0x10)) 8 0)$(w32 10 $((303 | 239 << 9 | 1 << 17)) 11 $((304 | 1 << 9)) 12 $((5 | 240 << 9)))"
 
-######## RAW / DAT headers (FORMATS.md 1.4, 5.4) ########
+######## RAW / DAT headers (docs/formats.md 1.4, 5.4) ########
 hdr_14="$(txt '% evt 3.0')$(nl)$(txt '% format EVT3;height=720;width=1280')$(nl)$(txt '% end')$(nl)"
-hdr_evk4="$(txt '% camera_integrator_name Prophesee')$(nl)$(txt '% date 2023-03-29 16:37:46')$(nl)$(txt '% evt 3.0')$(nl)"
+hdr_evk4="$(txt '% camera_integrator_name Prophesee')$(nl)$(txt '% date 2021-03-04 10:20:30')$(nl)$(txt '% evt 3.0')$(nl)"
 hdr_evk4+="$(txt '% format EVT3;height=720;width=1280')$(nl)$(txt '% generation 4.2')$(nl)$(txt '% geometry 1280x720')$(nl)"
 hdr_evk4+="$(txt '% integrator_name Prophesee')$(nl)$(txt '% plugin_integrator_name Prophesee')$(nl)"
 hdr_evk4+="$(txt '% plugin_name hal_plugin_imx636_evk4')$(nl)$(txt '% sensor_generation 4.2')$(nl)"
-hdr_evk4+="$(txt '% serial_number 00ca0009')$(nl)$(txt '% system_ID 49')$(nl)$(txt '% end')$(nl)"
-hdr_gen41="$(txt '% Date 2020-09-25 07:48:29')$(nl)$(txt '% evt 3.0')$(nl)$(txt '% firmware_version 3.2.3')$(nl)"
+hdr_evk4+="$(txt '% serial_number 00000001')$(nl)$(txt '% system_ID 49')$(nl)$(txt '% end')$(nl)"
+hdr_gen41="$(txt '% Date 2021-03-04 10:20:30')$(nl)$(txt '% evt 3.0')$(nl)$(txt '% firmware_version 1.2.3')$(nl)"
 hdr_gen41+="$(txt '% integrator_name Prophesee')$(nl)$(txt '% plugin_name hal_plugin_gen41_evk3')$(nl)"
-hdr_gen41+="$(txt '% serial_number 00000307')$(nl)$(txt '% system_ID 48')$(nl)"
-hdr_gen3="$(txt '% Date 2020-09-14 09:03:25')$(nl)$(txt '% integrator_name Prophesee')$(nl)"
+hdr_gen41+="$(txt '% serial_number 00000002')$(nl)$(txt '% system_ID 48')$(nl)"
+hdr_gen3="$(txt '% Date 2021-03-04 10:20:30')$(nl)$(txt '% integrator_name Prophesee')$(nl)"
 hdr_gen3+="$(txt '% plugin_name hal_plugin_gen3_fx3')$(nl)$(txt '% system_ID 21')$(nl)$(txt '% evt 2.0')$(nl)"
 hdr_openeb="$(txt '% Key1 Value1')$(nl)$(txt '% Key2 Value2')$(nl)$(txt '% Key3 Value3')$(nl)$(txt '% Key3 Value3')$(nl)"
 hdr_openeb+="$(txt '% end')$(nl)$(txt '% Key4 Value4')$(nl)"
@@ -152,7 +154,7 @@ hdr_crlf="$(txt '% format evt3;width=0x500;height=0x2d0;endianness=little')\\r$(
 hdr_odd="$(txt '% format EVT4;width=99999999999;height=-1')$(nl)$(txt '% geometry 640x')$(nl)$(txt '% camera_integrator_name Other')$(nl)"
 hdr_odd+="$(txt '% system_ID 30')$(nl)$(txt '% format HISTO3D')$(nl)$(txt '% end')"   # no final newline: incomplete
 hdr_dat="$(txt '% Data file containing Event2D events.')$(nl)$(txt '% Version 2')$(nl)$(txt '% Width 640')$(nl)$(txt '% Height 480')$(nl)"
-hdr_ncars="$(txt '% Data file containing N9Chronocam7Event2dE events.')$(nl)$(txt '% Version 2')$(nl)$(txt '% Date 2017-10-31 11:29:21')$(nl)"
+hdr_ncars="$(txt '% Data file containing N9Chronocam7Event2dE events.')$(nl)$(txt '% Version 2')$(nl)$(txt '% Date 2021-03-04 10:20:30')$(nl)"
 
 emit "$out/fuzz_raw_header/spec_1.4.1" "$hdr_14$evt3_v2"
 emit "$out/fuzz_raw_header/evk4" "$hdr_evk4$evt3_v3"
@@ -171,24 +173,26 @@ emit "$out/fuzz_raw_header/headerless_evt2" "$evt2_v1$evt2_v1$evt2_v1$evt2_v1"
 ######## Whole files for the reader (content is the file; size % 3 picks .raw / .dat / no extension) ########
 emit "$out/fuzz_reader/evt3_spec_1.4.1" "$hdr_14$evt3_v2$evt3_v3$evt3_v4"
 emit "$out/fuzz_reader/evt3_evk4_mixed" "$hdr_evk4$evt3_mix"
-emit "$out/fuzz_reader/evt3_gen41_no_end" "$hdr_gen41$(w16 0x8B2D 0x6000 0x00C8 0x236A 0x2B26 0x3010 0x4FFF 0x4FFF 0x50FF)"
+emit "$out/fuzz_reader/evt3_gen41_no_end" "$hdr_gen41$(w16 0x8123 0x6010 0x0064 0x212C 0x292D 0x3010 0x4FFF 0x4FFF 0x50FF)"
 emit "$out/fuzz_reader/evt2_gen3" "$hdr_gen3$evt2_v1$evt2_v2"
 emit "$out/fuzz_reader/evt2_format" "$hdr_evt2$evt2_mix"
 emit "$out/fuzz_reader/evt21_legacy" "$hdr_evt21$evt21_legacy$(w64 legacy 0x1027F2CF 0xFFFFFFFF)"
 emit "$out/fuzz_reader/evt21_guess_layout" "$hdr_evt21_guess$evt21_little$(w64 little 0x80000006 0)$(w64 little 0x00000005 0xF0F0F0F0)"
 emit "$out/fuzz_reader/dat_eventcd" "$hdr_dat$(hex 0C 08)$dat_v2$dat_mix"
-emit "$out/fuzz_reader/dat_ncars_event2d" "$hdr_ncars$(hex 00 08)$dat_v1$dat_v1"
+emit "$out/fuzz_reader/dat_event2d_mangled_name" "$hdr_ncars$(hex 00 08)$dat_v1$dat_v1"
 emit "$out/fuzz_reader/dat_trigger" "$hdr_dat$(hex 0E 08)$(w32 100 0x04000001 200 0x04000000)"
 emit "$out/fuzz_reader/headerless_evt2_raw" "$evt2_v1$evt2_v1$evt2_v1$evt2_v1"
 
-######## ECF blocks (FORMATS.md 7.4), unchanged: the input is one block ########
+######## ECF blocks (docs/formats.md 7.4), unchanged: the input is one block ########
 emit "$out/fuzz_ecf/spec_7.4.1_yxp" "$(hex 06 00 00 00 04 00 00 00 00 00 00 00 01 00 02 20 00 00 00 00 00 00 00 00 00)"
 emit "$out/fuzz_ecf/spec_7.4.2_xp" "$(hex 09 00 00 00 10 27 00 00 00 00 00 00 02 E2 02 15 00 00 01 00 00)"
 emit "$out/fuzz_ecf/spec_7.4.3_masked_x" "$(hex 0C 00 00 00 33 36 00 00 00 00 00 00 03 E3 02 78 02 03)"
 emit "$out/fuzz_ecf/spec_7.4.4_large_delta" "$(hex 09 00 00 00 61 14 00 00 00 00 00 00 01 F2 F6 F4 F1 01 E2 02 15 00 00 01 00 00)"
 
-# AEDAT seeds (fuzz_aedat2/3/4) come from their own generator.
-python3 make_corpus_aedat.py
+# AEDAT seeds (fuzz_aedat2/3/4) and the RPG-style text and packed NumPy seeds come from their own
+# generators.
+python3 -B make_corpus_aedat.py
+python3 -B make_corpus_arrays.py
 
 total=$(du -sb "$out" | cut -f1)
 echo "wrote $(find "$out" -type f | wc -l) seeds, $total bytes, under fuzz/$out"

@@ -1,26 +1,17 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_aedat2, fuzz_aedat3 and fuzz_aedat4 into fuzz/corpus/<target>/
-from the AEDAT test vectors of FORMATS.md (9.4, 10.3, 11.5) plus hand-made inputs that reach the
+from the AEDAT test vectors of docs/formats.md (9.4, 10.3, 11.5) plus hand-made inputs that reach the
 rare paths (APS/IMU records, special packets, frames, unknown streams, the file data table).
-Deterministic: re-running it rewrites the same files. fuzz/make_corpus.sh calls it at its end
-(it starts by deleting fuzz/corpus/).
+Every seed is synthetic. Deterministic: re-running it rewrites the same files. fuzz/make_corpus.sh
+calls it at its end.
 
 LZ4 and Zstd frames are built by hand with stored (uncompressed) blocks, so no codec library is
 needed; the fuzzer mutates them from there. Control prefixes: see fuzz_aedat2.cpp / fuzz_aedat3.cpp
 (5 bytes, as fuzz_common.hpp) and fuzz_aedat4.cpp (1 mode byte).
 """
-import os
 import struct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "corpus")
-
-
-def emit(target, name, data):
-    d = os.path.join(OUT, target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+from seed_files import OUT, emit
 
 
 def ctl(geometry, options=0, split=0, sink=0):
@@ -37,7 +28,7 @@ def davis(xf, yf, p):
 
 
 davis_mix = b"".join([
-    bytes.fromhex("19 0C 88 00 00 01 E2 40"),          # FORMATS.md 9.4 vector 2
+    bytes.fromhex("19 0C 88 00 00 01 E2 40"),          # docs/formats.md 9.4 vector 2
     be(0x80000000 | davis(3, 4, 0) | 0x155, 10),        # APS sample
     be(0x80000C00 | 0x1234, 11),                        # IMU word
     be(0x400 | 3, 12), be(0x400 | 2, 13), be(0x400, 14),  # external input rising, falling, pulse

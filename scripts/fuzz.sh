@@ -110,7 +110,7 @@ SEEDS_DIR="$BUILD_DIR/seeds"
 rm -rf "$SEEDS_DIR"
 mkdir -p "$SEEDS_DIR"
 
-# Length of the `% ` header of a file (FORMATS.md 1.1), in bytes.
+# Length of the `% ` header of a file (docs/formats.md 1.1), in bytes.
 header_length() {
   LC_ALL=C head -c 65536 "$1" | LC_ALL=C awk '
     BEGIN { n = 0 }

@@ -1,8 +1,8 @@
 #pragma once
 // Raw storage for event columns. Large blocks come from an anonymous mmap aligned to 2 MiB with
 // MADV_HUGEPAGE: first-touch page faults on 4 KiB pages cost more than decoding itself (see
-// docs/performance.md). The mapping reserves address space only; untouched pages cost nothing, so
-// a block may be sized from a generous upper bound and never grown by copying.
+// HACKING.md, "Column memory"). The mapping reserves address space only; untouched pages cost
+// nothing, so a block may be sized from a generous upper bound and never grown by copying.
 #include <cstddef>
 
 namespace evlib {

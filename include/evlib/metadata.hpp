@@ -32,7 +32,7 @@ struct DecodeStats {
   std::uint64_t non_cd_row_events = 0;      // EVT3 events on a non-CD (type 0x1) row, dropped
   std::uint64_t orphan_continued = 0;       // CONTINUED words with no group to continue
   std::uint64_t partial_groups = 0;         // OTHERS / IMU groups cut short
-  std::uint64_t unknown_words = 0;          // reserved type nibbles
+  std::uint64_t unknown_words = 0;          // reserved type nibbles, malformed text lines, unusable NumPy values
   std::uint64_t non_monotonic_time_high = 0;// TIME_HIGH going back without a wrap
   std::uint64_t time_wraps = 0;             // counter wraps handled (not an error)
   std::uint64_t monitoring_events = 0;      // OTHERS groups (ERC counters, padding), not an error

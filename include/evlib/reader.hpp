@@ -23,7 +23,7 @@ namespace evlib {
 struct ReadOptions {
   std::string format;                  // "" = detect; else a name from supported_formats()
   bool strict = false;                 // raise FormatError on the first corrupt word
-  bool metavision_time_shift = false;  // apply Metavision's RAW time shift (FORMATS.md 0.3)
+  bool metavision_time_shift = false;  // apply Metavision's RAW time shift (docs/formats.md 0.3)
   std::size_t chunk_events = std::size_t{1} << 20;  // events per chunk from Reader::next()
   std::uint32_t width = 0;             // override the sensor geometry (0 = from the file)
   std::uint32_t height = 0;
@@ -32,7 +32,7 @@ struct ReadOptions {
   bool prefault_thread = true;         // read(): clear fresh pages on another core while decoding
   EventFilter filter;                  // pushed into the decode loop: failing events are never written
   std::string text_columns;            // text / plain 2-D NumPy column order, e.g. "txyp" (default), "xypt"; '_' skips a column
-  std::string text_time_unit;          // text / NumPy time unit: "s", "ms", "us", "ns"; "" = auto (FORMATS.md 12, 13)
+  std::string text_time_unit;          // text / NumPy time unit: "s", "ms", "us", "ns"; "" = auto (docs/formats.md 12, 13)
 };
 
 struct Chunk {

@@ -1,7 +1,7 @@
 #pragma once
 // A seeded synthetic event stream for tests and benchmarks. Events come in time order, mostly
 // isolated pixels with some horizontal runs (which EVT3 stores as vectors), at a density close to
-// real Gen4 recordings (about 2.7 bytes/event in EVT3). Same options and seed, same events.
+// real Gen4 recordings (about 2.3 bytes/event in EVT3). Same options and seed, same events.
 #include <cstddef>
 #include <cstdint>
 

@@ -92,7 +92,7 @@ std::optional<Chunk> Reader::next() {
 namespace {
 
 // Touches the pages of a whole-file batch ahead of the decoder, on another core. First writes to
-// fresh memory cost the kernel a page clear (PERFORMANCE.md: about as much as decoding itself);
+// fresh memory cost the kernel a page clear (about as much as decoding itself, HACKING.md);
 // done here, that work overlaps the decode instead of adding to it.
 class Prefaulter {
  public:

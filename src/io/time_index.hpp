@@ -64,7 +64,8 @@ class TimeIndex {
 
 // The key of a recording as it is now (size, mtime, header bytes) plus the options hash.
 IndexKey index_key_for(const std::string& path, const std::string& format, std::uint64_t options_hash);
-// Where an index for path is cached: beside the file, else under the cache directory.
+// Where an index for path is cached: the given directory, else the user's cache directory, then
+// beside the file.
 std::vector<std::string> index_locations(const std::string& path, const std::string& cache_dir);
 std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed = 0xcbf29ce484222325ull);
 // A checksum of large buffers, 8 bytes a step on four independent lanes (FNV-1a is one byte a step).

@@ -1,6 +1,7 @@
 #pragma once
-// A FormatReader over any resumable word decoder (EVT 2.0 / 2.1 / 3.0, DAT records): pulls
-// windows from a ByteSource, feeds the decoder, stops when the chunk is full.
+// A FormatReader over any resumable word decoder (EVT 2.0 / 2.1 / 3.0, DAT and AEDAT 1.0/2.0
+// records, AEDAT 3.x packets): pulls windows from a ByteSource, feeds the decoder, stops when the
+// chunk is full.
 #include <cstring>
 #include <optional>
 #include <span>

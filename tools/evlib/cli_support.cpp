@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "evlib/error.hpp"
+#include "evlib/writer.hpp"
 
 namespace evlib::cli {
 
@@ -177,6 +178,12 @@ std::int64_t parse_time_us(const std::string& text) {
   return static_cast<std::int64_t>(std::llround(value * scale));
 }
 
+std::string writable_list() {
+  std::string s;
+  for (const auto& n : writable_formats()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
 std::uint64_t parse_bytes(const std::string& text) {
   std::size_t used = 0;
   double value = 0;
@@ -203,7 +210,9 @@ void ScanFlags::add_to(CLI::App& app, bool with_filters) {
     app.add_option("--roi", roi, "Region of interest x0,y0,x1,y1 (half-open)");
     app.add_option("--polarity", polarity, "Only this polarity (1 = ON, 0 = OFF)")->check(CLI::Range(0, 1));
   }
-  app.add_option("--threads", threads, "Decoding threads: EVT 2.0/2.1/3.0 and DAT are split at sync points (default: all cores, up to 8)");
+  app.add_option("--threads", threads,
+                 "Decoding threads (default: all cores, up to 8): EVT 2.0/2.1/3.0, DAT and AEDAT 1.0/2.0 split at sync "
+                 "points, and every format that can resume at its time index");
   app.add_option("--memory-limit", memory_limit, "Memory budget for buffers, e.g. 32M (default: adapts to available memory)");
   app.add_flag("--no-index", no_index, "Neither use nor build the time index");
 }

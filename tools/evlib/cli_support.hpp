@@ -79,6 +79,8 @@ struct ScanFlags {
 std::int64_t parse_time_us(const std::string& text);
 // Parses a byte size with an optional K/M/G suffix (powers of 1024).
 std::uint64_t parse_bytes(const std::string& text);
+// The formats evlib::Writer accepts, comma separated, for help texts and messages.
+std::string writable_list();
 
 bool stderr_is_terminal();
 std::string human_count(double v);

@@ -83,12 +83,6 @@ bool ends_with(const std::string& s, const char* ext) {
   return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
 }
 
-std::string writable_list() {
-  std::string s;
-  for (const auto& n : writable_formats()) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 // The target format: --to, else the extension (the mapping evlib::Writer uses).
 std::string target_format(const ConvertArgs& a) {
   std::string f = lower(a.to);
@@ -121,7 +115,7 @@ bool needs_geometry(const std::string& format) {
 bool cannot_hold_triggers(const std::string& format) { return !needs_geometry(format); }
 
 // RAW encodings keep time modulo a power of two from their first TIME_HIGH on: an input whose
-// absolute time is beyond it reads back shifted (FORMATS.md 2.3, 4.2). Says so once.
+// absolute time is beyond it reads back shifted (docs/formats.md 2.3, 4.2). Says so once.
 void warn_time_range(const std::string& target, std::int64_t t_first, const std::string& out) {
   const int bits = target == "evt3" ? 24 : (target == "evt2" || target == "evt21") ? 34 : 0;
   if (bits == 0 || t_first < (std::int64_t{1} << bits)) return;

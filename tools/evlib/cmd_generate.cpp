@@ -52,16 +52,17 @@ int run_generate(const GenerateArgs& a) {
 
 void add_generate_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<GenerateArgs>();
-  CLI::App* cmd = app.add_subcommand("generate", "Write a seeded synthetic recording (evt2, evt3 or dat)");
+  CLI::App* cmd = app.add_subcommand("generate", "Write a seeded synthetic recording in any writable format");
   cmd->add_option("OUT", args->path, "Output file")->required();
-  cmd->add_option("--to,--format", args->format, "Output format: evt2, evt3, dat (default: from the extension)");
+  cmd->add_option("--to,--format", args->format, "Output format: " + writable_list() + " (default: from the extension)");
   cmd->add_option("-n,--events", args->events, "Number of events (default 10000000)");
   cmd->add_option("--width", args->scene.width, "Sensor width (default 1280)");
   cmd->add_option("--height", args->scene.height, "Sensor height (default 720)");
   cmd->add_option("--seed", args->scene.seed, "Random seed (default 1)");
   cmd->add_option("--rate", args->scene.event_rate, "Mean event rate in events/s (default 2e7)");
   cmd->add_option("--t-start", args->scene.t_start, "Time of the first event in µs (default 0)");
-  cmd->add_option("--trigger-rate", args->scene.trigger_rate, "Trigger edges per second (default 0)");
+  cmd->add_option("--trigger-rate", args->scene.trigger_rate,
+                  "Trigger edges per second (default 0; evt2, evt3, hdf5 and aedat4 hold triggers)");
   cmd->add_option("--run-fraction", args->scene.run_fraction, "Fraction of bursts that are row runs (default 0.1)");
   cmd->add_flag("-f,--force", args->force, "Replace OUT if it exists");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress or summary on stderr");

@@ -109,7 +109,7 @@ int run_info(const InfoArgs& a) {
   progress.finish();
   Metadata m = chunks.metadata();  // the stream's: with the time shift it learnt while decoding
   const DecodeStats stats = chunks.stats();
-  // Geometry the file does not state is inferred from the events (FORMATS.md 1.3, last resort).
+  // Geometry the file does not state is inferred from the events (docs/formats.md 0.5).
   const bool inferred = (m.width == 0 || m.height == 0) && summary.events > 0;
   if (inferred) {
     if (m.width == 0) m.width = summary.x_max + 1;

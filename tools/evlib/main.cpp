@@ -1,11 +1,13 @@
-// evlib: inspect, dump, benchmark and generate event-camera recordings.
+// evlib: inspect, dump, benchmark, generate and convert event-camera recordings.
 #include <cstdio>
 
+#include "cli_support.hpp"
 #include "commands.hpp"
 #include "evlib/error.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"evlib: fast, correct event-camera data (Prophesee RAW EVT 2.0/2.1/3.0, DAT)"};
+  CLI::App app{"evlib: fast, correct event-camera data. Reads Prophesee RAW (EVT 2.0/2.1/3.0), DAT and HDF5 (ECF),\n"
+               "iniVation AEDAT 1.0/2.0/3.x/4.0, text/CSV and NumPy .npy/.npz; writes " + evlib::cli::writable_list() + "."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "evlib 0.1.0");
   int exit_code = 0;

@@ -1,9 +1,9 @@
 #pragma once
-// HDF5 event files (FORMATS.md 7, 8 and 15.6).
+// HDF5 event files (docs/formats.md 7, 8 and 15.6).
 //
 // Reading: the "hdf5" format detects the layout from the objects present:
 //   - Prophesee / Metavision: compound /CD/events (x u2, y u2, p i2, t i8), ECF-coded chunks read
-//     with H5Dread_chunk and decoded by formats/ecf.hpp; /EXT_TRIGGER/events as triggers;
+//     with H5Dread_chunk and decoded by formats/prophesee/ecf.hpp; /EXT_TRIGGER/events as triggers;
 //   - generic 1-D columns /events/{t,x,y,p} and the name variants ts/xs/ys/ps,
 //     timestamps/x_pos/y_pos/polarity(ies), also directly at the root; DSEC adds /t_offset
 //     (added to t) and /ms_to_idx (see read_millisecond_index); evlib's /triggers/{t,channel,value};
@@ -28,7 +28,7 @@
 
 namespace evlib::detail {
 
-FormatDescriptor hdf5_format();  // the writer is make_hdf5_encoder (formats/encoder.hpp)
+FormatDescriptor hdf5_format();  // the writer is make_hdf5_encoder (formats/common/encoder.hpp)
 // Metavision's layout (/CD/events in ECF chunks), which make_hdf5_encoder picks for
 // WriteOptions::compression == "ecf".
 std::unique_ptr<EventEncoder> make_ecf_hdf5_encoder(const WriteOptions& options);

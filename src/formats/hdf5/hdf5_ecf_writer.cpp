@@ -1,4 +1,4 @@
-// Metavision-compatible HDF5 writer (FORMATS.md 7.1 and 15.6), chosen with
+// Metavision-compatible HDF5 writer (docs/formats.md 7.1 and 15.6), chosen with
 // WriteOptions::compression = "ecf": /CD/events as 16-byte compound records in chunks of 16384,
 // each chunk one ECF block written with H5Dwrite_chunk; /CD/indexes, /EXT_TRIGGER/events and
 // /EXT_TRIGGER/indexes; root attributes as variable-length strings (version 1.0, geometry WxH, the
@@ -88,7 +88,7 @@ std::size_t ecf_filter_encode(std::size_t nbytes, std::size_t* buf_size, void** 
 }
 
 // The ECF filter (id 36559), so that HDF5 accepts the pipeline and plain H5Dread works in this
-// process (FORMATS.md 7.2, way 2). A C callback: nothing may throw through it.
+// process (docs/formats.md 7.2). A C callback: nothing may throw through it.
 std::size_t ecf_filter(unsigned flags, std::size_t, const unsigned[], std::size_t nbytes, std::size_t* buf_size,
                        void** buf) {
   try {
@@ -114,7 +114,7 @@ Handle compound(std::size_t size, std::initializer_list<std::tuple<const char*, 
   return t;
 }
 
-// In-memory records, laid out exactly as stored (FORMATS.md 6).
+// In-memory records, laid out exactly as stored (docs/formats.md 6).
 struct CdRecord {
   std::uint16_t x, y;
   std::int16_t p, pad;
@@ -185,7 +185,7 @@ class Table {
   hsize_t size_ = 0;
 };
 
-// Metavision's seek index of one stream (FORMATS.md 15.6): entries mark 2000 µs periods counted
+// Metavision's seek index of one stream (docs/formats.md 15.6): entries mark 2000 µs periods counted
 // from the first event and point at the first event of an earlier period.
 class PeriodIndex {
  public:
@@ -312,7 +312,7 @@ class EcfHdf5Encoder final : public EventEncoder {
                              std::to_string(options_.width) + "x" + std::to_string(options_.height));
     }
     for (const auto& [key, value] : options_.header) {
-      // evt and plugin_name describe a RAW stream and are dropped (FORMATS.md 7.1).
+      // evt and plugin_name describe a RAW stream and are dropped (docs/formats.md 15.6).
       if (key.empty() || key == "version" || key == "geometry" || key == "evt" || key == "plugin_name" ||
           key == "width" || key == "height" || key.rfind("hdf5.", 0) == 0) {
         continue;

@@ -73,7 +73,7 @@ struct Found {
   bool has_ms_to_idx = false;
 };
 
-// Dataset names seen in the wild for each column (FORMATS.md 8), first match wins.
+// Dataset names seen in the wild for each column (docs/formats.md 8), first match wins.
 constexpr const char* kTimeNames[] = {"t", "ts", "timestamps", "timestamp", "time"};
 constexpr const char* kXNames[] = {"x", "xs", "x_pos"};
 constexpr const char* kYNames[] = {"y", "ys", "y_pos"};
@@ -557,7 +557,7 @@ std::vector<Hdf5Reader::TimeBound> Hdf5Reader::prophesee_bounds() {
   H5Tinsert(type.get(), "ts", HOFFSET(Entry, ts), H5T_NATIVE_INT64);
   std::vector<Entry> entries(static_cast<std::size_t>(dims[0]));
   if (H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, entries.data()) < 0) return bounds;
-  // FORMATS.md 7.1: entry k >= 1 is a lower bound for 2000 µs periods: every event at least
+  // docs/formats.md 7.1: entry k >= 1 is a lower bound for 2000 µs periods: every event at least
   // (k - 1) * 2000 µs after the first is at index >= id, and the event at id is at ts.
   const std::int64_t base = offset_ - *offset;  // stored time of the first event, plus offset_
   for (std::size_t k = 1; k < entries.size(); ++k) {

@@ -130,7 +130,7 @@ void to_coordinate(const T* src, std::size_t stride, std::size_t n, std::uint16_
   }
 }
 
-// 0/1, -1/+1 and bool all normalise with "value > 0 means ON" (FORMATS.md 0.2).
+// 0/1, -1/+1 and bool all normalise with "value > 0 means ON" (docs/formats.md 0.2).
 template <class T>
 void to_polarity(const T* src, std::size_t stride, std::size_t n, std::uint8_t* p) {
   for (std::size_t i = 0; i < n; ++i) p[i] = src[i * stride] > 0 ? 1 : 0;
@@ -337,7 +337,7 @@ class MatrixSource final : public EventSource {
 
 // --- Prophesee /CD/events ---
 
-// Metavision's EventCD record as stored (FORMATS.md 6): x u2 @0, y u2 @2, p i2 @4, t i8 @8.
+// Metavision's EventCD record as stored (docs/formats.md 6): x u2 @0, y u2 @2, p i2 @4, t i8 @8.
 constexpr std::size_t kCdRecordBytes = 16;
 
 // Checks the compound has the members we read; returns whether its storage is exactly the
@@ -376,7 +376,7 @@ std::vector<H5Z_filter_t> filters_of(hid_t ds) {
   return ids;
 }
 
-// ECF chunks read with H5Dread_chunk (FORMATS.md 7.2, way 1): no filter plugin needed.
+// ECF chunks read with H5Dread_chunk (docs/formats.md 7.2): no filter plugin needed.
 class EcfChunkSource final : public EventSource {
  public:
   EcfChunkSource(const Context& ctx, Handle ds, std::string name, bool raw_layout, hsize_t chunk)

@@ -1,4 +1,4 @@
-// HDF5 writer (FORMATS.md 15.6, the portable layout): /events/{t int64 µs, x uint16, y uint16,
+// HDF5 writer (docs/formats.md 15.6, the portable layout): /events/{t int64 µs, x uint16, y uint16,
 // p uint8} as extendable chunked datasets, optional gzip, triggers in /triggers/{t, channel,
 // value}, geometry and header key/values as root attributes. Plain h5py reads it.
 //

@@ -17,7 +17,7 @@ struct KnownCamera {
   AedatCamera camera;
 };
 
-// Geometry per camera family (FORMATS.md 9.3). Tmpdiff128 is the DVS128's jAER class name.
+// Geometry per camera family (docs/formats.md 9.3). Tmpdiff128 is the DVS128's jAER class name.
 const KnownCamera kCameras[] = {
     {"davis128", {"davis128", AedatLayout::kDavis, 128, 128}},
     {"davis208", {"davis208", AedatLayout::kDavis, 208, 192}},

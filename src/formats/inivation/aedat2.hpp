@@ -1,11 +1,11 @@
 #pragma once
 // AEDAT 1.0 and 2.0 (jAER): `#` header lines, then big-endian (address, timestamp) records
-// (FORMATS.md 9). 1.0 records are 6 bytes (int16 address), 2.0 records 8 bytes (int32 address).
+// (docs/formats.md 9). 1.0 records are 6 bytes (int16 address), 2.0 records 8 bytes (int32 address).
 //
-// Coordinates (FORMATS.md 16): evlib reports the top-left origin for every camera, i.e. both axes
-// flipped relative to the raw address fields: x = W-1-x_field, y = H-1-y_field. jAER itself flips
-// only x (its origin is bottom-left); tonic and libcaer flip both. DVS128 polarity is inverted in
-// hardware (raw bit 0 = 0 means ON), as jAER's and libcaer's DVS128 code treat it.
+// Coordinates (docs/formats.md 9.3, 16): evlib reports the top-left origin for every camera, i.e.
+// both axes flipped relative to the raw address fields: x = W-1-x_field, y = H-1-y_field. jAER
+// itself flips only x (its origin is bottom-left); tonic and libcaer flip both. DVS128 polarity is
+// inverted in hardware (raw bit 0 = 0 means ON), as jAER's and libcaer's DVS128 code treat it.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -99,7 +99,7 @@ class Aedat2Decoder {
     return std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
   }
   // 32-bit µs timestamps wrap every 71.6 min: a drop of more than half the range is a wrap;
-  // smaller drops are jAER timestamp resets or jitter and are kept as they are (FORMATS.md 9.2).
+  // smaller drops are jAER timestamp resets or jitter and are kept as they are (docs/formats.md 9.2).
   std::int64_t unwrap(std::uint32_t t32) noexcept {
     if (t32 < s_.last_t32 && s_.last_t32 - t32 > 0x80000000u) {
       s_.loops += std::int64_t{1} << 32;

@@ -1,6 +1,6 @@
 #pragma once
 // AEDAT 3.0 / 3.1 (cAER, libcaer): `#` header lines, then packets of a 28-byte little-endian
-// header and eventCapacity slots of eventSize bytes (FORMATS.md 10). Polarity packets (type 1)
+// header and eventCapacity slots of eventSize bytes (docs/formats.md 10). Polarity packets (type 1)
 // become events, special packets (type 0) external-input edges in the trigger table; every other
 // packet type is skipped by its size fields and counted.
 #include <algorithm>
@@ -21,7 +21,7 @@ struct Aedat3Config {
   std::uint64_t stream_offset = 0;
 };
 
-// Packet header fields (FORMATS.md 10.2).
+// Packet header fields (docs/formats.md 10.2).
 struct Aedat3PacketHeader {
   std::int16_t type = 0;
   std::int16_t source = 0;

@@ -2,7 +2,7 @@
 // AEDAT 4.0 (iniVation DV, dv-processing): "#!AER-DAT4.0\r\n", a size-prefixed IOHeader
 // FlatBuffer (compression, data table position, XML stream description), then packets of
 // (int32 stream id, int32 size, [compressed] size-prefixed FlatBuffer), optionally followed by a
-// FileDataTable (FORMATS.md 11). The pieces here are shared by the reader (aedat4_reader.cpp),
+// FileDataTable (docs/formats.md 11). The pieces here are shared by the reader (aedat4_reader.cpp),
 // the writer (aedat4_writer.cpp) and the format helpers (aedat4_format.cpp).
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // AEDAT 4.0 building blocks: IOHeader and XML parsing, frame decompression, payload parsers and
-// the FileDataTable (FORMATS.md 11).
+// the FileDataTable (docs/formats.md 11).
 #include <lz4frame.h>
 #include <zstd.h>
 

@@ -188,7 +188,7 @@ std::optional<TimeIndex> Aedat4Reader::native_index() {
 
 Aedat4Reader::Kind Aedat4Reader::kind_of(std::int32_t stream_id, std::uint32_t& width, std::uint32_t& height) const {
   const Aedat4Stream* s = info_.stream(stream_id);
-  if (s == nullptr) return Kind::kSkip;  // FORMATS.md 11.4: a stream the XML does not describe
+  if (s == nullptr) return Kind::kSkip;  // docs/formats.md 11.3: a stream the XML does not describe
   if (s->type == "EVTS") {
     width = bound_of(width_override_, s->width);
     height = bound_of(height_override_, s->height);
@@ -266,7 +266,7 @@ bool Aedat4Reader::read_packet_header(std::int32_t& stream_id, std::int32_t& siz
   const std::uint64_t payload_at = position_;
   if (size >= 0 && (end_ == kUnknownEnd || std::uint64_t(std::uint32_t(size)) <= end_ - payload_at)) return true;
   if (size >= 0 && !end_is_table_) {
-    // The packet runs past the end of the file: an unfinished recording (FORMATS.md 11.4).
+    // The packet runs past the end of the file: an unfinished recording (docs/formats.md 11.4).
     cut_short(header_at, 8 + skip(static_cast<std::size_t>(end_ - payload_at)), "AEDAT 4.0 packet cut short by the end of the file");
   } else {
     // A negative size, or one that runs into the data table: the framing is lost from here on.

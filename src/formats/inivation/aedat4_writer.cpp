@@ -1,4 +1,4 @@
-// AEDAT 4.0 writer (FORMATS.md 15.7): magic, IOHeader, then EVTS packets of kPacketEvents events
+// AEDAT 4.0 writer (docs/formats.md 15.7): magic, IOHeader, then EVTS packets of kPacketEvents events
 // (stream 0) and TRIG packets (stream 1), each one compressed frame, and a FileDataTable whose
 // position is patched into the IOHeader at the end. Memory: one packet plus one table entry
 // (48 bytes) per packet written.
@@ -350,7 +350,7 @@ class Aedat4Encoder final : public EventEncoder {
     return buf;
   }
 
-  // One complete frame per payload (FORMATS.md 11.1), with its content size declared so readers
+  // One complete frame per payload (docs/formats.md 11.1), with its content size declared so readers
   // can size their output buffer exactly.
   std::span<const std::uint8_t> compress(std::span<const std::uint8_t> in) {
     if (compression_ == Aedat4Compression::kNone) return in;

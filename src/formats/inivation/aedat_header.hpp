@@ -1,5 +1,5 @@
 #pragma once
-// The `#` text header shared by AEDAT 1.0, 2.0 and 3.x files (FORMATS.md 9.1, 10.1), and the
+// The `#` text header shared by AEDAT 1.0, 2.0 and 3.x files (docs/formats.md 9.1, 10.1), and the
 // version line AEDAT 4.0 starts with. Parsed in one place for every AEDAT reader.
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// A bounds-checked reader for the few FlatBuffers tables AEDAT 4.0 uses (FORMATS.md 11.3),
+// A bounds-checked reader for the few FlatBuffers tables AEDAT 4.0 uses (docs/formats.md 11.3),
 // written from the FlatBuffers binary layout rather than with the library: every offset read
 // from the buffer is checked against its size before use, so malformed input gives `false`,
 // never a read outside the buffer. Positions are byte offsets from the start of the FlatBuffer

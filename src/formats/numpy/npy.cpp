@@ -406,7 +406,7 @@ void convert(const std::uint8_t* src, std::size_t stride, std::size_t n, std::in
   for (std::size_t i = 0; i < n; ++i, src += stride) {
     const T v = load<T, Swap>(src);
     if constexpr (R == Role::polarity) {
-      out[i] = v > T(0);  // FORMATS.md 0.2: value > 0 => ON
+      out[i] = v > T(0);  // docs/formats.md 0.2: value > 0 => ON
     } else if constexpr (std::is_floating_point_v<T>) {
       if constexpr (R == Role::time) {
         out[i] = float_time(static_cast<double>(v), exponent);
@@ -1051,7 +1051,7 @@ std::unique_ptr<FormatReader> open_npy(std::unique_ptr<ByteSource> source, const
 }
 
 FormatDescriptor npy_format() {
-  return {"npy", "NumPy .npy event array (FORMATS.md 13)", {".npy"}, &sniff_npy, &open_npy};
+  return {"npy", "NumPy .npy event array", {".npy"}, &sniff_npy, &open_npy};
 }
 
 }  // namespace evlib::detail

@@ -1,5 +1,5 @@
 #pragma once
-// NumPy .npy arrays and .npz archives of them (FORMATS.md 13).
+// NumPy .npy arrays and .npz archives of them (docs/formats.md 13).
 //
 // What is read as events:
 //   - a structured array (1-D, or any C-order shape, flattened) with fields found by name
@@ -10,7 +10,7 @@
 //   - in an .npz: separate 1-D members named like the fields above (t.npy, x.npy, y.npy, p.npy),
 //     else a structured member (preferably "events" or "data"), else a 2-D member named events/data.
 // Time rule: an integer time field is µs; a float time field is seconds (RPG-style float tables,
-// h5py/pandas exports; FORMATS.md 13 says tonic's integer tables are µs), converted to µs rounded
+// h5py/pandas exports; tonic's integer tables are µs, docs/formats.md 13.1), converted to µs rounded
 // to nearest; datetime64/timedelta64 fields use their own unit; a bool time field is refused.
 // ReadOptions::text_time_unit overrides the integer/float default (e.g. "ms" for tonic's
 // preprocessed N x 4 arrays). Coordinates must be in [0, 65535] (floats are truncated toward

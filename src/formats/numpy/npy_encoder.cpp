@@ -1,4 +1,4 @@
-// NumPy writers (FORMATS.md 15.8).
+// NumPy writers (docs/formats.md 15.8).
 //
 // .npy: a v1.0 header padded with spaces so that the data starts at a multiple of 64, then packed
 // records of the structured dtype [('t', '<i8'), ('x', '<u2'), ('y', '<u2'), ('p', '|u1')]

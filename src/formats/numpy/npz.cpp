@@ -1,4 +1,4 @@
-// NumPy .npz: a zip archive of .npy members (FORMATS.md 13.2). The central directory (found from
+// NumPy .npz: a zip archive of .npy members (docs/formats.md 13.2). The central directory (found from
 // the end-of-central-directory record, zip64 when present) gives each member's sizes, method and
 // local header; stored members are read in place through ByteSource windows, deflated members are
 // inflated in a streaming fashion (zlib, raw deflate) into a reused buffer. Memory stays bounded:
@@ -428,7 +428,7 @@ std::unique_ptr<FormatReader> open_npz(std::unique_ptr<ByteSource> source, const
 }
 
 FormatDescriptor npz_format() {
-  return {"npz", "NumPy .npz archive of event arrays (FORMATS.md 13.2)", {".npz"}, &sniff_npz, &open_npz};
+  return {"npz", "NumPy .npz archive of event arrays", {".npz"}, &sniff_npz, &open_npz};
 }
 
 }  // namespace evlib::detail

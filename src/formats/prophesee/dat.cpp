@@ -76,7 +76,7 @@ std::unique_ptr<FormatReader> open_dat(std::unique_ptr<ByteSource> source, const
     config.event_type = type;
     data_offset += 2;
   } else {
-    config.event_type = 0x00;  // FORMATS.md 5.1: a file without any `% ` line is Event2d, size 8
+    config.event_type = 0x00;  // docs/formats.md 5.1: a file without any `% ` line is Event2d, size 8
   }
   if (const std::string* version = h.find("Version")) config.version = std::atoi(version->c_str()) == 1 ? 1 : 2;
   if (options.width > 0xFFFF || options.height > 0xFFFF) throw InvalidArgument("width and height must be below 65536");

@@ -1,5 +1,5 @@
 #pragma once
-// Prophesee DAT: `% ` header, a type byte and a size byte, then 8-byte records (FORMATS.md 5).
+// Prophesee DAT: `% ` header, a type byte and a size byte, then 8-byte records (docs/formats.md 5).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -117,7 +117,7 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
       if (version_ >= 2) [[likely]] {
         for (; i < end; ++i) {
           const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);
-          // Polarity is the 4-bit field, normalised (FORMATS.md 16).
+          // Polarity is the 4-bit field, normalised (docs/formats.md 5.2, 16).
           decode_one(i, w1 & 0x3FFF, (w1 >> 14) & 0x3FFF, (w1 >> 28) != 0);
         }
       } else {

@@ -1,4 +1,4 @@
-// DAT writer (FORMATS.md 15.5): EventCD records with 32-bit time. Times past 2^32 µs are stored
+// DAT writer (docs/formats.md 15.5): EventCD records with 32-bit time. Times past 2^32 µs are stored
 // modulo 2^32, which the reader unwraps as long as consecutive events are less than 2^31 µs apart.
 #include <ctime>
 #include <string>

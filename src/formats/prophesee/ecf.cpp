@@ -1,4 +1,4 @@
-// ECF block codec (FORMATS.md 7.3). See ecf.hpp for the layout and the error contract.
+// ECF block codec (docs/formats.md 7.3). See ecf.hpp for the layout and the error contract.
 #include "formats/prophesee/ecf.hpp"
 
 #include <algorithm>

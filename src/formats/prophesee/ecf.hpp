@@ -1,5 +1,5 @@
 #pragma once
-// ECF, the event codec of Prophesee HDF5 files (FORMATS.md 7.3), written from the spec. One HDF5
+// ECF, the event codec of Prophesee HDF5 files (docs/formats.md 7.3), written from the spec. One HDF5
 // chunk of /CD/events is one ECF block:
 //
 //   uint32 H (N = H >> 2 events; bit 1 YXP_PACKED, bit 0 XP_PACKED), uint64 t0,
@@ -62,7 +62,7 @@ struct EventColumns {
 // Appends the ECF block of `events` to out and returns the mode used. Throws InvalidArgument
 // (naming the event index) for more than kMaxEvents events, columns of unequal length, x or y
 // >= 2048, p > 1, or a decreasing timestamp: the reference encoder clamps these silently, evlib
-// refuses to lose data. Mode::automatic applies the reference heuristic (FORMATS.md 7.3); every
+// refuses to lose data. Mode::automatic applies the reference heuristic (docs/formats.md 7.3); every
 // mode decodes to the same events.
 Mode encode(const EventColumns& events, std::vector<std::uint8_t>& out, Mode mode = Mode::automatic);
 

@@ -11,7 +11,7 @@ void Evt2Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
     s_.have_th = true;
     if (shift_enabled_) s_.shift = static_cast<std::int64_t>(v) << 6;
   } else if (v < s_.th) {
-    // Half-range rule (FORMATS.md 2.3): a large backwards step is a wrap of the 34-bit clock.
+    // Half-range rule (docs/formats.md 2.3): a large backwards step is a wrap of the 34-bit clock.
     if (s_.th - v >= (1u << 27)) {
       ++s_.loops;
       ++stats_.time_wraps;

@@ -1,5 +1,5 @@
 #pragma once
-// Prophesee EVT 2.0: 32-bit words, 6-bit time LSBs under a 28-bit TIME_HIGH (FORMATS.md section 2).
+// Prophesee EVT 2.0: 32-bit words, 6-bit time LSBs under a 28-bit TIME_HIGH (docs/formats.md section 2).
 #include <cstddef>
 #include <cstdint>
 #include <optional>

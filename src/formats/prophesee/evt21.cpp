@@ -88,7 +88,8 @@ int sniff_evt21(const std::vector<std::uint8_t>& prefix, const std::string& path
 }
 
 bool legacy_by_system(const Metadata& m) {
-  // FORMATS.md 1.3 step 6: Prophesee systems older than "EVK2 Saphir" (0x37) use legacy order.
+  // docs/formats.md 1.3 (half-word order): Prophesee systems older than "EVK2 Saphir" (0x37) use
+  // legacy order.
   const std::string* id = m.header_value("system_ID");
   if (id == nullptr) return true;
   char* end = nullptr;

@@ -1,5 +1,5 @@
 #pragma once
-// Prophesee EVT 2.1: 64-bit words, a 32-bit validity mask per CD word (FORMATS.md section 3).
+// Prophesee EVT 2.1: 64-bit words, a 32-bit validity mask per CD word (docs/formats.md section 3).
 // The two 32-bit halves come in "little" or "legacy" order (3.1).
 #include <bit>
 #include <cstddef>

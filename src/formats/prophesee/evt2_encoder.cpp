@@ -1,4 +1,4 @@
-// EVT 2.0 writer (FORMATS.md 15.2): a TIME_HIGH at least every 8.192 ms of elapsed time, so that
+// EVT 2.0 writer (docs/formats.md 15.2): a TIME_HIGH at least every 8.192 ms of elapsed time, so that
 // every known decoder detects the 2^34 µs wrap.
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Prophesee EVT 3.0: stateful 16-bit words (FORMATS.md section 4). A resumable state machine:
+// Prophesee EVT 3.0: stateful 16-bit words (docs/formats.md section 4). A resumable state machine:
 // feed() accepts any split of the byte stream and keeps time, row, vector base and pending
 // OTHERS groups across calls.
 #include <algorithm>
@@ -176,7 +176,7 @@ class Evt3Decoder {
   }
   void close_others_group() {
     // Subtypes 0x000-0x009 may carry other CONTINUED patterns, and transport padding (MIPI
-    // padding 0x01A, DUMMY 0x0FF) carries none (FORMATS.md 4.1, 4.4): neither is an error.
+    // padding 0x01A, DUMMY 0x0FF) carries none (docs/formats.md 4.2 step 9, 4.4): neither is an error.
     const bool padding = s_.others_subtype == 0x01A || s_.others_subtype == 0x0FF;
     if (s_.others_words != 3 && s_.others_subtype > 0x009 && !padding) {
       ++stats_.partial_groups;
@@ -291,7 +291,7 @@ template <class Sink>
 std::size_t Evt3Decoder::decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink,
                                       TriggerBatch& triggers) {
   std::size_t i = 0;
-  // Everything before the first TIME_HIGH has no time base and is dropped (FORMATS.md 4.2 step 1).
+  // Everything before the first TIME_HIGH has no time base and is dropped (docs/formats.md 4.2 step 1).
   if (!s_.have_th) {
     const std::size_t high = find_word_type(bytes, 0, count, 0x8);
     stats_.before_first_time_high += high;

@@ -1,4 +1,4 @@
-// EVT 3.0 writer (FORMATS.md 15.4). Events keep their exact order: vectors are used only for runs
+// EVT 3.0 writer (docs/formats.md 15.4). Events keep their exact order: vectors are used only for runs
 // of consecutive events with equal (t, y, p) and increasing x inside one 32-column window, always
 // as complete VECT_BASE_X, VECT_12, VECT_12, VECT_8 groups (Metavision reads nothing else).
 #include <string>

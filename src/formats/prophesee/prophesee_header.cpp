@@ -48,7 +48,7 @@ struct SystemInfo {
   std::uint32_t width, height;
 };
 
-// FORMATS.md 1.3 SYSTEM_TABLE.
+// The system_ID table of docs/formats.md 1.3.
 constexpr SystemInfo kSystems[] = {
     {21, "evt2", 640, 480},  {28, "evt2", 640, 480},  {26, "evt2", 1280, 720}, {23, "evt2", 640, 480},
     {151, "evt2", 640, 480}, {25, "evt2", 640, 480},  {153, "evt2", 640, 480}, {29, "evt2", 640, 480},
@@ -91,7 +91,7 @@ bool prophesee_integrators(const PercentHeader& h) {
   return c == "Prophesee" && p == "Prophesee";
 }
 
-// Geometry from sensor generation, sensor name or plugin name (FORMATS.md 1.3, last table).
+// Geometry from sensor generation, sensor name or plugin name (docs/formats.md 1.3, geometry step 4).
 bool geometry_from_sensor(const PercentHeader& h, std::uint32_t& w, std::uint32_t& ht) {
   std::string hint;
   for (const char* key : {"generation", "sensor_generation", "sensor_name", "plugin_name"}) {

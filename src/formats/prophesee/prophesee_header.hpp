@@ -1,5 +1,5 @@
 #pragma once
-// The `% key value` header shared by Prophesee RAW and DAT files (FORMATS.md 1.1, 1.3, 5.1).
+// The `% key value` header shared by Prophesee RAW and DAT files (docs/formats.md 1.1, 1.3, 5.1).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -21,7 +21,7 @@ struct PercentHeader {
 // Parses header lines at the start of bytes. Never reads past size.
 PercentHeader parse_percent_header(const std::uint8_t* bytes, std::size_t size);
 
-// Encoding and geometry of a RAW file, resolved as FORMATS.md 1.3 describes.
+// Encoding and geometry of a RAW file, resolved as docs/formats.md 1.3 describes.
 struct RawEncoding {
   std::string name;         // "evt2", "evt21", "evt3", or another format's name in lower case
   std::uint32_t width = 0;  // 0 when nothing in the header says

@@ -215,7 +215,7 @@ struct TextSetup {
   TextLayout layout;
 };
 
-// Completes the layout from the first data line (FORMATS.md 12 reader rules; see text.hpp).
+// Completes the layout from the first data line (docs/formats.md 12 reader rules; see text.hpp).
 TextLayout decide_layout(std::string_view first_line, const TextSetup& s, std::uint64_t offset) {
   TextLayout layout;
   first_line = trim(first_line);
@@ -495,7 +495,7 @@ struct LineEvent {
   return q;
 }
 
-// A polarity: any integer, value > 0 => 1 (FORMATS.md 0.2, so -1/+1 and 0/1 both map to 0/1).
+// A polarity: any integer, value > 0 => 1 (docs/formats.md 0.2, so -1/+1 and 0/1 both map to 0/1).
 [[gnu::always_inline]] inline const char* parse_polarity(const char* p, const char* end, std::uint8_t& out) {
   if ((*p == '0' || *p == '1') && !is_digit(p[1])) {  // the usual single digit
     out = static_cast<std::uint8_t>(*p - '0');
@@ -909,7 +909,7 @@ class TextReader final : public FormatReader {
   bool finished_ = false;
 };
 
-// Mostly printable ASCII with 3-5 numeric columns per data line (FORMATS.md 0.4), or a header
+// Mostly printable ASCII with 3-5 numeric columns per data line (docs/formats.md 0.4), or a header
 // row naming t, x, y and p (an empty CSV with a header is still a text event file). A few bad
 // lines do not disqualify a file (real files have them); wider lines are accepted after a header
 // that names the event columns, or when only their first columns are numbers.
@@ -1045,7 +1045,7 @@ std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, cons
 }
 
 FormatDescriptor text_format() {
-  return {"text", "text/CSV events (t x y p lines, FORMATS.md 12)", {".txt", ".csv"}, &sniff_text, &open_text};
+  return {"text", "text/CSV events (t x y p lines)", {".txt", ".csv"}, &sniff_text, &open_text};
 }
 
 }  // namespace evlib::detail

@@ -1,5 +1,5 @@
 #pragma once
-// Text / CSV events (FORMATS.md 12): one event per line, whitespace or comma separated, `#` and
+// Text / CSV events (docs/formats.md 12): one event per line, whitespace or comma separated, `#` and
 // `%` comment lines (`%geometry:W,H` is parsed), an optional header row naming the columns.
 //
 // Rules, in the order they apply (an explicit ReadOptions field always wins):
@@ -12,7 +12,7 @@
 //     Columns after the last one needed are ignored when the first data line has them.
 //   - time unit: ReadOptions::text_time_unit; else a unit in the header name ("t_us", "time[s]");
 //     else from the first data line's time field: a '.' or an exponent means seconds, an integer
-//     means µs (or ns when it exceeds 10^17, FORMATS.md 12). Times are converted to integer µs
+//     means µs (or ns when it exceeds 10^17, docs/formats.md 12). Times are converted to integer µs
 //     rounded to nearest (ties away from zero) with exact decimal arithmetic.
 //   - polarity: any integer, value > 0 => 1 (so -1/+1 and 0/1 both work).
 // Malformed lines are counted in DecodeStats::unknown_words (first one in first_error, with its

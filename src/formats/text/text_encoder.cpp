@@ -2,7 +2,7 @@
 // with t in integer µs, so every event survives a round trip exactly. A .txt file starts with the
 // comment "# t x y p" (which names the columns for readers that understand it and is skipped by
 // np.loadtxt); a .csv file starts with the header row "t,x,y,p". Triggers have no place in these
-// files and are refused. Readers that apply FORMATS.md 12's "integers beyond 10^17 are ns" rule
+// files and are refused. Readers that apply docs/formats.md 12's "integers beyond 10^17 are ns" rule
 // (evlib's does) misread times past 10^17 µs (over 3000 years); nothing else is lost.
 #include <charconv>
 #include <cstring>

@@ -1,4 +1,4 @@
-// AEDAT 4.0: FORMATS.md 11.5 vectors, the real DV file of SOURCES.md (tonic's sample.aedat4),
+// AEDAT 4.0: docs/formats.md 11.5 vectors, a real DV recording (tonic's sample.aedat4, test data),
 // the FileDataTable, windows split anywhere, writer round trips (LZ4, Zstd, none) and damaged
 // input. Files that the writer cannot produce (other stream layouts, frames without a declared
 // content size, unknown streams) are built here by hand, with an IOHeader laid out like DV's.
@@ -79,7 +79,7 @@ std::vector<std::uint8_t> file_head(std::int32_t compression, std::int64_t table
   return out;
 }
 
-// A size-prefixed EVTS FlatBuffer (the layout of FORMATS.md 11.5 vector 1).
+// A size-prefixed EVTS FlatBuffer (the layout of docs/formats.md 11.5 vector 1).
 std::vector<std::uint8_t> evts(const std::vector<Ev>& events) {
   std::vector<std::uint8_t> b = test::hex_bytes("00 00 00 00 10 00 00 00 45 56 54 53 06 00 08 00 04 00 00 00 08 00 00 00 04 00 00 00");
   put<std::uint32_t>(b, 28, static_cast<std::uint32_t>(events.size()));
@@ -211,7 +211,7 @@ std::size_t count_on(const EventBatch& b) {
   return on;
 }
 
-// ---- FORMATS.md 11.5 ----
+// ---- docs/formats.md 11.5 ----
 
 TEST(Aedat4Payload, spec_11_5_vector_1_event_packet) {
   const auto bytes = test::hex_bytes(kSpec11_5);
@@ -260,7 +260,7 @@ TEST(Aedat4Writer, none_compression_writes_the_spec_11_5_packet_bytes) {
             test::hex_bytes("00 00 00 00 30 00 00 00 " + std::string(kSpec11_5)));
 }
 
-// ---- the real file (SOURCES.md aedat4/tonic_sample.aedat4, FORMATS.md 11.5 vector 2) ----
+// ---- the real file (aedat4/tonic_sample.aedat4 of the test data, docs/formats.md 11.5 vector 2) ----
 
 TEST(Aedat4RealFile, tonic_sample_events_and_metadata) {
   const std::string path = test::shared_data("aedat4/tonic_sample.aedat4");

@@ -1,5 +1,5 @@
-// AEDAT 1.0 / 2.0 (jAER) and AEDAT 3.x (cAER): FORMATS.md 9.4 and 10.3 vectors, the 9.1-9.3 and
-// 10.1-10.2 rules, the real jAER files of SOURCES.md, chunking invariance and damaged input.
+// AEDAT 1.0 / 2.0 (jAER) and AEDAT 3.x (cAER): docs/formats.md 9.4 and 10.3 vectors, the 9.1-9.3 and
+// 10.1-10.2 rules, real jAER recordings (test data), chunking invariance and damaged input.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -60,7 +60,7 @@ const char* kDavis240Header =
     "# AEChip: eu.seebetter.ini.chips.davis.DAVIS240C\r\n#End Of ASCII Header\r\n";
 const char* kDvs128Header = "#!AER-DAT2.0\r\n# AEChip: ch.unizh.ini.jaer.chip.retina.DVS128\r\n";
 
-// ---- FORMATS.md 9.4 vectors ----
+// ---- docs/formats.md 9.4 vectors ----
 
 TEST(Aedat2Decoder, spec_9_4_vector_2_davis346_record_top_left) {
   const auto d = decode_bytes(Aedat2Decoder<8>(davis(346, 260)), test::hex_bytes("19 0C 88 00 00 01 E2 40"));
@@ -118,7 +118,7 @@ TEST(AedatHeader, unfinished_line_asks_for_more_bytes) {
 }
 
 TEST(Aedat2File, sentinel_line_keeps_a_record_starting_with_hash) {
-  // A DAVIS record whose first byte is 0x23 ('#'): y_field 140 (FORMATS.md 9.1, ROBUST).
+  // A DAVIS record whose first byte is 0x23 ('#'): y_field 140 (docs/formats.md 9.1).
   const auto record = rec2(davis_addr(10, 140, 1), 77);
   ASSERT_EQ(record[0], 0x23);
   test::ScopedTempDir dir;
@@ -303,7 +303,7 @@ TEST(Aedat2Decoder, chunking_invariance_at_every_split) {
   }
 }
 
-// ---- the real jAER files (SOURCES.md) ----
+// ---- the real jAER recordings (test data) ----
 
 TEST(Aedat2RealFile, imu_transl_boxes_davis240c) {
   const std::string path = test::shared_data("aedat2/IMU_translBoxes.aedat");
@@ -322,7 +322,7 @@ TEST(Aedat2RealFile, imu_transl_boxes_davis240c) {
   for (auto p : rec.events.p()) on += p;
   EXPECT_EQ(on, 82944u);
   EXPECT_EQ(rec.events.size() - on, 79827u);
-  // SOURCES.md gives raw fields (addr 0x0909C000: x 156, y 36, OFF); evlib reports top-left
+  // The raw fields are addr 0x0909C000: x 156, y 36, OFF; evlib reports top-left
   // coordinates, both axes flipped: (239 - 156, 179 - 36).
   EXPECT_EQ(test::events_of(rec.events.slice(0, 1))[0], (Ev{294976755, 83, 143, 0}));
   const auto t = rec.events.t();

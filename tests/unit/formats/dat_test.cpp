@@ -1,4 +1,4 @@
-// Prophesee DAT: FORMATS.md 5.4 test vector 2 and the 5.1 / 5.2 rules.
+// Prophesee DAT: docs/formats.md 5.4 test vector 2 and the 5.1 / 5.2 rules.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -75,8 +75,8 @@ TEST(DatDecoder, bounds_apply_only_when_geometry_known) {
   EXPECT_EQ(d.stats.out_of_bounds, 1u);
 }
 
-// FORMATS.md 5.1: p is the 4-bit field [31:28]; section 16 ("this spec"): 4-bit field normalised
-// to 0/1 (value > 0 => 1, section 0.2).
+// docs/formats.md 5.1: p is the 4-bit field [31:28], normalised to 0/1 (greater than 0 is ON: 5.2,
+// 0.2, 16).
 TEST(DatDecoder, polarity_is_the_4_bit_field_normalised) {
   const auto d = decode_bytes(DatDecoder(cfg()), test::hex_bytes("01 00 00 00 03 00 00 20  02 00 00 00 04 00 00 10"));
   EXPECT_EQ(d.ev(), (std::vector<Ev>{{1, 3, 0, 1}, {2, 4, 0, 1}}));

@@ -1,4 +1,4 @@
-// EVT 2.1 decoder: FORMATS.md 3.4 test vectors (openeb and derived) in both half-word layouts.
+// EVT 2.1 decoder: docs/formats.md 3.4 test vectors (openeb and derived) in both half-word layouts.
 #include <gtest/gtest.h>
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// EVT 2.0 decoder: FORMATS.md 2.5 test vectors and the 2.3 / 2.4 rules.
+// EVT 2.0 decoder: docs/formats.md 2.5 test vectors and the 2.3 / 2.4 rules.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -109,7 +109,7 @@ TEST(Evt2Decoder, reserved_types_and_orphan_continued_are_skipped_and_counted) {
   EXPECT_EQ(d.stats.orphan_continued, 1u);
 }
 
-// FORMATS.md 2.2: an IMU sample is 6 *consecutive* words (0xD then five 0xF); a group cut by
+// docs/formats.md 2.2: an IMU sample is 6 *consecutive* words (0xD then five 0xF); a group cut by
 // another word is partial and the CONTINUED words after the cut have no group to continue.
 TEST(Evt2Decoder, imu_group_cut_by_a_cd_word_is_partial) {
   const auto d = decode_vga(le32_bytes({TH(0), 0xD0000000u, 0xF0000000u, 0xF0000000u, CD(1, 1, 1, 1), 0xF0000000u,

@@ -1,4 +1,4 @@
-// EVT 3.0 decoder: FORMATS.md 4.5 test vectors and the 4.2 / 4.4 state-machine rules.
+// EVT 3.0 decoder: docs/formats.md 4.5 test vectors and the 4.2 / 4.4 state-machine rules.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -21,7 +21,7 @@ using test::le16_bytes;
 using test::Trig;
 using test::word_config;
 
-// EVT 3.0 words (FORMATS.md 4.1).
+// EVT 3.0 words (docs/formats.md 4.1).
 constexpr std::uint16_t Y(unsigned y) { return static_cast<std::uint16_t>(0x0000 | y); }
 constexpr std::uint16_t X(unsigned x, unsigned p = 0) { return static_cast<std::uint16_t>(0x2000 | p << 11 | x); }
 constexpr std::uint16_t BASE(unsigned x, unsigned p = 0) { return static_cast<std::uint16_t>(0x3000 | p << 11 | x); }
@@ -43,7 +43,7 @@ auto decode_hd(const std::vector<std::uint8_t>& bytes) {
 
 const char* kEvt3Header = "% evt 3.0\n% format EVT3;height=720;width=1280\n% end\n";
 
-// ---- FORMATS.md 4.5.1 (openeb decoders_evt3_decoder_gtest.cpp), width = height = 100 ----
+// ---- docs/formats.md 4.5.1 (openeb decoders_evt3_decoder_gtest.cpp), width = height = 100 ----
 
 TEST(Evt3Decoder, openeb_basic_row_and_columns) {
   const auto d = decode100({TH(0), Y(1), X(2, 0), X(3, 1)});
@@ -91,11 +91,11 @@ TEST(Evt3Decoder, openeb_erc_counter_group_is_one_monitoring_event) {
   EXPECT_EQ(d.stats.corrupt(), 0u);
 }
 
-// ---- FORMATS.md 4.5.2 - 4.5.4 (derived) ----
+// ---- docs/formats.md 4.5.2 - 4.5.4 (derived) ----
 
 TEST(Evt3Decoder, derived_vector_2_events_and_trigger) {
-  const auto d = decode_hd(test::hex_bytes("07 00 01 20 23 81 56 64 C8 00 6A 23 26 2B 01 A3"));
-  EXPECT_EQ(d.ev(), (std::vector<Ev>{{1193046, 874, 200, 0}, {1193046, 806, 200, 1}}));
+  const auto d = decode_hd(test::hex_bytes("07 00 01 20 23 81 56 64 2C 01 F4 21 F5 29 01 A3"));
+  EXPECT_EQ(d.ev(), (std::vector<Ev>{{1193046, 500, 300, 0}, {1193046, 501, 300, 1}}));
   EXPECT_EQ(d.tr(), (std::vector<Trig>{{1193046, 3, 1}}));
   EXPECT_EQ(d.stats.before_first_time_high, 2u);
   EXPECT_EQ(d.stats.corrupt(), 0u);
@@ -115,10 +115,10 @@ TEST(Evt3Decoder, derived_vector_4_24_bit_wrap) {
 
 TEST(Evt3File, derived_vector_2_through_reader) {
   const auto path = test::write_temp_file(
-      "v2.raw", test::with_header(kEvt3Header, test::hex_bytes("07 00 01 20 23 81 56 64 C8 00 6A 23 26 2B 01 A3")));
+      "v2.raw", test::with_header(kEvt3Header, test::hex_bytes("07 00 01 20 23 81 56 64 2C 01 F4 21 F5 29 01 A3")));
   const Recording rec = read(path);
   EXPECT_EQ(rec.metadata->format, "evt3");
-  EXPECT_EQ(test::events_of(rec.events), (std::vector<Ev>{{1193046, 874, 200, 0}, {1193046, 806, 200, 1}}));
+  EXPECT_EQ(test::events_of(rec.events), (std::vector<Ev>{{1193046, 500, 300, 0}, {1193046, 501, 300, 1}}));
   EXPECT_EQ(test::triggers_of(rec.triggers), (std::vector<Trig>{{1193046, 3, 1}}));
   EXPECT_EQ(rec.stats.before_first_time_high, 2u);
 }
@@ -131,7 +131,7 @@ TEST(Evt3File, derived_vectors_3_and_4_through_reader) {
   EXPECT_EQ(test::events_of(read(p4).events), (std::vector<Ev>{{16777215, 2, 1, 0}, {16777217, 3, 1, 0}}));
 }
 
-// ---- FORMATS.md 4.2 / 4.4 rules ----
+// ---- docs/formats.md 4.2 / 4.4 rules ----
 
 TEST(Evt3Decoder, time_high_repeat_keeps_time_low) {
   const auto d = decode100({TH(1), TL(5), Y(1), X(2), TH(1), X(3)});
@@ -237,8 +237,8 @@ TEST(Evt3Decoder, others_group_cut_by_the_end_of_stream_is_partial) {
   EXPECT_EQ(d.stats.partial_groups, 1u);
 }
 
-// FORMATS.md 4.2 step 9: OTHERS collects the *immediately* following CONTINUED words; 4.4 counts
-// "OTHERS not followed by 12,12,4" as a partial group.
+// docs/formats.md 4.2 step 9: OTHERS collects the *immediately* following CONTINUED words, and a
+// group cut short by another word is a partial group.
 TEST(Evt3Decoder, others_group_is_cut_by_a_non_continued_word) {
   const auto d = decode100({TH(0), OTHERS(0x014), C12(0x1), Y(1), X(2), C12(0x2), C4(0x3)});
   EXPECT_EQ(d.ev(), (std::vector<Ev>{{0, 2, 1, 0}}));
@@ -246,7 +246,7 @@ TEST(Evt3Decoder, others_group_is_cut_by_a_non_continued_word) {
   EXPECT_EQ(d.stats.orphan_continued, 2u);
 }
 
-// FORMATS.md 4.4: MIPI padding (0x01A) and DUMMY (0x0FF) OTHERS words carry no events and are
+// docs/formats.md 4.4: MIPI padding (0x01A) and DUMMY (0x0FF) OTHERS words carry no events and are
 // skipped; they are legitimate transport content, not corruption.
 TEST(Evt3Decoder, padding_others_words_are_not_corruption) {
   const auto d = decode100({TH(0), TL(1), OTHERS(0x01A), OTHERS(0x0FF), OTHERS(0x01A), Y(1), X(2)});

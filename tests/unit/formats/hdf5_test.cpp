@@ -1,5 +1,5 @@
-// HDF5 event files and the ECF codec: FORMATS.md 7.4 vectors, ECF round trips and malformed
-// blocks, every HDF5 layout of FORMATS.md 7 and 8 built here with the HDF5 C API (or h5py),
+// HDF5 event files and the ECF codec: docs/formats.md 7.4 vectors, ECF round trips and malformed
+// blocks, every HDF5 layout of docs/formats.md 7 and 8 built here with the HDF5 C API (or h5py),
 // the evlib writer (round trip, h5py interoperability), chunking invariance and damaged files.
 #include <gtest/gtest.h>
 
@@ -81,7 +81,7 @@ std::vector<std::uint8_t> ecf_encode(const std::vector<Ev>& events, ecf::Mode mo
   return out;
 }
 
-// FORMATS.md 7.4.
+// docs/formats.md 7.4.
 const std::vector<std::uint8_t> kVector1 = test::hex_bytes("06 00 00 00  04 00 00 00 00 00 00 00  01  00 02 20 00  00 00 00 00  00 00 00 00");
 const std::vector<Ev> kVector1Events = {{4, 1, 2, 0}};
 const std::vector<std::uint8_t> kVector2 = test::hex_bytes("09 00 00 00  10 27 00 00 00 00 00 00  02  E2 02  15 00 00 01 00 00");
@@ -462,7 +462,7 @@ TEST(Hdf5Reader, datasets_directly_at_the_root_are_read) {
 TEST(Hdf5Reader, dsec_adds_t_offset_and_exposes_ms_to_idx) {
   test::ScopedTempDir dir;
   const std::string path = dir.file("events.h5");
-  // FORMATS.md 8: the DSEC EventSlicer example.
+  // docs/formats.md 8: the DSEC EventSlicer example.
   const std::vector<std::uint32_t> t = {0, 500, 2100, 5000, 5000, 7100, 7200, 7200, 8100, 9000};
   const std::vector<std::uint64_t> ms_to_idx = {0, 2, 2, 3, 3, 3, 5, 5, 8, 9};
   const std::int64_t t_offset = 1'600'000'000'000'000;

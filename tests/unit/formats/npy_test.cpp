@@ -1,5 +1,5 @@
-// NumPy .npy / .npz (FORMATS.md 13): the spec vector, dtypes and layouts, the real expelliarmus
-// arrays (SOURCES.md), malformed files, chunking and window invariance, and the writers checked
+// NumPy .npy / .npz (docs/formats.md 13): the spec vector, dtypes and layouts, the real expelliarmus
+// arrays (test data), malformed files, chunking and window invariance, and the writers checked
 // by numpy itself (/usr/bin/python3).
 #include <gtest/gtest.h>
 
@@ -145,7 +145,7 @@ std::vector<Ev> read_with_window(const std::string& path, std::size_t window, De
   return out;
 }
 
-// ---- FORMATS.md 13 vectors ----
+// ---- docs/formats.md 13 vectors ----
 
 TEST(NpySpec, metavision_cd_array_vector_13) {
   const std::string descr = "[('x', '<u2'), ('y', '<u2'), ('p', '<i2'), ('', '|V2'), ('t', '<i8')]";
@@ -160,7 +160,7 @@ TEST(NpySpec, metavision_cd_array_vector_13) {
 
 TEST(NpySpec, expelliarmus_header_vector_13) {
   const Metadata m = read_metadata(test::shared_data(kPedNpy));
-  EXPECT_EQ(m.data_offset, 128u);  // 10 + header length 118 (SOURCES.md)
+  EXPECT_EQ(m.data_offset, 128u);  // 10 + header length 118
   EXPECT_EQ(*m.header_value("shape"), "(5000,)");
   EXPECT_EQ(*m.header_value("npy_version"), "1.0");
 }
@@ -311,7 +311,7 @@ TEST(NpyPlain, shapes_that_are_not_event_tables_are_refused_clearly) {
   EXPECT_THROW(read_npy(npy_bytes("'<U4'", "(2, 4)", b.b)), FormatError);
 }
 
-// ---- the real expelliarmus arrays (SOURCES.md) ----
+// ---- the real expelliarmus arrays (test data) ----
 
 TEST(NpyReal, ncars_array_equals_the_dat_decode_field_by_field) {
   const Recording npy = read(test::shared_data(kNcarsNpy));
@@ -336,7 +336,7 @@ TEST(NpyReal, pedestrians_array_xyp_equal_the_evt3_decode_and_t_only_for_46_rows
     if (i < 46) ASSERT_EQ(npy.events.t()[i], raw.events.t()[i]) << i;
   }
   EXPECT_EQ(npy.events.t()[0], 5840504);
-  EXPECT_EQ(npy.events.t()[4999], 5930770);  // expelliarmus' extra 4096 µs per TIME_LOW wrap (SOURCES.md)
+  EXPECT_EQ(npy.events.t()[4999], 5930770);  // expelliarmus' extra 4096 µs per TIME_LOW wrap (docs/formats.md 4.4)
 }
 
 TEST(NpyReal, arrays_are_detected_by_content) {

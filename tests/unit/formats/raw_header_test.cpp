@@ -1,4 +1,4 @@
-// The `% key value` header of RAW files: FORMATS.md 1.1 - 1.4.
+// The `% key value` header of RAW files: docs/formats.md 1.1 - 1.4.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -21,7 +21,7 @@ const std::string k52 = "% evt 3.0\n% format EVT3;height=720;width=1280\n% end\n
 
 TEST(RawHeader, vector_52_byte_header_keys_and_offset) {
   ASSERT_EQ(k52.size(), 52u);
-  const auto b = test::with_header(k52, test::hex_bytes("2D 8B 00 60 C8 00 6A 23 26 2B"));
+  const auto b = test::with_header(k52, test::hex_bytes("23 81 10 60 2C 01 F4 21 F5 29"));
   const auto h = parse_percent_header(b.data(), b.size());
   EXPECT_EQ(h.data_offset, 52u);
   EXPECT_TRUE(h.has_end);
@@ -36,7 +36,7 @@ TEST(RawHeader, vector_52_byte_header_keys_and_offset) {
 }
 
 TEST(RawHeader, vector_52_byte_header_through_read_metadata) {
-  const auto path = test::write_temp_file("h52.raw", test::with_header(k52, test::hex_bytes("2D 8B 00 60 C8 00 6A 23 26 2B")));
+  const auto path = test::write_temp_file("h52.raw", test::with_header(k52, test::hex_bytes("23 81 10 60 2C 01 F4 21 F5 29")));
   const Metadata m = read_metadata(path);
   EXPECT_EQ(m.format, "evt3");
   EXPECT_EQ(m.width, 1280u);
@@ -142,7 +142,7 @@ TEST(RawHeader, real_evt2_file_binary_at_164_system_id_21) {
   EXPECT_EQ(m.data_offset, 164u);
   EXPECT_EQ(m.header.size(), 7u);
   const auto b = test::read_file(path);
-  // FORMATS.md 2.5.3: the payload starts with TIME_HIGH 0x5070.
+  // docs/formats.md 2.5.3: the payload starts with TIME_HIGH 0x5070.
   EXPECT_EQ(std::vector<std::uint8_t>(b.begin() + 164, b.begin() + 168), test::hex_bytes("70 50 00 80"));
 }
 

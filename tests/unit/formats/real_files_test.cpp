@@ -1,4 +1,5 @@
-// The real recordings in /work/shared/data against every value SOURCES.md states.
+// The real third-party recordings of the test data (not redistributable, so not in this repository)
+// against every value their publishers' tests and the reference decoders state.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -135,7 +136,7 @@ TEST(RealEvt3Pedestrians, first_16_events_sorted_match_openeb_reference) {
   std::sort(ev.begin(), ev.end(), [](const Ev& a, const Ev& b) {
     return std::tie(a.t, a.x, a.y, a.p) < std::tie(b.t, b.x, b.y, b.p);
   });
-  // [x, y, p, t] from SOURCES.md.
+  // [x, y, p, t] as OpenEB's EVT 3.0 decoder gives them.
   const int ref[16][4] = {{707, 297, 0, 5840504}, {592, 301, 0, 5840507}, {997, 313, 0, 5840511}, {150, 331, 1, 5840526},
                           {682, 283, 1, 5840526}, {595, 313, 1, 5840532}, {14, 240, 0, 5840545},  {983, 297, 0, 5840573},
                           {599, 294, 0, 5840575}, {983, 282, 0, 5840580}, {606, 302, 0, 5840581}, {689, 281, 0, 5840585},
@@ -229,7 +230,7 @@ TEST(RealEvt2Sample, geometry_offset_and_time_high_count) {
   EXPECT_EQ(rec.metadata->data_offset, 164u);
   EXPECT_EQ(rec.metadata->file_size, 2170592u);
   EXPECT_EQ(rec.stats.words, (2170592u - 164u) / 4);
-  // Every word is a CD event except the 3,126 TIME_HIGH words (FORMATS.md 2.5.3).
+  // Every word is a CD event except the 3,126 TIME_HIGH words (docs/formats.md 2.5.3).
   EXPECT_EQ(rec.stats.words - rec.events.size(), 3126u);
 }
 

@@ -1,5 +1,5 @@
-// Text / CSV events (FORMATS.md 12): spec vectors, the column/header/unit rules of text.hpp,
-// malformed input, the real RPG file (SOURCES.md), chunking and window invariance, the writers.
+// Text / CSV events (docs/formats.md 12): spec vectors, the column/header/unit rules of text.hpp,
+// malformed input, a real RPG recording (test data), chunking and window invariance, the writers.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -67,11 +67,11 @@ std::vector<Ev> read_with_window(const std::string& path, std::size_t window, co
   return out;
 }
 
-// ---- FORMATS.md 12 vectors ----
+// ---- docs/formats.md 12 vectors ----
 
-TEST(TextSpec, rpg_first_lines_vector_12) {
-  EXPECT_EQ(read_text("0.003811000 96 133 0\n0.003820001 127 171 1\n"),
-            (std::vector<Ev>{{3811, 96, 133, 0}, {3820, 127, 171, 1}}));
+TEST(TextSpec, rpg_layout_lines_vector_12) {
+  EXPECT_EQ(read_text("0.003811000 12 34 0\n0.003820001 56 78 1\n"),
+            (std::vector<Ev>{{3811, 12, 34, 0}, {3820, 56, 78, 1}}));
 }
 
 TEST(TextSpec, seconds_round_to_nearest_microsecond_exactly) {
@@ -117,7 +117,7 @@ TEST(TextSpec, time_unit_is_decided_from_the_first_data_line) {
   // An integer first line means µs for the whole file; a '.' means seconds.
   EXPECT_EQ(read_text("100 1 2 1\n200.6 1 2 1\n"), (std::vector<Ev>{{100, 1, 2, 1}, {201, 1, 2, 1}}));
   EXPECT_EQ(read_text("0.5 1 2 1\n2 1 2 1\n"), (std::vector<Ev>{{500000, 1, 2, 1}, {2000000, 1, 2, 1}}));
-  // Beyond 10^17 integers can only be nanoseconds (FORMATS.md 12).
+  // Beyond 10^17 integers can only be nanoseconds (docs/formats.md 12).
   EXPECT_EQ(read_text("1700000000123456789 1 2 1\n"), (std::vector<Ev>{{1700000000123457, 1, 2, 1}}));
 }
 
@@ -317,13 +317,12 @@ TEST(TextMalformed, garbage_never_crashes) {
   }
 }
 
-// ---- the real RPG file (SOURCES.md) ----
+// ---- a real RPG recording (test data) ----
 
-TEST(TextReal, slider_depth_chunk_matches_sources_md) {
+TEST(TextReal, slider_depth_chunk_matches_the_published_values) {
   const Recording rec = read(test::shared_data(kRpg));
   EXPECT_EQ(rec.metadata->format, "text");
   ASSERT_EQ(rec.events.size(), 50000u);
-  // FORMATS.md 12 quotes the second line with p = 1; the real bytes (and SOURCES.md's counts) say 0.
   EXPECT_EQ(test::events_of(rec.events.slice(0, 2)), (std::vector<Ev>{{3811, 96, 133, 0}, {3820, 127, 171, 0}}));
   EXPECT_EQ(test::events_of(rec.events.slice(49999, 50000)), (std::vector<Ev>{{174156, 70, 103, 1}}));
   Summary s;
@@ -415,9 +414,9 @@ TEST(TextChunking, upper_bounds_hold) {
 
 TEST(TextWriter, txt_lines_are_integer_microseconds) {
   test::ScopedTempDir dir;
-  const auto path = test::write_events(dir.file("w.txt"), {}, test::batch_of({{3811, 96, 133, 0}, {1LL << 40, 65535, 0, 1}}));
+  const auto path = test::write_events(dir.file("w.txt"), {}, test::batch_of({{3811, 12, 34, 0}, {1LL << 40, 65535, 0, 1}}));
   const auto bytes = test::read_file(path);
-  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "# t x y p\n3811 96 133 0\n1099511627776 65535 0 1\n");
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "# t x y p\n3811 12 34 0\n1099511627776 65535 0 1\n");
 }
 
 TEST(TextWriter, csv_has_a_header_row) {

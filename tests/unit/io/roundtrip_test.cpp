@@ -1,4 +1,4 @@
-// Writers: FORMATS.md 15.2 / 15.4 encoder vectors, SceneGenerator -> Writer -> read round trips
+// Writers: docs/formats.md 15.2 / 15.4 encoder vectors, SceneGenerator -> Writer -> read round trips
 // (with 2^24 / 2^34 / 2^32 time wraps), and the atomic-file contract of evlib::Writer.
 #include <gtest/gtest.h>
 
@@ -67,8 +67,8 @@ TEST(Evt3Writer, spec_vector_15_4_vector_group) {
   EXPECT_EQ(test::events_of(read(path).events), in);
 }
 
-// The record layout of FORMATS.md 5.4.2 (second record at 2^31 - 1: the writer documents that it
-// refuses gaps of 2^31 µs or more between consecutive events).
+// The record layout of docs/formats.md 5.4 item 2 (second record at 2^31 - 1: the writer
+// documents that it refuses gaps of 2^31 µs or more between consecutive events).
 TEST(DatWriter, records_use_the_spec_5_4_2_layout) {
   test::ScopedTempDir dir;
   const std::vector<Ev> in = {{100, 639, 479, 1}, {2147483647ll, 0, 1, 0}};
@@ -202,7 +202,7 @@ TEST(RoundTrip, dat_crosses_the_32_bit_time_wrap) {
   EXPECT_GT(rec.events.t().back(), std::int64_t{1} << 32);
 }
 
-// FORMATS.md 15.4: one TIME_HIGH per 4.096 ms of elapsed time, so that every decoder sees each
+// docs/formats.md 15.4: one TIME_HIGH per 4.096 ms of elapsed time, so that every decoder sees each
 // wrap as a 0xFFF -> 0x000 step; 15.2: EVT2 TIME_HIGH words at most 128 units apart.
 TEST(RoundTrip, evt3_time_high_words_step_by_one_across_wraps) {
   test::ScopedTempDir dir;
@@ -256,7 +256,7 @@ TEST(RoundTrip, evt2_time_high_words_are_at_most_128_units_apart) {
 }
 
 // Counts EVT3 payload words by type nibble and checks every VECT_BASE_X starts a complete
-// BASE, VECT_12, VECT_12, VECT_8 group inside the sensor width (FORMATS.md 4.3 / 15.4).
+// BASE, VECT_12, VECT_12, VECT_8 group inside the sensor width (docs/formats.md 4.3 / 15.4).
 struct VectorUse {
   std::size_t bases = 0, v12 = 0, v8 = 0, bad_groups = 0;
 };
@@ -388,8 +388,9 @@ TEST(Writer, rejects_negative_and_decreasing_time) {
   }
 }
 
-// writer.hpp: "sensor geometry written to the header (required for RAW)"; FORMATS.md 15.1: the
-// `format` key must carry height and width (Metavision ignores system_ID for other integrators).
+// writer.hpp: "sensor geometry written to the header (required for RAW, AEDAT 4.0)";
+// docs/formats.md 15.1: the `format` key must carry height and width (Metavision ignores system_ID
+// for other integrators).
 TEST(Writer, raw_formats_require_geometry) {
   test::ScopedTempDir dir;
   for (const char* format : {"evt3", "evt2"}) {
@@ -432,8 +433,8 @@ TEST(Writer, format_defaults_from_extension) {
   EXPECT_EQ(read_metadata(dir.file("a.dat")).format, "dat");
 }
 
-// Writer::write documents "Appends events (and triggers, merged by time)" and FORMATS.md 15 says
-// "clamp nothing silently": a DAT writer given triggers must keep them or refuse them.
+// Writer::write documents "Appends events (and triggers, merged by time)" and docs/formats.md 15 says
+// writers never clamp: a DAT writer given triggers must keep them or refuse them.
 TEST(DatWriter, does_not_silently_drop_triggers) {
   test::ScopedTempDir dir;
   TriggerBatch tr;
