@@ -10,6 +10,7 @@ namespace evlib {
 
 namespace {
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kPage = std::size_t{4} << 10;
 // Below this size a plain heap block is cheaper than a mapping.
 constexpr std::size_t kMapThreshold = std::size_t{256} << 10;
 }  // namespace
@@ -21,7 +22,7 @@ ColumnMemory::ColumnMemory(std::size_t bytes) : bytes_(bytes) {
     return;
   }
   // Over-map by one huge page so the block can start on a 2 MiB boundary.
-  const std::size_t body = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  const std::size_t body = (bytes + kPage - 1) / kPage * kPage;
   const std::size_t want = body + kHugePage;
   void* base = ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) throw std::bad_alloc();
@@ -33,7 +34,9 @@ ColumnMemory::ColumnMemory(std::size_t bytes) : bytes_(bytes) {
   if (tail != 0) ::munmap(reinterpret_cast<void*>(aligned + body), tail);
   data_ = reinterpret_cast<void*>(aligned);
   mapped_bytes_ = body;
-  ::madvise(data_, mapped_bytes_, MADV_HUGEPAGE);
+  // Huge pages only where the block fills them: a huge page is resident whole once touched, so
+  // a 300 KiB chunk column on one would cost 2 MiB (streaming memory grew with the thread count).
+  if (const std::size_t whole = bytes / kHugePage * kHugePage; whole != 0) ::madvise(data_, whole, MADV_HUGEPAGE);
 }
 
 ColumnMemory::~ColumnMemory() { release(); }

@@ -55,9 +55,8 @@ ChunkProducer::ChunkProducer(std::shared_ptr<const Scan::Plan> plan, std::shared
 void ChunkProducer::start_parallel(bool from_index) {
   ParallelPlan plan;
   plan.threads = plan_->thread_count();
-  // The pieces decoded ahead (threads + 1) and the caller's chunk share the chunk budget; a
-  // piece is sized to fill about one chunk (the raw formats take 2-8 bytes an event).
-  plan.chunk_events = std::max<std::size_t>(plan_->chunk_events() / (plan.threads + 2), std::size_t{1} << 14);
+  // A piece is sized to fill about one chunk (the raw formats take 2-8 bytes an event).
+  plan.chunk_events = std::min(plan_->piece_chunk_events(plan.threads), plan_->chunk_events());
   if (from_index) {
     ParallelChunks::plan_segments(*index_, plan.chunk_events, plan);
     if (plan.starts.size() < 2) return;  // one piece: nothing to share

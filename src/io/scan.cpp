@@ -13,13 +13,15 @@ namespace evlib {
 
 // ---- the plan ---------------------------------------------------------------------------------
 
+std::uint64_t Scan::Plan::streaming_budget() const { return memory_limit != 0 ? memory_limit : kDefaultStreamingBudget; }
+
 std::size_t Scan::Plan::chunk_events() const {
-  std::size_t n = options.chunk_events != ReadOptions{}.chunk_events ? options.chunk_events : default_chunk_events();
-  if (memory_limit != 0) {
-    // Half the budget for the chunk (13 bytes an event), the rest for input windows and output.
-    n = std::min<std::size_t>(n, std::max<std::size_t>(memory_limit / 2 / 13, 4096));
-  }
-  return std::max<std::size_t>(n, 256);
+  const std::size_t n = options.chunk_events != ReadOptions{}.chunk_events ? options.chunk_events : default_chunk_events();
+  return std::max<std::size_t>(std::min<std::size_t>(n, std::max<std::uint64_t>(streaming_budget() / 4 / 13, 4096)), 256);
+}
+
+std::size_t Scan::Plan::piece_chunk_events(unsigned threads) const {
+  return std::max<std::size_t>(streaming_budget() / 4 / 13 / (threads + 1), std::size_t{1} << 14);
 }
 
 std::uint64_t Scan::Plan::options_hash() const {
@@ -30,14 +32,19 @@ std::uint64_t Scan::Plan::options_hash() const {
 }
 
 unsigned Scan::Plan::thread_count() const {
-  if (threads != 0) return threads;
-  // All the cores this process may run on (its CPU affinity, which containers narrow), up to
-  // eight: past that the pieces decoded ahead would take more than the default memory budget.
+  // Each decoding thread holds input windows and readers: about kBytesPerThread whatever the
+  // file, from a quarter of the streaming budget. Threads that quarter cannot hold are not
+  // started, so memory does not grow with the thread count: 8 at most by default, 4 in 32 MiB.
+  constexpr std::uint64_t kBytesPerThread = std::uint64_t{2} << 20;
+  const auto affordable =
+      static_cast<unsigned>(std::clamp<std::uint64_t>(streaming_budget() / 4 / kBytesPerThread, 1, 256));
+  if (threads != 0) return std::min(threads, affordable);
+  // All the cores this process may run on (its CPU affinity, which containers narrow).
   cpu_set_t set;
   CPU_ZERO(&set);
   const int cores = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                                     : static_cast<int>(std::thread::hardware_concurrency());
-  return static_cast<unsigned>(std::clamp(cores, 1, 8));
+  return std::min(static_cast<unsigned>(std::max(cores, 1)), affordable);
 }
 
 std::uint64_t Scan::Plan::budget_bytes() const {

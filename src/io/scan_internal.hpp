@@ -27,7 +27,15 @@ struct Scan::Plan {
   std::string cache_dir;
   std::function<void(const ScanProgress&)> progress;
 
+  // Streaming memory: memory_limit, else kDefaultStreamingBudget. A quarter of it for the chunk
+  // the caller gets, a quarter for the pieces decoded ahead on other threads, a quarter for the
+  // threads' input windows and readers, the rest for the program and the caller.
+  static constexpr std::uint64_t kDefaultStreamingBudget = std::uint64_t{64} << 20;
+  std::uint64_t streaming_budget() const;
   std::size_t chunk_events() const;
+  // Capacity of each chunk a parallel piece fills: the pieces decoded ahead (threads + 1) share
+  // a quarter of the budget.
+  std::size_t piece_chunk_events(unsigned threads) const;
   std::uint64_t options_hash() const;
   unsigned thread_count() const;
   std::uint64_t budget_bytes() const;

@@ -16,6 +16,7 @@
 #include "evlib/evlib.hpp"
 #include "evlib/scan.hpp"
 #include "io/format_reader.hpp"
+#include "io/scan_internal.hpp"
 #include "support/test_support.hpp"
 
 namespace evlib {
@@ -243,6 +244,30 @@ TEST(TriggerStreaming, chunks_hold_a_bounded_number_of_triggers) {
   }
   EXPECT_EQ(triggers, all.triggers.size());
   EXPECT_LE(largest, most);
+}
+
+}  // namespace
+}  // namespace evlib
+
+namespace evlib {
+namespace {
+
+TEST(ScanPlan, threads_are_capped_by_the_memory_budget_whatever_is_asked) {
+  Scan::Plan plan;
+  plan.threads = 1000;
+  EXPECT_EQ(plan.thread_count(), 8u) << "the default 64 MiB streaming budget holds eight";
+  plan.memory_limit = std::size_t{32} << 20;
+  EXPECT_EQ(plan.thread_count(), 4u);
+  plan.memory_limit = std::size_t{1} << 20;
+  EXPECT_EQ(plan.thread_count(), 1u);
+  plan.memory_limit = std::size_t{1} << 30;
+  EXPECT_EQ(plan.thread_count(), 128u);
+  plan.threads = 3;
+  EXPECT_EQ(plan.thread_count(), 3u);
+  plan.threads = 0;
+  plan.memory_limit = 0;
+  EXPECT_GE(plan.thread_count(), 1u);
+  EXPECT_LE(plan.thread_count(), 8u);
 }
 
 }  // namespace
