@@ -18,6 +18,17 @@ void filter_triggers(const EventFilter& filter, TriggerBatch& triggers) {
   triggers = std::move(kept);
 }
 
+// The highest bound on events per byte over 16 windows of 64 KiB spread across the payload.
+double densest_sample(FormatReader& reader, std::uint64_t data_offset, std::uint64_t payload) {
+  constexpr std::size_t kSamples = 16, kWindow = std::size_t{64} << 10;
+  double densest = 0;
+  for (std::size_t k = 0; k < kSamples; ++k) {
+    const std::uint64_t at = data_offset + payload / kSamples * k;
+    densest = std::max(densest, reader.events_per_byte_bound(at, static_cast<std::size_t>(std::min<std::uint64_t>(kWindow, payload))));
+  }
+  return densest;
+}
+
 }  // namespace
 
 ChunkProducer::ChunkProducer(std::shared_ptr<const Scan::Plan> plan, std::shared_ptr<Scan::Source> source)
@@ -61,10 +72,12 @@ void ChunkProducer::start_parallel(bool from_index) {
     ParallelChunks::plan_segments(*index_, plan.chunk_events, plan);
     if (plan.starts.size() < 2) return;  // one piece: nothing to share
   } else {
-    plan.piece_bytes = std::clamp<std::uint64_t>(std::uint64_t{plan.chunk_events} * 2, std::uint64_t{256} << 10,
-                                                 std::uint64_t{64} << 20);
     const std::uint64_t payload =
         format_.metadata->file_size - std::min(format_.metadata->file_size, format_.metadata->data_offset);
+    // Pieces hold about one chunk of events: sized by the densest of a few samples of the file.
+    const double density = std::max(densest_sample(*format_.reader, format_.metadata->data_offset, payload), 1.0 / 64);
+    plan.piece_bytes = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(static_cast<double>(plan.chunk_events) / density),
+                                                 std::uint64_t{64} << 10, std::uint64_t{64} << 20);
     if (payload < 2 * plan.piece_bytes) return;  // one piece: nothing to share
     plan.record_index = building_;
   }

@@ -35,6 +35,8 @@ bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& trigge
   return more;
 }
 
+double FormatReader::events_per_byte_bound(std::uint64_t, std::size_t) { return 0.5; }
+
 std::uint64_t FormatReader::sync_at(std::uint64_t, std::uint64_t) {
   throw InvalidArgument("this format cannot be split for parallel decoding");
 }

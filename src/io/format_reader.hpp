@@ -58,6 +58,10 @@ class FormatReader {
   // when the two disagree beyond the time epoch (then that piece must be decoded again from
   // `before`). Any reader of the format answers it, not only the one that synced.
   virtual bool can_split() const { return false; }
+  // An upper bound on the events per byte of the file's bytes [offset, offset + bytes), for
+  // sizing the pieces of a parallel pass by the events they hold, not by their bytes (EVT 3.0
+  // vector words give up to 6 events a byte, DAT records 1/8).
+  virtual double events_per_byte_bound(std::uint64_t offset, std::size_t bytes);
   virtual std::uint64_t sync_at(std::uint64_t offset, std::uint64_t max_scan);
   virtual std::optional<std::int64_t> epoch_offset(const std::string& before, const std::string& fresh) const;
   // The state sync_at() found, and a way to start another reader there without searching again.

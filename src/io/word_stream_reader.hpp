@@ -77,6 +77,20 @@ class WordStreamReader final : public FormatReader {
     }
   }
 
+  double events_per_byte_bound(std::uint64_t offset, std::size_t bytes) override {
+    constexpr double kWorst = static_cast<double>(Decoder::kMaxEventsPerWord) / Decoder::kWordBytes;
+    if constexpr (Decoder::kBoundFromSize) {
+      return kWorst;
+    } else {
+      if (!source_->seekable() || bytes == 0) return kWorst;
+      const std::uint64_t aligned = offset - (offset - data_offset_) % Decoder::kWordBytes;
+      std::vector<std::uint8_t> sample(bytes);
+      sample.resize(source_->read_at(sample.data(), bytes, aligned));
+      if (sample.size() < Decoder::kWordBytes) return kWorst;
+      return static_cast<double>(Decoder::count_upper_bound(sample.data(), sample.size())) / static_cast<double>(sample.size());
+    }
+  }
+
   std::size_t loose_upper_bound_events() override {
     const std::uint64_t rest = source_->size() > bytes_done_ ? source_->size() - bytes_done_ : 0;
     return static_cast<std::size_t>((rest / Decoder::kWordBytes + 1) * Decoder::kMaxEventsPerWord) +

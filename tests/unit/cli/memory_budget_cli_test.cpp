@@ -1,0 +1,98 @@
+// Peak resident memory of the evlib program stays within the streaming budget (64 MiB by default)
+// on inputs that once broke it: files dense in vector words, and many threads.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "evlib/reader.hpp"
+#include "support/test_support.hpp"
+
+namespace evlib {
+namespace {
+
+// Runs the evlib program with `args` (output to /dev/null); returns its peak RSS in KiB, or -1
+// when it did not exit with 0.
+long peak_rss_kib(const std::vector<std::string>& args) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::vector<char*> argv{const_cast<char*>(EVLIB_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(EVLIB_CLI, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  if (::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  return usage.ru_maxrss;
+}
+
+// An EVT 3.0 file of rows of VECT_12 words: 6 events a byte, the densest the format allows.
+std::string vector_dense_evt3(const test::ScopedTempDir& dir, std::size_t megabytes) {
+  const std::string path = dir.file("vectors.raw");
+  std::ofstream out(path, std::ios::binary);
+  out << "% evt 3.0\n% format EVT3;height=720;width=1280\n% end\n";
+  std::vector<std::uint16_t> words;
+  for (std::uint16_t y = 0; y < 720; ++y) {
+    words.push_back(static_cast<std::uint16_t>(0x6000 | y));                  // TIME_LOW
+    words.push_back(y);                                                       // ADDR_Y
+    words.push_back(static_cast<std::uint16_t>(0x3000 | (1u << 11)));         // VECT_BASE_X, ON, x = 0
+    for (int k = 0; k < 100; ++k) words.push_back(0x4FFF);                    // VECT_12: 12 events each
+  }
+  const std::size_t blocks = (megabytes << 20) / (words.size() * 2);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::uint16_t time_high = static_cast<std::uint16_t>(0x8000 | (b & 0xFFF));
+    out.write(reinterpret_cast<const char*>(&time_high), 2);
+    out.write(reinterpret_cast<const char*>(words.data()), static_cast<std::streamsize>(words.size() * 2));
+  }
+  return path;
+}
+
+constexpr long kBudgetKib = 64 * 1024;
+
+// AddressSanitizer's shadow memory and quarantine make resident sizes meaningless.
+#if defined(__SANITIZE_ADDRESS__)
+#define SKIP_UNDER_SANITIZERS() GTEST_SKIP() << "peak RSS is not measurable under AddressSanitizer"
+#else
+#define SKIP_UNDER_SANITIZERS() (void)0
+#endif
+
+TEST(MemoryBudgetCli, a_file_dense_in_vector_words_streams_within_the_budget) {
+  SKIP_UNDER_SANITIZERS();
+  test::ScopedTempDir dir;
+  const std::string path = vector_dense_evt3(dir, 24);  // about 150 M events
+  for (const char* threads : {"1", "2"}) {
+    const long kib = peak_rss_kib({"info", path, "-q", "--no-index", "--threads", threads});
+    ASSERT_GT(kib, 0) << "evlib info failed";
+    EXPECT_LT(kib, kBudgetKib) << threads << " threads";
+  }
+  const long head = peak_rss_kib({"dump", path, "-n", "5", "-q", "--no-index"});
+  ASSERT_GT(head, 0);
+  EXPECT_LT(head, kBudgetKib);
+}
+
+TEST(MemoryBudgetCli, many_threads_stay_within_the_budget_and_a_smaller_limit_holds) {
+  SKIP_UNDER_SANITIZERS();
+  test::ScopedTempDir dir;
+  SceneOptions scene;
+  const std::string path = test::write_scene(dir.file("scene.raw"), "evt3", scene, 5'000'000);
+  for (const char* threads : {"8", "1000"}) {
+    const long kib = peak_rss_kib({"info", path, "-q", "--no-index", "--threads", threads});
+    ASSERT_GT(kib, 0);
+    EXPECT_LT(kib, kBudgetKib) << threads << " threads";
+  }
+  const long limited = peak_rss_kib({"info", path, "-q", "--no-index", "--threads", "1000", "--memory-limit", "32M"});
+  ASSERT_GT(limited, 0);
+  EXPECT_LT(limited, 32 * 1024);
+}
+
+}  // namespace
+}  // namespace evlib
