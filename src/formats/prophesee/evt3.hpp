@@ -84,7 +84,12 @@ class Evt3Decoder {
     std::uint64_t others_offset = 0;
   };
   const State& state() const noexcept { return s_; }
-  void restore(const State& state) noexcept { s_ = state; }
+  // row_ok is relative to this decoder's rows (the sensor's, or its filter's): a snapshot from a
+  // decoder with another filter (the time index is built unfiltered) says nothing about them.
+  void restore(const State& state) noexcept {
+    s_ = state;
+    if (s_.y < kNonCdRowBit) s_.row_ok = filtered_ ? s_.y - filter_.y_lo < filter_.y_span : s_.y < height_;
+  }
 
   // Parallel decoding (io/parallel_chunks.hpp). A decoder started at any word boundary agrees
   // with the one that came from the start of the file, except for the time epoch, once it has

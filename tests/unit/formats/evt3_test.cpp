@@ -162,6 +162,27 @@ TEST(Evt3Decoder, columns_before_any_row_are_dropped_and_counted) {
   EXPECT_EQ(d.stats.missing_row, 3u);
 }
 
+// The time index is built by an unfiltered decoder; a filtered one resumed from its snapshot
+// must judge the current row by its own filter (a row outside it once leaked its vectors).
+TEST(Evt3Decoder, a_filtered_decoder_resumed_from_an_unfiltered_snapshot_applies_its_row_filter) {
+  const auto before = le16_bytes({TH(1), TL(5), Y(519), BASE(180, 1)});
+  const auto after = le16_bytes({V12(0xFFF), X(190, 1), Y(100), BASE(180, 1), V8(0x3)});
+  Evt3Decoder indexer(word_config(1280, 720));
+  EventBatch scratch = EventBatch::with_capacity(64);
+  TriggerBatch triggers;
+  test::decode_into(indexer, before.data(), before.size(), {}, scratch, triggers);
+  detail::WordDecoderConfig narrow = word_config(1280, 720);
+  narrow.filter.y0 = 20;
+  narrow.filter.y1 = 300;
+  Evt3Decoder resumed(narrow);
+  resumed.restore(indexer.state());
+  const auto got = decode_bytes(resumed, after);
+  ASSERT_EQ(got.events.size(), 2u) << "row 519 is outside [20, 300): only row 100's vector passes";
+  EXPECT_EQ(got.events.y()[0], 100);
+  EXPECT_EQ(got.events.x()[0], 180);
+  EXPECT_EQ(got.events.x()[1], 181);
+}
+
 TEST(Evt3Decoder, vector_without_base_is_counted) {
   const auto d = decode100({TH(0), Y(1), V12(0x1), V8(0x1)});
   EXPECT_TRUE(d.ev().empty());
