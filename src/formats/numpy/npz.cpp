@@ -17,7 +17,7 @@
 #include "evlib/error.hpp"
 #include "formats/common/decoder_support.hpp"
 #include "formats/numpy/npy.hpp"
-#include "formats/text/text.hpp"
+#include "formats/common/columns.hpp"
 
 namespace evlib::detail {
 
