@@ -18,8 +18,8 @@
 namespace evlib {
 
 struct WriteOptions {
-  std::string format;          // "evt2", "evt3", "dat"; "" = from the extension (.raw -> evt3, .dat)
-  std::uint32_t width = 0;     // sensor geometry written to the header (required for RAW)
+  std::string format;          // a name from writable_formats(); "" = from the extension (.raw -> evt3)
+  std::uint32_t width = 0;     // sensor geometry written to the header (required for RAW, AEDAT 4.0)
   std::uint32_t height = 0;
   bool overwrite = false;      // replace an existing file
   std::vector<std::pair<std::string, std::string>> header;  // extra header keys
@@ -47,7 +47,7 @@ class Writer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Formats Writer::create accepts.
+// Format names Writer::create accepts in this build (formats.hpp describes them).
 std::vector<std::string> writable_formats();
 
 }  // namespace evlib

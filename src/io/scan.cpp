@@ -22,12 +22,8 @@ std::size_t Scan::Impl::chunk_events() const {
   return std::max<std::size_t>(n, 256);
 }
 
-std::uint64_t Scan::Impl::options_hash() const {
-  std::string key = options.format + "|" + std::to_string(options.width) + "x" + std::to_string(options.height) + "|" +
-                    (options.metavision_time_shift ? "shift" : "abs") + "|" + options.evt21_endianness + "|" +
-                    options.aedat_camera + "|" + options.text_columns + "|" + options.text_time_unit;
-  return detail::fnv1a(key.data(), key.size());
-}
+// Only the options the file's format reads (its registry entry says which).
+std::uint64_t Scan::Impl::options_hash() const { return detail::read_options_hash(metadata->format, options); }
 
 detail::OpenedFormat Scan::Impl::open(const EventFilter& filter) const {
   ReadOptions o = options;

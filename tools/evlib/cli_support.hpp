@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "evlib/formats.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 
@@ -75,10 +76,15 @@ struct ScanFlags {
   Scan make(const std::string& path, const ReadOptions& options) const;
 };
 
+// The values a read option accepts, from the formats that read it ("" = the default, left out).
+std::vector<std::string> option_values(FormatOption option);
+
 // Parses a time with unit (s, ms, us; plain numbers are µs).
 std::int64_t parse_time_us(const std::string& text);
 // Parses a byte size with an optional K/M/G suffix (powers of 1024).
 std::uint64_t parse_bytes(const std::string& text);
+// The formats evlib::Writer accepts, comma separated, for help texts and messages.
+std::string writable_list();
 
 bool stderr_is_terminal();
 std::string human_count(double v);

@@ -52,9 +52,9 @@ int run_generate(const GenerateArgs& a) {
 
 void add_generate_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<GenerateArgs>();
-  CLI::App* cmd = app.add_subcommand("generate", "Write a seeded synthetic recording (evt2, evt3 or dat)");
+  CLI::App* cmd = app.add_subcommand("generate", "Write a seeded synthetic recording in any writable format");
   cmd->add_option("OUT", args->path, "Output file")->required();
-  cmd->add_option("--to,--format", args->format, "Output format: evt2, evt3, dat (default: from the extension)");
+  cmd->add_option("--to,--format", args->format, "Output format: " + writable_list() + " (default: from the extension)");
   cmd->add_option("-n,--events", args->events, "Number of events (default 10000000)");
   cmd->add_option("--width", args->scene.width, "Sensor width (default 1280)");
   cmd->add_option("--height", args->scene.height, "Sensor height (default 720)");

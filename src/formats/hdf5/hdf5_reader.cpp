@@ -607,10 +607,7 @@ std::unique_ptr<FormatReader> open_hdf5(std::unique_ptr<ByteSource> source, cons
 
 }  // namespace
 
-FormatDescriptor hdf5_format() {
-  return {"hdf5", "HDF5 events (Prophesee ECF, DSEC, event_utils, MVSEC, evlib)", {".h5", ".hdf5", ".hdf"},
-          &sniff_hdf5, &open_hdf5};
-}
+FormatDecoder hdf5_decoder() { return {&sniff_hdf5, &open_hdf5}; }
 
 std::optional<MillisecondIndex> read_millisecond_index(const std::string& path) {
   const Context ctx{path};

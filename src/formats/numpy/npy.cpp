@@ -1031,8 +1031,6 @@ std::unique_ptr<FormatReader> open_npy(std::unique_ptr<ByteSource> source, const
   return make_array_reader(path, std::move(parts), cols, count, options, width, height);
 }
 
-FormatDescriptor npy_format() {
-  return {"npy", "NumPy .npy event array (FORMATS.md 13)", {".npy"}, &sniff_npy, &open_npy};
-}
+FormatDecoder npy_decoder() { return {&sniff_npy, &open_npy}; }
 
 }  // namespace evlib::detail

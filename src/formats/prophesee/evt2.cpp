@@ -72,8 +72,6 @@ std::unique_ptr<FormatReader> open_evt2(std::unique_ptr<ByteSource> source, cons
 
 }  // namespace
 
-FormatDescriptor evt2_format() {
-  return {"evt2", "Prophesee RAW, EVT 2.0", {".raw"}, &sniff_evt2, &open_evt2};
-}
+FormatDecoder evt2_decoder() { return {&sniff_evt2, &open_evt2}; }
 
 }  // namespace evlib::detail

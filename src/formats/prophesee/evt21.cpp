@@ -104,8 +104,6 @@ std::unique_ptr<FormatReader> open_evt21(std::unique_ptr<ByteSource> source, con
 
 }  // namespace
 
-FormatDescriptor evt21_format() {
-  return {"evt21", "Prophesee RAW, EVT 2.1", {".raw"}, &sniff_evt21, &open_evt21};
-}
+FormatDecoder evt21_decoder() { return {&sniff_evt21, &open_evt21}; }
 
 }  // namespace evlib::detail

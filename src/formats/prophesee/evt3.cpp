@@ -123,8 +123,6 @@ std::unique_ptr<FormatReader> open_evt3(std::unique_ptr<ByteSource> source, cons
 
 }  // namespace
 
-FormatDescriptor evt3_format() {
-  return {"evt3", "Prophesee RAW, EVT 3.0", {".raw"}, &sniff_evt3, &open_evt3};
-}
+FormatDecoder evt3_decoder() { return {&sniff_evt3, &open_evt3}; }
 
 }  // namespace evlib::detail

@@ -948,8 +948,6 @@ std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, cons
   return std::make_unique<TextReader>(std::move(source), std::move(setup), options.strict);
 }
 
-FormatDescriptor text_format() {
-  return {"text", "text/CSV events (t x y p lines, FORMATS.md 12)", {".txt", ".csv"}, &sniff_text, &open_text};
-}
+FormatDecoder text_decoder() { return {&sniff_text, &open_text}; }
 
 }  // namespace evlib::detail
