@@ -13,6 +13,10 @@
 #include "io/format_reader.hpp"
 #include "io/time_index.hpp"
 
+#ifndef EVLIB_WITH_HDF5
+#error "EVLIB_WITH_HDF5 (0 or 1) comes from CMake's option of the same name"
+#endif
+
 namespace evlib::detail {
 
 // Each format's reader entry points (sniff + open) and encoder factory, defined in its files under
@@ -86,8 +90,13 @@ std::vector<FormatDescriptor> make_registry() {
        .write_options = {geometry, header}},
       {.name = "hdf5",
        .description = "HDF5 events (Prophesee ECF, DSEC, event_utils, MVSEC, evlib)",
+#if EVLIB_WITH_HDF5
        .decoder = hdf5_decoder(),
        .writes = {{"hdf5", {".h5", ".hdf5"}, &make_hdf5_encoder}},
+#else
+       .decoder = {.sniff = &sniff_hdf5},  // recognised, to say why it cannot be read
+       .writes = {{"hdf5", {".h5", ".hdf5"}}},
+#endif
        .read_extensions = {".h5", ".hdf5", ".hdf"},
        .traits = {.geometry = GeometryNeed::expected, .holds_triggers = true},
        .read_options = {geometry, time_shift},
@@ -95,6 +104,9 @@ std::vector<FormatDescriptor> make_registry() {
                          {FormatOption::compression,
                           {"", "none", "gzip", "gzip=0", "gzip=1", "gzip=2", "gzip=3", "gzip=4", "gzip=5", "gzip=6",
                            "gzip=7", "gzip=8", "gzip=9", "ecf"}}},
+#if !EVLIB_WITH_HDF5
+       .unavailable = "built without HDF5 support (reconfigure with -DEVLIB_WITH_HDF5=ON)",
+#endif
       },
       {.name = "aedat2",
        .description = "iniVation/jAER AEDAT 1.0 and 2.0",

@@ -28,6 +28,9 @@
 
 namespace evlib::detail {
 
+// Confidence that prefix is an HDF5 file, from its superblock signature alone (hdf5_signature.cpp,
+// built without libhdf5 too, so that a build without HDF5 still recognises HDF5 files).
+int sniff_hdf5(const std::vector<std::uint8_t>& prefix, const std::string& path);
 // The reader (hdf5_reader.cpp) and the writer (hdf5_writer.cpp: /events/{t,x,y,p}; it creates its
 // file at AtomicFile::temp_path()).
 FormatDecoder hdf5_decoder();
