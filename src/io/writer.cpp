@@ -21,8 +21,8 @@ Writer& Writer::operator=(Writer&&) noexcept = default;
 Writer Writer::create(const std::string& path, const WriteOptions& options) {
   const detail::WriteChoice choice = detail::find_write_target(path, options.format);
   if (choice.format->traits.geometry == GeometryNeed::required && (options.width == 0 || options.height == 0)) {
-    throw InvalidArgument(path + ": a " + choice.format->name +
-                          " file needs the sensor geometry (width and height) in its header");
+    throw InvalidArgument(path + ": " + choice.format->name +
+                          " files need the sensor geometry (width and height) in their header");
   }
   auto impl = std::make_unique<Impl>();
   impl->encoder = choice.target->make(options);
