@@ -136,9 +136,7 @@ void whole_file(const std::vector<std::uint8_t>& bytes) {
   const auto prefix = source->prefix(evlib::detail::kPrefixBytes);
   evlib::Metadata meta;
   std::unique_ptr<evlib::detail::FormatReader> fr;
-  for (const auto& f : evlib::detail::registry()) {
-    if (std::string(f.name) == "aedat4") fr = f.open(std::move(source), prefix, options, meta);
-  }
+  if (const auto* f = evlib::detail::format_named("aedat4")) fr = f->decoder.open(std::move(source), prefix, options, meta);
   EVLIB_FUZZ_CHECK(fr != nullptr);
   const auto& info = dynamic_cast<evlib::detail::Aedat4Reader&>(*fr).info();
   std::uint32_t max_w = 0, max_h = 0;

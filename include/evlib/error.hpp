@@ -37,10 +37,18 @@ class FormatError : public Error {
   std::string detail_;
 };
 
-// No registered format recognises the file, or the requested format name is unknown.
+// No registered format recognises the file, the requested format name is unknown, or this build
+// of evlib cannot read or write the format (a dependency left out at configure time).
 class UnsupportedFormat : public Error {
  public:
+  // "path: detail (supported: evt3, evt2, ...)".
   UnsupportedFormat(const std::string& path, const std::string& detail);
+  // A format this build leaves out: "path: reason", e.g. "x.h5: built without HDF5 support
+  // (reconfigure with -DEVLIB_WITH_HDF5=ON)".
+  static UnsupportedFormat unavailable(const std::string& path, const std::string& reason);
+
+ private:
+  explicit UnsupportedFormat(const std::string& message);
 };
 
 class InvalidArgument : public Error {

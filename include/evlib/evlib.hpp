@@ -3,6 +3,7 @@
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
 #include "evlib/event_batch.hpp"
+#include "evlib/formats.hpp"
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"

@@ -47,7 +47,7 @@ class Writer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Formats Writer::create accepts.
+// Format names Writer::create accepts in this build (formats.hpp describes them).
 std::vector<std::string> writable_formats();
 
 }  // namespace evlib

@@ -24,4 +24,10 @@ static std::string supported_list() {
 UnsupportedFormat::UnsupportedFormat(const std::string& path, const std::string& detail)
     : Error(path + ": " + detail + " (supported: " + supported_list() + ")") {}
 
+UnsupportedFormat::UnsupportedFormat(const std::string& message) : Error(message) {}
+
+UnsupportedFormat UnsupportedFormat::unavailable(const std::string& path, const std::string& reason) {
+  return UnsupportedFormat(path + ": " + reason);
+}
+
 }  // namespace evlib

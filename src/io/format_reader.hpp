@@ -6,11 +6,14 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "evlib/event_batch.hpp"
+#include "evlib/formats.hpp"
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/writer.hpp"
 #include "io/byte_source.hpp"
 #include "io/time_index.hpp"
 
@@ -88,22 +91,72 @@ inline constexpr std::size_t kIndexStride = std::size_t{1} << 16;
 // nothing in them are dropped (the previous segment then spans their bytes), except a first.
 bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, std::vector<IndexEntry>& entries);
 
-// A format as the registry knows it.
-struct FormatDescriptor {
-  const char* name;
-  const char* description;
-  std::vector<std::string> extensions;
+class EventEncoder;
+
+// How a format is read.
+struct FormatDecoder {
   // Confidence 0-100 that prefix (the first bytes of the file) is this format.
-  int (*sniff)(const std::vector<std::uint8_t>& prefix, const std::string& path);
+  int (*sniff)(const std::vector<std::uint8_t>& prefix, const std::string& path) = nullptr;
   // Parses the header into metadata and returns a reader that takes over the source and starts
-  // at the first event.
+  // at the first event. nullptr: the format cannot be read (by this build).
   std::unique_ptr<FormatReader> (*open)(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
-                                        const ReadOptions& options, Metadata& metadata);
+                                        const ReadOptions& options, Metadata& metadata) = nullptr;
+};
+
+// A name Writer::create accepts for a format, the file extensions that pick it when no name is
+// given (the first registered format wins an extension: ".raw" is EVT 3.0), and its encoder.
+struct WriteTarget {
+  const char* name = "";
+  std::vector<std::string> extensions = {};
+  std::unique_ptr<EventEncoder> (*make)(const WriteOptions& options) = nullptr;
+};
+
+// An option a format reads, and the values it accepts (empty: any).
+struct OptionSpec {
+  FormatOption option = FormatOption::geometry;
+  std::vector<std::string> values;
+};
+
+// A format as the registry (src/io/registry.cpp) knows it: everything evlib says or decides
+// about a format by name comes from here.
+struct FormatDescriptor {
+  const char* name = "";
+  const char* description = "";
+  FormatDecoder decoder;
+  std::vector<WriteTarget> writes = {};  // empty: read-only
+  std::vector<std::string> read_extensions = {};
+  std::vector<std::string> aliases = {};  // other names for reading and writing
+  const char* container = "";        // a ReadOptions::format shared with other formats; the file's header picks
+  FormatTraits traits;
+  std::vector<OptionSpec> read_options = {};   // ReadOptions fields that change what is decoded
+  std::vector<OptionSpec> write_options = {};  // WriteOptions fields the encoders read
+  const char* unavailable = nullptr;      // why this build can neither read nor write it
+
+  bool readable() const { return unavailable == nullptr && decoder.open != nullptr; }
+  bool writable() const { return unavailable == nullptr && !writes.empty(); }
 };
 
 const std::vector<FormatDescriptor>& registry();
+// The format a name, write name or alias denotes (case-insensitive), or nullptr.
+const FormatDescriptor* format_named(std::string_view name);
+// The format to read path with: the one options.format names (or, for a container name, the one
+// whose sniff accepts the file), else the best sniff. Throws UnsupportedFormat, also for a format
+// this build cannot read.
 const FormatDescriptor& find_format(const std::string& path, const std::vector<std::uint8_t>& prefix,
                                     const ReadOptions& options);
+
+// What Writer::create writes path as: `requested` (a write name or alias; "" = by extension).
+struct WriteChoice {
+  const FormatDescriptor* format = nullptr;
+  const WriteTarget* target = nullptr;
+};
+// Throws InvalidArgument when no format is requested and the extension names none,
+// UnsupportedFormat when the format cannot be written (by this build).
+WriteChoice find_write_target(const std::string& path, const std::string& requested);
+
+// Hash of the read options `format` declares (its read_options), for the index cache key: an
+// option the format does not read does not change it. Unknown formats hash every option.
+std::uint64_t read_options_hash(const std::string& format, const ReadOptions& options);
 
 // A format reader opened on a file, with the metadata its header gave.
 struct OpenedFormat {

@@ -43,7 +43,7 @@ OpenedFormat open_format(const std::string& path, const ReadOptions& options) {
   opened.metadata = std::make_shared<Metadata>();
   opened.metadata->path = path;
   opened.metadata->file_size = source->size();
-  opened.reader = format.open(std::move(source), prefix, options, *opened.metadata);
+  opened.reader = format.decoder.open(std::move(source), prefix, options, *opened.metadata);
   return opened;
 }
 
@@ -217,12 +217,6 @@ std::string detect_format(const std::string& path) {
   detail::ByteSource source(path, 0);
   const auto prefix = source.prefix(detail::kPrefixBytes);
   return detail::find_format(path, prefix, ReadOptions{}).name;
-}
-
-std::vector<std::string> supported_formats() {
-  std::vector<std::string> names;
-  for (const auto& f : detail::registry()) names.emplace_back(f.name);
-  return names;
 }
 
 }  // namespace evlib

@@ -24,13 +24,6 @@ std::size_t Scan::Plan::piece_chunk_events(unsigned threads) const {
   return std::max<std::size_t>(streaming_budget() / 4 / 13 / (threads + 1), std::size_t{1} << 14);
 }
 
-std::uint64_t Scan::Plan::options_hash() const {
-  std::string key = options.format + "|" + std::to_string(options.width) + "x" + std::to_string(options.height) + "|" +
-                    (options.metavision_time_shift ? "shift" : "abs") + "|" + options.evt21_endianness + "|" +
-                    options.aedat_camera + "|" + options.text_columns + "|" + options.text_time_unit;
-  return detail::fnv1a(key.data(), key.size());
-}
-
 unsigned Scan::Plan::thread_count() const {
   // Each decoding thread holds input windows and readers: about kBytesPerThread whatever the
   // file, from a quarter of the streaming budget. Threads that quarter cannot hold are not
@@ -104,7 +97,8 @@ std::shared_ptr<const detail::TimeIndex> Scan::Source::index(const Plan& plan, d
     return index_;
   }
   if (plan.policy != IndexPolicy::kAuto || !reader.can_snapshot()) return nullptr;
-  const auto key = detail::index_key_for(plan.path, metadata_ ? metadata_->format : std::string(), plan.options_hash());
+  const std::string format = metadata_ ? metadata_->format : std::string();
+  const auto key = detail::index_key_for(plan.path, format, detail::read_options_hash(format, plan.options));
   for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
     if (auto loaded = detail::TimeIndex::load(file, key)) {
       index_ = std::make_shared<const detail::TimeIndex>(std::move(*loaded));
@@ -124,7 +118,7 @@ void Scan::Source::publish_index(const Plan& plan, detail::TimeIndex index) {
     if (metadata_) format = metadata_->format;
   }
   if (plan.policy != IndexPolicy::kAuto) return;
-  const auto key = detail::index_key_for(plan.path, format, plan.options_hash());
+  const auto key = detail::index_key_for(plan.path, format, detail::read_options_hash(format, plan.options));
   for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
     if (shared->save(file, key)) return;  // the first writable place wins
   }

@@ -36,7 +36,6 @@ struct Scan::Plan {
   // Capacity of each chunk a parallel piece fills: the pieces decoded ahead (threads + 1) share
   // a quarter of the budget.
   std::size_t piece_chunk_events(unsigned threads) const;
-  std::uint64_t options_hash() const;
   unsigned thread_count() const;
   std::uint64_t budget_bytes() const;
 };

@@ -128,22 +128,63 @@ void Progress::finish() {
   drawn_ = false;
 }
 
+std::vector<std::string> option_values(FormatOption option) {
+  std::vector<std::string> values;
+  for (const FormatInfo& f : formats()) {
+    for (const FormatOptionInfo& o : f.read_options) {
+      if (o.option != option) continue;
+      for (const std::string& v : o.values) {
+        if (!v.empty() && std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+      }
+    }
+  }
+  return values;
+}
+
+namespace {
+
+// "a, b or c".
+std::string or_list(const std::vector<std::string>& values) {
+  std::string s;
+  for (std::size_t i = 0; i < values.size(); ++i) s += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
+  return s;
+}
+
+// Names --format accepts: container names, then each readable format with its aliases.
+std::string readable_names() {
+  std::vector<std::string> containers;
+  std::string names;
+  for (const FormatInfo& f : formats()) {
+    if (!f.readable) continue;
+    if (!f.container.empty() && std::find(containers.begin(), containers.end(), f.container) == containers.end()) {
+      containers.push_back(f.container);
+    }
+    names += ", " + f.name;
+    for (const std::string& alias : f.aliases) names += "/" + alias;
+  }
+  std::string out;
+  for (const std::string& c : containers) out += (out.empty() ? "" : ", ") + c;
+  return out + names;
+}
+
+}  // namespace
+
 void ReaderFlags::add_to(CLI::App& app) {
-  std::string names = "raw";
-  for (const auto& name : supported_formats()) names += ", " + name;
-  app.add_option("--format", format, "Input format (default: detect from content): " + names);
+  app.add_option("--format", format, "Input format (default: detect from content): " + readable_names());
   app.add_option("--text-columns", options.text_columns,
                  "Column order of text and plain 2-D NumPy input, e.g. txyp (default) or xypt; _ skips a column");
+  const auto units = option_values(FormatOption::text_time_unit);
   app.add_option("--time-unit", options.text_time_unit,
-                 "Time unit of text / NumPy input: s, ms, us or ns (default: s if the time has a '.', else us)")
-      ->check(CLI::IsMember({"s", "ms", "us", "ns"}));
+                 "Time unit of text / NumPy input: " + or_list(units) + " (default: s if the time has a '.', else us)")
+      ->check(CLI::IsMember(units));
   app.add_flag("--strict", options.strict, "Fail on the first corrupt word instead of counting it");
   app.add_flag("--metavision-time", options.metavision_time_shift,
                "Apply Metavision's RAW time shift (default: absolute sensor time)");
   app.add_option("--width", options.width, "Override the sensor width");
   app.add_option("--height", options.height, "Override the sensor height");
-  app.add_option("--evt21-endianness", options.evt21_endianness, "EVT 2.1 half-word order: little or legacy")
-      ->check(CLI::IsMember({"little", "legacy"}));
+  const auto orders = option_values(FormatOption::evt21_endianness);
+  app.add_option("--evt21-endianness", options.evt21_endianness, "EVT 2.1 half-word order: " + or_list(orders))
+      ->check(CLI::IsMember(orders));
   app.add_option("--chunk", chunk, "Events per streamed chunk (default 1048576)");
 }
 

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "evlib/formats.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 
@@ -74,6 +75,9 @@ struct ScanFlags {
   // A scan of path with these flags applied.
   Scan make(const std::string& path, const ReadOptions& options) const;
 };
+
+// The values a read option accepts, from the formats that read it ("" = the default, left out).
+std::vector<std::string> option_values(FormatOption option);
 
 // Parses a time with unit (s, ms, us; plain numbers are µs).
 std::int64_t parse_time_us(const std::string& text);

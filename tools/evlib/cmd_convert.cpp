@@ -19,6 +19,7 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "evlib/error.hpp"
+#include "evlib/formats.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/summary.hpp"
 #include "evlib/writer.hpp"
@@ -78,52 +79,43 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool ends_with(const std::string& s, const char* ext) {
-  const std::string e(ext);
-  return s.size() >= e.size() && s.compare(s.size() - e.size(), e.size(), e) == 0;
-}
+// The target: --to, else the extension (as evlib::Writer picks it), and what the registry says
+// about it.
+struct Target {
+  std::string name;
+  FormatInfo info;
+};
 
-// The target format: --to, else the extension (the mapping evlib::Writer uses).
-std::string target_format(const ConvertArgs& a) {
-  std::string f = lower(a.to);
+Target target_format(const ConvertArgs& a) {
+  const std::string f = a.to.empty() ? write_format_for(a.out).value_or("") : lower(a.to);
   if (f.empty()) {
-    const std::string p = lower(a.out);
-    static const std::pair<const char*, const char*> kExtensions[] = {
-        {".raw", "evt3"}, {".dat", "dat"}, {".txt", "text"}, {".csv", "csv"}, {".npy", "npy"},
-        {".npz", "npz"},  {".h5", "hdf5"}, {".hdf5", "hdf5"}, {".aedat4", "aedat4"}};
-    for (const auto& [ext, name] : kExtensions) {
-      if (ends_with(p, ext)) f = name;
-    }
-    if (f.empty()) {
-      throw InvalidArgument(a.out + ": cannot tell the output format from the extension; give --to (" + writable_list() + ")");
-    }
+    throw InvalidArgument(a.out + ": cannot tell the output format from the extension; give --to (" + writable_list() + ")");
   }
+  const auto info = format_info(f);
+  if (info && !info->unavailable.empty()) throw UnsupportedFormat::unavailable(a.out, info->unavailable);
   const auto formats = writable_formats();
-  if (std::find(formats.begin(), formats.end(), f) == formats.end()) {
+  if (!info || std::find(formats.begin(), formats.end(), f) == formats.end()) {
     throw InvalidArgument("cannot write format '" + f + "' (writable: " + writable_list() + ")");
   }
-  return f;
+  return {f, *info};
 }
 
-// Formats whose files carry no sensor geometry or do not need one; every other writer gets one
-// (RAW files cannot be written without it).
-bool needs_geometry(const std::string& format) {
-  return format != "dat" && format != "text" && format != "csv" && format != "npy" && format != "npz";
+// Every writer whose file states the sensor size gets one, from the events when the input
+// states none, except where it is merely optional (DAT).
+bool infer_geometry_for(const Target& target) {
+  return target.info.traits.geometry == GeometryNeed::required || target.info.traits.geometry == GeometryNeed::expected;
 }
 
-// Formats known to have no place for external triggers; other writers decide themselves.
-bool cannot_hold_triggers(const std::string& format) { return !needs_geometry(format); }
-
-// RAW encodings keep time modulo a power of two from their first TIME_HIGH on: an input whose
+// Formats that keep time modulo a power of two from their first time word on: an input whose
 // absolute time is beyond it reads back shifted (docs/formats.md 2.3, 4.2). Says so once.
-void warn_time_range(const std::string& target, std::int64_t t_first, const std::string& out) {
-  const int bits = target == "evt3" ? 24 : (target == "evt2" || target == "evt21") ? 34 : 0;
+void warn_time_range(const Target& target, std::int64_t t_first, const std::string& out) {
+  const int bits = target.info.traits.time_wrap_bits;
   if (bits == 0 || t_first < (std::int64_t{1} << bits)) return;
   const std::int64_t shift = (t_first >> bits) << bits;
   std::fprintf(stderr,
                "evlib: warning: %s stores time modulo 2^%d us: %s will read back with times %lld us earlier "
                "(the first event is at %lld us)\n",
-               target.c_str(), bits, out.c_str(), static_cast<long long>(shift), static_cast<long long>(t_first));
+               target.name.c_str(), bits, out.c_str(), static_cast<long long>(shift), static_cast<long long>(t_first));
 }
 
 bool regular_file(const std::string& path) {
@@ -162,7 +154,7 @@ int run_convert(const ConvertArgs& a) {
   if (a.out == "-") {
     throw InvalidArgument("convert writes a file (renamed into place when complete); standard output is not supported");
   }
-  const std::string target = target_format(a);
+  const Target target = target_format(a);
   if (!a.force) {
     struct stat st {};
     if (::stat(a.out.c_str(), &st) == 0) throw IoError(a.out, "file exists (use --force to replace it)");
@@ -174,20 +166,22 @@ int run_convert(const ConvertArgs& a) {
     Reader reader = Reader::open(a.in, options);
     const Metadata& meta = reader.metadata();
     WriteOptions wo;
-    wo.format = target;
+    wo.format = target.name;
     wo.overwrite = a.force;
     wo.width = options.width != 0 ? options.width : meta.width;
     wo.height = options.height != 0 ? options.height : meta.height;
-    if ((wo.width == 0 || wo.height == 0) && needs_geometry(target)) infer_geometry(a, options, target, wo.width, wo.height);
+    if ((wo.width == 0 || wo.height == 0) && infer_geometry_for(target)) {
+      infer_geometry(a, options, target.name, wo.width, wo.height);
+    }
 
     Writer writer = Writer::create(a.out, wo);
     Progress progress(meta.file_size, !a.quiet);
     std::uint64_t events = 0, triggers = 0, dropped = 0;
     while (auto chunk = reader.next()) {
       InterruptGuard::check();
-      if (!chunk->triggers.empty() && cannot_hold_triggers(target)) {
+      if (!chunk->triggers.empty() && !target.info.traits.holds_triggers) {
         if (!a.drop_triggers) {
-          throw InvalidArgument(a.in + " has external triggers, which a " + target +
+          throw InvalidArgument(a.in + " has external triggers, which a " + target.name +
                                 " file cannot hold; add --drop-triggers to convert the events only");
         }
         dropped += chunk->triggers.size();
@@ -197,7 +191,7 @@ int run_convert(const ConvertArgs& a) {
       try {
         writer.write(chunk->events, chunk->triggers);
       } catch (const InvalidArgument& e) {
-        throw InvalidArgument("cannot write " + a.out + " as " + target + ": " + e.what());
+        throw InvalidArgument("cannot write " + a.out + " as " + target.name + ": " + e.what());
       }
       events += chunk->events.size();
       triggers += chunk->triggers.size();
@@ -219,7 +213,7 @@ int run_convert(const ConvertArgs& a) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::printf("converted %llu events and %llu triggers: %s (%s) -> %s (%s) in %.2f s (%sevents/s)\n",
                   static_cast<unsigned long long>(events), static_cast<unsigned long long>(triggers), a.in.c_str(),
-                  meta.format.c_str(), a.out.c_str(), target.c_str(), secs,
+                  meta.format.c_str(), a.out.c_str(), target.name.c_str(), secs,
                   human_count(secs > 0 ? static_cast<double>(events) / secs : 0.0).c_str());
     }
     return 0;

@@ -13,6 +13,7 @@
 
 #include "evlib/event_batch.hpp"
 #include "evlib/filter.hpp"
+#include "evlib/metadata.hpp"
 
 namespace evlib::detail {
 
@@ -146,6 +147,27 @@ std::size_t feed_words(PartialWord<N>& partial, const std::uint8_t* data, std::s
   std::memcpy(partial.bytes, data + used, rest);
   partial.len = rest;
   return size;
+}
+
+// EVT 2.0 / 2.1 TIME_HIGH word (28 bits of 64 µs): the first one starts the clock (and sets the
+// Metavision time shift when enabled); a step back by half the range or more is a wrap of the
+// 34-bit clock (docs/formats.md 2.3), a smaller one an error. Then base = loops·2^34 + th·64 − shift.
+template <class State>
+void th_advance(State& s, DecodeStats& stats, std::uint32_t v, std::uint64_t offset, bool shift_enabled) {
+  if (!s.have_th) {
+    s.have_th = true;
+    if (shift_enabled) s.shift = static_cast<std::int64_t>(v) << 6;
+  } else if (v < s.th) {
+    if (s.th - v >= (1u << 27)) {
+      ++s.loops;
+      ++stats.time_wraps;
+    } else {
+      ++stats.non_monotonic_time_high;
+      stats.note_error(offset, "TIME_HIGH went backwards");
+    }
+  }
+  s.th = v;
+  s.base = (s.loops << 34) + (static_cast<std::int64_t>(s.th) << 6) - s.shift;
 }
 
 // EVT 2.0 / 2.1 parallel stitching (io/parallel_chunks.hpp): time is base = loops * 2^34 +

@@ -22,18 +22,8 @@ class EventEncoder {
   virtual void end(AtomicFile& out) = 0;
 };
 
-std::unique_ptr<EventEncoder> make_evt2_encoder(const WriteOptions& options);
-std::unique_ptr<EventEncoder> make_evt3_encoder(const WriteOptions& options);
-std::unique_ptr<EventEncoder> make_dat_encoder(const WriteOptions& options);
-// HDF5 /events/{t,x,y,p} (docs/formats.md 15.6); creates its file at AtomicFile::temp_path().
-std::unique_ptr<EventEncoder> make_hdf5_encoder(const WriteOptions& options);
-// Text (.txt, "t x y p") or CSV (.csv, "t,x,y,p" header), docs/formats.md 15.9; NumPy .npy and
-// .npz, 15.8.
-std::unique_ptr<EventEncoder> make_text_encoder(const WriteOptions& options, bool csv);
-std::unique_ptr<EventEncoder> make_npy_encoder(const WriteOptions& options);
-std::unique_ptr<EventEncoder> make_npz_encoder(const WriteOptions& options);
-// AEDAT 4.0 (docs/formats.md 15.7): EVTS/TRIG packets, LZ4 (default), Zstd or none, FileDataTable.
-std::unique_ptr<EventEncoder> make_aedat4_encoder(const WriteOptions& options);
+// Each format's factory (`make_<name>_encoder(const WriteOptions&)`) is declared where it is
+// registered, in src/io/registry.cpp.
 
 // `% key value` lines of a RAW header for a file we write (docs/formats.md 15.1), ending in `% end`.
 std::string raw_header(const std::string& evt_version, const std::string& format_name, const WriteOptions& options);

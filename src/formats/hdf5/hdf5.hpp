@@ -28,7 +28,13 @@
 
 namespace evlib::detail {
 
-FormatDescriptor hdf5_format();  // the writer is make_hdf5_encoder (formats/common/encoder.hpp)
+// Confidence that prefix is an HDF5 file, from its superblock signature alone (hdf5_signature.cpp,
+// built without libhdf5 too, so that a build without HDF5 still recognises HDF5 files).
+int sniff_hdf5(const std::vector<std::uint8_t>& prefix, const std::string& path);
+// The reader (hdf5_reader.cpp) and the writer (hdf5_writer.cpp: /events/{t,x,y,p}; it creates its
+// file at AtomicFile::temp_path()).
+FormatDecoder hdf5_decoder();
+std::unique_ptr<EventEncoder> make_hdf5_encoder(const WriteOptions& options);
 // Metavision's layout (/CD/events in ECF chunks), which make_hdf5_encoder picks for
 // WriteOptions::compression == "ecf".
 std::unique_ptr<EventEncoder> make_ecf_hdf5_encoder(const WriteOptions& options);

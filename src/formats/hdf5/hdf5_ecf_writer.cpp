@@ -11,7 +11,7 @@
 #include "formats/prophesee/ecf.hpp"
 #include "formats/common/encoder.hpp"
 #include "formats/hdf5/hdf5.hpp"
-#include "formats/hdf5/hdf5_util.hpp"
+#include "formats/hdf5/hdf5_write_support.hpp"
 
 namespace evlib::detail {
 
@@ -22,11 +22,6 @@ using h5::Handle;
 constexpr H5Z_filter_t kEcfFilter = 36559;
 constexpr hsize_t kChunk = 16384;                 // Metavision's chunk (and ECF block) size
 constexpr std::int64_t kIndexPeriod = 2000;       // µs between index entries
-
-[[noreturn]] void fail_write(const std::string& path, const std::string& what) {
-  const std::string why = h5::error_message();
-  throw IoError(path, "HDF5: " + what + (why.empty() ? "" : " (" + why + ")"));
-}
 
 // Decodes one ECF block into Metavision records (the filter's read direction).
 std::size_t ecf_filter_decode(std::size_t nbytes, std::size_t* buf_size, void** buf) {
@@ -131,59 +126,17 @@ struct IndexRecord {
 };
 static_assert(sizeof(CdRecord) == 16 && sizeof(TriggerRecord) == 24 && sizeof(IndexRecord) == 16);
 
-// An extendable 1-D compound dataset.
-class Table {
- public:
-  // memory_type describes the records append() takes; it must outlive the table.
-  Table(const std::string& path, hid_t file, const std::string& name, hid_t file_type, hid_t memory_type, bool ecf)
-      : path_(path), name_(name), memory_type_(memory_type) {
-    const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-    Handle space = h5::space_handle(H5Screate_simple(1, &zero, &unlimited));
-    Handle dcpl = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE));
-    H5Pset_chunk(dcpl.get(), 1, &kChunk);
-    if (ecf) H5Pset_filter(dcpl.get(), kEcfFilter, H5Z_FLAG_OPTIONAL, 0, nullptr);
-    Handle lcpl = h5::plist_handle(H5Pcreate(H5P_LINK_CREATE));
-    H5Pset_create_intermediate_group(lcpl.get(), 1);
-    ds_ = h5::dataset_handle(H5Dcreate2(file, name.c_str(), file_type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
-    if (!ds_) fail_write(path_, "cannot create dataset " + name);
-  }
-
-  hid_t get() const { return ds_.get(); }
-  hsize_t size() const { return size_; }
-
-  void append(const void* records, hsize_t n) {
-    if (n == 0) return;
-    const hsize_t grown = size_ + n;
-    if (H5Dset_extent(ds_.get(), &grown) < 0) fail_write(path_, "cannot extend dataset " + name_);
-    Handle file_space = h5::space_handle(H5Dget_space(ds_.get()));
-    Handle memory = h5::space_handle(H5Screate_simple(1, &n, nullptr));
-    if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &size_, nullptr, &n, nullptr) < 0 ||
-        H5Dwrite(ds_.get(), memory_type_, memory.get(), file_space.get(), H5P_DEFAULT, records) < 0) {
-      fail_write(path_, "cannot write dataset " + name_);
-    }
-    size_ = grown;
-  }
-
-  // One ECF block holding events [size(), size() + n): extend, then store the bytes as chunk k.
-  void append_block(const std::vector<std::uint8_t>& block, hsize_t n) {
-    const hsize_t offset = size_;
-    const hsize_t grown = size_ + n;
-    if (H5Dset_extent(ds_.get(), &grown) < 0 ||
-        H5Dwrite_chunk(ds_.get(), H5P_DEFAULT, 0, &offset, block.size(), block.data()) < 0) {
-      fail_write(path_, "cannot write chunk at event " + std::to_string(offset) + " of " + name_);
-    }
-    size_ = grown;
-  }
-
-  bool close() { return ds_.close(); }
-
- private:
-  std::string path_;
-  std::string name_;
-  hid_t memory_type_;
-  Handle ds_;
-  hsize_t size_ = 0;
-};
+// An extendable 1-D compound dataset in chunks of kChunk records (with the optional ECF filter
+// for /CD/events), its groups created on the way. memory_type must outlive it.
+h5::AppendDataset table(const std::string& path, hid_t file, const std::string& name, hid_t file_type, hid_t memory_type,
+                        bool ecf) {
+  Handle dcpl = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_chunk(dcpl.get(), 1, &kChunk);
+  if (ecf) H5Pset_filter(dcpl.get(), kEcfFilter, H5Z_FLAG_OPTIONAL, 0, nullptr);
+  Handle lcpl = h5::plist_handle(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  return h5::AppendDataset(path, file, name, file_type, memory_type, dcpl.get(), lcpl.get());
+}
 
 // Metavision's seek index of one stream (docs/formats.md 15.6): entries mark 2000 µs periods counted
 // from the first event and point at the first event of an earlier period.
@@ -218,17 +171,6 @@ class PeriodIndex {
   std::vector<IndexRecord> pending_;
 };
 
-void write_string_attribute(const std::string& path, hid_t object, const std::string& name, const std::string& value) {
-  Handle type = h5::type_handle(H5Tcopy(H5T_C_S1));
-  H5Tset_size(type.get(), H5T_VARIABLE);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  Handle space = h5::space_handle(H5Screate(H5S_SCALAR));
-  if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());  // later duplicates win
-  Handle attr = h5::attribute_handle(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
-  const char* text = value.c_str();
-  if (!attr || H5Awrite(attr.get(), type.get(), &text) < 0) fail_write(path, "cannot write attribute " + name);
-}
-
 class EcfHdf5Encoder final : public EventEncoder {
  public:
   explicit EcfHdf5Encoder(const WriteOptions& options) : options_(options) {
@@ -251,12 +193,7 @@ class EcfHdf5Encoder final : public EventEncoder {
     h5::QuietErrors quiet;
     path_ = out.path();
     ensure_ecf_filter_registered();
-    Handle fcpl = h5::plist_handle(H5Pcreate(H5P_FILE_CREATE));
-    H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    Handle fapl = h5::plist_handle(H5Pcreate(H5P_FILE_ACCESS));
-    H5Pset_file_locking(fapl.get(), true, true);
-    file_ = h5::file_handle(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()));
-    if (!file_) fail_write(path_, "cannot create the file");
+    file_ = h5::create_file(path_, out.temp_path());
     write_attributes();
     // File types are little-endian whatever the host; memory types describe our structs.
     Handle cd = compound(16, {{"x", 0, H5T_STD_U16LE}, {"y", 2, H5T_STD_U16LE}, {"p", 4, H5T_STD_I16LE}, {"t", 8, H5T_STD_I64LE}});
@@ -268,10 +205,10 @@ class EcfHdf5Encoder final : public EventEncoder {
     index_memory_ = compound(sizeof(IndexRecord), {{"id", offsetof(IndexRecord, id), H5T_NATIVE_UINT64},
                                                    {"ts", offsetof(IndexRecord, ts), H5T_NATIVE_INT64}});
     // Metavision's reader opens all four datasets: create them even when they stay empty.
-    cd_events_.emplace(path_, file_.get(), "/CD/events", cd.get(), H5I_INVALID_HID, true);  // chunks only
-    cd_indexes_.emplace(path_, file_.get(), "/CD/indexes", index.get(), index_memory_.get(), false);
-    trigger_events_.emplace(path_, file_.get(), "/EXT_TRIGGER/events", trigger.get(), trigger_memory_.get(), false);
-    trigger_indexes_.emplace(path_, file_.get(), "/EXT_TRIGGER/indexes", index.get(), index_memory_.get(), false);
+    cd_events_.emplace(table(path_, file_.get(), "/CD/events", cd.get(), H5I_INVALID_HID, true));  // chunks only
+    cd_indexes_.emplace(table(path_, file_.get(), "/CD/indexes", index.get(), index_memory_.get(), false));
+    trigger_events_.emplace(table(path_, file_.get(), "/EXT_TRIGGER/events", trigger.get(), trigger_memory_.get(), false));
+    trigger_indexes_.emplace(table(path_, file_.get(), "/EXT_TRIGGER/indexes", index.get(), index_memory_.get(), false));
   }
 
   void encode(const EventBatch& events, const TriggerBatch& triggers, AtomicFile&) override {
@@ -301,14 +238,14 @@ class EcfHdf5Encoder final : public EventEncoder {
     flush_indexes(true);
     write_offset_attribute(*cd_indexes_, cd_index_);
     write_offset_attribute(*trigger_indexes_, trigger_index_);
-    if (!close_objects()) fail_write(path_, "cannot finish the file");
+    if (!close_objects()) h5::fail_write(path_, "cannot finish the file");
   }
 
  private:
   void write_attributes() {
-    write_string_attribute(path_, file_.get(), "version", "1.0");
+    h5::write_string_attribute(path_, file_.get(), "version", "1.0");
     if (options_.width != 0 && options_.height != 0) {
-      write_string_attribute(path_, file_.get(), "geometry",
+      h5::write_string_attribute(path_, file_.get(), "geometry",
                              std::to_string(options_.width) + "x" + std::to_string(options_.height));
     }
     for (const auto& [key, value] : options_.header) {
@@ -317,7 +254,7 @@ class EcfHdf5Encoder final : public EventEncoder {
           key == "width" || key == "height" || key.rfind("hdf5.", 0) == 0) {
         continue;
       }
-      write_string_attribute(path_, file_.get(), key, value);
+      h5::write_string_attribute(path_, file_.get(), key, value);
     }
   }
 
@@ -347,7 +284,7 @@ class EcfHdf5Encoder final : public EventEncoder {
     if (t_.empty()) return;
     block_.clear();
     ecf::encode({t_, x_, y_, p_}, block_);
-    cd_events_->append_block(block_, t_.size());
+    cd_events_->append_chunk(block_, t_.size());
     t_.clear();
     x_.clear();
     y_.clear();
@@ -374,8 +311,8 @@ class EcfHdf5Encoder final : public EventEncoder {
     }
   }
 
-  void write_offset_attribute(Table& table, const PeriodIndex& index) {
-    write_string_attribute(path_, table.get(), "offset", index.offset_text());
+  void write_offset_attribute(h5::AppendDataset& table, const PeriodIndex& index) {
+    h5::write_string_attribute(path_, table.get(), "offset", index.offset_text());
   }
 
   bool close_objects() {
@@ -392,7 +329,7 @@ class EcfHdf5Encoder final : public EventEncoder {
   std::string path_;
   Handle file_;
   Handle trigger_memory_, index_memory_;  // declared before the tables that use them
-  std::optional<Table> cd_events_, cd_indexes_, trigger_events_, trigger_indexes_;
+  std::optional<h5::AppendDataset> cd_events_, cd_indexes_, trigger_events_, trigger_indexes_;
   std::vector<std::int64_t> t_;
   std::vector<std::uint16_t> x_, y_;
   std::vector<std::uint8_t> p_;

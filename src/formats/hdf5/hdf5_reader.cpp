@@ -32,8 +32,6 @@ constexpr std::uint32_t kNoBound = 0x10000;               // coordinate bound wh
 constexpr std::size_t kMaxStep = std::size_t{1} << 20;    // events per read step (bounds staging memory)
 constexpr std::size_t kTriggerBlock = 4096;               // triggers read at a time
 
-constexpr std::uint8_t kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1A, '\n'};
-
 [[noreturn]] void fail(const Context& ctx, const std::string& detail) {
   throw FormatError(ctx.path, FormatError::kNoOffset, detail);
 }
@@ -41,14 +39,6 @@ constexpr std::uint8_t kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1A, '
 [[noreturn]] void fail_h5(const Context& ctx, const std::string& detail) {
   const std::string why = h5::error_message();
   fail(ctx, why.empty() ? detail : detail + " (HDF5: " + why + ")");
-}
-
-// The superblock signature sits at offset 0 or, after a user block, at 512, 1024, 2048, ...
-int sniff_hdf5(const std::vector<std::uint8_t>& prefix, const std::string&) {
-  for (std::size_t offset = 0; offset + sizeof kSignature <= prefix.size(); offset = offset == 0 ? 512 : offset * 2) {
-    if (std::memcmp(prefix.data() + offset, kSignature, sizeof kSignature) == 0) return 100;
-  }
-  return 0;
 }
 
 Handle open_file(const Context& ctx) {
@@ -607,10 +597,7 @@ std::unique_ptr<FormatReader> open_hdf5(std::unique_ptr<ByteSource> source, cons
 
 }  // namespace
 
-FormatDescriptor hdf5_format() {
-  return {"hdf5", "HDF5 events (Prophesee ECF, DSEC, event_utils, MVSEC, evlib)", {".h5", ".hdf5", ".hdf"},
-          &sniff_hdf5, &open_hdf5};
-}
+FormatDecoder hdf5_decoder() { return {&sniff_hdf5, &open_hdf5}; }
 
 std::optional<MillisecondIndex> read_millisecond_index(const std::string& path) {
   const Context ctx{path};

@@ -12,7 +12,7 @@
 #include "evlib/error.hpp"
 #include "formats/common/encoder.hpp"
 #include "formats/hdf5/hdf5.hpp"
-#include "formats/hdf5/hdf5_util.hpp"
+#include "formats/hdf5/hdf5_write_support.hpp"
 
 namespace evlib::detail {
 
@@ -45,53 +45,19 @@ Compression parse_compression(const std::string& requested) {
                         "' (use \"\", \"gzip\", \"gzip=0\" ... \"gzip=9\", or \"ecf\" for Metavision's layout)");
 }
 
-[[noreturn]] void fail_write(const std::string& path, const std::string& what) {
-  const std::string why = h5::error_message();
-  throw IoError(path, "HDF5: " + what + (why.empty() ? "" : " (" + why + ")"));
+// An event or trigger column: chunked, every element written (no fill pass), optionally shuffled
+// (byte planes compress far better) and deflated.
+h5::AppendDataset append_column(const std::string& path, hid_t group, const std::string& name, hid_t file_type,
+                                hid_t memory_type, hsize_t chunk, const Compression& compression) {
+  Handle dcpl = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_chunk(dcpl.get(), 1, &chunk);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  if (compression.gzip_level >= 0) {
+    if (H5Tget_size(file_type) > 1) H5Pset_shuffle(dcpl.get());
+    H5Pset_deflate(dcpl.get(), static_cast<unsigned>(compression.gzip_level));
+  }
+  return h5::AppendDataset(path, group, name, file_type, memory_type, dcpl.get());
 }
-
-// A 1-D dataset that starts empty and grows by appending.
-class AppendColumn {
- public:
-  AppendColumn(const std::string& path, hid_t group, const std::string& name, hid_t file_type, hid_t memory_type,
-               hsize_t chunk, const Compression& compression)
-      : path_(path), name_(name), memory_type_(memory_type) {
-    const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-    Handle space = h5::space_handle(H5Screate_simple(1, &zero, &unlimited));
-    Handle dcpl = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE));
-    H5Pset_chunk(dcpl.get(), 1, &chunk);
-    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);  // every element gets written: skip the fill pass
-    if (compression.gzip_level >= 0) {
-      if (H5Tget_size(file_type) > 1) H5Pset_shuffle(dcpl.get());  // byte planes compress far better
-      H5Pset_deflate(dcpl.get(), static_cast<unsigned>(compression.gzip_level));
-    }
-    ds_ = h5::dataset_handle(
-        H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
-    if (!ds_) fail_write(path_, "cannot create dataset " + name_);
-  }
-
-  void append(const void* data, hsize_t n) {
-    if (n == 0) return;
-    const hsize_t grown = size_ + n;
-    if (H5Dset_extent(ds_.get(), &grown) < 0) fail_write(path_, "cannot extend dataset " + name_);
-    Handle file_space = h5::space_handle(H5Dget_space(ds_.get()));
-    Handle memory = h5::space_handle(H5Screate_simple(1, &n, nullptr));
-    if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &size_, nullptr, &n, nullptr) < 0 ||
-        H5Dwrite(ds_.get(), memory_type_, memory.get(), file_space.get(), H5P_DEFAULT, data) < 0) {
-      fail_write(path_, "cannot write dataset " + name_);
-    }
-    size_ = grown;
-  }
-
-  bool close() { return ds_.close(); }
-
- private:
-  std::string path_;
-  std::string name_;
-  hid_t memory_type_;
-  Handle ds_;
-  hsize_t size_ = 0;
-};
 
 // Header keys that the writer owns or that describe how the reader saw another file.
 bool reserved_key(const std::string& key) {
@@ -112,16 +78,10 @@ class Hdf5Encoder final : public EventEncoder {
   void begin(AtomicFile& out) override {
     h5::QuietErrors quiet;
     path_ = out.path();
-    Handle fcpl = h5::plist_handle(H5Pcreate(H5P_FILE_CREATE));
-    // Root attributes keep the header's order when read back.
-    H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    Handle fapl = h5::plist_handle(H5Pcreate(H5P_FILE_ACCESS));
-    H5Pset_file_locking(fapl.get(), true, true);
-    file_ = h5::file_handle(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()));
-    if (!file_) fail_write(path_, "cannot create the file");
+    file_ = h5::create_file(path_, out.temp_path());
     write_attributes();
     events_group_ = h5::group_handle(H5Gcreate2(file_.get(), "/events", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    if (!events_group_) fail_write(path_, "cannot create group /events");
+    if (!events_group_) h5::fail_write(path_, "cannot create group /events");
     bt_.resize(kChunkEvents);
     bx_.resize(kChunkEvents);
     by_.resize(kChunkEvents);
@@ -142,7 +102,7 @@ class Hdf5Encoder final : public EventEncoder {
     write_columns(0, buffered_, bt_.data(), bx_.data(), by_.data(), bp_.data());
     buffered_ = 0;
     if (!t_) create_event_datasets(1);  // no events at all: empty datasets
-    if (!close_objects()) fail_write(path_, "cannot finish the file");
+    if (!close_objects()) h5::fail_write(path_, "cannot finish the file");
   }
 
  private:
@@ -151,27 +111,14 @@ class Hdf5Encoder final : public EventEncoder {
     if (options_.width != 0) write_uint_attribute(root, "width", options_.width);
     if (options_.height != 0) write_uint_attribute(root, "height", options_.height);
     for (const auto& [key, value] : options_.header) {
-      if (reserved_key(key)) continue;
-      if (H5Aexists(root, key.c_str()) > 0) H5Adelete(root, key.c_str());  // later duplicates win
-      write_string_attribute(root, key, value);
+      if (!reserved_key(key)) h5::write_string_attribute(path_, root, key, value);
     }
   }
 
   void write_uint_attribute(hid_t object, const char* name, std::uint32_t value) {
     Handle space = h5::space_handle(H5Screate(H5S_SCALAR));
     Handle attr = h5::attribute_handle(H5Acreate2(object, name, H5T_STD_U32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
-    if (!attr || H5Awrite(attr.get(), H5T_NATIVE_UINT32, &value) < 0) fail_write(path_, std::string("cannot write attribute ") + name);
-  }
-
-  // Variable-length UTF-8 string scalars: what h5py writes for str and reads back as str.
-  void write_string_attribute(hid_t object, const std::string& name, const std::string& value) {
-    Handle type = h5::type_handle(H5Tcopy(H5T_C_S1));
-    H5Tset_size(type.get(), H5T_VARIABLE);
-    H5Tset_cset(type.get(), H5T_CSET_UTF8);
-    Handle space = h5::space_handle(H5Screate(H5S_SCALAR));
-    Handle attr = h5::attribute_handle(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
-    const char* text = value.c_str();
-    if (!attr || H5Awrite(attr.get(), type.get(), &text) < 0) fail_write(path_, "cannot write attribute " + name);
+    if (!attr || H5Awrite(attr.get(), H5T_NATIVE_UINT32, &value) < 0) h5::fail_write(path_, std::string("cannot write attribute ") + name);
   }
 
   // The reader drops events outside the geometry, so writing them would not round-trip.
@@ -223,10 +170,10 @@ class Hdf5Encoder final : public EventEncoder {
   // ends before one full chunk gets chunks of exactly its size instead of 3.4 MB of padding.
   void create_event_datasets(hsize_t chunk) {
     const hid_t g = events_group_.get();
-    t_.emplace(path_, g, "t", H5T_STD_I64LE, H5T_NATIVE_INT64, chunk, compression_);
-    x_.emplace(path_, g, "x", H5T_STD_U16LE, H5T_NATIVE_UINT16, chunk, compression_);
-    y_.emplace(path_, g, "y", H5T_STD_U16LE, H5T_NATIVE_UINT16, chunk, compression_);
-    p_.emplace(path_, g, "p", H5T_STD_U8LE, H5T_NATIVE_UINT8, chunk, compression_);
+    t_.emplace(append_column(path_, g, "t", H5T_STD_I64LE, H5T_NATIVE_INT64, chunk, compression_));
+    x_.emplace(append_column(path_, g, "x", H5T_STD_U16LE, H5T_NATIVE_UINT16, chunk, compression_));
+    y_.emplace(append_column(path_, g, "y", H5T_STD_U16LE, H5T_NATIVE_UINT16, chunk, compression_));
+    p_.emplace(append_column(path_, g, "p", H5T_STD_U8LE, H5T_NATIVE_UINT8, chunk, compression_));
   }
 
   void write_columns(std::size_t from, std::size_t count, const std::int64_t* t, const std::uint16_t* x,
@@ -242,11 +189,11 @@ class Hdf5Encoder final : public EventEncoder {
   void append_triggers(const TriggerBatch& triggers) {
     if (!trigger_t_) {
       triggers_group_ = h5::group_handle(H5Gcreate2(file_.get(), "/triggers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-      if (!triggers_group_) fail_write(path_, "cannot create group /triggers");
+      if (!triggers_group_) h5::fail_write(path_, "cannot create group /triggers");
       const hid_t g = triggers_group_.get();
-      trigger_t_.emplace(path_, g, "t", H5T_STD_I64LE, H5T_NATIVE_INT64, kTriggerChunk, compression_);
-      trigger_channel_.emplace(path_, g, "channel", H5T_STD_U8LE, H5T_NATIVE_UINT8, kTriggerChunk, compression_);
-      trigger_value_.emplace(path_, g, "value", H5T_STD_U8LE, H5T_NATIVE_UINT8, kTriggerChunk, compression_);
+      trigger_t_.emplace(append_column(path_, g, "t", H5T_STD_I64LE, H5T_NATIVE_INT64, kTriggerChunk, compression_));
+      trigger_channel_.emplace(append_column(path_, g, "channel", H5T_STD_U8LE, H5T_NATIVE_UINT8, kTriggerChunk, compression_));
+      trigger_value_.emplace(append_column(path_, g, "value", H5T_STD_U8LE, H5T_NATIVE_UINT8, kTriggerChunk, compression_));
     }
     trigger_t_->append(triggers.t.data(), triggers.size());
     trigger_channel_->append(triggers.channel.data(), triggers.size());
@@ -271,8 +218,8 @@ class Hdf5Encoder final : public EventEncoder {
   std::string path_;
   Handle file_;
   Handle events_group_, triggers_group_;
-  std::optional<AppendColumn> t_, x_, y_, p_;
-  std::optional<AppendColumn> trigger_t_, trigger_channel_, trigger_value_;
+  std::optional<h5::AppendDataset> t_, x_, y_, p_;
+  std::optional<h5::AppendDataset> trigger_t_, trigger_channel_, trigger_value_;
   std::vector<std::int64_t> bt_;
   std::vector<std::uint16_t> bx_, by_;
   std::vector<std::uint8_t> bp_;

@@ -29,7 +29,9 @@ const KnownCamera kCameras[] = {
 };
 
 std::string camera_names() {
-  return "dvs128, davis128, davis208, davis240, davis346, davis640";
+  std::string s;
+  for (const std::string& name : aedat_camera_names()) s += (s.empty() ? "" : ", ") + name;
+  return s;
 }
 
 bool at_end_of_input(const std::vector<std::uint8_t>& prefix, const ByteSource& source) {
@@ -112,6 +114,10 @@ std::unique_ptr<FormatReader> open_aedat2(std::unique_ptr<ByteSource> source, co
 
 }  // namespace
 
+std::vector<std::string> aedat_camera_names() {
+  return {"dvs128", "davis128", "davis208", "davis240", "davis346", "davis640"};
+}
+
 std::optional<AedatCamera> aedat_camera_from_name(std::string_view name) {
   std::string key;
   for (char c : name) {
@@ -123,8 +129,6 @@ std::optional<AedatCamera> aedat_camera_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-FormatDescriptor aedat2_format() {
-  return {"aedat2", "iniVation/jAER AEDAT 1.0 and 2.0", {".aedat"}, &sniff_aedat2, &open_aedat2};
-}
+FormatDecoder aedat2_decoder() { return {&sniff_aedat2, &open_aedat2}; }
 
 }  // namespace evlib::detail

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "evlib/event_batch.hpp"
 #include "evlib/metadata.hpp"
@@ -34,6 +35,8 @@ struct AedatCamera {
 // A camera from a jAER chip class ("eu.seebetter.ini.chips.davis.DAVIS240C"), a hardware
 // interface name ("DVS128-V1 0249") or an evlib camera name ("davis346"); nullopt if unknown.
 std::optional<AedatCamera> aedat_camera_from_name(std::string_view name);
+// The evlib camera names ReadOptions::aedat_camera accepts.
+std::vector<std::string> aedat_camera_names();
 
 struct Aedat2Config {
   AedatLayout layout = AedatLayout::kDvs128;

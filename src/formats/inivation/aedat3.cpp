@@ -165,8 +165,6 @@ std::unique_ptr<FormatReader> open_aedat3(std::unique_ptr<ByteSource> source, co
 
 }  // namespace
 
-FormatDescriptor aedat3_format() {
-  return {"aedat3", "iniVation cAER AEDAT 3.0 and 3.1", {".aedat"}, &sniff_aedat3, &open_aedat3};
-}
+FormatDecoder aedat3_decoder() { return {&sniff_aedat3, &open_aedat3}; }
 
 }  // namespace evlib::detail

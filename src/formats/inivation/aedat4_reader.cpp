@@ -460,8 +460,6 @@ std::unique_ptr<FormatReader> open_aedat4(std::unique_ptr<ByteSource> source, co
   return std::make_unique<Aedat4Reader>(std::move(source), std::move(info), options);
 }
 
-FormatDescriptor aedat4_format() {
-  return {"aedat4", "iniVation DV AEDAT 4.0", {".aedat4"}, &sniff_aedat4, &open_aedat4};
-}
+FormatDecoder aedat4_decoder() { return {&sniff_aedat4, &open_aedat4}; }
 
 }  // namespace evlib::detail

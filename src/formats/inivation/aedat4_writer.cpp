@@ -138,9 +138,6 @@ std::vector<std::uint8_t> io_header(Aedat4Compression compression, const std::st
 class Aedat4Encoder final : public EventEncoder {
  public:
   explicit Aedat4Encoder(const WriteOptions& options) : options_(options), compression_(compression_from(options.compression)) {
-    if (options.width == 0 || options.height == 0) {
-      throw InvalidArgument("an AEDAT 4.0 file needs the sensor geometry (width and height) for its stream description");
-    }
     if (options.width > 0x8000 || options.height > 0x8000) {
       throw InvalidArgument("AEDAT 4.0 stores coordinates as int16: width and height must be at most 32768");
     }

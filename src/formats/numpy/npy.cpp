@@ -10,7 +10,7 @@
 
 #include "evlib/error.hpp"
 #include "formats/common/decoder_support.hpp"
-#include "formats/text/text.hpp"
+#include "formats/common/columns.hpp"
 
 namespace evlib::detail {
 
@@ -807,8 +807,6 @@ class ArrayReader final : public FormatReader {
 
 const char* role_letter(int r) { return r == 0 ? "t" : r == 1 ? "x" : r == 2 ? "y" : "p"; }
 
-const char* exponent_name(int e) { return e == 6 ? "s" : e == 3 ? "ms" : e == 0 ? "us" : "ns"; }
-
 int sniff_npy(const std::vector<std::uint8_t>& prefix, const std::string&) {
   static constexpr std::uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   return prefix.size() >= 6 && std::equal(kMagic, kMagic + 6, prefix.begin()) ? 100 : 0;
@@ -920,36 +918,22 @@ EventColumns event_columns(const NpyHeader& h, const ReadOptions& options, const
                             " is not an event table: expected a structured array or a 2-D array (N, C) with 4 to 16 "
                             "columns (a (4, N) array must be transposed)");
     }
-    std::string spec = options.text_columns.empty() ? "txyp" : options.text_columns;
-    std::vector<int> role_of_column;
-    std::array<int, 4> seen{};
-    for (char c : spec) {
-      const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      static constexpr std::string_view kLetters = "txyp";
-      const std::size_t at = kLetters.find(l);
-      const int r = at != std::string_view::npos ? static_cast<int>(at) : l == '_' ? -1 : -2;
-      if (r >= 0) ++seen[static_cast<std::size_t>(r)];
-      role_of_column.push_back(r);
-    }
-    if (std::count(role_of_column.begin(), role_of_column.end(), -2) != 0 ||
-        std::any_of(seen.begin(), seen.end(), [](int s) { return s != 1; })) {
-      throw InvalidArgument("column order '" + spec + "': use each of the letters t, x, y, p once and '_' to skip a column");
-    }
-    if (role_of_column.size() > h.shape[1]) {
+    const std::string spec = options.text_columns.empty() ? "txyp" : options.text_columns;
+    const std::vector<TextRole> roles = roles_from_spec(spec);
+    if (roles.size() > h.shape[1]) {
       throw FormatError(path, offset,
                         "the array has " + std::to_string(h.shape[1]) + " columns but the column order '" + spec + "' needs " +
-                            std::to_string(role_of_column.size()));
+                            std::to_string(roles.size()));
     }
     cols.columns = h.shape[1];
     cols.column_major = h.fortran_order;
     cols.column_index.resize(4);
-    for (std::size_t c = 0; c < role_of_column.size(); ++c) {
-      const int r = role_of_column[c];
-      if (r < 0) continue;
-      cols.column_index[static_cast<std::size_t>(r)] = c;
-      *refs[static_cast<std::size_t>(r)] =
-          cols.column_major ? ColumnRef{static_cast<std::size_t>(r), 0, h.element} : ColumnRef{0, c * h.element.size, h.element};
-      names[static_cast<std::size_t>(r)] = "column " + std::to_string(c);
+    for (std::size_t c = 0; c < roles.size(); ++c) {
+      if (roles[c] == TextRole::skip) continue;
+      const std::size_t r = static_cast<std::size_t>(roles[c]) - 1;
+      cols.column_index[r] = c;
+      *refs[r] = cols.column_major ? ColumnRef{r, 0, h.element} : ColumnRef{0, c * h.element.size, h.element};
+      names[r] = "column " + std::to_string(c);
     }
   }
   for (int r = 0; r < 4; ++r) {
@@ -964,17 +948,14 @@ EventColumns event_columns(const NpyHeader& h, const ReadOptions& options, const
   if (tt.kind == NpyType::Kind::datetime) {
     cols.time_exponent = tt.time_exponent;
   } else if (!options.text_time_unit.empty()) {
-    cols.time_exponent = time_unit_exponent(options.text_time_unit);
-    if (cols.time_exponent == kNoTimeUnit) {
-      throw InvalidArgument("time unit '" + options.text_time_unit + "': use s, ms, us or ns");
-    }
+    cols.time_exponent = time_unit_option(options.text_time_unit);
   } else {
     cols.time_exponent = tt.kind == NpyType::Kind::floating ? 6 : 0;
   }
   for (int r = 0; r < 4; ++r) {
     cols.description += std::string(r ? ", " : "") + role_letter(r) + "=" + names[r] + " " + refs[r]->type.text;
   }
-  cols.description += std::string(", time unit ") + exponent_name(cols.time_exponent);
+  cols.description += std::string(", time unit ") + time_unit_name(cols.time_exponent);
   return cols;
 }
 
@@ -1050,8 +1031,6 @@ std::unique_ptr<FormatReader> open_npy(std::unique_ptr<ByteSource> source, const
   return make_array_reader(path, std::move(parts), cols, count, options, width, height);
 }
 
-FormatDescriptor npy_format() {
-  return {"npy", "NumPy .npy event array", {".npy"}, &sniff_npy, &open_npy};
-}
+FormatDecoder npy_decoder() { return {&sniff_npy, &open_npy}; }
 
 }  // namespace evlib::detail

@@ -17,7 +17,7 @@
 #include "evlib/error.hpp"
 #include "formats/common/decoder_support.hpp"
 #include "formats/numpy/npy.hpp"
-#include "formats/text/text.hpp"
+#include "formats/common/columns.hpp"
 
 namespace evlib::detail {
 
@@ -427,8 +427,6 @@ std::unique_ptr<FormatReader> open_npz(std::unique_ptr<ByteSource> source, const
   return make_array_reader(path, std::move(parts), cols, count, options, options.width, options.height);
 }
 
-FormatDescriptor npz_format() {
-  return {"npz", "NumPy .npz archive of event arrays", {".npz"}, &sniff_npz, &open_npz};
-}
+FormatDecoder npz_decoder() { return {&sniff_npz, &open_npz}; }
 
 }  // namespace evlib::detail

@@ -94,6 +94,6 @@ std::unique_ptr<FormatReader> open_dat(std::unique_ptr<ByteSource> source, const
 
 }  // namespace
 
-FormatDescriptor dat_format() { return {"dat", "Prophesee DAT", {".dat"}, &sniff_dat, &open_dat}; }
+FormatDecoder dat_decoder() { return {&sniff_dat, &open_dat}; }
 
 }  // namespace evlib::detail

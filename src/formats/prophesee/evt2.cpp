@@ -1,27 +1,11 @@
 #include "formats/prophesee/evt2.hpp"
 
-#include "formats/prophesee/prophesee_header.hpp"
-#include "io/format_reader.hpp"
-#include "io/word_stream_reader.hpp"
+#include "formats/prophesee/raw_stream.hpp"
 
 namespace evlib::detail {
 
 void Evt2Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
-  if (!s_.have_th) {
-    s_.have_th = true;
-    if (shift_enabled_) s_.shift = static_cast<std::int64_t>(v) << 6;
-  } else if (v < s_.th) {
-    // Half-range rule (docs/formats.md 2.3): a large backwards step is a wrap of the 34-bit clock.
-    if (s_.th - v >= (1u << 27)) {
-      ++s_.loops;
-      ++stats_.time_wraps;
-    } else {
-      ++stats_.non_monotonic_time_high;
-      stats_.note_error(offset, "TIME_HIGH went backwards");
-    }
-  }
-  s_.th = v;
-  s_.base = (s_.loops << 34) + (static_cast<std::int64_t>(s_.th) << 6) - s_.shift;
+  th_advance(s_, stats_, v, offset, shift_enabled_);
 }
 
 // In sync right after a TIME_HIGH word, which also ends any OTHERS / IMU group.
@@ -82,22 +66,12 @@ int sniff_evt2(const std::vector<std::uint8_t>& prefix, const std::string& path)
 
 std::unique_ptr<FormatReader> open_evt2(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata) {
-  const std::string path = source->path();
-  const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt2");
-  WordDecoderConfig config;
-  config.width = enc.width != 0 ? enc.width : 2048;
-  config.height = enc.height != 0 ? enc.height : 2048;
-  config.metavision_time_shift = options.metavision_time_shift;
-  config.filter = options.filter;
-  config.stream_offset = metadata.data_offset;
-  return std::make_unique<WordStreamReader<Evt2Decoder>>(std::move(source), metadata.data_offset, Evt2Decoder(config),
-                                                         options.strict);
+  return open_raw_stream(std::move(source), prefix, options, metadata, "evt2",
+                         [](const WordDecoderConfig& config, const RawEncoding&) { return Evt2Decoder(config); });
 }
 
 }  // namespace
 
-FormatDescriptor evt2_format() {
-  return {"evt2", "Prophesee RAW, EVT 2.0", {".raw"}, &sniff_evt2, &open_evt2};
-}
+FormatDecoder evt2_decoder() { return {&sniff_evt2, &open_evt2}; }
 
 }  // namespace evlib::detail

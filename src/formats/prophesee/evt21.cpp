@@ -1,27 +1,12 @@
 #include "formats/prophesee/evt21.hpp"
 
 #include "evlib/error.hpp"
-#include "formats/prophesee/prophesee_header.hpp"
-#include "io/format_reader.hpp"
-#include "io/word_stream_reader.hpp"
+#include "formats/prophesee/raw_stream.hpp"
 
 namespace evlib::detail {
 
 void Evt21Decoder::on_time_high(std::uint32_t v, std::uint64_t offset) {
-  if (!s_.have_th) {
-    s_.have_th = true;
-    if (shift_enabled_) s_.shift = static_cast<std::int64_t>(v) << 6;
-  } else if (v < s_.th) {
-    if (s_.th - v >= (1u << 27)) {
-      ++s_.loops;
-      ++stats_.time_wraps;
-    } else {
-      ++stats_.non_monotonic_time_high;
-      stats_.note_error(offset, "TIME_HIGH went backwards");
-    }
-  }
-  s_.th = v;
-  s_.base = (s_.loops << 34) + (static_cast<std::int64_t>(s_.th) << 6) - s_.shift;
+  th_advance(s_, stats_, v, offset, shift_enabled_);
 }
 
 // In sync right after a TIME_HIGH word (the only state EVT 2.1 carries).
@@ -98,34 +83,28 @@ bool legacy_by_system(const Metadata& m) {
   return v > 0 && v < 0x37;
 }
 
+// The half-word order: the header's or the caller's, else what the first words suggest, else the
+// system's age.
+bool legacy_layout(const std::string& path, const std::vector<std::uint8_t>& prefix, const Metadata& metadata,
+                   const RawEncoding& enc) {
+  if (enc.endianness == "legacy" || enc.endianness == "little") return enc.endianness == "legacy";
+  if (!enc.endianness.empty()) throw FormatError(path, 0, "unknown EVT 2.1 endianness '" + enc.endianness + "'");
+  const std::size_t off = std::min<std::size_t>(metadata.data_offset, prefix.size());
+  const int guess = Evt21Decoder::guess_legacy_layout(prefix.data() + off, prefix.size() - off);
+  return guess >= 0 ? guess == 1 : legacy_by_system(metadata);
+}
+
 std::unique_ptr<FormatReader> open_evt21(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                          const ReadOptions& options, Metadata& metadata) {
   const std::string path = source->path();
-  const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt21");
-  bool legacy;
-  if (enc.endianness == "legacy" || enc.endianness == "little") {
-    legacy = enc.endianness == "legacy";
-  } else if (!enc.endianness.empty()) {
-    throw FormatError(path, 0, "unknown EVT 2.1 endianness '" + enc.endianness + "'");
-  } else {
-    const std::size_t off = std::min<std::size_t>(metadata.data_offset, prefix.size());
-    const int guess = Evt21Decoder::guess_legacy_layout(prefix.data() + off, prefix.size() - off);
-    legacy = guess >= 0 ? guess == 1 : legacy_by_system(metadata);
-  }
-  WordDecoderConfig config;
-  config.width = enc.width != 0 ? enc.width : 2048;
-  config.height = enc.height != 0 ? enc.height : 2048;
-  config.metavision_time_shift = options.metavision_time_shift;
-  config.filter = options.filter;
-  config.stream_offset = metadata.data_offset;
-  return std::make_unique<WordStreamReader<Evt21Decoder>>(std::move(source), metadata.data_offset, Evt21Decoder(config, legacy),
-                                                          options.strict);
+  return open_raw_stream(std::move(source), prefix, options, metadata, "evt21",
+                         [&](const WordDecoderConfig& config, const RawEncoding& enc) {
+                           return Evt21Decoder(config, legacy_layout(path, prefix, metadata, enc));
+                         });
 }
 
 }  // namespace
 
-FormatDescriptor evt21_format() {
-  return {"evt21", "Prophesee RAW, EVT 2.1", {".raw"}, &sniff_evt21, &open_evt21};
-}
+FormatDecoder evt21_decoder() { return {&sniff_evt21, &open_evt21}; }
 
 }  // namespace evlib::detail

@@ -1,8 +1,6 @@
 #include "formats/prophesee/evt3.hpp"
 
-#include "formats/prophesee/prophesee_header.hpp"
-#include "io/format_reader.hpp"
-#include "io/word_stream_reader.hpp"
+#include "formats/prophesee/raw_stream.hpp"
 
 namespace evlib::detail {
 
@@ -119,22 +117,12 @@ int sniff_evt3(const std::vector<std::uint8_t>& prefix, const std::string& path)
 
 std::unique_ptr<FormatReader> open_evt3(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata) {
-  const std::string path = source->path();
-  const RawEncoding enc = open_raw_header(path, prefix, options, metadata, "evt3");
-  WordDecoderConfig config;
-  config.width = enc.width != 0 ? enc.width : 2048;
-  config.height = enc.height != 0 ? enc.height : 2048;
-  config.metavision_time_shift = options.metavision_time_shift;
-  config.filter = options.filter;
-  config.stream_offset = metadata.data_offset;
-  return std::make_unique<WordStreamReader<Evt3Decoder>>(std::move(source), metadata.data_offset, Evt3Decoder(config),
-                                                         options.strict);
+  return open_raw_stream(std::move(source), prefix, options, metadata, "evt3",
+                         [](const WordDecoderConfig& config, const RawEncoding&) { return Evt3Decoder(config); });
 }
 
 }  // namespace
 
-FormatDescriptor evt3_format() {
-  return {"evt3", "Prophesee RAW, EVT 3.0", {".raw"}, &sniff_evt3, &open_evt3};
-}
+FormatDecoder evt3_decoder() { return {&sniff_evt3, &open_evt3}; }
 
 }  // namespace evlib::detail

@@ -52,29 +52,16 @@ constexpr std::uint64_t kPow10[20] = {1ull,
 inline bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') < 10; }
 inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) { return is_blank(c) || c == '\r' || c == '\n'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Fields of one line, for the slow paths (header, first data line, sniffing).
 std::vector<std::string_view> split_fields(std::string_view line, bool comma) {
   std::vector<std::string_view> out;
-  line = trim(line);
+  line = trim_blanks(line);
   if (line.empty()) return out;
   if (comma) {
     std::size_t start = 0;
     while (true) {
       const std::size_t c = line.find(',', start);
-      out.push_back(trim(line.substr(start, c == std::string_view::npos ? std::string_view::npos : c - start)));
+      out.push_back(trim_blanks(line.substr(start, c == std::string_view::npos ? std::string_view::npos : c - start)));
       if (c == std::string_view::npos) break;
       start = c + 1;
     }
@@ -140,36 +127,6 @@ const char* parse_time_double(const char* start, const char* end, int exponent, 
   return next;
 }
 
-// Column roles from a text_columns string such as "txyp" or "xy_pt".
-std::vector<TextRole> roles_from_spec(const std::string& spec) {
-  std::vector<TextRole> roles;
-  int seen[5] = {};
-  for (char c : spec) {
-    TextRole r;
-    switch (std::tolower(static_cast<unsigned char>(c))) {
-      case 't': r = TextRole::t; break;
-      case 'x': r = TextRole::x; break;
-      case 'y': r = TextRole::y; break;
-      case 'p': r = TextRole::p; break;
-      case '_': r = TextRole::skip; break;
-      default: r = TextRole::skip, seen[0] = 99;
-    }
-    ++seen[static_cast<int>(r)];
-    roles.push_back(r);
-  }
-  if (seen[0] >= 99 || seen[1] != 1 || seen[2] != 1 || seen[3] != 1 || seen[4] != 1 || spec.size() > 64) {
-    throw InvalidArgument("text column order '" + spec +
-                          "': use each of the letters t, x, y, p once and '_' for a column to skip (e.g. txyp, xypt)");
-  }
-  return roles;
-}
-
-std::string spec_of(const std::vector<TextRole>& roles) {
-  std::string s;
-  for (TextRole r : roles) s += "_txyp"[static_cast<int>(r)];
-  return s;
-}
-
 bool has_all_roles(const std::vector<TextRole>& roles) {
   auto has = [&](TextRole r) { return std::find(roles.begin(), roles.end(), r) != roles.end(); };
   return has(TextRole::t) && has(TextRole::x) && has(TextRole::y) && has(TextRole::p);
@@ -186,15 +143,6 @@ std::vector<TextRole> roles_from_names(const std::vector<std::string_view>& name
     roles.push_back(r);
   }
   return roles;
-}
-
-const char* unit_name(int exponent) {
-  switch (exponent) {
-    case 6: return "s";
-    case 3: return "ms";
-    case 0: return "us";
-    default: return "ns";
-  }
 }
 
 // What the lines before the first event say, and the options that shape the layout.
@@ -218,7 +166,7 @@ struct TextSetup {
 // Completes the layout from the first data line (docs/formats.md 12 reader rules; see text.hpp).
 TextLayout decide_layout(std::string_view first_line, const TextSetup& s, std::uint64_t offset) {
   TextLayout layout;
-  first_line = trim(first_line);
+  first_line = trim_blanks(first_line);
   layout.comma = s.header_comma || first_line.find(',') != std::string_view::npos;
   if (!s.columns_option.empty()) {
     layout.roles = roles_from_spec(s.columns_option);
@@ -270,7 +218,7 @@ bool parse_percent_geometry(std::string_view line, std::uint32_t& w, std::uint32
   line.remove_prefix(kKey.size());
   const std::size_t sep = line.find_first_of(",x");
   if (sep == std::string_view::npos) return false;
-  const std::string_view a = trim(line.substr(0, sep)), b = trim(line.substr(sep + 1));
+  const std::string_view a = trim_blanks(line.substr(0, sep)), b = trim_blanks(line.substr(sep + 1));
   std::uint32_t wv = 0, hv = 0;
   const auto ra = std::from_chars(a.data(), a.data() + a.size(), wv);
   const auto rb = std::from_chars(b.data(), b.data() + b.size(), hv);
@@ -296,13 +244,13 @@ std::optional<std::string_view> scan_preamble(const std::vector<std::uint8_t>& p
     const void* nl = std::memchr(base + pos, '\n', prefix.size() - pos);
     if (nl == nullptr && !whole_file) break;  // the prefix ends inside this line
     const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) : prefix.size();
-    const std::string_view line = trim(std::string_view(base + pos, end - pos));
+    const std::string_view line = trim_blanks(std::string_view(base + pos, end - pos));
     const std::size_t next = nl ? end + 1 : end;
     if (!line.empty() && line.front() == '%') {
       if (parse_percent_geometry(line, s.width, s.height)) s.percent_geometry = true;
     } else if (!line.empty() && line.front() == '#' && !s.have_header) {
       // A comment made only of column names is a header (evlib writes "# timestamp x y polarity").
-      const std::string_view body = trim(line.substr(1));
+      const std::string_view body = trim_blanks(line.substr(1));
       const auto names = split_fields(body, body.find(',') != std::string_view::npos);
       int unit = kNoTimeUnit;
       const auto roles = roles_from_names(names, &unit);
@@ -800,7 +748,7 @@ class TextReader final : public FormatReader {
   void decide_lazily() {
     const char* line = region_.cur;
     const char* nl = static_cast<const char*>(std::memchr(line, '\n', static_cast<std::size_t>(region_.end - line)));
-    const std::string_view text = trim(std::string_view(line, static_cast<std::size_t>(nl - line)));
+    const std::string_view text = trim_blanks(std::string_view(line, static_cast<std::size_t>(nl - line)));
     if (is_comment_or_blank(text)) {
       ++line_;
       region_.cur = nl + 1;
@@ -865,7 +813,7 @@ class TextReader final : public FormatReader {
   // A line that is not an event: comments and blank lines are skipped, anything else is counted.
   const char* other_line(const char* p, const char* end, std::uint64_t& words) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    const std::string_view text = trim(std::string_view(p, static_cast<std::size_t>(nl - p)));
+    const std::string_view text = trim_blanks(std::string_view(p, static_cast<std::size_t>(nl - p)));
     if (is_comment_or_blank(text)) return nl + 1;
     ++words;
     if (stats_.first_error_offset == ~std::uint64_t{0}) {
@@ -931,7 +879,7 @@ int sniff_text(const std::vector<std::uint8_t>& prefix, const std::string& path)
     const void* nl = std::memchr(base + pos, '\n', n - pos);
     if (nl == nullptr && !whole) break;
     const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) : n;
-    const std::string_view line = trim(std::string_view(base + pos, end - pos));
+    const std::string_view line = trim_blanks(std::string_view(base + pos, end - pos));
     pos = end + 1;
     if (is_comment_or_blank(line)) continue;
     if (!header && exact + loose + bad == 0 && !starts_numeric(line)) {
@@ -954,7 +902,7 @@ int sniff_text(const std::vector<std::uint8_t>& prefix, const std::string& path)
   const std::size_t good = exact + loose;
   if (good == 0) return named && bad == 0 ? 40 : 0;
   // A .txt/.csv name lowers the bar to a majority of good lines (damaged files stay readable).
-  const std::string p = lower(path);
+  const std::string p = ascii_lower(path);
   const bool text_name = p.ends_with(".txt") || p.ends_with(".csv");
   if (good < (text_name ? bad : 3 * bad)) return 0;
   if (header && !named) return 0;  // a header that names no event columns: not recognisably events
@@ -963,45 +911,6 @@ int sniff_text(const std::vector<std::uint8_t>& prefix, const std::string& path)
 }
 
 }  // namespace
-
-int time_unit_exponent(std::string_view unit) {
-  const std::string u = lower(trim(unit));
-  if (u == "s" || u == "sec" || u == "seconds") return 6;
-  if (u == "ms") return 3;
-  if (u == "us" || u == "\xC2\xB5s" || u == "usec") return 0;
-  if (u == "ns") return -3;
-  return kNoTimeUnit;
-}
-
-TextRole column_role(std::string_view name, int* unit_exponent) {
-  std::string n = lower(trim(name));
-  if (n.size() >= 2 && (n.front() == '"' || n.front() == '\'') && n.back() == n.front()) n = n.substr(1, n.size() - 2);
-  int unit = kNoTimeUnit;
-  // A unit suffix: "t[us]", "time (s)", "t_us".
-  if (!n.empty() && (n.back() == ']' || n.back() == ')')) {
-    const std::size_t open = n.find_last_of(n.back() == ']' ? '[' : '(');
-    if (open != std::string::npos) {
-      unit = time_unit_exponent(std::string_view(n).substr(open + 1, n.size() - open - 2));
-      if (unit != kNoTimeUnit) n = std::string(trim(std::string_view(n).substr(0, open)));
-    }
-  } else if (const std::size_t us = n.rfind('_'); us != std::string::npos) {
-    unit = time_unit_exponent(std::string_view(n).substr(us + 1));
-    if (unit != kNoTimeUnit) n.resize(us);
-  }
-  if (unit_exponent != nullptr) *unit_exponent = unit;
-  static const char* const kT[] = {"t", "ts", "time", "times", "timestamp", "timestamps"};
-  static const char* const kX[] = {"x", "xs", "x_pos", "col"};
-  static const char* const kY[] = {"y", "ys", "y_pos", "row"};
-  static const char* const kP[] = {"p", "ps", "pol", "polarity", "polarities", "on"};
-  auto in = [&](const auto& names) { return std::any_of(std::begin(names), std::end(names), [&](const char* c) { return n == c; }); };
-  if (in(kT)) return TextRole::t;
-  if (unit_exponent != nullptr) *unit_exponent = kNoTimeUnit;  // a unit only means something on the time column
-  if (unit != kNoTimeUnit) return TextRole::skip;
-  if (in(kX)) return TextRole::x;
-  if (in(kY)) return TextRole::y;
-  if (in(kP)) return TextRole::p;
-  return TextRole::skip;
-}
 
 const char* parse_text_time(const char* p, const char* end, int exponent, std::int64_t& us) {
   return parse_time(p, end, exponent, us);
@@ -1013,12 +922,7 @@ std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, cons
   setup.path = source->path();
   setup.columns_option = options.text_columns;
   if (!setup.columns_option.empty()) roles_from_spec(setup.columns_option);  // validates
-  if (!options.text_time_unit.empty()) {
-    setup.unit_option = time_unit_exponent(options.text_time_unit);
-    if (setup.unit_option == kNoTimeUnit) {
-      throw InvalidArgument("text time unit '" + options.text_time_unit + "': use s, ms, us or ns");
-    }
-  }
+  setup.unit_option = time_unit_option(options.text_time_unit);
   const bool whole_file = prefix.size() < kPrefixBytes;
   std::uint64_t first_offset = 0;
   const auto first_line = scan_preamble(prefix, whole_file, setup, first_offset);
@@ -1039,13 +943,11 @@ std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, cons
   if (setup.decided) {
     metadata.header.emplace_back("columns", spec_of(setup.layout.roles));
     metadata.header.emplace_back("delimiter", setup.layout.comma ? "comma" : "whitespace");
-    metadata.header.emplace_back("time_unit", unit_name(setup.layout.time_exponent));
+    metadata.header.emplace_back("time_unit", time_unit_name(setup.layout.time_exponent));
   }
   return std::make_unique<TextReader>(std::move(source), std::move(setup), options.strict);
 }
 
-FormatDescriptor text_format() {
-  return {"text", "text/CSV events (t x y p lines)", {".txt", ".csv"}, &sniff_text, &open_text};
-}
+FormatDecoder text_decoder() { return {&sniff_text, &open_text}; }
 
 }  // namespace evlib::detail

@@ -26,12 +26,11 @@
 
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
+#include "formats/common/columns.hpp"
 #include "io/byte_source.hpp"
 #include "io/format_reader.hpp"
 
 namespace evlib::detail {
-
-enum class TextRole : std::uint8_t { skip, t, x, y, p };
 
 // How the data lines of one file are laid out.
 struct TextLayout {
@@ -40,18 +39,6 @@ struct TextLayout {
   bool ignore_rest = false;     // lines have more columns than roles: the rest of a line is skipped
   int time_exponent = 6;        // µs = value * 10^time_exponent: s 6, ms 3, us 0, ns -3
 };
-
-// Marks "no unit given" where a time exponent is expected.
-constexpr int kNoTimeUnit = -100;
-
-// The exponent e with µs = value * 10^e for a unit name: "s" 6, "ms" 3, "us"/"µs" 0, "ns" -3;
-// kNoTimeUnit for anything else.
-int time_unit_exponent(std::string_view unit);
-
-// The role of a column or field name (case-insensitive, quotes and spaces ignored). A unit suffix
-// such as "t_us", "time[s]" or "timestamp (ns)" is stripped and its exponent stored in
-// *unit_exponent (kNoTimeUnit when there is none). Shared with the NumPy reader.
-TextRole column_role(std::string_view name, int* unit_exponent = nullptr);
 
 // Parses one time token at p; the buffer holds a '\n' after the token, which stops every scan, and
 // end bounds it. Returns the first byte after the token, or nullptr when the token is not a number

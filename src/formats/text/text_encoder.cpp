@@ -75,8 +75,8 @@ class TextEncoder final : public EventEncoder {
 
 }  // namespace
 
-std::unique_ptr<EventEncoder> make_text_encoder(const WriteOptions&, bool csv) {
-  return std::make_unique<TextEncoder>(csv);
-}
+std::unique_ptr<EventEncoder> make_text_encoder(const WriteOptions&) { return std::make_unique<TextEncoder>(false); }
+
+std::unique_ptr<EventEncoder> make_csv_encoder(const WriteOptions&) { return std::make_unique<TextEncoder>(true); }
 
 }  // namespace evlib::detail

@@ -169,11 +169,10 @@ std::vector<Ev> sample_events(std::size_t n, std::uint32_t seed, std::int64_t t0
 
 // ---- reading helpers ----
 
-const detail::FormatDescriptor& aedat4_descriptor() {
-  for (const auto& f : detail::registry()) {
-    if (std::string(f.name) == "aedat4") return f;
-  }
-  throw std::runtime_error("aedat4 not registered");
+const detail::FormatDecoder& aedat4_descriptor() {
+  const detail::FormatDescriptor* f = detail::format_named("aedat4");
+  if (f == nullptr) throw std::runtime_error("aedat4 not registered");
+  return f->decoder;
 }
 
 struct Pulled {

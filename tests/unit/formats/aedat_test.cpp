@@ -175,10 +175,9 @@ TEST(Aedat1File, detected_without_version_line_by_jaer_lines) {
 TEST(Aedat1File, text_with_hash_comments_is_not_aedat) {
   const std::string text = "# t x y p\n1 2 3 1\n";
   const std::vector<std::uint8_t> prefix(text.begin(), text.end());
-  const auto& formats = detail::registry();
-  const auto it = std::find_if(formats.begin(), formats.end(), [](const auto& f) { return std::string(f.name) == "aedat2"; });
-  ASSERT_NE(it, formats.end());
-  EXPECT_EQ(it->sniff(prefix, "events.txt"), 0);
+  const detail::FormatDescriptor* aedat2 = detail::format_named("aedat2");
+  ASSERT_NE(aedat2, nullptr);
+  EXPECT_EQ(aedat2->decoder.sniff(prefix, "events.txt"), 0);
 }
 
 TEST(Aedat1File, davis_camera_needs_32_bit_addresses) {

@@ -979,7 +979,7 @@ TEST(Hdf5Reader, seek_event_restarts_reading_at_any_index) {
   std::sort(c.t.begin(), c.t.end());
   write_prophesee(path, c.size(), 1024, encode_chunks(c, 1024), {{"geometry", "2048x2048"}});
   Metadata meta;
-  auto reader = detail::hdf5_format().open(std::make_unique<detail::ByteSource>(path, 0), {}, {}, meta);
+  auto reader = detail::hdf5_decoder().open(std::make_unique<detail::ByteSource>(path, 0), {}, {}, meta);
   auto* h5 = dynamic_cast<detail::Hdf5FormatReader*>(reader.get());
   ASSERT_NE(h5, nullptr);
   EXPECT_EQ(h5->event_count(), c.size());

@@ -11,6 +11,7 @@
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
 #include "evlib/filter.hpp"
+#include "evlib/formats.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 #include "evlib/synth.hpp"
@@ -103,6 +104,7 @@ TEST(Scan, every_writable_format_scans_equal_to_decode_then_filter) {
                                                          {"hdf5", "s.h5"},         {"aedat4", "s.aedat4"},  {"text", "s.txt"},
                                                          {"csv", "s.csv"},         {"npy", "s.npy"},        {"npz", "s.npz"}};
   for (const auto& [format, name] : formats) {
+    if (!format_info(format)->writable) continue;  // a format this build leaves out (EVLIB_WITH_HDF5=OFF)
     const std::string path = test::write_scene(dir.file(name), format, so, 200'000);
     const EventBatch all = read(path).events;
     ASSERT_EQ(all.size(), 200'000u) << format;
