@@ -9,4 +9,5 @@
 #include "evlib/scan.hpp"
 #include "evlib/summary.hpp"
 #include "evlib/synth.hpp"
+#include "evlib/temporary_files.hpp"
 #include "evlib/writer.hpp"

@@ -166,6 +166,11 @@ struct OpenedFormat {
 // Opens path with the format options.format names or detection picks.
 OpenedFormat open_format(const std::string& path, const ReadOptions& options);
 
+// ReadOptions::chunk_events sizes a chunk's columns (13 bytes an event): past this (2^32 events,
+// 52 GiB) it is refused with InvalidArgument rather than overflowing an allocation size.
+constexpr std::size_t kMaxChunkEvents = std::size_t{1} << 32;
+void check_chunk_events(std::size_t chunk_events);
+
 // Bytes read from the start of a file for sniffing and header parsing.
 constexpr std::size_t kPrefixBytes = std::size_t{1} << 20;
 

@@ -47,9 +47,17 @@ OpenedFormat open_format(const std::string& path, const ReadOptions& options) {
   return opened;
 }
 
+void check_chunk_events(std::size_t chunk_events) {
+  if (chunk_events > kMaxChunkEvents) {
+    throw InvalidArgument("ReadOptions::chunk_events: " + std::to_string(chunk_events) + " events a chunk is more than the " +
+                          std::to_string(kMaxChunkEvents) + " allowed");
+  }
+}
+
 }  // namespace detail
 
 Reader Reader::open(const std::string& path, const ReadOptions& options) {
+  detail::check_chunk_events(options.chunk_events);
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->options.chunk_events = std::max(options.chunk_events, kMinChunkEvents);

@@ -86,6 +86,11 @@ std::shared_ptr<const Metadata> Scan::Source::metadata(const Plan& plan) {
   return metadata_;
 }
 
+namespace {
+// Standard input ("-") has no name to find a cached index by, even when it is a regular file.
+bool cacheable(const Scan::Plan& plan) { return plan.path != "-"; }
+}  // namespace
+
 std::shared_ptr<const detail::TimeIndex> Scan::Source::index(const Plan& plan, detail::FormatReader& reader) {
   if (plan.policy == IndexPolicy::kOff) return nullptr;
   std::lock_guard lock(mutex_);
@@ -96,7 +101,7 @@ std::shared_ptr<const detail::TimeIndex> Scan::Source::index(const Plan& plan, d
     index_ = std::make_shared<const detail::TimeIndex>(std::move(*native));
     return index_;
   }
-  if (plan.policy != IndexPolicy::kAuto || !reader.can_snapshot()) return nullptr;
+  if (plan.policy != IndexPolicy::kAuto || !reader.can_snapshot() || !cacheable(plan)) return nullptr;
   const std::string format = metadata_ ? metadata_->format : std::string();
   const auto key = detail::index_key_for(plan.path, format, detail::read_options_hash(format, plan.options));
   for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
@@ -117,7 +122,7 @@ void Scan::Source::publish_index(const Plan& plan, detail::TimeIndex index) {
     if (!index_) index_ = shared;
     if (metadata_) format = metadata_->format;
   }
-  if (plan.policy != IndexPolicy::kAuto) return;
+  if (plan.policy != IndexPolicy::kAuto || !cacheable(plan)) return;
   const auto key = detail::index_key_for(plan.path, format, detail::read_options_hash(format, plan.options));
   for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
     if (shared->save(file, key)) return;  // the first writable place wins
@@ -127,6 +132,7 @@ void Scan::Source::publish_index(const Plan& plan, detail::TimeIndex index) {
 // ---- Scan -------------------------------------------------------------------------------------
 
 Scan::Scan(std::string path, ReadOptions options) : source_(std::make_shared<Source>()) {
+  detail::check_chunk_events(options.chunk_events);
   auto plan = std::make_shared<Plan>();
   plan->path = std::move(path);
   plan->options = std::move(options);

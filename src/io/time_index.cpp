@@ -204,8 +204,7 @@ bool TimeIndex::save(const std::string& file, const IndexKey& key) const {
   try {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
-    if (!replaceable(file)) return false;  // a FIFO, directory or device there is left alone
-    AtomicFile f(file, /*overwrite=*/true);
+    AtomicFile f(file, /*overwrite=*/true, AtomicFile::NonRegular::kRefuse);  // never a FIFO: it could block
     f.write(out.bytes.data(), out.bytes.size());
     f.commit();
     return true;

@@ -3,18 +3,56 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 
 #include "evlib/error.hpp"
 #include "evlib/writer.hpp"
+#include "evlib/temporary_files.hpp"
 
 namespace evlib::cli {
 
+namespace {
+
+// The length of the UTF-8 sequence starting at s[i], or 0 when it is not one (overlong forms,
+// surrogates and code points past U+10FFFF are not).
+std::size_t utf8_sequence(const std::string& s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  const unsigned c = byte(i);
+  const auto continuation = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    return byte(k) >= lo && byte(k) <= hi;
+  };
+  if (c >= 0xC2 && c <= 0xDF) return continuation(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return continuation(i + 1, lo, hi) && continuation(i + 2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return continuation(i + 1, lo, hi) && continuation(i + 2) && continuation(i + 3) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Valid JSON whatever the bytes: control characters are escaped, and a byte that does not start
+// a valid UTF-8 sequence (a header in Latin-1, random bytes) is given as the code point of its
+// Latin-1 reading, \u00XX.
 std::string Json::quote(const std::string& s) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (const std::size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0; n != 0) {
+      out.append(s, i, n);
+      i += n - 1;
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -22,7 +60,7 @@ std::string Json::quote(const std::string& s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || c >= 0x80) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
@@ -32,6 +70,21 @@ std::string Json::quote(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+std::string printable(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 void Json::key(const std::string& k) {
@@ -180,12 +233,13 @@ void ReaderFlags::add_to(CLI::App& app) {
   app.add_flag("--strict", options.strict, "Fail on the first corrupt word instead of counting it");
   app.add_flag("--metavision-time", options.metavision_time_shift,
                "Apply Metavision's RAW time shift (default: absolute sensor time)");
-  app.add_option("--width", options.width, "Override the sensor width");
-  app.add_option("--height", options.height, "Override the sensor height");
+  app.add_option("--width", options.width, "Override the sensor width")->check(CLI::Range(1u, 65536u));
+  app.add_option("--height", options.height, "Override the sensor height")->check(CLI::Range(1u, 65536u));
   const auto orders = option_values(FormatOption::evt21_endianness);
   app.add_option("--evt21-endianness", options.evt21_endianness, "EVT 2.1 half-word order: " + or_list(orders))
       ->check(CLI::IsMember(orders));
-  app.add_option("--chunk", chunk, "Events per streamed chunk (default 1048576)");
+  app.add_option("--chunk", chunk, "Events per streamed chunk, 1 to 2^30 (default: about 1 M, fewer when memory is short)")
+      ->check(CLI::Range(std::uint64_t{1}, kMaxChunkEvents));
 }
 
 ReadOptions ReaderFlags::resolve() const {
@@ -199,24 +253,68 @@ ReadOptions ReaderFlags::resolve() const {
 
 namespace evlib::cli {
 
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Digits with at most one '.' and at least one digit: no sign, exponent, inf or nan.
+bool plain_decimal(const std::string& s) {
+  const auto digits = std::count_if(s.begin(), s.end(), is_digit);
+  const auto dots = std::count(s.begin(), s.end(), '.');
+  return digits > 0 && dots <= 1 && static_cast<std::size_t>(digits + dots) == s.size();
+}
+
+// A plain_decimal() number times 10^scale_digits, rounded half up, as an exact integer; false
+// when that exceeds `max`.
+bool scaled_decimal(const std::string& number, int scale_digits, unsigned __int128 max, unsigned __int128& out) {
+  const auto dot = number.find('.');
+  const std::string fraction = dot == std::string::npos ? "" : number.substr(dot + 1);
+  unsigned __int128 v = 0;
+  for (char c : number.substr(0, dot)) {
+    v = v * 10 + static_cast<unsigned>(c - '0');
+    if (v > max) return false;
+  }
+  for (std::size_t k = 0; k < static_cast<std::size_t>(scale_digits); ++k) {
+    v = v * 10 + (k < fraction.size() ? static_cast<unsigned>(fraction[k] - '0') : 0u);
+  }
+  if (static_cast<std::size_t>(scale_digits) < fraction.size() && fraction[scale_digits] >= '5') ++v;
+  if (v > max) return false;
+  out = v;
+  return true;
+}
+
+bool strip_suffix(std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  s.resize(s.size() - suffix.size());
+  return true;
+}
+
+}  // namespace
+
 std::int64_t parse_time_us(const std::string& text) {
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    throw InvalidArgument("not a time: '" + text + "' (use e.g. 12.5s, 12500ms, 12500000us)");
+  const bool signed_ = !text.empty() && (text.front() == '-' || text.front() == '+');
+  std::string number = signed_ ? text.substr(1) : text;
+  int scale_digits = 0;  // us, or no unit
+  if (strip_suffix(number, "ms")) {
+    scale_digits = 3;
+  } else if (!strip_suffix(number, "us") && strip_suffix(number, "s")) {
+    scale_digits = 6;
   }
-  const std::string unit = text.substr(used);
-  double scale = 1;
-  if (unit == "s") {
-    scale = 1e6;
-  } else if (unit == "ms") {
-    scale = 1e3;
-  } else if (unit != "us" && unit != "") {
-    throw InvalidArgument("unknown time unit in '" + text + "' (s, ms, us)");
+  if (!plain_decimal(number)) {
+    const auto unit_at = std::min(text.find_first_not_of("+-0123456789."), text.size());
+    const bool letters = unit_at < text.size() && std::all_of(text.begin() + static_cast<std::ptrdiff_t>(unit_at), text.end(),
+                                                              [](unsigned char c) { return std::isalpha(c) != 0; });
+    if (letters && plain_decimal(text.substr(signed_ ? 1 : 0, unit_at - (signed_ ? 1 : 0)))) {
+      throw InvalidArgument("unknown time unit in '" + text + "' (s, ms or us)");
+    }
+    throw InvalidArgument("not a time: '" + text + "' (digits with a unit s, ms or us, e.g. 12.5s, 12500ms, 12500000us)");
   }
-  return static_cast<std::int64_t>(std::llround(value * scale));
+  unsigned __int128 us = 0;
+  if (!scaled_decimal(number, scale_digits, static_cast<unsigned __int128>(kMaxAbsTimeUs), us)) {
+    throw InvalidArgument("time out of range: '" + text + "' (at most 1e18 us either side of 0, about 31,700 years)");
+  }
+  const auto magnitude = static_cast<std::int64_t>(us);
+  return text.front() == '-' ? -magnitude : magnitude;
 }
 
 std::string writable_list() {
@@ -226,50 +324,183 @@ std::string writable_list() {
 }
 
 std::uint64_t parse_bytes(const std::string& text) {
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    throw InvalidArgument("not a size: '" + text + "' (use e.g. 64M, 2G)");
+  std::string number = text;
+  if (!strip_suffix(number, "B")) strip_suffix(number, "b");
+  strip_suffix(number, "i");
+  int shift = 0;
+  if (!number.empty()) {
+    const std::string units = "KkMmGgTt";
+    const auto unit = units.find(number.back());
+    if (unit != std::string::npos) {
+      shift = 10 * static_cast<int>(unit / 2 + 1);
+      number.pop_back();
+    }
   }
-  std::string unit = text.substr(used);
-  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
-  if (!unit.empty() && unit.back() == 'i') unit.pop_back();
-  double scale = 1;
-  if (unit == "K" || unit == "k") scale = 1024.0;
-  else if (unit == "M" || unit == "m") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "g") scale = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) throw InvalidArgument("unknown size unit in '" + text + "' (K, M, G)");
-  return static_cast<std::uint64_t>(value * scale);
+  const auto dot = number.find('.');
+  const std::size_t decimals = dot == std::string::npos ? 0 : number.size() - dot - 1;
+  if (!plain_decimal(number) || decimals > 18) {
+    throw InvalidArgument("not a size: '" + text + "' (a number with an optional K, M, G or T, e.g. 64M, 1.5G)");
+  }
+  // Exact: the number times 10^decimals, times 2^shift, divided by 10^decimals.
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 62;
+  unsigned __int128 pow10 = 1;
+  for (std::size_t k = 0; k < decimals; ++k) pow10 *= 10;
+  unsigned __int128 scaled = 0;
+  if (!scaled_decimal(number, static_cast<int>(decimals), (static_cast<unsigned __int128>(kLimit) * pow10) >> shift, scaled)) {
+    throw InvalidArgument("size out of range: '" + text + "' (at most 4E)");
+  }
+  return static_cast<std::uint64_t>((scaled << shift) / pow10);
+}
+
+Roi parse_roi(const std::string& text) {
+  const std::string usage = "wants x0,y0,x1,y1: four whole numbers from 0 to 65536 with x0 <= x1 and y0 <= y1, got '" + text + "'";
+  std::uint32_t v[4];
+  std::size_t at = 0;
+  for (int k = 0; k < 4; ++k) {
+    const auto comma = k < 3 ? text.find(',', at) : text.size();
+    if (comma == std::string::npos) throw InvalidArgument(usage);
+    const std::string field = text.substr(at, comma - at);
+    if (field.empty() || field.size() > 5) throw InvalidArgument(usage);
+    unsigned value = 0;
+    for (char c : field) {
+      if (!is_digit(c)) throw InvalidArgument(usage);
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value > 65536) throw InvalidArgument(usage);
+    v[k] = value;
+    at = comma + 1;
+  }
+  if (v[0] > v[2] || v[1] > v[3]) throw InvalidArgument(usage);
+  return {v[0], v[1], v[2], v[3]};
+}
+
+namespace {
+// A validator that accepts what `parse` accepts and says why it does not otherwise.
+template <class Parse>
+CLI::Validator parsed_by(Parse parse, const std::string& what) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        try {
+          parse(text);
+          return {};
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+      },
+      what);
+}
+}  // namespace
+
+CLI::Validator time_value() { return parsed_by(parse_time_us, "TIME"); }
+CLI::Validator count_list_value(std::uint64_t max) {
+  return parsed_by([max](const std::string& text) { parse_count_list(text, max); }, "LIST");
+}
+CLI::Validator roi_value() { return parsed_by(parse_roi, "x0,y0,x1,y1"); }
+CLI::Validator size_value() {
+  return parsed_by(
+      [](const std::string& text) {
+        if (parse_bytes(text) < kMinMemoryLimit) throw InvalidArgument("'" + text + "' is less than the smallest budget, 1M");
+      },
+      "SIZE");
+}
+
+CLI::Validator number_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0;
+        if (CLI::detail::lexical_cast(text, v) && v >= lo && v <= hi) return {};  // false for nan
+        return "'" + text + "' is not a number from " + CLI::detail::to_string(lo) + " to " + CLI::detail::to_string(hi);
+      },
+      "NUMBER");
+}
+
+std::vector<std::uint64_t> parse_count_list(const std::string& text, std::uint64_t max) {
+  std::vector<std::uint64_t> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const auto comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    unsigned __int128 v = 0;
+    if (!plain_decimal(item) || item.find('.') != std::string::npos || !scaled_decimal(item, 0, max, v) || v == 0) {
+      throw InvalidArgument("wants a comma-separated list of whole numbers from 1 to " + std::to_string(max) + ", got '" +
+                            item + "' in '" + text + "'");
+    }
+    out.push_back(static_cast<std::uint64_t>(v));
+    at = comma + 1;
+  }
+  return out;
+}
+
+void finish_stdout() {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (!flushed || std::ferror(stdout)) {
+    throw IoError("standard output", std::string("write failed: ") + (err != 0 ? std::strerror(err) : "error while writing"));
+  }
+}
+
+void warn_time_range(const std::string& format, std::int64_t t_first, const std::string& out) {
+  const auto info = format_info(format);
+  const int bits = info ? info->traits.time_wrap_bits : 0;
+  if (bits == 0 || t_first < (std::int64_t{1} << bits)) return;
+  const std::int64_t shift = (t_first >> bits) << bits;
+  std::fprintf(stderr,
+               "evlib: warning: %s stores time modulo 2^%d us: %s will read back with times %lld us earlier "
+               "(the first event is at %lld us)\n",
+               format.c_str(), bits, out.c_str(), static_cast<long long>(shift), static_cast<long long>(t_first));
+}
+
+namespace {
+extern "C" void remove_temporary_files_and_end(int sig) {
+  remove_temporary_files();
+  ::raise(sig);  // the default action again (SA_RESETHAND), at once (SA_NODEFER)
+}
+}  // namespace
+
+void remove_temporary_files_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = remove_temporary_files_and_end;
+  sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGVTALRM, SIGPROF}) {
+    struct sigaction old {};
+    // A signal ignored by whoever started us (nohup, a background job) stays ignored.
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    ::sigaction(sig, &sa, nullptr);
+  }
+  std::signal(SIGXFSZ, SIG_IGN);
 }
 
 void ScanFlags::add_to(CLI::App& app, bool with_filters) {
   if (with_filters) {
-    app.add_option("--from", from, "Start of the time window, inclusive (12.5s, 12500ms, 12500000us; file clock)");
-    app.add_option("--to", to, "End of the time window, exclusive");
-    app.add_option("--roi", roi, "Region of interest x0,y0,x1,y1 (half-open)");
+    app.add_option("--from", from, "Start of the time window, inclusive (12.5s, 12500ms, 12500000us; file clock)")
+        ->check(time_value());
+    app.add_option("--to", to, "End of the time window, exclusive")->check(time_value());
+    app.add_option("--roi", roi, "Region of interest x0,y0,x1,y1 (half-open, 0 to 65536)")->check(roi_value());
     app.add_option("--polarity", polarity, "Only this polarity (1 = ON, 0 = OFF)")->check(CLI::Range(0, 1));
   }
   app.add_option("--threads", threads,
-                 "Decoding threads (default: all cores, up to 8): EVT 2.0/2.1/3.0, DAT and AEDAT 1.0/2.0 split at sync "
-                 "points, and every format that can resume at its time index");
-  app.add_option("--memory-limit", memory_limit, "Memory budget for buffers, e.g. 32M (default: adapts to available memory)");
+                 "Decoding threads, 1 to 256 (default: all cores, up to 8; fewer when the memory budget cannot hold "
+                 "them): EVT 2.0/2.1/3.0, DAT and AEDAT 1.0/2.0 split at sync points, and every format that can "
+                 "resume at its time index")
+      ->check(CLI::Range(1u, kMaxThreads));
+  app.add_option("--memory-limit", memory_limit, "Memory budget for buffers, at least 1M, e.g. 32M (default: 64M for streaming)")
+      ->check(size_value());
   app.add_flag("--no-index", no_index, "Neither use nor build the time index");
 }
 
 Scan ScanFlags::make(const std::string& path, const ReadOptions& options) const {
   Scan s(path, options);
   if (!from.empty() || !to.empty()) {
-    s = s.time(from.empty() ? std::numeric_limits<std::int64_t>::min() : parse_time_us(from),
-           to.empty() ? std::numeric_limits<std::int64_t>::max() : parse_time_us(to));
+    const std::int64_t t0 = from.empty() ? std::numeric_limits<std::int64_t>::min() : parse_time_us(from);
+    const std::int64_t t1 = to.empty() ? std::numeric_limits<std::int64_t>::max() : parse_time_us(to);
+    if (t1 < t0) throw CLI::ValidationError("--to", "the window ends (" + to + ") before it starts (--from " + from + ")");
+    s = s.time(t0, t1);
   }
   if (!roi.empty()) {
-    unsigned v[4];
-    if (std::sscanf(roi.c_str(), "%u,%u,%u,%u", &v[0], &v[1], &v[2], &v[3]) != 4) {
-      throw InvalidArgument("--roi wants x0,y0,x1,y1, got '" + roi + "'");
-    }
-    s = s.roi(v[0], v[1], v[2], v[3]);
+    const Roi r = parse_roi(roi);
+    s = s.roi(r.x0, r.y0, r.x1, r.y1);
   }
   if (polarity >= 0) s = s.polarity(static_cast<std::uint8_t>(polarity));
   s = s.threads(threads);

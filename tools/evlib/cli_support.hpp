@@ -36,6 +36,10 @@ class Json {
   std::string body_;
 };
 
+// Text from a file made safe to print to a terminal: control characters (an escape sequence in
+// a header) as \xNN.
+std::string printable(const std::string& s);
+
 // A one-line progress bar on stderr, drawn only when stderr is a terminal and not --quiet.
 class Progress {
  public:
@@ -80,11 +84,51 @@ struct ScanFlags {
 std::vector<std::string> option_values(FormatOption option);
 
 // Parses a time with unit (s, ms, us; plain numbers are µs).
+// Exit code of a wrong command line (an unknown option, a missing or malformed value, a value
+// out of range): EX_USAGE. The others: 1 the request cannot be carried out, 2 I/O, 3 unsupported
+// format, 4 malformed data, 128 + N a signal N (`evlib --help`, README).
+constexpr int kExitUsage = 64;
+// The ranges of --chunk (events a chunk; 2^30 events is 13 GiB of columns) and --threads.
+constexpr std::uint64_t kMaxChunkEvents = std::uint64_t{1} << 30;
+constexpr unsigned kMaxThreads = 256;
+// The range of every time option: +-10^18 us (about 31,700 years), so that no unit overflows.
+constexpr std::int64_t kMaxAbsTimeUs = 1'000'000'000'000'000'000;
+// The smallest --memory-limit.
+constexpr std::uint64_t kMinMemoryLimit = std::uint64_t{1} << 20;
+
+// Parses a time: digits with an optional fraction and a unit s, ms or us (none: us); throws
+// InvalidArgument for anything else (no exponent, inf or nan) or past kMaxAbsTimeUs.
 std::int64_t parse_time_us(const std::string& text);
-// Parses a byte size with an optional K/M/G suffix (powers of 1024).
+// Parses a byte size: digits with an optional fraction and a K/M/G/T suffix (powers of 1024).
 std::uint64_t parse_bytes(const std::string& text);
 // The formats evlib::Writer accepts, comma separated, for help texts and messages.
 std::string writable_list();
+struct Roi {
+  std::uint32_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+};
+// Parses x0,y0,x1,y1: four whole numbers from 0 to 65536, x0 <= x1 and y0 <= y1.
+Roi parse_roi(const std::string& text);
+// CLI11 validators running the parsers above while the command line is parsed, so that a bad
+// value is a usage error before any work starts.
+CLI::Validator time_value();
+CLI::Validator size_value();
+CLI::Validator roi_value();
+// A number in [lo, hi]; unlike CLI::Range it refuses nan.
+CLI::Validator number_in(double lo, double hi);
+// A comma-separated list of whole numbers in [1, max], e.g. "1,2,4": what --chunk-sizes and
+// --compare-threads take. Throws InvalidArgument otherwise.
+std::vector<std::uint64_t> parse_count_list(const std::string& text, std::uint64_t max);
+CLI::Validator count_list_value(std::uint64_t max);
+
+// Throws IoError naming standard output when what was printed to it could not all be written.
+void finish_stdout();
+// RAW encodings keep time modulo a power of two from their first TIME_HIGH on: events written
+// to `format` from t_first on read back shifted when t_first is past it. Says so on stderr.
+void warn_time_range(const std::string& format, std::int64_t t_first, const std::string& out);
+// Signals that end the process first remove the temporary files of unfinished writes
+// (evlib::remove_temporary_files); SIGXFSZ is ignored, so that a write past `ulimit -f` fails
+// with EFBIG like any full disk instead of killing the process.
+void remove_temporary_files_on_signals();
 
 bool stderr_is_terminal();
 std::string human_count(double v);

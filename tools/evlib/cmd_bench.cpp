@@ -253,20 +253,6 @@ std::vector<std::string> split_words(const std::string& s) {
   return out;
 }
 
-std::vector<std::uint64_t> parse_list(const std::string& s, const char* what) {
-  std::vector<std::uint64_t> out;
-  std::string item;
-  std::istringstream in(s);
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v == 0) throw InvalidArgument(std::string(what) + ": not a positive number: '" + item + "'");
-    out.push_back(v);
-  }
-  if (out.empty()) throw InvalidArgument(std::string(what) + " wants a comma-separated list");
-  return out;
-}
-
 // One side of a comparison: a label and the child arguments that measure it.
 struct Side {
   Side(std::string l, std::vector<std::string> a) : label(std::move(l)), args(std::move(a)) {}
@@ -332,7 +318,7 @@ int run_compare(const BenchArgs& a) {
   } else {
     std::vector<std::string> sets = a.compare;
     if (!a.compare_threads.empty()) {
-      for (const auto n : parse_list(a.compare_threads, "--compare-threads")) sets.push_back("--threads " + std::to_string(n));
+      for (const auto n : parse_count_list(a.compare_threads, kMaxThreads)) sets.push_back("--threads " + std::to_string(n));
     }
     if (sets.size() < 2) throw InvalidArgument("give at least two option sets to compare (--compare-threads 1,2 or --compare twice)");
     for (const auto& set : sets) {
@@ -410,7 +396,7 @@ constexpr double kMemoryShareForWhole = 0.5;  // a whole-file read may take half
 
 int run_sweep(const BenchArgs& a) {
   const std::string& path = a.files.front();
-  const std::vector<std::uint64_t> sizes = parse_list(a.chunk_sizes, "--chunk-sizes");
+  const std::vector<std::uint64_t> sizes = parse_count_list(a.chunk_sizes, kMaxChunkEvents);
   const std::vector<std::string> reader = reader_args(a.flags, false);
   std::vector<Side> sides;
   for (const auto n : sizes) {
@@ -533,15 +519,18 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       "    memory: the cgroup limit or MemAvailable), larger ones should be streamed. It also says\n"
       "    which of the two was faster here. Use a file of at least 10 M events for stable figures.");
   cmd->add_option("FILES", args->files, "Recording to decode, or two recordings to compare")->required()->expected(1, 2);
-  cmd->add_option("-r,--runs", args->runs, "Timed runs (default 5); per side in the comparing modes");
+  cmd->add_option("-r,--runs", args->runs, "Timed runs, 1 to 1000 (default 5); per side in the comparing modes")
+      ->check(CLI::Range(1, 1000));
   cmd->add_flag("--stream", args->stream, "Measure streaming with reused chunk buffers instead of a whole-file read");
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->add_option("--threads", args->threads,
-                  "Decode on N threads: whole file split at the time index (built first if missing); with "
-                  "--stream, Scan chunks split at sync points (no index)");
+                  "Decode on N threads, 1 to 256: whole file split at the time index (built first if missing); with "
+                  "--stream, Scan chunks split at sync points (no index)")
+      ->check(CLI::Range(1u, kMaxThreads));
   cmd->add_option("--compare-threads", args->compare_threads,
                   "Compare decoding on these thread counts, e.g. 1,2 (alternating runs, fresh processes); whole "
-                  "file, or streaming with --stream");
+                  "file, or streaming with --stream")
+      ->check(count_list_value(kMaxThreads));
   cmd->add_option("--compare", args->compare,
                   "An option set to compare, e.g. --compare=\"--stream --chunk 65536\"; give it twice or more")
       ->expected(1)
@@ -549,7 +538,8 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--sweep-chunks", args->sweep_chunks,
                 "Stream at several chunk sizes (fresh process each, peak RSS per size) and recommend a chunk size "
                 "and a whole-file-vs-streaming threshold for this machine");
-  cmd->add_option("--chunk-sizes", args->chunk_sizes, "Chunk sizes in events for --sweep-chunks (default 16384,...,4194304)");
+  cmd->add_option("--chunk-sizes", args->chunk_sizes, "Chunk sizes in events for --sweep-chunks, 1 to 2^30 each (default 16384,...,4194304)")
+      ->check(count_list_value(kMaxChunkEvents));
   args->flags.add_to(*cmd);
   cmd->callback([args, &exit_code] { exit_code = run_bench(*args); });
 }

@@ -2,9 +2,10 @@
 // (Reader -> Writer), so memory stays bounded whatever the input size.
 //
 // The Writer writes to a temporary file renamed into place by close(); every failure path
-// (corrupt input in --strict mode, an event the target cannot hold, SIGINT/SIGTERM) unwinds
-// through the Writer's destructor, which removes that file. An existing OUT is only replaced with
-// --force.
+// (corrupt input in --strict mode, an event the target cannot hold, SIGINT/SIGTERM/SIGHUP)
+// unwinds through the Writer's destructor, which removes that file. An existing OUT is only
+// replaced with --force; an OUT that is a FIFO or character device (/dev/null) is written in
+// place, a symbolic link is written through.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -38,17 +40,18 @@ struct ConvertArgs {
   bool drop_triggers = false;
 };
 
-// Set by the signal handler, checked between chunks: the conversion then unwinds normally.
+// Set by the signal handler to the signal's number, checked between chunks: the conversion
+// then unwinds normally.
 volatile std::sig_atomic_t g_interrupted = 0;
 
-extern "C" void on_interrupt(int) { g_interrupted = 1; }
+extern "C" void on_interrupt(int sig) { g_interrupted = sig; }
 
 struct Interrupted : std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
-// SIGINT and SIGTERM set a flag for the duration of a conversion (no SA_RESTART needed: reads
-// retry on EINTR), and the previous handlers come back afterwards.
+// SIGINT, SIGTERM and SIGHUP set a flag for the duration of a conversion (no SA_RESTART needed:
+// reads retry on EINTR), and the previous handlers come back afterwards.
 class InterruptGuard {
  public:
   InterruptGuard() {
@@ -56,22 +59,26 @@ class InterruptGuard {
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
+    for (std::size_t k = 0; k < std::size(kSignals); ++k) {
+      ::sigaction(kSignals[k], nullptr, &old_[k]);
+      // A signal ignored by whoever started us (nohup) stays ignored.
+      if (old_[k].sa_handler != SIG_IGN) ::sigaction(kSignals[k], &sa, nullptr);
+    }
   }
   ~InterruptGuard() {
-    ::sigaction(SIGINT, &old_int_, nullptr);
-    ::sigaction(SIGTERM, &old_term_, nullptr);
+    for (std::size_t k = 0; k < std::size(kSignals); ++k) ::sigaction(kSignals[k], &old_[k], nullptr);
   }
   InterruptGuard(const InterruptGuard&) = delete;
   InterruptGuard& operator=(const InterruptGuard&) = delete;
   static void check() {
     if (g_interrupted) throw Interrupted();
   }
+  // The shell's exit status for the signal that interrupted: 128 + its number.
+  static int exit_code() { return 128 + g_interrupted; }
 
  private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[std::size(kSignals)] {};
 };
 
 std::string lower(std::string s) {
@@ -106,21 +113,18 @@ bool infer_geometry_for(const Target& target) {
   return target.info.traits.geometry == GeometryNeed::required || target.info.traits.geometry == GeometryNeed::expected;
 }
 
-// Formats that keep time modulo a power of two from their first time word on: an input whose
-// absolute time is beyond it reads back shifted (docs/formats.md 2.3, 4.2). Says so once.
-void warn_time_range(const Target& target, std::int64_t t_first, const std::string& out) {
-  const int bits = target.info.traits.time_wrap_bits;
-  if (bits == 0 || t_first < (std::int64_t{1} << bits)) return;
-  const std::int64_t shift = (t_first >> bits) << bits;
-  std::fprintf(stderr,
-               "evlib: warning: %s stores time modulo 2^%d us: %s will read back with times %lld us earlier "
-               "(the first event is at %lld us)\n",
-               target.name.c_str(), bits, out.c_str(), static_cast<long long>(shift), static_cast<long long>(t_first));
-}
 
 bool regular_file(const std::string& path) {
   struct stat st {};
   return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Fails before any input is read when OUT cannot be written (the Writer checks again).
+void check_output(const ConvertArgs& a) {
+  struct stat st {};
+  if (::stat(a.out.c_str(), &st) != 0) return;
+  if (S_ISDIR(st.st_mode)) throw IoError(a.out, "is a directory: give a file name");
+  if (S_ISREG(st.st_mode) && !a.force) throw IoError(a.out, "file exists (use --force to replace it)");
 }
 
 // A first pass over the input for the geometry the file does not state.
@@ -155,10 +159,7 @@ int run_convert(const ConvertArgs& a) {
     throw InvalidArgument("convert writes a file (renamed into place when complete); standard output is not supported");
   }
   const Target target = target_format(a);
-  if (!a.force) {
-    struct stat st {};
-    if (::stat(a.out.c_str(), &st) == 0) throw IoError(a.out, "file exists (use --force to replace it)");
-  }
+  check_output(a);
   const ReadOptions options = a.flags.resolve();
   InterruptGuard guard;
   try {
@@ -187,7 +188,7 @@ int run_convert(const ConvertArgs& a) {
         dropped += chunk->triggers.size();
         chunk->triggers.clear();
       }
-      if (events == 0 && !chunk->events.empty()) warn_time_range(target, chunk->events.t()[0], a.out);
+      if (events == 0 && !chunk->events.empty()) warn_time_range(target.name, chunk->events.t()[0], a.out);
       try {
         writer.write(chunk->events, chunk->triggers);
       } catch (const InvalidArgument& e) {
@@ -220,7 +221,7 @@ int run_convert(const ConvertArgs& a) {
   } catch (const Interrupted&) {
     // The Writer has been destroyed by now, and with it the temporary file.
     std::fprintf(stderr, "\nevlib: interrupted; %s was not written\n", a.out.c_str());
-    return 130;
+    return InterruptGuard::exit_code();
   }
 }
 

@@ -1,12 +1,17 @@
 // evlib dump FILE: print events as text.
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "evlib/error.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 
@@ -24,10 +29,10 @@ struct DumpArgs {
   bool triggers = false;
 };
 
-// Buffered stdout writer with to_chars: dumping is I/O bound, not printf bound.
+// Buffered writer to standard output with to_chars: dumping is I/O bound, not printf bound.
+// Every write is checked: a full disk or a closed descriptor ends the dump with an error.
 class Out {
  public:
-  ~Out() { flush(); }
   void number(std::int64_t v) {
     if (used_ + 24 > sizeof buf_) flush();
     used_ = static_cast<std::size_t>(std::to_chars(buf_ + used_, buf_ + sizeof buf_, v).ptr - buf_);
@@ -40,7 +45,13 @@ class Out {
     while (*s) ch(*s++);
   }
   void flush() {
-    std::fwrite(buf_, 1, used_, stdout);
+    std::size_t done = 0;
+    while (done < used_) {
+      const ssize_t r = ::write(STDOUT_FILENO, buf_ + done, used_ - done);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw IoError("standard output", std::string("write failed: ") + std::strerror(errno));
+      done += static_cast<std::size_t>(r);
+    }
     used_ = 0;
   }
 
@@ -83,6 +94,7 @@ int run_dump(const DumpArgs& a) {
       out.ch('\n');
     }
   }
+  out.flush();
   return 0;
 }
 
@@ -92,7 +104,8 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<DumpArgs>();
   CLI::App* cmd = app.add_subcommand("dump", "Print events (t x y p, one per line)");
   cmd->add_option("FILE", args->path, "Recording to read")->required();
-  cmd->add_option("-n,--head", args->head, "Print only the first N events");
+  cmd->add_option("-n,--head", args->head, "Print only the first N events (or triggers)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{std::numeric_limits<std::int64_t>::max()}));
   cmd->add_flag("--csv", args->csv, "Comma-separated with a header line");
   cmd->add_flag("--triggers", args->triggers, "Print the external trigger table instead of events");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");

@@ -26,13 +26,13 @@ struct InfoArgs {
 
 void print_human(const Metadata& m, const Summary& s, const DecodeStats& st, const std::string& digest_hex,
                  bool inferred) {
-  std::printf("file            %s\n", m.path.c_str());
+  std::printf("file            %s\n", printable(m.path).c_str());
   std::printf("format          %s\n", m.format.c_str());
   std::printf("geometry        %u x %u%s\n", m.width, m.height, inferred ? " (inferred from the events)" : "");
   std::printf("file size       %llu bytes (events from byte %llu)\n", static_cast<unsigned long long>(m.file_size),
               static_cast<unsigned long long>(m.data_offset));
   std::printf("header         %s\n", m.header.empty() ? " (none)" : "");
-  for (const auto& [k, v] : m.header) std::printf("  %-24s %s\n", k.c_str(), v.c_str());
+  for (const auto& [k, v] : m.header) std::printf("  %-24s %s\n", printable(k).c_str(), printable(v).c_str());
   std::printf("events          %llu\n", static_cast<unsigned long long>(s.events));
   if (s.events > 0) {
     std::printf("first t         %lld us\n", static_cast<long long>(s.t_first));
@@ -53,7 +53,7 @@ void print_human(const Metadata& m, const Summary& s, const DecodeStats& st, con
   }
   if (!st.first_error.empty()) {
     std::printf("  first problem at byte %llu: %s\n", static_cast<unsigned long long>(st.first_error_offset),
-                st.first_error.c_str());
+                printable(st.first_error).c_str());
   }
   if (!digest_hex.empty()) std::printf("digest          %s\n", digest_hex.c_str());
 }

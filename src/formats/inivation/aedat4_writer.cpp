@@ -157,6 +157,7 @@ class Aedat4Encoder final : public EventEncoder {
   }
 
   void begin(AtomicFile& out) override {
+    out.require_seekable("AEDAT 4");
     write(out, kAedat4Magic, kAedat4MagicBytes);
     const auto header = io_header(compression_, info_xml(options_, compression_));
     write(out, header.data(), header.size());

@@ -78,6 +78,7 @@ class NpyEncoder final : public EventEncoder {
   explicit NpyEncoder(const WriteOptions&) : records_(std::size_t{1} << 20) {}
 
   void begin(AtomicFile& out) override {
+    out.require_seekable(".npy");
     header_ = npy_header(kDescr, 0);
     out.write(header_.data(), header_.size());
   }
@@ -116,16 +117,11 @@ class NpyEncoder final : public EventEncoder {
   std::uint64_t count_ = 0;
 };
 
-// A column written to an unlinked temporary file next to the output, copied into the archive at
-// the end. Unlinked at once, so an interrupted write leaves nothing behind.
+// A column written to an unnamed scratch file beside the output, copied into the archive at the
+// end: an interrupted write leaves nothing behind.
 class Spool {
  public:
-  explicit Spool(const std::string& near) : buffer_(std::size_t{1} << 20) {
-    std::string name = near + ".evlib-spool-XXXXXX";
-    fd_ = ::mkstemp(name.data());
-    if (fd_ < 0) throw IoError(near, std::string("cannot create a spool file: ") + std::strerror(errno));
-    ::unlink(name.c_str());
-  }
+  explicit Spool(const AtomicFile& out) : fd_(out.open_scratch()), buffer_(std::size_t{1} << 20) {}
   ~Spool() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -198,8 +194,9 @@ class NpzEncoder final : public EventEncoder {
   }
 
   void begin(AtomicFile& out) override {
+    out.require_seekable(".npz");
     spools_.clear();
-    for (int k = 0; k < 3; ++k) spools_.push_back(std::make_unique<Spool>(out.path()));
+    for (int k = 0; k < 3; ++k) spools_.push_back(std::make_unique<Spool>(out));
     // t.npy first: local header with zip64 sizes to patch, then its .npy header to patch.
     t_.name = "t.npy";
     t_.local_offset = 0;
