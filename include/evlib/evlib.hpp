@@ -5,6 +5,7 @@
 #include "evlib/event_batch.hpp"
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
 #include "evlib/summary.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
