@@ -2,9 +2,9 @@
 """Compiles and runs every C++ example of README.md: the test `readme_examples`.
 
 Conventions for the README's code blocks:
-  * A ```cpp block is compiled against the installed package (find_package(evlib), the
-    compiler's default flags) and run. A ```cpp-no-compile block is only shown; keep those rare,
-    an example nobody compiles is an example that rots.
+  * A ```cpp block (fences at the start of a line) is compiled against the installed package
+    (find_package(evlib), the compiler's default flags) and run. A ```cpp-no-compile block is only
+    shown; keep those rare: an example nobody compiles is an example that rots.
   * A block that defines `int main` is compiled as it is. Any other block is a fragment: its
     #include lines stay at the top of the file, everything else becomes the body of main(), after
     #include <evlib/evlib.hpp> and the standard headers the README leaves implicit (PRELUDE).
@@ -74,10 +74,8 @@ def examples_of(readme):
             stripped = line.rstrip("\n")
             if lines is None:
                 match = re.match(r"^```\s*(\S*)\s*$", stripped)
-                if match and match.group(1):
+                if match:
                     kind, lines, first = match.group(1), [], number + 1
-                elif match:
-                    kind, lines, first = "", [], number + 1
             elif re.match(r"^```\s*$", stripped):
                 if kind == "cpp":
                     examples.append(Example(len(examples) + 1, first, lines))
