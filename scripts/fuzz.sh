@@ -87,18 +87,8 @@ if [ -f "$ROOT/scripts/install-deps.sh" ]; then EVLIB_WITH_FUZZ=1 bash "$ROOT/sc
 ensure_packages
 
 # ---------------------------------------------------------------- build
-GEN_ARGS=()
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then GEN_ARGS=(-G Ninja); fi
-log "configuring $BUILD_DIR (clang-14, -fsanitize=fuzzer,address,undefined)"
-cmake -S "$ROOT" -B "$BUILD_DIR" "${GEN_ARGS[@]}" \
-  -DCMAKE_CXX_COMPILER="$CXX_FUZZ" \
-  -DCMAKE_C_COMPILER="$CC_FUZZ" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DEVLIB_BUILD_FUZZERS=ON \
-  -DEVLIB_BUILD_TESTS=OFF \
-  -DEVLIB_BUILD_TOOLS=OFF \
-  -DEVLIB_BUILD_BENCHMARKS=OFF \
-  -DEVLIB_SANITIZE=OFF ${FUZZ_CMAKE_ARGS:-} >/dev/null
+log "configuring $BUILD_DIR (the CMake preset \"fuzz\": clang-14, -fsanitize=fuzzer,address,undefined)"
+cmake --preset fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER="$CXX_FUZZ" -DCMAKE_C_COMPILER="$CC_FUZZ" ${FUZZ_CMAKE_ARGS:-} >/dev/null
 log "building ${TARGETS[*]}"
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${TARGETS[@]}"
 

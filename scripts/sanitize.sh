@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds evlib, its tests and its CLI with AddressSanitizer + UndefinedBehaviorSanitizer
-# (-DEVLIB_SANITIZE=ON) in build-asan/ and runs the test suite under them.
+# (-DEVLIB_SANITIZE=ON: the CMake preset "asan") in build-asan/ and runs the test suite under them.
 #
 #   bash scripts/sanitize.sh                  # g++, RelWithDebInfo
 #   SANITIZE_CXX=clang++-14 bash scripts/sanitize.sh
@@ -61,18 +61,11 @@ fi
 export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
-GEN_ARGS=()
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then GEN_ARGS=(-G Ninja); fi
 log "configuring $BUILD_DIR ($CXX_SAN, $BUILD_TYPE, EVLIB_SANITIZE=ON)"
-cmake -S "$ROOT" -B "$BUILD_DIR" "${GEN_ARGS[@]}" \
+cmake --preset asan -B "$BUILD_DIR" \
   -DCMAKE_CXX_COMPILER="$CXX_SAN" \
   -DCMAKE_C_COMPILER="$CC_SAN" \
-  -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-  -DEVLIB_SANITIZE=ON \
-  -DEVLIB_BUILD_TESTS=ON \
-  -DEVLIB_BUILD_TOOLS=ON \
-  -DEVLIB_BUILD_BENCHMARKS=OFF \
-  -DEVLIB_BUILD_FUZZERS=OFF >/dev/null
+  -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
 
 # Check that the option really instruments the code: the configured flags must name both.
 if ! grep -rq -- '-fsanitize=address,undefined' "$BUILD_DIR"/build.ninja "$BUILD_DIR"/CMakeFiles/evlib.dir/flags.make 2>/dev/null; then

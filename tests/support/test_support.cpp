@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
+#include <string_view>
 
 #include "evlib/digest.hpp"
 #include "evlib/reader.hpp"
@@ -16,7 +18,25 @@
 
 namespace evlib::test {
 
-std::string shared_data(const std::string& relative) { return std::string(EVLIB_SHARED_DATA) + "/" + relative; }
+std::string recordings_dir() {
+  const char* from_environment = std::getenv("EVLIB_RECORDINGS");
+  return from_environment != nullptr && *from_environment != '\0' ? from_environment : EVLIB_RECORDINGS_DIR;
+}
+
+std::string shared_data(const std::string& relative) { return recordings_dir() + "/" + relative; }
+
+bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && (std::string_view(ci) == "true" || std::string_view(ci) == "1");
+}
+
+std::string missing_recording(const std::vector<std::string>& relatives) {
+  for (const auto& relative : relatives) {
+    const std::string path = shared_data(relative);
+    if (!std::filesystem::is_regular_file(path)) return path;
+  }
+  return "";
+}
 
 namespace {
 // One fresh directory per test process (mkdtemp: never an earlier process's leftover, whatever
@@ -179,6 +199,121 @@ ScannedWindow scan_window(const std::string& path, const std::string& cache, std
   ScannedWindow out;
   out.digest = digest(window.events);
   out.words = window.stats.words;
+  return out;
+}
+
+// ---- synthetic stand-ins ----
+
+namespace {
+
+struct StandIn {
+  const char* real;       // the real recording it stands in for
+  const char* file_name;  // in the process's temporary directory
+  const char* format;
+  SceneOptions scene;
+  std::size_t events;
+  bool geometry_in_header;
+};
+
+// Event counts, geometries, time spans and the absence of triggers are those of the real
+// recordings, so that tests written for them hold for both.
+const StandIn kStandIns[] = {
+    {"evt3/evt3_test_pedestrians.raw", "pedestrians.raw", "evt3",
+     {.width = 1280, .height = 720, .seed = 11, .event_rate = 1e5, .t_start = 5'840'000, .run_fraction = 0.3}, 5'000, true},
+    {"evt2/evt2_sample.raw", "evt2_sample.raw", "evt2",
+     {.width = 640, .height = 480, .seed = 12, .event_rate = 1e7, .t_start = 1'317'888}, 539'481, true},
+    {"dat/NCARS_obj_004397_td.dat", "ncars.dat", "dat", {.width = 54, .height = 61, .seed = 13, .event_rate = 5e4}, 4'407, false},
+    {"npy/NCARS_obj_004397_td.expelliarmus.npy", "ncars.npy", "npy", {.width = 54, .height = 61, .seed = 13, .event_rate = 5e4},
+     4'407, true},
+    {"npy/evt3_test_pedestrians.expelliarmus.npy", "pedestrians.npy", "npy",
+     {.width = 1280, .height = 720, .seed = 11, .event_rate = 1e5, .t_start = 5'840'000, .run_fraction = 0.3}, 5'000, true},
+    {"text/slider_depth_events_chunk.txt", "slider_depth.txt", "text",
+     {.width = 240, .height = 180, .seed = 14, .event_rate = 2.9e5, .t_start = 3'811}, 50'000, true},
+    {"aedat4/tonic_sample.aedat4", "tonic_sample.aedat4", "aedat4",
+     {.width = 320, .height = 240, .seed = 15, .event_rate = 2e5, .t_start = 1'605'537'493'718'345}, 111'954, true},
+    // evlib writes no AEDAT 2.0: write_aedat2() below.
+    {"aedat2/IMU_translBoxes.aedat", "IMU_translBoxes.aedat", "aedat2",
+     {.width = 240, .height = 180, .seed = 16, .event_rate = 7.85e4, .t_start = 294'976'755}, 162'771, true},
+};
+
+// A jAER AEDAT 2.0 file from a DAVIS240C: big-endian (address, time) records, the address
+// holding the axes flipped (x = 239 - x field, y = 179 - y field); every fifth record is an
+// APS/IMU record (bit 31), which readers skip and count, as in real DAVIS files.
+void write_aedat2(const std::string& path, const EventBatch& events) {
+  const std::string header =
+      "#!AER-DAT2.0\r\n# AEChip: eu.seebetter.ini.chips.davis.DAVIS240C\r\n#End Of ASCII Header\r\n";
+  std::vector<std::uint8_t> bytes(header.begin(), header.end());
+  auto put_record = [&bytes](std::uint32_t address, std::int64_t t) {
+    for (const std::uint32_t v : {address, static_cast<std::uint32_t>(t)}) {
+      for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<std::uint8_t>(v >> shift));
+    }
+  };
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i % 5 == 4) put_record(0x80000000u, events.t()[i]);
+    const std::uint32_t x_field = 239u - events.x()[i], y_field = 179u - events.y()[i];
+    put_record(y_field << 22 | x_field << 12 | std::uint32_t{events.p()[i]} << 11, events.t()[i]);
+  }
+  write_file(path, bytes);
+}
+
+const StandIn* find_stand_in(const std::string& relative) {
+  for (const auto& s : kStandIns) {
+    if (relative == s.real) return &s;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool has_stand_in(const std::string& relative) { return find_stand_in(relative) != nullptr; }
+
+std::string stand_in(const std::string& relative) {
+  static std::map<std::string, std::string> made;
+  if (const auto it = made.find(relative); it != made.end()) return it->second;
+  const StandIn* s = find_stand_in(relative);
+  if (s == nullptr) throw std::logic_error("no synthetic stand-in for " + relative);
+  SceneGenerator generator(s->scene);
+  EventBatch events = EventBatch::with_capacity(s->events);
+  TriggerBatch triggers;
+  generator.generate(events, triggers, s->events);
+  WriteOptions options;
+  options.format = s->format;
+  if (s->geometry_in_header) {
+    options.width = s->scene.width;
+    options.height = s->scene.height;
+  }
+  static const std::string dir = temp_dir();
+  const std::string path = dir + "/" + s->file_name;
+  if (std::string_view(s->format) == "aedat2") {
+    write_aedat2(path, events);
+  } else {
+    write_events(path, options, events, triggers);
+  }
+  made.emplace(relative, path);
+  return path;
+}
+
+std::string recordings_param_name(const ::testing::TestParamInfo<Recordings>& info) {
+  return info.param == Recordings::kReal ? "real" : "synthetic";
+}
+
+void PrintTo(Recordings recordings, std::ostream* os) {
+  *os << (recordings == Recordings::kReal ? "the real recordings" : "synthetic stand-ins");
+}
+
+void RecordingsTest::SetUp() {
+  if (real()) EVLIB_REQUIRE_RECORDINGS(needed_);
+}
+
+std::string RecordingsTest::recording(const std::string& relative) const {
+  return real() ? shared_data(relative) : stand_in(relative);
+}
+
+std::vector<std::string> RecordingsTest::recordings(const std::vector<std::string>& relatives) const {
+  std::vector<std::string> out;
+  for (const auto& relative : relatives) {
+    if (real() || has_stand_in(relative)) out.push_back(recording(relative));
+  }
   return out;
 }
 

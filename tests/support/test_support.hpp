@@ -1,8 +1,11 @@
 #pragma once
 // Helpers shared by the unit tests.
+#include <gtest/gtest.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "evlib/event_batch.hpp"
@@ -11,8 +14,74 @@
 
 namespace evlib::test {
 
-// Path of a file in ../shared/data (the real recordings), e.g. shared_data("evt3/x.raw").
+// ---- real recordings ----
+// The repository cannot ship real recordings (their licences forbid it), so tests that need one
+// read it from the recordings directory: $EVLIB_RECORDINGS when set, else the directory the
+// build configured (the CMake cache variable EVLIB_RECORDINGS). A missing recording skips the
+// test with "missing real recording <path>"; under CI=true it fails it: CI must not pass by
+// skipping. What such a test checks must also be checked on files the tests make themselves
+// (RecordingsTest below runs a suite on both).
+
+// The recordings directory.
+std::string recordings_dir();
+// Path of a real recording in the recordings directory, e.g. shared_data("evt3/x.raw"). A test
+// that calls it starts with EVLIB_REQUIRE_RECORDINGS (or is a RecordingsTest).
 std::string shared_data(const std::string& relative);
+// Whether the environment says this is a CI run (CI=true or CI=1).
+bool running_in_ci();
+// The full path of the first of `relatives` missing from the recordings directory, or "".
+std::string missing_recording(const std::vector<std::string>& relatives);
+
+// Stops the test (a statement; in a TEST body, a SetUp() or a void helper) unless every
+// recording named exists: skipped outside CI, failed under CI=true. Takes paths relative to the
+// recordings directory, or one std::vector<std::string> of them.
+#define EVLIB_REQUIRE_RECORDINGS(...)                                                                   \
+  do {                                                                                                  \
+    const std::string evlib_missing_recording_ = ::evlib::test::missing_recording({__VA_ARGS__});       \
+    if (!evlib_missing_recording_.empty()) {                                                            \
+      if (::evlib::test::running_in_ci()) {                                                             \
+        FAIL() << "missing real recording " << evlib_missing_recording_ << " (CI=true: a required file)"; \
+      }                                                                                                 \
+      GTEST_SKIP() << "missing real recording " << evlib_missing_recording_;                            \
+    }                                                                                                   \
+  } while (false)
+
+// ---- synthetic stand-ins ----
+// Whether the tests can make a stand-in for this real recording: a file of the same format with
+// the same geometry and event count (and the same layout traits where they matter: e.g. a DAT
+// without geometry in its header), written with evlib's writers from a seeded SceneGenerator.
+bool has_stand_in(const std::string& relative);
+// The stand-in of a real recording, written on first use (once per test process).
+std::string stand_in(const std::string& relative);
+
+enum class Recordings { kSynthetic, kReal };
+std::string recordings_param_name(const ::testing::TestParamInfo<Recordings>& info);
+void PrintTo(Recordings recordings, std::ostream* os);
+
+// A suite that runs every test twice: on the stand-ins (always) and on the real recordings
+// (skipped, or failed under CI=true, when one of those the suite names is missing). Instantiate
+// it with EVLIB_INSTANTIATE_ON_RECORDINGS(Suite).
+class RecordingsTest : public ::testing::TestWithParam<Recordings> {
+ protected:
+  // `real_recordings`: every recording the suite's tests read (relative to the directory).
+  explicit RecordingsTest(std::vector<std::string> real_recordings) : needed_(std::move(real_recordings)) {}
+  void SetUp() override;
+  bool real() const { return GetParam() == Recordings::kReal; }
+  // The real recording in the real run, its stand-in in the synthetic one.
+  std::string recording(const std::string& relative) const;
+  // recording() of each of `relatives` this run has (the synthetic run lacks those without a
+  // stand-in).
+  std::vector<std::string> recordings(const std::vector<std::string>& relatives) const;
+
+ private:
+  std::vector<std::string> needed_;
+};
+
+#define EVLIB_INSTANTIATE_ON_RECORDINGS(suite)                                                        \
+  INSTANTIATE_TEST_SUITE_P(On, suite,                                                                  \
+                           ::testing::Values(::evlib::test::Recordings::kSynthetic, ::evlib::test::Recordings::kReal), \
+                           ::evlib::test::recordings_param_name)
+
 // A fresh empty directory for this test; removed by the OS tmp cleaner, not by us.
 std::string temp_dir();
 // A fresh directory removed (recursively) when the object goes out of scope. For tests that

@@ -1,6 +1,6 @@
 // `evlib convert` (run as a subprocess) and the writer round trips it relies on: every pair of
-// formats on the real files, overwrite and failure semantics, triggers, geometry, SIGINT,
-// bounded memory.
+// formats on the real files and on synthetic stand-ins of them (ConvertFiles), overwrite and
+// failure semantics, triggers, geometry, SIGINT, bounded memory.
 //
 // What a target can represent (the documented exceptions to "same digest"):
 //   - EVT 3.0 keeps time modulo 2^24 µs from the first event on (its first TIME_HIGH has 12 bits),
@@ -74,14 +74,24 @@ bool representable(const std::string& format, const Profile& p) {
   return true;  // text, csv, npy, npz, and any other writer is expected to be lossless
 }
 
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+const std::string kEvt2 = "evt2/evt2_sample.raw";
+const std::string kDat = "dat/NCARS_obj_004397_td.dat";
+const std::string kText = "text/slider_depth_events_chunk.txt";
+
 std::vector<std::string> real_inputs() {
-  std::vector<std::string> in = {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw", "dat/NCARS_obj_004397_td.dat",
-                                 "text/slider_depth_events_chunk.txt", "npy/NCARS_obj_004397_td.expelliarmus.npy",
+  std::vector<std::string> in = {kEvt3, kEvt2, kDat, kText, "npy/NCARS_obj_004397_td.expelliarmus.npy",
                                  "npy/evt3_test_pedestrians.expelliarmus.npy"};
   if (supported("aedat4")) in.push_back("aedat4/tonic_sample.aedat4");
   if (supported("aedat2")) in.push_back("aedat2/IMU_translBoxes.aedat");
   return in;
 }
+
+class ConvertFiles : public test::RecordingsTest {
+ protected:
+  ConvertFiles() : RecordingsTest(real_inputs()) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(ConvertFiles);
 
 // ---- library round trips: every writable format ----
 
@@ -118,10 +128,10 @@ TEST(WriterRoundTrip, every_writable_format_round_trips_a_synthetic_recording) {
 
 // ---- the command ----
 
-TEST(Convert, every_pair_of_formats_on_the_real_files_keeps_what_the_target_can_hold) {
-  for (const std::string& input : real_inputs()) {
+TEST_P(ConvertFiles, every_pair_of_formats_keeps_what_the_target_can_hold) {
+  for (const std::string& in : recordings(real_inputs())) {
+    const std::string input = in.substr(in.find_last_of('/') + 1);
     test::ScopedTempDir dir;
-    const std::string in = test::shared_data(input);
     const Recording src = read(in);
     const Profile prof = profile(src.events);
     const std::string want = digest(src.events);
@@ -153,22 +163,22 @@ TEST(Convert, every_pair_of_formats_on_the_real_files_keeps_what_the_target_can_
   }
 }
 
-TEST(Convert, prints_a_summary_and_the_output_reads_back) {
+TEST_P(ConvertFiles, prints_a_summary_and_the_output_reads_back) {
   test::ScopedTempDir dir;
   const std::string out = dir.file("p.npz");
   std::string stdout_text, err;
-  ASSERT_EQ(test::run_command(cli() + " convert " + q(test::shared_data("evt3/evt3_test_pedestrians.raw")) + " " + q(out),
+  ASSERT_EQ(test::run_command(cli() + " convert " + q(recording(kEvt3)) + " " + q(out),
                               &stdout_text, &err), 0) << err;
   EXPECT_NE(stdout_text.find("converted 5000 events"), std::string::npos) << stdout_text;
   EXPECT_NE(stdout_text.find("(npz)"), std::string::npos) << stdout_text;
   EXPECT_EQ(read(out).events.size(), 5000u);
 }
 
-TEST(Convert, refuses_to_overwrite_without_force) {
+TEST_P(ConvertFiles, refuses_to_overwrite_without_force) {
   test::ScopedTempDir dir;
   const std::string out = dir.file("o.txt");
   test::write_file(out, {'k', 'e', 'e', 'p'});
-  const std::string in = q(test::shared_data("dat/NCARS_obj_004397_td.dat"));
+  const std::string in = q(recording(kDat));
   std::string err;
   EXPECT_EQ(test::run_command(cli() + " convert -q " + in + " " + q(out), nullptr, &err), 2);
   EXPECT_NE(err.find("--force"), std::string::npos) << err;
@@ -198,9 +208,9 @@ TEST(Convert, corrupt_input_in_strict_mode_leaves_no_partial_output) {
   EXPECT_EQ(read(out).events.size(), 20000u);
 }
 
-TEST(Convert, unsupported_targets_are_clear_errors) {
+TEST_P(ConvertFiles, unsupported_targets_are_clear_errors) {
   test::ScopedTempDir dir;
-  const std::string in = q(test::shared_data("dat/NCARS_obj_004397_td.dat"));
+  const std::string in = q(recording(kDat));
   std::string err;
   EXPECT_NE(test::run_command(cli() + " convert -q --to mp4 " + in + " " + q(dir.file("o.mp4")), nullptr, &err), 0);
   EXPECT_NE(err.find("cannot write format 'mp4'"), std::string::npos) << err;
@@ -240,21 +250,24 @@ TEST(Convert, triggers_are_carried_where_the_target_holds_them_and_refused_elsew
   }
 }
 
-TEST(Convert, geometry_is_carried_inferred_or_asked_for) {
+TEST_P(ConvertFiles, geometry_is_carried_inferred_or_asked_for) {
   test::ScopedTempDir dir;
   std::string err;
   // Carried from the input's header.
-  ASSERT_EQ(test::run_command(cli() + " convert -q " + q(test::shared_data("evt2/evt2_sample.raw")) + " " + q(dir.file("a.raw")),
-                              nullptr, &err), 0) << err;
+  ASSERT_EQ(test::run_command(cli() + " convert -q " + q(recording(kEvt2)) + " " + q(dir.file("a.raw")), nullptr, &err), 0) << err;
   EXPECT_EQ(read_metadata(dir.file("a.raw")).width, 640u);
   EXPECT_EQ(read_metadata(dir.file("a.raw")).height, 480u);
   // N-CARS DAT has none: a first pass over the events gives max + 1.
-  const std::string ncars = test::shared_data("dat/NCARS_obj_004397_td.dat");
+  const std::string ncars = recording(kDat);
+  const EventBatch events = read(ncars).events;
+  const unsigned width = *std::max_element(events.x().begin(), events.x().end()) + 1u;
+  const unsigned height = *std::max_element(events.y().begin(), events.y().end()) + 1u;
+  if (real()) EXPECT_EQ(std::pair(width, height), std::pair(54u, 61u));
   ASSERT_EQ(test::run_command(cli() + " convert " + q(ncars) + " " + q(dir.file("b.raw")), nullptr, &err), 0) << err;
-  EXPECT_NE(err.find("using 54 x 61"), std::string::npos) << err;
+  EXPECT_NE(err.find("using " + std::to_string(width) + " x " + std::to_string(height)), std::string::npos) << err;
   const Metadata b = read_metadata(dir.file("b.raw"));
-  EXPECT_EQ(b.width, 54u);
-  EXPECT_EQ(b.height, 61u);
+  EXPECT_EQ(b.width, width);
+  EXPECT_EQ(b.height, height);
   // From a pipe there is no second pass: ask for the geometry.
   EXPECT_NE(test::run_command("cat " + q(ncars) + " | " + cli() + " convert -q --format dat - " + q(dir.file("c.raw")), nullptr, &err), 0);
   EXPECT_NE(err.find("--width"), std::string::npos) << err;
@@ -265,10 +278,10 @@ TEST(Convert, geometry_is_carried_inferred_or_asked_for) {
   EXPECT_EQ(digest(read(dir.file("c.raw")).events), digest(read(ncars).events));
 }
 
-TEST(Convert, sigint_removes_the_temporary_file) {
+TEST_P(ConvertFiles, sigint_removes_the_temporary_file) {
   test::ScopedTempDir dir;
   const std::string out = dir.file("o.txt");
-  const std::string in = test::shared_data("evt3/evt3_test_pedestrians.raw");
+  const std::string in = recording(kEvt3);
   // The input arrives on a pipe that stays open for 3 s; SIGINT comes after 1 s.
   const std::string command = "{ cat " + q(in) + "; sleep 3; } | timeout --preserve-status -s INT 1 " + cli() +
                               " convert -q --format evt3 - " + q(out);
@@ -292,10 +305,10 @@ TEST(Convert, memory_stays_bounded_for_a_large_input) {
   EXPECT_EQ(read_metadata(dir.file("big.npz")).format, "npz");
 }
 
-TEST(Convert, text_and_npy_stream_from_stdin) {
+TEST_P(ConvertFiles, text_and_npy_stream_from_stdin) {
   test::ScopedTempDir dir;
   std::string err;
-  const std::string text = test::shared_data("text/slider_depth_events_chunk.txt");
+  const std::string text = recording(kText);
   ASSERT_EQ(test::run_command("cat " + q(text) + " | " + cli() + " convert -q - " + q(dir.file("a.npy")), nullptr, &err), 0) << err;
   EXPECT_EQ(digest(read(dir.file("a.npy")).events), digest(read(text).events));
   ASSERT_EQ(test::run_command("cat " + q(dir.file("a.npy")) + " | " + cli() + " convert -q - " + q(dir.file("b.csv")), nullptr, &err), 0)

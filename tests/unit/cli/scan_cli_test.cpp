@@ -1,4 +1,5 @@
-// The streaming engine from the shell: time windows, regions, polarity, threads, budgets.
+// The streaming engine from the shell: time windows, regions, polarity, threads, budgets. The
+// tests that read recordings run on synthetic stand-ins and on the real ones (CliScanFiles).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -28,10 +29,19 @@ std::uint64_t json_number(const std::string& json, const std::string& key) {
   return std::stoull(m[1]);
 }
 
-TEST(CliScan, second_windowed_call_uses_the_index_instead_of_decoding_everything) {
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+const std::string kEvt2 = "evt2/evt2_sample.raw";
+
+class CliScanFiles : public test::RecordingsTest {
+ protected:
+  CliScanFiles() : RecordingsTest({kEvt3, kEvt2}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(CliScanFiles);
+
+TEST_P(CliScanFiles, second_windowed_call_uses_the_index_instead_of_decoding_everything) {
   test::ScopedTempDir dir;
   const std::string path = dir.file("rec.raw");
-  std::filesystem::copy_file(test::shared_data("evt2/evt2_sample.raw"), path);
+  std::filesystem::copy_file(recording(kEvt2), path);
   const std::string cmd = "XDG_CACHE_HOME=" + dir.file("cache") + " " + cli() +
                           " info --json -q --chunk 4096 --from 1.33s --to 1.331s " + path;
   std::string first, second;
@@ -53,8 +63,8 @@ TEST(CliScan, second_windowed_call_uses_the_index_instead_of_decoding_everything
   EXPECT_EQ(json_number(second, "events"), all.events.size());
 }
 
-TEST(CliScan, dump_window_region_and_polarity_match_the_library) {
-  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(CliScanFiles, dump_window_region_and_polarity_match_the_library) {
+  const std::string path = recording(kEvt3);
   std::string out;
   ASSERT_EQ(test::run_command(cli() + " dump -q --no-index --from 5850000us --to 5.87s --roi 100,100,900,600 --polarity 1 " + path,
                               &out),
@@ -81,8 +91,8 @@ TEST(CliScan, dump_window_region_and_polarity_match_the_library) {
   EXPECT_GT(n, 0u);
 }
 
-TEST(CliScan, bad_time_and_region_arguments_are_clear_errors) {
-  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(CliScanFiles, bad_time_and_region_arguments_are_clear_errors) {
+  const std::string path = recording(kEvt3);
   std::string out, err;
   EXPECT_NE(test::run_command(cli() + " dump --from 12parsecs " + path, &out, &err), 0);
   EXPECT_NE(err.find("time unit"), std::string::npos) << err;
@@ -120,10 +130,10 @@ TEST(CliScan, info_by_default_streams_on_all_cores_within_64_mib_and_matches_one
   EXPECT_LT(peak_kib, kBudgetKib) << "peak RSS " << peak_kib << " KiB";
 }
 
-TEST(CliScan, info_digest_is_the_same_with_threads_and_a_small_memory_limit) {
+TEST_P(CliScanFiles, info_digest_is_the_same_with_threads_and_a_small_memory_limit) {
   test::ScopedTempDir dir;
   const std::string path = dir.file("rec.raw");
-  std::filesystem::copy_file(test::shared_data("evt2/evt2_sample.raw"), path);
+  std::filesystem::copy_file(recording(kEvt2), path);
   std::string a, b;
   ASSERT_EQ(test::run_command(cli() + " info --json --digest -q " + path, &a), 0);
   ASSERT_EQ(test::run_command(cli() + " info --json --digest -q --threads 2 --memory-limit 2M " + path, &b), 0);

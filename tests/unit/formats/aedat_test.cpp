@@ -76,6 +76,7 @@ TEST(Aedat2Decoder, spec_9_4_vector_3_dvs128_record_inverted_polarity) {
 }
 
 TEST(Aedat2File, spec_9_4_vector_1_tonic_header_only_file) {
+  EVLIB_REQUIRE_RECORDINGS("aedat2/tonic_sample_aedat_header.aedat");
   const std::string path = test::shared_data("aedat2/tonic_sample_aedat_header.aedat");
   EXPECT_EQ(detect_format(path), "aedat2");
   const Recording rec = read(path);
@@ -305,6 +306,7 @@ TEST(Aedat2Decoder, chunking_invariance_at_every_split) {
 // ---- the real jAER recordings (test data) ----
 
 TEST(Aedat2RealFile, imu_transl_boxes_davis240c) {
+  EVLIB_REQUIRE_RECORDINGS("aedat2/IMU_translBoxes.aedat");
   const std::string path = test::shared_data("aedat2/IMU_translBoxes.aedat");
   EXPECT_EQ(detect_format(path), "aedat2");
   const Recording rec = read(path);
@@ -332,6 +334,7 @@ TEST(Aedat2RealFile, imu_transl_boxes_davis240c) {
 }
 
 TEST(Aedat2RealFile, header_test_128_fixture) {
+  EVLIB_REQUIRE_RECORDINGS("aedat2/header_test_128.aedat_test");
   const std::string path = test::shared_data("aedat2/header_test_128.aedat_test");
   EXPECT_EQ(detect_format(path), "aedat2");
   const Recording rec = read(path);
@@ -347,8 +350,15 @@ TEST(Aedat2RealFile, header_test_128_fixture) {
   EXPECT_THROW(read(path, strict), FormatError);
 }
 
-TEST(Aedat2RealFile, tiny_chunks_equal_whole_read) {
-  const std::string path = test::shared_data("aedat2/IMU_translBoxes.aedat");
+// On a synthetic stand-in of the real DAVIS file and on the real one.
+class Aedat2Files : public test::RecordingsTest {
+ protected:
+  Aedat2Files() : RecordingsTest({"aedat2/IMU_translBoxes.aedat"}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(Aedat2Files);
+
+TEST_P(Aedat2Files, tiny_chunks_equal_whole_read) {
+  const std::string path = recording("aedat2/IMU_translBoxes.aedat");
   const Recording whole = read(path);
   ReadOptions o;
   o.chunk_events = 1;

@@ -61,8 +61,15 @@ TEST(Evt3Simd, block_decoder_equals_the_scalar_loop_on_synthetic_scenes) {
   }
 }
 
-TEST(Evt3Simd, block_decoder_equals_the_scalar_loop_on_the_real_recording) {
-  const auto bytes = test::payload_of(test::shared_data("evt3/evt3_test_pedestrians.raw"));
+// On a synthetic stand-in of the real recording and on the real one.
+class Evt3SimdFiles : public test::RecordingsTest {
+ protected:
+  Evt3SimdFiles() : RecordingsTest({"evt3/evt3_test_pedestrians.raw"}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(Evt3SimdFiles);
+
+TEST_P(Evt3SimdFiles, block_decoder_equals_the_scalar_loop_on_a_recording) {
+  const auto bytes = test::payload_of(recording("evt3/evt3_test_pedestrians.raw"));
   expect_same_as_scalar(bytes, {}, 1280, 720);
   expect_same_as_scalar(bytes, {1, 3, 64, 1000, 4097}, 1280, 720);
 }

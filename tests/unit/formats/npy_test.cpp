@@ -159,6 +159,7 @@ TEST(NpySpec, metavision_cd_array_vector_13) {
 }
 
 TEST(NpySpec, expelliarmus_header_vector_13) {
+  EVLIB_REQUIRE_RECORDINGS(kPedNpy);
   const Metadata m = read_metadata(test::shared_data(kPedNpy));
   EXPECT_EQ(m.data_offset, 128u);  // 10 + header length 118
   EXPECT_EQ(*m.header_value("shape"), "(5000,)");
@@ -314,6 +315,7 @@ TEST(NpyPlain, shapes_that_are_not_event_tables_are_refused_clearly) {
 // ---- the real expelliarmus arrays (test data) ----
 
 TEST(NpyReal, ncars_array_equals_the_dat_decode_field_by_field) {
+  EVLIB_REQUIRE_RECORDINGS(kNcarsNpy, kNcarsDat);
   const Recording npy = read(test::shared_data(kNcarsNpy));
   const Recording dat = read(test::shared_data(kNcarsDat));
   ASSERT_EQ(npy.events.size(), 4407u);
@@ -325,6 +327,7 @@ TEST(NpyReal, ncars_array_equals_the_dat_decode_field_by_field) {
 }
 
 TEST(NpyReal, pedestrians_array_xyp_equal_the_evt3_decode_and_t_only_for_46_rows) {
+  EVLIB_REQUIRE_RECORDINGS(kPedNpy, kPedRaw);
   const Recording npy = read(test::shared_data(kPedNpy));
   const Recording raw = read(test::shared_data(kPedRaw));
   ASSERT_EQ(npy.events.size(), 5000u);
@@ -340,21 +343,31 @@ TEST(NpyReal, pedestrians_array_xyp_equal_the_evt3_decode_and_t_only_for_46_rows
 }
 
 TEST(NpyReal, arrays_are_detected_by_content) {
+  EVLIB_REQUIRE_RECORDINGS(kNcarsNpy);
   EXPECT_EQ(detect_format(test::shared_data(kNcarsNpy)), "npy");
 }
 
 // ---- malformed files ----
 
-TEST(NpyMalformed, truncated_array_is_counted_in_lenient_mode_and_raised_in_strict_mode) {
-  auto bytes = test::read_file(test::shared_data(kNcarsNpy));
-  bytes.resize(128 + 13 * 100 + 5);  // 100 records and 5 bytes of the next
+// On a synthetic stand-in of the real N-CARS array and on the real one.
+class NpyFiles : public test::RecordingsTest {
+ protected:
+  NpyFiles() : RecordingsTest({kNcarsNpy}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(NpyFiles);
+
+TEST_P(NpyFiles, truncated_array_is_counted_in_lenient_mode_and_raised_in_strict_mode) {
+  auto bytes = test::read_file(recording(kNcarsNpy));
+  const std::size_t offset = read_metadata(recording(kNcarsNpy)).data_offset;
+  if (real()) EXPECT_EQ(offset, 128u);
+  bytes.resize(offset + 13 * 100 + 5);  // 100 records and 5 bytes of the next
   test::ScopedTempDir dir;
   const auto path = file_of(dir, "cut.npy", bytes);
   const Recording rec = read(path);
   EXPECT_EQ(rec.events.size(), 100u);
   EXPECT_EQ(rec.stats.trailing_bytes, 5u);
   EXPECT_EQ(rec.stats.unknown_words, 1u);
-  EXPECT_EQ(rec.stats.first_error_offset, 128u + 1300u);
+  EXPECT_EQ(rec.stats.first_error_offset, offset + 1300u);
   EXPECT_NE(rec.stats.first_error.find("100 of 4407"), std::string::npos) << rec.stats.first_error;
   ReadOptions strict;
   strict.strict = true;
@@ -409,8 +422,8 @@ TEST(NpyMalformed, missing_field_names_the_fields_found) {
   }
 }
 
-TEST(NpyMalformed, mutated_files_never_crash) {
-  const auto good = test::read_file(test::shared_data(kNcarsNpy));
+TEST_P(NpyFiles, mutated_files_never_crash) {
+  const auto good = test::read_file(recording(kNcarsNpy));
   std::uint64_t state = 99;
   for (int round = 0; round < 400; ++round) {
     auto bytes = std::vector<std::uint8_t>(good.begin(), good.begin() + 128 + 13 * 20);
@@ -432,8 +445,8 @@ TEST(NpyMalformed, mutated_files_never_crash) {
 
 // ---- chunking and windows ----
 
-TEST(NpyChunking, tiny_chunks_and_small_windows_give_the_whole_read) {
-  const std::string path = test::shared_data(kNcarsNpy);
+TEST_P(NpyFiles, tiny_chunks_and_small_windows_give_the_whole_read) {
+  const std::string path = recording(kNcarsNpy);
   const Recording whole = read(path);
   ReadOptions o;
   o.chunk_events = 1;

@@ -123,6 +123,7 @@ TEST(RawHeader, geometry_key_fills_missing_format_geometry) {
 }
 
 TEST(RawHeader, real_evt3_file_binary_at_166_system_id_48) {
+  EVLIB_REQUIRE_RECORDINGS("evt3/evt3_test_pedestrians.raw");
   const Metadata m = read_metadata(test::shared_data("evt3/evt3_test_pedestrians.raw"));
   EXPECT_EQ(m.format, "evt3");
   EXPECT_EQ(m.width, 1280u);
@@ -134,6 +135,7 @@ TEST(RawHeader, real_evt3_file_binary_at_166_system_id_48) {
 }
 
 TEST(RawHeader, real_evt2_file_binary_at_164_system_id_21) {
+  EVLIB_REQUIRE_RECORDINGS("evt2/evt2_sample.raw");
   const std::string path = test::shared_data("evt2/evt2_sample.raw");
   const Metadata m = read_metadata(path);
   EXPECT_EQ(m.format, "evt2");

@@ -86,6 +86,7 @@ std::uint32_t first_time_high(const std::vector<std::uint8_t>& payload, std::siz
 // ---- evt3/evt3_test_pedestrians.raw ----
 
 TEST(RealEvt3Pedestrians, counts_first_last_polarities_and_bounds) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const Recording rec = read(test::shared_data(kEvt3));
   ASSERT_EQ(rec.events.size(), 5000u);
   const auto ev = test::events_of(rec.events);
@@ -103,6 +104,7 @@ TEST(RealEvt3Pedestrians, counts_first_last_polarities_and_bounds) {
 }
 
 TEST(RealEvt3Pedestrians, geometry_offset_and_word_count) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const Recording rec = read(test::shared_data(kEvt3));
   EXPECT_EQ(rec.metadata->format, "evt3");
   EXPECT_EQ(rec.metadata->width, 1280u);
@@ -115,6 +117,7 @@ TEST(RealEvt3Pedestrians, geometry_offset_and_word_count) {
 }
 
 TEST(RealEvt3Pedestrians, time_high_values_span_1425_to_1436) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const auto payload = test::payload_of(test::shared_data(kEvt3));
   unsigned lo = 0xFFF, hi = 0, count = 0;
   for (std::size_t i = 0; i + 2 <= payload.size(); i += 2) {
@@ -131,6 +134,7 @@ TEST(RealEvt3Pedestrians, time_high_values_span_1425_to_1436) {
 }
 
 TEST(RealEvt3Pedestrians, first_16_events_sorted_match_openeb_reference) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const Recording rec = read(test::shared_data(kEvt3));
   auto ev = test::events_of(rec.events);
   std::sort(ev.begin(), ev.end(), [](const Ev& a, const Ev& b) {
@@ -149,12 +153,14 @@ TEST(RealEvt3Pedestrians, first_16_events_sorted_match_openeb_reference) {
 }
 
 TEST(RealEvt3Pedestrians, file_order_has_682_before_150) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const auto ev = test::events_of(read(test::shared_data(kEvt3)).events);
   EXPECT_EQ(ev[3], (Ev{5840526, 682, 283, 1}));
   EXPECT_EQ(ev[4], (Ev{5840526, 150, 331, 1}));
 }
 
 TEST(RealEvt3Pedestrians, npy_reference_xyp_all_rows_t_first_46_rows) {
+  EVLIB_REQUIRE_RECORDINGS("npy/evt3_test_pedestrians.expelliarmus.npy", kEvt3);
   const Npy npy = load_npy(test::shared_data("npy/evt3_test_pedestrians.expelliarmus.npy"));
   EXPECT_EQ(npy.header_len, 118u);
   ASSERT_EQ(npy.rows.size(), 5000u);
@@ -175,6 +181,7 @@ TEST(RealEvt3Pedestrians, npy_reference_xyp_all_rows_t_first_46_rows) {
 }
 
 TEST(RealEvt3Pedestrians, metavision_time_shift_subtracts_first_time_high_minus_one) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const std::string path = test::shared_data(kEvt3);
   const std::uint32_t th = first_time_high(test::payload_of(path), 2);
   EXPECT_EQ(th, 1425u);
@@ -196,6 +203,7 @@ TEST(RealEvt3Pedestrians, metavision_time_shift_subtracts_first_time_high_minus_
 // Metadata::time_shift is documented as "subtracted from every timestamp (Metavision
 // compatibility), else 0": with the option on it must report the shift applied.
 TEST(RealEvt3Pedestrians, metadata_reports_the_applied_time_shift) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt3);
   const std::string path = test::shared_data(kEvt3);
   ReadOptions o;
   o.metavision_time_shift = true;
@@ -207,6 +215,7 @@ TEST(RealEvt3Pedestrians, metadata_reports_the_applied_time_shift) {
 // ---- evt2/evt2_sample.raw ----
 
 TEST(RealEvt2Sample, counts_first_last_polarities_and_bounds) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt2);
   const Recording rec = read(test::shared_data(kEvt2));
   ASSERT_EQ(rec.events.size(), 539481u);
   const auto ev = test::events_of(rec.events);
@@ -223,6 +232,7 @@ TEST(RealEvt2Sample, counts_first_last_polarities_and_bounds) {
 }
 
 TEST(RealEvt2Sample, geometry_offset_and_time_high_count) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt2);
   const Recording rec = read(test::shared_data(kEvt2));
   EXPECT_EQ(rec.metadata->format, "evt2");
   EXPECT_EQ(rec.metadata->width, 640u);
@@ -235,6 +245,7 @@ TEST(RealEvt2Sample, geometry_offset_and_time_high_count) {
 }
 
 TEST(RealEvt2Sample, metavision_time_shift_subtracts_first_time_high_times_64) {
+  EVLIB_REQUIRE_RECORDINGS(kEvt2);
   const std::string path = test::shared_data(kEvt2);
   const std::uint32_t th = first_time_high(test::payload_of(path), 4);
   EXPECT_EQ(th, 0x5070u);
@@ -254,6 +265,7 @@ TEST(RealEvt2Sample, metavision_time_shift_subtracts_first_time_high_times_64) {
 // ---- dat/NCARS_obj_004397_td.dat ----
 
 TEST(RealDatNcars, counts_first_last_polarities_and_bounds) {
+  EVLIB_REQUIRE_RECORDINGS(kDat);
   const Recording rec = read(test::shared_data(kDat));
   ASSERT_EQ(rec.events.size(), 4407u);
   const auto ev = test::events_of(rec.events);
@@ -271,6 +283,7 @@ TEST(RealDatNcars, counts_first_last_polarities_and_bounds) {
 }
 
 TEST(RealDatNcars, header_type_and_offset) {
+  EVLIB_REQUIRE_RECORDINGS(kDat);
   const Recording rec = read(test::shared_data(kDat));
   EXPECT_EQ(rec.metadata->format, "dat");
   EXPECT_EQ(rec.metadata->data_offset, 93u);
@@ -286,6 +299,7 @@ TEST(RealDatNcars, header_type_and_offset) {
 }
 
 TEST(RealDatNcars, equals_npy_reference_field_by_field) {
+  EVLIB_REQUIRE_RECORDINGS("npy/NCARS_obj_004397_td.expelliarmus.npy", kDat);
   const Npy npy = load_npy(test::shared_data("npy/NCARS_obj_004397_td.expelliarmus.npy"));
   EXPECT_EQ(npy.header_len, 118u);
   ASSERT_EQ(npy.rows.size(), 4407u);
@@ -301,6 +315,7 @@ TEST(RealDatNcars, equals_npy_reference_field_by_field) {
 }
 
 TEST(RealDatNcars, time_shift_option_does_not_touch_dat) {
+  EVLIB_REQUIRE_RECORDINGS(kDat);
   ReadOptions o;
   o.metavision_time_shift = true;
   EXPECT_EQ(digest(read(test::shared_data(kDat), o).events), digest(read(test::shared_data(kDat)).events));

@@ -246,9 +246,19 @@ TEST(TextDetect, prose_binary_and_wrong_column_counts_are_not_text) {
   EXPECT_THROW(detect_format(text_file(dir, "a.txt", "plain text, not events\n")), UnsupportedFormat);
   EXPECT_THROW(detect_format(text_file(dir, "b.txt", "1 2\n3 4\n")), UnsupportedFormat);
   EXPECT_THROW(detect_format(text_file(dir, "c.txt", std::string("1 2 3 4\n\x01\x02\x03\x04\x05", 13))), UnsupportedFormat);
-  // The real DAT and RAW files keep their formats (their `% ` headers look like comments).
-  EXPECT_EQ(detect_format(test::shared_data("dat/NCARS_obj_004397_td.dat")), "dat");
-  EXPECT_EQ(detect_format(test::shared_data("evt3/evt3_test_pedestrians.raw")), "evt3");
+}
+
+// On synthetic stand-ins of real recordings and on the real ones.
+class TextFiles : public test::RecordingsTest {
+ protected:
+  TextFiles() : RecordingsTest({kRpg, "dat/NCARS_obj_004397_td.dat", "evt3/evt3_test_pedestrians.raw"}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(TextFiles);
+
+TEST_P(TextFiles, dat_and_raw_files_are_not_taken_for_text) {
+  // Their `% ` headers look like comments.
+  EXPECT_EQ(detect_format(recording("dat/NCARS_obj_004397_td.dat")), "dat");
+  EXPECT_EQ(detect_format(recording("evt3/evt3_test_pedestrians.raw")), "evt3");
 }
 
 // ---- malformed lines ----
@@ -320,6 +330,7 @@ TEST(TextMalformed, garbage_never_crashes) {
 // ---- a real RPG recording (test data) ----
 
 TEST(TextReal, slider_depth_chunk_matches_the_published_values) {
+  EVLIB_REQUIRE_RECORDINGS(kRpg);
   const Recording rec = read(test::shared_data(kRpg));
   EXPECT_EQ(rec.metadata->format, "text");
   ASSERT_EQ(rec.events.size(), 50000u);
@@ -339,13 +350,14 @@ TEST(TextReal, slider_depth_chunk_matches_the_published_values) {
 }
 
 TEST(TextReal, slider_depth_chunk_is_detected_as_text) {
+  EVLIB_REQUIRE_RECORDINGS(kRpg);
   EXPECT_EQ(detect_format(test::shared_data(kRpg)), "text");
 }
 
 // ---- chunking and windows ----
 
-TEST(TextChunking, tiny_chunks_give_the_whole_read) {
-  const std::string path = test::shared_data(kRpg);
+TEST_P(TextFiles, tiny_chunks_give_the_whole_read) {
+  const std::string path = recording(kRpg);
   const std::string whole = digest(read(path).events);
   ReadOptions o;
   o.chunk_events = 1;  // rounded up to the reader's minimum
@@ -360,8 +372,8 @@ TEST(TextChunking, tiny_chunks_give_the_whole_read) {
   EXPECT_EQ(d.finish(), whole);
 }
 
-TEST(TextChunking, lines_split_across_small_windows_give_the_whole_read) {
-  const std::string path = test::shared_data(kRpg);
+TEST_P(TextFiles, lines_split_across_small_windows_give_the_whole_read) {
+  const std::string path = recording(kRpg);
   const auto whole = test::events_of(read(path).events);
   for (std::size_t window : {1u, 2u, 7u, 21u, 4096u, 65537u}) {
     EXPECT_EQ(read_with_window(path, window), whole) << "window " << window;
@@ -404,8 +416,8 @@ TEST(TextChunking, file_larger_than_one_window_reads_whole) {
   EXPECT_EQ(d.finish(), digest(events));
 }
 
-TEST(TextChunking, upper_bounds_hold) {
-  Reader r = Reader::open(test::shared_data(kRpg));
+TEST_P(TextFiles, upper_bounds_hold) {
+  Reader r = Reader::open(recording(kRpg));
   EXPECT_GE(r.upper_bound_events(), 50000u);
   EXPECT_LE(r.upper_bound_events(), 50002u);
 }

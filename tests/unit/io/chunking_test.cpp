@@ -127,43 +127,57 @@ void check_random_splits(const Reference& ref, Decoder prototype, int count, std
   EXPECT_EQ(failures, 0u);
 }
 
-// ---- real files ----
+// ---- recordings: synthetic stand-ins and the real ones ----
 
-TEST(Chunking, evt3_pedestrians_every_two_way_split_equals_whole) {
-  const Reference ref = reference_of(test::shared_data("evt3/evt3_test_pedestrians.raw"));
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+const std::string kEvt2 = "evt2/evt2_sample.raw";
+const std::string kDat = "dat/NCARS_obj_004397_td.dat";
+
+class ChunkingFiles : public test::RecordingsTest {
+ protected:
+  ChunkingFiles() : RecordingsTest({kEvt3, kEvt2, kDat}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(ChunkingFiles);
+
+TEST_P(ChunkingFiles, evt3_pedestrians_every_two_way_split_equals_whole) {
+  const Reference ref = reference_of(recording(kEvt3));
   ASSERT_EQ(ref.rec.events.size(), 5000u);
   check_every_two_way_split(ref, evt3_for(ref), 1, ref.payload.size() - 1);
 }
 
-TEST(Chunking, evt3_pedestrians_one_byte_at_a_time_equals_whole) {
-  const Reference ref = reference_of(test::shared_data("evt3/evt3_test_pedestrians.raw"));
+TEST_P(ChunkingFiles, evt3_pedestrians_one_byte_at_a_time_equals_whole) {
+  const Reference ref = reference_of(recording(kEvt3));
   check_byte_at_a_time(ref, evt3_for(ref));
 }
 
+// The two split tests of the real EVT 2.0 file take over a minute: none on its stand-in (synthetic
+// EVT 2.0 files are split at random below).
 TEST(Chunking, evt2_sample_two_way_splits_in_first_4096_bytes_equal_whole) {
-  const Reference ref = reference_of(test::shared_data("evt2/evt2_sample.raw"));
+  EVLIB_REQUIRE_RECORDINGS(kEvt2);
+  const Reference ref = reference_of(test::shared_data(kEvt2));
   ASSERT_EQ(ref.rec.events.size(), 539481u);
   check_every_two_way_split(ref, evt2_for(ref), 1, 4096);
 }
 
 TEST(Chunking, evt2_sample_2000_random_two_way_splits_equal_whole) {
-  const Reference ref = reference_of(test::shared_data("evt2/evt2_sample.raw"));
+  EVLIB_REQUIRE_RECORDINGS(kEvt2);
+  const Reference ref = reference_of(test::shared_data(kEvt2));
   check_random_splits(ref, evt2_for(ref), 2000, 2024);
 }
 
-TEST(Chunking, evt2_sample_one_byte_at_a_time_equals_whole) {
-  const Reference ref = reference_of(test::shared_data("evt2/evt2_sample.raw"));
+TEST_P(ChunkingFiles, evt2_sample_one_byte_at_a_time_equals_whole) {
+  const Reference ref = reference_of(recording(kEvt2));
   check_byte_at_a_time(ref, evt2_for(ref));
 }
 
-TEST(Chunking, dat_ncars_every_two_way_split_equals_whole) {
-  const Reference ref = reference_of(test::shared_data("dat/NCARS_obj_004397_td.dat"));
+TEST_P(ChunkingFiles, dat_ncars_every_two_way_split_equals_whole) {
+  const Reference ref = reference_of(recording(kDat));
   ASSERT_EQ(ref.rec.events.size(), 4407u);
   check_every_two_way_split(ref, dat_for(ref), 1, ref.payload.size() - 1);
 }
 
-TEST(Chunking, dat_ncars_one_byte_at_a_time_equals_whole) {
-  const Reference ref = reference_of(test::shared_data("dat/NCARS_obj_004397_td.dat"));
+TEST_P(ChunkingFiles, dat_ncars_one_byte_at_a_time_equals_whole) {
+  const Reference ref = reference_of(recording(kDat));
   check_byte_at_a_time(ref, dat_for(ref));
 }
 
@@ -196,28 +210,28 @@ void check_reader_chunks_equal_read(const std::string& path, std::size_t chunk_e
   EXPECT_FALSE(reader.next().has_value());
 }
 
-TEST(Chunking, reader_chunks_of_256_equal_read_evt3) {
-  check_reader_chunks_equal_read(test::shared_data("evt3/evt3_test_pedestrians.raw"), 256);
+TEST_P(ChunkingFiles, reader_chunks_of_256_equal_read_evt3) {
+  check_reader_chunks_equal_read(recording(kEvt3), 256);
 }
-TEST(Chunking, reader_chunks_of_256_equal_read_evt2) {
-  check_reader_chunks_equal_read(test::shared_data("evt2/evt2_sample.raw"), 256);
+TEST_P(ChunkingFiles, reader_chunks_of_256_equal_read_evt2) {
+  check_reader_chunks_equal_read(recording(kEvt2), 256);
 }
-TEST(Chunking, reader_chunks_of_256_equal_read_dat) {
-  check_reader_chunks_equal_read(test::shared_data("dat/NCARS_obj_004397_td.dat"), 256);
+TEST_P(ChunkingFiles, reader_chunks_of_256_equal_read_dat) {
+  check_reader_chunks_equal_read(recording(kDat), 256);
 }
-TEST(Chunking, reader_chunk_size_below_minimum_is_raised_not_broken) {
-  check_reader_chunks_equal_read(test::shared_data("evt3/evt3_test_pedestrians.raw"), 1);
+TEST_P(ChunkingFiles, reader_chunk_size_below_minimum_is_raised_not_broken) {
+  check_reader_chunks_equal_read(recording(kEvt3), 1);
 }
 
-TEST(Chunking, reader_keeps_chunks_the_caller_still_holds) {
+TEST_P(ChunkingFiles, reader_keeps_chunks_the_caller_still_holds) {
   ReadOptions o;
   o.chunk_events = 256;
-  Reader reader = Reader::open(test::shared_data("evt3/evt3_test_pedestrians.raw"), o);
+  Reader reader = Reader::open(recording(kEvt3), o);
   std::vector<EventBatch> held;
   while (auto chunk = reader.next()) held.push_back(chunk->events);
   EventDigest d;
   for (const auto& b : held) d.update(b);
-  EXPECT_EQ(d.finish(), digest(read(test::shared_data("evt3/evt3_test_pedestrians.raw")).events));
+  EXPECT_EQ(d.finish(), digest(read(recording(kEvt3)).events));
 }
 
 // ---- large synthetic files (vectors + triggers) ----

@@ -101,10 +101,20 @@ TEST(ParallelChunks, evt2_and_dat_equal_one_thread) {
   }
 }
 
-TEST(ParallelChunks, real_recordings_equal_one_thread) {
-  for (const char* name : {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw", "dat/NCARS_obj_004397_td.dat",
-                           "aedat2/IMU_translBoxes.aedat"}) {
-    const std::string path = test::shared_data(name);
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+const std::string kNpy = "npy/NCARS_obj_004397_td.expelliarmus.npy";
+const std::vector<std::string> kSplittable = {kEvt3, "evt2/evt2_sample.raw", "dat/NCARS_obj_004397_td.dat",
+                                              "aedat2/IMU_translBoxes.aedat"};
+
+// On synthetic stand-ins of real recordings and on the real ones.
+class ParallelChunksFiles : public test::RecordingsTest {
+ protected:
+  ParallelChunksFiles() : RecordingsTest({kEvt3, kNpy, kSplittable[1], kSplittable[2], kSplittable[3]}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(ParallelChunksFiles);
+
+TEST_P(ParallelChunksFiles, recordings_equal_one_thread) {
+  for (const std::string& path : recordings(kSplittable)) {
     const auto size = std::filesystem::file_size(path);
     expect_same_as_one_thread(path, 2, 4096);
     expect_same_as_one_thread(path, 2, size / 5 + 1, true);
@@ -148,8 +158,8 @@ TEST(ParallelChunks, a_piece_without_a_sync_point_is_decoded_again_from_its_pred
   EXPECT_GE(decode_in_pieces(path, 2, 4096).redecoded, 1u);
 }
 
-TEST(ParallelChunks, is_not_used_where_file_order_matters_more_than_speed) {
-  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(ParallelChunksFiles, is_not_used_where_file_order_matters_more_than_speed) {
+  const std::string path = recording(kEvt3);
   auto opened = detail::open_format(path, ReadOptions{});
   ReadOptions strict;
   strict.strict = true;
@@ -161,7 +171,7 @@ TEST(ParallelChunks, is_not_used_where_file_order_matters_more_than_speed) {
   window.filter.t0 = 0;
   window.filter.t1 = 1000;
   EXPECT_FALSE(ParallelChunks::usable(*opened.reader, window));
-  auto npy = detail::open_format(test::shared_data("npy/NCARS_obj_004397_td.expelliarmus.npy"), ReadOptions{});
+  auto npy = detail::open_format(recording(kNpy), ReadOptions{});
   EXPECT_FALSE(npy.reader->can_split());
 }
 

@@ -25,41 +25,52 @@ TEST(Reader, supported_formats_lists_the_prophesee_formats) {
   }
 }
 
-TEST(Reader, detect_format_of_real_files) {
-  EXPECT_EQ(detect_format(test::shared_data("evt3/evt3_test_pedestrians.raw")), "evt3");
-  EXPECT_EQ(detect_format(test::shared_data("evt2/evt2_sample.raw")), "evt2");
-  EXPECT_EQ(detect_format(test::shared_data("dat/NCARS_obj_004397_td.dat")), "dat");
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+const std::string kEvt2 = "evt2/evt2_sample.raw";
+const std::string kDat = "dat/NCARS_obj_004397_td.dat";
+
+// On synthetic stand-ins of real recordings and on the real ones.
+class ReaderFiles : public test::RecordingsTest {
+ protected:
+  ReaderFiles() : RecordingsTest({kEvt3, kEvt2, kDat}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(ReaderFiles);
+
+TEST_P(ReaderFiles, detect_format_of_recordings) {
+  EXPECT_EQ(detect_format(recording(kEvt3)), "evt3");
+  EXPECT_EQ(detect_format(recording(kEvt2)), "evt2");
+  EXPECT_EQ(detect_format(recording(kDat)), "dat");
 }
 
-TEST(Reader, upper_bound_covers_the_events) {
-  for (const char* rel : {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw", "dat/NCARS_obj_004397_td.dat"}) {
-    Reader r = Reader::open(test::shared_data(rel));
+TEST_P(ReaderFiles, upper_bound_covers_the_events) {
+  for (const std::string& path : recordings({kEvt3, kEvt2, kDat})) {
+    Reader r = Reader::open(path);
     const std::size_t bound = r.upper_bound_events();
-    const std::size_t n = read(test::shared_data(rel)).events.size();
-    EXPECT_GE(bound, n) << rel;
-    EXPECT_LE(bound, n + n / 2 + 1024) << rel << ": bound too loose to size a batch";
+    const std::size_t n = read(path).events.size();
+    EXPECT_GE(bound, n) << path;
+    EXPECT_LE(bound, n + n / 2 + 1024) << path << ": bound too loose to size a batch";
   }
 }
 
-TEST(Reader, format_option_raw_lets_the_header_choose) {
+TEST_P(ReaderFiles, format_option_raw_lets_the_header_choose) {
   ReadOptions o;
   o.format = "raw";
-  EXPECT_EQ(read_metadata(test::shared_data("evt2/evt2_sample.raw"), o).format, "evt2");
-  EXPECT_EQ(read_metadata(test::shared_data("evt3/evt3_test_pedestrians.raw"), o).format, "evt3");
+  EXPECT_EQ(read_metadata(recording(kEvt2), o).format, "evt2");
+  EXPECT_EQ(read_metadata(recording(kEvt3), o).format, "evt3");
 }
 
-TEST(Reader, chunks_carry_metadata) {
-  Reader r = Reader::open(test::shared_data("evt3/evt3_test_pedestrians.raw"));
+TEST_P(ReaderFiles, chunks_carry_metadata) {
+  Reader r = Reader::open(recording(kEvt3));
   auto c = r.next();
   ASSERT_TRUE(c.has_value());
   ASSERT_NE(c->events.metadata, nullptr);
   EXPECT_EQ(c->events.metadata->width, 1280u);
-  EXPECT_EQ(c->bytes_done, 36920u);
+  EXPECT_EQ(c->bytes_done, test::read_file(recording(kEvt3)).size());  // 5000 events: one chunk
 }
 
 // byte_source.hpp / HACKING.md: "pipes and devices fall back to read() into a reused buffer".
-TEST(Reader, reads_a_recording_from_a_pipe) {
-  const std::string src = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(ReaderFiles, reads_a_recording_from_a_pipe) {
+  const std::string src = recording(kEvt3);
   const auto bytes = test::read_file(src);
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
@@ -107,8 +118,7 @@ class PipeFeeder {
   std::thread writer_;
 };
 
-void expect_pipe_read_equals_file(const std::string& rel) {
-  const std::string src = test::shared_data(rel);
+void expect_pipe_read_equals_file(const std::string& src) {
   const Recording expected = read(src);
   try {
     PipeFeeder feeder(test::read_file(src));
@@ -118,7 +128,7 @@ void expect_pipe_read_equals_file(const std::string& rel) {
     EXPECT_EQ(rec.events.size(), expected.events.size());
     EXPECT_EQ(digest(rec.events), digest(expected.events));
   } catch (const Error& e) {
-    ADD_FAILURE() << rel << " through a pipe: " << e.what();
+    ADD_FAILURE() << src << " through a pipe: " << e.what();
   }
   try {
     PipeFeeder feeder(test::read_file(src));
@@ -127,21 +137,21 @@ void expect_pipe_read_equals_file(const std::string& rel) {
     Reader r = Reader::open(feeder.path(), o);
     EventDigest d;
     while (auto c = r.next()) d.update(c->events);
-    EXPECT_EQ(d.finish(), digest(expected.events)) << rel << " streamed through a pipe";
+    EXPECT_EQ(d.finish(), digest(expected.events)) << src << " streamed through a pipe";
   } catch (const Error& e) {
-    ADD_FAILURE() << rel << " streamed through a pipe: " << e.what();
+    ADD_FAILURE() << src << " streamed through a pipe: " << e.what();
   }
 }
 
-TEST(Reader, reads_large_evt2_from_a_pipe) { expect_pipe_read_equals_file("evt2/evt2_sample.raw"); }
-TEST(Reader, reads_dat_from_a_pipe) { expect_pipe_read_equals_file("dat/NCARS_obj_004397_td.dat"); }
-TEST(Reader, reads_evt3_from_a_pipe_in_chunks) { expect_pipe_read_equals_file("evt3/evt3_test_pedestrians.raw"); }
+TEST_P(ReaderFiles, reads_large_evt2_from_a_pipe) { expect_pipe_read_equals_file(recording(kEvt2)); }
+TEST_P(ReaderFiles, reads_dat_from_a_pipe) { expect_pipe_read_equals_file(recording(kDat)); }
+TEST_P(ReaderFiles, reads_evt3_from_a_pipe_in_chunks) { expect_pipe_read_equals_file(recording(kEvt3)); }
 
-TEST(Reader, prefault_thread_does_not_change_results) {
-  for (const char* rel : {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw"}) {
+TEST_P(ReaderFiles, prefault_thread_does_not_change_results) {
+  for (const std::string& path : recordings({kEvt3, kEvt2})) {
     ReadOptions off;
     off.prefault_thread = false;
-    EXPECT_EQ(digest(read(test::shared_data(rel), off).events), digest(read(test::shared_data(rel)).events)) << rel;
+    EXPECT_EQ(digest(read(path, off).events), digest(read(path).events)) << path;
   }
 }
 

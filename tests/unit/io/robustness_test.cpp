@@ -24,6 +24,15 @@ const std::string kEvt2 = "evt2/evt2_sample.raw";
 const std::string kDat = "dat/NCARS_obj_004397_td.dat";
 const char* kEvt3Header = "% evt 3.0\n% format EVT3;height=720;width=1280\n% end\n";
 
+// Tests on recordings run on synthetic stand-ins of real ones and on the real ones.
+class RobustnessFiles : public test::RecordingsTest {
+ protected:
+  RobustnessFiles() : RecordingsTest({kEvt3, kEvt2, kDat}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(RobustnessFiles);
+class StrictModeFiles : public RobustnessFiles {};
+EVLIB_INSTANTIATE_ON_RECORDINGS(StrictModeFiles);
+
 // Reads path; returns the recording, or nullopt when an evlib::Error was thrown. Any other
 // exception fails the test (it escapes, and gtest reports it).
 std::optional<Recording> read_or_error(const std::string& path, const ReadOptions& o = {}, std::string* what = nullptr) {
@@ -101,10 +110,10 @@ TEST(Robustness, unknown_format_is_unsupported_and_names_the_file) {
   EXPECT_THROW(detect_format(path), UnsupportedFormat);
 }
 
-TEST(Robustness, unknown_format_option_is_unsupported) {
+TEST_P(RobustnessFiles, unknown_format_option_is_unsupported) {
   ReadOptions o;
   o.format = "hdf5-of-the-future";
-  EXPECT_THROW(read(test::shared_data(kEvt3), o), UnsupportedFormat);
+  EXPECT_THROW(read(recording(kEvt3), o), UnsupportedFormat);
 }
 
 TEST(Robustness, missing_file_is_io_error_naming_the_file) {
@@ -127,13 +136,12 @@ TEST(Robustness, directory_is_io_error) { EXPECT_THROW(read(test::temp_dir()), I
 
 // Cutting a file inside its payload must give exactly the events of the complete words before
 // the cut: a prefix of the full decode, plus the partial word counted as trailing bytes.
-void check_truncations(const std::string& rel, std::size_t word_bytes, std::size_t count, std::uint64_t seed) {
-  const std::string src = test::shared_data(rel);
+void check_truncations(const std::string& src, std::size_t word_bytes, std::size_t count, std::uint64_t seed) {
   const auto bytes = test::read_file(src);
   const Recording full = read(src);
   const std::size_t offset = full.metadata->data_offset;
   test::ScopedTempDir dir;
-  const std::string ext = rel.substr(rel.rfind('.'));
+  const std::string ext = src.substr(src.rfind('.'));
   const std::string path = dir.file("cut" + ext);
   std::mt19937_64 rng(seed);
   std::vector<std::size_t> cuts;
@@ -151,19 +159,19 @@ void check_truncations(const std::string& rel, std::size_t word_bytes, std::size
     }
     const std::size_t n = rec->events.size();
     const bool prefix = n <= full.events.size() && test::same_events(rec->events, full.events.slice(0, n));
-    if (!prefix && ++prefix_failures <= 5) ADD_FAILURE() << rel << " cut at " << cut << ": not a prefix of the full decode";
-    EXPECT_EQ(rec->stats.trailing_bytes, (cut - offset) % word_bytes) << rel << " cut at " << cut;
+    if (!prefix && ++prefix_failures <= 5) ADD_FAILURE() << src << " cut at " << cut << ": not a prefix of the full decode";
+    EXPECT_EQ(rec->stats.trailing_bytes, (cut - offset) % word_bytes) << src << " cut at " << cut;
   }
   EXPECT_EQ(prefix_failures, 0u);
   EXPECT_EQ(errors_in_payload, 0u);
 }
 
-TEST(Robustness, truncated_evt3_gives_a_prefix_of_the_events) { check_truncations(kEvt3, 2, 600, 1); }
-TEST(Robustness, truncated_evt2_gives_a_prefix_of_the_events) { check_truncations(kEvt2, 4, 300, 2); }
-TEST(Robustness, truncated_dat_gives_a_prefix_of_the_events) { check_truncations(kDat, 8, 600, 3); }
+TEST_P(RobustnessFiles, truncated_evt3_gives_a_prefix_of_the_events) { check_truncations(recording(kEvt3), 2, 600, 1); }
+TEST_P(RobustnessFiles, truncated_evt2_gives_a_prefix_of_the_events) { check_truncations(recording(kEvt2), 4, 300, 2); }
+TEST_P(RobustnessFiles, truncated_dat_gives_a_prefix_of_the_events) { check_truncations(recording(kDat), 8, 600, 3); }
 
-TEST(Robustness, truncated_file_in_strict_mode_reports_the_partial_word) {
-  const auto bytes = test::read_file(test::shared_data(kEvt3));
+TEST_P(RobustnessFiles, truncated_file_in_strict_mode_reports_the_partial_word) {
+  const auto bytes = test::read_file(recording(kEvt3));
   const auto path = test::write_temp_file("odd.raw", {bytes.begin(), bytes.end() - 1});
   ReadOptions strict;
   strict.strict = true;
@@ -228,12 +236,11 @@ TEST(Robustness, garbage_after_valid_headers_is_counted_not_thrown) {
 
 // ---- bit flips ----
 
-void check_bit_flips(const std::string& rel, int variants, std::uint64_t seed) {
-  const std::string src = test::shared_data(rel);
+void check_bit_flips(const std::string& src, int variants, std::uint64_t seed) {
   const auto original = test::read_file(src);
   const std::size_t offset = read_metadata(src).data_offset;
   test::ScopedTempDir dir;
-  const std::string path = dir.file("flipped" + rel.substr(rel.rfind('.')));
+  const std::string path = dir.file("flipped" + src.substr(src.rfind('.')));
   std::mt19937_64 rng(seed);
   std::size_t payload_only_errors = 0, strict_dirty = 0;
   for (int v = 0; v < variants; ++v) {
@@ -251,7 +258,7 @@ void check_bit_flips(const std::string& rel, int variants, std::uint64_t seed) {
     std::string what;
     const auto rec = read_or_error(path, {}, &what);
     if (!rec && !header_touched && ++payload_only_errors <= 3) {
-      ADD_FAILURE() << rel << " variant " << v << ": payload-only corruption threw: " << what;
+      ADD_FAILURE() << src << " variant " << v << ": payload-only corruption threw: " << what;
     }
     if (rec) {
       EXPECT_LE(rec->events.size(), (bytes.size() - std::min<std::size_t>(offset, bytes.size())) * 6);
@@ -267,15 +274,15 @@ void check_bit_flips(const std::string& rel, int variants, std::uint64_t seed) {
   EXPECT_EQ(strict_dirty, 0u) << "strict mode returned corrupt data without throwing";
 }
 
-TEST(Robustness, bit_flipped_evt3_never_crashes) { check_bit_flips(kEvt3, 200, 100); }
-TEST(Robustness, bit_flipped_evt2_never_crashes) { check_bit_flips(kEvt2, 200, 200); }
-TEST(Robustness, bit_flipped_dat_never_crashes) { check_bit_flips(kDat, 200, 300); }
+TEST_P(RobustnessFiles, bit_flipped_evt3_never_crashes) { check_bit_flips(recording(kEvt3), 200, 100); }
+TEST_P(RobustnessFiles, bit_flipped_evt2_never_crashes) { check_bit_flips(recording(kEvt2), 200, 200); }
+TEST_P(RobustnessFiles, bit_flipped_dat_never_crashes) { check_bit_flips(recording(kDat), 200, 300); }
 
 // ---- strict mode ----
 
-TEST(StrictMode, corrupt_evt3_word_throws_format_error_at_its_offset) {
-  auto bytes = test::read_file(test::shared_data(kEvt3));
-  const std::size_t offset = 166;
+TEST_P(StrictModeFiles, corrupt_evt3_word_throws_format_error_at_its_offset) {
+  auto bytes = test::read_file(recording(kEvt3));
+  const std::size_t offset = read_metadata(recording(kEvt3)).data_offset;
   // Replace word 1000 of the payload by a reserved type (0x9).
   const std::size_t at = offset + 2 * 1000;
   bytes[at] = 0x00;
@@ -298,9 +305,10 @@ TEST(StrictMode, corrupt_evt3_word_throws_format_error_at_its_offset) {
   EXPECT_GE(rec.events.size(), 4990u);
 }
 
-TEST(StrictMode, first_of_several_corruptions_is_reported) {
-  auto bytes = test::read_file(test::shared_data(kEvt3));
-  const std::size_t first = 166 + 2 * 3001, second = 166 + 2 * 9000;
+TEST_P(StrictModeFiles, first_of_several_corruptions_is_reported) {
+  auto bytes = test::read_file(recording(kEvt3));
+  const std::size_t offset = read_metadata(recording(kEvt3)).data_offset, words = (bytes.size() - offset) / 2;
+  const std::size_t first = offset + 2 * (words / 6 + 1), second = offset + 2 * (words / 2);
   for (std::size_t at : {second, first}) {
     bytes[at] = 0x00;
     bytes[at + 1] = 0xF0;  // CONTINUED_12 with no OTHERS
@@ -366,12 +374,12 @@ TEST(StrictMode, partial_evt2_imu_group_reports_its_offset) {
   EXPECT_EQ(read(path).stats.partial_groups, 1u);
 }
 
-TEST(StrictMode, clean_real_files_pass) {
+TEST_P(StrictModeFiles, clean_recordings_pass) {
   ReadOptions strict;
   strict.strict = true;
-  EXPECT_EQ(read(test::shared_data(kEvt3), strict).events.size(), 5000u);
-  EXPECT_EQ(read(test::shared_data(kEvt2), strict).events.size(), 539481u);
-  EXPECT_EQ(read(test::shared_data(kDat), strict).events.size(), 4407u);
+  EXPECT_EQ(read(recording(kEvt3), strict).events.size(), 5000u);
+  EXPECT_EQ(read(recording(kEvt2), strict).events.size(), 539481u);
+  EXPECT_EQ(read(recording(kDat), strict).events.size(), 4407u);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Time windows in the formats that are not (only) word streams: AEDAT 4 seeks by its packet table
 // on the first call (no pass, nothing cached), HDF5, AEDAT 2.0, NumPy and text by a time index that
 // the first full pass builds and caches; every window equals decode-then-filter, through collect()
-// and through chunks().
+// and through chunks(). FileIndexFiles runs on synthetic stand-ins of real recordings and on the
+// real ones.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -64,8 +65,17 @@ TEST(FileIndex, aedat4_windows_use_the_packet_table_from_the_first_call) {
   EXPECT_EQ(digest(Scan(path).index_dir(cache).threads(2).collect()), expected);
 }
 
-TEST(FileIndex, real_aedat4_recording_windows_equal_decode_then_filter) {
-  const std::string path = test::shared_data("aedat4/tonic_sample.aedat4");
+const std::string kAedat4 = "aedat4/tonic_sample.aedat4";
+const std::string kAedat2 = "aedat2/IMU_translBoxes.aedat";
+
+class FileIndexFiles : public test::RecordingsTest {
+ protected:
+  FileIndexFiles() : RecordingsTest({kAedat4, kAedat2}) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(FileIndexFiles);
+
+TEST_P(FileIndexFiles, aedat4_recording_windows_equal_decode_then_filter) {
+  const std::string path = recording(kAedat4);
   const EventBatch all = read(path).events;
   const auto t = all.t();
   test::ScopedTempDir dir;
@@ -160,12 +170,12 @@ TEST(FileIndex, streaming_on_two_threads_from_an_index_equals_one_thread) {
   }
 }
 
-TEST(FileIndex, aedat2_windows_use_the_index_its_first_pass_builds) {
+TEST_P(FileIndexFiles, aedat2_windows_use_the_index_its_first_pass_builds) {
   // AEDAT 1.0/2.0 records resume anywhere (their decoder state is the time unwrap and a partial
   // record): the first pass caches an index, later windows decode a few segments.
   test::ScopedTempDir dir;
   // Segments of 4 Ki events: small enough for this short recording that a window skips most.
-  expect_first_pass_indexes_then_windows_seek(test::shared_data("aedat2/IMU_translBoxes.aedat"), dir.file("cache"), 4096);
+  expect_first_pass_indexes_then_windows_seek(recording(kAedat2), dir.file("cache"), 4096);
 }
 
 }  // namespace

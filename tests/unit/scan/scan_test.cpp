@@ -1,5 +1,6 @@
 // evlib::scan: pushed-down predicates equal decode-then-filter, windows tile the stream, the
-// time index seeks exactly and survives staleness and corruption, threads and budgets.
+// time index seeks exactly and survives staleness and corruption, threads and budgets. ScanFiles
+// runs on synthetic stand-ins of the real recordings and on the real ones.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -21,8 +22,15 @@
 namespace evlib {
 namespace {
 
-const char* const kRealFiles[] = {"evt3/evt3_test_pedestrians.raw", "evt2/evt2_sample.raw",
-                                  "dat/NCARS_obj_004397_td.dat"};
+const std::string kEvt3 = "evt3/evt3_test_pedestrians.raw";
+const std::string kEvt2 = "evt2/evt2_sample.raw";
+const std::vector<std::string> kRealFiles = {kEvt3, kEvt2, "dat/NCARS_obj_004397_td.dat"};
+
+class ScanFiles : public test::RecordingsTest {
+ protected:
+  ScanFiles() : RecordingsTest(kRealFiles) {}
+};
+EVLIB_INSTANTIATE_ON_RECORDINGS(ScanFiles);
 
 // Decode everything, then filter: the reference every scan must equal.
 EventBatch decode_then_filter(const std::string& path, const EventFilter& filter) {
@@ -74,10 +82,9 @@ Scan scan_with(const std::string& path, const EventFilter& f, IndexPolicy policy
   return s;
 }
 
-TEST(Scan, collect_equals_decode_then_filter_for_every_predicate_on_real_files) {
+TEST_P(ScanFiles, collect_equals_decode_then_filter_for_every_predicate) {
   test::ScopedTempDir dir;
-  for (const char* name : kRealFiles) {
-    const std::string path = test::shared_data(name);
+  for (const std::string& path : recordings(kRealFiles)) {
     const EventBatch all = read(path).events;
     for (const EventFilter& f : filters_for(all)) {
       const std::string expected = digest(decode_then_filter(path, f));
@@ -85,7 +92,7 @@ TEST(Scan, collect_equals_decode_then_filter_for_every_predicate_on_real_files) 
         // kAuto twice: the second run uses the cached index to seek.
         for (int run = 0; run < (policy == IndexPolicy::kAuto ? 2 : 1); ++run) {
           EXPECT_EQ(digest(scan_with(path, f, policy, dir.path()).collect()), expected)
-              << name << " policy " << static_cast<int>(policy) << " run " << run << " t [" << f.t0 << ", " << f.t1
+              << path << " policy " << static_cast<int>(policy) << " run " << run << " t [" << f.t0 << ", " << f.t1
               << ")";
         }
       }
@@ -163,9 +170,8 @@ TEST(Scan, random_windows_after_the_index_equal_windows_without_it) {
   }
 }
 
-TEST(Scan, time_windows_tile_the_stream_without_loss_or_duplication) {
-  for (const char* name : kRealFiles) {
-    const std::string path = test::shared_data(name);
+TEST_P(ScanFiles, time_windows_tile_the_stream_without_loss_or_duplication) {
+  for (const std::string& path : recordings(kRealFiles)) {
     const EventBatch all = read(path).events;
     for (std::int64_t width : {std::int64_t{1000}, std::int64_t{7777}, std::int64_t{100'000'000}}) {
       auto windows = Scan(path).index(IndexPolicy::kOff).batches(ByTime{width});
@@ -184,14 +190,14 @@ TEST(Scan, time_windows_tile_the_stream_without_loss_or_duplication) {
         total += w->events.size();
         d.update(w->events);
       }
-      EXPECT_EQ(total, all.size()) << name;
-      EXPECT_EQ(d.finish(), digest(all)) << name << " width " << width;
+      EXPECT_EQ(total, all.size()) << path;
+      EXPECT_EQ(d.finish(), digest(all)) << path << " width " << width;
     }
   }
 }
 
-TEST(Scan, empty_windows_are_produced_only_on_request) {
-  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(ScanFiles, empty_windows_are_produced_only_on_request) {
+  const std::string path = recording(kEvt3);
   const EventBatch all = read(path).events;
   const std::int64_t span = all.t().back() - all.t().front();
   auto count_windows = [&](bool keep_empty) {
@@ -213,8 +219,8 @@ TEST(Scan, empty_windows_are_produced_only_on_request) {
   EXPECT_EQ(skipped, kept - kept_empty);
 }
 
-TEST(Scan, count_batches_have_the_requested_size_and_tile_the_stream) {
-  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+TEST_P(ScanFiles, count_batches_have_the_requested_size_and_tile_the_stream) {
+  const std::string path = recording(kEvt2);
   const EventBatch all = read(path).events;
   Scan s(path);
   auto batches = s.batches(ByCount{100'000});
@@ -244,20 +250,22 @@ TEST(Scan, thread_count_does_not_change_the_result) {
     Scan s(path, ro);
     EXPECT_EQ(digest(s.index_dir(dir.path()).threads(threads).collect()), expected) << threads << " threads";
   }
-  // The real files too.
-  for (const char* name : kRealFiles) {
-    const std::string real = test::shared_data(name);
+}
+
+TEST_P(ScanFiles, thread_count_does_not_change_the_result) {
+  test::ScopedTempDir dir;
+  for (const std::string& path : recordings(kRealFiles)) {
     ReadOptions small;
     small.chunk_events = 512;
-    (void)Scan(real, small).index_dir(dir.path()).collect();
-    EXPECT_EQ(digest(Scan(real, small).index_dir(dir.path()).threads(2).collect()), digest(read(real).events)) << name;
+    (void)Scan(path, small).index_dir(dir.path()).collect();
+    EXPECT_EQ(digest(Scan(path, small).index_dir(dir.path()).threads(2).collect()), digest(read(path).events)) << path;
   }
 }
 
-TEST(Scan, stale_and_corrupt_index_files_are_detected_and_rebuilt) {
+TEST_P(ScanFiles, stale_and_corrupt_index_files_are_detected_and_rebuilt) {
   test::ScopedTempDir dir;
   const std::string path = dir.file("copy.raw");
-  std::filesystem::copy_file(test::shared_data("evt3/evt3_test_pedestrians.raw"), path);
+  std::filesystem::copy_file(recording(kEvt3), path);
   EventFilter f;
   const EventBatch all = read(path).events;
   f.t0 = all.t()[1000];
@@ -287,20 +295,20 @@ TEST(Scan, stale_and_corrupt_index_files_are_detected_and_rebuilt) {
   EXPECT_EQ(digest(Scan(path, ro).index_dir(dir.path()).time(f.t0, f.t1).collect()), expected_after);
 }
 
-TEST(Scan, read_only_index_directory_does_not_break_reading) {
+TEST_P(ScanFiles, read_only_index_directory_does_not_break_reading) {
   test::ScopedTempDir dir;
   const std::string ro_dir = dir.file("readonly");
   std::filesystem::create_directories(ro_dir);
   ::chmod(ro_dir.c_str(), 0555);
-  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  const std::string path = recording(kEvt2);
   const std::string expected = digest(read(path).events);
   EXPECT_EQ(digest(Scan(path).index_dir(ro_dir).collect()), expected);
   EXPECT_EQ(digest(Scan(path).index_dir(ro_dir + "/missing/deeper").collect()), expected);
   ::chmod(ro_dir.c_str(), 0755);
 }
 
-TEST(Scan, memory_limit_bounds_chunks_and_collect_fails_early_when_too_big) {
-  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+TEST_P(ScanFiles, memory_limit_bounds_chunks_and_collect_fails_early_when_too_big) {
+  const std::string path = recording(kEvt2);
   auto chunks = Scan(path).memory_limit(std::size_t{1} << 20).chunks();
   std::size_t biggest = 0;
   while (auto c = chunks.next()) biggest = std::max(biggest, c->events.size());
@@ -313,8 +321,8 @@ TEST(Scan, memory_limit_bounds_chunks_and_collect_fails_early_when_too_big) {
   }
 }
 
-TEST(Scan, columns_keep_only_what_was_asked) {
-  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(ScanFiles, columns_keep_only_what_was_asked) {
+  const std::string path = recording(kEvt3);
   const EventBatch all = read(path).events;
   const EventBatch xy = Scan(path).columns({"x", "y"}).collect();
   ASSERT_EQ(xy.size(), all.size());
@@ -336,20 +344,20 @@ void expect_growing_progress_to_the_end(const std::vector<ScanProgress>& seen, s
   EXPECT_DOUBLE_EQ(seen.back().fraction(), 1.0);
 }
 
-TEST(Scan, progress_reports_growing_bytes_and_events) {
+TEST_P(ScanFiles, progress_reports_growing_bytes_and_events) {
   ReadOptions ro;
   ro.chunk_events = 50'000;
   std::vector<ScanProgress> seen;
-  (void)Scan(test::shared_data("evt2/evt2_sample.raw"), ro)
+  (void)Scan(recording(kEvt2), ro)
       .index(IndexPolicy::kOff)  // the sequential path, whatever caches exist
       .on_progress([&](const ScanProgress& p) { seen.push_back(p); })
       .collect();
   expect_growing_progress_to_the_end(seen, 5);
 }
 
-TEST(Scan, parallel_collect_reports_progress_on_the_calling_thread) {
+TEST_P(ScanFiles, parallel_collect_reports_progress_on_the_calling_thread) {
   test::ScopedTempDir dir;
-  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+  const std::string path = recording(kEvt2);
   ReadOptions ro;
   (void)Scan(path, ro).index_dir(dir.path()).collect();
   std::vector<ScanProgress> seen;
@@ -368,22 +376,21 @@ TEST(Scan, parallel_collect_reports_progress_on_the_calling_thread) {
   expect_growing_progress_to_the_end(seen, 5);
 }
 
-TEST(Scan, parallel_collect_sums_the_decode_counters_of_all_threads) {
+TEST_P(ScanFiles, parallel_collect_sums_the_decode_counters_of_all_threads) {
   test::ScopedTempDir dir;
-  for (const char* name : kRealFiles) {
-    const std::string path = test::shared_data(name);
+  for (const std::string& path : recordings(kRealFiles)) {
     ReadOptions ro;
     ro.chunk_events = 512;
     // The first pass builds the index.
     const Recording sequential = Scan(path, ro).index_dir(dir.path()).threads(1).collect_recording();
     const Recording parallel = Scan(path, ro).index_dir(dir.path()).threads(2).collect_recording();
-    EXPECT_EQ(parallel.stats.words, sequential.stats.words) << name;
-    EXPECT_EQ(parallel.stats.counters(), sequential.stats.counters()) << name;
+    EXPECT_EQ(parallel.stats.words, sequential.stats.words) << path;
+    EXPECT_EQ(parallel.stats.counters(), sequential.stats.counters()) << path;
   }
 }
 
-TEST(Scan, reader_filter_option_applies_to_every_read_path) {
-  const std::string path = test::shared_data("evt3/evt3_test_pedestrians.raw");
+TEST_P(ScanFiles, reader_filter_option_applies_to_every_read_path) {
+  const std::string path = recording(kEvt3);
   ReadOptions ro;
   ro.filter.x0 = 100;
   ro.filter.x1 = 700;
@@ -429,8 +436,8 @@ TEST(Scan, chunks_on_two_threads_equal_one_thread_and_build_an_index_that_serves
   EXPECT_EQ(digest(narrowed.collect()), digest(decode_then_filter(path, region)));
 }
 
-TEST(Scan, a_stream_outlives_the_scan_that_made_it) {
-  const std::string path = test::shared_data("evt2/evt2_sample.raw");
+TEST_P(ScanFiles, a_stream_outlives_the_scan_that_made_it) {
+  const std::string path = recording(kEvt2);
   auto chunks = Scan(path).index(IndexPolicy::kOff).threads(2).chunks();
   std::size_t n = 0;
   while (auto c = chunks.next()) n += c->events.size();
