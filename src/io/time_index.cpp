@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <climits>
 #include <filesystem>
 #include <cstdlib>
@@ -99,13 +98,6 @@ std::optional<std::string> read_cache_file(const std::string& file) {
   }
   ::close(fd);
   return bytes;
-}
-
-// Whether `file` may be (re)written as a cache file: absent, or a regular file.
-bool replaceable(const std::string& file) {
-  struct stat st {};
-  if (::lstat(file.c_str(), &st) != 0) return errno == ENOENT;
-  return S_ISREG(st.st_mode);
 }
 
 // A hash of the first and last 64 KiB of a file and of 4 KiB at 32 evenly spaced places.
