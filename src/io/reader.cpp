@@ -1,6 +1,7 @@
 #include "evlib/reader.hpp"
 
 #include <sys/mman.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -156,6 +157,15 @@ class Prefaulter {
   std::thread thread_;
 };
 
+// The cores this process may run on (its CPU affinity, which taskset and containers narrow):
+// the prefault helper is a second thread, so it needs a second core of its own.
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return std::thread::hardware_concurrency();
+  return static_cast<unsigned>(CPU_COUNT(&set));
+}
+
 }  // namespace
 
 Recording read(const std::string& path, const ReadOptions& options) {
@@ -185,7 +195,7 @@ Recording read(const std::string& path, const ReadOptions& options) {
   }
   rec.events.metadata = rec.metadata;
   std::optional<Prefaulter> prefaulter;
-  if (options.prefault_thread && std::thread::hardware_concurrency() > 1) prefaulter.emplace(rec.events);
+  if (options.prefault_thread && usable_cores() > 1) prefaulter.emplace(rec.events);
   constexpr std::size_t kStep = std::size_t{1} << 20;
   bool more = true;
   while (more) {
