@@ -32,6 +32,7 @@ FormatDecoder npy_decoder();
 FormatDecoder npz_decoder();
 FormatDecoder text_decoder();
 std::unique_ptr<EventEncoder> make_evt2_encoder(const WriteOptions& options);
+std::unique_ptr<EventEncoder> make_evt21_encoder(const WriteOptions& options);
 std::unique_ptr<EventEncoder> make_evt3_encoder(const WriteOptions& options);
 std::unique_ptr<EventEncoder> make_dat_encoder(const WriteOptions& options);
 std::unique_ptr<EventEncoder> make_aedat4_encoder(const WriteOptions& options);
@@ -75,11 +76,13 @@ std::vector<FormatDescriptor> make_registry() {
       {.name = "evt21",
        .description = "Prophesee RAW, EVT 2.1",
        .decoder = evt21_decoder(),
+       .writes = {{"evt21", {".raw"}, &make_evt21_encoder}},
        .read_extensions = {".raw"},
        .aliases = {"evt2.1"},
        .container = "raw",
        .traits = {.geometry = GeometryNeed::required, .holds_triggers = true, .time_wrap_bits = 34},
-       .read_options = {geometry, time_shift, {FormatOption::evt21_endianness, {"", "little", "legacy"}}}},
+       .read_options = {geometry, time_shift, {FormatOption::evt21_endianness, {"", "little", "legacy"}}},
+       .write_options = {geometry, header}},
       {.name = "dat",
        .description = "Prophesee DAT",
        .decoder = dat_decoder(),

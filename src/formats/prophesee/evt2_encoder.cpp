@@ -4,6 +4,7 @@
 
 #include "evlib/error.hpp"
 #include "formats/common/encoder.hpp"
+#include "formats/prophesee/time_high_clock.hpp"
 
 namespace evlib::detail {
 
@@ -48,27 +49,12 @@ class Evt2Encoder final : public EventEncoder {
 
  private:
   void set_time(std::int64_t t, std::size_t index) {
-    if (t < 0) throw InvalidArgument("EVT2 cannot store negative time (event " + std::to_string(index) + ")");
-    // Events and triggers are merged per batch; across the two tables time may step back by less
-    // than one TIME_HIGH unit, which the format represents fine.
-    const std::int64_t th = t >> 6;
-    if (!have_time_) {
-      words_.put<std::uint32_t>(0x8u << 28 | static_cast<std::uint32_t>(th & 0x0FFFFFFF));
-      cur_th_ = th;
-      have_time_ = true;
-      return;
-    }
-    if (th < cur_th_) throw InvalidArgument("events must be in non-decreasing time order (event " + std::to_string(index) + ")");
-    while (cur_th_ < th) {
-      cur_th_ += std::min<std::int64_t>(th - cur_th_, 128);
-      words_.put<std::uint32_t>(0x8u << 28 | static_cast<std::uint32_t>(cur_th_ & 0x0FFFFFFF));
-    }
+    clock_.advance_to(t, index, [&](std::uint32_t th) { words_.put<std::uint32_t>(0x8u << 28 | th); });
   }
 
   WriteOptions options_;
   WordBuffer words_;
-  bool have_time_ = false;
-  std::int64_t cur_th_ = 0;
+  TimeHighClock clock_{"EVT2"};
 };
 
 }  // namespace
