@@ -1,11 +1,13 @@
 #pragma once
 // Prophesee DAT: `% ` header, a type byte and a size byte, then 8-byte records (docs/formats.md 5).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
 #include "evlib/metadata.hpp"
 #include "formats/common/decoder_support.hpp"
+#include "formats/prophesee/block_decoders.hpp"
 
 namespace evlib::detail {
 
@@ -16,6 +18,7 @@ struct DatConfig {
   int version = 2;                  // 1: very old ATIS layout
   EventFilter filter;               // events that fail are never written (predicate pushdown)
   std::uint64_t stream_offset = 0;
+  BlockIsa max_block_isa = BlockIsa::kAvx512;  // the widest block decoder (tests force narrower ones)
 };
 
 class DatDecoder {
@@ -51,7 +54,10 @@ class DatDecoder {
   explicit DatDecoder(const DatConfig& config)
       : width_(config.width == 0 ? 0x10000 : config.width), height_(config.height == 0 ? 0x10000 : config.height),
         triggers_only_(config.event_type == 0x0E), version_(config.version),
-        filter_(config.filter, width_, height_) {
+        filter_(config.filter, width_, height_),
+        blocks_(!config.filter.active() && !triggers_only_ && version_ >= 2 ? usable_block_isa(config.max_block_isa)
+                                                                             : BlockIsa::kScalar),
+        block_records_(dat_block_records(blocks_)) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -86,6 +92,8 @@ class DatDecoder {
   const bool triggers_only_;
   const int version_;
   const PushedFilter filter_;
+  const BlockIsa blocks_;  // kScalar: no block decoder (a filter, triggers, version 1, or none on this CPU)
+  const std::size_t block_records_;
   DecodeStats stats_;
   State s_;
 };
@@ -113,7 +121,15 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
     // Blocks of at most the sink's room: dropped records leave room, so go on until the input or
     // the room runs out (feed() consumes everything unless the sink is full).
     while (i < count && sink.room() > 0) {
-      const std::size_t end = i + std::min(count - i, sink.room());
+      std::size_t end = i + std::min(count - i, sink.room());
+      if (blocks_ != BlockIsa::kScalar) {
+        // Blocks until one holds a time wrap or an event outside the sensor; the scalar loop
+        // then takes one block.
+        BlockColumns cols{sink.t, sink.x, sink.y, sink.p, sink.n};
+        i += dat_blocks(blocks_, bytes + 8 * i, count - i, s_.last_t32, s_.loops, cols, sink.cap, width_, height_);
+        sink.n = cols.n;
+        end = i + std::min({count - i, sink.room(), block_records_});
+      }
       if (version_ >= 2) [[likely]] {
         for (; i < end; ++i) {
           const std::uint32_t w1 = load_le32(bytes + 8 * i + 4);

@@ -1,5 +1,6 @@
 #pragma once
 // Prophesee EVT 2.0: 32-bit words, 6-bit time LSBs under a 28-bit TIME_HIGH (docs/formats.md section 2).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,7 +49,9 @@ class Evt2Decoder {
 
   explicit Evt2Decoder(const WordDecoderConfig& config)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        filter_(config.filter, config.width, config.height) {
+        filter_(config.filter, config.width, config.height),
+        blocks_(config.simd && !config.filter.active() ? usable_block_isa(config.max_block_isa) : BlockIsa::kScalar),
+        block_words_(evt2_block_words(blocks_)) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -70,6 +73,10 @@ class Evt2Decoder {
  private:
   template <class Sink>
   std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
+  template <class Sink>
+  std::size_t decode_blocks(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink);
+  template <class Sink>
+  bool decode_scalar(const std::uint8_t* bytes, std::size_t& i, std::size_t end, Sink& sink, TriggerBatch& triggers);
   void on_time_high(std::uint32_t v, std::uint64_t offset);
   // A multi-word group ended before all its CONTINUED words arrived.
   void close_group() {
@@ -85,6 +92,8 @@ class Evt2Decoder {
   const std::uint32_t height_;
   const bool shift_enabled_;
   const PushedFilter filter_;
+  const BlockIsa blocks_;  // kScalar: no block decoder (a filter, or none on this CPU)
+  const std::size_t block_words_;
   DecodeStats stats_;
   State s_;
 };
@@ -102,8 +111,39 @@ std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
     }
     ++i;
   }
-  for (; i < count; ++i) {
-    if (sink.room() < kMaxEventsPerWord) [[unlikely]] break;
+  while (i < count) {
+    std::size_t end = count;
+    if (blocks_ != BlockIsa::kScalar) {
+      // Blocks while they hold only CD and TIME_HIGH words; the scalar loop then takes one block.
+      if (s_.continued_expected == 0) i += decode_blocks(bytes, i, count, sink);
+      end = std::min(count, i + block_words_);
+    }
+    if (!decode_scalar(bytes, i, end, sink, triggers)) break;
+  }
+  stats_.words += i;
+  s_.next_offset += 4 * i;
+  return i;
+}
+
+template <class Sink>
+std::size_t Evt2Decoder::decode_blocks(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink) {
+  BlockColumns cols{sink.t, sink.x, sink.y, sink.p, sink.n};
+  std::uint32_t th = s_.th;
+  const std::int64_t epoch = s_.base - (static_cast<std::int64_t>(s_.th) << 6);
+  const std::size_t done = evt2_blocks(blocks_, bytes + 4 * i, count - i, th, epoch, cols, sink.cap, width_, height_);
+  sink.n = cols.n;
+  s_.th = th;
+  s_.base = epoch + (static_cast<std::int64_t>(th) << 6);
+  return done;
+}
+
+// Words [i, end) one by one (the reference the block decoder must equal); false when the sink
+// filled up first (i then stops at the first word not decoded).
+template <class Sink>
+bool Evt2Decoder::decode_scalar(const std::uint8_t* bytes, std::size_t& i, std::size_t end, Sink& sink,
+                                TriggerBatch& triggers) {
+  for (; i < end; ++i) {
+    if (sink.room() < kMaxEventsPerWord) [[unlikely]] return false;
     const std::uint32_t w = load_le32(bytes + 4 * i);
     const std::uint32_t type = w >> 28;
     if (type <= 1) [[likely]] {
@@ -123,9 +163,7 @@ std::size_t Evt2Decoder::decode_words(const std::uint8_t* bytes, std::size_t cou
       on_rare_word(w, s_.next_offset + 4 * i, triggers);
     }
   }
-  stats_.words += i;
-  s_.next_offset += 4 * i;
-  return i;
+  return true;
 }
 
 }  // namespace evlib::detail

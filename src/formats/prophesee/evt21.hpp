@@ -47,7 +47,8 @@ class Evt21Decoder {
 
   Evt21Decoder(const WordDecoderConfig& config, bool legacy_layout)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        legacy_(legacy_layout), filter_(config.filter, config.width, config.height) {
+        legacy_(legacy_layout), filter_(config.filter, config.width, config.height),
+        blocks_(config.simd && !config.filter.active() ? usable_block_isa(config.max_block_isa) : BlockIsa::kScalar) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -70,6 +71,8 @@ class Evt21Decoder {
  private:
   template <class Sink>
   std::size_t decode_words(const std::uint8_t* bytes, std::size_t count, Sink& sink, TriggerBatch& triggers);
+  template <class Sink>
+  std::size_t decode_blocks(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink);
   void on_time_high(std::uint32_t v, std::uint64_t offset);
   void on_rare_word(std::uint32_t h, std::uint32_t l, std::uint64_t offset, TriggerBatch& triggers);
 
@@ -78,6 +81,7 @@ class Evt21Decoder {
   const bool shift_enabled_;
   const bool legacy_;
   const PushedFilter filter_;
+  const BlockIsa blocks_;  // kScalar: no block decoder (a filter, or none on this CPU)
   DecodeStats stats_;
   State s_;
 };
@@ -87,6 +91,11 @@ std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t co
                                        TriggerBatch& triggers) {
   std::size_t i = 0;
   for (; i < count; ++i) {
+    if (blocks_ != BlockIsa::kScalar && s_.have_th) {
+      // Words while they are in-sensor CD words and rising TIME_HIGHs; this loop takes the next.
+      i += decode_blocks(bytes, i, count, sink);
+      if (i == count) break;
+    }
     if (sink.room() < kMaxEventsPerWord) [[unlikely]] break;
     const std::uint32_t a = load_le32(bytes + 8 * i), b = load_le32(bytes + 8 * i + 4);
     const std::uint32_t h = legacy_ ? a : b, l = legacy_ ? b : a;
@@ -126,6 +135,19 @@ std::size_t Evt21Decoder::decode_words(const std::uint8_t* bytes, std::size_t co
   stats_.words += i;
   s_.next_offset += 8 * i;
   return i;
+}
+
+template <class Sink>
+std::size_t Evt21Decoder::decode_blocks(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink) {
+  BlockColumns cols{sink.t, sink.x, sink.y, sink.p, sink.n};
+  std::uint32_t th = s_.th;
+  const std::int64_t epoch = s_.base - (static_cast<std::int64_t>(s_.th) << 6);
+  const std::size_t done =
+      evt21_blocks(blocks_, bytes + 8 * i, count - i, legacy_, th, epoch, cols, sink.cap, width_, height_);
+  sink.n = cols.n;
+  s_.th = th;
+  s_.base = epoch + (static_cast<std::int64_t>(th) << 6);
+  return done;
 }
 
 }  // namespace evlib::detail

@@ -10,6 +10,7 @@
 
 #include "evlib/metadata.hpp"
 #include "formats/common/decoder_support.hpp"
+#include "formats/prophesee/block_decoders.hpp"
 
 namespace evlib::detail {
 
@@ -20,6 +21,7 @@ struct WordDecoderConfig {
   std::uint64_t stream_offset = 0;     // file offset of the first byte fed, for error reports
   EventFilter filter;                  // events that fail are never written (predicate pushdown)
   bool simd = true;                    // the AVX-512 block decoder where the CPU has it (EVT3)
+  BlockIsa max_block_isa = BlockIsa::kAvx512;  // EVT 2.0 / 2.1: the widest block decoder (tests force narrower ones)
 };
 
 // The AVX-512 block decoder (evt3_simd.cpp): the hot loop's state and output columns.

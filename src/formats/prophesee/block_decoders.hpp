@@ -1,0 +1,61 @@
+#pragma once
+// Block decoders of EVT 2.0, EVT 2.1 and DAT (evt2_simd.cpp, evt21_simd.cpp, dat_simd.cpp): runs of
+// the common words decoded many at a time with AVX-512 or AVX2, chosen at run time. Each takes
+// only blocks it decodes exactly as the scalar loop would (same events, same counters: none of
+// them change inside a block it takes) and returns at the first block it does not take, which
+// the scalar loop, the reference, then decodes word by word.
+#include <cstddef>
+#include <cstdint>
+
+namespace evlib::detail {
+
+// The widest block decoder to use. Config structs carry a limit, so that tests can force each
+// path this CPU has; decoders use the smaller of the limit and what the CPU supports.
+enum class BlockIsa : std::uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+BlockIsa cpu_block_isa();  // AVX-512 needs F, BW, VL and VBMI2; AVX2 needs AVX2, BMI2, POPCNT
+inline BlockIsa usable_block_isa(BlockIsa limit) {
+  const BlockIsa cpu = cpu_block_isa();
+  return limit < cpu ? limit : cpu;
+}
+
+// Where a block decoder writes: the sink's columns from slot n. A block writes whole vectors, up
+// to kBlockRoom slots past n (slots past its events belong to later words, which overwrite them),
+// so it runs only while capacity - n >= kBlockRoom.
+struct BlockColumns {
+  std::int64_t* t;
+  std::uint16_t* x;
+  std::uint16_t* y;
+  std::uint8_t* p;
+  std::size_t n;
+};
+
+// EVT 2.0: blocks of 16 words (AVX-512) or 8 (AVX2) holding only CD and TIME_HIGH words, CD
+// events inside width x height, and TIME_HIGH values that never go below the one before them
+// (no wrap, no backwards step). th is the TIME_HIGH in effect, carried across the lanes and the
+// blocks; t = epoch + th * 64 + lsb with epoch = loops * 2^34 - shift. Returns the words decoded.
+inline constexpr std::size_t kEvt2BlockRoom = 16;
+std::size_t evt2_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, std::uint32_t& th,
+                        std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
+                        std::uint32_t height);
+std::size_t evt2_block_words(BlockIsa isa);  // the words of one block (the fallback's stride)
+
+// DAT (version 2 CD records): blocks of 16 records (AVX-512) or 8 (AVX2) with x < width,
+// y < height and no 32-bit time wrap inside (a record whose time drops by more than 2^31 from the
+// one before); times are loops + t32. last_t32 is carried across blocks. Returns the records decoded.
+inline constexpr std::size_t kDatBlockRoom = 16;
+std::size_t dat_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t records, std::uint32_t& last_t32,
+                       std::int64_t loops, BlockColumns& out, std::size_t capacity, std::uint32_t width,
+                       std::uint32_t height);
+std::size_t dat_block_records(BlockIsa isa);
+
+// EVT 2.1: words while each is a CD word whose events all fall inside width x height (its
+// validity mask expanded by compress stores) or a TIME_HIGH word not below th (no wrap, no
+// backwards step); legacy: the header half comes first (docs/formats.md 3.1). Writes up to
+// kEvt21BlockRoom slots past out.n per word and runs while that much room is left. Returns the
+// words decoded; th as in evt2_blocks.
+inline constexpr std::size_t kEvt21BlockRoom = 32;
+std::size_t evt21_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
+                         std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
+                         std::uint32_t height);
+
+}  // namespace evlib::detail

@@ -1,0 +1,229 @@
+// EVT 2.0 words 16 at a time (AVX-512) or 8 at a time (AVX2), for runs of CD and TIME_HIGH words.
+//
+// The scalar loop writes one event per word and keeps the TIME_HIGH in a register; what costs
+// is its branch on the word type and the per-event stores. Here a block is classified at once and
+// the TIME_HIGH in effect at every word is a running maximum over the lanes, seeded with the one
+// before the block. That is exact only while TIME_HIGH values do not go down: a block where one
+// does (a wrap of the 34-bit clock, a backwards step, both counted by the scalar loop) is left to
+// the scalar loop, as is a block with any other word type or a CD event outside the sensor. The
+// CD lanes are then compressed to the front and every column is stored whole (the slots past the
+// block's events belong to the next block, which overwrites them).
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+
+#include "formats/prophesee/block_decoders.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+namespace evlib::detail {
+
+namespace {
+
+#define EVLIB_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,bmi,bmi2,popcnt")))
+#define EVLIB_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
+
+// Time = epoch + high * 64 + lsb, in 64 bits, for lanes 8 * kHalf .. 8 * kHalf + 7.
+template <int kHalf>
+EVLIB_AVX512 inline __m512i times512(__m512i high, __m512i lsb, __m512i epoch) {
+  const __m512i h = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(high, kHalf));
+  const __m512i l = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(lsb, kHalf));
+  return _mm512_add_epi64(_mm512_add_epi64(_mm512_slli_epi64(h, 6), l), epoch);
+}
+
+// `before`: the TIME_HIGH in effect before the block in every lane; after it, the one after it. It
+// stays in a register from block to block: the only state carried is then one max and one
+// broadcast (a scalar round trip would put a dozen cycles between consecutive blocks).
+EVLIB_AVX512 inline bool block16(const std::uint8_t* bytes, __m512i& before, std::int64_t epoch, BlockColumns& out,
+                                 std::uint32_t width, std::uint32_t height) {
+  const __m512i w = _mm512_loadu_si512(bytes);
+  const __m512i type = _mm512_srli_epi32(w, 28);
+  const __mmask16 is_cd = _mm512_cmplt_epu32_mask(type, _mm512_set1_epi32(2));
+  const __mmask16 is_th = _mm512_cmpeq_epi32_mask(type, _mm512_set1_epi32(8));
+  if (static_cast<__mmask16>(is_cd | is_th) != 0xFFFF) return false;
+
+  // TIME_HIGH in effect at each word: the running maximum of the block's values (alignr by
+  // 16 - k moves lane i - k to lane i, zeros below), then of that and the one before the block.
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i value = _mm512_and_si512(w, _mm512_set1_epi32(0x0FFFFFFF));
+  __m512i high = _mm512_maskz_mov_epi32(is_th, value);
+  high = _mm512_max_epu32(high, _mm512_alignr_epi32(high, zero, 15));
+  high = _mm512_max_epu32(high, _mm512_alignr_epi32(high, zero, 14));
+  high = _mm512_max_epu32(high, _mm512_alignr_epi32(high, zero, 12));
+  high = _mm512_max_epu32(high, _mm512_alignr_epi32(high, zero, 8));
+  high = _mm512_max_epu32(high, before);
+  // A TIME_HIGH below any before it is not its own running maximum.
+  if (_mm512_mask_cmpneq_epu32_mask(is_th, high, value) != 0) return false;
+
+  const __m512i x = _mm512_and_si512(_mm512_srli_epi32(w, 11), _mm512_set1_epi32(0x7FF));
+  const __m512i y = _mm512_and_si512(w, _mm512_set1_epi32(0x7FF));
+  const __mmask16 inside = _mm512_cmplt_epu32_mask(x, _mm512_set1_epi32(static_cast<int>(width))) &
+                           _mm512_cmplt_epu32_mask(y, _mm512_set1_epi32(static_cast<int>(height)));
+  if ((is_cd & ~inside) != 0) return false;
+
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(w, 22), _mm512_set1_epi32(63));
+  const __m512i epoch_v = _mm512_set1_epi64(epoch);
+  const std::size_t n = out.n;
+  const auto low_cd = static_cast<__mmask8>(is_cd), high_cd = static_cast<__mmask8>(is_cd >> 8);
+  const std::size_t low_count = static_cast<std::size_t>(std::popcount(static_cast<unsigned>(low_cd)));
+  _mm512_storeu_si512(out.t + n, _mm512_maskz_compress_epi64(low_cd, times512<0>(high, lsb, epoch_v)));
+  _mm512_storeu_si512(out.t + n + low_count, _mm512_maskz_compress_epi64(high_cd, times512<1>(high, lsb, epoch_v)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.x + n), _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(is_cd, x)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.y + n), _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(is_cd, y)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.p + n), _mm512_cvtepi32_epi8(_mm512_maskz_compress_epi32(is_cd, type)));
+  out.n = n + static_cast<std::size_t>(std::popcount(static_cast<unsigned>(is_cd)));
+  before = _mm512_permutexvar_epi32(_mm512_set1_epi32(15), high);
+  return true;
+}
+
+// For each 8-bit set of lanes, the lanes' indices packed to the front, three bits each (AVX2
+// has no compress: a permute by these indices does its work).
+constexpr auto kCompressIndices = [] {
+  std::array<std::uint32_t, 256> table{};
+  for (unsigned m = 0; m < 256; ++m) {
+    unsigned packed = 0, k = 0;
+    for (unsigned lane = 0; lane < 8; ++lane) {
+      if ((m >> lane) & 1) packed |= lane << (3 * k++);
+    }
+    table[m] = packed;
+  }
+  return table;
+}();
+
+// The lanes of `m` compressed to the front: the permute indices.
+EVLIB_AVX2 inline __m256i compress_indices(unsigned m) {
+  const __m256i shifts = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
+  return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(kCompressIndices[m])), shifts),
+                          _mm256_set1_epi32(7));
+}
+
+template <int kHalf>
+EVLIB_AVX2 inline __m256i times256(__m256i high, __m256i lsb, __m256i epoch) {
+  const __m256i h = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(high, kHalf));
+  const __m256i l = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(lsb, kHalf));
+  return _mm256_add_epi64(_mm256_add_epi64(_mm256_slli_epi64(h, 6), l), epoch);
+}
+
+EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::int64_t epoch, BlockColumns& out,
+                              std::uint32_t width, std::uint32_t height) {
+  const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+  const __m256i type = _mm256_srli_epi32(w, 28);
+  const __m256i is_cd = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), type);
+  const __m256i is_th = _mm256_cmpeq_epi32(type, _mm256_set1_epi32(8));
+  if (_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(is_cd, is_th))) != 0xFF) return false;
+
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i value = _mm256_and_si256(w, _mm256_set1_epi32(0x0FFFFFFF));
+  __m256i high = _mm256_and_si256(value, is_th);
+  high = _mm256_max_epu32(high, _mm256_blend_epi32(_mm256_permutevar8x32_epi32(high, _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6)), zero, 0x01));
+  high = _mm256_max_epu32(high, _mm256_blend_epi32(_mm256_permutevar8x32_epi32(high, _mm256_setr_epi32(0, 0, 0, 1, 2, 3, 4, 5)), zero, 0x03));
+  high = _mm256_max_epu32(high, _mm256_blend_epi32(_mm256_permutevar8x32_epi32(high, _mm256_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3)), zero, 0x0F));
+  high = _mm256_max_epu32(high, before);
+  const __m256i descending = _mm256_andnot_si256(_mm256_cmpeq_epi32(high, value), is_th);
+  if (!_mm256_testz_si256(descending, descending)) return false;
+
+  // x and y are below 2^11 and the bounds at most 2^16: signed compares are exact.
+  const __m256i x = _mm256_and_si256(_mm256_srli_epi32(w, 11), _mm256_set1_epi32(0x7FF));
+  const __m256i y = _mm256_and_si256(w, _mm256_set1_epi32(0x7FF));
+  const __m256i outside = _mm256_or_si256(_mm256_cmpgt_epi32(x, _mm256_set1_epi32(static_cast<int>(width) - 1)),
+                                          _mm256_cmpgt_epi32(y, _mm256_set1_epi32(static_cast<int>(height) - 1)));
+  if (!_mm256_testz_si256(outside, is_cd)) return false;
+
+  const unsigned cd = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(is_cd)));
+  const __m256i pick = compress_indices(cd);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(w, 22), _mm256_set1_epi32(63));
+  const __m256i high_c = _mm256_permutevar8x32_epi32(high, pick), lsb_c = _mm256_permutevar8x32_epi32(lsb, pick);
+  const __m256i epoch_v = _mm256_set1_epi64x(epoch);
+  const std::size_t n = out.n;
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.t + n), times256<0>(high_c, lsb_c, epoch_v));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.t + n + 4), times256<1>(high_c, lsb_c, epoch_v));
+  // [x0..3 y0..3 | x4..7 y4..7] -> [x0..7 | y0..7]
+  const __m256i xy = _mm256_permute4x64_epi64(
+      _mm256_packus_epi32(_mm256_permutevar8x32_epi32(x, pick), _mm256_permutevar8x32_epi32(y, pick)), 0xD8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.x + n), _mm256_castsi256_si128(xy));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.y + n), _mm256_extracti128_si256(xy, 1));
+  // The low byte of each polarity lane, eight bytes in all.
+  const __m256i p = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(type, pick),
+                                        _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                                         0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const std::uint64_t p8 = static_cast<std::uint32_t>(_mm256_extract_epi32(p, 0)) |
+                           (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_extract_epi32(p, 4))) << 32);
+  std::memcpy(out.p + n, &p8, 8);
+  out.n = n + static_cast<std::size_t>(std::popcount(cd));
+  before = _mm256_permutevar8x32_epi32(high, _mm256_set1_epi32(7));
+  return true;
+}
+
+EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
+                                       BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height) {
+  std::size_t done = 0;
+  __m512i high = _mm512_set1_epi32(static_cast<int>(th));
+  BlockColumns cols = out;
+  while (words - done >= 16 && capacity - cols.n >= kEvt2BlockRoom &&
+         block16(bytes + 4 * done, high, epoch, cols, width, height)) {
+    done += 16;
+  }
+  th = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm512_castsi512_si128(high)));
+  out = cols;
+  return done;
+}
+
+EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
+                                   BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height) {
+  std::size_t done = 0;
+  __m256i high = _mm256_set1_epi32(static_cast<int>(th));
+  BlockColumns cols = out;
+  while (words - done >= 8 && capacity - cols.n >= kEvt2BlockRoom && block8(bytes + 4 * done, high, epoch, cols, width, height)) {
+    done += 8;
+  }
+  th = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm256_castsi256_si128(high)));
+  out = cols;
+  return done;
+}
+
+}  // namespace
+
+std::size_t evt2_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
+                        BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height) {
+  // Bounds above 2^16 admit every 11-bit coordinate, as 2^16 does (and keep AVX2's signed compares exact).
+  width = std::min(width, 0x10000u);
+  height = std::min(height, 0x10000u);
+  switch (isa) {
+    case BlockIsa::kAvx512: return blocks_avx512(bytes, words, th, epoch, out, capacity, width, height);
+    case BlockIsa::kAvx2: return blocks_avx2(bytes, words, th, epoch, out, capacity, width, height);
+    default: return 0;
+  }
+}
+
+std::size_t evt2_block_words(BlockIsa isa) { return isa == BlockIsa::kAvx512 ? 16 : 8; }
+
+BlockIsa cpu_block_isa() {
+  static const BlockIsa isa = [] {
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
+      return BlockIsa::kAvx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
+      return BlockIsa::kAvx2;
+    }
+    return BlockIsa::kScalar;
+  }();
+  return isa;
+}
+
+}  // namespace evlib::detail
+
+#else
+
+namespace evlib::detail {
+std::size_t evt2_blocks(BlockIsa, const std::uint8_t*, std::size_t, std::uint32_t&, std::int64_t, BlockColumns&, std::size_t,
+                        std::uint32_t, std::uint32_t) {
+  return 0;
+}
+std::size_t evt2_block_words(BlockIsa) { return 8; }
+BlockIsa cpu_block_isa() { return BlockIsa::kScalar; }
+}  // namespace evlib::detail
+
+#endif
