@@ -58,6 +58,12 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
   const __m512i lanes = _mm512_setr_epi32(0x00010000, 0x00030002, 0x00050004, 0x00070006, 0x00090008, 0x000B000A,
                                           0x000D000C, 0x000F000E, 0x00110010, 0x00130012, 0x00150014, 0x00170016,
                                           0x00190018, 0x001B001A, 0x001D001C, 0x001F001E);
+  // The columns in restrict locals: stores through them (the uint8_t one may alias anything)
+  // then force no reloads of the state.
+  std::int64_t* __restrict out_t = out.t;
+  std::uint16_t* __restrict out_x = out.x;
+  std::uint16_t* __restrict out_y = out.y;
+  std::uint8_t* __restrict out_p = out.p;
   std::size_t i = 0, n = out.n;
   std::uint32_t high = th;
   for (; i < words && capacity - n >= kEvt21BlockRoom; ++i) {
@@ -73,16 +79,16 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
     const __m512i p = _mm512_set1_epi8(static_cast<char>(w.header >> 28));
     // Stores as wide as the events need: sparse masks are common, and stores are what costs.
     if (count <= 8) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.x + n), _mm512_castsi512_si128(x));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.y + n), _mm512_castsi512_si128(y));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out.p + n), _mm512_castsi512_si128(p));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out_x + n), _mm512_castsi512_si128(x));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out_y + n), _mm512_castsi512_si128(y));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out_p + n), _mm512_castsi512_si128(p));
     } else {
-      _mm512_storeu_si512(out.x + n, x);
-      _mm512_storeu_si512(out.y + n, y);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.p + n), _mm512_castsi512_si256(p));
+      _mm512_storeu_si512(out_x + n, x);
+      _mm512_storeu_si512(out_y + n, y);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_p + n), _mm512_castsi512_si256(p));
     }
     const __m512i tv = _mm512_set1_epi64(t);
-    for (std::size_t k = 0; k < count; k += 8) _mm512_storeu_si512(out.t + n + k, tv);
+    for (std::size_t k = 0; k < count; k += 8) _mm512_storeu_si512(out_t + n + k, tv);
     n += count;
   }
   th = high;
@@ -105,6 +111,12 @@ constexpr auto kBitPositions = [] {
 EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                                    std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
                                    std::uint32_t height) {
+  // The columns in restrict locals: stores through them (the uint8_t one may alias anything)
+  // then force no reloads of the state.
+  std::int64_t* __restrict out_t = out.t;
+  std::uint16_t* __restrict out_x = out.x;
+  std::uint16_t* __restrict out_y = out.y;
+  std::uint8_t* __restrict out_p = out.p;
   std::size_t i = 0, n = out.n;
   std::uint32_t high = th;
   for (; i < words && capacity - n >= kEvt21BlockRoom; ++i) {
@@ -116,16 +128,16 @@ EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words,
     const std::size_t count = static_cast<std::size_t>(std::popcount(w.mask));
     const std::int64_t t = epoch + (static_cast<std::int64_t>(high) << 6) + ((w.header >> 22) & 63);
     const __m256i y = _mm256_set1_epi16(static_cast<short>(w.header & 0x7FF));
-    for (std::size_t k = 0; k < count; k += 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.y + n + k), y);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.p + n), _mm256_set1_epi8(static_cast<char>(w.header >> 28)));
+    for (std::size_t k = 0; k < count; k += 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_y + n + k), y);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_p + n), _mm256_set1_epi8(static_cast<char>(w.header >> 28)));
     const __m256i tv = _mm256_set1_epi64x(t);
-    for (std::size_t k = 0; k < count; k += 4) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.t + n + k), tv);
+    for (std::size_t k = 0; k < count; k += 4) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_t + n + k), tv);
     std::size_t at = n;
     for (std::uint32_t m = w.mask, byte = 0; m != 0; m >>= 8, ++byte) {
       const std::uint32_t bits = m & 0xFF;
       const __m128i positions = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kBitPositions[bits].data()));
       const __m128i x = _mm_add_epi16(_mm_set1_epi16(static_cast<short>(x_base + 8 * byte)), positions);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out.x + at), x);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out_x + at), x);
       at += static_cast<std::size_t>(std::popcount(bits));
     }
     n += count;
