@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "formats/common/decoder_support.hpp"  // PushedFilter
+
 namespace evlib::detail {
 
 // The widest block decoder to use. Config structs carry a limit, so that tests can force each
@@ -34,9 +36,10 @@ struct BlockColumns {
 // (no wrap, no backwards step). th is the TIME_HIGH in effect, carried across the lanes and the
 // blocks; t = epoch + th * 64 + lsb with epoch = loops * 2^34 - shift. Returns the words decoded.
 inline constexpr std::size_t kEvt2BlockRoom = 16;
+// With a filter (the pushed-down predicate; nullptr: none) only the events it accepts are written.
 std::size_t evt2_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, std::uint32_t& th,
                         std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
-                        std::uint32_t height);
+                        std::uint32_t height, const PushedFilter* filter);
 std::size_t evt2_block_words(BlockIsa isa);  // the words of one block (the fallback's stride)
 
 // DAT (version 2 CD records): blocks of 16 records (AVX-512) or 8 (AVX2) with x < width,

@@ -50,7 +50,8 @@ class Evt2Decoder {
   explicit Evt2Decoder(const WordDecoderConfig& config)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
         filter_(config.filter, config.width, config.height),
-        blocks_(config.simd && !config.filter.active() ? usable_block_isa(config.max_block_isa) : BlockIsa::kScalar),
+        filtered_(config.filter.active()),
+        blocks_(config.simd ? usable_block_isa(config.max_block_isa) : BlockIsa::kScalar),
         block_words_(evt2_block_words(blocks_)) {
     s_.next_offset = config.stream_offset;
   }
@@ -92,7 +93,8 @@ class Evt2Decoder {
   const std::uint32_t height_;
   const bool shift_enabled_;
   const PushedFilter filter_;
-  const BlockIsa blocks_;  // kScalar: no block decoder (a filter, or none on this CPU)
+  const bool filtered_;     // the filter excludes something: the block decoder applies it too
+  const BlockIsa blocks_;  // kScalar: no block decoder (switched off, or none on this CPU)
   const std::size_t block_words_;
   DecodeStats stats_;
   State s_;
@@ -130,7 +132,8 @@ std::size_t Evt2Decoder::decode_blocks(const std::uint8_t* bytes, std::size_t i,
   BlockColumns cols{sink.t, sink.x, sink.y, sink.p, sink.n};
   std::uint32_t th = s_.th;
   const std::int64_t epoch = s_.base - (static_cast<std::int64_t>(s_.th) << 6);
-  const std::size_t done = evt2_blocks(blocks_, bytes + 4 * i, count - i, th, epoch, cols, sink.cap, width_, height_);
+  const std::size_t done = evt2_blocks(blocks_, bytes + 4 * i, count - i, th, epoch, cols, sink.cap, width_, height_,
+                                       filtered_ ? &filter_ : nullptr);
   sink.n = cols.n;
   s_.th = th;
   s_.base = epoch + (static_cast<std::int64_t>(th) << 6);

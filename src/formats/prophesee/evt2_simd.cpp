@@ -36,8 +36,11 @@ EVLIB_AVX512 inline __m512i times512(__m512i high, __m512i lsb, __m512i epoch) {
 // `before`: the TIME_HIGH in effect before the block in every lane; after it, the one after it. It
 // stays in a register from block to block: the only state carried is then one max and one
 // broadcast (a scalar round trip would put a dozen cycles between consecutive blocks).
+// kFiltered: only the events the pushed-down filter accepts are written (the block still goes
+// to the scalar loop when an event is outside the sensor: that one is counted there).
+template <bool kFiltered>
 EVLIB_AVX512 inline bool block16(const std::uint8_t* bytes, __m512i& before, std::int64_t epoch, BlockColumns& out,
-                                 std::uint32_t width, std::uint32_t height) {
+                                 std::uint32_t width, std::uint32_t height, const PushedFilter& filter) {
   const __m512i w = _mm512_loadu_si512(bytes);
   const __m512i type = _mm512_srli_epi32(w, 28);
   const __mmask16 is_cd = _mm512_cmplt_epu32_mask(type, _mm512_set1_epi32(2));
@@ -65,15 +68,29 @@ EVLIB_AVX512 inline bool block16(const std::uint8_t* bytes, __m512i& before, std
 
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(w, 22), _mm512_set1_epi32(63));
   const __m512i epoch_v = _mm512_set1_epi64(epoch);
+  const __m512i t_low = times512<0>(high, lsb, epoch_v), t_high = times512<1>(high, lsb, epoch_v);
+  __mmask16 keep = is_cd;
+  if constexpr (kFiltered) {
+    // The filter's unsigned offset-and-span tests, lane-wise.
+    keep &= _mm512_cmplt_epu32_mask(_mm512_sub_epi32(x, _mm512_set1_epi32(static_cast<int>(filter.x_lo))),
+                                    _mm512_set1_epi32(static_cast<int>(filter.x_span))) &
+            _mm512_cmplt_epu32_mask(_mm512_sub_epi32(y, _mm512_set1_epi32(static_cast<int>(filter.y_lo))),
+                                    _mm512_set1_epi32(static_cast<int>(filter.y_span))) &
+            _mm512_test_epi32_mask(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(filter.keep_p)), type),
+                                   _mm512_set1_epi32(1));
+    const __m512i t_lo = _mm512_set1_epi64(filter.t_lo), t_span = _mm512_set1_epi64(static_cast<long long>(filter.t_span));
+    keep &= static_cast<__mmask16>(_mm512_cmplt_epu64_mask(_mm512_sub_epi64(t_low, t_lo), t_span) |
+                                   (_mm512_cmplt_epu64_mask(_mm512_sub_epi64(t_high, t_lo), t_span) << 8));
+  }
   const std::size_t n = out.n;
-  const auto low_cd = static_cast<__mmask8>(is_cd), high_cd = static_cast<__mmask8>(is_cd >> 8);
-  const std::size_t low_count = static_cast<std::size_t>(std::popcount(static_cast<unsigned>(low_cd)));
-  _mm512_storeu_si512(out.t + n, _mm512_maskz_compress_epi64(low_cd, times512<0>(high, lsb, epoch_v)));
-  _mm512_storeu_si512(out.t + n + low_count, _mm512_maskz_compress_epi64(high_cd, times512<1>(high, lsb, epoch_v)));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.x + n), _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(is_cd, x)));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.y + n), _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(is_cd, y)));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.p + n), _mm512_cvtepi32_epi8(_mm512_maskz_compress_epi32(is_cd, type)));
-  out.n = n + static_cast<std::size_t>(std::popcount(static_cast<unsigned>(is_cd)));
+  const auto low_keep = static_cast<__mmask8>(keep), high_keep = static_cast<__mmask8>(keep >> 8);
+  const std::size_t low_count = static_cast<std::size_t>(std::popcount(static_cast<unsigned>(low_keep)));
+  _mm512_storeu_si512(out.t + n, _mm512_maskz_compress_epi64(low_keep, t_low));
+  _mm512_storeu_si512(out.t + n + low_count, _mm512_maskz_compress_epi64(high_keep, t_high));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.x + n), _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(keep, x)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.y + n), _mm512_cvtepi32_epi16(_mm512_maskz_compress_epi32(keep, y)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.p + n), _mm512_cvtepi32_epi8(_mm512_maskz_compress_epi32(keep, type)));
+  out.n = n + static_cast<std::size_t>(std::popcount(static_cast<unsigned>(keep)));
   before = _mm512_permutexvar_epi32(_mm512_set1_epi32(15), high);
   return true;
 }
@@ -106,8 +123,20 @@ EVLIB_AVX2 inline __m256i times256(__m256i high, __m256i lsb, __m256i epoch) {
   return _mm256_add_epi64(_mm256_add_epi64(_mm256_slli_epi64(h, 6), l), epoch);
 }
 
+// a < b for unsigned 32-bit (kBits 32) or 64-bit lanes: signed compares of the values with the
+// top bit flipped (AVX2 has no unsigned compare).
+EVLIB_AVX2 inline __m256i less_u32(__m256i a, __m256i b) {
+  const __m256i flip = _mm256_set1_epi32(INT32_MIN);
+  return _mm256_cmpgt_epi32(_mm256_xor_si256(b, flip), _mm256_xor_si256(a, flip));
+}
+EVLIB_AVX2 inline __m256i less_u64(__m256i a, __m256i b) {
+  const __m256i flip = _mm256_set1_epi64x(INT64_MIN);
+  return _mm256_cmpgt_epi64(_mm256_xor_si256(b, flip), _mm256_xor_si256(a, flip));
+}
+
+template <bool kFiltered>
 EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::int64_t epoch, BlockColumns& out,
-                              std::uint32_t width, std::uint32_t height) {
+                              std::uint32_t width, std::uint32_t height, const PushedFilter& filter) {
   const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
   const __m256i type = _mm256_srli_epi32(w, 28);
   const __m256i is_cd = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), type);
@@ -131,9 +160,28 @@ EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::i
                                           _mm256_cmpgt_epi32(y, _mm256_set1_epi32(static_cast<int>(height) - 1)));
   if (!_mm256_testz_si256(outside, is_cd)) return false;
 
-  const unsigned cd = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(is_cd)));
-  const __m256i pick = compress_indices(cd);
   const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(w, 22), _mm256_set1_epi32(63));
+  __m256i keep = is_cd;
+  if constexpr (kFiltered) {
+    keep = _mm256_and_si256(keep, less_u32(_mm256_sub_epi32(x, _mm256_set1_epi32(static_cast<int>(filter.x_lo))),
+                                           _mm256_set1_epi32(static_cast<int>(filter.x_span))));
+    keep = _mm256_and_si256(keep, less_u32(_mm256_sub_epi32(y, _mm256_set1_epi32(static_cast<int>(filter.y_lo))),
+                                           _mm256_set1_epi32(static_cast<int>(filter.y_span))));
+    const __m256i p_kept = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(filter.keep_p)), type),
+                                            _mm256_set1_epi32(1));
+    keep = _mm256_and_si256(keep, _mm256_cmpeq_epi32(p_kept, _mm256_set1_epi32(1)));
+    // Times of the eight lanes (before compaction), tested in two halves of four.
+    const __m256i t_lo = _mm256_set1_epi64x(filter.t_lo), t_span = _mm256_set1_epi64x(static_cast<long long>(filter.t_span));
+    const __m256i in_low = less_u64(_mm256_sub_epi64(times256<0>(high, lsb, _mm256_set1_epi64x(epoch)), t_lo), t_span);
+    const __m256i in_high = less_u64(_mm256_sub_epi64(times256<1>(high, lsb, _mm256_set1_epi64x(epoch)), t_lo), t_span);
+    // 64-bit lane masks to 32-bit lanes: the low dword of each, in order.
+    const __m256i pack = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m256i in_window = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(in_low, pack),
+                                                 _mm256_permutevar8x32_epi32(in_high, pack), 0xF0);
+    keep = _mm256_and_si256(keep, in_window);
+  }
+  const unsigned cd = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(keep)));
+  const __m256i pick = compress_indices(cd);
   const __m256i high_c = _mm256_permutevar8x32_epi32(high, pick), lsb_c = _mm256_permutevar8x32_epi32(lsb, pick);
   const __m256i epoch_v = _mm256_set1_epi64x(epoch);
   const std::size_t n = out.n;
@@ -156,13 +204,15 @@ EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::i
   return true;
 }
 
+template <bool kFiltered>
 EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
-                                       BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height) {
+                                       BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height,
+                                       const PushedFilter& filter) {
   std::size_t done = 0;
   __m512i high = _mm512_set1_epi32(static_cast<int>(th));
   BlockColumns cols = out;
   while (words - done >= 16 && capacity - cols.n >= kEvt2BlockRoom &&
-         block16(bytes + 4 * done, high, epoch, cols, width, height)) {
+         block16<kFiltered>(bytes + 4 * done, high, epoch, cols, width, height, filter)) {
     done += 16;
   }
   th = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm512_castsi512_si128(high)));
@@ -170,12 +220,14 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
   return done;
 }
 
+template <bool kFiltered>
 EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
-                                   BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height) {
+                                   BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height,
+                                   const PushedFilter& filter) {
   std::size_t done = 0;
   __m256i high = _mm256_set1_epi32(static_cast<int>(th));
   BlockColumns cols = out;
-  while (words - done >= 8 && capacity - cols.n >= kEvt2BlockRoom && block8(bytes + 4 * done, high, epoch, cols, width, height)) {
+  while (words - done >= 8 && capacity - cols.n >= kEvt2BlockRoom && block8<kFiltered>(bytes + 4 * done, high, epoch, cols, width, height, filter)) {
     done += 8;
   }
   th = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm256_castsi256_si128(high)));
@@ -186,13 +238,20 @@ EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words,
 }  // namespace
 
 std::size_t evt2_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
-                        BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height) {
+                        BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height,
+                        const PushedFilter* filter) {
   // Bounds above 2^16 admit every 11-bit coordinate, as 2^16 does (and keep AVX2's signed compares exact).
   width = std::min(width, 0x10000u);
   height = std::min(height, 0x10000u);
+  static const PushedFilter kUnused(EventFilter{}, width, height);  // read only by the filtered loops
+  const PushedFilter& f = filter != nullptr ? *filter : kUnused;
   switch (isa) {
-    case BlockIsa::kAvx512: return blocks_avx512(bytes, words, th, epoch, out, capacity, width, height);
-    case BlockIsa::kAvx2: return blocks_avx2(bytes, words, th, epoch, out, capacity, width, height);
+    case BlockIsa::kAvx512:
+      return filter != nullptr ? blocks_avx512<true>(bytes, words, th, epoch, out, capacity, width, height, f)
+                               : blocks_avx512<false>(bytes, words, th, epoch, out, capacity, width, height, f);
+    case BlockIsa::kAvx2:
+      return filter != nullptr ? blocks_avx2<true>(bytes, words, th, epoch, out, capacity, width, height, f)
+                               : blocks_avx2<false>(bytes, words, th, epoch, out, capacity, width, height, f);
     default: return 0;
   }
 }
@@ -219,7 +278,7 @@ BlockIsa cpu_block_isa() {
 
 namespace evlib::detail {
 std::size_t evt2_blocks(BlockIsa, const std::uint8_t*, std::size_t, std::uint32_t&, std::int64_t, BlockColumns&, std::size_t,
-                        std::uint32_t, std::uint32_t) {
+                        std::uint32_t, std::uint32_t, const PushedFilter*) {
   return 0;
 }
 std::size_t evt2_block_words(BlockIsa) { return 8; }

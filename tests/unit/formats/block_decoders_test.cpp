@@ -3,6 +3,7 @@
 // real recordings, random words and damaged input, fed in any split and into small sinks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -33,9 +34,10 @@ struct Geometry {
   std::uint32_t width = 1280, height = 720;
 };
 
-detail::Evt2Decoder evt2(BlockIsa isa, Geometry g) {
+detail::Evt2Decoder evt2(BlockIsa isa, Geometry g, const EventFilter& filter = {}) {
   detail::WordDecoderConfig c = test::word_config(g.width, g.height);
   c.max_block_isa = isa;
+  c.filter = filter;
   return detail::Evt2Decoder(c);
 }
 detail::Evt21Decoder evt21(BlockIsa isa, Geometry g, bool legacy) {
@@ -147,6 +149,44 @@ TEST(BlockDecoders, dat_blocks_equal_the_scalar_loop_on_synthetic_scenes_across_
   }
 }
 
+// Pushed-down filters: time windows inside and around the data, regions, one polarity, and all
+// of them at once.
+std::vector<EventFilter> some_filters(std::int64_t t_first, std::int64_t t_last) {
+  std::vector<EventFilter> out;
+  const std::int64_t span = std::max<std::int64_t>(t_last - t_first, 1);
+  EventFilter window;
+  window.t0 = t_first + span / 3;
+  window.t1 = t_first + 2 * span / 3;
+  out.push_back(window);
+  EventFilter region;
+  region.x0 = 100;
+  region.x1 = 700;
+  region.y0 = 50;
+  region.y1 = 400;
+  out.push_back(region);
+  EventFilter on;
+  on.polarities = 2;
+  out.push_back(on);
+  EventFilter all = window;
+  all.x0 = 3;
+  all.x1 = 1000;
+  all.y1 = 600;
+  all.polarities = 1;
+  out.push_back(all);
+  return out;
+}
+
+TEST(BlockDecoders, filtered_evt2_blocks_equal_the_filtered_scalar_loop) {
+  test::ScopedTempDir dir;
+  const std::int64_t start = (std::int64_t{1} << 34) - 5'000;  // a window across the 34-bit wrap
+  const auto bytes = scene_payload(dir, "evt2", 9, start);
+  const auto whole = test::decode_bytes(evt2(BlockIsa::kScalar, {}), bytes);
+  const auto t = whole.events.t();
+  for (const EventFilter& f : some_filters(t.front(), t.back())) {
+    expect_blocks_match_scalar([&](BlockIsa isa) { return evt2(isa, {}, f); }, bytes, random_cuts(bytes.size(), 10));
+  }
+}
+
 // Words of each type the decoders know and some they do not, coordinates beyond small sensors,
 // TIME_HIGH values that repeat, rise, step back a little and wrap: every fallback is exercised.
 TEST(BlockDecoders, evt2_blocks_equal_the_scalar_loop_on_random_damaged_words) {
@@ -179,6 +219,9 @@ TEST(BlockDecoders, evt2_blocks_equal_the_scalar_loop_on_random_damaged_words) {
                                                                        200 + static_cast<std::uint32_t>(rng() % 1900)};
     const auto bytes = test::le32_bytes(words);
     expect_blocks_match_scalar([&](BlockIsa isa) { return evt2(isa, g); }, bytes, {5, 64, 999, 4321});
+    const std::int64_t t_mid = std::int64_t{th} << 6;
+    const EventFilter& f = some_filters(t_mid - 20'000, t_mid + 20'000)[static_cast<std::size_t>(round) % 4];
+    expect_blocks_match_scalar([&](BlockIsa isa) { return evt2(isa, g, f); }, bytes, {5, 64, 999, 4321});
   }
 }
 
