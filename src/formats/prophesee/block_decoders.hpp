@@ -48,7 +48,7 @@ std::size_t evt2_block_words(BlockIsa isa);  // the words of one block (the fall
 inline constexpr std::size_t kDatBlockRoom = 16;
 std::size_t dat_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t records, std::uint32_t& last_t32,
                        std::int64_t loops, BlockColumns& out, std::size_t capacity, std::uint32_t width,
-                       std::uint32_t height);
+                       std::uint32_t height, const PushedFilter* filter);
 std::size_t dat_block_records(BlockIsa isa);
 
 // EVT 2.1: words while each is a CD word whose events all fall inside width x height (its

@@ -55,8 +55,8 @@ class DatDecoder {
       : width_(config.width == 0 ? 0x10000 : config.width), height_(config.height == 0 ? 0x10000 : config.height),
         triggers_only_(config.event_type == 0x0E), version_(config.version),
         filter_(config.filter, width_, height_),
-        blocks_(!config.filter.active() && !triggers_only_ && version_ >= 2 ? usable_block_isa(config.max_block_isa)
-                                                                             : BlockIsa::kScalar),
+        filtered_(config.filter.active()),
+        blocks_(!triggers_only_ && version_ >= 2 ? usable_block_isa(config.max_block_isa) : BlockIsa::kScalar),
         block_records_(dat_block_records(blocks_)) {
     s_.next_offset = config.stream_offset;
   }
@@ -92,7 +92,8 @@ class DatDecoder {
   const bool triggers_only_;
   const int version_;
   const PushedFilter filter_;
-  const BlockIsa blocks_;  // kScalar: no block decoder (a filter, triggers, version 1, or none on this CPU)
+  const bool filtered_;     // the filter excludes something: the block decoder applies it too
+  const BlockIsa blocks_;  // kScalar: no block decoder (triggers, version 1, or none on this CPU)
   const std::size_t block_records_;
   DecodeStats stats_;
   State s_;
@@ -126,7 +127,8 @@ std::size_t DatDecoder::decode_records(const std::uint8_t* bytes, std::size_t co
         // Blocks until one holds a time wrap or an event outside the sensor; the scalar loop
         // then takes one block.
         BlockColumns cols{sink.t, sink.x, sink.y, sink.p, sink.n};
-        i += dat_blocks(blocks_, bytes + 8 * i, count - i, s_.last_t32, s_.loops, cols, sink.cap, width_, height_);
+        i += dat_blocks(blocks_, bytes + 8 * i, count - i, s_.last_t32, s_.loops, cols, sink.cap, width_, height_,
+                        filtered_ ? &filter_ : nullptr);
         sink.n = cols.n;
         end = i + std::min({count - i, sink.room(), block_records_});
       }

@@ -9,25 +9,23 @@
 // CD lanes are then compressed to the front and every column is stored whole (the slots past the
 // block's events belong to the next block, which overwrites them).
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstring>
 
 #include "formats/prophesee/block_decoders.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#include "formats/prophesee/block_simd.hpp"
 
 namespace evlib::detail {
 
 namespace {
 
-#define EVLIB_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,bmi,bmi2,popcnt")))
-#define EVLIB_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
+using namespace block_simd;
 
 // Time = epoch + high * 64 + lsb, in 64 bits, for lanes 8 * kHalf .. 8 * kHalf + 7.
 template <int kHalf>
-EVLIB_AVX512 inline __m512i times512(__m512i high, __m512i lsb, __m512i epoch) {
+EVLIB_BLOCK_AVX512 inline __m512i times512(__m512i high, __m512i lsb, __m512i epoch) {
   const __m512i h = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(high, kHalf));
   const __m512i l = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(lsb, kHalf));
   return _mm512_add_epi64(_mm512_add_epi64(_mm512_slli_epi64(h, 6), l), epoch);
@@ -39,7 +37,7 @@ EVLIB_AVX512 inline __m512i times512(__m512i high, __m512i lsb, __m512i epoch) {
 // kFiltered: only the events the pushed-down filter accepts are written (the block still goes
 // to the scalar loop when an event is outside the sensor: that one is counted there).
 template <bool kFiltered>
-EVLIB_AVX512 inline bool block16(const std::uint8_t* bytes, __m512i& before, std::int64_t epoch, BlockColumns& out,
+EVLIB_BLOCK_AVX512 inline bool block16(const std::uint8_t* bytes, __m512i& before, std::int64_t epoch, BlockColumns& out,
                                  std::uint32_t width, std::uint32_t height, const PushedFilter& filter) {
   const __m512i w = _mm512_loadu_si512(bytes);
   const __m512i type = _mm512_srli_epi32(w, 28);
@@ -95,47 +93,15 @@ EVLIB_AVX512 inline bool block16(const std::uint8_t* bytes, __m512i& before, std
   return true;
 }
 
-// For each 8-bit set of lanes, the lanes' indices packed to the front, three bits each (AVX2
-// has no compress: a permute by these indices does its work).
-constexpr auto kCompressIndices = [] {
-  std::array<std::uint32_t, 256> table{};
-  for (unsigned m = 0; m < 256; ++m) {
-    unsigned packed = 0, k = 0;
-    for (unsigned lane = 0; lane < 8; ++lane) {
-      if ((m >> lane) & 1) packed |= lane << (3 * k++);
-    }
-    table[m] = packed;
-  }
-  return table;
-}();
-
-// The lanes of `m` compressed to the front: the permute indices.
-EVLIB_AVX2 inline __m256i compress_indices(unsigned m) {
-  const __m256i shifts = _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21);
-  return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(kCompressIndices[m])), shifts),
-                          _mm256_set1_epi32(7));
-}
-
 template <int kHalf>
-EVLIB_AVX2 inline __m256i times256(__m256i high, __m256i lsb, __m256i epoch) {
+EVLIB_BLOCK_AVX2 inline __m256i times256(__m256i high, __m256i lsb, __m256i epoch) {
   const __m256i h = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(high, kHalf));
   const __m256i l = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(lsb, kHalf));
   return _mm256_add_epi64(_mm256_add_epi64(_mm256_slli_epi64(h, 6), l), epoch);
 }
 
-// a < b for unsigned 32-bit (kBits 32) or 64-bit lanes: signed compares of the values with the
-// top bit flipped (AVX2 has no unsigned compare).
-EVLIB_AVX2 inline __m256i less_u32(__m256i a, __m256i b) {
-  const __m256i flip = _mm256_set1_epi32(INT32_MIN);
-  return _mm256_cmpgt_epi32(_mm256_xor_si256(b, flip), _mm256_xor_si256(a, flip));
-}
-EVLIB_AVX2 inline __m256i less_u64(__m256i a, __m256i b) {
-  const __m256i flip = _mm256_set1_epi64x(INT64_MIN);
-  return _mm256_cmpgt_epi64(_mm256_xor_si256(b, flip), _mm256_xor_si256(a, flip));
-}
-
 template <bool kFiltered>
-EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::int64_t epoch, BlockColumns& out,
+EVLIB_BLOCK_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::int64_t epoch, BlockColumns& out,
                               std::uint32_t width, std::uint32_t height, const PushedFilter& filter) {
   const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
   const __m256i type = _mm256_srli_epi32(w, 28);
@@ -174,11 +140,7 @@ EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::i
     const __m256i t_lo = _mm256_set1_epi64x(filter.t_lo), t_span = _mm256_set1_epi64x(static_cast<long long>(filter.t_span));
     const __m256i in_low = less_u64(_mm256_sub_epi64(times256<0>(high, lsb, _mm256_set1_epi64x(epoch)), t_lo), t_span);
     const __m256i in_high = less_u64(_mm256_sub_epi64(times256<1>(high, lsb, _mm256_set1_epi64x(epoch)), t_lo), t_span);
-    // 64-bit lane masks to 32-bit lanes: the low dword of each, in order.
-    const __m256i pack = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
-    const __m256i in_window = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(in_low, pack),
-                                                 _mm256_permutevar8x32_epi32(in_high, pack), 0xF0);
-    keep = _mm256_and_si256(keep, in_window);
+    keep = _mm256_and_si256(keep, narrow_masks(in_low, in_high));
   }
   const unsigned cd = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(keep)));
   const __m256i pick = compress_indices(cd);
@@ -187,25 +149,15 @@ EVLIB_AVX2 inline bool block8(const std::uint8_t* bytes, __m256i& before, std::i
   const std::size_t n = out.n;
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.t + n), times256<0>(high_c, lsb_c, epoch_v));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.t + n + 4), times256<1>(high_c, lsb_c, epoch_v));
-  // [x0..3 y0..3 | x4..7 y4..7] -> [x0..7 | y0..7]
-  const __m256i xy = _mm256_permute4x64_epi64(
-      _mm256_packus_epi32(_mm256_permutevar8x32_epi32(x, pick), _mm256_permutevar8x32_epi32(y, pick)), 0xD8);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.x + n), _mm256_castsi256_si128(xy));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out.y + n), _mm256_extracti128_si256(xy, 1));
-  // The low byte of each polarity lane, eight bytes in all.
-  const __m256i p = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(type, pick),
-                                        _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                                         0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
-  const std::uint64_t p8 = static_cast<std::uint32_t>(_mm256_extract_epi32(p, 0)) |
-                           (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_extract_epi32(p, 4))) << 32);
-  std::memcpy(out.p + n, &p8, 8);
+  store_xyp(out.x + n, out.y + n, out.p + n, _mm256_permutevar8x32_epi32(x, pick), _mm256_permutevar8x32_epi32(y, pick),
+            _mm256_permutevar8x32_epi32(type, pick));
   out.n = n + static_cast<std::size_t>(std::popcount(cd));
   before = _mm256_permutevar8x32_epi32(high, _mm256_set1_epi32(7));
   return true;
 }
 
 template <bool kFiltered>
-EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
+EVLIB_BLOCK_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
                                        BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height,
                                        const PushedFilter& filter) {
   std::size_t done = 0;
@@ -221,7 +173,7 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
 }
 
 template <bool kFiltered>
-EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
+EVLIB_BLOCK_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, std::uint32_t& th, std::int64_t epoch,
                                    BlockColumns& out, std::size_t capacity, std::uint32_t width, std::uint32_t height,
                                    const PushedFilter& filter) {
   std::size_t done = 0;

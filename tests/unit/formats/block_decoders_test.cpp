@@ -45,11 +45,12 @@ detail::Evt21Decoder evt21(BlockIsa isa, Geometry g, bool legacy) {
   c.max_block_isa = isa;
   return detail::Evt21Decoder(c, legacy);
 }
-detail::DatDecoder dat(BlockIsa isa, Geometry g) {
+detail::DatDecoder dat(BlockIsa isa, Geometry g, const EventFilter& filter = {}) {
   detail::DatConfig c;
   c.width = g.width;
   c.height = g.height;
   c.max_block_isa = isa;
+  c.filter = filter;
   return detail::DatDecoder(c);
 }
 
@@ -176,6 +177,17 @@ std::vector<EventFilter> some_filters(std::int64_t t_first, std::int64_t t_last)
   return out;
 }
 
+TEST(BlockDecoders, filtered_dat_blocks_equal_the_filtered_scalar_loop) {
+  test::ScopedTempDir dir;
+  const std::int64_t start = (std::int64_t{1} << 32) - 5'000;  // a window across the 32-bit wrap
+  const auto bytes = scene_payload(dir, "dat", 11, start);
+  const auto whole = test::decode_bytes(dat(BlockIsa::kScalar, {}), bytes);
+  const auto t = whole.events.t();
+  for (const EventFilter& f : some_filters(t.front(), t.back())) {
+    expect_blocks_match_scalar([&](BlockIsa isa) { return dat(isa, {}, f); }, bytes, random_cuts(bytes.size(), 12));
+  }
+}
+
 TEST(BlockDecoders, filtered_evt2_blocks_equal_the_filtered_scalar_loop) {
   test::ScopedTempDir dir;
   const std::int64_t start = (std::int64_t{1} << 34) - 5'000;  // a window across the 34-bit wrap
@@ -283,6 +295,8 @@ TEST(BlockDecoders, dat_blocks_equal_the_scalar_loop_on_random_records_with_wrap
     auto bytes = test::le32_bytes(words);
     if (round % 5 == 4) bytes.resize(bytes.size() - 3);  // a truncated final record
     expect_blocks_match_scalar([&](BlockIsa isa) { return dat(isa, g); }, bytes, {5, 64, 999, 4321});
+    const EventFilter& f = some_filters(t - (std::int64_t{1} << 31), t)[static_cast<std::size_t>(round) % 4];
+    expect_blocks_match_scalar([&](BlockIsa isa) { return dat(isa, g, f); }, bytes, {5, 64, 999, 4321});
   }
 }
 
