@@ -127,13 +127,22 @@ EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words,
     const std::uint32_t x_base = (w.header >> 11) & 0x7FF;
     const std::size_t count = static_cast<std::size_t>(std::popcount(w.mask));
     const std::int64_t t = epoch + (static_cast<std::int64_t>(high) << 6) + ((w.header >> 22) & 63);
+    if (count == 1) {  // the most common word of sparse scenes: plain stores, no vector set-up
+      out_t[n] = t;
+      out_x[n] = static_cast<std::uint16_t>(x_base + static_cast<std::uint32_t>(std::countr_zero(w.mask)));
+      out_y[n] = static_cast<std::uint16_t>(w.header & 0x7FF);
+      out_p[n] = static_cast<std::uint8_t>(w.header >> 28);
+      ++n;
+      continue;
+    }
     const __m256i y = _mm256_set1_epi16(static_cast<short>(w.header & 0x7FF));
     for (std::size_t k = 0; k < count; k += 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_y + n + k), y);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_p + n), _mm256_set1_epi8(static_cast<char>(w.header >> 28)));
     const __m256i tv = _mm256_set1_epi64x(t);
     for (std::size_t k = 0; k < count; k += 4) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_t + n + k), tv);
     std::size_t at = n;
-    for (std::uint32_t m = w.mask, byte = 0; m != 0; m >>= 8, ++byte) {
+    const std::uint32_t first_byte = static_cast<std::uint32_t>(std::countr_zero(w.mask)) / 8;  // skip empty bytes
+    for (std::uint32_t m = w.mask >> (8 * first_byte), byte = first_byte; m != 0; m >>= 8, ++byte) {
       const std::uint32_t bits = m & 0xFF;
       const __m128i positions = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kBitPositions[bits].data()));
       const __m128i x = _mm_add_epi16(_mm_set1_epi16(static_cast<short>(x_base + 8 * byte)), positions);
