@@ -20,7 +20,7 @@ struct WordDecoderConfig {
   bool metavision_time_shift = false;  // subtract the offset derived from the first TIME_HIGH
   std::uint64_t stream_offset = 0;     // file offset of the first byte fed, for error reports
   EventFilter filter;                  // events that fail are never written (predicate pushdown)
-  bool simd = true;                    // the AVX-512 block decoder where the CPU has it (EVT3)
+  bool simd = true;                    // the block decoders where the CPU has them (EVT 3.0 AVX-512, EVT 2.0 / 2.1)
   BlockIsa max_block_isa = BlockIsa::kAvx512;  // EVT 2.0 / 2.1: the widest block decoder (tests force narrower ones)
 };
 
