@@ -60,9 +60,9 @@ def _batch_to_polars(self: Batch) -> object:
     return pl.DataFrame(self)
 
 
-Batch.to_structured = _batch_to_structured  # type: ignore[attr-defined]
-Batch.to_pandas = _batch_to_pandas  # type: ignore[attr-defined]
-Batch.to_polars = _batch_to_polars  # type: ignore[attr-defined]
+Batch.to_structured = _batch_to_structured  # type: ignore[method-assign,assignment]
+Batch.to_pandas = _batch_to_pandas  # type: ignore[method-assign,assignment]
+Batch.to_polars = _batch_to_polars  # type: ignore[method-assign,assignment]
 
 from . import filtering, formats, representations  # noqa: E402
 from ._compat import load_events  # noqa: E402

@@ -318,8 +318,8 @@ def _write_options(path: str, format: str | None) -> tuple[str, dict[str, Any]]:
     name = format or _core.write_format_for(path)
     if name is None:
         raise _core.InvalidArgumentError(f"{path}: the extension names no format; give format= ({', '.join(writable_formats())})")
-    info = next((f for f in _core.formats() if f["name"] == name or name in f["aliases"]), None)
-    return name, info or {}
+    info: dict[str, Any] = next((f for f in _core.formats() if f["name"] == name or name in f["aliases"]), {})
+    return str(name), info
 
 
 def save(

@@ -134,7 +134,7 @@ def selection_from_bounds(bounds: Bounds, layout: Layout, polarity_values: tuple
         iv = bounds.columns.get(axis)
         if iv is not None:
             lo, end = _coordinate_range(iv, compat)
-            sel = replace(sel, **{f"{axis}0": lo, f"{axis}1": end})
+            sel = replace(sel, x0=lo, x1=end) if axis == "x" else replace(sel, y0=lo, y1=end)
     p = bounds.columns.get("polarity" if compat else "p")
     if p is not None:
         values = polarity_values if compat else (0, 1)
@@ -236,7 +236,7 @@ class EventSource:
         columns = [name for name in schema if name in needed]
         progress = Progress(self.config.progress)
         scan = selection.apply(self.read.scan(self.config))
-        options = {
+        options: dict[str, Any] = {
             "layout": self.layout,
             "polarity_off": self.polarity_values[0],
             "polarity_on": self.polarity_values[1],

@@ -25,19 +25,18 @@ def to_microseconds(value: TimeLike, name: str = "time") -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, datetime.timedelta):
-        us = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
-        return us
+        return (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
     if isinstance(value, str):
         match = _TIME.match(value)
         if not match:
             raise ValueError(f"{name}: cannot read {value!r} as a time (e.g. 12500000, '12.5s', '12500ms', '3us')")
         try:
-            us = Decimal(match.group(1)) * _UNIT_US[match.group(2) or "us"]
+            exact = Decimal(match.group(1)) * _UNIT_US[match.group(2) or "us"]
         except InvalidOperation as e:  # pragma: no cover - the pattern admits only numbers
             raise ValueError(f"{name}: cannot read {value!r} as a time") from e
-        if us != us.to_integral_value():
+        if exact != exact.to_integral_value():
             raise ValueError(f"{name}: {value!r} is not a whole number of microseconds")
-        return int(us)
+        return int(exact)
     if hasattr(value, "__index__"):  # NumPy integers
         return int(value.__index__())
     raise TypeError(f"{name}: expected integer µs, a timedelta or a string such as '12.5s', not {type(value).__name__}")
