@@ -138,3 +138,23 @@ def test_roi_and_time_arguments_are_half_open() -> None:
         (pl.col("t") >= T0 + 100) & (pl.col("t") < 5_010_000) & pl.col("x").is_between(100, 299) & pl.col("y").is_between(200, 399)
     )
     assert frame.equals(expected)
+
+
+def test_sort_marks_t_sorted_without_sorting_a_file_in_time_order() -> None:
+    frame = _source.scan_frame(DEMO, layout="compat", sort=True).collect()
+    assert _source.recent_scans()[-1].t_sorted
+    assert frame["t"].flags["SORTED_ASC"]
+    assert frame.equals(COMPAT_FULL.with_columns(pl.col("polarity").replace_strict({-1: 0, 1: 1}, return_dtype=pl.Int8)))
+
+
+def test_sort_sorts_stably_a_file_whose_time_goes_back(tmp_path) -> None:
+    rows = [(30, 1, 1, 1), (10, 2, 2, 0), (30, 3, 3, 0), (20, 4, 4, 1), (10, 5, 5, 1)]
+    path = tmp_path / "shuffled.csv"
+    path.write_text("".join(f"{t},{x},{y},{p}\n" for t, x, y, p in rows))
+    frame = _source.scan_frame(path, layout="compat", polarity_values=(-1, 1), sort=True).collect()
+    assert not _source.recent_scans()[-1].t_sorted
+    assert frame["t"].dt.total_microseconds().to_list() == [10, 10, 20, 30, 30]
+    assert frame["x"].to_list() == [2, 5, 4, 1, 3]  # equal times keep the file's order
+    assert frame["t"].flags["SORTED_ASC"]
+    unsorted = _source.scan_frame(path, layout="compat", sort=False).collect()
+    assert unsorted["x"].to_list() == [1, 2, 3, 4, 5]
