@@ -339,7 +339,8 @@ def scan_frame(
         values = (0, 1)
     selection = selection_of(t_start_us, t_end_us, roi, polarity, values)
     source = EventSource(read, cfg, layout, values, selection, sort)
-    frame = register_io_source(io_source=source, schema=schema_of(layout), validate_schema=False, is_pure=True)
+    # The source is positional: Polars 1.x named the parameter `callable`, 2.x `io_source`.
+    frame = register_io_source(source, schema=schema_of(layout), validate_schema=False, is_pure=True)
     # With sort, the source delivers t in order (sorting only when the decoded t went back).
     return frame.set_sorted("t") if sort else frame
 
