@@ -183,11 +183,10 @@ class EventFile:
         )
 
     def scan(self, **kwargs: Any) -> pl.LazyFrame:
-        """:func:`scan_events` over this file with its read options."""
-        options = {k: v for k, v in vars(self._read).items() if k not in ("path", "extra") and v}
-        options.update(kwargs)
-        kwargs.setdefault("config", self._config)
-        return scan_events(self.path, config=kwargs.pop("config"), **{k: v for k, v in options.items() if k != "config"})
+        """:func:`scan_events` over this file with its read options and config."""
+        read = {k: v for k, v in vars(self._read).items() if k not in ("path", "extra") and v}
+        config = kwargs.pop("config", self._config)
+        return scan_events(self.path, config=config, **{**read, **kwargs})
 
     def iter_batches(
         self,

@@ -96,3 +96,8 @@ def test_signed_polarity_gives_minus_one_and_plus_one() -> None:
     native = evlib.scan_events(DEMO).collect()
     assert signed["p"].dtype == pl.Int8
     assert (signed["p"].to_numpy() == native["p"].to_numpy().astype(np.int8) * 2 - 1).all()
+
+
+def test_event_file_scan_is_scan_events_with_the_files_options() -> None:
+    f = evlib.open(DEMO, chunk_events=5_000)
+    assert f.scan(t_end="5.01s").collect().equals(evlib.scan_events(DEMO, t_end=5_010_000).collect())
