@@ -19,6 +19,8 @@ from conftest import DEMO
 FULL = evlib.scan_events(DEMO).collect()
 COMPAT_FULL = _source.scan_frame(DEMO, layout="compat", polarity_values=(-1, 1)).collect()
 T0, T1 = FULL["t"].min(), FULL["t"].max()
+# Small files decode in one piece; these options make the source stream in many small chunks.
+STREAMED = {"streaming_threshold": 0, "chunk_events": 3_000}
 
 
 def comparisons(column: str, lo: int, hi: int) -> st.SearchStrategy[pl.Expr]:
@@ -48,10 +50,14 @@ NATIVE_TERMS = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(NATIVE_TERMS, min_size=1, max_size=4), st.sampled_from([None, ["t"], ["x", "p"], ["y"]]))
-def test_native_pushdown_equals_filter_after_load(terms: list[pl.Expr], columns: list[str] | None) -> None:
+@given(
+    st.lists(NATIVE_TERMS, min_size=1, max_size=4),
+    st.sampled_from([None, ["t"], ["x", "p"], ["y"]]),
+    st.sampled_from([{}, STREAMED]),
+)
+def test_native_pushdown_equals_filter_after_load(terms: list[pl.Expr], columns: list[str] | None, how: dict) -> None:
     predicate = functools.reduce(operator.and_, terms)
-    lazy = evlib.scan_events(DEMO).filter(predicate)
+    lazy = evlib.scan_events(DEMO, **how).filter(predicate)
     expected = FULL.filter(predicate)
     if columns is not None:
         lazy, expected = lazy.select(columns), expected.select(columns)
@@ -70,10 +76,10 @@ COMPAT_TERMS = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(COMPAT_TERMS, min_size=1, max_size=4), st.booleans())
-def test_compat_pushdown_equals_filter_after_load(terms: list[pl.Expr], sort: bool) -> None:
+@given(st.lists(COMPAT_TERMS, min_size=1, max_size=4), st.booleans(), st.sampled_from([{}, STREAMED]))
+def test_compat_pushdown_equals_filter_after_load(terms: list[pl.Expr], sort: bool, how: dict) -> None:
     predicate = functools.reduce(operator.and_, terms)
-    lazy = _source.scan_frame(DEMO, layout="compat", polarity_values=(-1, 1), sort=sort).filter(predicate)
+    lazy = _source.scan_frame(DEMO, layout="compat", polarity_values=(-1, 1), sort=sort, **how).filter(predicate)
     assert lazy.collect().equals(COMPAT_FULL.filter(predicate))
 
 
@@ -103,12 +109,13 @@ def test_head_stops_the_scan_early(generate) -> None:
     assert _source.recent_scans()[-1].bytes_done < path.stat().st_size / 2
 
 
-def test_time_window_decodes_fewer_words_than_the_whole_file(generate) -> None:
+@pytest.mark.parametrize("how", [{}, STREAMED], ids=["one-piece", "streamed"])
+def test_time_window_decodes_fewer_words_than_the_whole_file(how: dict, generate) -> None:
     path = generate("evt3", 3_000_000, 5)
-    whole = evlib.scan_events(path).collect()  # builds the time index on the way
+    whole = evlib.scan_events(path, **how).collect()  # builds the time index on the way
     full_words = _source.recent_scans()[-1].stats["words"]
     t_lo, t_hi = whole["t"].quantile(0.40), whole["t"].quantile(0.45)
-    window = evlib.scan_events(path).filter(pl.col("t").is_between(t_lo, t_hi)).collect()
+    window = evlib.scan_events(path, **how).filter(pl.col("t").is_between(t_lo, t_hi)).collect()
     record = _source.recent_scans()[-1]
     assert window.equals(whole.filter(pl.col("t").is_between(t_lo, t_hi)))
     assert record.stats["words"] < full_words / 5
@@ -140,18 +147,20 @@ def test_roi_and_time_arguments_are_half_open() -> None:
     assert frame.equals(expected)
 
 
-def test_sort_marks_t_sorted_without_sorting_a_file_in_time_order() -> None:
-    frame = _source.scan_frame(DEMO, layout="compat", sort=True).collect()
+@pytest.mark.parametrize("how", [{}, STREAMED], ids=["one-piece", "streamed"])
+def test_sort_marks_t_sorted_without_sorting_a_file_in_time_order(how: dict) -> None:
+    frame = _source.scan_frame(DEMO, layout="compat", sort=True, **how).collect()
     assert _source.recent_scans()[-1].t_sorted
     assert frame["t"].flags["SORTED_ASC"]
     assert frame.equals(COMPAT_FULL.with_columns(pl.col("polarity").replace_strict({-1: 0, 1: 1}, return_dtype=pl.Int8)))
 
 
-def test_sort_sorts_stably_a_file_whose_time_goes_back(tmp_path) -> None:
+@pytest.mark.parametrize("how", [{}, {"streaming_threshold": 0, "chunk_events": 2}], ids=["one-piece", "streamed"])
+def test_sort_sorts_stably_a_file_whose_time_goes_back(how: dict, tmp_path) -> None:
     rows = [(30, 1, 1, 1), (10, 2, 2, 0), (30, 3, 3, 0), (20, 4, 4, 1), (10, 5, 5, 1)]
     path = tmp_path / "shuffled.csv"
     path.write_text("".join(f"{t},{x},{y},{p}\n" for t, x, y, p in rows))
-    frame = _source.scan_frame(path, layout="compat", polarity_values=(-1, 1), sort=True).collect()
+    frame = _source.scan_frame(path, layout="compat", polarity_values=(-1, 1), sort=True, **how).collect()
     assert not _source.recent_scans()[-1].t_sorted
     assert frame["t"].dt.total_microseconds().to_list() == [10, 10, 20, 30, 30]
     assert frame["x"].to_list() == [2, 5, 4, 1, 3]  # equal times keep the file's order
