@@ -140,8 +140,10 @@ class EventFile:
         return int(self._metadata["file_size"])
 
     def _summarise(self) -> dict[str, Any]:
+        """One pass over the events (t only) for the counts, time range and triggers."""
         if self._summary is None:
             events, t_min, t_max = 0, None, None
+            triggers: list[dict[str, np.ndarray]] = []
             stream = self._scan.stream(columns=["t"])
             for batch in stream:
                 t = batch.to_numpy()["t"]
@@ -150,7 +152,10 @@ class EventFile:
                     lo, hi = int(t.min()), int(t.max())
                     t_min = lo if t_min is None else min(t_min, lo)
                     t_max = hi if t_max is None else max(t_max, hi)
-            self._summary = {"n_events": events, "t_min": t_min, "t_max": t_max, "stats": stream.stats()}
+                triggers.append(batch.triggers())
+            columns = {k: np.concatenate([tr[k] for tr in triggers]) if triggers else [] for k in ("t", "channel", "value")}
+            trigger_frame = pl.DataFrame(columns, schema={"t": pl.Int64, "channel": pl.UInt8, "value": pl.UInt8})
+            self._summary = {"n_events": events, "t_min": t_min, "t_max": t_max, "stats": stream.stats(), "triggers": trigger_frame}
         return self._summary
 
     @property
@@ -175,12 +180,10 @@ class EventFile:
 
     @property
     def triggers(self) -> pl.DataFrame:
-        """External trigger edges: ``t`` Int64 µs, ``channel`` UInt8, ``value`` UInt8 (1 rising)."""
-        t, channel, value = self._scan.collect_triggers()
-        return pl.DataFrame(
-            {"t": t, "channel": channel, "value": value},
-            schema={"t": pl.Int64, "channel": pl.UInt8, "value": pl.UInt8},
-        )
+        """External trigger edges: ``t`` Int64 µs, ``channel`` UInt8, ``value`` UInt8 (1 rising)
+        (from the same pass as ``n_events``)."""
+        frame: pl.DataFrame = self._summarise()["triggers"]
+        return frame
 
     def scan(self, **kwargs: Any) -> pl.LazyFrame:
         """:func:`scan_events` over this file with its read options and config."""
