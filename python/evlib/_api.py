@@ -153,7 +153,9 @@ class EventFile:
                     t_min = lo if t_min is None else min(t_min, lo)
                     t_max = hi if t_max is None else max(t_max, hi)
                 triggers.append(batch.triggers())
-            columns = {k: np.concatenate([tr[k] for tr in triggers]) if triggers else [] for k in ("t", "channel", "value")}
+            columns: dict[str, Any] = {
+                k: np.concatenate([tr[k] for tr in triggers]) if triggers else [] for k in ("t", "channel", "value")
+            }
             trigger_frame = pl.DataFrame(columns, schema={"t": pl.Int64, "channel": pl.UInt8, "value": pl.UInt8})
             self._summary = {"n_events": events, "t_min": t_min, "t_max": t_max, "stats": stream.stats(), "triggers": trigger_frame}
         return self._summary
