@@ -314,8 +314,12 @@ bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
   events = EventBatch{};  // the caller's reference to the last chunk, so that it can be reused
   triggers.clear();
   std::unique_lock lock(mutex_);
-  if (handed_out_.capacity() != 0 && handed_out_.sole_owner()) free_buffers_.push_back(std::move(handed_out_));
-  handed_out_ = EventBatch{};
+  std::erase_if(handed_out_, [&](EventBatch& b) {
+    if (!b.sole_owner()) return false;
+    free_buffers_.push_back(std::move(b));
+    return true;
+  });
+  if (handed_out_.size() >= kHandedOutKept) handed_out_.erase(handed_out_.begin());  // held long: forget the oldest
   while (delivering_ < piece_count_) {
     changed_.wait(lock, [&] {
       const auto it = pieces_.find(delivering_);
@@ -333,7 +337,7 @@ bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
       triggers = std::move(p.triggers[chunk_in_piece_]);
       ++chunk_in_piece_;
       bytes_done_ = chunk_in_piece_ == p.chunks.size() ? p.end : p.start;
-      handed_out_ = events;
+      handed_out_.push_back(events);
       return true;
     }
     bytes_done_ = p.end;

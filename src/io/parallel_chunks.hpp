@@ -105,7 +105,12 @@ class ParallelChunks {
   std::size_t chunk_in_piece_ = 0;
   bool stopping_ = false;
   std::vector<EventBatch> free_buffers_;
-  EventBatch handed_out_;  // the caller's last chunk: reused once the caller lets go
+  // The caller's last chunks: each is reused once the caller lets go of it. A few are kept, not
+  // only the last, because a caller commonly holds the previous chunk while asking for the next
+  // (a Python `for batch in stream` loop does); forgetting it would cost a fresh buffer, whose
+  // first-touch page faults cost more than decoding, for every chunk.
+  static constexpr std::size_t kHandedOutKept = 4;
+  std::vector<EventBatch> handed_out_;
   std::vector<std::thread> workers_;
 
   DecodeStats stats_;
