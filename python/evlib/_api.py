@@ -1,0 +1,470 @@
+"""The native API: lazy frames, files, batch iteration, conversion and saving."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+import polars as pl
+
+from . import _core
+from ._config import LoadConfig, ReadSettings, split_options
+from ._source import NATIVE_SCHEMA, Selection, scan_frame, selection_of, stream_batches
+from ._times import RegionLike, TimeLike, optional_microseconds
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _path(path: PathLike) -> str:
+    return os.fspath(path)
+
+
+def scan_events(
+    path: PathLike,
+    *,
+    t_start: TimeLike | None = None,
+    t_end: TimeLike | None = None,
+    roi: RegionLike | None = None,
+    polarity: int | None = None,
+    format: str | None = None,
+    signed_polarity: bool = False,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> pl.LazyFrame:
+    """A lazy frame over an event file, decoded by the C++ core only when collected.
+
+    Columns: ``t`` Int64 (µs, the file's clock), ``x`` UInt16, ``y`` UInt16, ``p`` UInt8
+    (1 = ON, 0 = OFF); with ``signed_polarity=True``, ``p`` is Int8 -1/+1 as in evlib 0.13.
+
+    The frame is a Polars IO source: the columns selected, ``head(n)`` and the bounds on t, x,
+    y and p found in filters (``pl.col("t") >= 5_000_000``, ``pl.col("x").is_between(0, 99)``,
+    ...) reach the C++ scan, which seeks with the file's time index and drops other events
+    inside the decoder; the full filter is still applied to every batch.
+
+    Args:
+        path: the file (format detected from its content).
+        t_start, t_end: keep ``t`` in ``[t_start, t_end)``: integer µs or ``"12.5s"``-style strings.
+        roi: keep ``[x0, x1) x [y0, y1)`` given as ``(x0, y0, x1, y1)``.
+        polarity: keep only ON (1) or OFF (0) events.
+        format: skip detection and read as this format (``evlib.supported_formats()``).
+        signed_polarity: ``p`` as Int8 -1 (OFF) / +1 (ON).
+        config: streaming options (:class:`LoadConfig`); its fields and the read options
+            (``strict``, ``width``, ``height``, ``metavision_time_shift``, ``evt21_endianness``,
+            ``aedat_camera``, ``text_columns``, ``text_time_unit``) are accepted as keywords too.
+
+    Raises:
+        evlib.FileError (an ``OSError``), evlib.UnsupportedFormatError, evlib.FormatError (a
+        ``ValueError`` naming the byte offset): when the frame is collected.
+    """
+    frame = scan_frame(
+        _path(path),
+        layout="native",
+        t_start_us=optional_microseconds(t_start, "t_start"),
+        t_end_us=optional_microseconds(t_end, "t_end"),
+        roi=roi,
+        polarity=polarity,
+        config=config,
+        format=format,
+        **options,
+    )
+    if signed_polarity:
+        frame = frame.with_columns((pl.col("p").cast(pl.Int8) * 2 - 1).alias("p"))
+    return frame
+
+
+def _selection(
+    t_start: TimeLike | None, t_end: TimeLike | None, roi: RegionLike | None, polarity: int | None
+) -> Selection:
+    if polarity is not None and polarity not in (0, 1):
+        raise ValueError(f"polarity must be 0 (OFF) or 1 (ON), not {polarity!r}")
+    return selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
+
+
+class EventFile:
+    """An event file, opened and its header parsed (no event decoded yet).
+
+    ``format``, ``width``, ``height`` and ``header`` come from the header; ``n_events``,
+    ``t_min`` and ``t_max`` take one pass over the events the first time one is asked for
+    (the pass also builds the time index that makes later time windows cheap). Picklable: the
+    copy reopens the file by path.
+    """
+
+    def __init__(self, path: PathLike, *, config: LoadConfig | None = None, **options: Any) -> None:
+        self._read, self._config = split_options(_path(path), config, options)
+        self._summary: Optional[dict[str, Any]] = None
+        self._open()
+
+    def _open(self) -> None:
+        self._scan = self._read.scan(self._config)
+        self._metadata: dict[str, Any] = self._scan.metadata()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"read": self._read, "config": self._config, "summary": self._summary}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._read, self._config, self._summary = state["read"], state["config"], state["summary"]
+        self._open()
+
+    def __repr__(self) -> str:
+        geometry = f"{self.width}x{self.height}" if self.width and self.height else "geometry unknown"
+        return f"<evlib.EventFile {self.path!r} {self.format} {geometry}>"
+
+    @property
+    def path(self) -> str:
+        return self._read.path
+
+    @property
+    def format(self) -> str:
+        """The format's registry name (``evt3``, ``evt2``, ``dat``, ``hdf5``, ``aedat4``, ...)."""
+        return str(self._metadata["format"])
+
+    @property
+    def width(self) -> Optional[int]:
+        """Sensor width the file states, or None."""
+        return int(self._metadata["width"]) or None
+
+    @property
+    def height(self) -> Optional[int]:
+        """Sensor height the file states, or None."""
+        return int(self._metadata["height"]) or None
+
+    @property
+    def header(self) -> dict[str, str]:
+        """Header entries in file order (a later duplicate key wins)."""
+        return dict(self._metadata["header"])
+
+    @property
+    def file_size(self) -> int:
+        return int(self._metadata["file_size"])
+
+    def _summarise(self) -> dict[str, Any]:
+        if self._summary is None:
+            events, t_min, t_max = 0, None, None
+            stream = self._scan.stream(columns=["t"])
+            for batch in stream:
+                t = batch.to_numpy()["t"]
+                if len(t):
+                    events += len(t)
+                    lo, hi = int(t.min()), int(t.max())
+                    t_min = lo if t_min is None else min(t_min, lo)
+                    t_max = hi if t_max is None else max(t_max, hi)
+            self._summary = {"n_events": events, "t_min": t_min, "t_max": t_max, "stats": stream.stats()}
+        return self._summary
+
+    @property
+    def n_events(self) -> int:
+        """Events in the file (one pass the first time)."""
+        return int(self._summarise()["n_events"])
+
+    @property
+    def t_min(self) -> Optional[int]:
+        """Earliest event time in µs (None without events)."""
+        return self._summarise()["t_min"]
+
+    @property
+    def t_max(self) -> Optional[int]:
+        """Latest event time in µs (None without events)."""
+        return self._summarise()["t_max"]
+
+    @property
+    def decode_stats(self) -> dict[str, int]:
+        """Corrupt and skipped input counted by the summary pass, by kind."""
+        return dict(self._summarise()["stats"])
+
+    @property
+    def triggers(self) -> pl.DataFrame:
+        """External trigger edges: ``t`` Int64 µs, ``channel`` UInt8, ``value`` UInt8 (1 rising)."""
+        t, channel, value = self._scan.collect_triggers()
+        return pl.DataFrame(
+            {"t": t, "channel": channel, "value": value},
+            schema={"t": pl.Int64, "channel": pl.UInt8, "value": pl.UInt8},
+        )
+
+    def scan(self, **kwargs: Any) -> pl.LazyFrame:
+        """:func:`scan_events` over this file with its read options."""
+        options = {k: v for k, v in vars(self._read).items() if k not in ("path", "extra") and v}
+        options.update(kwargs)
+        kwargs.setdefault("config", self._config)
+        return scan_events(self.path, config=kwargs.pop("config"), **{k: v for k, v in options.items() if k != "config"})
+
+    def iter_batches(
+        self,
+        *,
+        by_count: int | None = None,
+        by_time: TimeLike | None = None,
+        t_start: TimeLike | None = None,
+        t_end: TimeLike | None = None,
+        roi: RegionLike | None = None,
+        polarity: int | None = None,
+        columns: Sequence[str] | None = None,
+        progress: Any = None,
+        config: LoadConfig | None = None,
+    ) -> Iterator[_core.Batch]:
+        """Batches of events (:class:`evlib.Batch`), decoded with the GIL released.
+
+        Args:
+            by_count: batches of this many events (the last may be shorter).
+            by_time: windows ``[t, t + by_time)`` of µs (or ``"10ms"``), aligned on the first
+                event; ``batch.window`` gives each window's bounds.
+            t_start, t_end, roi, polarity: as :func:`scan_events`.
+            columns: the native columns to decode (``"t"``, ``"x"``, ``"y"``, ``"p"``).
+            progress: ``True`` for a tqdm bar, or ``callback(fraction, events, events_per_s)``.
+
+        Without by_count or by_time, batches are the decoder's chunks (``LoadConfig.chunk_events``).
+        A batch converts without copying: ``pl.DataFrame(batch)``, ``pa.record_batch(batch)``,
+        ``batch.to_numpy()``; ``to_structured(batch)`` gives tonic's structured array.
+        """
+        if by_count is not None and by_time is not None:
+            raise ValueError("give by_count or by_time, not both")
+        if by_count is not None and by_count <= 0:
+            raise ValueError("by_count must be positive")
+        width = optional_microseconds(by_time, "by_time")
+        if width is not None and width <= 0:
+            raise ValueError("by_time must be positive")
+        cfg = (config or self._config).updated(progress=progress)
+        return stream_batches(
+            self._read,
+            cfg,
+            _selection(t_start, t_end, roi, polarity),
+            by_count=by_count or 0,
+            by_time=width or 0,
+            columns=list(columns or ()),
+            description=os.path.basename(self.path),
+        )
+
+
+def open(path: PathLike, *, config: LoadConfig | None = None, **options: Any) -> EventFile:  # noqa: A001
+    """Opens an event file and parses its header (raises now if it cannot be read)."""
+    return EventFile(path, config=config, **options)
+
+
+def iter_batches(path: PathLike, **kwargs: Any) -> Iterator[_core.Batch]:
+    """``evlib.open(path).iter_batches(**kwargs)`` (read options go to open)."""
+    read_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in ("format", "strict", "width", "height")}
+    return EventFile(path, **read_kwargs).iter_batches(**kwargs)
+
+
+TONIC_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
+"""tonic's event dtype (``tonic.io.events_struct`` in tonic 1.7): p is a bool, True = ON."""
+
+
+def to_structured(batch: Any, dtype: np.dtype | None = None) -> np.ndarray:
+    """A NumPy structured array of a batch's events, tonic's event layout by default.
+
+    ``dtype`` may be any structured dtype with fields among ``t``, ``x``, ``y``, ``p`` (a copy:
+    structured arrays interleave the columns)."""
+    columns = _numpy_columns(batch)
+    target = np.dtype(dtype) if dtype is not None else TONIC_DTYPE
+    out = np.empty(len(columns["t"]) if "t" in columns else len(next(iter(columns.values()))), dtype=target)
+    for name in target.names or ():
+        if name not in columns:
+            raise ValueError(f"no column {name!r} for the structured dtype")
+        out[name] = columns[name]
+    return out
+
+
+def _numpy_columns(data: Any) -> dict[str, np.ndarray]:
+    """Native t, x, y, p arrays of a batch, a frame (native or evlib 0.13 layout) or a dict."""
+    if isinstance(data, _core.Batch):
+        return dict(data.to_numpy())
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if isinstance(data, pl.DataFrame):
+        data = {name: data.get_column(name) for name in data.columns}
+    if isinstance(data, np.ndarray) and data.dtype.names:
+        data = {name: data[name] for name in data.dtype.names}
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a Batch, a Polars frame, a dict of arrays or a structured array, not {type(data).__name__}")
+    return _native_columns(data)
+
+
+def _native_columns(columns: dict[str, Any]) -> dict[str, np.ndarray]:
+    if "p" not in columns and "polarity" in columns:
+        columns = {**columns, "p": columns["polarity"]}
+    missing = [name for name in NATIVE_SCHEMA if name not in columns]
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(missing)} (need t, x, y and p or polarity)")
+    out: dict[str, np.ndarray] = {}
+    t = columns["t"]
+    if isinstance(t, pl.Series):
+        t = t.dt.total_microseconds() if t.dtype == pl.Duration else t
+        t = t.to_numpy()
+    out["t"] = _as(t, np.int64, "t")
+    for name in ("x", "y"):
+        values = columns[name]
+        out[name] = _as(values.to_numpy() if isinstance(values, pl.Series) else values, np.uint16, name)
+    p = columns["p"]
+    p = np.asarray(p.to_numpy() if isinstance(p, pl.Series) else p)
+    out["p"] = np.ascontiguousarray(p > 0, dtype=np.uint8)
+    return out
+
+
+def _as(values: Any, dtype: type, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind == "m":  # timedelta64: to µs
+        array = array.astype("timedelta64[us]").astype(np.int64)
+    if array.dtype != dtype:
+        if array.size and array.dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if array.min() < info.min or array.max() > info.max:
+                raise ValueError(f"column {name} has values outside {np.dtype(dtype).name}")
+        array = array.astype(dtype)
+    return np.ascontiguousarray(array)
+
+
+def _write_options(path: str, format: str | None) -> tuple[str, dict[str, Any]]:
+    name = format or _core.write_format_for(path)
+    if name is None:
+        raise _core.InvalidArgumentError(f"{path}: the extension names no format; give format= ({', '.join(writable_formats())})")
+    info = next((f for f in _core.formats() if f["name"] == name or name in f["aliases"]), None)
+    return name, info or {}
+
+
+def save(
+    data: Any,
+    path: PathLike,
+    *,
+    format: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    overwrite: bool = False,
+    compression: str | None = None,
+    header: dict[str, str] | None = None,
+    triggers: pl.DataFrame | None = None,
+) -> int:
+    """Writes events to any writable format; returns the number of events written.
+
+    ``data`` is a Polars frame (native columns or evlib 0.13's), a dict of NumPy arrays
+    (``t``, ``x``, ``y``, ``p``), a structured array, a :class:`Batch`, or an iterable of
+    batches or frames (streamed: memory stays bounded). Time must not decrease. The format
+    comes from ``format`` or the extension (``.raw`` is EVT 3.0); formats that store the sensor
+    size take ``width``/``height`` (else the events' extent).
+    """
+    target = _path(path)
+    name, info = _write_options(target, format)
+    parts = _parts(data)
+    if (not width or not height) and info.get("geometry") in ("required", "expected"):
+        parts = list(parts)
+        inferred = _extent(parts)
+        width, height = width or inferred[0], height or inferred[1]
+    writer = _core.Writer(
+        target,
+        format=name,
+        width=width or 0,
+        height=height or 0,
+        overwrite=overwrite,
+        header=list((header or {}).items()),
+        compression=compression or "",
+    )
+    try:
+        if triggers is not None and len(triggers):
+            tr = triggers.select(pl.col("t").cast(pl.Int64), pl.col("channel").cast(pl.UInt8), pl.col("value").cast(pl.UInt8))
+            empty = {k: np.empty(0, dtype=v) for k, v in (("t", np.int64), ("x", np.uint16), ("y", np.uint16), ("p", np.uint8))}
+            writer.write_arrays(
+                empty["t"], empty["x"], empty["y"], empty["p"],
+                trigger_t=tr["t"].to_numpy(), trigger_channel=tr["channel"].to_numpy(), trigger_value=tr["value"].to_numpy(),
+            )  # fmt: skip
+        for part in parts:
+            if isinstance(part, _core.Batch) and set(part.columns) == set(NATIVE_SCHEMA):
+                writer.write_batch(part)
+            else:
+                c = _numpy_columns(part)
+                writer.write_arrays(c["t"], c["x"], c["y"], c["p"])
+        written = int(writer.events_written)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return written
+
+
+def _parts(data: Any) -> Iterable[Any]:
+    if isinstance(data, (pl.DataFrame, _core.Batch, dict, np.ndarray)):
+        return [data]
+    if isinstance(data, pl.LazyFrame):
+        return data.collect_batches() if hasattr(data, "collect_batches") else [data.collect()]
+    if isinstance(data, Iterable):
+        return data
+    raise TypeError(f"cannot save a {type(data).__name__}")
+
+
+def _extent(parts: list[Any]) -> tuple[int, int]:
+    width = height = 0
+    for part in parts:
+        c = _numpy_columns(part)
+        if len(c["x"]):
+            width, height = max(width, int(c["x"].max()) + 1), max(height, int(c["y"].max()) + 1)
+    if not width:
+        raise _core.InvalidArgumentError("no events to infer the sensor size from; give width= and height=")
+    return width, height
+
+
+def convert(
+    src: PathLike,
+    dst: PathLike,
+    *,
+    to: str | None = None,
+    overwrite: bool = False,
+    width: int | None = None,
+    height: int | None = None,
+    compression: str | None = None,
+    header: dict[str, str] | None = None,
+    t_start: TimeLike | None = None,
+    t_end: TimeLike | None = None,
+    roi: RegionLike | None = None,
+    polarity: int | None = None,
+    drop_triggers: bool = False,
+    progress: Any = None,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> int:
+    """Converts an event file to another format, streamed in bounded memory; returns the events
+    written. ``to`` names the output format (else the extension picks it); the geometry is the
+    source's unless given (inferred from the events for formats that need one)."""
+    f = EventFile(src, config=config, **options)
+    name, info = _write_options(_path(dst), to)
+    width, height = width or f.width, height or f.height
+    if (not width or not height) and info.get("geometry") in ("required", "expected"):
+        extent = _scan_extent(f)
+        width, height = width or extent[0], height or extent[1]
+    writer = _core.Writer(
+        _path(dst),
+        format=name,
+        width=width or 0,
+        height=height or 0,
+        overwrite=overwrite,
+        header=list((header or {}).items()),
+        compression=compression or "",
+    )
+    try:
+        for batch in f.iter_batches(t_start=t_start, t_end=t_end, roi=roi, polarity=polarity, progress=progress):
+            writer.write_batch(batch, not drop_triggers)
+        written = int(writer.events_written)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return written
+
+
+def _scan_extent(f: EventFile) -> tuple[int, int]:
+    width = height = 0
+    for batch in f.iter_batches(columns=["x", "y"]):
+        c = batch.to_numpy()
+        if len(c["x"]):
+            width, height = max(width, int(c["x"].max()) + 1), max(height, int(c["y"].max()) + 1)
+    if not width:
+        raise _core.InvalidArgumentError(f"{f.path} states no sensor geometry and has no events to infer it from; give width= and height=")
+    return width, height
+
+
+def supported_formats() -> list[str]:
+    """Names of the formats this build reads."""
+    return [f["name"] for f in _core.formats() if f["readable"]]
+
+
+def writable_formats() -> list[str]:
+    """Names of the formats this build writes."""
+    return [f["name"] for f in _core.formats() if f["writable"]]
