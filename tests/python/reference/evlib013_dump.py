@@ -47,6 +47,16 @@ def _save(function: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _write_hdf5(path: str, datasets: dict[str, list[Any]]) -> None:
+    """Writes ``{"events/t": ["int64", [..]], ...}`` with h5py (an evlib 0.13.2 dependency), so
+    that tests can build HDF5 layouts without h5py in their own environment."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        for name, (dtype, values) in datasets.items():
+            f.create_dataset(name, data=np.asarray(values, dtype=dtype))
+
+
 CALLS: dict[str, Callable[..., Any]] = {
     "load_events": evlib.load_events,
     "formats.load_events": evlib.formats.load_events,
@@ -55,6 +65,8 @@ CALLS: dict[str, Callable[..., Any]] = {
     "save_events_to_hdf5": _save(evlib.save_events_to_hdf5),
     "save_events_to_text": _save(evlib.save_events_to_text),
     "version": evlib.version,
+    "module_all": lambda module: list(getattr(evlib, module).__all__),
+    "write_hdf5": _write_hdf5,
 }
 
 
