@@ -237,7 +237,7 @@ def _polarity(value: Any) -> Optional[int]:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            return int(value)
+            return int(float(value))
         raise TypeError(f"polarity must be an integer, not {value!r}")
     return int(value)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any, Callable, NoReturn
 
 __all__ = [
-    "filter_by_time",
-    "filter_by_roi",
     "filter_by_polarity",
+    "filter_by_roi",
+    "filter_by_time",
     "filter_hot_pixels",
-    "filter_noise",
     "filter_multiple_rois",
+    "filter_noise",
     "preprocess_events",
 ]
 

@@ -71,7 +71,7 @@ _TEXT_PROBE_LINES = 10
 Detection = tuple[str, float, dict[str, str]]
 
 
-def get_format_description(format: str) -> str:  # noqa: A002 - evlib 0.13's argument name
+def get_format_description(format: str) -> str:
     """A one-line description of a format named as :func:`detect_format` names it."""
     if not isinstance(format, str):
         raise TypeError(f"argument 'format': expected str, not {type(format).__name__}")
@@ -96,7 +96,10 @@ def _i8(field: str) -> bool:
 
 
 def _f64(field: str) -> bool:
-    return re.fullmatch(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)", field, re.I) is not None
+    return (
+        re.fullmatch(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)", field, re.IGNORECASE)
+        is not None
+    )
 
 
 def _text_confidence(path: str) -> float:
@@ -189,13 +192,13 @@ def _event_lines(path: str, header_lines: int, columns: str, metadata: dict[str,
     checks = {"t": _f64, "x": _u16, "y": _u16, "p": lambda f: re.fullmatch(r"[+-]?\d+", f) is not None}
     count = 0
     with open(path, "rb") as f:
-        for _, raw in zip(range(header_lines), f):
+        for _, raw in zip(range(header_lines), f, strict=False):
             line = raw.decode("utf-8", "replace").strip()
             if not line or line[0] in "#%":
                 continue
             fields = split.split(line)
             if len(fields) >= len(columns) and all(
-                role == "_" or checks[role](field) for role, field in zip(columns, fields)
+                role == "_" or checks[role](field) for role, field in zip(columns, fields, strict=False)
             ):
                 count += 1
     return count

@@ -20,17 +20,17 @@ preprocess_for_detection = pending("representations", "preprocess_for_detection"
 benchmark_vs_rvt = pending("representations", "benchmark_vs_rvt")
 
 __all__ = [
-    "create_stacked_histogram",
-    "create_voxel_grid",
-    "voxel_grid",
-    "densify_voxel_grid",
+    "benchmark_vs_rvt",
     "create_event_frame",
-    "densify_event_frame",
-    "create_time_surface",
-    "densify_time_surface",
     "create_mixed_density_stack",
-    "time_surface",
+    "create_stacked_histogram",
+    "create_time_surface",
+    "create_voxel_grid",
+    "densify_event_frame",
+    "densify_time_surface",
+    "densify_voxel_grid",
     "event_histogram",
     "preprocess_for_detection",
-    "benchmark_vs_rvt",
+    "time_surface",
+    "voxel_grid",
 ]

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import numpy as np
-import polars as pl
-import pytest
-from polars.testing import assert_frame_equal
+from typing import Any
 
 import evlib
 import evlib.filtering
 import evlib.formats
 import evlib.representations
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from reference import support
 from reference.harness import Reference
-from reference.support import Sample, reference, samples  # noqa: F401
+from reference.support import Sample
+
+reference = support.reference  # fixture
+samples = support.samples  # fixture
 
 EVLIB_0132_FORMAT_NAMES = [
     "Text", "HDF5", "AER", "AEDAT 1.0", "AEDAT 2.0", "AEDAT 3.1", "AEDAT 4.0",
@@ -45,7 +49,7 @@ def _permuted_text(directory: Path) -> Path:
 @pytest.mark.parametrize("sort", [False, True])
 def test_column_mapping_and_header_lines_read_like_evlib_0132(reference: Reference, tmp_path: Path, sort: bool) -> None:
     path = _permuted_text(tmp_path)
-    kwargs = {"x_col": 0, "y_col": 1, "t_col": 2, "p_col": 3, "header_lines": 2, "sort": sort}
+    kwargs: dict[str, Any] = {"x_col": 0, "y_col": 1, "t_col": 2, "p_col": 3, "header_lines": 2, "sort": sort}
     ref = reference.call("formats.load_events", str(path), **kwargs)
     assert ref.ok, ref.raw
     ours = evlib.formats.load_events(path, **kwargs).collect()
@@ -90,11 +94,16 @@ def test_save_events_to_hdf5_writes_a_file_evlib_0132_reads_as_its_own(reference
     theirs_of_ours = reference.call("formats.load_events", str(tmp_path / "ours.h5")).frame
     assert theirs_of_ref is not None and theirs_of_ours is not None
     assert_frame_equal(theirs_of_ours, theirs_of_ref)
-    assert_frame_equal(evlib.load_events(tmp_path / "ours.h5", sort=False).collect(), evlib.load_events(tmp_path / "ref.h5", sort=False).collect())
+    assert_frame_equal(
+        evlib.load_events(tmp_path / "ours.h5", sort=False).collect(),
+        evlib.load_events(tmp_path / "ref.h5", sort=False).collect(),
+    )
 
 
 @pytest.mark.parametrize("writer", ["save_events_to_text", "save_events_to_hdf5"])
-def test_writers_refuse_arrays_of_different_lengths_like_evlib_0132(reference: Reference, tmp_path: Path, writer: str) -> None:
+def test_writers_refuse_arrays_of_different_lengths_like_evlib_0132(
+    reference: Reference, tmp_path: Path, writer: str
+) -> None:
     one, two = np.zeros(1, np.int64), np.zeros(2, np.int64)
     ref = reference.save(writer, two, one, one.astype(np.float64), one, tmp_path / "ref.out")
     assert not ref.ok

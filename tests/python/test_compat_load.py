@@ -7,14 +7,18 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import evlib
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-
-import evlib
+from reference import support
 from reference.harness import Reference
-from reference.support import Sample, native_microseconds, recording, reference, samples  # noqa: F401
+from reference.support import Sample, native_microseconds, recording
+
+reference = support.reference  # fixture
+samples = support.samples  # fixture
 
 COMPAT_SCHEMA = pl.Schema({"x": pl.Int16(), "y": pl.Int16(), "t": pl.Duration("us"), "polarity": pl.Int8()})
 BINARY_SAMPLES = ["evt3", "evt2", "evt21", "hdf5", "hdf5_ecf", "aedat4"]
@@ -22,7 +26,7 @@ TEXT_SAMPLES = ["text01", "text_signed"]
 SORT_KEYS = ["t", "x", "y", "polarity"]
 
 
-def ours_and_reference(reference: Reference, path: Path, **kwargs: object) -> tuple[pl.DataFrame, pl.DataFrame]:
+def ours_and_reference(reference: Reference, path: Path, **kwargs: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
     ours = evlib.load_events(path, **kwargs)
     assert isinstance(ours, pl.LazyFrame)
     outcome = reference.call("load_events", str(path), **kwargs)
@@ -34,12 +38,16 @@ def ours_and_reference(reference: Reference, path: Path, **kwargs: object) -> tu
 
 def truncated_text_times(path: Path) -> pl.Series:
     """The times evlib 0.13.2 gives a text file: int(float(t) * 1e6), truncated."""
-    values = [int(float(line.split()[0]) * 1_000_000) for line in path.read_text().splitlines() if line and line[0] != "#"]
+    values = [
+        int(float(line.split()[0]) * 1_000_000) for line in path.read_text().splitlines() if line and line[0] != "#"
+    ]
     return pl.Series("t", values, dtype=pl.Int64)
 
 
 @pytest.mark.parametrize("name", BINARY_SAMPLES)
-def test_frame_equals_evlib_0132_in_file_order_with_sort_false(reference: Reference, samples: dict[str, Sample], name: str) -> None:
+def test_frame_equals_evlib_0132_in_file_order_with_sort_false(
+    reference: Reference, samples: dict[str, Sample], name: str
+) -> None:
     ours, ref = ours_and_reference(reference, samples[name].path, sort=False)
     assert ours.schema == COMPAT_SCHEMA
     assert_frame_equal(ours, ref)
@@ -47,7 +55,9 @@ def test_frame_equals_evlib_0132_in_file_order_with_sort_false(reference: Refere
 
 
 @pytest.mark.parametrize("name", TEXT_SAMPLES)
-def test_text_frame_equals_evlib_0132_except_its_truncated_times(reference: Reference, samples: dict[str, Sample], name: str) -> None:
+def test_text_frame_equals_evlib_0132_except_its_truncated_times(
+    reference: Reference, samples: dict[str, Sample], name: str
+) -> None:
     sample = samples[name]
     ours, ref = ours_and_reference(reference, sample.path, sort=False)
     assert ours.schema == COMPAT_SCHEMA
@@ -58,7 +68,9 @@ def test_text_frame_equals_evlib_0132_except_its_truncated_times(reference: Refe
 
 
 @pytest.mark.parametrize("name", BINARY_SAMPLES)
-def test_sorted_frame_is_the_same_multiset_as_evlib_0132(reference: Reference, samples: dict[str, Sample], name: str) -> None:
+def test_sorted_frame_is_the_same_multiset_as_evlib_0132(
+    reference: Reference, samples: dict[str, Sample], name: str
+) -> None:
     ours, ref = ours_and_reference(reference, samples[name].path)
     assert ours["t"].is_sorted()
     assert_frame_equal(ours.sort(SORT_KEYS), ref.sort(SORT_KEYS))
@@ -88,7 +100,9 @@ def exact_window(frame: pl.DataFrame, t_start: float | None, t_end: float | None
 
 
 @pytest.mark.parametrize("name", ["evt3", "hdf5", "aedat4"])
-def test_time_bounds_are_inclusive_seconds_like_evlib_0132(reference: Reference, samples: dict[str, Sample], name: str) -> None:
+def test_time_bounds_are_inclusive_seconds_like_evlib_0132(
+    reference: Reference, samples: dict[str, Sample], name: str
+) -> None:
     path = samples[name].path
     everything = evlib.load_events(path, sort=False).collect()
     for t_start, t_end in _time_bounds(samples[name]):
@@ -111,12 +125,16 @@ def test_time_bounds_are_inclusive_seconds_like_evlib_0132(reference: Reference,
         {"min_x": 300, "max_x": 300, "min_y": 100, "max_y": 400},
     ],
 )
-def test_region_bounds_are_inclusive_like_evlib_0132(reference: Reference, samples: dict[str, Sample], bounds: dict[str, int]) -> None:
+def test_region_bounds_are_inclusive_like_evlib_0132(
+    reference: Reference, samples: dict[str, Sample], bounds: dict[str, int]
+) -> None:
     ours, ref = ours_and_reference(reference, samples["evt3"].path, sort=False, **bounds)
     assert_frame_equal(ours, ref)
 
 
-def test_region_of_one_pixel_keeps_the_events_on_it_like_evlib_0132(reference: Reference, samples: dict[str, Sample]) -> None:
+def test_region_of_one_pixel_keeps_the_events_on_it_like_evlib_0132(
+    reference: Reference, samples: dict[str, Sample]
+) -> None:
     events = samples["evt3"].events
     x, y = int(events["x"][7]), int(events["y"][7])
     ours, ref = ours_and_reference(reference, samples["evt3"].path, min_x=x, max_x=x, min_y=y, max_y=y, sort=False)
@@ -136,13 +154,22 @@ def test_polarity_filter_compares_the_frames_values_like_evlib_0132(
 def test_filters_combine_like_evlib_0132(reference: Reference, samples: dict[str, Sample]) -> None:
     sample = samples["evt2"]
     t = sample.events["t"]
-    kwargs = {"t_start": float(t[100]) / 1e6, "t_end": float(t[2500]) / 1e6, "min_x": 50, "max_x": 500, "max_y": 300, "polarity": -1}
+    kwargs = {
+        "t_start": float(t[100]) / 1e6,
+        "t_end": float(t[2500]) / 1e6,
+        "min_x": 50,
+        "max_x": 500,
+        "max_y": 300,
+        "polarity": -1,
+    }
     ours, ref = ours_and_reference(reference, sample.path, **kwargs)
     assert_frame_equal(ours.sort(SORT_KEYS), ref.sort(SORT_KEYS))
 
 
 @pytest.mark.parametrize("name", BINARY_SAMPLES + TEXT_SAMPLES)
-def test_detect_format_returns_what_evlib_0132_returns(reference: Reference, samples: dict[str, Sample], name: str) -> None:
+def test_detect_format_returns_what_evlib_0132_returns(
+    reference: Reference, samples: dict[str, Sample], name: str
+) -> None:
     path = samples[name].path
     ref = reference.call("detect_format", str(path))
     assert ref.ok, ref.raw

@@ -94,14 +94,14 @@ def answer(request: dict[str, Any], out_dir: Path) -> dict[str, Any]:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             result = function(*request.get("args", []), **request.get("kwargs", {}))
-    except Exception as error:  # the reference's exceptions are what we record
+    except Exception as error:  # noqa: BLE001 - the reference's exceptions are what we record
         return _exception("call", error)
     if not isinstance(result, (pl.LazyFrame, pl.DataFrame)):
         return {"ok": True, "kind": "value", "value": _jsonable(result)}
     python_type = type(result).__name__
     try:
         frame = result.collect() if isinstance(result, pl.LazyFrame) else result
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - as above, raised by collect()
         return _exception("collect", error)
     file_name = f"{request['id']}.arrow"
     frame.write_ipc(out_dir / file_name)

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import evlib
 import numpy as np
 import polars as pl
 import pytest
-
-import evlib
 
 from . import fixtures
 from .harness import REPOSITORY, Reference, unavailable_reason
@@ -60,7 +59,7 @@ class Sample:
 
 
 def _as_tuples(events: dict[str, np.ndarray]) -> list[tuple[int, int, int, int]]:
-    return list(zip(*(events[k].tolist() for k in ("t", "x", "y", "p"))))
+    return list(zip(*(events[k].tolist() for k in ("t", "x", "y", "p")), strict=True))
 
 
 def write_samples(directory: Path) -> dict[str, Sample]:
@@ -69,7 +68,7 @@ def write_samples(directory: Path) -> dict[str, Sample]:
     events = synthetic_events()
     native = directory / "native.txt"
     columns = (events[k].tolist() for k in ("t", "x", "y", "p"))
-    native.write_text("# t x y p\n" + "".join(f"{t} {x} {y} {p}\n" for t, x, y, p in zip(*columns)))
+    native.write_text("# t x y p\n" + "".join(f"{t} {x} {y} {p}\n" for t, x, y, p in zip(*columns, strict=True)))
     samples: dict[str, Sample] = {}
     for name, extension, fmt, compression in (
         ("evt3", "raw", "evt3", None),
@@ -84,7 +83,9 @@ def write_samples(directory: Path) -> dict[str, Sample]:
     path = fixtures.write_evt21(directory / "sample_evt21.raw", _as_tuples(events), WIDTH, HEIGHT)
     samples["evt21"] = Sample("evt21", path, events)
     samples["text01"] = Sample("text01", write_text(directory / "sample_01.txt", events, signed=False), events)
-    samples["text_signed"] = Sample("text_signed", write_text(directory / "sample_pm1.txt", events, signed=True), events)
+    samples["text_signed"] = Sample(
+        "text_signed", write_text(directory / "sample_pm1.txt", events, signed=True), events
+    )
     return samples
 
 
@@ -93,7 +94,10 @@ def write_text(path: Path, events: dict[str, np.ndarray], *, signed: bool) -> Pa
     p = events["p"].astype(np.int64)
     if signed:
         p = 2 * p - 1
-    lines = (f"{t / 1e6:.6f} {x} {y} {q}\n" for t, x, y, q in zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist(), p.tolist()))
+    lines = (
+        f"{t / 1e6:.6f} {x} {y} {q}\n"
+        for t, x, y, q in zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist(), p.tolist(), strict=True)
+    )
     path.write_text("".join(lines))
     return path
 
