@@ -236,3 +236,22 @@ def test_real_text_recording_equals_evlib_0132_except_truncated_times(reference:
     assert ours["t"].dt.total_microseconds().to_list() == exact
     low = native_microseconds(ours)["t"] - native_microseconds(ref)["t"]
     assert set(low.unique()) == {0, 1}
+
+
+def test_load_events_bounds_are_given_to_the_scan_not_left_to_a_polars_filter(samples: dict[str, Sample]) -> None:
+    path = samples["evt3"].path
+    t = samples["evt3"].events["t"]
+    kwargs: dict[str, Any] = {"t_start": float(t[200]) / 1e6, "t_end": float(t[2000]) / 1e6}
+    kwargs.update(min_x=20, max_x=600, min_y=10, max_y=400, polarity=1)
+    lazy = evlib.load_events(path, sort=False, **kwargs)
+    assert "FILTER" not in lazy.explain()
+    everything = evlib.load_events(path, sort=False).collect()
+    us = pl.col("t").dt.total_microseconds()
+    expected = everything.filter(
+        us.is_between(int(t[200]), int(t[2000])),
+        pl.col("x").is_between(20, 600),
+        pl.col("y").is_between(10, 400),
+        pl.col("polarity") == 1,
+    )
+    assert expected.height > 0
+    assert_frame_equal(lazy.collect(), expected)
