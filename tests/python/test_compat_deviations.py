@@ -161,3 +161,30 @@ def test_path_objects_are_accepted_where_evlib_0132_wanted_str(reference: Refere
     assert reference.call("load_events", str(path)).ok
     assert evlib.load_events(pathlib.Path(path)).collect().height == 1
     assert evlib.detect_format(pathlib.Path(path))[0] == "Text"
+
+
+def test_text_polarity_other_than_0_1_and_minus_1_is_read_as_on_or_off(reference: Reference, tmp_path: Path) -> None:
+    path = tmp_path / "odd_polarity.txt"
+    path.write_text("0.1 1 1 2\n0.2 2 2 0\n0.3 3 3 5\n")
+    ref = reference.call("load_events", str(path), sort=False).frame
+    assert ref is not None and ref["polarity"].to_list() == [2, 0, 5]
+    assert evlib.load_events(path, sort=False).collect()["polarity"].to_list() == [1, 0, 1]
+
+
+def test_sort_keeps_file_order_among_equal_times(reference: Reference, tmp_path: Path) -> None:
+    path = tmp_path / "unsorted.txt"
+    lines = [(0.3, 1), (0.1, 2), (0.2, 3), (0.1, 4), (0.2, 5), (0.1, 6)]
+    path.write_text("".join(f"{t} {x} 0 1\n" for t, x in lines))
+    ours = evlib.load_events(path).collect()
+    assert ours["x"].to_list() == [2, 4, 6, 3, 5, 1]
+    ref = reference.call("load_events", str(path)).frame
+    assert ref is not None
+    assert sorted(rows(ref)) == sorted(rows(ours))
+
+
+def test_writers_take_any_array_like(tmp_path: Path) -> None:
+    evlib.save_events_to_text([1, 2], [3, 4], [0.5, 0.25], [1, -1], tmp_path / "lists.txt")
+    arrays = (np.array([1, 2]), np.array([3, 4]), np.array([0.5, 0.25]), np.array([1, -1]))
+    evlib.save_events_to_text(*arrays, tmp_path / "arrays.txt")
+    assert (tmp_path / "lists.txt").read_bytes() == (tmp_path / "arrays.txt").read_bytes()
+    assert (tmp_path / "lists.txt").read_text().splitlines()[1] == "0.500000000000 1 3 1"

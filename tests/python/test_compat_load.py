@@ -255,3 +255,11 @@ def test_load_events_bounds_are_given_to_the_scan_not_left_to_a_polars_filter(sa
     )
     assert expected.height > 0
     assert_frame_equal(lazy.collect(), expected)
+
+
+def test_headerless_integer_text_times_are_seconds_like_evlib_0132(reference: Reference, tmp_path: Path) -> None:
+    path = tmp_path / "integer_seconds.txt"
+    path.write_text("100 1 2 1\n200 3 4 0\n")
+    ours, ref = ours_and_reference(reference, path, sort=False)
+    assert_frame_equal(ours, ref)
+    assert ours["t"].dt.total_microseconds().to_list() == [100_000_000, 200_000_000]
