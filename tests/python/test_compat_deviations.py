@@ -188,3 +188,19 @@ def test_writers_take_any_array_like(tmp_path: Path) -> None:
     evlib.save_events_to_text(*arrays, tmp_path / "arrays.txt")
     assert (tmp_path / "lists.txt").read_bytes() == (tmp_path / "arrays.txt").read_bytes()
     assert (tmp_path / "lists.txt").read_text().splitlines()[1] == "0.500000000000 1 3 1"
+
+
+def test_aedat4_from_a_sensor_wider_than_1024_loads_where_evlib_0132_refuses_it(
+    reference: Reference, tmp_path: Path
+) -> None:
+    native = tmp_path / "wide.txt"
+    native.write_text("# t x y p\n1000 1279 719 1\n1001 1024 0 0\n1002 5 5 1\n")
+    path = tmp_path / "wide.aedat4"
+    evlib.convert(native, path, to="aedat4", width=1280, height=720)
+    ref = reference.call("load_events", str(path))
+    assert not ref.ok and "Coordinate out of bounds" in (ref.error_message or "")
+    assert rows(evlib.load_events(path, sort=False).collect()) == [
+        (1000, 1279, 719, 1),
+        (1001, 1024, 0, -1),
+        (1002, 5, 5, 1),
+    ]
