@@ -113,12 +113,14 @@ def polarity_values(path: str, metadata: dict[str, Any]) -> tuple[int, int]:
 
 
 def text_options(metadata: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """evlib 0.13 reads text times as seconds. A file that names its columns in a header row
-    keeps the unit the reader found (the header may say ``t_us``); an explicit
+    """evlib 0.13 read whitespace-separated text with times in seconds, integers included. Files
+    it could not read keep the unit our reader finds: a header row that names the columns (it may
+    say ``t_us``), Prophesee's ``%geometry`` CSV (µs), comma-separated text. An explicit
     ``text_time_unit`` wins."""
     if metadata["format"] not in _TEXT_FORMATS or options.get("text_time_unit"):
         return options
-    if "header" in dict(metadata["header"]):
+    header = dict(metadata["header"])
+    if "header" in header or "geometry" in header or header.get("delimiter") != "whitespace":
         return options
     return {**options, "text_time_unit": "s"}
 

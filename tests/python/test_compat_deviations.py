@@ -204,3 +204,12 @@ def test_aedat4_from_a_sensor_wider_than_1024_loads_where_evlib_0132_refuses_it(
         (1001, 1024, 0, -1),
         (1002, 5, 5, 1),
     ]
+
+
+def test_text_evlib_0132_cannot_read_keeps_the_unit_its_layout_states(tmp_path: Path) -> None:
+    prophesee = tmp_path / "prophesee.csv"
+    prophesee.write_text("%geometry:640,480\n5,6,1,1000\n7,8,0,1500\n")
+    assert rows(evlib.load_events(prophesee, sort=False).collect()) == [(1000, 5, 6, 1), (1500, 7, 8, 0)]
+    named = tmp_path / "named.txt"
+    named.write_text("t_us x y p\n1000 1 2 1\n")
+    assert rows(evlib.load_events(named).collect()) == [(1000, 1, 2, 1)]
