@@ -213,3 +213,14 @@ def test_text_evlib_0132_cannot_read_keeps_the_unit_its_layout_states(tmp_path: 
     named = tmp_path / "named.txt"
     named.write_text("t_us x y p\n1000 1 2 1\n")
     assert rows(evlib.load_events(named).collect()) == [(1000, 1, 2, 1)]
+
+
+def test_bound_at_an_events_own_time_keeps_that_event(reference: Reference, tmp_path: Path) -> None:
+    native = tmp_path / "two.txt"
+    native.write_text("# t x y p\n1000000 1 1 1\n1000001 2 2 0\n")
+    path = tmp_path / "two.raw"
+    evlib.convert(native, path, to="evt3", width=8, height=8)
+    window = {"t_start": 1.000001, "t_end": 1.000001}  # 1.000001 * 1e6 == 1000000.9999999999
+    ref = reference.call("load_events", str(path), **window).frame
+    assert ref is not None and [r[0] for r in rows(ref)] == [1_000_000]
+    assert [r[0] for r in rows(evlib.load_events(path, **window).collect())] == [1_000_001]
