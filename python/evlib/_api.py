@@ -358,26 +358,33 @@ def save(
         header=list((header or {}).items()),
         compression=compression or "",
     )
+    pending = _trigger_arrays(triggers)
     try:
-        if triggers is not None and len(triggers):
-            tr = triggers.select(pl.col("t").cast(pl.Int64), pl.col("channel").cast(pl.UInt8), pl.col("value").cast(pl.UInt8))
-            empty = {k: np.empty(0, dtype=v) for k, v in (("t", np.int64), ("x", np.uint16), ("y", np.uint16), ("p", np.uint8))}
-            writer.write_arrays(
-                empty["t"], empty["x"], empty["y"], empty["p"],
-                trigger_t=tr["t"].to_numpy(), trigger_channel=tr["channel"].to_numpy(), trigger_value=tr["value"].to_numpy(),
-            )  # fmt: skip
         for part in parts:
-            if isinstance(part, _core.Batch) and set(part.columns) == set(NATIVE_SCHEMA):
-                writer.write_batch(part)
-            else:
-                c = _numpy_columns(part)
-                writer.write_arrays(c["t"], c["x"], c["y"], c["p"])
+            c = _numpy_columns(part)
+            # Triggers go with the events they fall among (the writer merges each call by time).
+            cut = int(np.searchsorted(pending["t"], c["t"][-1], side="right")) if len(c["t"]) else 0
+            now = {k: v[:cut] for k, v in pending.items()}
+            pending = {k: v[cut:] for k, v in pending.items()}
+            writer.write_arrays(c["t"], c["x"], c["y"], c["p"], trigger_t=now["t"], trigger_channel=now["channel"], trigger_value=now["value"])
+        if len(pending["t"]):
+            c = _native_columns({k: np.empty(0, dtype=v) for k, v in (("t", np.int64), ("x", np.uint16), ("y", np.uint16), ("p", np.uint8))})
+            writer.write_arrays(c["t"], c["x"], c["y"], c["p"], trigger_t=pending["t"], trigger_channel=pending["channel"], trigger_value=pending["value"])
         written = int(writer.events_written)
         writer.close()
     except BaseException:
         writer.abort()
         raise
     return written
+
+
+def _trigger_arrays(triggers: pl.DataFrame | None) -> dict[str, np.ndarray]:
+    """Trigger columns t (int64), channel and value (uint8), sorted by time (stably)."""
+    if triggers is None or not len(triggers):
+        return {"t": np.empty(0, np.int64), "channel": np.empty(0, np.uint8), "value": np.empty(0, np.uint8)}
+    tr = triggers.select(pl.col("t").cast(pl.Int64), pl.col("channel").cast(pl.UInt8), pl.col("value").cast(pl.UInt8))
+    tr = tr.sort("t", maintain_order=True)
+    return {name: np.ascontiguousarray(tr[name].to_numpy()) for name in ("t", "channel", "value")}
 
 
 def _parts(data: Any) -> Iterable[Any]:

@@ -6,8 +6,9 @@ compatibility layer's ``load_events`` (evlib 0.13's layout)."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Optional
 
 import polars as pl
@@ -142,6 +143,29 @@ def selection_from_bounds(bounds: Bounds, layout: Layout, polarity_values: tuple
 
 
 @dataclass(frozen=True)
+class ScanRecord:
+    """What one stream of an IO source did: the selection pushed into C++ and its counters
+    (``stats["words"]``: words or records the decoder examined; ``bytes_done``: file offset
+    reached). Kept for inspection: :func:`recent_scans`."""
+
+    path: str
+    selection: Selection
+    columns: tuple[str, ...]
+    events: int
+    bytes_done: int
+    t_sorted: bool
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+_recent: deque[ScanRecord] = deque(maxlen=32)
+
+
+def recent_scans() -> list[ScanRecord]:
+    """The last streams the IO sources of this process ran, oldest first."""
+    return list(_recent)
+
+
+@dataclass(frozen=True)
 class EventSource:
     """The callable Polars calls with ``(with_columns, predicate, n_rows, batch_size)``; each
     call opens its own C++ stream. Picklable (a lazy frame can travel to other processes)."""
@@ -151,6 +175,7 @@ class EventSource:
     layout: Layout = "native"
     polarity_values: tuple[int, int] = (0, 1)
     selection: Selection = Selection()
+    sort: bool = False
 
     def plan(self, predicate: pl.Expr | None) -> Selection:
         """The selection pushed into C++ for predicate (a superset of what it keeps)."""
@@ -170,6 +195,8 @@ class EventSource:
         needed = set(schema) if with_columns is None else set(with_columns)
         if predicate is not None:
             needed |= set(predicate.meta.root_names())
+        if self.sort:
+            needed.add("t")
         if not needed:  # a row count: the narrowest column carries it
             needed = {"polarity" if self.layout == "compat" else "p"}
         columns = [name for name in schema if name in needed]
@@ -180,24 +207,56 @@ class EventSource:
             polarity_on=self.polarity_values[1],
             columns=columns,
             progress=progress if progress.active else None,
+            check_sorted=self.sort,
         )
-        remaining = n_rows
+
+        def finish(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame if with_columns is None else frame.select(with_columns)
+
         try:
-            for batch in stream:
-                frame = pl.DataFrame(batch)
-                if predicate is not None:
-                    frame = frame.filter(predicate)
-                if with_columns is not None:
-                    frame = frame.select(with_columns)
+            frames = self._filtered(stream, predicate, None if self.sort else n_rows)
+            if not self.sort:
+                for frame in frames:
+                    yield finish(frame)
+                return
+            # Sorted output: the batches are checked as they are decoded; only when t went
+            # back somewhere are they sorted (stably). Nothing is yielded before the end, as no
+            # row's place is known before then.
+            held = list(frames)
+            if not stream.t_sorted and held:
+                held = [pl.concat(held, rechunk=False).sort("t", maintain_order=True)]
+            remaining = n_rows
+            for frame in held:
                 if remaining is not None:
                     frame = frame.head(remaining)
                     remaining -= frame.height
-                yield frame
+                yield finish(frame)
                 if remaining is not None and remaining <= 0:
                     break
         finally:
             stream.close()
             progress.close()
+            _recent.append(
+                ScanRecord(
+                    self.read.path, selection, tuple(columns), stream.events, stream.bytes_done, stream.t_sorted,
+                    dict(stream.stats()),
+                )
+            )
+
+    @staticmethod
+    def _filtered(stream: Any, predicate: pl.Expr | None, n_rows: int | None) -> Iterator[pl.DataFrame]:
+        """Frames of the stream's batches (zero-copy) with the full predicate applied, up to n_rows."""
+        remaining = n_rows
+        for batch in stream:
+            frame = pl.DataFrame(batch)
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            if remaining is not None:
+                frame = frame.head(remaining)
+                remaining -= frame.height
+            yield frame
+            if remaining is not None and remaining <= 0:
+                return
 
 
 def scan_frame(
@@ -241,11 +300,10 @@ def scan_frame(
     if layout == "native":
         values = (0, 1)
     selection = selection_of(t_start_us, t_end_us, roi, polarity, values)
-    source = EventSource(read, cfg, layout, values, selection)
+    source = EventSource(read, cfg, layout, values, selection, sort)
     frame = register_io_source(io_source=source, schema=schema_of(layout), validate_schema=False, is_pure=True)
-    if sort:
-        frame = frame.sort("t", maintain_order=True)
-    return frame
+    # With sort, the source delivers t in order (sorting only when the decoded t went back).
+    return frame.set_sorted("t") if sort else frame
 
 
 def stream_batches(
@@ -280,4 +338,14 @@ def stream_batches(
         progress.close()
 
 
-__all__ = ["COMPAT_SCHEMA", "NATIVE_SCHEMA", "EventSource", "LoadConfig", "Selection", "scan_frame", "split_options"]
+__all__ = [
+    "COMPAT_SCHEMA",
+    "NATIVE_SCHEMA",
+    "EventSource",
+    "LoadConfig",
+    "ScanRecord",
+    "Selection",
+    "recent_scans",
+    "scan_frame",
+    "split_options",
+]

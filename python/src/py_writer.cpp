@@ -1,6 +1,7 @@
 // Writers: events from batches or NumPy arrays into any writable format (evlib::Writer), with
 // the GIL released while encoding.
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>

@@ -1,0 +1,180 @@
+"""Ctrl-C, callbacks, errors, threads at import, the GIL, pickling."""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import evlib
+from conftest import DEMO
+
+INTERRUPTIBLE = """
+import sys, evlib, polars as pl
+path, how = sys.argv[1], sys.argv[2]
+print("ready", flush=True)
+while True:
+    if how == "iter":
+        for batch in evlib.open(path).iter_batches():
+            pass
+    else:
+        evlib.scan_events(path).select(pl.col("x").sum()).collect()
+"""
+
+
+@pytest.mark.parametrize("how", ["iter", "collect"])
+def test_sigint_stops_a_long_load(how: str, generate, tmp_path: Path) -> None:
+    path = generate("evt3", 3_000_000, 11)
+    child = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTIBLE, str(path), how], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # inside the decoding loop by now
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode != 0
+    assert "KeyboardInterrupt" in stderr
+
+
+def test_importing_evlib_starts_no_thread() -> None:
+    # NumPy (OpenBLAS) and Polars start their own pools when imported; evlib adds none.
+    code = (
+        "import os, threading, numpy, polars\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "import evlib\n"
+        "print(threading.active_count(), len(os.listdir('/proc/self/task')) - before)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "0"]
+
+
+def test_decoding_releases_the_gil(generate) -> None:
+    path = generate("evt3", 3_000_000, 12)
+    ticks = 0
+    done = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    stream = evlib._core.Scan(str(path)).stream(by_count=3_000_000)
+    counter.start()
+    before = ticks
+    next(stream)  # one call into C++ that decodes the whole file
+    during = ticks - before
+    done.set()
+    counter.join()
+    assert during > 0
+
+
+def test_progress_callback_gets_fraction_events_and_rate(generate) -> None:
+    path = generate("evt3", 2_000_000, 13)
+    calls: list[tuple[float, int, float]] = []
+    n = sum(len(b) for b in evlib.open(path, chunk_events=100_000).iter_batches(progress=lambda *a: calls.append(a)))
+    assert len(calls) >= 2
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    assert calls[-1][0] == pytest.approx(1.0) and calls[-1][1] == n
+    assert all(rate >= 0 for _, _, rate in calls)
+
+
+def test_progress_bar_option_runs_through_tqdm(capsys: pytest.CaptureFixture[str]) -> None:
+    frame = evlib.scan_events(DEMO, progress=True).collect()
+    assert frame.height == 50_000
+
+
+def test_an_exception_in_a_progress_callback_propagates(generate) -> None:
+    path = generate("evt3", 2_000_000, 14)
+
+    def fail(fraction: float, events: int, rate: float) -> None:
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        for _ in evlib.open(path, chunk_events=100_000).iter_batches(progress=fail):
+            pass
+    with pytest.raises(Exception, match="stop here"):
+        evlib.scan_events(path, progress=fail).collect()
+
+
+def test_missing_file_is_an_oserror_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.raw"
+    with pytest.raises(OSError, match="missing.raw") as raised:
+        evlib.open(missing)
+    assert isinstance(raised.value, evlib.FileError)
+
+
+def test_undetectable_file_is_an_unsupported_format_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(evlib.UnsupportedFormatError, match="junk.bin") as raised:
+        evlib.open(junk)
+    assert isinstance(raised.value, OSError) and isinstance(raised.value, ValueError)
+
+
+def test_corrupt_data_in_strict_mode_names_the_byte_offset(tmp_path: Path) -> None:
+    data = bytearray(DEMO.read_bytes())
+    payload = data.index(b"% end\n") + len(b"% end\n") if b"% end\n" in data else len(data) // 2
+    for i in range(payload + 4000, payload + 4400, 2):
+        data[i + 1] = (data[i + 1] & 0x0F) | 0x70  # a reserved EVT 3.0 word type
+    bad = tmp_path / "bad.raw"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(evlib.FormatError, match=r"bad\.raw: at byte \d+") as raised:
+        evlib.scan_events(bad, strict=True).collect()
+    assert isinstance(raised.value, ValueError)
+    assert evlib.open(bad).decode_stats["corrupt"] > 0  # lenient: counted, not raised
+
+
+def test_bad_arguments_raise_value_errors() -> None:
+    with pytest.raises(ValueError):
+        evlib.scan_events(DEMO, roi=(10, 0, 5, 5))
+    with pytest.raises(ValueError):
+        evlib.scan_events(DEMO, t_start="12 parsecs")
+    with pytest.raises(ValueError):
+        evlib.open(DEMO).iter_batches(by_count=10, by_time=10)
+    with pytest.raises(TypeError):
+        evlib.scan_events(DEMO, colour="blue")
+
+
+def test_files_frames_and_configs_pickle() -> None:
+    f = pickle.loads(pickle.dumps(evlib.open(DEMO)))
+    assert (f.format, f.n_events) == ("evt3", 50_000)
+    lazy = evlib.scan_events(DEMO).filter(pl.col("x") < 100)
+    assert pickle.loads(pickle.dumps(lazy)).collect().equals(lazy.collect())
+    config = evlib.LoadConfig(memory_limit="64M", chunk_events=10_000)
+    assert pickle.loads(pickle.dumps(config)) == config and config.memory_limit == 64 << 20
+
+
+def test_repr_is_cheap_and_says_what_the_file_is() -> None:
+    f = evlib.open(DEMO)
+    assert repr(f) == f"<evlib.EventFile {str(DEMO)!r} evt3 1280x720>"
+    assert f._summary is None  # no pass over the events for a repr
+
+
+def test_time_strings_and_timedeltas_are_microseconds() -> None:
+    import datetime
+
+    a = evlib.scan_events(DEMO, t_start="5.01s", t_end=datetime.timedelta(seconds=5, milliseconds=11)).collect()
+    b = evlib.scan_events(DEMO, t_start=5_010_000, t_end="5011ms").collect()
+    assert a.equals(b) and a.height > 0
+    with pytest.raises(ValueError, match="whole number"):
+        evlib.scan_events(DEMO, t_start="1.5us")
+
+
+def test_by_time_batches_are_aligned_windows() -> None:
+    batches = list(evlib.open(DEMO).iter_batches(by_time="1ms"))
+    for batch in batches:
+        start, end = batch.window
+        t = batch.to_numpy()["t"]
+        assert end - start == 1000 and ((t >= start) & (t < end)).all()
+    assert sum(len(b) for b in batches) == 50_000
