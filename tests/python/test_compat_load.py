@@ -263,3 +263,11 @@ def test_headerless_integer_text_times_are_seconds_like_evlib_0132(reference: Re
     ours, ref = ours_and_reference(reference, path, sort=False)
     assert_frame_equal(ours, ref)
     assert ours["t"].dt.total_microseconds().to_list() == [100_000_000, 200_000_000]
+
+
+def test_sort_true_costs_no_sort_on_a_file_in_time_order(samples: dict[str, Sample]) -> None:
+    lazy = evlib.load_events(samples["evt3"].path)
+    assert "SORT BY" not in lazy.explain()
+    frame = lazy.collect()
+    assert frame["t"].flags["SORTED_ASC"]
+    assert frame["t"].is_sorted()
