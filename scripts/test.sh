@@ -2,7 +2,9 @@
 # The whole test suite: Release build + ctest (GoogleTest: spec vectors, synthetic and real
 # recordings, chunking, round trips, robustness, CLI; the installed package, the README's
 # examples, the fuzz corpora), then the same tests under ASan + UBSan, then a short run of every
-# fuzz target. Set EVLIB_QUICK=1 to skip the sanitizer build and the fuzzers.
+# fuzz target; the Python package is installed into .venv (scripts/python-env.sh) and its tests
+# (tests/python) run after the Release tests. Set EVLIB_QUICK=1 to skip the sanitizer build and
+# the fuzzers.
 #
 # Prints the duration of each stage and the total at the end (also when a stage fails), and which
 # real recordings were missing: tests that need one are skipped without it, and fail under CI=true.
@@ -60,6 +62,13 @@ release_tests() {
   report_skips build
 }
 
+# The Python package as users install it (a regular, non-editable install into .venv), then
+# its tests; the CLI of the Release build makes their synthetic files and reference digests.
+python_tests() {
+  bash scripts/python-env.sh
+  EVLIB_CLI="$PWD/build/tools/evlib/evlib" .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+}
+
 sanitizer_tests() {
   bash scripts/sanitize.sh
   report_skips build-asan
@@ -68,6 +77,7 @@ sanitizer_tests() {
 stage "install deps" env EVLIB_WITH_FUZZ=1 bash scripts/install-deps.sh
 stage "Release build" bash scripts/build.sh
 stage "Release ctest" release_tests
+stage "Python tests" python_tests
 if [[ "${EVLIB_QUICK:-0}" != 1 ]]; then
   stage "ASan build + tests" sanitizer_tests
   stage "fuzzers" bash scripts/fuzz.sh "$FUZZ_SECONDS_EACH"

@@ -28,6 +28,9 @@ COMPAT_SCHEMA: dict[str, pl.DataType] = {"x": pl.Int16(), "y": pl.Int16(), "t": 
 """evlib 0.13's schema (polarity mapped by ``polarity_values``)."""
 
 _COORD_END = 0x10000
+# Typical payload bytes per event, to estimate a file's events from its size without decoding
+# (the streaming threshold): dense EVT 3.0 is ~2.3, EVT 2.0 4, DAT 8, NumPy records 13.
+_BYTES_PER_EVENT = {"evt3": 2, "evt2": 4, "evt21": 2, "dat": 8, "hdf5": 4, "aedat4": 2, "text": 16, "npy": 13, "npz": 4}
 _INT16_MAX = 0x7FFF
 
 
@@ -142,6 +145,37 @@ def selection_from_bounds(bounds: Bounds, layout: Layout, polarity_values: tuple
     return sel
 
 
+def estimated_events(scan: _core.Scan) -> float:
+    """Events the file probably holds, from its payload size (no decoding)."""
+    metadata = scan.metadata()
+    payload = max(int(metadata["file_size"]) - int(metadata["data_offset"]), 0)
+    return payload / _BYTES_PER_EVENT.get(str(metadata["format"]), 2)
+
+
+class OnePiece:
+    """A file below the streaming threshold decoded in one batch (in parallel when indexed),
+    with the interface of a stream."""
+
+    def __init__(self, scan: _core.Scan, options: dict[str, Any], check_sorted: bool) -> None:
+        self._scan, self._options, self._check_sorted = scan, options, check_sorted
+        self._stats: dict[str, int] = {}
+        self.events = self.bytes_done = 0
+        self.t_sorted = True
+
+    def __iter__(self) -> Iterator[_core.Batch]:
+        batch, self._stats = _core.collect(self._scan, **self._options)
+        self.events, self.bytes_done = len(batch), batch.bytes_done
+        if self._check_sorted:
+            self.t_sorted = batch.t_non_decreasing()
+        yield batch
+
+    def stats(self) -> dict[str, int]:
+        return self._stats
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class ScanRecord:
     """What one stream of an IO source did: the selection pushed into C++ and its counters
@@ -201,14 +235,18 @@ class EventSource:
             needed = {"polarity" if self.layout == "compat" else "p"}
         columns = [name for name in schema if name in needed]
         progress = Progress(self.config.progress)
-        stream = selection.apply(self.read.scan(self.config)).stream(
-            layout=self.layout,
-            polarity_off=self.polarity_values[0],
-            polarity_on=self.polarity_values[1],
-            columns=columns,
-            progress=progress if progress.active else None,
-            check_sorted=self.sort,
-        )
+        scan = selection.apply(self.read.scan(self.config))
+        options = {
+            "layout": self.layout,
+            "polarity_off": self.polarity_values[0],
+            "polarity_on": self.polarity_values[1],
+            "columns": columns,
+            "progress": progress if progress.active else None,
+        }
+        if n_rows is None and estimated_events(scan) <= self.config.streaming_threshold:
+            stream: Any = OnePiece(scan, options, self.sort)
+        else:
+            stream = scan.stream(check_sorted=self.sort, **options)
 
         def finish(frame: pl.DataFrame) -> pl.DataFrame:
             return frame if with_columns is None else frame.select(with_columns)

@@ -151,6 +151,16 @@ Scan make_scan(const std::string& path, const std::string& format, bool strict, 
   return Scan(path, options);
 }
 
+// The names Scan::columns takes for a set of ColumnBits.
+std::vector<std::string> column_names(unsigned bits) {
+  std::vector<std::string> names;
+  if (bits & kColumnT) names.emplace_back("t");
+  if (bits & kColumnX) names.emplace_back("x");
+  if (bits & kColumnY) names.emplace_back("y");
+  if (bits & kColumnP) names.emplace_back("p");
+  return names;
+}
+
 Stream start_stream(const Scan& scan, std::size_t by_count, std::int64_t by_time, bool keep_empty,
                     std::optional<std::int64_t> origin, const std::string& layout, std::int8_t polarity_off,
                     std::int8_t polarity_on, const std::vector<std::string>& columns, nb::object progress,
@@ -166,20 +176,27 @@ Stream start_stream(const Scan& scan, std::size_t by_count, std::int64_t by_time
   Scan plan = scan.on_progress(hook);
   // The columns the layout exports; t stays when by-time windows or the sortedness check need it.
   unsigned bits = s.layout->column_bits() | ((by_time != 0 || check_sorted) ? kColumnT : 0u);
-  if (bits != kAllColumns) {
-    std::vector<std::string> names;
-    if (bits & kColumnT) names.emplace_back("t");
-    if (bits & kColumnX) names.emplace_back("x");
-    if (bits & kColumnY) names.emplace_back("y");
-    if (bits & kColumnP) names.emplace_back("p");
-    plan = plan.columns(names);
-  }
+  if (bits != kAllColumns) plan = plan.columns(column_names(bits));
   s.stream.emplace(without_gil([&] {
     if (by_count != 0) return plan.batches(ByCount{by_count});
     if (by_time != 0) return plan.batches(ByTime{by_time, keep_empty, origin});
     return plan.chunks();
   }));
   return s;
+}
+
+nb::tuple collect_batch(const Scan& scan, const std::string& layout, std::int8_t polarity_off, std::int8_t polarity_on,
+                        const std::vector<std::string>& columns, nb::object progress) {
+  Batch batch;
+  batch.layout = std::make_shared<const Layout>(Layout::make(layout, polarity_off, polarity_on, columns));
+  Scan plan = scan.on_progress(ProgressHook{progress.is_none() ? nullptr : progress.ptr()});
+  const unsigned bits = batch.layout->column_bits();
+  if (bits != kAllColumns) plan = plan.columns(column_names(bits));
+  Recording recording = without_gil([&] { return plan.collect_recording(); });
+  batch.events = std::move(recording.events);
+  batch.triggers = std::make_shared<const TriggerBatch>(std::move(recording.triggers));
+  batch.bytes_done = recording.metadata ? recording.metadata->file_size : 0;
+  return nb::make_tuple(std::move(batch), stats_dict(recording.stats));
 }
 
 }  // namespace
@@ -222,6 +239,12 @@ void bind_scan(nb::module_& m) {
              return nb::make_tuple(tr.t, tr.channel, tr.value);
            },
            "The trigger edges in the plan's time window: (t, channel, value) lists.");
+
+  m.def("collect", &collect_batch, nb::arg("scan"), nb::kw_only(), nb::arg("layout") = "native",
+        nb::arg("polarity_off") = 0, nb::arg("polarity_on") = 1, nb::arg("columns") = std::vector<std::string>{},
+        nb::arg("progress") = nb::none(),
+        "Everything the plan keeps in one batch (parallel over the time index when there is one) and the "
+        "decode counters: (batch, stats). Fails before decoding when it cannot fit in memory.");
 
   nb::class_<Stream>(m, "BatchStream", "Batches of a running scan (an iterator).")
       .def("__iter__", [](nb::handle self) { return self; })
