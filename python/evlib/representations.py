@@ -1,11 +1,36 @@
-"""evlib 0.13's ``evlib.representations`` (placeholder: the compatibility layer replaces this file)."""
+"""evlib 0.13's ``evlib.representations`` names. They come with the processing layer (C++
+kernels); until then each raises :class:`NotImplementedError` saying so."""
 
 from __future__ import annotations
 
-from typing import Any
+from .filtering import pending
 
+create_stacked_histogram = pending("representations", "create_stacked_histogram")
+create_voxel_grid = pending("representations", "create_voxel_grid")
+voxel_grid = pending("representations", "voxel_grid")
+densify_voxel_grid = pending("representations", "densify_voxel_grid")
+create_event_frame = pending("representations", "create_event_frame")
+densify_event_frame = pending("representations", "densify_event_frame")
+create_time_surface = pending("representations", "create_time_surface")
+densify_time_surface = pending("representations", "densify_time_surface")
+create_mixed_density_stack = pending("representations", "create_mixed_density_stack")
+time_surface = pending("representations", "time_surface")
+event_histogram = pending("representations", "event_histogram")
+preprocess_for_detection = pending("representations", "preprocess_for_detection")
+benchmark_vs_rvt = pending("representations", "benchmark_vs_rvt")
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    raise NotImplementedError(f"evlib.representations.{name} comes with the processing kernels and is not available yet")
+__all__ = [
+    "benchmark_vs_rvt",
+    "create_event_frame",
+    "create_mixed_density_stack",
+    "create_stacked_histogram",
+    "create_time_surface",
+    "create_voxel_grid",
+    "densify_event_frame",
+    "densify_time_surface",
+    "densify_voxel_grid",
+    "event_histogram",
+    "preprocess_for_detection",
+    "time_surface",
+    "voxel_grid",
+]
