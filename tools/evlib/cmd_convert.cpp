@@ -203,9 +203,8 @@ int run_convert(const ConvertArgs& a) {
     progress.finish();
     const DecodeStats& st = reader.stats();
     if (st.corrupt() != 0) {
-      std::fprintf(stderr, "evlib: warning: %llu corrupt or dropped input items (first at byte %llu: %s)\n",
-                   static_cast<unsigned long long>(st.corrupt()), static_cast<unsigned long long>(st.first_error_offset),
-                   st.first_error.c_str());
+      std::fprintf(stderr, "evlib: warning: %s: %llu corrupt or dropped input items (first problem: %s)\n", a.in.c_str(),
+                   static_cast<unsigned long long>(st.corrupt()), first_problem(st).c_str());
     }
     if (dropped != 0 && !a.quiet) {
       std::fprintf(stderr, "evlib: dropped %llu external triggers (--drop-triggers)\n", static_cast<unsigned long long>(dropped));
