@@ -34,7 +34,9 @@ ByteSource::ByteSource(const std::string& path, std::uint64_t offset, std::size_
     : path_(path), position_(offset), window_(std::max<std::size_t>(window, 1)) {
   fd_ = open_or_throw(path);
   const struct stat st = stat_or_throw(fd_, path);
-  if (S_ISREG(st.st_mode)) {
+  // Standard input redirected from a file is that file, read anywhere, unless something read part
+  // of it first: then it is what is left, read forward like a pipe.
+  if (S_ISREG(st.st_mode) && (path != "-" || ::lseek(fd_, 0, SEEK_CUR) == 0)) {
     regular_ = true;
     size_ = static_cast<std::uint64_t>(st.st_size);
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);  // a longer readahead; only a hint
@@ -47,10 +49,21 @@ std::size_t ByteSource::read_at(std::uint8_t* out, std::size_t bytes, std::uint6
     const ssize_t r = ::pread(fd_, out + filled, bytes - filled, static_cast<off_t>(offset + filled));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw IoError(path_, std::string("read failed at byte ") + std::to_string(offset + filled) + ": " + std::strerror(errno));
-    if (r == 0) break;  // the file got shorter under us: its end is here
+    if (r == 0) break;
     filled += static_cast<std::size_t>(r);
   }
+  if (filled < bytes && offset + filled < size_) throw_shrunk();
   return filled;
+}
+
+// Bytes the size at open promised are gone: another process truncated or rewrote the file while
+// it was read. What was decoded is a prefix of a file that no longer exists, so this is an error,
+// not the end of the data.
+void ByteSource::throw_shrunk() const {
+  struct stat st {};
+  const std::string now = ::fstat(fd_, &st) == 0 ? std::to_string(st.st_size) : std::string("fewer");
+  throw IoError(path_, "the file shrank while it was read (" + std::to_string(size_) + " bytes when opened, " + now +
+                           " now): another process truncated or rewrote it");
 }
 
 std::vector<std::uint8_t> ByteSource::prefix(std::size_t max_bytes) {

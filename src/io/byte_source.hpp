@@ -41,9 +41,11 @@ class ByteSource {
   std::uint64_t size() const noexcept { return size_; }  // 0 when unknown (pipes)
   const std::string& path() const noexcept { return path_; }
   // Reads up to `bytes` at `offset` (fewer only at the end of the file), leaving the window alone.
+  // Throws IoError when the file turns out shorter than its size at open (it shrank).
   std::size_t read_at(std::uint8_t* out, std::size_t bytes, std::uint64_t offset);
 
  private:
+  [[noreturn]] void throw_shrunk() const;
 
   std::string path_;
   int fd_ = -1;
