@@ -52,17 +52,17 @@ std::size_t ByteSource::read_at(std::uint8_t* out, std::size_t bytes, std::uint6
     if (r == 0) break;
     filled += static_cast<std::size_t>(r);
   }
-  if (filled < bytes && offset + filled < size_) throw_shrunk();
+  if (filled < bytes && offset + filled < size_) throw_shrunk(size_);
   return filled;
 }
 
 // Bytes the size at open promised are gone: another process truncated or rewrote the file while
 // it was read. What was decoded is a prefix of a file that no longer exists, so this is an error,
 // not the end of the data.
-void ByteSource::throw_shrunk() const {
+void ByteSource::throw_shrunk(std::uint64_t expected) const {
   struct stat st {};
   const std::string now = ::fstat(fd_, &st) == 0 ? std::to_string(st.st_size) : std::string("fewer");
-  throw IoError(path_, "the file shrank while it was read (" + std::to_string(size_) + " bytes when opened, " + now +
+  throw IoError(path_, "the file shrank while it was read (" + std::to_string(expected) + " bytes expected, " + now +
                            " now): another process truncated or rewrote it");
 }
 
@@ -101,6 +101,9 @@ std::span<const std::uint8_t> ByteSource::next() {
   window_size_ = 0;
   if (regular_) {
     const std::uint64_t end = std::min(size_, end_);
+    // An end past the size: set from an earlier open of the file (parallel pieces, index
+    // segments), which had more bytes than this one finds.
+    if (position_ >= end && end_ != kNoEnd && end_ > size_) throw_shrunk(end_);
     if (position_ >= end) return {};
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(window_, end - position_));
     window_size_ = read_at(buffer_.get(), want, position_);
