@@ -41,7 +41,9 @@ struct DecodeStats {
   std::uint64_t invalid_events = 0;         // AEDAT 3 events the recorder marked invalid, dropped, not an error
   std::uint64_t corrupt_packets = 0;        // AEDAT 3/4 packets whose header or payload does not parse, skipped
   std::uint64_t trailing_bytes = 0;         // bytes of an incomplete final word or record
-  std::uint64_t first_error_offset = ~std::uint64_t{0};  // absolute file offset of the first corrupt word
+  // Absolute file offset of the first corrupt word; ~0 (FormatError::kNoOffset) when the format
+  // has no byte offsets to give (HDF5: first_error names the event and the dataset instead).
+  std::uint64_t first_error_offset = ~std::uint64_t{0};
   std::string first_error;                  // what it was
 
   // Sum of the kinds that mean damaged input (not wraps, monitoring or IMU).

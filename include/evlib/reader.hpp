@@ -39,6 +39,9 @@ struct Chunk {
   EventBatch events;
   TriggerBatch triggers;
   std::uint64_t bytes_done = 0;  // file offset reached, for progress
+  // A ByCount / ByTime stream hands out triggers in chunks of their own (no events, not a batch
+  // or a window) when many arrive before a batch is complete, and after the last batch.
+  bool triggers_only = false;
 };
 
 struct Recording;

@@ -126,7 +126,9 @@ class BatchStream {
   BatchStream(BatchStream&&) noexcept;
   BatchStream& operator=(BatchStream&&) noexcept;
   // The next batch with the triggers decoded since the previous one that passed the time window
-  // (`Chunk::triggers`) and the file offset reached (`Chunk::bytes_done`).
+  // (`Chunk::triggers`) and the file offset reached (`Chunk::bytes_done`). Triggers are never
+  // held back without bound: once a chunk's worth (64 Ki) piles up while a ByCount / ByTime
+  // batch fills, they come alone in a `Chunk::triggers_only` chunk, and the batch follows.
   std::optional<Chunk> next();
   // For ByTime streams: the window [start, end) of the batch last returned.
   std::int64_t window_start() const;

@@ -228,7 +228,9 @@ DecodeStats& DecodeStats::operator+=(const DecodeStats& other) {
   invalid_events += other.invalid_events;
   corrupt_packets += other.corrupt_packets;
   trailing_bytes += other.trailing_bytes;
-  if (other.first_error_offset < first_error_offset) {
+  // Errors without a byte offset (HDF5 names the event instead) compare equal: the part added
+  // first, earlier in the file, keeps its own.
+  if (!other.first_error.empty() && (first_error.empty() || other.first_error_offset < first_error_offset)) {
     first_error_offset = other.first_error_offset;
     first_error = other.first_error;
   }

@@ -26,11 +26,23 @@ struct BatchStream::Impl {
     return true;
   }
 
+  // Whether the triggers gathered while filling a batch are as many as a chunk holds: then they
+  // are handed out at once, without events (the batch goes on filling at the next call), so
+  // memory stays bounded however dense the triggers are.
+  bool triggers_due() const { return triggers.size() >= detail::kTriggerChunk; }
+  EventBatch hand_out_triggers() {
+    triggers_only = true;
+    return EventBatch{};
+  }
+
   std::shared_ptr<const Scan::Plan> plan;  // the snapshot this stream runs
   detail::ChunkProducer producer;
   EventBatch chunk;
   std::size_t pos = 0;  // first event of chunk not yet handed out
   TriggerBatch triggers;
+  bool triggers_only = false;  // set by next() when it returns triggers_due()'s triggers
+  EventBatch filling;          // the batch being filled, kept across a hand_out_triggers()
+  bool is_filling = false;
   std::int64_t window_start = 0, window_end = 0;
 };
 
@@ -68,16 +80,22 @@ struct CountStream final : BatchStream::Impl {
     if (n == 0) throw InvalidArgument("ByCount: the batch size must be positive");
   }
   std::optional<EventBatch> next() override {
-    EventBatch out = EventBatch::with_capacity(size);
+    if (!is_filling) {
+      filling = EventBatch::with_capacity(size);
+      is_filling = true;
+    }
+    EventBatch& out = filling;
     while (out.size() < size) {
+      if (triggers_due()) return hand_out_triggers();
       if (pos == chunk.size() && !pull()) break;
       const std::size_t n = std::min(size - out.size(), chunk.size() - pos);
       append(out, chunk, pos, n);
       out.metadata = chunk.metadata;
       pos += n;
     }
+    is_filling = false;
     if (out.empty()) return std::nullopt;
-    return out;
+    return std::move(out);
   }
   std::size_t size;
 };
@@ -91,20 +109,16 @@ struct TimeStream final : BatchStream::Impl {
     if (by.width_us <= 0) throw InvalidArgument("ByTime: the window width must be positive");
   }
   std::optional<EventBatch> next() override {
-    if (pos == chunk.size() && !pull()) return finish_pending();
-    if (!started) {
-      started = true;
-      window_start = spec.origin.value_or(chunk.t()[pos]);
-      const auto& f = producer_filter();
-      if (!spec.origin && f.has_time_window() && spec.keep_empty) window_start = f.t0;
-      window_end = window_start + spec.width_us;
-    } else {
-      window_start = window_end;
-      window_end = window_start + spec.width_us;
+    if (!is_filling) {
+      while (pos == chunk.size()) {  // a chunk may hold triggers only
+        if (triggers_due()) return hand_out_triggers();
+        if (!pull()) return finish_pending();
+      }
+      start_window();
     }
-    // Start small (short windows are common) and grow geometrically.
-    EventBatch out = EventBatch::with_capacity(std::clamp<std::size_t>(chunk.size() - pos, 1024, 1 << 16));
+    EventBatch& out = filling;
     while (true) {
+      if (triggers_due()) return hand_out_triggers();
       if (pos == chunk.size() && !pull()) break;
       const auto t = chunk.t();
       std::size_t end = pos;
@@ -117,15 +131,35 @@ struct TimeStream final : BatchStream::Impl {
       }
       if (pos < t.size()) break;  // the next event belongs to a later window
     }
+    is_filling = false;
     if (out.empty() && !spec.keep_empty) {
-      if (pos == chunk.size() && !pull()) return std::nullopt;
+      while (pos == chunk.size()) {
+        if (triggers_due()) return hand_out_triggers();
+        if (!pull()) return std::nullopt;
+      }
       // Skip straight to the window holding the next event.
       const std::int64_t t_next = chunk.t()[pos];
       const std::int64_t skip = (t_next - window_end) / spec.width_us;
       window_end += skip * spec.width_us;
       return next();
     }
-    return out;
+    return std::move(out);
+  }
+  // The next window, and an empty batch to fill with its events.
+  void start_window() {
+    if (!started) {
+      started = true;
+      window_start = spec.origin.value_or(chunk.t()[pos]);
+      const auto& f = producer_filter();
+      if (!spec.origin && f.has_time_window() && spec.keep_empty) window_start = f.t0;
+      window_end = window_start + spec.width_us;
+    } else {
+      window_start = window_end;
+      window_end = window_start + spec.width_us;
+    }
+    // Start small (short windows are common) and grow geometrically.
+    filling = EventBatch::with_capacity(std::clamp<std::size_t>(chunk.size() - pos, 1024, 1 << 16));
+    is_filling = true;
   }
   std::optional<EventBatch> finish_pending() {
     // With keep_empty and a time filter, produce the empty windows up to the filter's end.
@@ -150,14 +184,17 @@ BatchStream::BatchStream(BatchStream&&) noexcept = default;
 BatchStream& BatchStream::operator=(BatchStream&&) noexcept = default;
 
 std::optional<Chunk> BatchStream::next() {
+  impl_->triggers_only = false;
   std::optional<EventBatch> events = impl_->next();
   if (!events) {
     // Triggers after the last event still belong to the stream.
     if (impl_->triggers.empty()) return std::nullopt;
     events = EventBatch{};
+    impl_->triggers_only = true;
   }
   Chunk chunk;
   chunk.events = std::move(*events);
+  chunk.triggers_only = impl_->triggers_only;
   chunk.triggers = std::exchange(impl_->triggers, TriggerBatch{});
   chunk.bytes_done = impl_->producer.bytes_done();
   return chunk;

@@ -34,7 +34,9 @@ ByteSource::ByteSource(const std::string& path, std::uint64_t offset, std::size_
     : path_(path), position_(offset), window_(std::max<std::size_t>(window, 1)) {
   fd_ = open_or_throw(path);
   const struct stat st = stat_or_throw(fd_, path);
-  if (S_ISREG(st.st_mode)) {
+  // Standard input redirected from a file is that file, read anywhere, unless something read part
+  // of it first: then it is what is left, read forward like a pipe.
+  if (S_ISREG(st.st_mode) && (path != "-" || ::lseek(fd_, 0, SEEK_CUR) == 0)) {
     regular_ = true;
     size_ = static_cast<std::uint64_t>(st.st_size);
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);  // a longer readahead; only a hint
@@ -47,10 +49,21 @@ std::size_t ByteSource::read_at(std::uint8_t* out, std::size_t bytes, std::uint6
     const ssize_t r = ::pread(fd_, out + filled, bytes - filled, static_cast<off_t>(offset + filled));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) throw IoError(path_, std::string("read failed at byte ") + std::to_string(offset + filled) + ": " + std::strerror(errno));
-    if (r == 0) break;  // the file got shorter under us: its end is here
+    if (r == 0) break;
     filled += static_cast<std::size_t>(r);
   }
+  if (filled < bytes && offset + filled < size_) throw_shrunk(size_);
   return filled;
+}
+
+// Bytes the size at open promised are gone: another process truncated or rewrote the file while
+// it was read. What was decoded is a prefix of a file that no longer exists, so this is an error,
+// not the end of the data.
+void ByteSource::throw_shrunk(std::uint64_t expected) const {
+  struct stat st {};
+  const std::string now = ::fstat(fd_, &st) == 0 ? std::to_string(st.st_size) : std::string("fewer");
+  throw IoError(path_, "the file shrank while it was read (" + std::to_string(expected) + " bytes expected, " + now +
+                           " now): another process truncated or rewrote it");
 }
 
 std::vector<std::uint8_t> ByteSource::prefix(std::size_t max_bytes) {
@@ -88,6 +101,9 @@ std::span<const std::uint8_t> ByteSource::next() {
   window_size_ = 0;
   if (regular_) {
     const std::uint64_t end = std::min(size_, end_);
+    // An end past the size: set from an earlier open of the file (parallel pieces, index
+    // segments), which had more bytes than this one finds.
+    if (position_ >= end && end_ != kNoEnd && end_ > size_) throw_shrunk(end_);
     if (position_ >= end) return {};
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(window_, end - position_));
     window_size_ = read_at(buffer_.get(), want, position_);

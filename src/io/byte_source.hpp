@@ -33,7 +33,8 @@ class ByteSource {
   // Moves the read position to `offset`: anywhere on a seekable input, only forward (before the
   // first next()) on a pipe.
   void seek(std::uint64_t offset);
-  // Reads stop at this offset (end of file by default).
+  // Reads stop at this offset (end of file by default). An offset past the end of a regular
+  // file is one an earlier open of it had: reaching the end then throws IoError (it shrank).
   void set_end(std::uint64_t offset) noexcept { end_ = offset; }
   bool seekable() const noexcept { return regular_; }
   // File offset of the first byte of the window last returned by next().
@@ -41,16 +42,19 @@ class ByteSource {
   std::uint64_t size() const noexcept { return size_; }  // 0 when unknown (pipes)
   const std::string& path() const noexcept { return path_; }
   // Reads up to `bytes` at `offset` (fewer only at the end of the file), leaving the window alone.
+  // Throws IoError when the file turns out shorter than its size at open (it shrank).
   std::size_t read_at(std::uint8_t* out, std::size_t bytes, std::uint64_t offset);
 
  private:
+  static constexpr std::uint64_t kNoEnd = ~std::uint64_t{0};
+  [[noreturn]] void throw_shrunk(std::uint64_t expected) const;
 
   std::string path_;
   int fd_ = -1;
   bool regular_ = false;  // a regular file: pread() anywhere
   std::uint64_t size_ = 0;
   std::uint64_t position_ = 0;  // next byte to hand out
-  std::uint64_t end_ = ~std::uint64_t{0};
+  std::uint64_t end_ = kNoEnd;
   std::uint64_t window_offset_ = 0;
   std::size_t window_size_ = 0;
   std::unique_ptr<std::uint8_t[]> buffer_;  // the window (window_ bytes), reused

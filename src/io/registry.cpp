@@ -3,6 +3,7 @@
 // the index cache). HACKING.md, "Adding a format", says how to add one.
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
@@ -186,6 +187,23 @@ WriteChoice target_for_extension(const std::string& lower_path) {
   return {};
 }
 
+bool starts_with_bytes(const std::vector<std::uint8_t>& prefix, std::string_view magic) {
+  return prefix.size() >= magic.size() && std::equal(magic.begin(), magic.end(), prefix.begin(),
+                                                     [](char m, std::uint8_t b) { return static_cast<std::uint8_t>(m) == b; });
+}
+
+// Containers that often hold event-camera data but that evlib does not read: named in the error,
+// so that the user learns what the file is rather than that it is unrecognised (or, worse, has it
+// decoded as something it resembles).
+const char* foreign_container(const std::vector<std::uint8_t>& prefix) {
+  using namespace std::string_view_literals;
+  if (starts_with_bytes(prefix, "#ROSBAG V"sv)) return "a ROS 1 bag (rosbag)";
+  if (starts_with_bytes(prefix, "\x89MCAP0\r\n"sv)) return "an MCAP file (ROS 2 bag)";
+  if (starts_with_bytes(prefix, "SQLite format 3\0"sv)) return "an SQLite database (a ROS 2 bag's .db3?)";
+  if (starts_with_bytes(prefix, "Event Stream"sv)) return "an Event Stream (.es) file";
+  return nullptr;
+}
+
 [[noreturn]] void refuse_unavailable(const std::string& path, const FormatDescriptor& f) {
   throw UnsupportedFormat::unavailable(path, f.unavailable);
 }
@@ -286,6 +304,10 @@ const FormatDescriptor& find_format(const std::string& path, const std::vector<s
     throw UnsupportedFormat(path, "unknown format '" + options.format + "'");
   }
   if (prefix.empty()) throw FormatError(path, 0, "file is empty");
+  // Their magic numbers are unambiguous, so no weak match of another format may claim them.
+  if (const char* what = foreign_container(prefix)) {
+    throw UnsupportedFormat(path, std::string(what) + ", which evlib does not read: export its events to a supported format first");
+  }
   const std::string lower_path = ascii_lower(path);
   const FormatDescriptor* best = nullptr;
   int best_score = 0;

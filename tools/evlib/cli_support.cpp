@@ -72,6 +72,12 @@ std::string Json::quote(const std::string& s) {
   return out + "\"";
 }
 
+std::string first_problem(const DecodeStats& stats) {
+  const std::string what = printable(stats.first_error);
+  if (stats.first_error_offset == FormatError::kNoOffset) return what;
+  return "at byte " + std::to_string(stats.first_error_offset) + ": " + what;
+}
+
 std::string printable(const std::string& s) {
   std::string out;
   for (const char ch : s) {

@@ -40,6 +40,10 @@ class Json {
 // a header) as \xNN.
 std::string printable(const std::string& s);
 
+// Where the first problem of a decode was and what it was, printable: "at byte N: what", or
+// "what" alone when the format gives no byte offset (HDF5 names the event).
+std::string first_problem(const DecodeStats& stats);
+
 // A one-line progress bar on stderr, drawn only when stderr is a terminal and not --quiet.
 class Progress {
  public:

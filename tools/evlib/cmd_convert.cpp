@@ -7,6 +7,7 @@
 // replaced with --force; an OUT that is a FIFO or character device (/dev/null) is written in
 // place, a symbolic link is written through.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -114,9 +115,12 @@ bool infer_geometry_for(const Target& target) {
 }
 
 
+// Whether IN can be read twice. Standard input redirected from a file can (the reader reads it
+// with pread() from the start), unless something consumed part of it first.
 bool regular_file(const std::string& path) {
   struct stat st {};
-  return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (path == "-") return ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && ::lseek(STDIN_FILENO, 0, SEEK_CUR) == 0;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 // Fails before any input is read when OUT cannot be written (the Writer checks again).
@@ -203,9 +207,8 @@ int run_convert(const ConvertArgs& a) {
     progress.finish();
     const DecodeStats& st = reader.stats();
     if (st.corrupt() != 0) {
-      std::fprintf(stderr, "evlib: warning: %llu corrupt or dropped input items (first at byte %llu: %s)\n",
-                   static_cast<unsigned long long>(st.corrupt()), static_cast<unsigned long long>(st.first_error_offset),
-                   st.first_error.c_str());
+      std::fprintf(stderr, "evlib: warning: %s: %llu corrupt or dropped input items (first problem: %s)\n", a.in.c_str(),
+                   static_cast<unsigned long long>(st.corrupt()), first_problem(st).c_str());
     }
     if (dropped != 0 && !a.quiet) {
       std::fprintf(stderr, "evlib: dropped %llu external triggers (--drop-triggers)\n", static_cast<unsigned long long>(dropped));

@@ -7,6 +7,7 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "evlib/digest.hpp"
+#include "evlib/error.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 #include "evlib/summary.hpp"
@@ -52,8 +53,7 @@ void print_human(const Metadata& m, const Summary& s, const DecodeStats& st, con
     if (value != 0) std::printf("  %-24s %llu\n", name.c_str(), static_cast<unsigned long long>(value));
   }
   if (!st.first_error.empty()) {
-    std::printf("  first problem at byte %llu: %s\n", static_cast<unsigned long long>(st.first_error_offset),
-                printable(st.first_error).c_str());
+    std::printf("  first problem    %s\n", first_problem(st).c_str());
   }
   if (!digest_hex.empty()) std::printf("digest          %s\n", digest_hex.c_str());
 }
@@ -67,7 +67,11 @@ void print_json(const Metadata& m, const Summary& s, const DecodeStats& st, cons
   stats.field("corrupt", st.corrupt());
   stats.field("words", st.words);  // input words (records) decoded: shows what a time index saved
   if (!st.first_error.empty()) {
-    stats.field("first_error_offset", st.first_error_offset);
+    if (st.first_error_offset == FormatError::kNoOffset) {
+      stats.null_field("first_error_offset");
+    } else {
+      stats.field("first_error_offset", st.first_error_offset);
+    }
     stats.field("first_error", st.first_error);
   }
   Json j;

@@ -38,14 +38,16 @@ constexpr std::size_t kTriggerBlock = 4096;               // triggers read at a 
 
 [[noreturn]] void fail_h5(const Context& ctx, const std::string& detail) {
   const std::string why = h5::error_message();
-  fail(ctx, why.empty() ? detail : detail + " (HDF5: " + why + ")");
+  fail(ctx, why.empty() ? detail : detail + ": " + why);
 }
 
 Handle open_file(const Context& ctx) {
   Handle fapl = h5::plist_handle(H5Pcreate(H5P_FILE_ACCESS));
   // Lock where the file system supports it; do not fail where it does not (NFS, read-only media).
   H5Pset_file_locking(fapl.get(), true, true);
-  Handle file = h5::file_handle(H5Fopen(ctx.path.c_str(), H5F_ACC_RDONLY, fapl.get()));
+  // Standard input redirected from a file (a pipe is refused before this): HDF5 opens by name.
+  const std::string name = ctx.path == "-" ? "/dev/stdin" : ctx.path;
+  Handle file = h5::file_handle(H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!file) fail_h5(ctx, "not a readable HDF5 file");
   return file;
 }

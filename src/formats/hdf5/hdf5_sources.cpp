@@ -29,7 +29,7 @@ constexpr H5Z_filter_t kEcfFilter = 36559;
 // A failed HDF5 call: our detail plus what HDF5 says.
 [[noreturn]] void fail_h5(const Context& ctx, const std::string& detail) {
   const std::string why = h5::error_message();
-  throw FormatError(ctx.path, FormatError::kNoOffset, why.empty() ? detail : detail + " (HDF5: " + why + ")");
+  throw FormatError(ctx.path, FormatError::kNoOffset, why.empty() ? detail : detail + ": " + why);
 }
 
 std::string range_text(std::uint64_t start, std::size_t n) {

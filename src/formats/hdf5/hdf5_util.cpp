@@ -7,8 +7,19 @@
 
 namespace evlib::detail::h5 {
 
+namespace {
+
+// HDF5 closes itself at exit and, after some damaged files (a superblock whose checksum fails),
+// cannot: it then prints a multi-line "infinite loop closing library" report to stderr whenever
+// automatic error printing is on. Handlers registered later run earlier, so this one (registered
+// once the library is up) turns the printing off just before HDF5's own exit handler runs.
+void quiet_at_exit() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+}  // namespace
+
 QuietErrors::QuietErrors() noexcept {
-  H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+  H5Eget_auto2(H5E_DEFAULT, &func_, &data_);  // initialises the library, registering its exit handler
+  [[maybe_unused]] static const bool registered = std::atexit(&quiet_at_exit) == 0;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
@@ -31,13 +42,45 @@ herr_t collect_error(unsigned n, const H5E_error2_t* err, void* client) {
 
 }  // namespace
 
+namespace {
+
+// The number after `key` in an HDF5 message ("eof = 3000"), or "".
+std::string number_after(const std::string& text, const std::string& key) {
+  std::size_t at = text.find(key);
+  if (at == std::string::npos) return "";
+  at += key.size();
+  while (at < text.size() && (text[at] == ' ' || text[at] == '=')) ++at;
+  std::size_t end = at;
+  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+  return text.substr(at, end - at);
+}
+
+// HDF5's messages name its internals ("sblock->base_addr", "H5F__super_read"): those say nothing
+// to a user, who gets the outer message alone.
+bool names_internals(const std::string& text) {
+  return text.find("->") != std::string::npos || text.find("H5") != std::string::npos ||
+         text.find('=') != std::string::npos || text.find("addr") != std::string::npos;
+}
+
+}  // namespace
+
 std::string error_message() {
   ErrorWalk walk;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &walk);
   H5Eclear2(H5E_DEFAULT);
-  if (walk.outer.empty()) return walk.inner;
-  if (walk.inner.empty() || walk.inner == walk.outer) return walk.outer;
-  return walk.outer + ": " + walk.inner;
+  const std::string& inner = walk.inner;
+  if (inner.find("truncated file") != std::string::npos) {
+    const std::string has = number_after(inner, "eof"), needs = number_after(inner, "stored_eof");
+    if (!has.empty() && !needs.empty()) return "the file is truncated (" + has + " of " + needs + " bytes)";
+    return "the file is truncated";
+  }
+  if (inner.find("checksum") != std::string::npos) return "damaged metadata (a checksum does not match)";
+  std::string out = names_internals(walk.outer) ? "" : walk.outer;
+  if (!inner.empty() && inner != walk.outer && !names_internals(inner)) out += (out.empty() ? "" : ": ") + inner;
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
 }
 
 bool exists(hid_t loc, const std::string& path) {

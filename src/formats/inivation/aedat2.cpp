@@ -38,24 +38,14 @@ bool at_end_of_input(const std::vector<std::uint8_t>& prefix, const ByteSource& 
   return prefix.size() < kPrefixBytes || (source.size() != 0 && prefix.size() >= source.size());
 }
 
-bool has_binary_after(const AedatHeader& h, const std::vector<std::uint8_t>& prefix) {
-  const std::size_t end = std::min<std::size_t>(prefix.size(), h.data_offset + 64);
-  for (std::size_t i = h.data_offset; i < end; ++i) {
-    const std::uint8_t c = prefix[i];
-    if (c != '\t' && c != '\n' && c != '\r' && (c < 0x20 || c > 0x7E)) return true;
-  }
-  return false;
-}
-
 int sniff_aedat2(const std::vector<std::uint8_t>& prefix, const std::string&) {
   const int v = aedat_version_line(prefix.data(), prefix.size());
   if (v == 20 || v == 10) return 100;
   if (v >= 0 || prefix.empty() || prefix[0] != '#') return 0;
-  // No version line: AEDAT 1.0 if it looks like jAER, else only when binary data follows the
-  // `#` lines (a text file with `#` comments is not ours).
+  // No version line: AEDAT 1.0 only with jAER's own header lines. Binary data after `#` lines is
+  // no evidence: a ROS bag ("#ROSBAG V2.0") and many other containers start that way.
   const AedatHeader h = parse_aedat_header(prefix.data(), prefix.size(), prefix.size() < kPrefixBytes);
-  if (h.find("AEChip") != nullptr || h.find("HardwareInterface") != nullptr) return 60;
-  return h.complete && has_binary_after(h, prefix) ? 20 : 0;
+  return h.find("AEChip") != nullptr || h.find("HardwareInterface") != nullptr ? 60 : 0;
 }
 
 AedatCamera choose_camera(const std::string& path, const AedatHeader& h, const ReadOptions& options) {

@@ -821,6 +821,11 @@ std::uint64_t NpyHeader::count(const std::string& path) const {
   return n;
 }
 
+std::uint64_t NpyHeader::records(const std::string& path) const {
+  const std::uint64_t elements = count(path);
+  return structured || shape.size() < 2 ? elements : shape[0];
+}
+
 std::uint64_t npy_header_size(const std::uint8_t* b, std::size_t n, const std::string& path, std::uint64_t offset) {
   static constexpr std::uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (n < 6 || !std::equal(kMagic, kMagic + 6, b)) throw FormatError(path, offset, "not a NumPy array (no \\x93NUMPY magic)");
@@ -1001,7 +1006,7 @@ std::unique_ptr<FormatReader> open_npy(std::unique_ptr<ByteSource> source, const
   std::span<const std::uint8_t> rest;
   const NpyHeader h = read_stream_header(*stream, path, 0, rest);
   const EventColumns cols = event_columns(h, options, path, 8);
-  const std::uint64_t count = h.count(path);
+  const std::uint64_t count = h.records(path);
   std::vector<ArrayPart> parts;
   if (!cols.column_major) {
     const std::uint64_t record = h.itemsize * (h.structured ? 1 : h.shape[1]);

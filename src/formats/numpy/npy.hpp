@@ -65,6 +65,9 @@ struct NpyHeader {
   std::string shape_text;
   // Product of the shape; throws FormatError when it (times itemsize) overflows.
   std::uint64_t count(const std::string& path) const;
+  // Event records: every element of a structured array, but the rows of a plain 2-D array (each
+  // row one event, its columns t, x, y, p). Throws as count() does.
+  std::uint64_t records(const std::string& path) const;
 };
 
 // Longest .npy header accepted (numpy itself refuses more than 10000 bytes by default).

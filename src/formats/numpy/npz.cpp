@@ -403,7 +403,7 @@ std::unique_ptr<FormatReader> open_npz(std::unique_ptr<ByteSource> source, const
       if (cols.column_major) {
         throw FormatError(path, m.data, "member " + e->name + " is a Fortran-ordered 2-D array; save it in C order");
       }
-      count = m.header.count(path);
+      count = m.header.records(path);
       const std::uint64_t record = m.header.itemsize * (m.header.structured ? 1 : m.header.shape[1]);
       const std::uint64_t capacity = member_capacity(m, record);
       parts.push_back({std::move(m.stream), m.rest, m.header.header_bytes, record});

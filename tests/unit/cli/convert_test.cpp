@@ -204,7 +204,7 @@ TEST(Convert, corrupt_input_in_strict_mode_leaves_no_partial_output) {
   EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"in.csv"}));
   // Lenient: the bad line is dropped, counted and reported.
   ASSERT_EQ(test::run_command(cli() + " convert -q --chunk 1000 " + q(in) + " " + q(out), nullptr, &err), 0) << err;
-  EXPECT_NE(err.find("warning: 1 corrupt"), std::string::npos) << err;
+  EXPECT_NE(err.find("warning: " + in + ": 1 corrupt"), std::string::npos) << err;
   EXPECT_EQ(read(out).events.size(), 20000u);
 }
 

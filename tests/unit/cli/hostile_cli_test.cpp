@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "evlib/digest.hpp"
+#include "evlib/formats.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 #include "evlib/synth.hpp"
@@ -329,6 +331,209 @@ TEST(HostileCli, outputs_named_at_name_max_are_written) {
   std::string err;
   ASSERT_EQ(test::run_command(cli() + " generate -q -n 100 " + q(dir.file(std::string(251, 'g') + ".dat")), nullptr, &err), 0) << err;
   EXPECT_EQ(test::list_dir(dir.path()).size(), 5u);
+}
+
+// ---- 11. containers evlib does not read, and binary data after '#' lines ----
+
+std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
+
+// Bytes that no text reader takes (NULs) after a first line.
+std::vector<std::uint8_t> binary_after(const std::string& first) {
+  std::vector<std::uint8_t> b = bytes_of(first);
+  for (int i = 0; i < 4096; ++i) b.push_back(static_cast<std::uint8_t>((i * 37) & 0xFF));
+  return b;
+}
+
+TEST(HostileCli, ros_bags_and_mcap_files_are_named_and_never_decoded) {
+  test::ScopedTempDir dir;
+  struct Case {
+    std::string name;
+    std::vector<std::uint8_t> bytes;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"events.bag", binary_after("#ROSBAG V2.0\n"), "ROS 1 bag"},
+      {"events.aedat", binary_after("#ROSBAG V2.0\n"), "ROS 1 bag"},  // the extension does not decide
+      {"events.mcap", binary_after(std::string("\x89MCAP0\r\n", 8)), "MCAP"},
+      {"events_0.db3", binary_after(std::string("SQLite format 3\0", 16)), "SQLite"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir.file(c.name);
+    test::write_file(path, c.bytes);
+    for (const char* command : {"info", "dump", "convert -q"}) {
+      const std::string out = std::string(command).starts_with("convert") ? " " + q(dir.file("o.csv")) : "";
+      SCOPED_TRACE(c.name + " " + command);
+      std::string err;
+      EXPECT_EQ(test::run_command(cli() + " " + command + " " + q(path) + out, nullptr, &err), 3) << err;
+      EXPECT_EQ(line_count(err), 1u) << err;
+      EXPECT_NE(err.find(path + ": "), std::string::npos) << err;
+      EXPECT_NE(err.find(c.says), std::string::npos) << err;
+      EXPECT_NE(err.find("does not read"), std::string::npos) << err;
+    }
+  }
+  EXPECT_FALSE(test::file_exists(dir.file("o.csv")));
+}
+
+TEST(HostileCli, binary_data_after_hash_lines_is_not_taken_for_aedat_without_a_version_line) {
+  test::ScopedTempDir dir;
+  for (const char* name : {"thing.bin", "thing.aedat"}) {
+    const std::string path = dir.file(name);
+    test::write_file(path, binary_after("# some header\n# created by something\n"));
+    expect_one_line_error(cli() + " info " + q(path), 3, "unrecognised file format");
+  }
+  // With the version line it is AEDAT (1.0: 6-byte records, DVS128).
+  const std::string v1 = dir.file("v1.aedat");
+  test::write_file(v1, test::with_header("#!AER-DAT1.0\r\n", test::hex_bytes("01 04 00 00 13 88")));
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " info --json " + q(v1), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"format\": \"aedat2\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"events\": 1,"), std::string::npos) << out;
+}
+
+// ---- 14. a file that shrinks while it is read ----
+
+TEST(HostileCli, a_file_truncated_during_a_read_fails_naming_both_sizes) {
+  test::ScopedTempDir dir;
+  const std::string in = recording(dir, 3'000'000);
+  struct stat st {};
+  ASSERT_EQ(::stat(in.c_str(), &st), 0);
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::uint64_t half = size / 2;
+  // dump blocks on the full pipe after its first small chunk, far before half the file; the
+  // file is cut while it waits, and the rest of the read finds it shorter.
+  const std::string rc = dir.file("rc");
+  std::string err;
+  test::run_command("{ " + cli() + " dump -q --threads 1 --no-index --chunk 4096 " + q(in) + "; echo $? > " + q(rc) +
+                        "; } | { head -c 1000 > /dev/null; truncate -s " + std::to_string(half) + " " + q(in) +
+                        "; cat > /dev/null; }",
+                    nullptr, &err);
+  const auto code = test::read_file(rc);
+  EXPECT_EQ(std::string(code.begin(), code.end()), "2\n") << err;
+  EXPECT_EQ(line_count(err), 1u) << err;
+  EXPECT_NE(err.find(in + ": the file shrank while it was read"), std::string::npos) << err;
+  EXPECT_NE(err.find(std::to_string(size) + " bytes expected, " + std::to_string(half) + " now"), std::string::npos) << err;
+}
+
+// ---- 17, 20. HDF5: the same statistics on every path, one-line errors ----
+
+bool hdf5_readable() {
+  const auto info = format_info("hdf5");
+  return info && info->readable;
+}
+
+// `info --json`'s "decode" object.
+std::string decode_object(const std::string& json) {
+  const std::size_t at = json.find("\"decode\"");
+  if (at == std::string::npos) return "";
+  return json.substr(at, json.find('}', at) - at);
+}
+
+TEST(HostileCli, hdf5_decode_statistics_are_the_same_on_one_thread_and_in_parallel) {
+  if (!hdf5_readable()) GTEST_SKIP() << "built without HDF5";
+  test::ScopedTempDir dir;
+  const std::string h5 = dir.file("events.h5");
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 300000 --width 640 --height 480 " + q(h5), nullptr, &err), 0) << err;
+  // Read as a 320-wide sensor, half the events fall outside it: damage, counted and named.
+  std::string decode[2];
+  for (const unsigned threads : {1u, 2u}) {
+    ASSERT_EQ(test::run_command(cli() + " info -q --json --width 320 --threads " + std::to_string(threads) + " " + q(h5), &out, &err), 0)
+        << err;
+    decode[threads - 1] = decode_object(out);
+    EXPECT_NE(decode[threads - 1].find("\"first_error_offset\": null"), std::string::npos) << out;
+    EXPECT_NE(decode[threads - 1].find("\"first_error\": \"event "), std::string::npos) << out;
+    ASSERT_EQ(test::run_command(cli() + " info -q --width 320 --threads " + std::to_string(threads) + " " + q(h5), &out, &err), 0)
+        << err;
+    EXPECT_NE(out.find("first problem    event "), std::string::npos) << out;
+    EXPECT_EQ(out.find("18446744073709551615"), std::string::npos) << out;
+  }
+  EXPECT_FALSE(decode[0].empty());
+  EXPECT_EQ(decode[0], decode[1]);
+  ASSERT_EQ(test::run_command(cli() + " convert -q --width 320 " + q(h5) + " " + q(dir.file("o.csv")), &out, &err), 0) << err;
+  EXPECT_EQ(err.find("18446744073709551615"), std::string::npos) << err;
+  EXPECT_NE(err.find("(first problem: event "), std::string::npos) << err;
+}
+
+TEST(HostileCli, damaged_hdf5_files_fail_with_one_plain_line) {
+  if (!hdf5_readable()) GTEST_SKIP() << "built without HDF5";
+  test::ScopedTempDir dir;
+  const std::string h5 = dir.file("events.h5");
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 100000 " + q(h5), nullptr, &err), 0) << err;
+  const std::vector<std::uint8_t> whole = test::read_file(h5);
+  const std::string cut = dir.file("cut.h5");
+  test::write_file(cut, std::vector<std::uint8_t>(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(whole.size() / 2)));
+  expect_one_line_error(cli() + " info " + q(cut), 4,
+                        "the file is truncated (" + std::to_string(whole.size() / 2) + " of " + std::to_string(whole.size()));
+  // A byte of the superblock changed: its checksum fails. HDF5 then cannot close itself at exit
+  // either, which must not print its multi-line report.
+  std::vector<std::uint8_t> damaged = whole;
+  damaged[24] ^= 0x40;
+  const std::string bad = dir.file("bad.h5");
+  test::write_file(bad, damaged);
+  expect_one_line_error(cli() + " info " + q(bad), 4, bad + ": ");
+  test::run_command(cli() + " info " + q(bad), nullptr, &err);
+  EXPECT_EQ(err.find("infinite loop"), std::string::npos) << err;
+  EXPECT_EQ(err.find("->"), std::string::npos) << err;
+}
+
+// ---- 18. NumPy float arrays ----
+
+// A .npy of an (n, 4) little-endian float64 array.
+std::vector<std::uint8_t> npy_f8(const std::vector<double>& values) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(values.size() / 4) + ", 4), }";
+  while ((10 + header.size() + 1) % 64 != 0) header.push_back(' ');
+  header.push_back('\n');
+  std::vector<std::uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(header.size() & 0xFF),
+                                 static_cast<std::uint8_t>(header.size() >> 8)};
+  b.insert(b.end(), header.begin(), header.end());
+  const auto* raw = reinterpret_cast<const std::uint8_t*>(values.data());
+  b.insert(b.end(), raw, raw + values.size() * sizeof(double));
+  return b;
+}
+
+TEST(HostileCli, a_nan_row_of_a_float_npy_is_counted_once) {
+  test::ScopedTempDir dir;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::string clean = dir.file("clean.npy"), one_nan = dir.file("nan.npy");
+  test::write_file(clean, npy_f8({0.5, 1, 2, 1, 0.75, 3, 4, 0, 1.0, 5, 6, 1}));
+  test::write_file(one_nan, npy_f8({0.5, 1, 2, 1, nan, nan, nan, nan, 1.0, 5, 6, 1}));
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " info -q --json " + q(clean), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"events\": 3,"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"corrupt\": 0,"), std::string::npos) << out;
+  ASSERT_EQ(test::run_command(cli() + " info -q --json " + q(one_nan), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"events\": 2,"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"unknown_words\": 1,"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"corrupt\": 1,"), std::string::npos) << out;
+}
+
+// ---- 12. standard input redirected from a file is that file ----
+
+TEST(HostileCli, convert_and_info_read_standard_input_from_a_file_as_the_file) {
+  test::ScopedTempDir dir;
+  const std::string csv = dir.file("in.csv");
+  test::write_file(csv, bytes_of("t,x,y,p\n1,10,20,1\n2,30,7,0\n3,5,5,1\n"));
+  // A CSV states no geometry and EVT 3.0 needs one: it is inferred by a first pass, which needs
+  // the input twice.
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " convert - " + q(dir.file("o.raw")) + " < " + q(csv), &out, &err), 0) << err;
+  EXPECT_NE(err.find("using 31 x 21 from the events"), std::string::npos) << err;
+  const Recording back = read(dir.file("o.raw"));
+  EXPECT_EQ(back.events.size(), 3u);
+  EXPECT_EQ(back.metadata->width, 31u);
+  // A pipe cannot be read twice: a clear refusal naming what to do.
+  expect_one_line_error("cat " + q(csv) + " | " + cli() + " convert - " + q(dir.file("p.raw")), 1, "--width");
+  // Standard input that something read part of first is what is left, as from a pipe.
+  ASSERT_EQ(test::run_command("{ head -c 8 > /dev/null; " + cli() + " info -q --json -; } < " + q(csv), &out, &err), 0) << err;
+  EXPECT_NE(out.find("\"events\": 3,"), std::string::npos) << out;
+  if (hdf5_readable()) {
+    const std::string h5 = dir.file("o.h5");
+    ASSERT_EQ(test::run_command(cli() + " convert -q - " + q(h5) + " < " + q(csv), nullptr, &err), 0) << err;
+    ASSERT_EQ(test::run_command(cli() + " info -q --json - < " + q(h5), &out, &err), 0) << err;
+    EXPECT_NE(out.find("\"format\": \"hdf5\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"events\": 3,"), std::string::npos) << out;
+  }
 }
 
 }  // namespace

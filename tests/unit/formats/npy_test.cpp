@@ -3,6 +3,8 @@
 // by numpy itself (/usr/bin/python3).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -277,6 +279,22 @@ TEST(NpyPlain, c_order_n_by_4_float_seconds) {
   for (double v : {0.5, 1.0, 2.0, 1.0, 0.75, 3.0, 4.0, -1.0}) b.le<double>(v);
   EXPECT_EQ(test::events_of(read_npy(npy_bytes("'<f8'", "(2, 4)", b.b)).events),
             (std::vector<Ev>{{500000, 1, 2, 1}, {750000, 3, 4, 0}}));
+}
+
+// A plain (N, 4) array holds N records, not 4 N: a clean one counts no damage, and one row with
+// an unusable time (NaN) is counted once, for that row.
+TEST(NpyPlain, n_by_4_array_counts_each_bad_row_once_and_a_clean_one_none) {
+  Bytes clean, one_nan;
+  for (double v : {0.5, 1.0, 2.0, 1.0, 0.75, 3.0, 4.0, -1.0, 1.0, 5.0, 6.0, 1.0}) clean.le<double>(v);
+  for (double v : {0.5, 1.0, 2.0, 1.0, std::nan(""), 3.0, 4.0, -1.0, 1.0, 5.0, 6.0, 1.0}) one_nan.le<double>(v);
+  const Recording ok = read_npy(npy_bytes("'<f8'", "(3, 4)", clean.b));
+  EXPECT_EQ(ok.events.size(), 3u);
+  EXPECT_EQ(ok.stats.corrupt(), 0u) << ok.stats.first_error;
+  const Recording bad = read_npy(npy_bytes("'<f8'", "(3, 4)", one_nan.b));
+  EXPECT_EQ(test::events_of(bad.events), (std::vector<Ev>{{500000, 1, 2, 1}, {1000000, 5, 6, 1}}));
+  EXPECT_EQ(bad.stats.unknown_words, 1u);
+  EXPECT_EQ(bad.stats.corrupt(), 1u) << bad.stats.first_error;
+  EXPECT_EQ(bad.stats.words, 3u);
 }
 
 TEST(NpyPlain, fortran_order_columns) {

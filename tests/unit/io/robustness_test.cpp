@@ -2,6 +2,7 @@
 // throw an evlib::Error subclass or decode with counted drops; never crash, hang or throw
 // anything else. Strict mode and the error types of the reader API.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
+#include "io/byte_source.hpp"
 #include "support/decode_harness.hpp"
 #include "support/test_support.hpp"
 
@@ -181,6 +183,42 @@ TEST_P(RobustnessFiles, truncated_file_in_strict_mode_reports_the_partial_word) 
   } catch (const FormatError& e) {
     EXPECT_EQ(e.offset(), bytes.size() - 2);
   }
+}
+
+// ---- a file that shrinks while it is read ----
+
+TEST(Robustness, a_file_that_shrinks_during_a_read_is_an_io_error_naming_both_sizes) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("shrinks.bin");
+  constexpr std::size_t kWindow = std::size_t{1} << 16;
+  test::write_file(path, std::vector<std::uint8_t>(4 * kWindow, 0x5A));
+  detail::ByteSource source(path, 0, kWindow);
+  EXPECT_EQ(source.next().size(), kWindow);
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(kWindow + kWindow / 2)), 0);
+  try {
+    source.next();
+    FAIL() << "no exception";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.path(), path);
+    EXPECT_NE(std::string(e.what()).find("shrank"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(std::to_string(4 * kWindow) + " bytes expected, " +
+                                         std::to_string(kWindow + kWindow / 2) + " now"),
+              std::string::npos)
+        << e.what();
+  }
+  // A source opened after the cut but asked for bytes an earlier open saw (a parallel piece,
+  // an index segment) finds them gone.
+  detail::ByteSource late(path, kWindow, kWindow);
+  late.set_end(3 * kWindow);
+  EXPECT_EQ(late.next().size(), kWindow / 2);
+  EXPECT_THROW(late.next(), IoError);
+  // A file that grows meanwhile is read up to its size at open, without complaint.
+  test::write_file(path, std::vector<std::uint8_t>(2 * kWindow, 0x5A));
+  detail::ByteSource growing(path, 0, kWindow);
+  test::write_file(path, std::vector<std::uint8_t>(3 * kWindow, 0x5A));
+  std::size_t total = 0;
+  for (auto w = growing.next(); !w.empty(); w = growing.next()) total += w.size();
+  EXPECT_EQ(total, 2 * kWindow);
 }
 
 // ---- garbage ----

@@ -212,18 +212,25 @@ TEST(ScanPlan, a_scan_opens_its_file_once) {
 namespace evlib {
 namespace {
 
+// An EVT 2.0 recording of 20 000 events and a thousand times as many triggers.
+std::string trigger_heavy_recording(const test::ScopedTempDir& dir) {
+  SceneOptions scene;
+  scene.event_rate = 2e4;
+  scene.trigger_rate = 2e7;
+  return test::write_scene(dir.file("triggers.raw"), "evt2", scene, 20'000);
+}
+
+// The most triggers a chunk may hold: one input window of 4-byte words past the limit.
+constexpr std::size_t kMostTriggers = detail::kTriggerChunk + (std::size_t{1} << 18);
+
 // A recording of many triggers and few events streams in chunks of bounded trigger count, on
 // every path (one thread, parallel pieces, Reader), and loses none.
 TEST(TriggerStreaming, chunks_hold_a_bounded_number_of_triggers) {
   test::ScopedTempDir dir;
-  SceneOptions scene;
-  scene.event_rate = 2e4;
-  scene.trigger_rate = 2e7;
-  const std::string path = test::write_scene(dir.file("triggers.raw"), "evt2", scene, 20'000);
+  const std::string path = trigger_heavy_recording(dir);
   const Recording all = read(path);
   ASSERT_GT(all.triggers.size(), std::size_t{1} << 20);
-  // One input window of 4-byte words past the limit at most.
-  const std::size_t most = detail::kTriggerChunk + (std::size_t{1} << 18);
+  const std::size_t most = kMostTriggers;
   for (const unsigned threads : {1u, 2u}) {
     std::size_t triggers = 0, events = 0, largest = 0;
     auto stream = Scan(path).index(IndexPolicy::kOff).threads(threads).chunks();
@@ -268,6 +275,55 @@ TEST(ScanPlan, threads_are_capped_by_the_memory_budget_whatever_is_asked) {
   plan.memory_limit = 0;
   EXPECT_GE(plan.thread_count(), 1u);
   EXPECT_LE(plan.thread_count(), 8u);
+}
+
+// Batches by count and by time gather the triggers that arrive while a batch fills; dense
+// triggers (a thousand between two events) must come out in bounded chunks of their own, not
+// pile up until the batch completes, and the batches must be the same as without them.
+TEST(TriggerStreaming, batches_by_count_and_by_time_hand_out_triggers_in_bounded_chunks) {
+  test::ScopedTempDir dir;
+  const std::string path = trigger_heavy_recording(dir);
+  const Recording all = read(path);
+  ASSERT_GT(all.triggers.size(), 8 * detail::kTriggerChunk);
+  const std::size_t most = kMostTriggers;
+  const Scan s = Scan(path).index(IndexPolicy::kOff).threads(1);
+  struct Run {
+    std::string name;
+    BatchStream stream;
+    std::size_t batch;  // ByCount: events in each batch but the last
+  };
+  std::vector<Run> runs;
+  runs.push_back({"by count", s.batches(ByCount{5000}), 5000});
+  runs.push_back({"by time", s.batches(ByTime{100'000}), 0});
+  for (Run& run : runs) {
+    SCOPED_TRACE(run.name);
+    std::size_t triggers = 0, largest = 0, alone = 0;
+    std::vector<std::size_t> sizes;
+    EventDigest events;
+    std::vector<std::int64_t> windows;
+    while (auto c = run.stream.next()) {
+      largest = std::max(largest, c->triggers.size());
+      triggers += c->triggers.size();
+      if (c->triggers_only) {
+        EXPECT_TRUE(c->events.empty());
+        ++alone;
+        continue;
+      }
+      sizes.push_back(c->events.size());
+      events.update(c->events);
+      windows.push_back(run.stream.window_start());
+    }
+    EXPECT_EQ(triggers, all.triggers.size());
+    EXPECT_LE(largest, most);
+    EXPECT_GT(alone, 0u);
+    EXPECT_EQ(events.finish(), digest(all.events));
+    if (run.batch != 0) {
+      ASSERT_FALSE(sizes.empty());
+      for (std::size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_EQ(sizes[i], run.batch) << i;
+    } else {
+      for (std::size_t i = 1; i < windows.size(); ++i) EXPECT_GT(windows[i], windows[i - 1]) << i;
+    }
+  }
 }
 
 }  // namespace
