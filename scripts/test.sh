@@ -63,9 +63,10 @@ release_tests() {
 }
 
 # The Python package as users install it (a regular, non-editable install into .venv), then
-# its tests; the CLI of the Release build makes their synthetic files and reference digests.
+# its tests (those comparing with evlib 0.13.2 run it from .venv-evlib013); the CLI of the Release build makes their synthetic files and reference digests.
 python_tests() {
   bash scripts/python-env.sh
+  bash scripts/reference-venvs.sh  # evlib 0.13.2 in its own venv, for the compatibility tests
   EVLIB_CLI="$PWD/build/tools/evlib/evlib" .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
 }
 

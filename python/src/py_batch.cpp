@@ -78,6 +78,7 @@ ExportTable empty_table(const Layout& layout) {
 ExportTable Batch::table() const {
   ExportTable table = empty_table(*layout);
   table.length = static_cast<std::int64_t>(events.size());
+  if (events.empty()) return table;  // e.g. a stream's last batch that carries triggers only
   const std::shared_ptr<const void> owner = events.owner();
   for (std::size_t i = 0; i < layout->columns.size(); ++i) {
     ExportColumn& column = table.columns[i];

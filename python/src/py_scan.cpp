@@ -96,16 +96,37 @@ struct Stream {
   nb::object callback;  // keeps the hook's callable alive
   DecodeStats final_stats;  // kept when the stream ends
 
+  // Triggers of chunks that hold triggers only (dense triggers while a by-count or by-time batch
+  // fills, and those after the last batch): a Python batch keeps its promised size or window, so
+  // they ride on the next batch, or on a final batch without events.
+  TriggerBatch pending_triggers;
+
   Batch next() {
     if (!stream) throw nb::stop_iteration();
-    std::optional<Chunk> chunk = without_gil([&] { return stream->next(); });
+    std::optional<Chunk> chunk = without_gil([&] {
+      std::optional<Chunk> c = stream->next();
+      while (c && c->triggers_only) {
+        pending_triggers.append(c->triggers);
+        c = stream->next();
+      }
+      return c;
+    });
     if (!chunk) {
       final_stats = stream->stats();
       stream.reset();  // ends the decoder threads and frees the chunk pool now
-      throw nb::stop_iteration();
+      if (pending_triggers.empty()) throw nb::stop_iteration();
+      Batch last;
+      last.triggers = std::make_shared<const TriggerBatch>(std::exchange(pending_triggers, {}));
+      last.layout = layout;
+      last.bytes_done = bytes_done;
+      return last;
     }
     Batch batch;
     batch.events = std::move(chunk->events);
+    if (!pending_triggers.empty()) {
+      pending_triggers.append(chunk->triggers);
+      chunk->triggers = std::exchange(pending_triggers, {});
+    }
     batch.triggers = std::make_shared<const TriggerBatch>(std::move(chunk->triggers));
     batch.layout = layout;
     batch.bytes_done = chunk->bytes_done;

@@ -9,7 +9,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -178,3 +180,25 @@ def test_by_time_batches_are_aligned_windows() -> None:
         t = batch.to_numpy()["t"]
         assert end - start == 1000 and ((t >= start) & (t < end)).all()
     assert sum(len(b) for b in batches) == 50_000
+
+
+@pytest.mark.parametrize("mode", [{"by_count": 150_000}, {"by_time": "5ms"}])
+def test_dense_triggers_ride_on_batches_without_breaking_their_size_or_window(
+    generate: Any, cli_info: Any, mode: dict[str, Any]
+) -> None:
+    # 907,500 trigger edges among 200,000 events: the C++ stream hands them out in chunks of
+    # their own while a batch fills; a Python batch keeps its promised size or window.
+    path = generate("evt2", 200_000, 3, "--trigger-rate", "1e8")
+    expected = cli_info(path)
+    batches = list(evlib.open(path).iter_batches(**mode))
+    triggers = [b.triggers()["t"] for b in batches]
+    assert sum(len(t) for t in triggers) == expected["triggers"] == 907_500
+    all_t = np.concatenate(triggers)
+    assert (np.diff(all_t) >= 0).all()
+    sizes = [len(b) for b in batches]
+    assert sum(sizes) == 200_000
+    if "by_count" in mode:
+        with_events = [s for s in sizes if s]
+        assert with_events == [150_000, 50_000]
+    else:
+        assert all(b.window[1] - b.window[0] == 5000 for b in batches if len(b))
