@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -34,6 +35,7 @@ void StackedHistogramAccumulator::start(std::int64_t t_first, std::int64_t t_las
   t_first_ = t_first;
   // torch true-divides the int64 tensors in float32: both operands rounded to float first.
   span_ = static_cast<float>(std::max<std::int64_t>(t_last - t_first, 1));
+  find_bin_starts();
   std::ranges::fill(counts8_, 0);
   std::ranges::fill(counts16_, 0);
 }
@@ -47,16 +49,43 @@ inline int time_bin(std::int64_t dt, float span, float bins, int last_bin) {
   return std::min(bin, last_bin);
 }
 
+}  // namespace
+
+// time_bin() never decreases as dt grows (each rounding step is monotonic), so the first dt of
+// every bin can be found by bisection once per window; the event loop then compares integers
+// instead of dividing, with the exact float32 result.
+void StackedHistogramAccumulator::find_bin_starts() {
+  const auto bins = static_cast<int>(options_.bins);
+  const auto fbins = static_cast<float>(bins);
+  bin_starts_.assign(options_.bins + 1, std::numeric_limits<std::int64_t>::max());
+  bin_starts_[0] = 0;
+  const auto span = static_cast<std::int64_t>(span_);
+  for (int b = 1; b < bins; ++b) {
+    std::int64_t lo = bin_starts_[static_cast<std::size_t>(b) - 1];
+    std::int64_t hi = span;  // float32(span) / span_ is 1: the last bin
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (time_bin(mid, span_, fbins, bins - 1) >= b) hi = mid;
+      else lo = mid + 1;
+    }
+    bin_starts_[static_cast<std::size_t>(b)] = lo;
+  }
+}
+
+namespace {
+
 template <class Count, bool kDownsample>
 void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
-                  std::int64_t t_first, float span, Count* counts) {
+                  std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
   const std::int64_t* t = part.t().data();
   const std::uint16_t* x = part.x().data();
   const std::uint16_t* y = part.y().data();
   const std::uint8_t* p = part.p().data();
   const std::size_t plane = out_w * out_h;
-  const float fbins = static_cast<float>(bins);
-  const int last_bin = static_cast<int>(bins) - 1;
+  // The bin of the previous event and its time range: sorted events rarely leave it.
+  std::size_t bin = 0;
+  std::int64_t bin_lo = bin_starts[0];
+  std::int64_t bin_hi = bin_starts[1];
   for (std::size_t i = 0, n = part.size(); i < n; ++i) {
     std::size_t cx = x[i];
     std::size_t cy = y[i];
@@ -70,8 +99,13 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
     }
     if (!inside) [[unlikely]]
       continue;
-    const int bin = time_bin(t[i] - t_first, span, fbins, last_bin);
-    Count& c = counts[(std::size_t{p[i]} * bins + static_cast<unsigned>(bin)) * plane + cy * out_w + cx];
+    const std::int64_t dt = t[i] - t_first;
+    if (dt < bin_lo || dt >= bin_hi) [[unlikely]] {
+      bin = static_cast<std::size_t>(std::upper_bound(bin_starts, bin_starts + bins, dt) - bin_starts) - 1;
+      bin_lo = bin_starts[bin];
+      bin_hi = bin_starts[bin + 1];
+    }
+    Count& c = counts[(std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx];
     // Both count types wrap as torch's uint8 / int16 do.
     using U = std::make_unsigned_t<Count>;
     c = static_cast<Count>(static_cast<U>(static_cast<U>(c) + 1u));
@@ -84,15 +118,18 @@ void StackedHistogramAccumulator::add(EventView part) {
   if (part.empty()) return;
   detail::require_columns(part, kAllColumns, "stacked histogram");
   const unsigned bins = options_.bins;
+  const std::int64_t* starts = bin_starts_.data();
+  const std::size_t w = out_width_;
+  const std::size_t h = out_height_;
   if (options_.fastmode) {
     if (options_.downsample_by_2)
-      count_window<std::uint8_t, true>(part, sensor_, out_width_, out_height_, bins, t_first_, span_, counts8_.data());
+      count_window<std::uint8_t, true>(part, sensor_, w, h, bins, t_first_, starts, counts8_.data());
     else
-      count_window<std::uint8_t, false>(part, sensor_, out_width_, out_height_, bins, t_first_, span_, counts8_.data());
+      count_window<std::uint8_t, false>(part, sensor_, w, h, bins, t_first_, starts, counts8_.data());
   } else if (options_.downsample_by_2) {
-    count_window<std::int16_t, true>(part, sensor_, out_width_, out_height_, bins, t_first_, span_, counts16_.data());
+    count_window<std::int16_t, true>(part, sensor_, w, h, bins, t_first_, starts, counts16_.data());
   } else {
-    count_window<std::int16_t, false>(part, sensor_, out_width_, out_height_, bins, t_first_, span_, counts16_.data());
+    count_window<std::int16_t, false>(part, sensor_, w, h, bins, t_first_, starts, counts16_.data());
   }
 }
 

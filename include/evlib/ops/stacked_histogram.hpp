@@ -41,12 +41,15 @@ class StackedHistogramAccumulator {
   std::size_t size() const noexcept { return 2u * options_.bins * out_width_ * out_height_; }
 
  private:
+  void find_bin_starts();
+
   SensorSize sensor_;
   StackedHistogramOptions options_;
   std::size_t out_width_;
   std::size_t out_height_;
   std::int64_t t_first_ = 0;
   float span_ = 1.0f;
+  std::vector<std::int64_t> bin_starts_;  // first t - t_first of each bin, then int64 max
   std::vector<std::uint8_t> counts8_;    // fast mode
   std::vector<std::int16_t> counts16_;   // otherwise
 };

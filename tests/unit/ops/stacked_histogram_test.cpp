@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -91,6 +92,26 @@ TEST(StackedHistogram, empty_window_one_event_and_events_outside_are_handled) {
   e.add(9, 0, 0, 2);
   const auto h = stacked_histogram(e.view(), kSensor, {.bins = 2});
   EXPECT_EQ(std::accumulate(h.begin(), h.end(), 0), 1);
+}
+
+TEST(StackedHistogram, every_event_lands_in_rvts_float32_bin_on_long_and_short_spans) {
+  // Long steps make multi-second windows, where float32 binning matters; bins above the span
+  // leave some bins unreachable.
+  for (std::int64_t max_step : {3, 900, 4000}) {
+    for (unsigned bins : {1u, 7u, 10u, 20u}) {
+      const Events e = testing::random_events(3000, kSensor, static_cast<std::uint32_t>(bins + max_step), max_step);
+      const auto h = stacked_histogram(e.view(), kSensor, {.bins = bins, .count_cutoff = 255});
+      std::vector<int> expected(h.size(), 0);
+      const float span = static_cast<float>(std::max<std::int64_t>(e.t.back() - e.t.front(), 1));
+      for (std::size_t i = 0; i < e.size(); ++i) {
+        const float normalised = static_cast<float>(e.t[i] - e.t.front()) / span;
+        const int bin = std::min(static_cast<int>(std::floor(normalised * static_cast<float>(bins))), int(bins) - 1);
+        ++expected[at(e.p[i] * bins + static_cast<unsigned>(bin), e.x[i], e.y[i])];
+      }
+      for (std::size_t k = 0; k < h.size(); ++k)
+        ASSERT_EQ(h[k], static_cast<std::uint8_t>(expected[k] % 256)) << "bins " << bins << " step " << max_step;
+    }
+  }
 }
 
 TEST(StackedHistogram, a_window_added_in_random_pieces_equals_the_whole) {
