@@ -72,6 +72,11 @@ TEST(Stcf, events_outside_the_sensor_are_dropped_and_invalid_options_refused) {
   EXPECT_THROW(StcfFilter(kSensor, {.min_correlated = 10}), std::invalid_argument);
 }
 
+TEST(Stcf, empty_input_keeps_nothing) {
+  StcfFilter f(kSensor, {});
+  EXPECT_EQ(f.apply(EventView{}, {}), 0u);
+}
+
 TEST(Stcf, random_batch_splits_give_the_same_flags) {
   const Events e = testing::random_events(30000, kSensor, 5, 10);
   const StcfOptions o{.correlation_time_us = 200, .min_correlated = 2};

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -107,6 +108,13 @@ TEST(HotsTimeSurface, random_batch_splits_give_the_same_surfaces) {
     stream.finish(pieces);
     EXPECT_EQ(pieces, whole);
   }
+}
+
+TEST(HotsTimeSurface, empty_input_gives_no_surface_and_an_empty_map_stays_zero) {
+  EXPECT_TRUE(hots_time_surfaces(EventView{}, hots()).empty());
+  LastTimestampMap map({2, 2});
+  map.add(EventView{});
+  EXPECT_EQ(std::count(map.map().begin(), map.map().end(), 0), 4);
 }
 
 TEST(HotsTimeSurface, decreasing_time_is_refused_across_batches) {
