@@ -1,0 +1,123 @@
+// Processing kernels (include/evlib/ops/), events/s on one core, the input in memory and the
+// output tensor allocated once: what the kernels cost apart from decoding and conversions.
+// Random pixels are the worst case for the tensor's cache; sensors of 320x240 (tensor in L2)
+// and 1280x720 (not) bracket real use.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "evlib/ops/background_activity.hpp"
+#include "evlib/ops/event_frame.hpp"
+#include "evlib/ops/refractory.hpp"
+#include "evlib/ops/stacked_histogram.hpp"
+#include "evlib/ops/stcf.hpp"
+#include "evlib/ops/voxel_grid.hpp"
+
+namespace {
+
+using namespace evlib::ops;
+
+constexpr std::size_t kEvents = 4'000'000;
+
+struct Stream {
+  std::vector<std::int64_t> t;
+  std::vector<std::uint16_t> x, y;
+  std::vector<std::uint8_t> p;
+  evlib::EventView view() const { return {t.data(), x.data(), y.data(), p.data(), t.size()}; }
+};
+
+// About 20 M events/s of sensor time: 4 M events over 0.2 s.
+const Stream& stream(SensorSize sensor) {
+  static std::vector<std::pair<std::uint32_t, Stream>> cache;
+  for (auto& [w, s] : cache)
+    if (w == sensor.width) return s;
+  std::mt19937_64 rng(42);
+  Stream s;
+  std::int64_t t = 0;
+  for (std::size_t i = 0; i < kEvents; ++i) {
+    t += static_cast<std::int64_t>(rng() % 100 == 0) * 5;
+    s.t.push_back(t);
+    s.x.push_back(static_cast<std::uint16_t>(rng() % sensor.width));
+    s.y.push_back(static_cast<std::uint16_t>(rng() % sensor.height));
+    s.p.push_back(static_cast<std::uint8_t>(rng() & 1));
+  }
+  return cache.emplace_back(sensor.width, std::move(s)).second;
+}
+
+SensorSize sensor_of(const benchmark::State& state) {
+  return state.range(0) == 0 ? SensorSize{320, 240} : SensorSize{1280, 720};
+}
+
+void BM_EventFrameInt16(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  const EventFrameOptions o{.sensor = sensor, .overflow = CountOverflow::kWrap};
+  std::vector<std::int16_t> frame(2 * sensor.pixels());
+  for (auto _ : state) {
+    accumulate_frame<std::int16_t>(s.view(), o, frame);
+    benchmark::DoNotOptimize(frame.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_EventFrameInt16)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_StackedHistogramRvt(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  StackedHistogramAccumulator acc(sensor, {.bins = 10, .count_cutoff = 10});
+  std::vector<std::uint8_t> out(acc.size());
+  for (auto _ : state) {
+    acc.start(s.t.front(), s.t.back());
+    acc.add(s.view());
+    acc.finish(out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_StackedHistogramRvt)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_VoxelGridE2vid(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  std::vector<float> out(5 * sensor.pixels());
+  for (auto _ : state) {
+    voxel_grid<float>(s.view(), {.sensor = sensor, .bins = 5}, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_VoxelGridE2vid)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+template <class Filter>
+void run_filter(benchmark::State& state, Filter& filter, const Stream& s) {
+  std::vector<std::uint8_t> keep(kEvents);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(filter.apply(s.view(), keep));
+    filter.reset();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+
+void BM_RefractoryTonic(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  RefractoryFilter f(sensor, 1000, RefractoryConvention::kTonic);
+  run_filter(state, f, stream(sensor));
+}
+BENCHMARK(BM_RefractoryTonic)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_BackgroundActivityDv(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  BackgroundActivityFilter f(sensor, 2000, BackgroundActivityConvention::kDvProcessing);
+  run_filter(state, f, stream(sensor));
+}
+BENCHMARK(BM_BackgroundActivityDv)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_Stcf(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  StcfFilter f(sensor, {.correlation_time_us = 2000, .min_correlated = 2});
+  run_filter(state, f, stream(sensor));
+}
+BENCHMARK(BM_Stcf)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace

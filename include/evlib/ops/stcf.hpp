@@ -1,0 +1,38 @@
+#pragma once
+// Spatio-temporal correlation filter (Guo & Delbruck, as jAER's SpatioTemporalCorrelationFilter):
+// keeps an event when at least k pixels of its 3x3 neighbourhood fired within the correlation
+// time (docs/processing.md "STCF"). Streaming: the timestamp map carries across apply() calls.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "evlib/ops/common.hpp"
+
+namespace evlib::ops {
+
+struct StcfOptions {
+  std::int64_t correlation_time_us = 30000;
+  int min_correlated = 5;            // k, 1..9
+  bool include_self = false;         // count the pixel's own last event (older jAER versions did)
+  bool let_first_through = true;     // a pixel's first event passes (jAER's default)
+};
+
+class StcfFilter {
+ public:
+  StcfFilter(SensorSize sensor, StcfOptions options);
+
+  // Writes 1 (kept) or 0 (dropped) per event into keep and returns the number kept. Events are
+  // processed in the given order; events outside the sensor are dropped and change no state.
+  std::size_t apply(EventView events, std::span<std::uint8_t> keep);
+  void reset();
+
+  SensorSize sensor() const noexcept { return sensor_; }
+  const StcfOptions& options() const noexcept { return options_; }
+
+ private:
+  SensorSize sensor_;
+  StcfOptions options_;
+  std::vector<std::int64_t> map_;  // with a one-pixel border that never correlates
+};
+
+}  // namespace evlib::ops

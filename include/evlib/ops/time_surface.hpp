@@ -1,0 +1,73 @@
+#pragma once
+// Time surfaces (docs/processing.md "Time surfaces"):
+// - LastTimestampMap: the time of each pixel's last event (dv-processing TimeSurface), and its
+//   8-bit rendering as dv-processing's generateFrame() computes it.
+// - HotsTimeSurfaces: tonic's ToTimesurface (HOTS): consecutive windows of dt, after each window
+//   exp(-(window end - last time) / tau) per (polarity, y, x), 0 where no event came yet.
+// Both stream: state carries across add() calls, so batch boundaries do not change the output.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "evlib/ops/common.hpp"
+
+namespace evlib::ops {
+
+class LastTimestampMap {
+ public:
+  // split_polarity: one map per polarity (p, y, x); otherwise one map, polarity ignored.
+  LastTimestampMap(SensorSize sensor, bool split_polarity = false);
+
+  // Events outside the sensor (or with p > 1 when split) change nothing; later events overwrite.
+  void add(EventView events);
+  void reset();
+  // Row-major (p,) y, x; 0 where no event came (dv-processing's initial value).
+  std::span<const std::int64_t> map() const noexcept { return map_; }
+  // dv-processing generateFrame(): (t - min) * (255 / (max - min)) truncated, min and max over
+  // every entry (never-fired ones count as 0); all zeros when max == min.
+  void to_u8_scaled(std::span<std::uint8_t> out) const;
+
+ private:
+  SensorSize sensor_;
+  bool split_;
+  std::vector<std::int64_t> map_;
+};
+
+struct HotsOptions {
+  SensorSize sensor;
+  std::int64_t dt_us = 0;       // window length (tonic's dt)
+  double tau_us = 0.0;          // decay constant
+  unsigned polarities = 2;
+  bool include_incomplete = false;  // tonic's time slicing rule for the last window
+};
+
+class HotsTimeSurfaces {
+ public:
+  explicit HotsTimeSurfaces(HotsOptions options);
+
+  // Feeds events (non-decreasing t, also across calls: std::invalid_argument otherwise) and
+  // appends to out the surface of every window that these events complete, each
+  // polarities * height * width float64 values. Returns the number of surfaces appended.
+  std::size_t add(EventView events, std::vector<double>& out);
+  // Appends the surfaces tonic would still produce at the end of the input; then reset().
+  std::size_t finish(std::vector<double>& out);
+  void reset();
+
+  std::size_t surface_size() const noexcept { return memory_.size(); }
+
+ private:
+  void emit(std::vector<double>& out);
+
+  HotsOptions options_;
+  std::vector<double> memory_;  // -inf: never fired (exp gives 0)
+  bool started_ = false;
+  std::int64_t start_ = 0;
+  std::int64_t last_t_ = 0;
+  std::int64_t window_ = 0;     // index of the open window
+  std::size_t emitted_ = 0;
+};
+
+// All of tonic's ToTimesurface surfaces for one whole input.
+std::vector<double> hots_time_surfaces(EventView events, const HotsOptions& options);
+
+}  // namespace evlib::ops

@@ -1,0 +1,106 @@
+#include "evlib/ops/event_frame.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+namespace evlib::ops {
+namespace {
+
+template <class T, CountOverflow O>
+inline void count_one(T& v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    v += T(1);
+  } else if constexpr (O == CountOverflow::kWrap) {
+    using U = std::make_unsigned_t<T>;
+    v = static_cast<T>(static_cast<U>(static_cast<U>(v) + 1u));
+  } else {
+    v = static_cast<T>(v + (v != std::numeric_limits<T>::max()));
+  }
+}
+
+template <class T, CountOverflow O, bool kMerge>
+void count_events(EventView events, SensorSize sensor, unsigned polarities, T* frame) {
+  const std::uint16_t* x = events.x().data();
+  const std::uint16_t* y = events.y().data();
+  const std::uint8_t* p = events.p().data();
+  const std::size_t width = sensor.width;
+  const std::size_t plane = sensor.pixels();
+  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
+    const unsigned channel = kMerge ? 0u : p[i];
+    const bool inside = (x[i] < sensor.width) & (y[i] < sensor.height) & (channel < polarities);
+    if (!inside) [[unlikely]]
+      continue;
+    count_one<T, O>(frame[channel * plane + std::size_t{y[i]} * width + x[i]]);
+  }
+}
+
+void require_frame_options(const EventFrameOptions& options) {
+  detail::require_sensor(options.sensor, "event frame");
+  if (options.polarities != 1 && options.polarities != 2)
+    throw std::invalid_argument("event frame: polarities must be 1 or 2");
+}
+
+}  // namespace
+
+template <class T>
+void accumulate_frame(EventView events, const EventFrameOptions& options, std::span<T> frame) {
+  require_frame_options(options);
+  const std::size_t size = options.polarities * options.sensor.pixels();
+  if (frame.size() != size)
+    throw std::invalid_argument("event frame: the frame holds " + std::to_string(frame.size()) + " values, not " +
+                                std::to_string(size));
+  if (events.empty()) return;
+  detail::require_columns(events, kColumnX | kColumnY | (options.polarities == 2 ? kColumnP : 0u), "event frame");
+  const bool merge = options.polarities == 1;
+  const bool wrap = options.overflow == CountOverflow::kWrap;
+  T* out = frame.data();
+  if (merge && wrap) count_events<T, CountOverflow::kWrap, true>(events, options.sensor, 1, out);
+  else if (merge) count_events<T, CountOverflow::kSaturate, true>(events, options.sensor, 1, out);
+  else if (wrap) count_events<T, CountOverflow::kWrap, false>(events, options.sensor, 2, out);
+  else count_events<T, CountOverflow::kSaturate, false>(events, options.sensor, 2, out);
+}
+
+template <class T>
+void event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
+                  std::span<T> out) {
+  require_frame_options(options);
+  const std::size_t frame = options.polarities * options.sensor.pixels();
+  if (out.size() != windows.size() * frame)
+    throw std::invalid_argument("event frame: the output holds " + std::to_string(out.size()) + " values, not " +
+                                std::to_string(windows.size() * frame));
+  std::ranges::fill(out, T{});
+  for (std::size_t w = 0; w < windows.size(); ++w) {
+    const IndexRange r = windows[w];
+    if (r.begin > r.end || r.end > events.size()) throw std::invalid_argument("event frame: a window lies outside the events");
+    accumulate_frame(events.slice(r.begin, r.end), options, out.subspan(w * frame, frame));
+  }
+}
+
+template <class T>
+std::vector<T> event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options) {
+  require_frame_options(options);
+  std::vector<T> out(windows.size() * options.polarities * options.sensor.pixels());
+  event_frames<T>(events, windows, options, std::span<T>(out));
+  return out;
+}
+
+#define EVLIB_EVENT_FRAME_INSTANTIATE(T)                                                                           \
+  template void accumulate_frame<T>(EventView, const EventFrameOptions&, std::span<T>);                           \
+  template void event_frames<T>(EventView, std::span<const IndexRange>, const EventFrameOptions&, std::span<T>);  \
+  template std::vector<T> event_frames<T>(EventView, std::span<const IndexRange>, const EventFrameOptions&);
+EVLIB_EVENT_FRAME_INSTANTIATE(std::int8_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::int16_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::int32_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::int64_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::uint8_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::uint16_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::uint32_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(std::uint64_t)
+EVLIB_EVENT_FRAME_INSTANTIATE(float)
+EVLIB_EVENT_FRAME_INSTANTIATE(double)
+#undef EVLIB_EVENT_FRAME_INSTANTIATE
+
+}  // namespace evlib::ops

@@ -1,0 +1,159 @@
+#include "evlib/ops/slicing.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace evlib::ops {
+namespace {
+
+void require_sorted(std::span<const std::int64_t> t) {
+  if (std::ranges::is_sorted(t)) return;
+  const auto it = std::ranges::is_sorted_until(t);
+  throw std::invalid_argument("slice_events: time decreases at event " + std::to_string(it - t.begin()) +
+                              " (time-based slicing needs non-decreasing time)");
+}
+
+// First index whose time, compared as numpy compares int64 times with float64 bounds, is not
+// below `bound` (numpy.searchsorted side='left').
+std::size_t lower_bound_f64(std::span<const std::int64_t> t, double bound) {
+  return static_cast<std::size_t>(
+      std::ranges::partition_point(t, [bound](std::int64_t v) { return static_cast<double>(v) < bound; }) - t.begin());
+}
+
+std::size_t lower_bound_i64(std::span<const std::int64_t> t, std::int64_t bound) {
+  return static_cast<std::size_t>(std::ranges::lower_bound(t, bound) - t.begin());
+}
+
+std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindowSlicing& s, SliceConvention c) {
+  if (s.window_us <= 0) throw std::invalid_argument("slice_events: the time window must be positive");
+  const std::int64_t stride = s.window_us - s.overlap_us;
+  if (s.overlap_us < 0 || stride <= 0) throw std::invalid_argument("slice_events: the overlap must be in [0, window)");
+  if (t.empty() && (!s.start_us || !s.end_us)) {
+    // tonic's ToFrame gives one empty frame for empty input; the clean convention no window.
+    if (c == SliceConvention::kTonic) return {IndexRange{}};
+    return {};
+  }
+  require_sorted(t);
+  const std::int64_t start = s.start_us.value_or(t.empty() ? 0 : t.front());
+  const std::int64_t end = s.end_us.value_or(t.empty() ? 0 : t.back());
+  std::int64_t n = 0;
+  if (c == SliceConvention::kTonic) {
+    // numpy: (duration - window) / stride is a float64 true division, then floor or ceil.
+    const double q = static_cast<double>(end - start - s.window_us) / static_cast<double>(stride);
+    n = static_cast<std::int64_t>(s.include_incomplete ? std::ceil(q) : std::floor(q)) + 1;
+    n = std::max<std::int64_t>(n, 1);
+  } else if (end >= start) {
+    // Windows cover [start, end] inclusive: complete ones end at or before end + 1; with
+    // include_incomplete every window starting at or before end.
+    const std::int64_t last_start = s.include_incomplete ? end - start : end + 1 - start - s.window_us;
+    n = last_start < 0 ? 0 : last_start / stride + 1;
+  }
+  std::vector<IndexRange> windows;
+  windows.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t begin_t = start + i * stride;
+    windows.push_back({lower_bound_i64(t, begin_t), lower_bound_i64(t, begin_t + s.window_us)});
+  }
+  return windows;
+}
+
+std::vector<IndexRange> by_count(std::size_t n_events, const EventCountSlicing& s, SliceConvention c) {
+  if (s.count == 0) throw std::invalid_argument("slice_events: the event count must be positive");
+  if (s.overlap >= s.count) throw std::invalid_argument("slice_events: the overlap must be below the event count");
+  const std::size_t stride = s.count - s.overlap;
+  std::size_t width = s.count;
+  std::size_t n = 0;
+  if (c == SliceConvention::kTonic) {
+    width = std::min(s.count, n_events);
+    const double q = static_cast<double>(n_events - width) / static_cast<double>(stride);
+    n = static_cast<std::size_t>(s.include_incomplete ? std::ceil(q) : std::floor(q)) + 1;
+  } else if (s.include_incomplete) {
+    n = n_events == 0 ? 0 : (n_events - 1) / stride + 1;
+  } else {
+    n = n_events < s.count ? 0 : (n_events - s.count) / stride + 1;
+  }
+  std::vector<IndexRange> windows;
+  windows.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t begin = std::min(i * stride, n_events);
+    windows.push_back({begin, std::min(i * stride + width, n_events)});
+  }
+  return windows;
+}
+
+void require_bins(std::size_t bins, double overlap) {
+  if (bins == 0) throw std::invalid_argument("slice_events: the number of bins must be positive");
+  if (!(overlap >= 0.0 && overlap < 1.0)) throw std::invalid_argument("slice_events: the overlap must be in [0, 1)");
+}
+
+// Clean bins: bin i starts at boundary(i) = floor(i * total / bins) and is stretched by the
+// overlap fraction of its own length, never past `total`.
+std::int64_t clean_boundary(std::size_t i, std::size_t bins, std::int64_t total) {
+  return static_cast<std::int64_t>((static_cast<__int128>(i) * total) / static_cast<__int128>(bins));
+}
+
+std::int64_t clean_end(std::size_t i, std::size_t bins, std::int64_t total, double overlap) {
+  const std::int64_t b0 = clean_boundary(i, bins, total);
+  const std::int64_t b1 = clean_boundary(i + 1, bins, total);
+  const auto stretch = static_cast<std::int64_t>(std::floor(overlap * static_cast<double>(b1 - b0)));
+  return std::min(total, b1 + stretch);
+}
+
+std::vector<IndexRange> by_time_bins(std::span<const std::int64_t> t, const TimeBinSlicing& s, SliceConvention c) {
+  require_bins(s.bins, s.overlap);
+  if (t.empty()) return std::vector<IndexRange>(s.bins);
+  require_sorted(t);
+  std::vector<IndexRange> windows;
+  windows.reserve(s.bins);
+  const std::int64_t t0 = t.front();
+  if (c == SliceConvention::kTonic) {
+    // (t[-1] - t[0]) // bins is integer floor division; the rest is float64 as numpy does it.
+    const double window = static_cast<double>((t.back() - t0) / static_cast<std::int64_t>(s.bins)) * (1.0 + s.overlap);
+    const double stride = window * (1.0 - s.overlap);
+    for (std::size_t i = 0; i < s.bins; ++i) {
+      const double begin_t = static_cast<double>(i) * stride + static_cast<double>(t0);
+      windows.push_back({lower_bound_f64(t, begin_t), lower_bound_f64(t, begin_t + window)});
+    }
+    return windows;
+  }
+  const std::int64_t span = t.back() - t0 + 1;  // [first, last] inclusive
+  for (std::size_t i = 0; i < s.bins; ++i)
+    windows.push_back({lower_bound_i64(t, t0 + clean_boundary(i, s.bins, span)),
+                       lower_bound_i64(t, t0 + clean_end(i, s.bins, span, s.overlap))});
+  return windows;
+}
+
+std::vector<IndexRange> by_event_bins(std::size_t n_events, const EventBinSlicing& s, SliceConvention c) {
+  require_bins(s.bins, s.overlap);
+  std::vector<IndexRange> windows;
+  windows.reserve(s.bins);
+  if (c == SliceConvention::kTonic) {
+    const auto count = static_cast<std::size_t>(static_cast<double>(n_events / s.bins) * (1.0 + s.overlap));
+    const auto stride = static_cast<std::size_t>(static_cast<double>(count) * (1.0 - s.overlap));
+    for (std::size_t i = 0; i < s.bins; ++i)
+      windows.push_back({std::min(i * stride, n_events), std::min(i * stride + count, n_events)});
+    return windows;
+  }
+  const auto total = static_cast<std::int64_t>(n_events);
+  for (std::size_t i = 0; i < s.bins; ++i)
+    windows.push_back({static_cast<std::size_t>(clean_boundary(i, s.bins, total)),
+                       static_cast<std::size_t>(clean_end(i, s.bins, total, s.overlap))});
+  return windows;
+}
+
+}  // namespace
+
+std::vector<IndexRange> slice_events(std::span<const std::int64_t> t, const Slicing& slicing, SliceConvention convention) {
+  return std::visit(
+      [&](const auto& s) -> std::vector<IndexRange> {
+        using S = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<S, TimeWindowSlicing>) return by_time(t, s, convention);
+        else if constexpr (std::is_same_v<S, EventCountSlicing>) return by_count(t.size(), s, convention);
+        else if constexpr (std::is_same_v<S, TimeBinSlicing>) return by_time_bins(t, s, convention);
+        else return by_event_bins(t.size(), s, convention);
+      },
+      slicing);
+}
+
+}  // namespace evlib::ops

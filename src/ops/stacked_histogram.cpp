@@ -1,0 +1,170 @@
+#include "evlib/ops/stacked_histogram.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace evlib::ops {
+
+IndexRange rvt_time_window(std::span<const std::int64_t> t, std::int64_t t_end_us, std::int64_t duration_us) {
+  const auto begin = std::ranges::lower_bound(t, t_end_us - duration_us);
+  const auto end = std::ranges::upper_bound(t, t_end_us);
+  const auto b = static_cast<std::size_t>(begin - t.begin());
+  return {b, std::max(b, static_cast<std::size_t>(end - t.begin()))};
+}
+
+IndexRange rvt_count_window(std::span<const std::int64_t> t, std::int64_t t_end_us, std::size_t count) {
+  const auto end = static_cast<std::size_t>(std::ranges::upper_bound(t, t_end_us) - t.begin());
+  return {end > count ? end - count : 0, end};
+}
+
+StackedHistogramAccumulator::StackedHistogramAccumulator(SensorSize sensor, StackedHistogramOptions options)
+    : sensor_(sensor), options_(options) {
+  detail::require_sensor(sensor, "stacked histogram");
+  if (options.bins == 0) throw std::invalid_argument("stacked histogram: bins must be positive");
+  if (options.count_cutoff > 255) throw std::invalid_argument("stacked histogram: the count cutoff must be 0..255");
+  out_width_ = options.downsample_by_2 ? sensor.width / 2 : sensor.width;
+  out_height_ = options.downsample_by_2 ? sensor.height / 2 : sensor.height;
+  if (options.fastmode) counts8_.resize(size());
+  else counts16_.resize(size());
+}
+
+void StackedHistogramAccumulator::start(std::int64_t t_first, std::int64_t t_last) {
+  t_first_ = t_first;
+  // torch true-divides the int64 tensors in float32: both operands rounded to float first.
+  span_ = static_cast<float>(std::max<std::int64_t>(t_last - t_first, 1));
+  find_bin_starts();
+  std::ranges::fill(counts8_, 0);
+  std::ranges::fill(counts16_, 0);
+}
+
+namespace {
+
+// RVT: floor(float32(float32(t - t0) / float32(span)) * float32(bins)), clamped to bins - 1.
+inline int time_bin(std::int64_t dt, float span, float bins, int last_bin) {
+  const float normalised = static_cast<float>(dt) / span;
+  const int bin = static_cast<int>(std::floor(normalised * bins));
+  return std::min(bin, last_bin);
+}
+
+}  // namespace
+
+// time_bin() never decreases as dt grows (each rounding step is monotonic), so the first dt of
+// every bin can be found by bisection once per window; the event loop then compares integers
+// instead of dividing, with the exact float32 result.
+void StackedHistogramAccumulator::find_bin_starts() {
+  const auto bins = static_cast<int>(options_.bins);
+  const auto fbins = static_cast<float>(bins);
+  bin_starts_.assign(options_.bins + 1, std::numeric_limits<std::int64_t>::max());
+  bin_starts_[0] = 0;
+  const auto span = static_cast<std::int64_t>(span_);
+  for (int b = 1; b < bins; ++b) {
+    std::int64_t lo = bin_starts_[static_cast<std::size_t>(b) - 1];
+    std::int64_t hi = span;  // float32(span) / span_ is 1: the last bin
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (time_bin(mid, span_, fbins, bins - 1) >= b) hi = mid;
+      else lo = mid + 1;
+    }
+    bin_starts_[static_cast<std::size_t>(b)] = lo;
+  }
+}
+
+namespace {
+
+template <class Count, bool kDownsample>
+void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
+                  std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
+  const std::int64_t* t = part.t().data();
+  const std::uint16_t* x = part.x().data();
+  const std::uint16_t* y = part.y().data();
+  const std::uint8_t* p = part.p().data();
+  const std::size_t plane = out_w * out_h;
+  // The bin of the previous event and its time range: sorted events rarely leave it.
+  std::size_t bin = 0;
+  std::int64_t bin_lo = bin_starts[0];
+  std::int64_t bin_hi = bin_starts[1];
+  for (std::size_t i = 0, n = part.size(); i < n; ++i) {
+    std::size_t cx = x[i];
+    std::size_t cy = y[i];
+    bool inside = (cx < sensor.width) & (cy < sensor.height) & (p[i] <= 1) & (t[i] >= t_first);
+    if constexpr (kDownsample) {
+      // RVT's nearest-exact x0.5 keeps source rows and columns 2i+1.
+      inside &= (cx & 1) & (cy & 1);
+      cx >>= 1;
+      cy >>= 1;
+      inside &= (cx < out_w) & (cy < out_h);
+    }
+    if (!inside) [[unlikely]]
+      continue;
+    const std::int64_t dt = t[i] - t_first;
+    if (dt < bin_lo || dt >= bin_hi) [[unlikely]] {
+      bin = static_cast<std::size_t>(std::upper_bound(bin_starts, bin_starts + bins, dt) - bin_starts) - 1;
+      bin_lo = bin_starts[bin];
+      bin_hi = bin_starts[bin + 1];
+    }
+    Count& c = counts[(std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx];
+    // Both count types wrap as torch's uint8 / int16 do.
+    using U = std::make_unsigned_t<Count>;
+    c = static_cast<Count>(static_cast<U>(static_cast<U>(c) + 1u));
+  }
+}
+
+}  // namespace
+
+void StackedHistogramAccumulator::add(EventView part) {
+  if (part.empty()) return;
+  detail::require_columns(part, kAllColumns, "stacked histogram");
+  const unsigned bins = options_.bins;
+  const std::int64_t* starts = bin_starts_.data();
+  const std::size_t w = out_width_;
+  const std::size_t h = out_height_;
+  if (options_.fastmode) {
+    if (options_.downsample_by_2)
+      count_window<std::uint8_t, true>(part, sensor_, w, h, bins, t_first_, starts, counts8_.data());
+    else
+      count_window<std::uint8_t, false>(part, sensor_, w, h, bins, t_first_, starts, counts8_.data());
+  } else if (options_.downsample_by_2) {
+    count_window<std::int16_t, true>(part, sensor_, w, h, bins, t_first_, starts, counts16_.data());
+  } else {
+    count_window<std::int16_t, false>(part, sensor_, w, h, bins, t_first_, starts, counts16_.data());
+  }
+}
+
+void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
+  if (out.size() != size())
+    throw std::invalid_argument("stacked histogram: the output holds " + std::to_string(out.size()) + " bytes, not " +
+                                std::to_string(size()));
+  const auto cutoff = static_cast<int>(options_.count_cutoff);
+  if (options_.fastmode) {
+    std::ranges::transform(counts8_, out.begin(),
+                           [cutoff](std::uint8_t c) { return static_cast<std::uint8_t>(std::min<int>(c, cutoff)); });
+  } else {
+    std::ranges::transform(counts16_, out.begin(),
+                           [cutoff](std::int16_t c) { return static_cast<std::uint8_t>(std::clamp<int>(c, 0, cutoff)); });
+  }
+}
+
+void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options,
+                       std::span<std::uint8_t> out) {
+  StackedHistogramAccumulator acc(sensor, options);
+  if (!window.empty()) {
+    detail::require_columns(window, kAllColumns, "stacked histogram");
+    acc.start(window.t().front(), window.t().back());
+    acc.add(window);
+  } else {
+    acc.start(0, 0);
+  }
+  acc.finish(out);
+}
+
+std::vector<std::uint8_t> stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options) {
+  StackedHistogramAccumulator probe(sensor, options);
+  std::vector<std::uint8_t> out(probe.size());
+  stacked_histogram(window, sensor, options, out);
+  return out;
+}
+
+}  // namespace evlib::ops

@@ -1,0 +1,134 @@
+#include "evlib/ops/time_surface.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace evlib::ops {
+
+LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity) : sensor_(sensor), split_(split_polarity) {
+  detail::require_sensor(sensor, "last-timestamp map");
+  reset();
+}
+
+void LastTimestampMap::reset() { map_.assign((split_ ? 2u : 1u) * sensor_.pixels(), 0); }
+
+void LastTimestampMap::add(EventView events) {
+  if (events.empty()) return;
+  detail::require_columns(events, kColumnT | kColumnX | kColumnY | (split_ ? kColumnP : 0u), "last-timestamp map");
+  const std::int64_t* t = events.t().data();
+  const std::uint16_t* x = events.x().data();
+  const std::uint16_t* y = events.y().data();
+  const std::uint8_t* p = split_ ? events.p().data() : nullptr;
+  const std::size_t plane = sensor_.pixels();
+  std::int64_t* map = map_.data();
+  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
+    const unsigned channel = p ? p[i] : 0u;
+    if (!sensor_.contains(x[i], y[i]) || channel > 1) [[unlikely]]
+      continue;
+    map[channel * plane + std::size_t{y[i]} * sensor_.width + x[i]] = t[i];
+  }
+}
+
+void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
+  if (out.size() != map_.size())
+    throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
+                                std::to_string(map_.size()));
+  const auto [lo, hi] = std::ranges::minmax_element(map_);
+  if (*lo == *hi) {
+    std::ranges::fill(out, 0);
+    return;
+  }
+  const std::int64_t min = *lo;
+  const double alpha = 255.0 / static_cast<double>(*hi - min);
+  std::ranges::transform(map_, out.begin(), [&](std::int64_t t) {
+    return static_cast<std::uint8_t>(std::clamp(static_cast<double>(t - min) * alpha, 0.0, 255.0));
+  });
+}
+
+HotsTimeSurfaces::HotsTimeSurfaces(HotsOptions options) : options_(options) {
+  detail::require_sensor(options.sensor, "HOTS time surface");
+  if (options.dt_us <= 0) throw std::invalid_argument("HOTS time surface: dt must be positive");
+  if (!(options.tau_us > 0.0)) throw std::invalid_argument("HOTS time surface: tau must be positive");
+  if (options.polarities != 1 && options.polarities != 2)
+    throw std::invalid_argument("HOTS time surface: polarities must be 1 or 2");
+  reset();
+}
+
+void HotsTimeSurfaces::reset() {
+  memory_.assign(options_.polarities * options_.sensor.pixels(), -std::numeric_limits<double>::infinity());
+  started_ = false;
+  window_ = 0;
+  emitted_ = 0;
+}
+
+void HotsTimeSurfaces::emit(std::vector<double>& out) {
+  // tonic: exp(-((i + 1) * dt + start - memory) / tau), the subtraction in float64.
+  const auto end = static_cast<double>((window_ + 1) * options_.dt_us + start_);
+  const double tau = options_.tau_us;
+  const std::size_t at = out.size();
+  out.resize(at + memory_.size());
+  std::ranges::transform(memory_, out.begin() + static_cast<std::ptrdiff_t>(at),
+                         [&](double m) { return std::exp(-(end - m) / tau); });
+  ++window_;
+  ++emitted_;
+}
+
+std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
+  if (events.empty()) return 0;
+  detail::require_columns(events, kColumnT | kColumnX | kColumnY | (options_.polarities == 2 ? kColumnP : 0u),
+                          "HOTS time surface");
+  const std::int64_t* t = events.t().data();
+  const std::uint16_t* x = events.x().data();
+  const std::uint16_t* y = events.y().data();
+  const std::uint8_t* p = options_.polarities == 2 ? events.p().data() : nullptr;
+  const std::size_t plane = options_.sensor.pixels();
+  const std::size_t before = emitted_;
+  if (!started_) {
+    started_ = true;
+    start_ = t[0];
+    last_t_ = t[0];
+  }
+  std::int64_t window_end = start_ + (window_ + 1) * options_.dt_us;
+  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
+    if (t[i] < last_t_)
+      throw std::invalid_argument("HOTS time surface: time decreases at event " + std::to_string(i) + " of a batch");
+    last_t_ = t[i];
+    // An event at or past the open window's end proves that window complete (its end <= the
+    // last time), so tonic keeps it.
+    while (t[i] >= window_end) {
+      emit(out);
+      window_end += options_.dt_us;
+    }
+    const unsigned channel = p ? p[i] : 0u;
+    if (!options_.sensor.contains(x[i], y[i]) || channel >= options_.polarities) [[unlikely]]
+      continue;
+    memory_[channel * plane + std::size_t{y[i]} * options_.sensor.width + x[i]] = static_cast<double>(t[i]);
+  }
+  return emitted_ - before;
+}
+
+std::size_t HotsTimeSurfaces::finish(std::vector<double>& out) {
+  const std::size_t before = emitted_;
+  if (started_) {
+    // tonic keeps the open window with include_incomplete when it starts before the last event,
+    // and always produces at least one window.
+    const std::int64_t open_start = start_ + window_ * options_.dt_us;
+    if ((options_.include_incomplete && open_start < last_t_) || emitted_ == 0) emit(out);
+  }
+  const std::size_t count = emitted_ - before;
+  reset();
+  return count;
+}
+
+std::vector<double> hots_time_surfaces(EventView events, const HotsOptions& options) {
+  HotsTimeSurfaces surfaces(options);
+  std::vector<double> out;
+  surfaces.add(events, out);
+  surfaces.finish(out);
+  return out;
+}
+
+}  // namespace evlib::ops

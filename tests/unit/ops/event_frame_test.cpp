@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <vector>
+
+#include "evlib/ops/event_frame.hpp"
+#include "evlib/ops/slicing.hpp"
+#include "ops_test_support.hpp"
+
+namespace evlib::ops {
+namespace {
+
+using testing::Events;
+constexpr SensorSize kSensor{5, 3};
+
+std::size_t at(unsigned p, std::uint16_t x, std::uint16_t y) { return (p * kSensor.height + y) * kSensor.width + x; }
+
+TEST(EventFrame, counts_land_at_polarity_row_column) {
+  Events e;
+  e.add(0, 4, 2, 1);
+  e.add(1, 4, 2, 1);
+  e.add(2, 0, 1, 0);
+  const std::vector<IndexRange> one{{0, 3}};
+  const auto f = event_frames<std::int16_t>(e.view(), one, {.sensor = kSensor});
+  ASSERT_EQ(f.size(), 2u * 3 * 5);
+  EXPECT_EQ(f[at(1, 4, 2)], 2);
+  EXPECT_EQ(f[at(0, 0, 1)], 1);
+  EXPECT_EQ(std::accumulate(f.begin(), f.end(), 0), 3);
+}
+
+TEST(EventFrame, one_polarity_merges_both_into_one_channel) {
+  Events e;
+  e.add(0, 1, 1, 1);
+  e.add(1, 1, 1, 0);
+  const std::vector<IndexRange> one{{0, 2}};
+  const auto f = event_frames<std::uint8_t>(e.view(), one, {.sensor = kSensor, .polarities = 1});
+  ASSERT_EQ(f.size(), 15u);
+  EXPECT_EQ(f[1 * 5 + 1], 2);
+}
+
+TEST(EventFrame, int16_wraps_like_tonic_when_asked_and_saturates_by_default) {
+  Events e;
+  for (int i = 0; i < 40000; ++i) e.add(i, 2, 2, 1);
+  const std::vector<IndexRange> one{{0, e.size()}};
+  const auto wrapped = event_frames<std::int16_t>(e.view(), one, {.sensor = kSensor, .overflow = CountOverflow::kWrap});
+  EXPECT_EQ(wrapped[at(1, 2, 2)], -25536);
+  const auto saturated = event_frames<std::int16_t>(e.view(), one, {.sensor = kSensor});
+  EXPECT_EQ(saturated[at(1, 2, 2)], 32767);
+  const auto bytes = event_frames<std::uint8_t>(e.view(), one, {.sensor = kSensor});
+  EXPECT_EQ(bytes[at(1, 2, 2)], 255);
+  const auto floats = event_frames<float>(e.view(), one, {.sensor = kSensor});
+  EXPECT_EQ(floats[at(1, 2, 2)], 40000.0f);
+}
+
+TEST(EventFrame, events_outside_the_sensor_or_with_a_polarity_past_one_are_not_counted) {
+  Events e;
+  e.add(0, 5, 0, 1);
+  e.add(1, 0, 3, 1);
+  e.add(2, 0, 0, 2);
+  e.add(3, 0, 0, 1);
+  const std::vector<IndexRange> one{{0, 4}};
+  const auto f = event_frames<std::int32_t>(e.view(), one, {.sensor = kSensor});
+  EXPECT_EQ(std::accumulate(f.begin(), f.end(), 0), 1);
+}
+
+TEST(EventFrame, windows_from_slicing_give_one_frame_each_and_empty_input_one_zero_frame) {
+  Events e;
+  for (std::int64_t t : {0, 150, 299, 300}) e.add(t, 1, 1, 1);
+  const auto windows = slice_events(e.t, TimeWindowSlicing{.window_us = 100});
+  const auto f = event_frames<std::int16_t>(e.view(), windows, {.sensor = kSensor});
+  ASSERT_EQ(f.size(), 3u * 30);
+  EXPECT_EQ(std::accumulate(f.begin(), f.end(), 0), 3);  // tonic drops the event at 300
+  const auto none = event_frames<std::int16_t>(EventView{}, slice_events({}, TimeWindowSlicing{.window_us = 100}),
+                                               {.sensor = kSensor});
+  EXPECT_EQ(none, std::vector<std::int16_t>(30, 0));
+}
+
+TEST(EventFrame, a_window_accumulated_in_random_pieces_equals_the_whole) {
+  const Events e = testing::random_events(20000, kSensor, 21);
+  const EventFrameOptions o{.sensor = kSensor, .overflow = CountOverflow::kWrap};
+  std::vector<std::uint8_t> whole(30, 0);
+  accumulate_frame<std::uint8_t>(e.view(), o, whole);
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    std::vector<std::uint8_t> pieces(30, 0);
+    const auto cuts = testing::random_cuts(e.size(), seed);
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
+      accumulate_frame<std::uint8_t>(e.view().slice(cuts[i], cuts[i + 1]), o, pieces);
+    EXPECT_EQ(pieces, whole);
+  }
+}
+
+TEST(EventFrame, wrong_sizes_and_windows_are_refused) {
+  Events e;
+  e.add(0, 0, 0);
+  std::vector<std::int16_t> small(10);
+  const std::vector<IndexRange> one{{0, 1}};
+  EXPECT_THROW(event_frames<std::int16_t>(e.view(), one, {.sensor = kSensor}, std::span(small)), std::invalid_argument);
+  const std::vector<IndexRange> past{{0, 2}};
+  EXPECT_THROW(event_frames<std::int16_t>(e.view(), past, {.sensor = kSensor}), std::invalid_argument);
+  EXPECT_THROW(event_frames<std::int16_t>(e.view(), one, {.sensor = kSensor, .polarities = 3}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace evlib::ops

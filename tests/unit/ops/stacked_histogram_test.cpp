@@ -1,0 +1,133 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "evlib/ops/stacked_histogram.hpp"
+#include "ops_test_support.hpp"
+
+namespace evlib::ops {
+namespace {
+
+using testing::Events;
+constexpr SensorSize kSensor{6, 4};
+
+std::size_t at(unsigned channel, std::size_t x, std::size_t y, std::size_t w = 6, std::size_t h = 4) {
+  return (channel * h + y) * w + x;
+}
+
+TEST(StackedHistogram, bins_relative_to_the_first_and_last_event_with_channel_polarity_times_bins_plus_bin) {
+  Events e;
+  e.add(1000, 0, 0, 0);  // bin 0
+  e.add(1050, 1, 0, 1);  // 0.5 * 4 = bin 2
+  e.add(1100, 2, 0, 1);  // the last event: 4, clamped to bin 3
+  const auto h = stacked_histogram(e.view(), kSensor, {.bins = 4});
+  ASSERT_EQ(h.size(), 2u * 4 * 24);
+  EXPECT_EQ(h[at(0, 0, 0)], 1);
+  EXPECT_EQ(h[at(4 + 2, 1, 0)], 1);
+  EXPECT_EQ(h[at(4 + 3, 2, 0)], 1);
+  EXPECT_EQ(std::accumulate(h.begin(), h.end(), 0), 3);
+}
+
+TEST(StackedHistogram, bins_in_float32_where_exact_arithmetic_would_differ) {
+  // Span 1 864 139 us, 10 bins: the first span where float32 and exact binning part ways.
+  const std::int64_t span = 1'864'139;
+  const int bins = 10;
+  std::int64_t witness = -1;
+  for (std::int64_t d = 0; d <= span && witness < 0; ++d) {
+    const auto exact = static_cast<int>((d * bins) / span);
+    const auto f32 = static_cast<int>(std::floor((static_cast<float>(d) / static_cast<float>(span)) * float(bins)));
+    if (exact != f32) witness = d;
+  }
+  ASSERT_GE(witness, 0);
+  Events e;
+  e.add(0, 0, 0, 1);
+  e.add(witness, 1, 0, 1);
+  e.add(span, 2, 0, 1);
+  const auto h = stacked_histogram(e.view(), kSensor, {.bins = 10});
+  const int f32_bin = static_cast<int>(std::floor((static_cast<float>(witness) / static_cast<float>(span)) * 10.0f));
+  EXPECT_EQ(h[at(10 + static_cast<unsigned>(f32_bin), 1, 0)], 1);
+}
+
+TEST(StackedHistogram, fast_mode_wraps_at_256_before_the_cutoff) {
+  Events e;
+  for (int i = 0; i < 300; ++i) e.add(5, 3, 3, 1);
+  EXPECT_EQ(stacked_histogram(e.view(), kSensor, {.bins = 1})[at(1, 3, 3)], 44);
+  EXPECT_EQ(stacked_histogram(e.view(), kSensor, {.bins = 1, .count_cutoff = 10})[at(1, 3, 3)], 10);
+  EXPECT_EQ(stacked_histogram(e.view(), kSensor, {.bins = 1, .count_cutoff = 255, .fastmode = false})[at(1, 3, 3)], 255);
+  e.t.resize(260), e.x.resize(260), e.y.resize(260), e.p.resize(260);
+  EXPECT_EQ(stacked_histogram(e.view(), kSensor, {.bins = 1, .count_cutoff = 10})[at(1, 3, 3)], 4);
+}
+
+TEST(StackedHistogram, downsample_keeps_odd_rows_and_columns_only) {
+  Events e;
+  e.add(0, 1, 1, 0);  // -> (0, 0)
+  e.add(1, 2, 1, 0);  // even column: gone
+  e.add(2, 5, 3, 0);  // -> (2, 1)
+  e.add(3, 3, 0, 0);  // even row: gone
+  const auto h = stacked_histogram(e.view(), kSensor, {.bins = 1, .downsample_by_2 = true});
+  ASSERT_EQ(h.size(), 2u * 3 * 2);
+  EXPECT_EQ(h[at(0, 0, 0, 3, 2)], 1);
+  EXPECT_EQ(h[at(0, 2, 1, 3, 2)], 1);
+  EXPECT_EQ(std::accumulate(h.begin(), h.end(), 0), 2);
+}
+
+TEST(StackedHistogram, rvt_windows_include_both_ends) {
+  const std::vector<std::int64_t> t{0, 50, 100, 100, 150, 200};
+  EXPECT_EQ(rvt_time_window(t, 150, 50), (IndexRange{2, 5}));
+  EXPECT_EQ(rvt_time_window(t, 100, 50), (IndexRange{1, 4}));  // 100 is in both windows
+  EXPECT_EQ(rvt_time_window(t, -10, 5), (IndexRange{0, 0}));
+  EXPECT_EQ(rvt_count_window(t, 100, 2), (IndexRange{2, 4}));
+  EXPECT_EQ(rvt_count_window(t, 100, 10), (IndexRange{0, 4}));
+}
+
+TEST(StackedHistogram, empty_window_one_event_and_events_outside_are_handled) {
+  EXPECT_EQ(stacked_histogram(EventView{}, kSensor, {.bins = 2}), std::vector<std::uint8_t>(96, 0));
+  Events e;
+  e.add(7, 0, 0, 1);
+  EXPECT_EQ(stacked_histogram(e.view(), kSensor, {.bins = 2})[at(2, 0, 0)], 1);
+  e.add(8, 6, 0, 1);
+  e.add(9, 0, 0, 2);
+  const auto h = stacked_histogram(e.view(), kSensor, {.bins = 2});
+  EXPECT_EQ(std::accumulate(h.begin(), h.end(), 0), 1);
+}
+
+TEST(StackedHistogram, every_event_lands_in_rvts_float32_bin_on_long_and_short_spans) {
+  // Long steps make multi-second windows, where float32 binning matters; bins above the span
+  // leave some bins unreachable.
+  for (std::int64_t max_step : {3, 900, 4000}) {
+    for (unsigned bins : {1u, 7u, 10u, 20u}) {
+      const Events e = testing::random_events(3000, kSensor, static_cast<std::uint32_t>(bins + max_step), max_step);
+      const auto h = stacked_histogram(e.view(), kSensor, {.bins = bins, .count_cutoff = 255});
+      std::vector<int> expected(h.size(), 0);
+      const float span = static_cast<float>(std::max<std::int64_t>(e.t.back() - e.t.front(), 1));
+      for (std::size_t i = 0; i < e.size(); ++i) {
+        const float normalised = static_cast<float>(e.t[i] - e.t.front()) / span;
+        const int bin = std::min(static_cast<int>(std::floor(normalised * static_cast<float>(bins))), int(bins) - 1);
+        ++expected[at(e.p[i] * bins + static_cast<unsigned>(bin), e.x[i], e.y[i])];
+      }
+      for (std::size_t k = 0; k < h.size(); ++k)
+        ASSERT_EQ(h[k], static_cast<std::uint8_t>(expected[k] % 256)) << "bins " << bins << " step " << max_step;
+    }
+  }
+}
+
+TEST(StackedHistogram, a_window_added_in_random_pieces_equals_the_whole) {
+  const Events e = testing::random_events(20000, kSensor, 4, 30);
+  const StackedHistogramOptions o{.bins = 5, .count_cutoff = 200};
+  const auto whole = stacked_histogram(e.view(), kSensor, o);
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    StackedHistogramAccumulator acc(kSensor, o);
+    acc.start(e.t.front(), e.t.back());
+    const auto cuts = testing::random_cuts(e.size(), seed);
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) acc.add(e.view().slice(cuts[i], cuts[i + 1]));
+    std::vector<std::uint8_t> pieces(acc.size());
+    acc.finish(pieces);
+    EXPECT_EQ(pieces, whole);
+  }
+}
+
+}  // namespace
+}  // namespace evlib::ops

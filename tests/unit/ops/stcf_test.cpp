@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "evlib/ops/stcf.hpp"
+#include "ops_test_support.hpp"
+
+namespace evlib::ops {
+namespace {
+
+using testing::Events;
+using Flags = std::vector<std::uint8_t>;
+constexpr SensorSize kSensor{8, 6};
+
+Flags run(const Events& e, StcfOptions o) {
+  StcfFilter f(kSensor, o);
+  return testing::keep_flags(f, e.view());
+}
+
+Events burst() {
+  Events e;
+  e.add(100, 3, 3);   // first at its pixel
+  e.add(200, 4, 3);   // first at its pixel
+  e.add(300, 3, 3);   // one recent neighbour (4, 3); its own 100 counts only with include_self
+  e.add(400, 2, 3);   // first at its pixel
+  e.add(500, 3, 3);   // two recent neighbours
+  e.add(5000, 3, 3);  // all stale
+  return e;
+}
+
+TEST(Stcf, passes_an_event_with_k_recent_neighbours_and_lets_first_events_through) {
+  EXPECT_EQ(run(burst(), {.correlation_time_us = 1000, .min_correlated = 2}), (Flags{1, 1, 0, 1, 1, 0}));
+}
+
+TEST(Stcf, include_self_counts_the_pixels_own_last_event) {
+  EXPECT_EQ(run(burst(), {.correlation_time_us = 1000, .min_correlated = 2, .include_self = true}),
+            (Flags{1, 1, 1, 1, 1, 0}));
+}
+
+TEST(Stcf, without_let_first_through_a_pixels_first_event_is_dropped) {
+  EXPECT_EQ(run(burst(), {.correlation_time_us = 1000, .min_correlated = 2, .let_first_through = false}),
+            (Flags{0, 0, 0, 0, 1, 0}));
+}
+
+TEST(Stcf, correlation_is_strictly_younger_than_the_correlation_time) {
+  Events e;
+  e.add(0, 3, 3);
+  e.add(0, 4, 4);
+  e.add(1000, 3, 3);  // (4, 4) is exactly 1000 old
+  e.add(1999, 3, 3);  // (3, 3)'s own event is not a neighbour; (4, 4) is 1999 old
+  EXPECT_EQ(run(e, {.correlation_time_us = 1000, .min_correlated = 1}), (Flags{1, 1, 0, 0}));
+  e.t[2] = 999;
+  EXPECT_EQ(run(e, {.correlation_time_us = 1000, .min_correlated = 1}), (Flags{1, 1, 1, 0}));
+}
+
+TEST(Stcf, corner_pixels_count_only_neighbours_on_the_sensor) {
+  Events e;
+  e.add(10, 0, 0);
+  e.add(20, 1, 0);
+  e.add(30, 0, 1);
+  e.add(40, 1, 1);
+  e.add(50, 0, 0);  // three neighbours: passes with k = 3, not with k = 4
+  EXPECT_EQ(run(e, {.correlation_time_us = 1000, .min_correlated = 3}).back(), 1);
+  EXPECT_EQ(run(e, {.correlation_time_us = 1000, .min_correlated = 4}).back(), 0);
+}
+
+TEST(Stcf, events_outside_the_sensor_are_dropped_and_invalid_options_refused) {
+  Events e;
+  e.add(10, 8, 0);
+  EXPECT_EQ(run(e, {}), (Flags{0}));
+  EXPECT_THROW(StcfFilter(kSensor, {.min_correlated = 0}), std::invalid_argument);
+  EXPECT_THROW(StcfFilter(kSensor, {.min_correlated = 10}), std::invalid_argument);
+}
+
+TEST(Stcf, empty_input_keeps_nothing) {
+  StcfFilter f(kSensor, {});
+  EXPECT_EQ(f.apply(EventView{}, {}), 0u);
+}
+
+TEST(Stcf, random_batch_splits_give_the_same_flags) {
+  const Events e = testing::random_events(30000, kSensor, 5, 10);
+  const StcfOptions o{.correlation_time_us = 200, .min_correlated = 2};
+  StcfFilter whole(kSensor, o);
+  const auto expected = testing::keep_flags(whole, e.view());
+  for (std::uint32_t seed = 1; seed <= 5; ++seed) {
+    StcfFilter split(kSensor, o);
+    EXPECT_EQ(testing::keep_flags_in_batches(split, e.view(), seed), expected);
+  }
+}
+
+}  // namespace
+}  // namespace evlib::ops

@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "evlib/ops/time_surface.hpp"
+#include "ops_test_support.hpp"
+
+namespace evlib::ops {
+namespace {
+
+using testing::Events;
+
+TEST(LastTimestampMap, keeps_each_pixels_last_time_and_scales_like_dv_processing) {
+  // Checked against dv_processing.TimeSurface 2.0.4 generateFrame().
+  const SensorSize sensor{5, 4};
+  Events e;
+  e.add(1000, 1, 1, 1);
+  e.add(1500, 2, 1, 0);
+  e.add(2500, 1, 1, 0);
+  e.add(3000, 4, 3, 1);
+  e.add(3100, 0, 0, 1);
+  LastTimestampMap map(sensor);
+  map.add(e.view());
+  EXPECT_EQ(map.map()[1 * 5 + 1], 2500);
+  std::vector<std::uint8_t> frame(20);
+  map.to_u8_scaled(frame);
+  const std::vector<std::uint8_t> expected{255, 0, 0, 0, 0, 0, 205, 123, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 246};
+  EXPECT_EQ(frame, expected);
+}
+
+TEST(LastTimestampMap, scaling_truncates_products_just_below_an_integer_and_a_flat_map_is_black) {
+  LastTimestampMap map({3, 2});
+  Events e;
+  e.add(100, 1, 0);
+  map.add(e.view());
+  std::vector<std::uint8_t> frame(6);
+  map.to_u8_scaled(frame);
+  EXPECT_EQ(frame[1], 254);  // 100 * (255 / 100.0) is just below 255
+  LastTimestampMap flat({3, 2});
+  flat.to_u8_scaled(frame);
+  EXPECT_EQ(frame, std::vector<std::uint8_t>(6, 0));
+}
+
+TEST(LastTimestampMap, split_polarity_keeps_two_maps_and_ignores_events_outside) {
+  LastTimestampMap map({2, 2}, true);
+  Events e;
+  e.add(10, 1, 1, 0);
+  e.add(20, 1, 1, 1);
+  e.add(30, 2, 1, 1);
+  map.add(e.view());
+  EXPECT_EQ(map.map()[3], 10);
+  EXPECT_EQ(map.map()[4 + 3], 20);
+  EXPECT_EQ(std::count(map.map().begin(), map.map().end(), 30), 0);
+}
+
+HotsOptions hots(bool incomplete = false) {
+  return {.sensor = {3, 1}, .dt_us = 100, .tau_us = 50.0, .polarities = 1, .include_incomplete = incomplete};
+}
+
+Events hots_events() {
+  Events e;
+  e.add(0, 0, 0);
+  e.add(30, 1, 0);
+  e.add(120, 0, 0);
+  return e;
+}
+
+TEST(HotsTimeSurface, decays_from_each_windows_end_and_unseen_pixels_are_zero) {
+  const auto s = hots_time_surfaces(hots_events().view(), hots());
+  ASSERT_EQ(s.size(), 3u);  // one window: the event at 120 starts an incomplete one
+  EXPECT_EQ(s[0], std::exp(-(100.0 - 0.0) / 50.0));
+  EXPECT_EQ(s[1], std::exp(-(100.0 - 30.0) / 50.0));
+  EXPECT_EQ(s[2], 0.0);
+}
+
+TEST(HotsTimeSurface, include_incomplete_adds_the_window_of_the_last_events_with_memory_kept) {
+  const auto s = hots_time_surfaces(hots_events().view(), hots(true));
+  ASSERT_EQ(s.size(), 6u);
+  EXPECT_EQ(s[3], std::exp(-(200.0 - 120.0) / 50.0));
+  EXPECT_EQ(s[4], std::exp(-(200.0 - 30.0) / 50.0));
+}
+
+TEST(HotsTimeSurface, one_event_gives_one_surface_and_a_last_event_on_a_window_start_is_lost) {
+  Events one;
+  one.add(7, 2, 0);
+  const auto s = hots_time_surfaces(one.view(), hots(true));
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[2], std::exp(-100.0 / 50.0));
+  Events edge;
+  edge.add(0, 0, 0);
+  edge.add(200, 1, 0);
+  EXPECT_EQ(hots_time_surfaces(edge.view(), hots(true)).size(), 2u * 3);  // tonic: [0,100), [100,200)
+}
+
+TEST(HotsTimeSurface, random_batch_splits_give_the_same_surfaces) {
+  const SensorSize sensor{6, 5};
+  const Events e = testing::random_events(5000, sensor, 8, 9);
+  const HotsOptions o{.sensor = sensor, .dt_us = 1000, .tau_us = 300.0, .include_incomplete = true};
+  const auto whole = hots_time_surfaces(e.view(), o);
+  ASSERT_GT(whole.size(), 10 * 60u);
+  for (std::uint32_t seed = 1; seed <= 3; ++seed) {
+    HotsTimeSurfaces stream(o);
+    std::vector<double> pieces;
+    const auto cuts = testing::random_cuts(e.size(), seed);
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) stream.add(e.view().slice(cuts[i], cuts[i + 1]), pieces);
+    stream.finish(pieces);
+    EXPECT_EQ(pieces, whole);
+  }
+}
+
+TEST(HotsTimeSurface, empty_input_gives_no_surface_and_an_empty_map_stays_zero) {
+  EXPECT_TRUE(hots_time_surfaces(EventView{}, hots()).empty());
+  LastTimestampMap map({2, 2});
+  map.add(EventView{});
+  EXPECT_EQ(std::count(map.map().begin(), map.map().end(), 0), 4);
+}
+
+TEST(HotsTimeSurface, decreasing_time_is_refused_across_batches) {
+  HotsTimeSurfaces stream(hots());
+  std::vector<double> out;
+  Events a, b;
+  a.add(50, 0, 0);
+  b.add(40, 0, 0);
+  stream.add(a.view(), out);
+  EXPECT_THROW(stream.add(b.view(), out), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace evlib::ops

@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "evlib/ops/voxel_grid.hpp"
+#include "ops_test_support.hpp"
+
+namespace evlib::ops {
+namespace {
+
+using testing::Events;
+constexpr SensorSize kSensor{4, 3};
+
+std::size_t at(unsigned bin, std::size_t x, std::size_t y) { return (bin * 3 + y) * 4 + x; }
+
+Events three() {
+  Events e;
+  e.add(0, 0, 0, 1);
+  e.add(25, 1, 0, 0);
+  e.add(100, 2, 0, 1);
+  return e;
+}
+
+TEST(VoxelGrid, e2vid_spreads_over_bins_minus_one_and_keeps_the_last_event_on_the_last_bin) {
+  const auto v = voxel_grid<float>(three().view(), {.sensor = kSensor, .bins = 3});
+  EXPECT_EQ(v[at(0, 0, 0)], 1.0f);
+  // 25 / 100 * 2 = 0.5: half into bins 0 and 1, negative (OFF).
+  EXPECT_EQ(v[at(0, 1, 0)], -0.5f);
+  EXPECT_EQ(v[at(1, 1, 0)], -0.5f);
+  EXPECT_EQ(v[at(2, 2, 0)], 1.0f);
+}
+
+TEST(VoxelGrid, tonic_scales_by_bins_and_loses_the_last_event) {
+  const auto v = voxel_grid<double>(three().view(), {.sensor = kSensor, .bins = 4, .convention = VoxelConvention::kTonic});
+  EXPECT_EQ(v[at(0, 0, 0)], 1.0);
+  EXPECT_EQ(v[at(1, 1, 0)], -1.0);  // 25 / 100 * 4 = 1 exactly
+  double last = 0;
+  for (unsigned b = 0; b < 4; ++b) last += std::abs(v[at(b, 2, 0)]);
+  EXPECT_EQ(last, 0.0);
+}
+
+TEST(VoxelGrid, tonic_boolean_polarity_counts_every_event_positive) {
+  const auto v = voxel_grid<double>(three().view(), {.sensor = kSensor, .bins = 4, .convention = VoxelConvention::kTonic,
+                                                     .polarity = VoxelPolarity::kAllOn});
+  EXPECT_EQ(v[at(1, 1, 0)], 1.0);
+}
+
+TEST(VoxelGrid, e2vid_accumulates_in_float32_left_weights_before_right_weights) {
+  // Repeated events at one pixel: the float32 sum must follow numpy's add.at order exactly.
+  Events e;
+  for (int i = 0; i <= 1000; ++i) e.add(i * 7, 1, 1, static_cast<std::uint8_t>(i % 3 != 0));
+  const auto v = voxel_grid<float>(e.view(), {.sensor = kSensor, .bins = 5});
+  std::vector<float> expected(5, 0.0f);
+  const double span = 7000.0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i <= 1000; ++i) {
+      const double ts = 4.0 * static_cast<double>(i * 7) / span;
+      const auto bin = static_cast<int>(ts);
+      const double frac = ts - bin;
+      const double pol = (i % 3 != 0) ? 1.0 : -1.0;
+      const int target = pass == 0 ? bin : bin + 1;
+      if (target >= 5) continue;
+      const double w = pass == 0 ? pol * (1.0 - frac) : pol * frac;
+      expected[static_cast<std::size_t>(target)] = static_cast<float>(static_cast<double>(expected[target]) + w);
+    }
+  for (unsigned b = 0; b < 5; ++b) EXPECT_EQ(v[at(b, 1, 1)], expected[b]) << "bin " << b;
+}
+
+TEST(VoxelGrid, one_event_and_one_instant_go_to_the_first_bin) {
+  Events e;
+  e.add(42, 3, 2, 1);
+  e.add(42, 3, 2, 1);
+  for (auto c : {VoxelConvention::kE2vid, VoxelConvention::kTonic}) {
+    const auto v = voxel_grid<double>(e.view(), {.sensor = kSensor, .bins = 2, .convention = c});
+    EXPECT_EQ(v[at(0, 3, 2)], 2.0);
+    EXPECT_EQ(std::accumulate(v.begin(), v.end(), 0.0), 2.0);
+  }
+}
+
+TEST(VoxelGrid, normalisation_uses_non_zero_voxels_only_and_keeps_zeros) {
+  Events e;
+  e.add(0, 0, 0, 1);
+  e.add(0, 0, 0, 1);
+  e.add(0, 1, 0, 0);
+  e.add(10, 2, 2, 1);
+  const auto v = voxel_grid<float>(e.view(), {.sensor = kSensor, .bins = 2, .normalize = true});
+  // Non-zero voxels 2, -1, 1: mean 2/3, std sqrt(2 - 4/9).
+  const double mean = 2.0 / 3.0, sd = std::sqrt(6.0 / 3.0 - mean * mean);
+  EXPECT_NEAR(v[at(0, 0, 0)], (2.0 - mean) / sd, 1e-6);
+  EXPECT_NEAR(v[at(0, 1, 0)], (-1.0 - mean) / sd, 1e-6);
+  EXPECT_EQ(v[at(0, 3, 1)], 0.0f);
+  EXPECT_EQ(v[at(1, 0, 0)], 0.0f);
+}
+
+TEST(VoxelGrid, empty_input_and_events_outside_the_sensor_add_nothing) {
+  EXPECT_EQ(voxel_grid<float>(EventView{}, {.sensor = kSensor, .bins = 2}), std::vector<float>(24, 0.0f));
+  Events e;
+  e.add(0, 4, 0, 1);
+  e.add(5, 0, 3, 1);
+  EXPECT_EQ(voxel_grid<float>(e.view(), {.sensor = kSensor, .bins = 2}), std::vector<float>(24, 0.0f));
+}
+
+}  // namespace
+}  // namespace evlib::ops
