@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
 import subprocess
@@ -60,25 +61,38 @@ def test_importing_evlib_starts_no_thread() -> None:
     assert out == ["1", "0"]
 
 
-def test_decoding_releases_the_gil(generate) -> None:
+FEEDS_A_FIFO_FROM_PYTHON = """
+import os, sys, threading, evlib
+source, fifo = sys.argv[1], sys.argv[2]
+data = open(source, "rb").read()
+
+def feed():
+    with open(fifo, "wb") as f:
+        for i in range(0, len(data), 4096):  # every piece needs the GIL
+            f.write(data[i:i + 4096])
+            f.flush()
+
+feeder = threading.Thread(target=feed)
+feeder.start()
+batch = next(evlib._core.Scan(fifo).stream(by_count=10**9))  # one call decoding the whole stream
+feeder.join()
+print(len(batch))
+"""
+
+
+def test_decoding_releases_the_gil(generate, tmp_path: Path) -> None:
+    # The decoder reads a FIFO that a Python thread fills 4 KiB at a time: it can only finish if
+    # the GIL is free while it waits for data (a pipe holds 64 KiB; the file is far larger), so
+    # a decode that held the GIL would hang here until the timeout.
     path = generate("evt3", 3_000_000, 12)
-    ticks = 0
-    done = threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-
-    counter = threading.Thread(target=count)
-    stream = evlib._core.Scan(str(path)).stream(by_count=3_000_000)
-    counter.start()
-    before = ticks
-    next(stream)  # one call into C++ that decodes the whole file
-    during = ticks - before
-    done.set()
-    counter.join()
-    assert during > 0
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-c", FEEDS_A_FIFO_FROM_PYTHON, str(path), str(fifo)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3000000"]
 
 
 def test_progress_callback_gets_fraction_events_and_rate(generate) -> None:
