@@ -271,6 +271,54 @@ TEST(BlockDecoders, evt21_blocks_equal_the_scalar_loop_on_random_damaged_words) 
   }
 }
 
+// Long runs the eight-word AVX-512 step takes whole (sparse and dense masks, rising and equal
+// TIME_HIGHs), broken now and then by one word it does not take, into sinks whose room runs out
+// at every place relative to the step's kEvt21BlockRoom.
+TEST(BlockDecoders, evt21_eight_word_steps_equal_the_scalar_loop_across_sink_boundaries) {
+  std::mt19937_64 rng(21);
+  for (int round = 0; round < 12; ++round) {
+    const bool legacy = round % 2 == 1;
+    std::vector<std::uint32_t> halves;
+    const auto push = [&](std::uint32_t header, std::uint32_t mask) {
+      halves.push_back(legacy ? header : mask);
+      halves.push_back(legacy ? mask : header);
+    };
+    std::uint32_t th = static_cast<std::uint32_t>(rng() % (1u << 27));
+    push(0x80000000u | th, 0);
+    for (int k = 0; k < 6000; ++k) {
+      const std::uint32_t r = static_cast<std::uint32_t>(rng() % 1000);
+      std::uint32_t mask = 1u << (rng() % 32);
+      if (r % 3 == 0) mask |= 1u << (rng() % 32);
+      if (round % 3 == 2 || r % 50 == 0) mask = static_cast<std::uint32_t>(rng());  // dense: several vectors a pair
+      if (r % 41 == 0) mask = 0;
+      const std::uint32_t x_base = static_cast<std::uint32_t>(rng() % (1280 - 32));
+      const std::uint32_t header = (static_cast<std::uint32_t>(rng() % 64) << 22) | (x_base << 11) |
+                                   static_cast<std::uint32_t>(rng() % 720);
+      if (r < 80) {
+        th += static_cast<std::uint32_t>(rng() % 2);
+        push(0x80000000u | th, 0);
+      } else if (r == 80) {
+        push(0x80000000u | (th - 1), 0);  // a backwards step: the scalar loop's
+      } else if (r == 81) {
+        push(0xA0000000u | header, 0);  // a trigger
+      } else if (r == 82) {
+        push((static_cast<std::uint32_t>(rng() % 2) << 28) | (0x7F0u << 11) | 5u, 0xFFFF0000u);  // beyond the sensor
+      } else {
+        push((static_cast<std::uint32_t>(rng() % 2) << 28) | header, mask);
+      }
+    }
+    const auto bytes = test::le32_bytes(halves);
+    expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, {}, legacy); }, bytes, random_cuts(bytes.size(), 8));
+    const auto scalar = test::decode_bytes(evt21(BlockIsa::kScalar, {}, legacy), bytes);
+    for (const BlockIsa isa : block_paths()) {
+      for (const std::size_t room : {std::size_t{255}, std::size_t{256}, std::size_t{300}, std::size_t{4099}}) {
+        expect_same(decode_in_small_sinks(evt21(isa, {}, legacy), bytes, room), scalar,
+                    name_of(isa) + ", room " + std::to_string(room));
+      }
+    }
+  }
+}
+
 TEST(BlockDecoders, dat_blocks_equal_the_scalar_loop_on_random_records_with_wraps_and_bad_coordinates) {
   std::mt19937_64 rng(23);
   for (int round = 0; round < 40; ++round) {
