@@ -56,8 +56,11 @@ inline Step classify(const Word& w, std::uint32_t& th, std::uint32_t width, std:
 // Eight words' events expanded at once, by event rather than by word. Each pair of words'
 // masks is one 64-bit mask over the positions 0-255 of the eight words' 256 bits (position =
 // 32 * word + bit); compressing those positions by it lists the pair's events in order, and
-// permutes by each position's word pick that word's t, x base, y and p. A pair has at most 64
-// events and writes at most 64 slots past its first, so eight words need kEvt21BlockRoom slots.
+// permutes by each position's word pick that word's t, x base, y and p. When the eight words
+// hold at most 64 events (the common case) the four pairs' lists are joined by expands into
+// one and written with one set of stores; else each pair is written on its own. Either way at
+// most 64 events are written at once, and at most 64 slots past their first, so eight words
+// need kEvt21BlockRoom slots.
 struct EightWords {
   __m512i t;                    // 64-bit times, one per word
   __m512i x_base_and_y;         // 16-bit lanes: x bases in 0-7, ys in 8-15
@@ -65,36 +68,72 @@ struct EightWords {
   std::uint64_t pair_masks[4];  // words 2k and 2k+1: their masks (0 for words without events)
 };
 
-EVLIB_AVX512 inline std::size_t expand_pair(const EightWords& w, unsigned pair, std::int64_t* __restrict t,
-                                            std::uint16_t* __restrict x, std::uint16_t* __restrict y,
-                                            std::uint8_t* __restrict p) {
-  const std::uint64_t mask = w.pair_masks[pair];
+struct Columns {
+  std::int64_t* __restrict t;
+  std::uint16_t* __restrict x;
+  std::uint16_t* __restrict y;
+  std::uint8_t* __restrict p;
+};
+
+// The positions of pair `pair`'s events, packed to the front.
+EVLIB_AVX512 inline __m512i pair_positions(const EightWords& w, unsigned pair) {
   const __m512i all_positions = _mm512_add_epi8(
       _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39,
                       38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14,
                       13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
       _mm512_set1_epi8(static_cast<char>(64 * pair)));
-  const __m512i positions = _mm512_maskz_compress_epi8(mask, all_positions);
-  const std::size_t count = static_cast<std::size_t>(std::popcount(mask));
+  return _mm512_maskz_compress_epi8(w.pair_masks[pair], all_positions);
+}
+
+// The events at `positions` (count of them, at most 64) written from slot n.
+EVLIB_AVX512 inline void write_events(const EightWords& w, __m512i positions, std::size_t count, const Columns& c,
+                                      std::size_t n) {
   const __m512i word_of = _mm512_and_si512(_mm512_srli_epi16(positions, 5), _mm512_set1_epi8(7));
-  _mm512_storeu_si512(p, _mm512_permutexvar_epi8(word_of, w.p));
-  for (std::size_t k = 0; k < count; k += 32) {
+  _mm512_storeu_si512(c.p + n, _mm512_permutexvar_epi8(word_of, w.p));
+  for (std::size_t k = 0;;) {
     const __m512i at = _mm512_cvtepu8_epi16(k == 0 ? _mm512_castsi512_si256(positions) : _mm512_extracti64x4_epi64(positions, 1));
     const __m512i word16 = _mm512_srli_epi16(at, 5);
     const __m512i bit = _mm512_and_si512(at, _mm512_set1_epi16(31));
-    _mm512_storeu_si512(x + k, _mm512_add_epi16(_mm512_permutexvar_epi16(word16, w.x_base_and_y), bit));
-    _mm512_storeu_si512(y + k, _mm512_permutexvar_epi16(_mm512_or_si512(word16, _mm512_set1_epi16(8)), w.x_base_and_y));
+    _mm512_storeu_si512(c.x + n + k, _mm512_add_epi16(_mm512_permutexvar_epi16(word16, w.x_base_and_y), bit));
+    _mm512_storeu_si512(c.y + n + k, _mm512_permutexvar_epi16(_mm512_or_si512(word16, _mm512_set1_epi16(8)), w.x_base_and_y));
+    k += 32;
+    if (k >= count) break;
   }
-  _mm512_storeu_si512(t, _mm512_permutexvar_epi64(_mm512_cvtepu8_epi64(_mm512_castsi512_si128(word_of)), w.t));
-  if (count > 8) [[unlikely]] {
+  // Times, eight at a time: the first sixteen unconditionally (most steps have that many).
+  const __m128i first = _mm512_castsi512_si128(word_of);
+  _mm512_storeu_si512(c.t + n, _mm512_permutexvar_epi64(_mm512_cvtepu8_epi64(first), w.t));
+  _mm512_storeu_si512(c.t + n + 8, _mm512_permutexvar_epi64(_mm512_cvtepu8_epi64(_mm_srli_si128(first, 8)), w.t));
+  if (count > 16) [[unlikely]] {
     alignas(64) std::uint8_t words[64];
     _mm512_store_si512(words, word_of);
-    for (std::size_t k = 8; k < count; k += 8) {
+    for (std::size_t k = 16; k < count; k += 8) {
       const __m128i idx = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(words + k));
-      _mm512_storeu_si512(t + k, _mm512_permutexvar_epi64(_mm512_cvtepu8_epi64(idx), w.t));
+      _mm512_storeu_si512(c.t + n + k, _mm512_permutexvar_epi64(_mm512_cvtepu8_epi64(idx), w.t));
     }
   }
-  return count;
+}
+
+EVLIB_AVX512 inline std::size_t expand_eight(const EightWords& w, const Columns& c, std::size_t n) {
+  std::size_t counts[4], total = 0;
+  for (unsigned pair = 0; pair < 4; ++pair) total += counts[pair] = static_cast<std::size_t>(std::popcount(w.pair_masks[pair]));
+  if (total > 64) [[unlikely]] {
+    for (unsigned pair = 0; pair < 4; ++pair) {
+      write_events(w, pair_positions(w, pair), counts[pair], c, n);
+      n += counts[pair];
+    }
+    return n;
+  }
+  // Each further pair's list into the lanes after the ones before it.
+  __m512i positions = pair_positions(w, 0);
+  std::size_t filled = counts[0];
+  for (unsigned pair = 1; pair < 4; ++pair) {
+    const std::uint64_t lanes = _bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(filled + counts[pair])) &
+                                ~_bzhi_u64(~std::uint64_t{0}, static_cast<unsigned>(filled));
+    positions = _mm512_mask_expand_epi8(positions, lanes, pair_positions(w, pair));
+    filled += counts[pair];
+  }
+  write_events(w, positions, total, c, n);
+  return n + total;
 }
 
 // The headers and masks of eight words, as 32-bit lanes.
@@ -115,11 +154,6 @@ EVLIB_AVX512 inline void set_coordinates(EightWords& w, const EightHalves& h, __
   const __m128i y = _mm256_cvtepi32_epi16(_mm256_and_si256(h.header, _mm256_set1_epi32(0x7FF)));
   w.x_base_and_y = _mm512_castsi256_si512(_mm256_set_m128i(y, x_base));
   w.p = _mm512_castsi128_si512(_mm256_cvtepi32_epi8(_mm256_srli_epi32(h.header, 28)));
-}
-
-EVLIB_AVX512 inline std::size_t expand_eight(const EightWords& w, BlockColumns& out, std::size_t n) {
-  for (unsigned pair = 0; pair < 4; ++pair) n += expand_pair(w, pair, out.t + n, out.x + n, out.y + n, out.p + n);
-  return n;
 }
 
 // Eight words the way the scalar loop would take them, if it would take them all: CD words
@@ -167,8 +201,7 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
     EightWords w;
     if (words - i >= 8 && capacity - n >= kEvt21BlockRoom &&
         eight_words(load_eight(bytes + 8 * i, legacy), high, epoch, width, height, w)) {
-      BlockColumns at{out_t, out_x, out_y, out_p, 0};
-      n = expand_eight(w, at, n);
+      n = expand_eight(w, Columns{out_t, out_x, out_y, out_p}, n);
       i += 8;
       continue;
     }
@@ -206,7 +239,7 @@ EVLIB_AVX512 std::size_t expand_avx512(const std::uint8_t* bytes, std::size_t wo
     EightWords w;
     w.t = _mm512_cvtepu32_epi64(_mm256_and_si256(_mm256_srli_epi32(h.header, 22), _mm256_set1_epi32(63)));
     set_coordinates(w, h, cd);
-    n = expand_eight(w, out, n);
+    n = expand_eight(w, Columns{out.t, out.x, out.y, out.p}, n);
   }
   out.n = n;
   return i;
