@@ -732,7 +732,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-r,--runs", args->runs, "Timed runs, 1 to 1000 (default 5); per side in the comparing modes")
       ->check(CLI::Range(1, 1000));
   cmd->add_flag("--stream", args->stream, "Measure streaming with reused chunk buffers instead of a whole-file read; for EVT 2.0/2.1/3.0 and DAT "
-                "also the stateless ceiling (the file's words split into columns, no decoding) and the fraction of it reached");
+                "also the stateless ceiling (the file's words split into columns, EVT 2.1 masks expanded into events, no decoding) and the fraction of it reached");
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->add_option("--threads", args->threads,
                   "Decode on N threads, 1 to 256: whole file split at the time index (built first if missing; 1: "

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <random>
 #include <string>
 
@@ -316,6 +317,44 @@ TEST(BlockDecoders, evt21_eight_word_steps_equal_the_scalar_loop_across_sink_bou
                     name_of(isa) + ", room " + std::to_string(room));
       }
     }
+  }
+}
+
+// The stateless expansion behind bench --stream's EVT 2.1 ceiling: every CD word's set mask
+// bits as events (t its 6-bit time), any other word skipped, in both half-word orders.
+TEST(BlockDecoders, evt21_stateless_expansion_lists_every_cd_words_mask_bits_in_order) {
+  if (detail::cpu_block_isa() < BlockIsa::kAvx512) GTEST_SKIP() << "no AVX-512 here: the ceiling uses a plain loop";
+  std::mt19937_64 rng(5);
+  for (const bool legacy : {false, true}) {
+    std::vector<std::uint32_t> halves;
+    std::vector<std::int64_t> t;
+    std::vector<std::uint16_t> x, y;
+    std::vector<std::uint8_t> p;
+    for (int k = 0; k < 4000; ++k) {
+      const std::uint32_t header = static_cast<std::uint32_t>(rng()) >> (k % 3 == 0 ? 0 : 3);  // types 0-1 mostly
+      const std::uint32_t mask = k % 5 == 0 ? static_cast<std::uint32_t>(rng()) : 1u << (rng() % 32);
+      halves.push_back(legacy ? header : mask);
+      halves.push_back(legacy ? mask : header);
+      for (std::uint32_t m = (header >> 28) <= 1 ? mask : 0; m != 0; m &= m - 1) {
+        t.push_back((header >> 22) & 63);
+        x.push_back(static_cast<std::uint16_t>(((header >> 11) & 0x7FF) + static_cast<std::uint32_t>(std::countr_zero(m))));
+        y.push_back(static_cast<std::uint16_t>(header & 0x7FF));
+        p.push_back(static_cast<std::uint8_t>(header >> 28));
+      }
+    }
+    const auto bytes = test::le32_bytes(halves);
+    const std::size_t room = t.size() + detail::kEvt21BlockRoom;
+    std::vector<std::int64_t> got_t(room);
+    std::vector<std::uint16_t> got_x(room), got_y(room);
+    std::vector<std::uint8_t> got_p(room);
+    detail::BlockColumns cols{got_t.data(), got_x.data(), got_y.data(), got_p.data(), 0};
+    ASSERT_EQ(detail::evt21_expand_stateless(BlockIsa::kAvx512, bytes.data(), 4000, legacy, cols), 4000u);
+    ASSERT_EQ(cols.n, t.size());
+    got_t.resize(cols.n), got_x.resize(cols.n), got_y.resize(cols.n), got_p.resize(cols.n);
+    EXPECT_EQ(got_t, t);
+    EXPECT_EQ(got_x, x);
+    EXPECT_EQ(got_y, y);
+    EXPECT_EQ(got_p, p);
   }
 }
 
