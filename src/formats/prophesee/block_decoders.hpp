@@ -56,12 +56,13 @@ std::size_t dat_block_records(BlockIsa isa);
 // (docs/formats.md 3.1). AVX-512 takes eight such words a step, their events listed by
 // compressing bit positions and their columns picked by permutes, and needs kEvt21BlockRoom
 // slots past out.n for it; a word at a time (AVX2, and AVX-512 next to an unusual word) needs
-// kEvt21WordRoom. Returns the words decoded; th as in evt2_blocks.
+// kEvt21WordRoom. Returns the words decoded; th as in evt2_blocks. With a filter (nullptr: none)
+// only the events it accepts are written, and only by AVX-512's eight-word steps (AVX2 returns 0).
 inline constexpr std::size_t kEvt21BlockRoom = 256;
 inline constexpr std::size_t kEvt21WordRoom = 32;
 std::size_t evt21_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                          std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
-                         std::uint32_t height);
+                         std::uint32_t height, const PushedFilter* filter);
 
 // The stateless upper bound of EVT 2.1 streaming (`evlib bench --stream`'s ceiling): every CD
 // word's mask expanded into columns with t = its 6-bit time, no TIME_HIGH, no validation.

@@ -159,8 +159,32 @@ EVLIB_AVX512 inline void set_coordinates(EightWords& w, const EightHalves& h, __
 // Eight words the way the scalar loop would take them, if it would take them all: CD words
 // whose events are inside the sensor and TIME_HIGH words not below the one in effect before
 // them. th is updated then; false (and nothing changed) otherwise.
+// The pushed-down filter on eight words (their events all inside the sensor): the scalar loop
+// keeps an event when its word's y, p and t pass and its x does, so each mask keeps the bits
+// whose x is in [x_lo, x_lo + x_span), and none when the word fails.
+EVLIB_AVX512 inline void keep_accepted(EightWords& w, __m256i x_base, __m256i y, __m256i type, const PushedFilter& f) {
+  const __mmask8 y_in = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(y, _mm256_set1_epi32(static_cast<int>(f.y_lo))),
+                                                _mm256_set1_epi32(static_cast<int>(f.y_span)));
+  const __mmask8 p_in =
+      _mm256_test_epi32_mask(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(f.keep_p)), type), _mm256_set1_epi32(1));
+  const __mmask8 t_in = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(w.t, _mm512_set1_epi64(f.t_lo)),
+                                                _mm512_set1_epi64(static_cast<long long>(f.t_span)));
+  // The x range as bit numbers of each word, clamped to 0-32 (x_lo < 2^16 whenever x_span > 0).
+  const int x_lo = f.x_span == 0 ? 0 : static_cast<int>(f.x_lo), x_hi = f.x_span == 0 ? 0 : static_cast<int>(f.x_lo + f.x_span);
+  const auto bit_of = [&](int x) {
+    return _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(_mm256_set1_epi32(x), x_base), _mm256_setzero_si256()),
+                            _mm256_set1_epi32(32));
+  };
+  const __m256i one = _mm256_set1_epi32(1);
+  const __m256i below_hi = _mm256_sub_epi32(_mm256_sllv_epi32(one, bit_of(x_hi)), one);  // shifts by 32 give 0
+  const __m256i below_lo = _mm256_sub_epi32(_mm256_sllv_epi32(one, bit_of(x_lo)), one);
+  const __m256i masks = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.pair_masks));
+  const __m256i kept = _mm256_maskz_and_epi32(y_in & p_in & t_in, masks, _mm256_andnot_si256(below_lo, below_hi));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(w.pair_masks), kept);
+}
+
 EVLIB_AVX512 inline bool eight_words(const EightHalves& h, std::uint32_t& th, std::int64_t epoch, std::uint32_t width,
-                                     std::uint32_t height, EightWords& w) {
+                                     std::uint32_t height, const PushedFilter* filter, EightWords& w) {
   const __m256i type = _mm256_srli_epi32(h.header, 28);
   const __mmask8 cd = _mm256_cmple_epu32_mask(type, _mm256_set1_epi32(1));
   const __mmask8 time_high = _mm256_cmpeq_epi32_mask(type, _mm256_set1_epi32(8));
@@ -183,12 +207,13 @@ EVLIB_AVX512 inline bool eight_words(const EightHalves& h, std::uint32_t& th, st
   const __m512i lsb = _mm512_cvtepu32_epi64(_mm256_and_si256(_mm256_srli_epi32(h.header, 22), _mm256_set1_epi32(63)));
   w.t = _mm512_add_epi64(_mm512_add_epi64(_mm512_set1_epi64(epoch), _mm512_slli_epi64(_mm512_cvtepu32_epi64(in_effect), 6)), lsb);
   set_coordinates(w, h, cd);
+  if (filter != nullptr) keep_accepted(w, x_base, y, type, *filter);
   return true;
 }
 
 EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                                        std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
-                                       std::uint32_t height) {
+                                       std::uint32_t height, const PushedFilter* filter) {
   // The columns in restrict locals: stores through them (the uint8_t one may alias anything)
   // then force no reloads of the state.
   std::int64_t* __restrict out_t = out.t;
@@ -200,14 +225,14 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
   for (;;) {
     EightWords w;
     if (words - i >= 8 && capacity - n >= kEvt21BlockRoom &&
-        eight_words(load_eight(bytes + 8 * i, legacy), high, epoch, width, height, w)) {
+        eight_words(load_eight(bytes + 8 * i, legacy), high, epoch, width, height, filter, w)) {
       n = expand_eight(w, Columns{out_t, out_x, out_y, out_p}, n);
       i += 8;
       continue;
     }
     // A block with something unusual, or the last words: one word as the scalar loop would
-    // take it, at most (the scalar loop takes what this does not).
-    if (i == words || capacity - n < kEvt21WordRoom) break;
+    // take it, at most (the scalar loop takes what this does not; all of them when filtered).
+    if (i == words || capacity - n < kEvt21WordRoom || filter != nullptr) break;
     const Word word = load_word(bytes + 8 * i, legacy);
     const Step step = classify(word, high, width, height);
     if (step == Step::kStop) break;
@@ -309,10 +334,11 @@ EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words,
 
 std::size_t evt21_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                          std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
-                         std::uint32_t height) {
+                         std::uint32_t height, const PushedFilter* filter) {
   switch (isa) {
-    case BlockIsa::kAvx512: return blocks_avx512(bytes, words, legacy, th, epoch, out, capacity, width, height);
-    case BlockIsa::kAvx2: return blocks_avx2(bytes, words, legacy, th, epoch, out, capacity, width, height);
+    case BlockIsa::kAvx512: return blocks_avx512(bytes, words, legacy, th, epoch, out, capacity, width, height, filter);
+    case BlockIsa::kAvx2:
+      return filter == nullptr ? blocks_avx2(bytes, words, legacy, th, epoch, out, capacity, width, height) : 0;
     default: return 0;
   }
 }
@@ -328,7 +354,7 @@ std::size_t evt21_expand_stateless(BlockIsa isa, const std::uint8_t* bytes, std:
 
 namespace evlib::detail {
 std::size_t evt21_blocks(BlockIsa, const std::uint8_t*, std::size_t, bool, std::uint32_t&, std::int64_t, BlockColumns&,
-                         std::size_t, std::uint32_t, std::uint32_t) {
+                         std::size_t, std::uint32_t, std::uint32_t, const PushedFilter*) {
   return 0;
 }
 std::size_t evt21_expand_stateless(BlockIsa, const std::uint8_t*, std::size_t, bool, BlockColumns&) { return 0; }

@@ -41,9 +41,10 @@ detail::Evt2Decoder evt2(BlockIsa isa, Geometry g, const EventFilter& filter = {
   c.filter = filter;
   return detail::Evt2Decoder(c);
 }
-detail::Evt21Decoder evt21(BlockIsa isa, Geometry g, bool legacy) {
+detail::Evt21Decoder evt21(BlockIsa isa, Geometry g, bool legacy, const EventFilter& filter = {}) {
   detail::WordDecoderConfig c = test::word_config(g.width, g.height);
   c.max_block_isa = isa;
+  c.filter = filter;
   return detail::Evt21Decoder(c, legacy);
 }
 detail::DatDecoder dat(BlockIsa isa, Geometry g, const EventFilter& filter = {}) {
@@ -202,6 +203,17 @@ TEST(BlockDecoders, filtered_evt2_blocks_equal_the_filtered_scalar_loop) {
 
 // Words of each type the decoders know and some they do not, coordinates beyond small sensors,
 // TIME_HIGH values that repeat, rise, step back a little and wrap: every fallback is exercised.
+TEST(BlockDecoders, filtered_evt21_blocks_equal_the_filtered_scalar_loop) {
+  test::ScopedTempDir dir;
+  const auto bytes = scene_payload(dir, "evt21", 13, (std::int64_t{1} << 34) - 5'000);  // a window across the wrap
+  const bool legacy = detail::Evt21Decoder::guess_legacy_layout(bytes.data(), bytes.size()) == 1;
+  const auto whole = test::decode_bytes(evt21(BlockIsa::kScalar, {}, legacy), bytes);
+  const auto t = whole.events.t();
+  for (const EventFilter& f : some_filters(t.front(), t.back())) {
+    expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, {}, legacy, f); }, bytes, random_cuts(bytes.size(), 14));
+  }
+}
+
 TEST(BlockDecoders, evt2_blocks_equal_the_scalar_loop_on_random_damaged_words) {
   std::mt19937_64 rng(21);
   for (int round = 0; round < 40; ++round) {
@@ -316,6 +328,10 @@ TEST(BlockDecoders, evt21_eight_word_steps_equal_the_scalar_loop_across_sink_bou
         expect_same(decode_in_small_sinks(evt21(isa, {}, legacy), bytes, room), scalar,
                     name_of(isa) + ", room " + std::to_string(room));
       }
+    }
+    const auto t = scalar.events.t();
+    for (const EventFilter& f : some_filters(t.front(), t.back())) {
+      expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, {}, legacy, f); }, bytes, {8, 800, 8008});
     }
   }
 }
