@@ -14,7 +14,7 @@ namespace evlib::detail {
 // The widest block decoder to use. Config structs carry a limit, so that tests can force each
 // path this CPU has; decoders use the smaller of the limit and what the CPU supports.
 enum class BlockIsa : std::uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
-BlockIsa cpu_block_isa();  // AVX-512 needs F, BW, VL and VBMI2; AVX2 needs AVX2, BMI2, POPCNT
+BlockIsa cpu_block_isa();  // AVX-512 needs F, BW, VL, CD, VBMI and VBMI2; AVX2 needs AVX2, BMI2, POPCNT
 inline BlockIsa usable_block_isa(BlockIsa limit) {
   const BlockIsa cpu = cpu_block_isa();
   return limit < cpu ? limit : cpu;
@@ -51,14 +51,24 @@ std::size_t dat_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t reco
                        std::uint32_t height, const PushedFilter* filter);
 std::size_t dat_block_records(BlockIsa isa);
 
-// EVT 2.1: words while each is a CD word whose events all fall inside width x height (its
-// validity mask expanded by compress stores) or a TIME_HIGH word not below th (no wrap, no
-// backwards step); legacy: the header half comes first (docs/formats.md 3.1). Writes up to
-// kEvt21BlockRoom slots past out.n per word and runs while that much room is left. Returns the
-// words decoded; th as in evt2_blocks.
-inline constexpr std::size_t kEvt21BlockRoom = 32;
+// EVT 2.1: words while each is a CD word whose events all fall inside width x height or a
+// TIME_HIGH word not below th (no wrap, no backwards step); legacy: the header half comes first
+// (docs/formats.md 3.1). AVX-512 takes eight such words a step, their events listed by
+// compressing bit positions and their columns picked by permutes, and needs kEvt21BlockRoom
+// slots past out.n for it; a word at a time (AVX2, and AVX-512 next to an unusual word) needs
+// kEvt21WordRoom. Returns the words decoded; th as in evt2_blocks. With a filter (nullptr: none)
+// only the events it accepts are written, and only by AVX-512's eight-word steps (AVX2 returns 0).
+inline constexpr std::size_t kEvt21BlockRoom = 256;
+inline constexpr std::size_t kEvt21WordRoom = 32;
 std::size_t evt21_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                          std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
-                         std::uint32_t height);
+                         std::uint32_t height, const PushedFilter* filter);
+
+// The stateless upper bound of EVT 2.1 streaming (`evlib bench --stream`'s ceiling): every CD
+// word's mask expanded into columns with t = its 6-bit time, no TIME_HIGH, no validation.
+// Writes from out.n, kEvt21BlockRoom slots past the events at most, and advances out.n; returns
+// the words expanded, a multiple of eight (AVX-512; 0 elsewhere: the caller expands the rest).
+std::size_t evt21_expand_stateless(BlockIsa isa, const std::uint8_t* bytes, std::size_t words, bool legacy,
+                                   BlockColumns& out);
 
 }  // namespace evlib::detail

@@ -47,8 +47,8 @@ class Evt21Decoder {
 
   Evt21Decoder(const WordDecoderConfig& config, bool legacy_layout)
       : width_(config.width), height_(config.height), shift_enabled_(config.metavision_time_shift),
-        legacy_(legacy_layout), filter_(config.filter, config.width, config.height),
-        blocks_(config.simd && !config.filter.active() ? usable_block_isa(config.max_block_isa) : BlockIsa::kScalar) {
+        legacy_(legacy_layout), filter_(config.filter, config.width, config.height), filtered_(config.filter.active()),
+        blocks_(block_isa(config)) {
     s_.next_offset = config.stream_offset;
   }
 
@@ -75,13 +75,20 @@ class Evt21Decoder {
   std::size_t decode_blocks(const std::uint8_t* bytes, std::size_t i, std::size_t count, Sink& sink);
   void on_time_high(std::uint32_t v, std::uint64_t offset);
   void on_rare_word(std::uint32_t h, std::uint32_t l, std::uint64_t offset, TriggerBatch& triggers);
+  // Filtered decoding has an AVX-512 block path only.
+  static BlockIsa block_isa(const WordDecoderConfig& config) {
+    if (!config.simd) return BlockIsa::kScalar;
+    const BlockIsa isa = usable_block_isa(config.max_block_isa);
+    return config.filter.active() && isa != BlockIsa::kAvx512 ? BlockIsa::kScalar : isa;
+  }
 
   const std::uint32_t width_;
   const std::uint32_t height_;
   const bool shift_enabled_;
   const bool legacy_;
   const PushedFilter filter_;
-  const BlockIsa blocks_;  // kScalar: no block decoder (a filter, or none on this CPU)
+  const bool filtered_;  // the filter excludes something: the block decoder applies it too
+  const BlockIsa blocks_;  // kScalar: no block decoder (none on this CPU, or a filter without AVX-512)
   DecodeStats stats_;
   State s_;
 };
@@ -143,7 +150,7 @@ std::size_t Evt21Decoder::decode_blocks(const std::uint8_t* bytes, std::size_t i
   std::uint32_t th = s_.th;
   const std::int64_t epoch = s_.base - (static_cast<std::int64_t>(s_.th) << 6);
   const std::size_t done =
-      evt21_blocks(blocks_, bytes + 8 * i, count - i, legacy_, th, epoch, cols, sink.cap, width_, height_);
+      evt21_blocks(blocks_, bytes + 8 * i, count - i, legacy_, th, epoch, cols, sink.cap, width_, height_, filtered_ ? &filter_ : nullptr);
   sink.n = cols.n;
   s_.th = th;
   s_.base = epoch + (static_cast<std::int64_t>(th) << 6);

@@ -213,7 +213,8 @@ std::size_t evt2_block_words(BlockIsa isa) { return isa == BlockIsa::kAvx512 ? 1
 BlockIsa cpu_block_isa() {
   static const BlockIsa isa = [] {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
+        __builtin_cpu_supports("avx512vbmi2") &&
+        __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
       return BlockIsa::kAvx512;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {

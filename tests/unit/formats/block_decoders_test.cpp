@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <random>
 #include <string>
 
@@ -40,9 +41,10 @@ detail::Evt2Decoder evt2(BlockIsa isa, Geometry g, const EventFilter& filter = {
   c.filter = filter;
   return detail::Evt2Decoder(c);
 }
-detail::Evt21Decoder evt21(BlockIsa isa, Geometry g, bool legacy) {
+detail::Evt21Decoder evt21(BlockIsa isa, Geometry g, bool legacy, const EventFilter& filter = {}) {
   detail::WordDecoderConfig c = test::word_config(g.width, g.height);
   c.max_block_isa = isa;
+  c.filter = filter;
   return detail::Evt21Decoder(c, legacy);
 }
 detail::DatDecoder dat(BlockIsa isa, Geometry g, const EventFilter& filter = {}) {
@@ -201,6 +203,17 @@ TEST(BlockDecoders, filtered_evt2_blocks_equal_the_filtered_scalar_loop) {
 
 // Words of each type the decoders know and some they do not, coordinates beyond small sensors,
 // TIME_HIGH values that repeat, rise, step back a little and wrap: every fallback is exercised.
+TEST(BlockDecoders, filtered_evt21_blocks_equal_the_filtered_scalar_loop) {
+  test::ScopedTempDir dir;
+  const auto bytes = scene_payload(dir, "evt21", 13, (std::int64_t{1} << 34) - 5'000);  // a window across the wrap
+  const bool legacy = detail::Evt21Decoder::guess_legacy_layout(bytes.data(), bytes.size()) == 1;
+  const auto whole = test::decode_bytes(evt21(BlockIsa::kScalar, {}, legacy), bytes);
+  const auto t = whole.events.t();
+  for (const EventFilter& f : some_filters(t.front(), t.back())) {
+    expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, {}, legacy, f); }, bytes, random_cuts(bytes.size(), 14));
+  }
+}
+
 TEST(BlockDecoders, evt2_blocks_equal_the_scalar_loop_on_random_damaged_words) {
   std::mt19937_64 rng(21);
   for (int round = 0; round < 40; ++round) {
@@ -268,6 +281,96 @@ TEST(BlockDecoders, evt21_blocks_equal_the_scalar_loop_on_random_damaged_words) 
                                                                        200 + static_cast<std::uint32_t>(rng() % 1900)};
     const auto bytes = test::le32_bytes(halves);
     expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, g, legacy); }, bytes, {5, 64, 999, 4321});
+  }
+}
+
+// Long runs the eight-word AVX-512 step takes whole (sparse and dense masks, rising and equal
+// TIME_HIGHs), broken now and then by one word it does not take, into sinks whose room runs out
+// at every place relative to the step's kEvt21BlockRoom.
+TEST(BlockDecoders, evt21_eight_word_steps_equal_the_scalar_loop_across_sink_boundaries) {
+  std::mt19937_64 rng(21);
+  for (int round = 0; round < 12; ++round) {
+    const bool legacy = round % 2 == 1;
+    std::vector<std::uint32_t> halves;
+    const auto push = [&](std::uint32_t header, std::uint32_t mask) {
+      halves.push_back(legacy ? header : mask);
+      halves.push_back(legacy ? mask : header);
+    };
+    std::uint32_t th = static_cast<std::uint32_t>(rng() % (1u << 27));
+    push(0x80000000u | th, 0);
+    for (int k = 0; k < 6000; ++k) {
+      const std::uint32_t r = static_cast<std::uint32_t>(rng() % 1000);
+      std::uint32_t mask = 1u << (rng() % 32);
+      if (r % 3 == 0) mask |= 1u << (rng() % 32);
+      if (round % 3 == 2 || r % 50 == 0) mask = static_cast<std::uint32_t>(rng());  // dense: several vectors a pair
+      if (r % 41 == 0) mask = 0;
+      const std::uint32_t x_base = static_cast<std::uint32_t>(rng() % (1280 - 32));
+      const std::uint32_t header = (static_cast<std::uint32_t>(rng() % 64) << 22) | (x_base << 11) |
+                                   static_cast<std::uint32_t>(rng() % 720);
+      if (r < 80) {
+        th += static_cast<std::uint32_t>(rng() % 2);
+        push(0x80000000u | th, 0);
+      } else if (r == 80) {
+        push(0x80000000u | (th - 1), 0);  // a backwards step: the scalar loop's
+      } else if (r == 81) {
+        push(0xA0000000u | header, 0);  // a trigger
+      } else if (r == 82) {
+        push((static_cast<std::uint32_t>(rng() % 2) << 28) | (0x7F0u << 11) | 5u, 0xFFFF0000u);  // beyond the sensor
+      } else {
+        push((static_cast<std::uint32_t>(rng() % 2) << 28) | header, mask);
+      }
+    }
+    const auto bytes = test::le32_bytes(halves);
+    expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, {}, legacy); }, bytes, random_cuts(bytes.size(), 8));
+    const auto scalar = test::decode_bytes(evt21(BlockIsa::kScalar, {}, legacy), bytes);
+    for (const BlockIsa isa : block_paths()) {
+      for (const std::size_t room : {std::size_t{255}, std::size_t{256}, std::size_t{300}, std::size_t{4099}}) {
+        expect_same(decode_in_small_sinks(evt21(isa, {}, legacy), bytes, room), scalar,
+                    name_of(isa) + ", room " + std::to_string(room));
+      }
+    }
+    const auto t = scalar.events.t();
+    for (const EventFilter& f : some_filters(t.front(), t.back())) {
+      expect_blocks_match_scalar([&](BlockIsa isa) { return evt21(isa, {}, legacy, f); }, bytes, {8, 800, 8008});
+    }
+  }
+}
+
+// The stateless expansion behind bench --stream's EVT 2.1 ceiling: every CD word's set mask
+// bits as events (t its 6-bit time), any other word skipped, in both half-word orders.
+TEST(BlockDecoders, evt21_stateless_expansion_lists_every_cd_words_mask_bits_in_order) {
+  if (detail::cpu_block_isa() < BlockIsa::kAvx512) GTEST_SKIP() << "no AVX-512 here: the ceiling uses a plain loop";
+  std::mt19937_64 rng(5);
+  for (const bool legacy : {false, true}) {
+    std::vector<std::uint32_t> halves;
+    std::vector<std::int64_t> t;
+    std::vector<std::uint16_t> x, y;
+    std::vector<std::uint8_t> p;
+    for (int k = 0; k < 4000; ++k) {
+      const std::uint32_t header = static_cast<std::uint32_t>(rng()) >> (k % 3 == 0 ? 0 : 3);  // types 0-1 mostly
+      const std::uint32_t mask = k % 5 == 0 ? static_cast<std::uint32_t>(rng()) : 1u << (rng() % 32);
+      halves.push_back(legacy ? header : mask);
+      halves.push_back(legacy ? mask : header);
+      for (std::uint32_t m = (header >> 28) <= 1 ? mask : 0; m != 0; m &= m - 1) {
+        t.push_back((header >> 22) & 63);
+        x.push_back(static_cast<std::uint16_t>(((header >> 11) & 0x7FF) + static_cast<std::uint32_t>(std::countr_zero(m))));
+        y.push_back(static_cast<std::uint16_t>(header & 0x7FF));
+        p.push_back(static_cast<std::uint8_t>(header >> 28));
+      }
+    }
+    const auto bytes = test::le32_bytes(halves);
+    const std::size_t room = t.size() + detail::kEvt21BlockRoom;
+    std::vector<std::int64_t> got_t(room);
+    std::vector<std::uint16_t> got_x(room), got_y(room);
+    std::vector<std::uint8_t> got_p(room);
+    detail::BlockColumns cols{got_t.data(), got_x.data(), got_y.data(), got_p.data(), 0};
+    ASSERT_EQ(detail::evt21_expand_stateless(BlockIsa::kAvx512, bytes.data(), 4000, legacy, cols), 4000u);
+    ASSERT_EQ(cols.n, t.size());
+    got_t.resize(cols.n), got_x.resize(cols.n), got_y.resize(cols.n), got_p.resize(cols.n);
+    EXPECT_EQ(got_t, t);
+    EXPECT_EQ(got_x, x);
+    EXPECT_EQ(got_y, y);
+    EXPECT_EQ(got_p, p);
   }
 }
 
