@@ -22,3 +22,11 @@ else
   .venv/bin/python -m pip install -q --no-build-isolation --no-deps --force-reinstall .
   .venv/bin/python -m pip install -q "evlib[test]"
 fi
+# tonic 1.7.0, a reference the evlib.ops tests compare with: without its declared dependencies
+# (librosa, expelliarmus: audio and file readers, with numba and scikit-learn behind them), plus
+# what `import tonic` does import. Outside CI a failure only warns (those tests then skip).
+if ! .venv/bin/python -m pip install -q --no-deps "tonic==1.7.0" ||
+   ! .venv/bin/python -m pip install -q scipy importRosbag requests typing_extensions; then
+  echo "python-env: cannot install tonic==1.7.0; the evlib.ops tests against tonic will skip" >&2
+  if [[ "${CI:-}" == "true" ]]; then exit 1; fi
+fi
