@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the virtual environment .venv and installs the evlib Python package
 # into it from this checkout, with what its tests use (the "test" extra: pandas, tqdm, pytest,
-# hypothesis). The extension is built by scikit-build-core into build/python/ (kept, so that a
+# hypothesis, h5py, dv-processing; and tonic, installed apart, below). The extension is built by scikit-build-core into build/python/ (kept, so that a
 # rebuild only compiles what changed) for the baseline x86-64 ISA, as a wheel is.
 # EVLIB_EDITABLE=1 installs in development mode (Python files served from python/evlib).
 set -euo pipefail

@@ -332,7 +332,8 @@ class LastTimestampMap:
 
 class _Filter:
     """A stateful filter: :meth:`filter` returns the kept events of a batch, and the state
-    (per-pixel times) carries to the next batch, so any split of a stream gives the same result."""
+    (per-pixel times) carries to the next batch, so any split of a stream gives the same result.
+    The kernel runs without the GIL: use one filter object from one thread at a time."""
 
     _kernel: Any
 
