@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the virtual environment .venv and installs the evlib Python package
 # into it from this checkout, with what its tests use (the "test" extra: pandas, tqdm, pytest,
-# hypothesis). The extension is built by scikit-build-core into build/python/ (kept, so that a
+# hypothesis, h5py, dv-processing; and tonic, installed apart, below). The extension is built by scikit-build-core into build/python/ (kept, so that a
 # rebuild only compiles what changed) for the baseline x86-64 ISA, as a wheel is.
 # EVLIB_EDITABLE=1 installs in development mode (Python files served from python/evlib).
 set -euo pipefail
@@ -21,4 +21,12 @@ else
   # dependencies, resolved against the evlib just installed (never fetched: it satisfies them).
   .venv/bin/python -m pip install -q --no-build-isolation --no-deps --force-reinstall .
   .venv/bin/python -m pip install -q "evlib[test]"
+fi
+# tonic 1.7.0, a reference the evlib.ops tests compare with: without its declared dependencies
+# (librosa, expelliarmus: audio and file readers, with numba and scikit-learn behind them), plus
+# what `import tonic` does import. Outside CI a failure only warns (those tests then skip).
+if ! .venv/bin/python -m pip install -q --no-deps "tonic==1.7.0" ||
+   ! .venv/bin/python -m pip install -q scipy importRosbag requests typing_extensions; then
+  echo "python-env: cannot install tonic==1.7.0; the evlib.ops tests against tonic will skip" >&2
+  if [[ "${CI:-}" == "true" ]]; then exit 1; fi
 fi

@@ -3,7 +3,8 @@
 Native API (the C++ table's schema: ``t`` Int64 µs, ``x`` UInt16, ``y`` UInt16, ``p`` UInt8
 with 1 = ON): :func:`scan_events` (a lazy Polars source with pushdown), :func:`open` (an
 :class:`EventFile` with its header, counts and ``iter_batches``), :func:`convert`,
-:func:`save`. evlib 0.13's API: :func:`load_events`, :mod:`evlib.formats`,
+:func:`save`. Processing (frames, histograms, voxel grids, time surfaces, denoising filters):
+:mod:`evlib.ops`. evlib 0.13's API: :func:`load_events`, :mod:`evlib.formats`,
 :mod:`evlib.filtering`, :mod:`evlib.representations`.
 
 Importing evlib starts no thread and opens no file.
@@ -64,7 +65,7 @@ Batch.to_structured = _batch_to_structured  # type: ignore[method-assign,assignm
 Batch.to_pandas = _batch_to_pandas  # type: ignore[method-assign,assignment]
 Batch.to_polars = _batch_to_polars  # type: ignore[method-assign,assignment]
 
-from . import filtering, formats, representations  # noqa: E402
+from . import filtering, formats, ops, representations  # noqa: E402
 from ._compat import load_events  # noqa: E402
 from .formats import detect_format, get_format_description, save_events_to_hdf5, save_events_to_text  # noqa: E402
 
@@ -85,6 +86,7 @@ __all__ = [
     "iter_batches",
     "load_events",
     "open",
+    "ops",
     "representations",
     "save",
     "save_events_to_hdf5",

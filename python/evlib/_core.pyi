@@ -207,5 +207,7 @@ def digest(batch: Batch) -> str:
     SHA-256 of the batch's events row-packed little-endian (t, x, y, p: 13 bytes an event).
     """
 
+ops: Any  # submodule evlib._core.ops: the processing kernels, typed through evlib.ops
+
 def write_format_for(path: str) -> object:
     """The format a file name's extension selects for writing, or None."""

@@ -14,6 +14,7 @@
 namespace evlib::python {
 void bind_errors(nb::module_& m);
 void bind_writer(nb::module_& m);
+void bind_ops(nb::module_& m);
 
 namespace {
 
@@ -58,6 +59,7 @@ NB_MODULE(_core, m) {
   bind_batch(m);
   bind_scan(m);
   bind_writer(m);
+  bind_ops(m);
   m.def("formats", &format_list, "Every registered format, in detection order, as dicts.");
   m.def(
       "detect_format",

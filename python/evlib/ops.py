@@ -1,0 +1,430 @@
+"""Processing kernels: event frames, RVT stacked histograms, voxel grids, time surfaces and
+streaming denoising filters, run by the C++ core (docs/processing.md gives each operation's
+reference, edge rules and deviations).
+
+Every function takes events as any of: an :class:`evlib.Batch`, a Polars DataFrame (native
+columns ``t``, ``x``, ``y``, ``p``, or evlib 0.13's ``x``, ``y``, ``t`` Duration, ``polarity``),
+a NumPy structured array with fields ``t``, ``x``, ``y``, ``p`` (tonic's ``events_struct``),
+a mapping of column name to array, or a ``(t, x, y, p)`` tuple. Columns whose dtype is
+already int64 / uint16 / uint16 / uint8 and contiguous are passed to the kernels without a
+copy. Events outside the sensor are never counted and are dropped by the filters.
+
+``sensor_size`` is ``(width, height)`` (a third item, tonic's polarity count, is accepted and
+ignored where a ``polarities`` argument exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._core import ops as _ops
+
+__all__ = [
+    "BackgroundActivity",
+    "HotPixels",
+    "LastTimestampMap",
+    "Refractory",
+    "Stcf",
+    "TimeSurface",
+    "event_frame",
+    "rvt_count_window",
+    "rvt_time_window",
+    "slice_events",
+    "stacked_histogram",
+    "time_surface",
+    "voxel_grid",
+]
+
+Events = Any  # Batch | polars.DataFrame | structured ndarray | Mapping[str, array] | (t, x, y, p)
+SensorSize = Union[tuple[int, int], tuple[int, int, int]]
+Columns = tuple[NDArray[np.int64], NDArray[np.uint16], NDArray[np.uint16], NDArray[np.uint8]]
+
+
+def _column(values: Any, dtype: type) -> NDArray[Any]:
+    array = np.asarray(values)
+    if array.dtype == np.bool_ and dtype is np.uint8:
+        return array.view(np.uint8) if array.flags.c_contiguous else np.ascontiguousarray(array, np.uint8)
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def _polars_columns(frame: Any) -> tuple[Any, Any, Any, Any]:
+    import polars as pl
+
+    t = frame["t"]
+    if t.dtype == pl.Duration:
+        t = t.dt.total_microseconds() if t.dtype.time_unit != "us" else t.cast(pl.Int64)
+    p = frame["p"] if "p" in frame.columns else (frame["polarity"] > 0)
+    return t.to_numpy(), frame["x"].to_numpy(), frame["y"].to_numpy(), p.to_numpy()
+
+
+def columns(events: Events) -> Columns:
+    """The events as the kernels' columns ``(t int64, x uint16, y uint16, p uint8)``.
+
+    No copy is made for a column that already has its dtype and is contiguous (an evlib
+    Batch, a native Polars frame, contiguous NumPy arrays); a structured array's fields are
+    strided, so they are copied once. A non-zero ``p`` (or a boolean ``True``) is ON; tonic's
+    ``-1`` OFF polarity is read as OFF.
+    """
+    if hasattr(events, "to_numpy") and hasattr(events, "layout") and hasattr(events, "bytes_done"):
+        cols: Any = events.to_numpy()  # evlib.Batch: native columns, shared memory
+        raw = (cols["t"], cols["x"], cols["y"], cols["p"])
+    elif type(events).__module__.startswith("polars"):
+        raw = _polars_columns(events)
+    elif isinstance(events, np.ndarray) and events.dtype.names is not None:
+        raw = (events["t"], events["x"], events["y"], events["p"])
+    elif isinstance(events, Mapping):
+        raw = (events["t"], events["x"], events["y"], events["p"])
+    elif isinstance(events, Sequence) and len(events) == 4:
+        raw = (events[0], events[1], events[2], events[3])
+    else:
+        raise TypeError(f"cannot read events from {type(events).__name__}: expected a Batch, a Polars "
+                        "DataFrame, a structured array, a mapping of columns or (t, x, y, p)")
+    p = np.asarray(raw[3])
+    if p.dtype.kind == "i" and p.size and p.min() < 0:
+        p = p > 0  # tonic's signed polarities: -1 is OFF
+    return (_column(raw[0], np.int64), _column(raw[1], np.uint16), _column(raw[2], np.uint16),
+            _column(p, np.uint8))
+
+
+def _sensor(sensor_size: SensorSize) -> tuple[int, int]:
+    if len(sensor_size) not in (2, 3):
+        raise ValueError(f"sensor_size must be (width, height), got {sensor_size!r}")
+    return int(sensor_size[0]), int(sensor_size[1])
+
+
+def _select(events: Events, cols: Columns, keep: NDArray[np.uint8]) -> Events:
+    """The kept events, in the input's own kind where it has one (structured array, Polars
+    frame), else as a dict of NumPy columns."""
+    mask = keep.view(np.bool_)
+    if isinstance(events, np.ndarray) and events.dtype.names is not None:
+        return events[mask]
+    if type(events).__module__.startswith("polars"):
+        import polars as pl
+
+        return events.filter(pl.Series(mask))
+    return {"t": cols[0][mask], "x": cols[1][mask], "y": cols[2][mask], "p": cols[3][mask]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Slicing
+
+
+SliceKind = Literal["time", "count", "time_bins", "event_bins"]
+
+
+def slice_events(
+    events: Events | NDArray[np.int64],
+    *,
+    time_window: int | None = None,
+    event_count: int | None = None,
+    n_time_bins: int | None = None,
+    n_event_bins: int | None = None,
+    overlap: float = 0,
+    include_incomplete: bool = False,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    convention: Literal["tonic", "clean"] = "tonic",
+) -> NDArray[np.int64]:
+    """Windows over the events as an ``(n, 2)`` int64 array of ``[begin, end)`` event indices.
+
+    Exactly one of ``time_window`` (µs), ``event_count``, ``n_time_bins``, ``n_event_bins``
+    (tonic's ``ToFrame`` parameter names). ``overlap`` is in µs or events for the first two,
+    a fraction of a bin for the others. ``convention="tonic"`` reproduces ``tonic.slicers``
+    bit for bit, including the events it leaves out; ``"clean"`` puts every event in a window
+    (docs/processing.md "Slicing"). ``start_time`` / ``end_time`` apply to time windows.
+    Time-based slicings need non-decreasing ``t``.
+    """
+    choices = {"time": time_window, "count": event_count, "time_bins": n_time_bins, "event_bins": n_event_bins}
+    given = [(kind, value) for kind, value in choices.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError("give exactly one of time_window, event_count, n_time_bins, n_event_bins")
+    kind, value = given[0]
+    t = _column(events, np.int64) if isinstance(events, np.ndarray) and events.dtype.names is None else columns(events)[0]
+    return _ops.slice_windows(t, kind, float(value), float(overlap), include_incomplete, start_time, end_time,
+                              convention)
+
+
+def rvt_time_window(t: NDArray[np.int64], t_end: int, duration: int) -> slice:
+    """RVT's window ending at ``t_end``: the events with ``t`` in ``[t_end - duration, t_end]``,
+    both ends included, as a slice (``t`` non-decreasing)."""
+    begin, end = _ops.rvt_time_window(_column(t, np.int64), int(t_end), int(duration))
+    return slice(begin, end)
+
+
+def rvt_count_window(t: NDArray[np.int64], t_end: int, count: int) -> slice:
+    """RVT's count window: the last ``count`` events with ``t <= t_end``, as a slice."""
+    begin, end = _ops.rvt_count_window(_column(t, np.int64), int(t_end), int(count))
+    return slice(begin, end)
+
+
+# ---------------------------------------------------------------------------------------------
+# Representations
+
+
+def _output(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if out.shape != shape or not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"out must be a writable C-contiguous array of shape {shape}, got {out.shape}")
+    return out
+
+
+def event_frame(
+    events: Events,
+    sensor_size: SensorSize,
+    *,
+    polarities: int = 2,
+    time_window: int | None = None,
+    event_count: int | None = None,
+    n_time_bins: int | None = None,
+    n_event_bins: int | None = None,
+    overlap: float = 0,
+    include_incomplete: bool = False,
+    convention: Literal["tonic", "clean"] = "tonic",
+    dtype: Any = np.int16,
+    overflow: Literal["saturate", "wrap"] = "saturate",
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
+    """Event counts per (window, polarity, y, x), as tonic's ``ToFrame``.
+
+    With no slicing argument, all events make one frame (shape ``(polarities, H, W)``);
+    otherwise the windows of :func:`slice_events` give ``(n_windows, polarities, H, W)``.
+    ``polarities=1`` counts both polarities in one channel. ``overflow="wrap"`` wraps counts
+    modulo the dtype as numpy does in tonic (its int16 frames); ``"saturate"`` stops at the
+    dtype's maximum. ``out`` receives the frames when given (zeroed first).
+    """
+    width, height = _sensor(sensor_size)
+    cols = columns(events)
+    sliced = any(v is not None for v in (time_window, event_count, n_time_bins, n_event_bins))
+    if sliced:
+        windows = slice_events(cols, time_window=time_window, event_count=event_count, n_time_bins=n_time_bins,
+                               n_event_bins=n_event_bins, overlap=overlap, include_incomplete=include_incomplete,
+                               convention=convention)
+        shape: tuple[int, ...] = (len(windows), polarities, height, width)
+    else:
+        windows = np.array([[0, len(cols[0])]], dtype=np.int64)
+        shape = (polarities, height, width)
+    frames = _output(out, shape, dtype)
+    _ops.event_frames_into(*cols, windows, width, height, polarities, overflow == "wrap", frames)
+    return frames
+
+
+def stacked_histogram(
+    events: Events,
+    sensor_size: SensorSize,
+    *,
+    bins: int = 10,
+    count_cutoff: int = 255,
+    fastmode: bool = True,
+    downsample_by_2: bool = False,
+    out: NDArray[np.uint8] | None = None,
+) -> NDArray[np.uint8]:
+    """RVT's stacked histogram of one window, ``(2 * bins, H, W)`` uint8, channel ``p * bins + bin``.
+
+    Time bins are computed in float32 relative to the window's first and last events, exactly
+    as RVT's torch code does. ``fastmode`` (RVT's default) counts in uint8, which wraps at 256
+    before the ``count_cutoff`` clamp; otherwise counts are clamped. ``downsample_by_2`` keeps
+    RVT's rows and columns ``2i + 1`` (``(H // 2, W // 2)``). Use :func:`rvt_time_window` or
+    :func:`rvt_count_window` to cut windows as RVT does.
+    """
+    width, height = _sensor(sensor_size)
+    h, w = (height // 2, width // 2) if downsample_by_2 else (height, width)
+    hist = _output(out, (2 * bins, h, w), np.uint8)
+    _ops.stacked_histogram_into(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2, hist)
+    return hist
+
+
+def voxel_grid(
+    events: Events,
+    sensor_size: SensorSize,
+    n_time_bins: int,
+    *,
+    convention: Literal["e2vid", "tonic"] = "e2vid",
+    polarity: Literal["signed", "all_on"] = "signed",
+    normalize: bool = False,
+    dtype: Any = None,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
+    """The voxel grid of one window, ``(n_time_bins, H, W)``.
+
+    ``convention="e2vid"``: rpg_e2vid's ``events_to_voxel_grid`` (float32 by default; the last
+    event sits on the last bin; ``normalize`` applies E2VID's normalisation over the non-zero
+    voxels). ``convention="tonic"``: tonic's ``ToVoxelGrid`` (float64 by default; events at the
+    last time fall off the grid; tonic's array has an extra axis, ``(n_time_bins, 1, H, W)``:
+    ``grid[:, None]`` gives that shape). ``polarity="all_on"`` counts every event +1, which is what
+    tonic computes on its boolean-polarity arrays (docs/processing.md "Voxel grids").
+    """
+    width, height = _sensor(sensor_size)
+    if dtype is None:
+        dtype = np.float32 if convention == "e2vid" else np.float64
+    grid = _output(out, (n_time_bins, height, width), dtype)
+    _ops.voxel_grid_into(*columns(events), width, height, n_time_bins, convention, polarity == "all_on", normalize,
+                         grid)
+    return grid
+
+
+class TimeSurface:
+    """tonic's ``ToTimesurface`` (HOTS) over a stream: consecutive windows of ``dt`` µs from the
+    first event; after each window ``exp(-(window end - last time) / tau)`` per (polarity, y, x),
+    0 where no event came yet. :meth:`add` returns the surfaces its events complete, and
+    :meth:`finish` the rest; any split of the stream gives the same surfaces.
+    """
+
+    def __init__(self, sensor_size: SensorSize, dt: int, tau: float, *, polarities: int = 2,
+                 include_incomplete: bool = False) -> None:
+        self._width, self._height = _sensor(sensor_size)
+        self._polarities = polarities
+        self._kernel = _ops.HotsTimeSurfaces(self._width, self._height, int(dt), float(tau), polarities,
+                                             include_incomplete)
+
+    def add(self, events: Events) -> NDArray[np.float64]:
+        """Feeds events (non-decreasing ``t``); returns ``(n, polarities, H, W)`` float64."""
+        return self._kernel.add(*columns(events), self._width, self._height, self._polarities)
+
+    def finish(self) -> NDArray[np.float64]:
+        """The surfaces tonic still produces at the end of the input; the object then starts over."""
+        return self._kernel.finish(self._width, self._height, self._polarities)
+
+
+def time_surface(events: Events, sensor_size: SensorSize, dt: int, tau: float, *, polarities: int = 2,
+                 include_incomplete: bool = False) -> NDArray[np.float64]:
+    """All of tonic's ``ToTimesurface`` surfaces of one input, ``(n, polarities, H, W)`` float64."""
+    surfaces = TimeSurface(sensor_size, dt, tau, polarities=polarities, include_incomplete=include_incomplete)
+    return np.concatenate([surfaces.add(events), surfaces.finish()])
+
+
+class LastTimestampMap:
+    """The time of each pixel's last event (dv-processing's ``TimeSurface``), updated by
+    :meth:`add` batch after batch."""
+
+    def __init__(self, sensor_size: SensorSize, *, split_polarity: bool = False) -> None:
+        self._width, self._height = _sensor(sensor_size)
+        self._shape = ((2,) if split_polarity else ()) + (self._height, self._width)
+        self._kernel = _ops.LastTimestampMap(self._width, self._height, split_polarity)
+
+    def add(self, events: Events) -> None:
+        self._kernel.add(*columns(events))
+
+    def timestamps(self) -> NDArray[np.int64]:
+        """The map, ``([2,] H, W)`` int64, 0 where no event came (a copy)."""
+        out = np.empty(self._shape, dtype=np.int64)
+        self._kernel.map_into(out)
+        return out
+
+    def frame(self) -> NDArray[np.uint8]:
+        """dv-processing's ``generateFrame()``: ``(t - min) * (255 / (max - min))`` truncated,
+        min and max over every entry (never-fired ones count as 0)."""
+        out = np.empty(self._shape, dtype=np.uint8)
+        self._kernel.to_u8_scaled_into(out)
+        return out
+
+    def reset(self) -> None:
+        self._kernel.reset()
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+
+class _Filter:
+    """A stateful filter: :meth:`filter` returns the kept events of a batch, and the state
+    (per-pixel times) carries to the next batch, so any split of a stream gives the same result.
+    The kernel runs without the GIL: use one filter object from one thread at a time."""
+
+    _kernel: Any
+
+    def keep_mask(self, events: Events) -> NDArray[np.bool_]:
+        """One boolean per event, True where it is kept (updates the state)."""
+        return self._keep(columns(events)).view(np.bool_)
+
+    def filter(self, events: Events) -> Events:
+        """The kept events: a structured array or Polars frame for such input, else a dict of
+        NumPy columns ``t``, ``x``, ``y``, ``p``."""
+        cols = columns(events)
+        return _select(events, cols, self._keep(cols))
+
+    def reset(self) -> None:
+        """Back to the state before the first event."""
+        self._kernel.reset()
+
+    def _keep(self, cols: Columns) -> NDArray[np.uint8]:
+        keep = np.empty(len(cols[0]), dtype=np.uint8)
+        self._kernel.apply(*cols, keep)
+        return keep
+
+
+class Refractory(_Filter):
+    """Drops an event that follows its pixel's previous event (either polarity, kept or not)
+    by too little. ``convention``: ``"tonic"`` (``RefractoryPeriod``: keep when
+    ``t - last > period``, state starting at ``-period``), ``"dv"`` (dv-processing's
+    ``RefractoryPeriodFilter``: ``>=``, state 0), ``"evlib"`` (evlib 0.13's ``filter_noise``:
+    a pixel's first event is kept, then ``>``)."""
+
+    def __init__(self, sensor_size: SensorSize, period: int, *,
+                 convention: Literal["tonic", "dv", "evlib"] = "tonic") -> None:
+        self._kernel = _ops.RefractoryFilter(*_sensor(sensor_size), int(period), convention)
+
+
+class BackgroundActivity(_Filter):
+    """Keeps an event when a neighbouring pixel fired within ``duration`` µs. ``convention``:
+    ``"dv"`` (dv-processing's ``BackgroundActivityNoiseFilter``: 8 neighbours, ``<``), ``"jaer"``
+    (jAER's ``BackgroundActivityFilter``), ``"tonic"`` (tonic's ``Denoise(filter_time)``: 4
+    neighbours)."""
+
+    def __init__(self, sensor_size: SensorSize, duration: int, *,
+                 convention: Literal["dv", "jaer", "tonic"] = "dv") -> None:
+        self._kernel = _ops.BackgroundActivityFilter(*_sensor(sensor_size), int(duration), convention)
+
+
+class Stcf(_Filter):
+    """Spatio-temporal correlation filter (jAER's ``SpatioTemporalCorrelationFilter``): keeps an
+    event when at least ``min_correlated`` pixels of its 3x3 neighbourhood fired within
+    ``correlation_time`` µs; a pixel's first event passes when ``let_first_through``."""
+
+    def __init__(self, sensor_size: SensorSize, correlation_time: int = 30000, min_correlated: int = 5, *,
+                 include_self: bool = False, let_first_through: bool = True) -> None:
+        self._kernel = _ops.StcfFilter(*_sensor(sensor_size), int(correlation_time), int(min_correlated),
+                                       include_self, let_first_through)
+
+
+class HotPixels(_Filter):
+    """Drops the events of hot pixels given by a ``(H, W)`` mask (non-zero = hot).
+
+    The mask comes from the caller or from a first pass over the events: :meth:`by_rate`
+    (tonic's ``DropPixel(hot_pixel_frequency)`` rule) or :meth:`by_percentile` (evlib 0.13's
+    ``filter_hot_pixels`` rule). Both take one input or an iterable of batches.
+    """
+
+    def __init__(self, sensor_size: SensorSize, mask: NDArray[Any]) -> None:
+        width, height = _sensor(sensor_size)
+        self.mask = np.ascontiguousarray(np.asarray(mask) != 0, dtype=np.uint8)
+        self._kernel = _ops.PixelMaskFilter(width, height, self.mask)
+
+    @staticmethod
+    def _count(sensor_size: SensorSize, events: Events) -> Any:
+        counter = _ops.PixelCounter(*_sensor(sensor_size))
+        batches = [events] if _is_single(events) else events
+        for batch in batches:
+            counter.add(*columns(batch))
+        return counter
+
+    @classmethod
+    def by_rate(cls, sensor_size: SensorSize, events: Events, rate_hz: float) -> HotPixels:
+        """Hot when a pixel's count exceeds ``rate_hz`` times the stream's duration (tonic)."""
+        return cls(sensor_size, cls._count(sensor_size, events).mask_by_rate(float(rate_hz)))
+
+    @classmethod
+    def by_percentile(cls, sensor_size: SensorSize, events: Events, percentile: float = 99.9) -> HotPixels:
+        """Hot when a pixel's count exceeds the ``percentile`` of the non-zero counts (evlib 0.13)."""
+        return cls(sensor_size, cls._count(sensor_size, events).mask_by_percentile(float(percentile)))
+
+    def reset(self) -> None:
+        """Nothing to reset: the mask filter keeps no state."""
+
+
+def _is_single(events: Events) -> bool:
+    return not (isinstance(events, list) or (hasattr(events, "__next__") and not isinstance(events, np.ndarray)))
