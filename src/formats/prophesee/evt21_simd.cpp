@@ -156,6 +156,13 @@ EVLIB_AVX512 inline void set_coordinates(EightWords& w, const EightHalves& h, __
   w.p = _mm512_castsi128_si512(_mm256_cvtepi32_epi8(_mm256_srli_epi32(h.header, 28)));
 }
 
+// The bit number of column x in each word starting at x_base, clamped to 0-32. (A lambda would
+// not inherit its enclosing function's target attribute, and the baseline build has no AVX2.)
+EVLIB_AVX512 inline __m256i x_bit_numbers(int x, __m256i x_base) {
+  return _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(_mm256_set1_epi32(x), x_base), _mm256_setzero_si256()),
+                          _mm256_set1_epi32(32));
+}
+
 // Eight words the way the scalar loop would take them, if it would take them all: CD words
 // whose events are inside the sensor and TIME_HIGH words not below the one in effect before
 // them. th is updated then; false (and nothing changed) otherwise.
@@ -171,13 +178,9 @@ EVLIB_AVX512 inline void keep_accepted(EightWords& w, __m256i x_base, __m256i y,
                                                 _mm512_set1_epi64(static_cast<long long>(f.t_span)));
   // The x range as bit numbers of each word, clamped to 0-32 (x_lo < 2^16 whenever x_span > 0).
   const int x_lo = f.x_span == 0 ? 0 : static_cast<int>(f.x_lo), x_hi = f.x_span == 0 ? 0 : static_cast<int>(f.x_lo + f.x_span);
-  const auto bit_of = [&](int x) {
-    return _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(_mm256_set1_epi32(x), x_base), _mm256_setzero_si256()),
-                            _mm256_set1_epi32(32));
-  };
   const __m256i one = _mm256_set1_epi32(1);
-  const __m256i below_hi = _mm256_sub_epi32(_mm256_sllv_epi32(one, bit_of(x_hi)), one);  // shifts by 32 give 0
-  const __m256i below_lo = _mm256_sub_epi32(_mm256_sllv_epi32(one, bit_of(x_lo)), one);
+  const __m256i below_hi = _mm256_sub_epi32(_mm256_sllv_epi32(one, x_bit_numbers(x_hi, x_base)), one);  // shifts by 32 give 0
+  const __m256i below_lo = _mm256_sub_epi32(_mm256_sllv_epi32(one, x_bit_numbers(x_lo, x_base)), one);
   const __m256i masks = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.pair_masks));
   const __m256i kept = _mm256_maskz_and_epi32(y_in & p_in & t_in, masks, _mm256_andnot_si256(below_lo, below_hi));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(w.pair_masks), kept);
