@@ -88,7 +88,7 @@ ExportTable Batch::table() const {
       case Column::x: column.data = events.x().data(); break;
       case Column::y: column.data = events.y().data(); break;
       case Column::p:
-        if (!layout->compat || (layout->polarity_off == 0 && layout->polarity_on == 1)) {
+        if (!polarity_maps() || polarity_in_place_) {
           column.data = events.p().data();
           break;
         }
@@ -107,6 +107,21 @@ ExportTable Batch::table() const {
     if (!present) throw InvalidArgument("column \"" + column.name + "\" was not decoded for this batch");
   }
   return table;
+}
+
+bool Batch::polarity_maps() const {
+  return layout->compat && (layout->polarity_off != 0 || layout->polarity_on != 1);
+}
+
+void Batch::map_polarity_in_place() {
+  // Equal values could not be told apart again by to_numpy(): those keep the mapped copy.
+  if (polarity_in_place_ || !polarity_maps() || layout->polarity_off == layout->polarity_on || !events.has_p()) return;
+  // Arithmetic modulo 256 on the int8 bit patterns rather than a table lookup: it vectorises.
+  const auto off = static_cast<std::uint8_t>(layout->polarity_off);
+  const auto step = static_cast<std::uint8_t>(static_cast<std::uint8_t>(layout->polarity_on) - off);
+  std::uint8_t* p = events.p_data();
+  for (std::size_t k = 0, n = events.size(); k < n; ++k) p[k] = static_cast<std::uint8_t>(off + (p[k] & 1) * step);
+  polarity_in_place_ = true;
 }
 
 bool t_non_decreasing(std::span<const std::int64_t> t, std::int64_t after) {
@@ -168,6 +183,14 @@ nb::capsule owner_capsule(const EventBatch& events) {
                      [](void* p) noexcept { delete static_cast<std::shared_ptr<const void>*>(p); });
 }
 
+// The native 0/1 p of a batch whose p holds the compat polarity values (a copy).
+nb::object native_polarity(std::span<const std::uint8_t> mapped, std::uint8_t on) {
+  auto* native = new std::vector<std::uint8_t>(mapped.size());
+  for (std::size_t k = 0; k < mapped.size(); ++k) (*native)[k] = mapped[k] == on ? 1 : 0;
+  nb::capsule owner(native, [](void* p) noexcept { delete static_cast<std::vector<std::uint8_t>*>(p); });
+  return nb::cast(Array1D<std::uint8_t>(native->data(), {native->size()}, owner), nb::rv_policy::reference);
+}
+
 nb::dict to_numpy(const Batch& batch) {
   const EventBatch& ev = batch.events;
   nb::capsule owner = owner_capsule(ev);
@@ -176,7 +199,11 @@ nb::dict to_numpy(const Batch& batch) {
   if (ev.has_t() || n == 0) out["t"] = column_array(ev.t(), n, owner);
   if (ev.has_x() || n == 0) out["x"] = column_array(ev.x(), n, owner);
   if (ev.has_y() || n == 0) out["y"] = column_array(ev.y(), n, owner);
-  if (ev.has_p() || n == 0) out["p"] = column_array(ev.p(), n, owner);
+  if (batch.polarity_in_place() && n != 0) {
+    out["p"] = native_polarity(ev.p(), static_cast<std::uint8_t>(batch.layout->polarity_on));
+  } else if (ev.has_p() || n == 0) {
+    out["p"] = column_array(ev.p(), n, owner);
+  }
   return out;
 }
 

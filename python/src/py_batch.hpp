@@ -47,7 +47,16 @@ struct Batch {
 
   ExportTable table() const;
 
+  // A compat batch whose p column the batch alone reads (a stream's chunk, a collected file)
+  // gets evlib 0.13's polarity values written over p, instead of a mapped copy beside it: the
+  // copy cost a byte an event (95 MiB at 100 M events) and its first-touch page faults.
+  // to_numpy() still gives the native 0/1 p (a copy then).
+  void map_polarity_in_place();
+  bool polarity_in_place() const { return polarity_in_place_; }
+
  private:
+  bool polarity_maps() const;
+  bool polarity_in_place_ = false;
   mutable std::shared_ptr<const std::vector<std::int8_t>> mapped_polarity_;
 };
 

@@ -140,6 +140,7 @@ struct Stream {
       t_sorted = without_gil([&] { return t_non_decreasing(t, t_last); });
       t_last = t.back();
     }
+    without_gil([&] { batch.map_polarity_in_place(); });
     events += batch.events.size();
     bytes_done = chunk->bytes_done;
     ++batches;
@@ -215,6 +216,7 @@ nb::tuple collect_batch(const Scan& scan, const std::string& layout, std::int8_t
   if (bits != kAllColumns) plan = plan.columns(column_names(bits));
   Recording recording = without_gil([&] { return plan.collect_recording(); });
   batch.events = std::move(recording.events);
+  without_gil([&] { batch.map_polarity_in_place(); });
   batch.triggers = std::make_shared<const TriggerBatch>(std::move(recording.triggers));
   batch.bytes_done = recording.metadata ? recording.metadata->file_size : 0;
   return nb::make_tuple(std::move(batch), stats_dict(recording.stats));

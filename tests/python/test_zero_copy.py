@@ -46,6 +46,20 @@ def test_compat_layout_shares_t_x_y_and_maps_only_polarity() -> None:
     assert record.column(3).to_numpy().tolist() == (native["p"].astype(np.int8) * 2 - 1).tolist()
 
 
+def test_compat_polarity_is_mapped_in_the_batch_memory_not_in_a_copy() -> None:
+    native = first_batch().to_numpy()["p"]
+    stream = evlib._core.Scan(str(DEMO)).stream(layout="compat", polarity_off=-1, polarity_on=1)
+    batch = next(iter(stream))
+    frame = pl.DataFrame(batch)
+    again = pl.DataFrame(batch)
+    polarity = frame["polarity"].to_numpy(allow_copy=False)
+    assert address(polarity) == address(again["polarity"].to_numpy(allow_copy=False))
+    assert address(polarity) == pa.record_batch(batch).column(3).buffers()[1].address
+    assert polarity.tolist() == (native[: len(batch)].astype(np.int8) * 2 - 1).tolist()
+    # to_numpy() keeps its promise of the native 0/1 column.
+    assert batch.to_numpy()["p"].tolist() == native[: len(batch)].tolist()
+
+
 def test_numpy_arrays_are_read_only_views() -> None:
     arrays = first_batch().to_numpy()
     assert not arrays["t"].flags.writeable
