@@ -9,7 +9,9 @@ start it in a subprocess (see ``harness.py``) in one of two ways:
 
 Each request is an object ``{"id": str, "call": str, "args": [...], "kwargs": {...}}`` where
 ``call`` names one of ``CALLS``. For the two writers, ``args`` is ``[arrays.npz, out_path]``: the
-npz holds ``xs``, ``ys``, ``ts``, ``ps`` passed as they are stored. ``OUT_DIR/results.json`` maps
+npz holds ``xs``, ``ys``, ``ts``, ``ps`` passed as they are stored. For ``filtering.<name>``,
+``args[0]`` is an Arrow IPC file of events, passed as a LazyFrame (a DataFrame when the kwargs
+hold ``"as_dataframe": true``). ``OUT_DIR/results.json`` maps
 every id to its result (``--serve`` prints each result as one line on stdout instead), one of:
 
 - ``{"ok": true, "kind": "frame", "python_type": "LazyFrame", "schema": [[name, dtype], ...],
@@ -57,6 +59,17 @@ def _write_hdf5(path: str, datasets: dict[str, list[Any]]) -> None:
             f.create_dataset(name, data=np.asarray(values, dtype=dtype))
 
 
+def _on_events(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Calls ``function`` on the events of an Arrow IPC file, as a LazyFrame or, when the
+    request says ``as_dataframe``, a DataFrame (the form the caller is checking)."""
+
+    def call(events: str, *args: Any, as_dataframe: bool = False, **kwargs: Any) -> Any:
+        frame = pl.read_ipc(events)
+        return function(frame if as_dataframe else frame.lazy(), *args, **kwargs)
+
+    return call
+
+
 CALLS: dict[str, Callable[..., Any]] = {
     "load_events": evlib.load_events,
     "formats.load_events": evlib.formats.load_events,
@@ -67,6 +80,7 @@ CALLS: dict[str, Callable[..., Any]] = {
     "version": evlib.version,
     "module_all": lambda module: list(getattr(evlib, module).__all__),
     "write_hdf5": _write_hdf5,
+    **{f"filtering.{name}": _on_events(getattr(evlib.filtering, name)) for name in evlib.filtering.__all__},
 }
 
 
