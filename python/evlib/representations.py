@@ -3,7 +3,22 @@ kernels); until then each raises :class:`NotImplementedError` saying so."""
 
 from __future__ import annotations
 
-from .filtering import pending
+from typing import Any, Callable, NoReturn
+
+
+def pending(module: str, name: str) -> Callable[..., NoReturn]:
+    """A stand-in for evlib 0.13's ``module.name`` that raises NotImplementedError when called."""
+
+    def not_implemented(*args: Any, **kwargs: Any) -> NoReturn:
+        raise NotImplementedError(
+            f"evlib.{module}.{name} comes with evlib's processing layer (C++ kernels), which this "
+            "version does not have yet"
+        )
+
+    not_implemented.__name__ = not_implemented.__qualname__ = name
+    not_implemented.__doc__ = f"evlib 0.13's ``{name}``: not available yet (raises NotImplementedError)."
+    return not_implemented
+
 
 create_stacked_histogram = pending("representations", "create_stacked_histogram")
 create_voxel_grid = pending("representations", "create_voxel_grid")
