@@ -124,20 +124,9 @@ def test_version_is_a_version_string_like_evlib_0132s(reference: Reference) -> N
     assert isinstance(evlib.version(), str) and evlib.version()[0].isdigit()
 
 
-PENDING_REPRESENTATIONS = ("create_voxel_grid", "voxel_grid", "densify_voxel_grid", "create_time_surface",
-                           "densify_time_surface", "time_surface")  # fmt: skip
-
-
-def test_every_name_of_evlib_0132s_representations_exists(reference: Reference) -> None:
+def test_evlib_0132s_representations_names_are_all_there(reference: Reference) -> None:
     names = reference.call("module_all", "representations").value
     assert names and sorted(names) == sorted(evlib.representations.__all__)
-    assert set(PENDING_REPRESENTATIONS) < set(names)
-
-
-@pytest.mark.parametrize("name", PENDING_REPRESENTATIONS)
-def test_pending_representations_say_they_come_later(name: str) -> None:
-    with pytest.raises(NotImplementedError, match="processing layer"):
-        getattr(evlib.representations, name)(pl.DataFrame(), 8, 8)
 
 
 def test_evlib_0132s_filtering_names_are_all_there(reference: Reference) -> None:

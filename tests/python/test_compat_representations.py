@@ -109,3 +109,86 @@ def test_stacked_histogram_counts_sum_to_the_events_kept() -> None:
 def test_representations_of_an_empty_frame_are_evlib_0132s(reference: Reference, name: str) -> None:
     empty = same_as_reference(reference, name, EVENTS.clear(), height=HEIGHT, width=WIDTH)
     assert empty.height == 0
+
+
+def assert_within_ulps(ours: np.ndarray, expected: np.ndarray, ulps: int) -> None:
+    """Equal shapes, and values within ``ulps`` units in the last place (exact for zeros)."""
+    assert ours.shape == expected.shape
+    spacing = np.spacing(np.maximum(np.abs(ours), np.abs(expected)))
+    assert np.all(np.abs(ours - expected) <= ulps * spacing)
+
+
+@pytest.mark.parametrize("events", [EVENTS, UNSIGNED, ONE_EVENT, ONE_TIME], ids=["signed", "unsigned", "one", "one_time"])
+@pytest.mark.parametrize(("name", "n_time_bins"), [("create_voxel_grid", 5), ("create_voxel_grid", 1),
+                                                   ("create_voxel_grid", 9), ("voxel_grid", 3)])  # fmt: skip
+def test_voxel_grid_is_evlib_0132s_with_rows_in_a_defined_order(
+    reference: Reference, events: pl.DataFrame, name: str, n_time_bins: int
+) -> None:
+    # 0.13.2 sums each cell's contributions (±1 each, of both signs) in a Polars group_by, whose
+    # order of addition is not defined: a sum that cancels to near 0 can then differ in its last
+    # bits, so values are compared within 1e-12 (the rounding bound of such sums here), rows
+    # after sorting.
+    keys = ["x", "y", "time_bin"]
+    expected = reference_frame(reference, name, events, height=HEIGHT, width=WIDTH, n_time_bins=n_time_bins).sort(keys)
+    for given in (events, events.lazy()):
+        ours = getattr(representations, name)(given, height=HEIGHT, width=WIDTH, n_time_bins=n_time_bins)
+        assert ours.schema == expected.schema
+        assert_frame_equal(ours.select(keys), expected.select(keys))
+        np.testing.assert_allclose(ours["contribution"].to_numpy(), expected["contribution"].to_numpy(), rtol=0, atol=1e-12)
+        assert_frame_equal(ours, ours.sort(keys))
+
+
+def test_voxel_grid_events_at_the_last_time_add_nothing_like_evlib_0132(reference: Reference) -> None:
+    events = compat_frame([0, 50, 100], [1, 2, 3], [1, 1, 1], [1, 1, 1])
+    ref = reference_frame(reference, "create_voxel_grid", events, height=4, width=4, n_time_bins=2).sort("x", "time_bin")
+    ours = representations.create_voxel_grid(events, 4, 4, 2)
+    assert_frame_equal(ours, ref)
+    assert 3 not in ours["x"].to_list()
+
+
+def test_densify_voxel_grid_gives_evlib_0132s_tensor(reference: Reference) -> None:
+    long = representations.create_voxel_grid(EVENTS, HEIGHT, WIDTH, 5)
+    args = {"n_time_bins": 5, "height": HEIGHT, "width": WIDTH}
+    ref = reference.on_events("representations.densify_voxel_grid", long, as_dataframe=True, **args)
+    assert ref.ok, ref.raw
+    dense = representations.densify_voxel_grid(long, **args)
+    assert str(dense.dtype) == ref.value["dtype"] and list(dense.shape) == ref.value["shape"]
+    assert dense.ravel().tolist() == ref.value["values"]
+
+
+TIME_SURFACE_OPTIONS = [{"dt": 50_000.0, "tau": 30_000.0}, {"dt": 1234.5, "tau": 500.0}, {"dt": 10_000_000.0, "tau": 1e6}]
+
+
+@pytest.mark.parametrize("events", [EVENTS, UNSIGNED, ONE_EVENT, ONE_TIME], ids=["signed", "unsigned", "one", "one_time"])
+@pytest.mark.parametrize("options", TIME_SURFACE_OPTIONS)
+def test_create_time_surface_is_evlib_0132s(reference: Reference, events: pl.DataFrame, options: dict[str, float]) -> None:
+    same_as_reference(reference, "create_time_surface", events, height=HEIGHT, width=WIDTH, **options)
+
+
+@pytest.mark.parametrize("options", TIME_SURFACE_OPTIONS[:2])
+def test_densify_time_surface_gives_evlib_0132s_tensor_within_one_ulp(reference: Reference, options: dict[str, float]) -> None:
+    long = representations.create_time_surface(EVENTS, HEIGHT, WIDTH, **options)
+    start_t = float(EVENTS["t"].dt.total_microseconds().min())
+    args = {"n_slices": int(long["slice"].max()) + 1, "n_polarities": 2, "height": HEIGHT, "width": WIDTH,
+            "start_t": start_t, **options}  # fmt: skip
+    ref = reference.on_events("representations.densify_time_surface", long, as_dataframe=True, **args)
+    assert ref.ok, ref.raw
+    dense = representations.densify_time_surface(long, **args)
+    assert str(dense.dtype) == ref.value["dtype"] and list(dense.shape) == ref.value["shape"]
+    assert_within_ulps(dense.ravel(), np.asarray(ref.value["values"]), 1)
+    assert (dense > 0).any() and (dense == 0).any()
+
+
+def test_time_surface_works_where_evlib_0132_raises_on_its_own_frames(reference: Reference) -> None:
+    ref = reference.on_events("representations.time_surface", EVENTS, height=HEIGHT, width=WIDTH, tau=5000.0)
+    assert not ref.ok and "exp" in (ref.error_message or "")
+    ours = representations.time_surface(EVENTS, HEIGHT, WIDTH, tau=5000.0)
+    assert ours.columns == ["x", "y", "polarity", "last_timestamp", "event_count", "surface_value"]
+    latest = EVENTS["t"].max()
+    newest = ours.filter(pl.col("last_timestamp") == latest)
+    assert newest.height >= 1 and newest["surface_value"].to_list() == [1.0] * newest.height
+    assert ours["event_count"].sum() == EVENTS.filter((pl.col("x") < WIDTH) & (pl.col("y") < HEIGHT)).height
+    t_us = ours["last_timestamp"].dt.total_microseconds().to_numpy().astype(np.float64)
+    age = float(t_us.max()) - t_us  # the latest event is on the sensor here
+    # Polars' exp, a few ULPs from NumPy's
+    np.testing.assert_allclose(ours["surface_value"].to_numpy(), np.exp(-age / 5000.0), rtol=1e-14, atol=0)
