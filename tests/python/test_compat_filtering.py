@@ -186,3 +186,15 @@ def test_filters_on_an_empty_frame_return_it_empty(reference: Reference) -> None
     for name, kwargs in (("filter_hot_pixels", {}), ("filter_noise", {}), ("preprocess_events", {"t_start": 0.0})):
         kept = same_as_reference(reference, name, empty, **kwargs)
         assert kept.height == 0 and kept.schema == EVENTS.schema
+
+
+@pytest.mark.parametrize("relative", ["evt2/evt2_sample.raw", "evt3/evt3_test_pedestrians.raw", "aedat4/tonic_sample.aedat4"])
+def test_filters_on_real_recordings_keep_evlib_0132s_events(reference: Reference, relative: str) -> None:
+    loaded = reference.call("load_events", str(support.recording(relative))).frame
+    assert loaded is not None and loaded.height > 0
+    t0 = loaded["t"].min().total_seconds()  # type: ignore[union-attr]
+    kept = same_as_reference(reference, "preprocess_events", loaded)
+    assert 0 < kept.height < loaded.height
+    same_as_reference(reference, "filter_hot_pixels", loaded, threshold_percentile=99.0)
+    same_as_reference(reference, "filter_noise", loaded, refractory_period_us=5000.0)
+    same_as_reference(reference, "filter_by_time", loaded, t_start=t0 + 0.01, t_end=t0 + 0.02)

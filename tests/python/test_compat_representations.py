@@ -192,3 +192,22 @@ def test_time_surface_works_where_evlib_0132_raises_on_its_own_frames(reference:
     age = float(t_us.max()) - t_us  # the latest event is on the sensor here
     # Polars' exp, a few ULPs from NumPy's
     np.testing.assert_allclose(ours["surface_value"].to_numpy(), np.exp(-age / 5000.0), rtol=1e-14, atol=0)
+
+
+REAL = ["evt2/evt2_sample.raw", "evt3/evt3_test_pedestrians.raw", "aedat4/tonic_sample.aedat4"]
+
+
+@pytest.mark.parametrize("relative", REAL)
+def test_representations_of_real_recordings_are_evlib_0132s(reference: Reference, relative: str) -> None:
+    loaded = reference.call("load_events", str(support.recording(relative))).frame
+    assert loaded is not None and loaded.height > 0
+    height, width = int(loaded["y"].max()) + 1, int(loaded["x"].max()) + 1
+    for name, kwargs in (("create_stacked_histogram", {"bins": 4, "window_duration_ms": 10.0}),
+                         ("create_event_frame", {"n_time_bins": 6}),
+                         ("create_time_surface", {"dt": 20_000.0, "tau": 5000.0})):  # fmt: skip
+        same_as_reference(reference, name, loaded, height=height, width=width, **kwargs)
+    keys = ["x", "y", "time_bin"]
+    expected = reference_frame(reference, "create_voxel_grid", loaded, height=height, width=width).sort(keys)
+    ours = representations.create_voxel_grid(loaded, height, width)
+    assert_frame_equal(ours.select(keys), expected.select(keys))
+    np.testing.assert_allclose(ours["contribution"].to_numpy(), expected["contribution"].to_numpy(), rtol=0, atol=1e-12)
