@@ -9,13 +9,16 @@ start it in a subprocess (see ``harness.py``) in one of two ways:
 
 Each request is an object ``{"id": str, "call": str, "args": [...], "kwargs": {...}}`` where
 ``call`` names one of ``CALLS``. For the two writers, ``args`` is ``[arrays.npz, out_path]``: the
-npz holds ``xs``, ``ys``, ``ts``, ``ps`` passed as they are stored. ``OUT_DIR/results.json`` maps
+npz holds ``xs``, ``ys``, ``ts``, ``ps`` passed as they are stored. For ``filtering.<name>``
+and ``representations.<name>``, ``args[0]`` is an Arrow IPC file of events, passed as a
+LazyFrame (a DataFrame when the kwargs hold ``"as_dataframe": true``). ``OUT_DIR/results.json`` maps
 every id to its result (``--serve`` prints each result as one line on stdout instead), one of:
 
 - ``{"ok": true, "kind": "frame", "python_type": "LazyFrame", "schema": [[name, dtype], ...],
   "height": n, "file": "<id>.arrow"}``: the collected frame is in ``OUT_DIR/<id>.arrow`` (Arrow
   IPC, which keeps every dtype, Duration included);
-- ``{"ok": true, "kind": "value", "value": ...}``: a JSON-able return value (tuples become lists);
+- ``{"ok": true, "kind": "value", "value": ...}``: a JSON-able return value (tuples become lists,
+  a NumPy array ``{"dtype": str, "shape": [...], "values": [flattened]}``);
 - ``{"ok": false, "stage": "call" | "collect", "type": "OSError", "mro": [...], "message": str}``:
   the exception, and whether the call itself or ``collect()`` raised it.
 
@@ -57,6 +60,17 @@ def _write_hdf5(path: str, datasets: dict[str, list[Any]]) -> None:
             f.create_dataset(name, data=np.asarray(values, dtype=dtype))
 
 
+def _on_events(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Calls ``function`` on the events of an Arrow IPC file, as a LazyFrame or, when the
+    request says ``as_dataframe``, a DataFrame (the form the caller is checking)."""
+
+    def call(events: str, *args: Any, as_dataframe: bool = False, **kwargs: Any) -> Any:
+        frame = pl.read_ipc(events)
+        return function(frame if as_dataframe else frame.lazy(), *args, **kwargs)
+
+    return call
+
+
 CALLS: dict[str, Callable[..., Any]] = {
     "load_events": evlib.load_events,
     "formats.load_events": evlib.formats.load_events,
@@ -67,6 +81,11 @@ CALLS: dict[str, Callable[..., Any]] = {
     "version": evlib.version,
     "module_all": lambda module: list(getattr(evlib, module).__all__),
     "write_hdf5": _write_hdf5,
+    **{f"filtering.{name}": _on_events(getattr(evlib.filtering, name)) for name in evlib.filtering.__all__},
+    **{
+        f"representations.{name}": _on_events(getattr(evlib.representations, name))
+        for name in evlib.representations.__all__
+    },
 }
 
 
@@ -81,6 +100,8 @@ def _exception(stage: str, error: BaseException) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return {"dtype": str(value.dtype), "shape": list(value.shape), "values": value.ravel().tolist()}
     if isinstance(value, (tuple, list)):
         return [_jsonable(item) for item in value]
     if isinstance(value, dict):

@@ -38,6 +38,12 @@ def unavailable_reason() -> Optional[str]:
     return None
 
 
+def reference_environment() -> dict[str, str]:
+    """This process's environment without PYTHONPATH, which may point at our own package (also
+    imported as ``evlib``) and would then shadow the reference's."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 @dataclass
 class Outcome:
     """What one reference call did: returned a frame, returned a value, or raised."""
@@ -76,6 +82,7 @@ class Reference:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=reference_environment(),
         )
         self._count = 0
 
@@ -109,3 +116,11 @@ class Reference:
         arrays = self._out / f"arrays{self._count}.npz"
         np.savez(arrays, xs=np.asarray(xs), ys=np.asarray(ys), ts=np.asarray(ts), ps=np.asarray(ps))
         return self.call(name, str(arrays), str(path))
+
+    def on_events(self, name: str, events: pl.DataFrame, *args: Any, **kwargs: Any) -> Outcome:
+        """Runs ``evlib.<name>(events, *args, **kwargs)`` in evlib 0.13.2 on a copy of ``events``
+        (a LazyFrame there; a DataFrame with ``as_dataframe=True``)."""
+        self._count += 1
+        path = self._out / f"events{self._count}.arrow"
+        events.write_ipc(path)
+        return self.call(name, str(path), *args, **kwargs)
