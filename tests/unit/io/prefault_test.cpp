@@ -73,7 +73,13 @@ bool two_cores() {
 TEST_F(PrefaultThread, runs_beside_the_decoder_when_two_cores_are_usable) {
   // The control: it shows that the watcher sees the helper when there is one.
   if (!two_cores()) GTEST_SKIP() << "fewer than two usable cores: read() never starts the helper here";
-  EXPECT_EQ(peak_threads_during_read(path_, ReadOptions{}), baseline_ + 1);
+  // A read takes a few ms: on a loaded machine the watcher may get no core while the helper
+  // lives, so the control reads until the helper was seen once (never more than one helper).
+  int peak = 0;
+  for (int attempt = 0; attempt < 20 && peak <= baseline_; ++attempt) {
+    peak = std::max(peak, peak_threads_during_read(path_, ReadOptions{}));
+  }
+  EXPECT_EQ(peak, baseline_ + 1);
 }
 
 TEST_F(PrefaultThread, is_not_started_when_switched_off) {
