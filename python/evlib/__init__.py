@@ -69,6 +69,17 @@ from . import filtering, formats, ops, representations  # noqa: E402
 from ._compat import load_events  # noqa: E402
 from .formats import detect_format, get_format_description, save_events_to_hdf5, save_events_to_text  # noqa: E402
 
+
+
+def __getattr__(name: str) -> object:
+    """``evlib.dask`` is imported on first use: it needs Dask, an optional dependency."""
+    if name == "dask":
+        import importlib
+
+        return importlib.import_module(".dask", __name__)
+    raise AttributeError(f"module 'evlib' has no attribute {name!r}")
+
+
 __all__ = [
     "Batch",
     "Error",

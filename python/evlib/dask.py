@@ -1,0 +1,356 @@
+"""Event files as Dask dataframes, and per-window processing of many files on a Dask cluster.
+
+``import evlib.dask`` needs ``dask[dataframe]`` and ``distributed`` (``pip install evlib[dask]``);
+``import evlib`` alone never imports Dask.
+
+:func:`read_events` plans one partition per (file, time range): a planning task per file (run
+on the cluster, in parallel) makes one pass over the file's ``t`` column, which also builds and
+caches the C++ time index, so that each partition task then seeks straight to its range. Plans
+are remembered in the process for files whose size and modification time did not change.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Union, cast
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._config import LoadConfig, ReadSettings, split_options
+from ._source import ScanRecord, Selection, _recent, selection_of
+from ._times import RegionLike, TimeLike, optional_microseconds, to_microseconds
+
+__all__ = ["Part", "map_windows", "plan_partitions", "read_events"]
+
+PathsLike = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+FileColumn = Union[bool, Literal["categorical", "string"], None]
+
+_DTYPES = {"x": np.uint16, "y": np.uint16, "p": np.uint8}
+_T_END = 2**63 - 1
+
+
+def expand_paths(paths_or_glob: PathsLike) -> list[str]:
+    """Absolute paths of the files named or matched (globs expanded to files, sorted; ``**`` recursive)."""
+    items = [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
+    out: list[str] = []
+    for item in items:
+        text = os.fspath(item)
+        matches = sorted(m for m in glob.glob(text, recursive=True) if os.path.isfile(m)) if glob.has_magic(text) else [text]
+        if not matches:
+            raise FileNotFoundError(f"{text}: no file matches")
+        out += [os.path.abspath(m) for m in matches]
+    return out
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition: the events of ``path`` with t in ``[t0, t1)`` µs."""
+
+    path: str
+    t0: int
+    t1: int
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """A file's time range and the starts of its partitions (increasing)."""
+
+    path: str
+    events: int
+    t_min: int | None
+    t_max: int | None
+    starts: tuple[int, ...]
+
+
+def _one_thread(config: LoadConfig) -> LoadConfig:
+    """Each task decodes on one thread: the cluster's worker threads are the parallelism."""
+    return config.updated(threads=1, progress=False)
+
+
+def _plan_file(read: ReadSettings, config: LoadConfig, width: int, count: int, t_lo: int | None, t_hi: int | None) -> FilePlan:
+    """One pass over t (which builds the file's time index): the time range of the events in
+    ``[t_lo, t_hi)`` and partition starts every ``width`` µs (aligned on multiples of it, empty
+    windows skipped) or every ``count`` events (in file order, kept increasing)."""
+    scan = read.scan(_one_thread(config))
+    stream = scan.stream(columns=["t"])
+    events, t_min, t_max = 0, None, None
+    starts: set[int] = set()
+    try:
+        for batch in stream:
+            t = batch.to_numpy()["t"]
+            if t_lo is not None or t_hi is not None:
+                t = t[(t >= (t_lo if t_lo is not None else -(2**63))) & (t < (t_hi if t_hi is not None else _T_END))]
+            if not len(t):
+                continue
+            if width:
+                starts.update(np.unique(t // width * width).tolist())
+            else:
+                starts.update(t[(count - events % count) % count :: count].tolist())
+            events += len(t)
+            lo, hi = int(t.min()), int(t.max())
+            t_min = lo if t_min is None else min(t_min, lo)
+            t_max = hi if t_max is None else max(t_max, hi)
+    finally:
+        stream.close()
+    ordered = sorted(starts)
+    if ordered and t_min is not None:
+        ordered = [t_min] + [s for s in ordered if s > t_min]
+    return FilePlan(read.path, events, t_min, t_max, tuple(ordered))
+
+
+_plans: dict[tuple[Any, ...], FilePlan] = {}
+
+
+def _plan_key(read: ReadSettings, *spec: Any) -> tuple[Any, ...]:
+    status = os.stat(read.path)
+    return (read, status.st_size, status.st_mtime_ns, *spec)
+
+
+def plan_partitions(
+    paths: Sequence[str],
+    *,
+    width: int = 0,
+    count: int = 0,
+    t_start: int | None = None,
+    t_end: int | None = None,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> list[FilePlan]:
+    """Plans of files (their planning passes run as Dask tasks, in parallel; results remembered)."""
+    cfg = config or LoadConfig()
+    reads = [split_options(path, cfg, dict(options))[0] for path in paths]
+    keys = [_plan_key(read, width, count, t_start, t_end) for read in reads]
+    missing = [i for i, key in enumerate(keys) if key not in _plans]
+    tasks = [dask.delayed(_plan_file, pure=True)(reads[i], cfg, width, count, t_start, t_end) for i in missing]
+    for i, plan in zip(missing, dask.compute(*tasks)):
+        _plans[keys[i]] = plan
+    return [_plans[key] for key in keys]
+
+
+def _parts_of(plan: FilePlan) -> list[Part]:
+    if plan.t_max is None:
+        return []
+    ends = list(plan.starts[1:]) + [plan.t_max + 1]
+    return [Part(plan.path, t0, t1) for t0, t1 in zip(plan.starts, ends)]
+
+
+@dataclass(frozen=True)
+class PartitionReader:
+    """The function of ``dd.from_map``: decodes one :class:`Part` into pandas (``t`` the index).
+    Its ``columns=`` keyword is Dask's projection; the selection and columns reach the C++ scan."""
+
+    read: ReadSettings
+    config: LoadConfig
+    selection: Selection
+    file_dtype: Any  # None: no file column
+
+    def __call__(self, part: Part, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        wanted = list(self.all_columns() if columns is None else columns)
+        decoded = [c for c in ("x", "y", "p") if c in wanted]
+        window = Selection(t0=part.t0, t1=part.t1).intersect(self.selection)
+        data = decode(ReadSettings(**{**vars(self.read), "path": part.path}), self.config, window, decoded)
+        t = data.pop("t")
+        # The arrays are fresh copies of the decoder's, so pandas need not copy them again.
+        frame = pd.DataFrame({c: data[c] for c in decoded}, index=pd.Index(t, name="t"), copy=False)
+        if "file" in wanted:
+            frame["file"] = self._file_values(part.path, len(t))
+        return frame[wanted]
+
+    def _file_values(self, path: str, n: int) -> Any:
+        if isinstance(self.file_dtype, pd.CategoricalDtype):  # codes only: one byte or two per row
+            code = list(self.file_dtype.categories).index(path)
+            return pd.Categorical.from_codes(np.full(n, code, dtype=np.int32), dtype=self.file_dtype)
+        return pd.array(np.full(n, path, dtype=object), dtype=self.file_dtype)
+
+    def all_columns(self) -> list[str]:
+        return ["x", "y", "p"] + (["file"] if self.file_dtype is not None else [])
+
+    def meta(self) -> pd.DataFrame:
+        frame = pd.DataFrame({c: np.empty(0, _DTYPES[c]) for c in ("x", "y", "p")}, index=pd.Index(np.empty(0, np.int64), name="t"))
+        if self.file_dtype is not None:
+            frame["file"] = pd.Series([], dtype=self.file_dtype)
+        return frame
+
+
+def decode(read: ReadSettings, config: LoadConfig, selection: Selection, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """The selection's events of a file as NumPy copies (t always), on one thread, sorted stably by
+    t when the file's time goes back. Polars is not involved, so no other thread pool runs."""
+    wanted = ["t"] + [c for c in columns if c != "t"]
+    if selection.empty():
+        return {c: np.empty(0, _DTYPES.get(c, np.int64)) for c in wanted}
+    stream = selection.apply(read.scan(_one_thread(config))).stream(columns=wanted, check_sorted=True)
+    try:
+        chunks = [batch.to_numpy() for batch in stream]
+        ordered = stream.t_sorted
+    finally:
+        stream.close()
+        # Counters for evlib._source.recent_scans() in the process that ran the task.
+        record = ScanRecord(read.path, selection, tuple(wanted), stream.events, stream.bytes_done, stream.t_sorted, dict(stream.stats()))
+        _recent.append(record)
+    out = {c: np.concatenate([chunk[c] for chunk in chunks]) if chunks else np.empty(0, _DTYPES.get(c, np.int64)) for c in wanted}
+    if not ordered:
+        order = np.argsort(out["t"], kind="stable")
+        out = {c: v[order] for c, v in out.items()}
+    return out
+
+
+def _file_dtype(file_column: FileColumn, paths: Sequence[str]) -> Any:
+    if file_column is None:
+        file_column = len(paths) > 1
+    if file_column is False:
+        return None
+    if file_column == "string":
+        return pd.StringDtype()
+    if file_column is True or file_column == "categorical":
+        return pd.CategoricalDtype(list(dict.fromkeys(paths)))
+    raise ValueError(f"file_column must be None, a bool, 'categorical' or 'string', not {file_column!r}")
+
+
+def read_events(
+    paths_or_glob: PathsLike,
+    *,
+    partition: TimeLike | None = "1s",
+    partition_events: int | None = None,
+    columns: Sequence[str] | None = None,
+    t_start: TimeLike | None = None,
+    t_end: TimeLike | None = None,
+    roi: RegionLike | None = None,
+    polarity: int | None = None,
+    file_column: FileColumn = None,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> dd.DataFrame:
+    """A Dask dataframe of the events of one or many files: index ``t`` (int64 µs, each file's
+    clock), columns ``x``, ``y`` (uint16), ``p`` (uint8, 1 = ON) and ``file``.
+
+    One partition per (file, time range): ``partition`` µs (or ``"1s"``-style) windows aligned
+    on multiples of the width, empty windows merged into the previous one, or with
+    ``partition_events`` about that many events each (ranges cut in file order). Files come in
+    the order given (globs sorted), each file's partitions in time order; inside a partition
+    events keep the file's order, sorted stably by t only where the file's time goes back.
+
+    Divisions are known when the partitions' time ranges increase from one partition to the
+    next: always for one file; for several files only when each file starts after the previous
+    one ends (pieces of one recording). Otherwise (recordings whose clocks all start near 0)
+    they are unknown, as one index value would belong to partitions of several files.
+
+    ``columns`` (among ``x``, ``y``, ``p``, ``file``), ``t_start``/``t_end`` (half-open), ``roi``
+    ``(x0, y0, x1, y1)`` (half-open) and ``polarity`` are pushed into the C++ scan of each
+    partition, as are the columns Dask projects (``df[["x", "y"]]``); filters added afterwards
+    run in pandas. ``file_column``: ``None`` a categorical ``file`` column when several files
+    are read; ``True``/``"categorical"`` always; ``"string"`` strings (a copy of the path per
+    row); ``False`` none. Read options (``format``, ``width``, ...) and :class:`evlib.LoadConfig`
+    fields are keywords too; every task decodes on one thread.
+
+    Planning runs one task per file over its ``t`` column (on the cluster when a
+    ``distributed.Client`` is active), the first time a file is read.
+    """
+    if partition_events is not None:
+        if partition_events <= 0:
+            raise ValueError("partition_events must be positive")
+        width, count = 0, int(partition_events)
+    else:
+        if partition is None:
+            raise ValueError("give partition (a duration) or partition_events")
+        width, count = to_microseconds(partition, "partition"), 0
+        if width <= 0:
+            raise ValueError("partition must be positive")
+    if polarity is not None and polarity not in (0, 1):
+        raise ValueError(f"polarity must be 0 (OFF) or 1 (ON), not {polarity!r}")
+    t0, t1 = optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end")
+    paths = expand_paths(paths_or_glob)
+    read, cfg = split_options(paths[0], config, dict(options))
+    plans = plan_partitions(paths, width=width, count=count, t_start=t0, t_end=t1, config=cfg, **options)
+    parts = [part for plan in plans for part in _parts_of(plan)]
+    reader = PartitionReader(read, cfg, selection_of(t0, t1, roi, polarity), _file_dtype(file_column, paths))
+    unknown = set(columns or ()) - set(reader.all_columns())
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(sorted(unknown))}: choose among {', '.join(reader.all_columns())}")
+    if not parts:  # no event anywhere: one empty partition
+        parts = [Part(paths[0], 0, 0)]
+    frame = dd.from_map(reader, parts, meta=reader.meta(), divisions=_divisions(parts, plans), label="evlib-read-events")
+    return frame[list(columns)] if columns is not None else frame
+
+
+def _divisions(parts: Sequence[Part], plans: Sequence[FilePlan]) -> tuple[int, ...] | None:
+    """(start of each partition..., last event time) when the ranges increase, else None."""
+    if any(a.t1 > b.t0 for a, b in zip(parts, parts[1:])) or parts[0].t1 <= parts[0].t0:
+        return None
+    last = max(plan.t_max for plan in plans if plan.t_max is not None)
+    return tuple(part.t0 for part in parts) + (last,)
+
+
+WindowResults = list[tuple[tuple[int, int], Any]]
+"""``[((t0, t1), fn(batch)), ...]``: a file's windows in time order."""
+
+
+def _apply_windows(read: ReadSettings, config: LoadConfig, window: int, fn: Callable[..., Any], selection: Selection) -> WindowResults:
+    """fn(batch) for every ``window`` µs window of one file, with the window's bounds."""
+    stream = selection.apply(read.scan(_one_thread(config))).stream(by_time=window)
+    try:
+        return [(cast(tuple[int, int], batch.window), fn(batch)) for batch in stream]
+    finally:
+        stream.close()
+
+
+def map_windows(
+    paths_or_glob: PathsLike,
+    fn: Callable[[_core.Batch], Any],
+    *,
+    window: TimeLike = "50ms",
+    t_start: TimeLike | None = None,
+    t_end: TimeLike | None = None,
+    roi: RegionLike | None = None,
+    polarity: int | None = None,
+    progress: bool = True,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> dict[str, WindowResults]:
+    """``fn(batch)`` on every time window of every file, one Dask task per file, in parallel.
+
+    Windows are ``[t, t + window)`` aligned on each file's first event (as
+    ``EventFile.iter_batches(by_time=...)``); ``fn`` receives an :class:`evlib.Batch` (any
+    :mod:`evlib.ops` function takes one: ``lambda b: evlib.ops.stacked_histogram(b, (w, h))``)
+    and must be picklable (cloudpickle: lambdas are). Returns ``{path: [((w0, w1), result),
+    ...]}``. With a ``distributed.Client`` active and ``progress``, ``distributed.progress``
+    shows the tasks. To write results per file (HDF5, Zarr, npy), let ``fn`` return small values
+    or do the writing inside a per-file function over :func:`evlib.open` instead.
+    """
+    width = to_microseconds(window, "window")
+    if width <= 0:
+        raise ValueError("window must be positive")
+    paths = expand_paths(paths_or_glob)
+    selection = selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
+    tasks = []
+    for path in paths:
+        read, cfg = split_options(path, config, dict(options))
+        tasks.append(dask.delayed(_apply_windows, pure=True)(read, cfg, width, fn, selection))
+    client = _client()
+    if client is None:
+        results = dask.compute(*tasks)
+    else:
+        futures = client.compute(tasks)
+        if progress:
+            from distributed import progress as show_progress
+
+            show_progress(futures)
+        results = client.gather(futures)
+    return dict(zip(paths, results))
+
+
+def _client() -> Any:
+    try:
+        from distributed import get_client
+    except ImportError:
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
