@@ -187,7 +187,7 @@ int run_convert(const ConvertArgs& a) {
 
     Writer writer = Writer::create(a.out, wo);
     Progress progress(meta.file_size, !a.quiet);
-    std::uint64_t events = 0, triggers = 0, dropped = 0;
+    std::uint64_t events = 0, triggers = 0, dropped = 0, events_read = 0;
     while (auto chunk = reader.next()) {
       InterruptGuard::check();
       if (!chunk->triggers.empty() && !target.info.traits.holds_triggers) {
@@ -198,6 +198,7 @@ int run_convert(const ConvertArgs& a) {
         dropped += chunk->triggers.size();
         chunk->triggers.clear();
       }
+      events_read += chunk->events.size();
       if (!filters.empty()) chunk->events = filters.apply(std::move(chunk->events));
       if (events == 0 && !chunk->events.empty()) warn_time_range(target.name, chunk->events.t()[0], a.out);
       try {
@@ -220,12 +221,16 @@ int run_convert(const ConvertArgs& a) {
     if (dropped != 0 && !a.quiet) {
       std::fprintf(stderr, "evlib: dropped %llu external triggers (--drop-triggers)\n", static_cast<unsigned long long>(dropped));
     }
+    if (!a.quiet && !filters.empty()) {
+      std::printf("filters kept %llu of %llu events\n", static_cast<unsigned long long>(events),
+                  static_cast<unsigned long long>(events_read));
+    }
     if (!a.quiet) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::printf("converted %llu events and %llu triggers: %s (%s) -> %s (%s) in %.2f s (%sevents/s)\n",
                   static_cast<unsigned long long>(events), static_cast<unsigned long long>(triggers), a.in.c_str(),
                   meta.format.c_str(), a.out.c_str(), target.name.c_str(), secs,
-                  human_count(secs > 0 ? static_cast<double>(events) / secs : 0.0).c_str());
+                  human_count(secs > 0 ? static_cast<double>(events_read) / secs : 0.0).c_str());
     }
     return 0;
   } catch (const Interrupted&) {

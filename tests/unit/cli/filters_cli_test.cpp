@@ -141,6 +141,20 @@ void write_mask_npy(const std::string& path, const std::vector<std::uint8_t>& ma
   test::write_file(path, bytes);
 }
 
+TEST(FilterOptions, convert_says_how_many_events_the_filters_kept) {
+  const test::ScopedTempDir dir;
+  const std::string in = scene_file(dir);
+  const EventBatch all = read(in).events;
+  Expected e;
+  e.refractory.emplace(kSensor, 1000, ops::RefractoryConvention::kFirstKept);
+  const EventBatch kept = e.apply(all);
+  std::string out, err;
+  ASSERT_EQ(test::run_command(cli() + " convert --refractory 1ms " + q(in) + " " + q(dir.file("out.npy")), &out, &err), 0) << err;
+  EXPECT_NE(out.find("filters kept " + std::to_string(kept.size()) + " of " + std::to_string(all.size()) + " events\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(FilterOptions, a_mask_file_drops_the_pixels_it_flags) {
   const test::ScopedTempDir dir;
   const std::string in = scene_file(dir);
