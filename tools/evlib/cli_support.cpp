@@ -1,5 +1,6 @@
 #include "cli_support.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -380,22 +381,13 @@ Roi parse_roi(const std::string& text) {
   return {v[0], v[1], v[2], v[3]};
 }
 
-namespace {
-// A validator that accepts what `parse` accepts and says why it does not otherwise.
-template <class Parse>
-CLI::Validator parsed_by(Parse parse, const std::string& what) {
-  return CLI::Validator(
-      [parse](std::string& text) -> std::string {
-        try {
-          parse(text);
-          return {};
-        } catch (const std::exception& e) {
-          return e.what();
-        }
-      },
-      what);
+// Whether the input can be read twice. Standard input redirected from a file can (the reader reads it
+// with pread() from the start), unless something consumed part of it first.
+bool readable_twice(const std::string& path) {
+  struct stat st {};
+  if (path == "-") return ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && ::lseek(STDIN_FILENO, 0, SEEK_CUR) == 0;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
-}  // namespace
 
 CLI::Validator time_value() { return parsed_by(parse_time_us, "TIME"); }
 CLI::Validator count_list_value(std::uint64_t max) {

@@ -114,6 +114,20 @@ struct Roi {
 Roi parse_roi(const std::string& text);
 // CLI11 validators running the parsers above while the command line is parsed, so that a bad
 // value is a usage error before any work starts.
+// A validator that accepts what `parse` accepts and says why it does not otherwise.
+template <class Parse>
+CLI::Validator parsed_by(Parse parse, const std::string& what) {
+  return CLI::Validator(
+      [parse](std::string& text) -> std::string {
+        try {
+          parse(text);
+          return {};
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+      },
+      what);
+}
 CLI::Validator time_value();
 CLI::Validator size_value();
 CLI::Validator roi_value();
@@ -134,6 +148,9 @@ void warn_time_range(const std::string& format, std::int64_t t_first, const std:
 // with EFBIG like any full disk instead of killing the process.
 void remove_temporary_files_on_signals();
 
+// Whether path can be read twice (a first pass, then the real one): a regular file, or standard
+// input ("-") redirected from one and not consumed yet.
+bool readable_twice(const std::string& path);
 bool stderr_is_terminal();
 std::string human_count(double v);
 

@@ -21,6 +21,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "event_filters.hpp"
 #include "evlib/error.hpp"
 #include "evlib/formats.hpp"
 #include "evlib/reader.hpp"
@@ -36,6 +37,7 @@ struct ConvertArgs {
   std::string out;
   std::string to;
   ReaderFlags flags;
+  FilterFlags filters;
   bool force = false;
   bool quiet = false;
   bool drop_triggers = false;
@@ -115,14 +117,6 @@ bool infer_geometry_for(const Target& target) {
 }
 
 
-// Whether IN can be read twice. Standard input redirected from a file can (the reader reads it
-// with pread() from the start), unless something consumed part of it first.
-bool regular_file(const std::string& path) {
-  struct stat st {};
-  if (path == "-") return ::fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && ::lseek(STDIN_FILENO, 0, SEEK_CUR) == 0;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 // Fails before any input is read when OUT cannot be written (the Writer checks again).
 void check_output(const ConvertArgs& a) {
   struct stat st {};
@@ -134,7 +128,7 @@ void check_output(const ConvertArgs& a) {
 // A first pass over the input for the geometry the file does not state.
 void infer_geometry(const ConvertArgs& a, const ReadOptions& options, const std::string& target, std::uint32_t& width,
                     std::uint32_t& height) {
-  if (!regular_file(a.in)) {
+  if (!readable_twice(a.in)) {
     throw InvalidArgument(a.in + " states no sensor geometry and a " + target +
                           " file needs one; it cannot be read twice to infer it (not a regular file): give --width and --height");
   }
@@ -179,9 +173,21 @@ int run_convert(const ConvertArgs& a) {
       infer_geometry(a, options, target.name, wo.width, wo.height);
     }
 
+    FirstPass first_pass;
+    if (readable_twice(a.in)) {
+      first_pass = [&](const std::function<void(const EventBatch&)>& visit) {
+        Reader pass = Reader::open(a.in, options);
+        while (auto chunk = pass.next()) {
+          InterruptGuard::check();
+          visit(chunk->events);
+        }
+      };
+    }
+    EventFilters filters(a.filters, {wo.width, wo.height}, a.in, first_pass);
+
     Writer writer = Writer::create(a.out, wo);
     Progress progress(meta.file_size, !a.quiet);
-    std::uint64_t events = 0, triggers = 0, dropped = 0;
+    std::uint64_t events = 0, triggers = 0, dropped = 0, events_read = 0;
     while (auto chunk = reader.next()) {
       InterruptGuard::check();
       if (!chunk->triggers.empty() && !target.info.traits.holds_triggers) {
@@ -192,6 +198,8 @@ int run_convert(const ConvertArgs& a) {
         dropped += chunk->triggers.size();
         chunk->triggers.clear();
       }
+      events_read += chunk->events.size();
+      if (!filters.empty()) chunk->events = filters.apply(std::move(chunk->events));
       if (events == 0 && !chunk->events.empty()) warn_time_range(target.name, chunk->events.t()[0], a.out);
       try {
         writer.write(chunk->events, chunk->triggers);
@@ -213,12 +221,16 @@ int run_convert(const ConvertArgs& a) {
     if (dropped != 0 && !a.quiet) {
       std::fprintf(stderr, "evlib: dropped %llu external triggers (--drop-triggers)\n", static_cast<unsigned long long>(dropped));
     }
+    if (!a.quiet && !filters.empty()) {
+      std::printf("filters kept %llu of %llu events\n", static_cast<unsigned long long>(events),
+                  static_cast<unsigned long long>(events_read));
+    }
     if (!a.quiet) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::printf("converted %llu events and %llu triggers: %s (%s) -> %s (%s) in %.2f s (%sevents/s)\n",
                   static_cast<unsigned long long>(events), static_cast<unsigned long long>(triggers), a.in.c_str(),
                   meta.format.c_str(), a.out.c_str(), target.name.c_str(), secs,
-                  human_count(secs > 0 ? static_cast<double>(events) / secs : 0.0).c_str());
+                  human_count(secs > 0 ? static_cast<double>(events_read) / secs : 0.0).c_str());
     }
     return 0;
   } catch (const Interrupted&) {
@@ -240,6 +252,7 @@ void add_convert_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--drop-triggers", args->drop_triggers, "Leave out external triggers when the output format cannot hold them");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
   args->flags.add_to(*cmd);
+  args->filters.add_to(*cmd);
   cmd->callback([args, &exit_code] { exit_code = run_convert(*args); });
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "event_filters.hpp"
 #include "evlib/error.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
@@ -23,6 +24,7 @@ struct DumpArgs {
   std::string path;
   ReaderFlags flags;
   ScanFlags scan;
+  FilterFlags filters;
   bool quiet = false;
   std::uint64_t head = std::numeric_limits<std::uint64_t>::max();
   bool csv = false;
@@ -65,6 +67,17 @@ int run_dump(const DumpArgs& a) {
   const Scan scan = a.scan.make(a.path, a.flags.resolve()).on_progress([&](const ScanProgress& p) {
     progress.update(p.fraction(), p.events);
   });
+  const ReadOptions options = a.flags.resolve();
+  FirstPass first_pass;
+  if (readable_twice(a.path)) {
+    first_pass = [&](const std::function<void(const EventBatch&)>& visit) {
+      BatchStream pass = a.scan.make(a.path, options).chunks();
+      while (auto chunk = pass.next()) visit(chunk->events);
+    };
+  }
+  EventFilters filters(a.filters,
+                       {options.width != 0 ? options.width : scan.metadata().width, options.height != 0 ? options.height : scan.metadata().height},
+                       a.path, first_pass);
   BatchStream chunks = scan.chunks();
   Out out;
   const char sep = a.csv ? ',' : ' ';
@@ -84,7 +97,7 @@ int run_dump(const DumpArgs& a) {
       }
       continue;
     }
-    const EventBatch& e = chunk->events;
+    const EventBatch e = filters.apply(std::move(chunk->events));
     const auto t = e.t();
     const auto x = e.x();
     const auto y = e.y();
@@ -111,6 +124,7 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar");
   args->flags.add_to(*cmd);
   args->scan.add_to(*cmd);
+  args->filters.add_to(*cmd);
   cmd->callback([args, &exit_code] { exit_code = run_dump(*args); });
 }
 
