@@ -245,7 +245,7 @@ TEST(BlockDecoders, evt2_blocks_equal_the_scalar_loop_on_random_damaged_words) {
     const auto bytes = test::le32_bytes(words);
     expect_blocks_match_scalar([&](BlockIsa isa) { return evt2(isa, g); }, bytes, {5, 64, 999, 4321});
     const std::int64_t t_mid = std::int64_t{th} << 6;
-    const EventFilter& f = some_filters(t_mid - 20'000, t_mid + 20'000)[static_cast<std::size_t>(round) % 4];
+    const EventFilter f = some_filters(t_mid - 20'000, t_mid + 20'000)[static_cast<std::size_t>(round) % 4];
     expect_blocks_match_scalar([&](BlockIsa isa) { return evt2(isa, g, f); }, bytes, {5, 64, 999, 4321});
   }
 }
@@ -398,7 +398,7 @@ TEST(BlockDecoders, dat_blocks_equal_the_scalar_loop_on_random_records_with_wrap
     auto bytes = test::le32_bytes(words);
     if (round % 5 == 4) bytes.resize(bytes.size() - 3);  // a truncated final record
     expect_blocks_match_scalar([&](BlockIsa isa) { return dat(isa, g); }, bytes, {5, 64, 999, 4321});
-    const EventFilter& f = some_filters(t - (std::int64_t{1} << 31), t)[static_cast<std::size_t>(round) % 4];
+    const EventFilter f = some_filters(t - (std::int64_t{1} << 31), t)[static_cast<std::size_t>(round) % 4];
     expect_blocks_match_scalar([&](BlockIsa isa) { return dat(isa, g, f); }, bytes, {5, 64, 999, 4321});
   }
 }
