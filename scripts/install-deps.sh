@@ -4,7 +4,8 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libssl-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev
           libhdf5-dev liblz4-dev libzstd-dev zlib1g-dev libflatbuffers-dev flatbuffers-compiler
-          python3-numpy python3-h5py python3-venv python3-dev time valgrind)
+          python3-numpy python3-h5py python3-venv python3-dev time valgrind libpng-dev
+          libavcodec-dev libavformat-dev libswscale-dev libavutil-dev)
 if [[ "${EVLIB_WITH_FUZZ:-0}" == 1 ]]; then packages+=(clang-14 libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do

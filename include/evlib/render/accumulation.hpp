@@ -1,0 +1,102 @@
+#pragma once
+// How events become the pixels of one frame (docs/rendering.md "Modes"):
+// - kLastEvent: each pixel shows the polarity of its last event in the window (OpenEB's frame
+//   generators, dv-processing's EventVisualizer), else the background;
+// - kCounts: ON minus OFF events of the window, counted by the processing layer's event frame
+//   (evlib/ops/event_frame.hpp), graded towards the ON or OFF colour, full at +-saturation;
+// - kExponentialDecay / kLinearDecay: dv-processing 2.0.4's Accumulator (DvAccumulator below),
+//   a potential per pixel that persists across frames;
+// - kTimeSurface: each pixel's last event in the window, graded by its age from full colour
+//   (just before the frame time) to the background (one window old).
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "evlib/event_batch.hpp"
+#include "evlib/ops/common.hpp"
+#include "evlib/render/palette.hpp"
+
+namespace evlib::render {
+
+enum class Mode { kLastEvent, kCounts, kExponentialDecay, kLinearDecay, kTimeSurface };
+
+// "last", "counts", "exp-decay", "linear-decay", "time-surface"; InvalidArgument otherwise.
+Mode mode_by_name(std::string_view name);
+std::string_view mode_name(Mode mode);
+// Decay modes keep their state across frames; the others start each window afresh.
+constexpr bool is_decay(Mode mode) { return mode == Mode::kExponentialDecay || mode == Mode::kLinearDecay; }
+
+// dv::Accumulator's parameters, with its defaults (decay = EXPONENTIAL).
+struct DvAccumulatorOptions {
+  bool linear = false;             // LINEAR instead of EXPONENTIAL
+  double decay_param = 1.0e6;      // exponential: time constant in µs; linear: potential per µs
+  bool synchronous_decay = false;  // decay every pixel to the latest event time at each frame
+  float contribution = 0.15f;
+  float max_potential = 1.0f;
+  float neutral_potential = 0.0f;
+  float min_potential = 0.0f;
+  bool ignore_polarity = false;
+};
+
+// dv-processing 2.0.4's Accumulator (core/frame/accumulator.hpp) for the LINEAR and EXPONENTIAL
+// decays, operation for operation in float, so that its potentials are those of dv-processing
+// (within 1 ULP where expf is used) and its frames those of generateFrame().
+class DvAccumulator {
+ public:
+  DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions options);
+  // dv's accumulate(EventStore): per event, decay the pixel to t, then add the contribution.
+  // Events outside the sensor are skipped (dv would index outside its matrix).
+  void accumulate(EventView events);
+  // dv's generateFrame(): the optional synchronous decay, then convertTo(CV_8U, alpha, beta).
+  void generate_frame(std::span<std::uint8_t> gray);
+  // The 8-bit level generate_frame() gives a pixel at the neutral potential.
+  std::uint8_t neutral_level() const noexcept;
+  std::span<const float> potentials() const noexcept { return potential_; }
+
+ private:
+  void decay_pixel(std::size_t i, std::int64_t t);
+  std::uint8_t to_level(float v) const noexcept;
+
+  ops::SensorSize sensor_;
+  DvAccumulatorOptions options_;
+  std::vector<float> potential_;
+  std::vector<std::int64_t> decay_time_;
+  std::int64_t highest_time_ = 0;
+};
+
+struct ModeOptions {
+  Mode mode = Mode::kLastEvent;
+  Palette palette = palette_by_name("prophesee-dark");
+  unsigned count_saturation = 4;  // kCounts: |ON - OFF| at which a pixel has the full colour
+  DvAccumulatorOptions decay;     // the decay modes
+};
+
+// One frame's pixels from its events: begin_window(), add() any number of pieces (in time
+// order), then render() into width * height * 3 RGB bytes.
+class FrameAccumulator {
+ public:
+  FrameAccumulator(ops::SensorSize sensor, ModeOptions options);
+  ~FrameAccumulator();
+  FrameAccumulator(FrameAccumulator&&) noexcept;
+  FrameAccumulator& operator=(FrameAccumulator&&) noexcept;
+
+  // Starts a window (window modes forget the previous one; the decay modes keep their state).
+  void begin_window();
+  void add(EventView events);
+  // window_start / window_end: the frame's window [start, end) in µs (the time surface grades
+  // ages by it).
+  void render(std::int64_t window_start, std::int64_t window_end, std::span<std::uint8_t> rgb);
+
+  const ModeOptions& options() const noexcept;
+  ops::SensorSize sensor() const noexcept;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace evlib::render

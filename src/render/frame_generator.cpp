@@ -1,0 +1,157 @@
+#include "evlib/render/frame_generator.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "evlib/error.hpp"
+
+namespace evlib::render {
+
+namespace {
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+// Index of the first event at or after t (time assumed non-decreasing).
+std::size_t first_at_or_after(std::span<const std::int64_t> t, std::int64_t when) {
+  return static_cast<std::size_t>(std::ranges::lower_bound(t, when) - t.begin());
+}
+
+}  // namespace
+
+std::uint64_t FrameSchedule::frames_before(std::int64_t end) const {
+  if (end <= origin) return 0;
+  // Slices start at origin + round(k * period): the count of k with that < end, found from the
+  // estimate and corrected for the rounding.
+  auto k = static_cast<std::uint64_t>(std::max(0.0, std::floor(double(end - origin) / period)));
+  while (k > 0 && slice_start(k - 1) >= end) --k;
+  while (slice_start(k) < end) ++k;
+  return k;
+}
+
+double frame_period_us(const RenderOptions& options) {
+  if (!(options.fps > 0) || !std::isfinite(options.fps)) throw InvalidArgument("render: --fps must be a positive number");
+  if (!(options.speed > 0) || !std::isfinite(options.speed)) throw InvalidArgument("render: --speed must be a positive number");
+  if (options.accumulate_us < 1) throw InvalidArgument("render: the accumulation time must be at least 1 us");
+  if (options.from_us && options.to_us && *options.from_us >= *options.to_us)
+    throw InvalidArgument("render: --from must be before --to");
+  const double period = 1e6 * options.speed / options.fps;
+  if (!(period >= 1.0) || period > 1e15)
+    throw InvalidArgument("render: one frame would cover " + std::to_string(period) +
+                          " us of events (speed * 1e6 / fps must be between 1 us and 1e15 us)");
+  return period;
+}
+
+std::int64_t frame_origin(const RenderOptions& options, std::int64_t t_first) {
+  if (options.from_us) return *options.from_us;
+  const auto whole = std::max<std::int64_t>(1, std::llround(frame_period_us(options)));
+  return floor_div(t_first, whole) * whole;
+}
+
+FrameGenerator::FrameGenerator(BatchSource source, ops::SensorSize sensor, RenderOptions options)
+    : source_(std::move(source)),
+      options_(std::move(options)),
+      accumulator_(sensor, options_.mode),
+      rgb_(3 * sensor.pixels()) {
+  schedule_.period = frame_period_us(options_);
+  if (options_.to_us) stop_ = *options_.to_us;
+  frame_.width = sensor.width;
+  frame_.height = sensor.height;
+}
+
+std::size_t FrameGenerator::held_events() const noexcept {
+  std::size_t n = 0;
+  for (const EventBatch& b : held_) n += b.size();
+  return n;
+}
+
+bool FrameGenerator::pull() {
+  while (true) {
+    std::optional<EventBatch> batch = source_();
+    if (!batch) {
+      exhausted_ = true;
+      if (!stop_ && any_event_) stop_ = last_t_ + 1;
+      return false;
+    }
+    if (batch->empty()) continue;
+    if (!batch->view().has_t()) throw InvalidArgument("render: the events have no t column");
+    // Events before --from or from --to on are not shown (a Scan has filtered them already;
+    // batches given directly may hold them).
+    EventBatch kept = *batch;
+    const auto t = kept.t();
+    const std::size_t begin = options_.from_us ? first_at_or_after(t, *options_.from_us) : 0;
+    const std::size_t end = options_.to_us ? first_at_or_after(t, *options_.to_us) : t.size();
+    if (begin >= end) {
+      if (options_.to_us && end < t.size() && t.back() >= *options_.to_us) {
+        // Past the end: nothing later can be shown.
+        exhausted_ = true;
+        return false;
+      }
+      continue;
+    }
+    kept = kept.slice(begin, end);
+    if (!any_event_) {
+      any_event_ = true;
+      if (!origin_known_) {
+        schedule_.origin = frame_origin(options_, kept.t().front());
+        origin_known_ = true;
+      }
+    }
+    last_t_ = kept.t().back();
+    held_.push_back(std::move(kept));
+    max_held_ = std::max(max_held_, held_events());
+    return true;
+  }
+}
+
+void FrameGenerator::drop_before(std::int64_t t) {
+  while (!held_.empty() && held_.front().t().back() < t) held_.pop_front();
+}
+
+const Frame* FrameGenerator::next() {
+  if (!origin_known_) {
+    if (options_.from_us) {
+      schedule_.origin = *options_.from_us;
+      origin_known_ = true;
+    } else {
+      while (!any_event_ && !exhausted_) pull();
+      if (!any_event_) return nullptr;  // no events and no --from: no frames
+    }
+  }
+  const std::uint64_t k = next_index_;
+  const std::int64_t start = schedule_.slice_start(k);
+  const std::int64_t end = schedule_.slice_end(k);
+  // Everything before `end` must be held: pull until an event at or after it, or the end.
+  while (!exhausted_ && (held_.empty() || held_.back().t().back() < end)) pull();
+  if (exhausted_ && (!stop_ || start >= *stop_)) return nullptr;
+  if (stop_ && start >= *stop_) return nullptr;
+
+  const bool decay = is_decay(options_.mode.mode);
+  std::int64_t window_start = decay ? start : end - options_.accumulate_us;
+  if (options_.from_us) window_start = std::max(window_start, *options_.from_us);
+  accumulator_.begin_window();
+  std::uint64_t added = 0;
+  for (const EventBatch& b : held_) {
+    const auto t = b.t();
+    if (t.back() < window_start || t.front() >= end) continue;
+    const std::size_t lo = first_at_or_after(t, window_start);
+    const std::size_t hi = first_at_or_after(t, end);
+    if (lo >= hi) continue;
+    accumulator_.add(b.view().slice(lo, hi));
+    added += hi - lo;
+  }
+  accumulator_.render(window_start, end, rgb_);
+  frame_.index = k;
+  frame_.t_us = end;
+  frame_.window_start_us = window_start;
+  frame_.events = added;
+  frame_.rgb = rgb_;
+  ++next_index_;
+  // What the next frame's window no longer needs.
+  drop_before(decay ? end : schedule_.slice_end(k + 1) - options_.accumulate_us);
+  return &frame_;
+}
+
+}  // namespace evlib::render

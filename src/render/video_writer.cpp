@@ -1,0 +1,294 @@
+#include "evlib/render/video_writer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "evlib/error.hpp"
+#include "io/atomic_file.hpp"
+
+#if EVLIB_WITH_VIDEO
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+}
+#endif
+
+namespace evlib::render {
+
+namespace {
+
+constexpr std::array<const char*, 4> kVideoExtensions = {".mp4", ".mkv", ".avi", ".gif"};
+
+std::string extension_of(const std::string& path) {
+  const std::size_t dot = path.rfind('.');
+  const std::size_t slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+  std::string ext = path.substr(dot);
+  std::ranges::transform(ext, ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return ext;
+}
+
+}  // namespace
+
+std::string video_extensions() {
+  std::string list;
+  for (const char* e : kVideoExtensions) list += (list.empty() ? "" : ", ") + std::string(e);
+  return list;
+}
+
+bool is_video_path(const std::string& path) {
+  const std::string ext = extension_of(path);
+  return std::ranges::find(kVideoExtensions, ext) != kVideoExtensions.end();
+}
+
+#if EVLIB_WITH_VIDEO
+
+bool video_available() noexcept { return true; }
+
+namespace {
+
+std::string av_message(int err) {
+  char text[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(err, text, sizeof text);
+  return text;
+}
+
+}  // namespace
+
+struct VideoWriter::Impl {
+  std::string path;
+  std::uint32_t width = 0, height = 0;  // of the frames given
+  int coded_width = 0, coded_height = 0;
+  detail::AtomicFile file;
+  AVFormatContext* format = nullptr;
+  AVCodecContext* codec = nullptr;
+  AVStream* stream = nullptr;
+  SwsContext* scaler = nullptr;
+  AVFrame* picture = nullptr;
+  AVPacket* packet = nullptr;
+  std::string codec_name;
+  std::int64_t next_pts = 0;
+
+  // The queue between write() and the encoder thread.
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::vector<std::uint8_t>> queue;
+  std::vector<std::vector<std::uint8_t>> spare;  // buffers to reuse
+  bool closing = false;
+  std::exception_ptr failure;
+  std::thread encoder;
+  static constexpr std::size_t kMaxQueued = 4;
+
+  Impl(const std::string& p, std::uint32_t w, std::uint32_t h, const VideoOptions& options)
+      : path(p), width(w), height(h), file(p, options.overwrite, detail::AtomicFile::NonRegular::kRefuse) {
+    try {
+      open(options);
+    } catch (...) {
+      release();
+      throw;
+    }
+    encoder = std::thread([this] { run(); });
+  }
+
+  ~Impl() {
+    stop();
+    release();
+  }
+
+  [[noreturn]] void fail(const std::string& what, int err = 0) const {
+    throw IoError(path, what + (err != 0 ? ": " + av_message(err) : std::string()));
+  }
+
+  void open(const VideoOptions& options) {
+    av_log_set_level(AV_LOG_ERROR);  // libx264 prints its statistics at the info level
+    const AVOutputFormat* container = av_guess_format(nullptr, path.c_str(), nullptr);
+    if (container == nullptr) fail("FFmpeg has no container for this extension");
+    int err = avformat_alloc_output_context2(&format, container, nullptr, file.temp_path().c_str());
+    if (err < 0 || format == nullptr) fail("cannot set up the container", err);
+    const std::string ext = extension_of(path);
+    codec_name = options.codec;
+    if (codec_name.empty()) {
+      if (ext == ".gif") codec_name = "gif";
+      else if (ext == ".avi") codec_name = "mjpeg";
+      else codec_name = avcodec_find_encoder_by_name("libx264") != nullptr ? "libx264" : "mpeg4";
+    }
+    const AVCodec* encoder_codec = avcodec_find_encoder_by_name(codec_name.c_str());
+    if (encoder_codec == nullptr) fail("FFmpeg has no encoder '" + codec_name + "'");
+    AVPixelFormat pixels = AV_PIX_FMT_YUV420P;
+    if (codec_name == "gif") pixels = AV_PIX_FMT_RGB8;
+    else if (codec_name == "mjpeg") pixels = AV_PIX_FMT_YUVJ420P;
+    const bool subsampled = pixels == AV_PIX_FMT_YUV420P || pixels == AV_PIX_FMT_YUVJ420P;
+    coded_width = static_cast<int>(subsampled ? width & ~1u : width);
+    coded_height = static_cast<int>(subsampled ? height & ~1u : height);
+    if (coded_width == 0 || coded_height == 0) fail("the frames are too small to encode");
+    stream = avformat_new_stream(format, nullptr);
+    codec = avcodec_alloc_context3(encoder_codec);
+    if (stream == nullptr || codec == nullptr) fail("out of memory");
+    const AVRational rate = av_d2q(options.fps, 100000);
+    codec->width = coded_width;
+    codec->height = coded_height;
+    codec->pix_fmt = pixels;
+    codec->time_base = av_inv_q(rate);
+    codec->framerate = rate;
+    codec->gop_size = 30;
+    codec->thread_count = 1;  // the encoder thread is the one core encoding
+    if (codec_name == "libx264") {
+      av_opt_set(codec->priv_data, "preset", options.preset.c_str(), 0);
+      av_opt_set_int(codec->priv_data, "crf", options.crf, 0);
+    } else if (codec_name == "mpeg4" || codec_name == "mjpeg") {
+      codec->flags |= AV_CODEC_FLAG_QSCALE;
+      codec->global_quality = FF_QP2LAMBDA * 2;
+      codec->qmin = codec->qmax = 2;
+    }
+    if (format->oformat->flags & AVFMT_GLOBALHEADER) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if ((err = avcodec_open2(codec, encoder_codec, nullptr)) < 0) fail("cannot open the " + codec_name + " encoder", err);
+    if ((err = avcodec_parameters_from_context(stream->codecpar, codec)) < 0) fail("cannot set the stream up", err);
+    stream->time_base = codec->time_base;
+    stream->avg_frame_rate = rate;
+    if ((err = avio_open(&format->pb, file.temp_path().c_str(), AVIO_FLAG_WRITE)) < 0) fail("cannot open for writing", err);
+    if ((err = avformat_write_header(format, nullptr)) < 0) fail("cannot write the header", err);
+    scaler = sws_getContext(coded_width, coded_height, AV_PIX_FMT_RGB24, coded_width, coded_height, pixels,
+                            SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
+    picture = av_frame_alloc();
+    packet = av_packet_alloc();
+    if (scaler == nullptr || picture == nullptr || packet == nullptr) fail("out of memory");
+    picture->format = pixels;
+    picture->width = coded_width;
+    picture->height = coded_height;
+    if ((err = av_frame_get_buffer(picture, 0)) < 0) fail("out of memory", err);
+  }
+
+  void drain_packets() {
+    while (true) {
+      const int err = avcodec_receive_packet(codec, packet);
+      if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return;
+      if (err < 0) fail("encoding failed", err);
+      av_packet_rescale_ts(packet, codec->time_base, stream->time_base);
+      packet->stream_index = stream->index;
+      const int written = av_interleaved_write_frame(format, packet);
+      if (written < 0) fail("write failed", written);
+    }
+  }
+
+  void encode(const std::vector<std::uint8_t>& rgb) {
+    int err = av_frame_make_writable(picture);
+    if (err < 0) fail("out of memory", err);
+    const std::uint8_t* source[1] = {rgb.data()};
+    const int stride[1] = {static_cast<int>(width * 3)};
+    sws_scale(scaler, source, stride, 0, coded_height, picture->data, picture->linesize);
+    picture->pts = next_pts++;
+    if ((err = avcodec_send_frame(codec, picture)) < 0) fail("encoding failed", err);
+    drain_packets();
+  }
+
+  void run() {
+    try {
+      while (true) {
+        std::vector<std::uint8_t> frame;
+        {
+          std::unique_lock lock(mutex);
+          changed.wait(lock, [&] { return closing || !queue.empty(); });
+          if (queue.empty()) break;
+          frame = std::move(queue.front());
+          queue.pop_front();
+        }
+        changed.notify_all();
+        encode(frame);
+        std::lock_guard lock(mutex);
+        spare.push_back(std::move(frame));
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex);
+      failure = std::current_exception();
+      queue.clear();
+    }
+    changed.notify_all();
+  }
+
+  void push(std::span<const std::uint8_t> rgb) {
+    if (rgb.size() != std::size_t{width} * height * 3) throw InvalidArgument(path + ": a frame of the wrong size");
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return failure || queue.size() < kMaxQueued; });
+    if (failure) std::rethrow_exception(failure);
+    std::vector<std::uint8_t> buffer;
+    if (!spare.empty()) {
+      buffer = std::move(spare.back());
+      spare.pop_back();
+    }
+    buffer.assign(rgb.begin(), rgb.end());
+    queue.push_back(std::move(buffer));
+    lock.unlock();
+    changed.notify_all();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex);
+      closing = true;
+    }
+    changed.notify_all();
+    if (encoder.joinable()) encoder.join();
+  }
+
+  void finish() {
+    stop();
+    if (failure) std::rethrow_exception(failure);
+    int err = avcodec_send_frame(codec, nullptr);
+    if (err < 0) fail("encoding failed", err);
+    drain_packets();
+    if ((err = av_write_trailer(format)) < 0) fail("cannot write the trailer", err);
+    if ((err = avio_closep(&format->pb)) < 0) fail("write failed", err);
+    file.commit();
+  }
+
+  void release() {
+    if (format != nullptr && format->pb != nullptr) avio_closep(&format->pb);
+    sws_freeContext(scaler);
+    scaler = nullptr;
+    av_frame_free(&picture);
+    av_packet_free(&packet);
+    avcodec_free_context(&codec);
+    avformat_free_context(format);
+    format = nullptr;
+  }
+};
+
+VideoWriter::VideoWriter(const std::string& path, std::uint32_t width, std::uint32_t height, VideoOptions options) {
+  if (!is_video_path(path)) throw InvalidArgument(path + ": not a video file name (" + video_extensions() + ")");
+  if (!(options.fps > 0)) throw InvalidArgument(path + ": the frame rate must be positive");
+  impl_ = std::make_unique<Impl>(path, width, height, options);
+}
+VideoWriter::~VideoWriter() = default;
+void VideoWriter::write(std::span<const std::uint8_t> rgb) { impl_->push(rgb); }
+void VideoWriter::finish() { impl_->finish(); }
+const std::string& VideoWriter::codec() const noexcept { return impl_->codec_name; }
+
+#else  // without FFmpeg
+
+bool video_available() noexcept { return false; }
+
+struct VideoWriter::Impl {
+  std::string codec;
+};
+
+VideoWriter::VideoWriter(const std::string& path, std::uint32_t, std::uint32_t, VideoOptions) {
+  throw InvalidArgument(path + ": this evlib was built without video output (FFmpeg's libraries, EVLIB_WITH_VIDEO); "
+                        "write PNG frames (a %05d.png pattern) instead");
+}
+VideoWriter::~VideoWriter() = default;
+void VideoWriter::write(std::span<const std::uint8_t>) {}
+void VideoWriter::finish() {}
+const std::string& VideoWriter::codec() const noexcept { return impl_->codec; }
+
+#endif
+
+}  // namespace evlib::render

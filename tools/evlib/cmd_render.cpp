@@ -1,0 +1,217 @@
+// evlib render FILE OUT: frames of a recording as PNG images (one at --at, or a %05d pattern)
+// or a video (.mp4, .avi, .gif, .mkv), by the rules of docs/rendering.md.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "evlib/error.hpp"
+#include "evlib/render/frame_generator.hpp"
+#include "evlib/render/png_image.hpp"
+#include "evlib/render/video_writer.hpp"
+#include "evlib/scan.hpp"
+
+namespace evlib::cli {
+
+namespace {
+
+struct RenderArgs {
+  std::string path, out;
+  ReaderFlags flags;
+  ScanFlags scan;
+  std::string at;
+  std::string accumulate = "10ms";
+  double fps = 30.0;
+  double speed = 1.0;
+  std::string palette = "prophesee-dark";
+  std::string colors;
+  std::string mode = "last";
+  unsigned count_saturation = 4;
+  double decay = 0.0;  // 0: derived from --accumulate
+  double contribution = 0.15;
+  bool no_decay_sync = false;
+  std::string codec;
+  bool force = false;
+  bool quiet = false;
+  bool bench = false;
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+render::RenderOptions render_options(const RenderArgs& a) {
+  render::RenderOptions o;
+  o.mode.mode = render::mode_by_name(a.mode);
+  o.mode.palette = a.colors.empty() ? render::palette_by_name(a.palette) : render::palette_from_colors(a.colors);
+  o.mode.count_saturation = a.count_saturation;
+  o.accumulate_us = parse_time_us(a.accumulate);
+  if (o.accumulate_us < 1) throw CLI::ValidationError("--accumulate", "must be at least 1us");
+  o.fps = a.fps;
+  o.speed = a.speed;
+  if (!a.scan.from.empty()) o.from_us = parse_time_us(a.scan.from);
+  if (!a.scan.to.empty()) o.to_us = parse_time_us(a.scan.to);
+  o.mode.decay.synchronous_decay = !a.no_decay_sync;
+  o.mode.decay.contribution = static_cast<float>(a.contribution);
+  // Without --decay, a pixel fades over about one accumulation time: the exponential's time
+  // constant, or the linear slope that takes the full range in that time.
+  const double range = double{o.mode.decay.max_potential} - o.mode.decay.min_potential;
+  o.mode.decay.decay_param = a.decay > 0 ? a.decay
+                             : o.mode.mode == render::Mode::kLinearDecay ? range / double(o.accumulate_us)
+                                                                         : double(o.accumulate_us);
+  if (!a.at.empty()) {
+    // One frame ending at --at: its window is the one slice [at - accumulate, at).
+    if (o.from_us || o.to_us) throw CLI::ValidationError("--at", "cannot be combined with --from/--to");
+    const std::int64_t at = parse_time_us(a.at);
+    o.from_us = at - o.accumulate_us;
+    o.to_us = at;
+    o.speed = 1.0;
+    o.fps = 1e6 / double(o.accumulate_us);
+  }
+  render::frame_period_us(o);  // validates
+  return o;
+}
+
+ops::SensorSize sensor_of(const RenderArgs& a, const Scan& scan, const ReadOptions& options) {
+  const Metadata& meta = scan.metadata();
+  const ops::SensorSize sensor{options.width != 0 ? options.width : meta.width,
+                               options.height != 0 ? options.height : meta.height};
+  if (sensor.width == 0 || sensor.height == 0)
+    throw InvalidArgument(a.path + " states no sensor size: give --width and --height");
+  return sensor;
+}
+
+void refuse_existing(const std::string& path, bool force) {
+  struct stat st {};
+  if (!force && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    throw IoError(path, "file exists (use --force to replace it)");
+}
+
+int run_bench(const RenderArgs& a, const Scan& scan, ops::SensorSize sensor, const render::RenderOptions& options) {
+  // Decode first, then time the rendering alone over the events in memory.
+  const EventBatch all = scan.collect();
+  constexpr std::size_t kPiece = std::size_t{1} << 20;
+  std::size_t offset = 0;
+  render::FrameGenerator generator(
+      [&]() -> std::optional<EventBatch> {
+        if (offset >= all.size()) return std::nullopt;
+        const std::size_t end = std::min(all.size(), offset + kPiece);
+        EventBatch piece = all.slice(offset, end);
+        offset = end;
+        return piece;
+      },
+      sensor, options);
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t frames = 0, added = 0;
+  while (const render::Frame* f = generator.next()) ++frames, added += f->events;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("render %s: %llu events, %llu frames %ux%u (%s, %s), %.3f s: %.1f M events/s, %.1f frames/s\n",
+              a.path.c_str(), static_cast<unsigned long long>(all.size()), static_cast<unsigned long long>(frames),
+              sensor.width, sensor.height, std::string(render::mode_name(options.mode.mode)).c_str(),
+              options.mode.palette.name.c_str(), seconds, double(all.size()) / seconds / 1e6, double(frames) / seconds);
+  return 0;
+}
+
+int run_render(const RenderArgs& a) {
+  const ReadOptions read_options = a.flags.resolve();
+  const render::RenderOptions options = render_options(a);
+  Progress progress(0, !a.quiet && !a.bench);
+  Scan scan = a.scan.make(a.path, read_options).on_progress([&](const ScanProgress& p) {
+    progress.update(p.fraction(), p.events);
+  });
+  if (!a.at.empty()) scan = scan.time(*options.from_us, *options.to_us);
+  const ops::SensorSize sensor = sensor_of(a, scan, read_options);
+  if (a.bench) return run_bench(a, scan, sensor, options);
+
+  if (a.out.empty()) throw CLI::RequiredError("OUT");
+  const bool pattern = render::is_frame_pattern(a.out);
+  const bool video = !pattern && render::is_video_path(a.out);
+  if (!pattern && !video) {
+    if (!ends_with(a.out, ".png"))
+      throw InvalidArgument(a.out + ": unknown output type (give .png with --at, a %05d.png pattern, or a video: " +
+                            render::video_extensions() + ")");
+    if (a.at.empty()) throw InvalidArgument(a.out + ": a single PNG needs --at TIME (or give a pattern such as frame_%05d.png)");
+  }
+  if (video && !a.at.empty()) throw InvalidArgument(a.out + ": --at renders one image; give OUT.png");
+  if (!pattern) refuse_existing(a.out, a.force);
+
+  BatchStream chunks = scan.chunks();
+  render::FrameGenerator generator(
+      [&]() -> std::optional<EventBatch> {
+        auto chunk = chunks.next();
+        if (!chunk) return std::nullopt;
+        return std::move(chunk->events);
+      },
+      sensor, options);
+  std::unique_ptr<render::VideoWriter> writer;
+  if (video) {
+    render::VideoOptions vo;
+    vo.fps = a.fps;
+    vo.codec = a.codec;
+    writer = std::make_unique<render::VideoWriter>(a.out, sensor.width, sensor.height, vo);
+  }
+  std::uint64_t frames = 0;
+  while (const render::Frame* f = generator.next()) {
+    if (writer) {
+      writer->write(f->rgb);
+    } else {
+      const std::string path = pattern ? render::frame_path(a.out, f->index) : a.out;
+      if (pattern) refuse_existing(path, a.force);
+      render::write_png(path, f->rgb, f->width, f->height, true);
+    }
+    ++frames;
+  }
+  if (writer) writer->finish();
+  progress.finish();
+  if (frames == 0) {
+    if (!a.at.empty()) throw InvalidArgument(a.path + ": nothing to render at " + a.at);
+    throw InvalidArgument(a.path + ": no events to render (in the time window given)");
+  }
+  if (!a.quiet)
+    std::fprintf(stderr, "evlib: %llu frame%s %ux%u written to %s\n", static_cast<unsigned long long>(frames),
+                 frames == 1 ? "" : "s", sensor.width, sensor.height, a.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+void add_render_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<RenderArgs>();
+  CLI::App* cmd = app.add_subcommand("render", "Draw frames of a recording to PNG or video (docs/rendering.md)");
+  cmd->add_option("FILE", args->path, "Recording to read")->required();
+  cmd->add_option("OUT", args->out,
+                  "OUT.png (with --at), a pattern such as frames/f_%05d.png, or a video: " + render::video_extensions() + " (not with --bench)");
+  cmd->add_option("--at", args->at, "Render the one frame ending at this time (12.5s, 12500ms, us) into OUT.png")
+      ->check(time_value());
+  cmd->add_option("--accumulate", args->accumulate, "Events shown per frame: this much time before the frame (default 10ms)")
+      ->check(time_value());
+  cmd->add_option("--fps", args->fps, "Frames per second of output (default 30)")->check(number_in(1e-3, 1e4));
+  cmd->add_option("--speed", args->speed, "Event time per output time: 0.1 plays ten times slower (default 1)")
+      ->check(number_in(1e-6, 1e6));
+  cmd->add_option("--palette", args->palette,
+                  "prophesee-dark (default), prophesee-light, dv, cool-warm or gray");
+  cmd->add_option("--colors", args->colors, "Custom colours bg,on,off as hex RRGGBB (e.g. 000000,ffffff,3060ff)");
+  cmd->add_option("--mode", args->mode, "last (default: last event wins), counts, exp-decay, linear-decay, time-surface");
+  cmd->add_option("--count-saturation", args->count_saturation, "counts: |ON - OFF| shown at full colour (default 4)")
+      ->check(CLI::Range(1u, 65535u));
+  cmd->add_option("--decay", args->decay,
+                  "exp-decay: time constant in us; linear-decay: potential per us (default: from --accumulate)")
+      ->check(number_in(1e-12, 1e15));
+  cmd->add_option("--contribution", args->contribution, "Decay modes: potential an event adds (default 0.15)")
+      ->check(number_in(1e-6, 1.0));
+  cmd->add_flag("--no-decay-sync", args->no_decay_sync,
+                "Decay modes: decay a pixel only at its events (dv-processing's default), not at every frame");
+  cmd->add_option("--codec", args->codec, "Video codec (default: libx264 for .mp4/.mkv when available, else mpeg4; gif; mjpeg for .avi)");
+  cmd->add_flag("--force", args->force, "Replace OUT (or the pattern's files) if they exist");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
+  cmd->add_flag("--bench", args->bench, "Decode into memory, then time the rendering alone (no output written)");
+  args->flags.add_to(*cmd);
+  args->scan.add_to(*cmd);
+  cmd->callback([args, &exit_code] { exit_code = run_render(*args); });
+}
+
+}  // namespace evlib::cli
