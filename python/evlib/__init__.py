@@ -65,7 +65,7 @@ Batch.to_structured = _batch_to_structured  # type: ignore[method-assign,assignm
 Batch.to_pandas = _batch_to_pandas  # type: ignore[method-assign,assignment]
 Batch.to_polars = _batch_to_polars  # type: ignore[method-assign,assignment]
 
-from . import filtering, formats, ops, representations  # noqa: E402
+from . import filtering, formats, ops, render, representations  # noqa: E402
 from ._compat import load_events  # noqa: E402
 from .formats import detect_format, get_format_description, save_events_to_hdf5, save_events_to_text  # noqa: E402
 

@@ -111,6 +111,12 @@ class EventFile:
         geometry = f"{self.width}x{self.height}" if self.width and self.height else "geometry unknown"
         return f"<evlib.EventFile {self.path!r} {self.format} {geometry}>"
 
+    def _repr_png_(self) -> Optional[bytes]:
+        """Jupyter's preview: the first 10 ms of events as a picture (evlib.render.preview_png)."""
+        from .render import preview_png
+
+        return preview_png(self)
+
     @property
     def path(self) -> str:
         return self._read.path

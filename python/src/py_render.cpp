@@ -1,0 +1,207 @@
+// Rendering (include/evlib/render/) for Python: a frame generator over an iterator of batches
+// (evlib Batch objects, shared without copying, or (t, x, y, p) NumPy column tuples, copied), the
+// dv-processing Accumulator clone, PNG encoding, and a video writer. evlib.render builds its API
+// on these. The generator calls back into the Python iterator, so it runs with the GIL held.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "evlib/render/frame_generator.hpp"
+#include "evlib/render/png_image.hpp"
+#include "evlib/render/video_writer.hpp"
+#include "py_batch.hpp"
+
+namespace evlib::python {
+namespace nb = nanobind;
+using namespace evlib::render;
+
+namespace {
+
+template <class T>
+using EventColumn = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using RgbIn = nb::ndarray<const std::uint8_t, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
+
+// One item of the Python iterator as an EventBatch: a Batch is shared, a column tuple copied.
+EventBatch batch_of(nb::handle item) {
+  if (nb::isinstance<Batch>(item)) return nb::cast<const Batch&>(item).events;
+  auto columns = nb::cast<nb::tuple>(item);
+  if (columns.size() != 4) throw std::invalid_argument("render: a batch must be an evlib Batch or a (t, x, y, p) tuple");
+  const auto t = nb::cast<EventColumn<std::int64_t>>(columns[0]);
+  const auto x = nb::cast<EventColumn<std::uint16_t>>(columns[1]);
+  const auto y = nb::cast<EventColumn<std::uint16_t>>(columns[2]);
+  const auto p = nb::cast<EventColumn<std::uint8_t>>(columns[3]);
+  const std::size_t n = t.shape(0);
+  if (x.shape(0) != n || y.shape(0) != n || p.shape(0) != n)
+    throw std::invalid_argument("render: the t, x, y and p columns differ in length");
+  return EventBatch::copy_of(EventView(t.data(), x.data(), y.data(), p.data(), n));
+}
+
+Palette palette_of(const std::string& palette, const std::string& colors) {
+  return colors.empty() ? palette_by_name(palette) : palette_from_colors(colors);
+}
+
+nb::object rgb_array(std::span<const std::uint8_t> rgb, std::uint32_t width, std::uint32_t height) {
+  auto* owned = new std::vector<std::uint8_t>(rgb.begin(), rgb.end());
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<std::uint8_t>*>(p); });
+  const std::size_t shape[3] = {height, width, 3};
+  return nb::cast(nb::ndarray<nb::numpy, std::uint8_t>(owned->data(), 3, shape, owner), nb::rv_policy::reference);
+}
+
+struct PyFrameGenerator {
+  nb::object iterator;
+  std::optional<FrameGenerator> generator;
+
+  // Returns (t_us, window_start_us, events, frame) or None at the end.
+  nb::object next() {
+    const Frame* f = generator->next();
+    if (f == nullptr) return nb::none();
+    return nb::make_tuple(f->t_us, f->window_start_us, f->events, rgb_array(f->rgb, f->width, f->height));
+  }
+};
+
+}  // namespace
+
+void bind_render(nb::module_& m) {
+  nb::class_<PyFrameGenerator>(m, "FrameGenerator", "Frames of an iterator of batches (evlib.render.frames).")
+      .def(
+          "__init__",
+          [](PyFrameGenerator* self, nb::object batches, std::uint32_t width, std::uint32_t height,
+             const std::string& mode, const std::string& palette, const std::string& colors, std::int64_t accumulate_us,
+             double fps, double speed, std::optional<std::int64_t> from_us, std::optional<std::int64_t> to_us,
+             unsigned count_saturation, double decay_param, bool synchronous_decay, float contribution,
+             float max_potential, float neutral_potential, float min_potential, bool ignore_polarity) {
+            RenderOptions o;
+            o.mode.mode = mode_by_name(mode);
+            o.mode.palette = palette_of(palette, colors);
+            o.mode.count_saturation = count_saturation;
+            o.mode.decay = {.linear = false,
+                            .decay_param = decay_param,
+                            .synchronous_decay = synchronous_decay,
+                            .contribution = contribution,
+                            .max_potential = max_potential,
+                            .neutral_potential = neutral_potential,
+                            .min_potential = min_potential,
+                            .ignore_polarity = ignore_polarity};
+            o.accumulate_us = accumulate_us;
+            o.fps = fps;
+            o.speed = speed;
+            o.from_us = from_us;
+            o.to_us = to_us;
+            new (self) PyFrameGenerator{nb::iter(batches), std::nullopt};
+            nb::handle it = self->iterator;
+            self->generator.emplace(
+                [it]() -> std::optional<EventBatch> {
+                  PyObject* item = PyIter_Next(it.ptr());
+                  if (item == nullptr) {
+                    if (PyErr_Occurred()) throw nb::python_error();
+                    return std::nullopt;
+                  }
+                  nb::object owned = nb::steal(item);
+                  return batch_of(owned);
+                },
+                ops::SensorSize{width, height}, o);
+          },
+          nb::arg("batches"), nb::arg("width"), nb::arg("height"), nb::arg("mode"), nb::arg("palette"),
+          nb::arg("colors"), nb::arg("accumulate_us"), nb::arg("fps"), nb::arg("speed"), nb::arg("from_us").none(),
+          nb::arg("to_us").none(), nb::arg("count_saturation"), nb::arg("decay_param"), nb::arg("synchronous_decay"),
+          nb::arg("contribution"), nb::arg("max_potential"), nb::arg("neutral_potential"), nb::arg("min_potential"),
+          nb::arg("ignore_polarity"))
+      .def("next", &PyFrameGenerator::next, "(t_us, window_start_us, events, HxWx3 uint8) or None at the end.")
+      .def_prop_ro("period_us", [](const PyFrameGenerator& g) { return g.generator->period_us(); })
+      .def_prop_ro("max_held_events", [](const PyFrameGenerator& g) { return g.generator->max_held_events(); });
+
+  m.def(
+      "render_palettes", [] {
+        nb::list out;
+        for (const Palette& p : named_palettes()) out.append(p.name);
+        return out;
+      },
+      "The names of the built-in palettes.");
+  m.def(
+      "encode_png",
+      [](const RgbIn& rgb) {
+        std::vector<std::uint8_t> bytes;
+        {
+          nb::gil_scoped_release release;
+          bytes = encode_png({rgb.data(), rgb.size()}, static_cast<std::uint32_t>(rgb.shape(1)),
+                             static_cast<std::uint32_t>(rgb.shape(0)));
+        }
+        return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      },
+      nb::arg("rgb"), "PNG bytes of an HxWx3 uint8 image.");
+  nb::class_<DvAccumulator>(m, "DvAccumulator", "dv-processing 2.0.4's Accumulator (LINEAR / EXPONENTIAL decay).")
+      .def(
+          "__init__",
+          [](DvAccumulator* self, std::uint32_t width, std::uint32_t height, bool linear, double decay_param,
+             bool synchronous_decay, float contribution, float max_potential, float neutral_potential,
+             float min_potential, bool ignore_polarity) {
+            new (self) DvAccumulator({width, height}, {linear, decay_param, synchronous_decay, contribution,
+                                                       max_potential, neutral_potential, min_potential, ignore_polarity});
+          },
+          nb::arg("width"), nb::arg("height"), nb::arg("linear") = false, nb::arg("decay_param") = 1.0e6,
+          nb::arg("synchronous_decay") = false, nb::arg("contribution") = 0.15f, nb::arg("max_potential") = 1.0f,
+          nb::arg("neutral_potential") = 0.0f, nb::arg("min_potential") = 0.0f, nb::arg("ignore_polarity") = false)
+      .def("accumulate",
+           [](DvAccumulator& a, const EventColumn<std::int64_t>& t, const EventColumn<std::uint16_t>& x,
+              const EventColumn<std::uint16_t>& y, const EventColumn<std::uint8_t>& p) {
+             const std::size_t n = t.shape(0);
+             if (x.shape(0) != n || y.shape(0) != n || p.shape(0) != n)
+               throw std::invalid_argument("accumulator: the t, x, y and p columns differ in length");
+             nb::gil_scoped_release release;
+             a.accumulate(EventView(t.data(), x.data(), y.data(), p.data(), n));
+           })
+      .def("potentials",
+           [](const DvAccumulator& a) {
+             const auto v = a.potentials();
+             auto* owned = new std::vector<float>(v.begin(), v.end());
+             nb::capsule owner(owned, [](void* q) noexcept { delete static_cast<std::vector<float>*>(q); });
+             const std::size_t shape[1] = {owned->size()};
+             return nb::ndarray<nb::numpy, float>(owned->data(), 1, shape, owner);
+           })
+      .def("generate_frame", [](DvAccumulator& a, nb::ndarray<std::uint8_t, nb::c_contig, nb::device::cpu> out) {
+        a.generate_frame({out.data(), out.size()});
+      });
+  m.def("video_available", &video_available, "Whether this build writes videos (FFmpeg's libraries).");
+
+  struct PyVideoWriter {
+    std::unique_ptr<VideoWriter> writer;
+    std::uint32_t width, height;
+  };
+  nb::class_<PyVideoWriter>(m, "VideoWriter", "A video of RGB frames (evlib.render.to_video).")
+      .def(
+          "__init__",
+          [](PyVideoWriter* self, const std::string& path, std::uint32_t width, std::uint32_t height, double fps,
+             const std::string& codec, bool overwrite) {
+            VideoOptions o;
+            o.fps = fps;
+            o.codec = codec;
+            o.overwrite = overwrite;
+            new (self) PyVideoWriter{std::make_unique<VideoWriter>(path, width, height, o), width, height};
+          },
+          nb::arg("path"), nb::arg("width"), nb::arg("height"), nb::arg("fps"), nb::arg("codec") = "",
+          nb::arg("overwrite") = true)
+      .def("write",
+           [](PyVideoWriter& w, const RgbIn& rgb) {
+             if (rgb.shape(0) != w.height || rgb.shape(1) != w.width || rgb.shape(2) != 3)
+               throw std::invalid_argument("video: the frame is not " + std::to_string(w.height) + "x" +
+                                           std::to_string(w.width) + "x3");
+             nb::gil_scoped_release release;
+             w.writer->write({rgb.data(), rgb.size()});
+           })
+      .def("finish",
+           [](PyVideoWriter& w) {
+             nb::gil_scoped_release release;
+             w.writer->finish();
+           })
+      .def_prop_ro("codec", [](const PyVideoWriter& w) { return w.writer->codec(); });
+}
+
+}  // namespace evlib::python
