@@ -1,0 +1,121 @@
+"""evlib.render: the same frames as `evlib render` (byte-identical PNG files), from a path, an
+EventFile or batches of any layout; videos written whole or not at all; the notebook preview
+decodes one window from the start of a file, never the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import evlib
+from conftest import run_cli
+from evlib import render
+
+CASES = [
+    ("last", "prophesee-dark", []),
+    ("counts", "cool-warm", ["--count-saturation", "3"]),
+    ("exp-decay", "gray", []),
+    ("linear-decay", "prophesee-light", []),
+    ("time-surface", "dv", []),
+]
+
+
+@pytest.fixture(scope="module")
+def recording(generate: Callable[..., Path]) -> Path:
+    # 200 000 events at 2 M events/s: 100 ms, 640 x 480.
+    return generate("evt3", 200_000, 3, "--rate", "2e6", "--width", "640", "--height", "480")
+
+
+@pytest.mark.parametrize("mode, palette, flags", CASES)
+def test_frames_are_the_cli_frames(cli: Path, recording: Path, tmp_path: Path, mode: str, palette: str,
+                                   flags: list[str]) -> None:
+    run_cli(cli, "render", "-q", str(recording), str(tmp_path / "f_%04d.png"), "--mode", mode, "--palette", palette,
+            "--fps", "60", "--accumulate", "20ms", *flags)
+    files = sorted(tmp_path.glob("f_*.png"))
+    extra: dict[str, Any] = {"count_saturation": 3} if flags else {}
+    frames = list(render.frames(recording, mode=mode, palette=palette, fps=60, accumulate_us="20ms", **extra))
+    assert len(files) == len(frames) >= 6
+    for path, (_t, frame) in zip(files, frames):
+        assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+        assert path.read_bytes() == render.to_png(frame), path.name
+
+
+def test_frame_times_follow_the_period(recording: Path) -> None:
+    t = evlib.open(recording).scan().collect().get_column("t").to_numpy()
+    period = 1e6 / 60 * 0.5  # speed 0.5: half the event time per frame
+    origin = int(t[0] // round(period) * round(period))
+    times = [t_us for t_us, _ in render.frames(recording, fps=60, speed=0.5)]
+    assert times == [origin + round((k + 1) * period) for k in range(len(times))]
+    assert times[-1] > t[-1] >= times[-1] - period
+
+
+def test_at_renders_the_window_before_it(cli: Path, recording: Path, tmp_path: Path) -> None:
+    run_cli(cli, "render", "-q", str(recording), str(tmp_path / "at.png"), "--at", "50ms", "--accumulate", "5ms")
+    ((t_us, frame),) = render.frames(recording, t_start=45_000, t_end=50_000, accumulate_us=5_000, fps=200)
+    assert t_us == 50_000
+    assert (tmp_path / "at.png").read_bytes() == render.to_png(frame)
+
+
+def test_batches_of_any_layout_give_the_same_frames(recording: Path) -> None:
+    f = evlib.open(recording)
+    expected = list(render.frames(f, mode="counts"))
+    df = f.scan().collect()
+    structured = np.zeros(len(df), dtype=[("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
+    for name in ("t", "x", "y", "p"):
+        structured[name] = df.get_column(name).to_numpy()
+    for source in (df, structured, [df.slice(0, 1000), df.slice(1000, 50_000), df.slice(51_000)], f.iter_batches()):
+        got = list(render.frames(source, mode="counts", width=640, height=480))
+        assert [t for t, _ in got] == [t for t, _ in expected]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, expected))
+
+
+def test_wrong_arguments_say_what_is_wrong(recording: Path) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        next(render.frames(recording, mode="rainbow"))
+    with pytest.raises(evlib.Error, match="palette"):
+        next(render.frames(recording, palette="rainbow"))
+    with pytest.raises(evlib.Error, match="hex colour"):
+        next(render.frames(recording, colors="000000,ffffff,zzzzzz"))
+    with pytest.raises(ValueError, match="width"):
+        next(render.frames([(np.zeros(1, np.int64),) * 4]))
+
+
+def test_custom_colours(recording: Path) -> None:
+    _, frame = next(render.frames(recording, colors="102030,ffffff,000000"))
+    colours = {tuple(c) for c in frame.reshape(-1, 3).tolist()}
+    assert colours == {(0x10, 0x20, 0x30), (255, 255, 255), (0, 0, 0)}
+
+
+@pytest.mark.skipif(not evlib._core.video_available(), reason="built without FFmpeg's libraries")
+@pytest.mark.parametrize("extension", [".mp4", ".avi", ".gif"])
+def test_to_video_writes_the_file_whole(recording: Path, tmp_path: Path, extension: str) -> None:
+    out = tmp_path / f"clip{extension}"
+    count = render.to_video(recording, out, fps=60)
+    assert count == len(list(render.frames(recording, fps=60)))
+    assert out.stat().st_size > 1000
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
+
+
+def test_preview_decodes_one_window_from_the_start(generate: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    big = generate("evt3", 3_000_000, 5, "--rate", "2e7")  # 150 ms at 20 M events/s
+    f = evlib.open(big, config=evlib.LoadConfig(chunk_events=65_536))
+    decoded = 0
+    original = evlib.EventFile.iter_batches
+
+    def counting(self: evlib.EventFile, **kwargs: Any) -> Any:
+        nonlocal decoded
+        for batch in original(self, **kwargs):
+            decoded += len(batch)
+            yield batch
+
+    monkeypatch.setattr(evlib.EventFile, "iter_batches", counting)
+    png = f._repr_png_()
+    assert png is not None and png.startswith(b"\x89PNG")
+    assert decoded < 600_000  # the 200 000 events of 10 ms and a few chunks, not 3 M
+    monkeypatch.setattr(evlib.EventFile, "iter_batches", original)
+    t0 = int(f.scan().head(1).collect().get_column("t")[0])
+    ((_, frame),) = render.frames(f, t_start=t0, t_end=t0 + 10_000, fps=100)
+    assert png == render.to_png(frame)
