@@ -133,6 +133,7 @@ struct FrameAccumulator::State {
   ColorMap colors{};
   std::vector<std::uint8_t> levels;            // one per pixel, what colorize() maps
   std::vector<std::uint16_t> counts;           // kCounts: OFF plane then ON plane
+  std::vector<std::uint8_t> count_levels;      // kCounts: level of each net count
   std::vector<std::int64_t> last_time_and_p;   // kTimeSurface: t * 2 + p, kNever when none
   std::unique_ptr<DvAccumulator> accumulator;  // the decay modes
 
@@ -244,27 +245,33 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
   switch (s.options.mode) {
     case Mode::kLastEvent: break;
     case Mode::kCounts: {
-      const double saturation = s.options.count_saturation;
+      // The level of every net count from -saturation to +saturation, looked up per pixel.
+      const int saturation = static_cast<int>(s.options.count_saturation);
+      if (s.count_levels.empty()) {
+        s.count_levels.resize(2 * std::size_t(saturation) + 1);
+        for (int net = -saturation; net <= saturation; ++net)
+          s.count_levels[std::size_t(net + saturation)] =
+              net == 0 ? kNeutralLevel : graded_level(net > 0, std::abs(net) / double(saturation));
+      }
       const std::uint16_t* off = s.counts.data();
       const std::uint16_t* on = off + pixels;
-      for (std::size_t i = 0; i < pixels; ++i) {
-        const int net = int{on[i]} - int{off[i]};
-        const double fraction = std::min(std::abs(net) / saturation, 1.0);
-        s.levels[i] = net == 0 ? kNeutralLevel : graded_level(net > 0, fraction);
-      }
+      const std::uint8_t* lut = s.count_levels.data() + saturation;
+      for (std::size_t i = 0; i < pixels; ++i) s.levels[i] = lut[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation)];
       break;
     }
     case Mode::kTimeSurface: {
-      const double window = static_cast<double>(std::max<std::int64_t>(window_end - window_start, 1));
+      // In integers: round(127 f) = (254 (window - age) + window) / (2 window), the same for 128.
+      const std::int64_t window = std::max<std::int64_t>(window_end - window_start, 1);
       for (std::size_t i = 0; i < pixels; ++i) {
         const std::int64_t packed = s.last_time_and_p[i];
         if (packed == State::kNever) {
           s.levels[i] = kNeutralLevel;
           continue;
         }
-        const std::int64_t age = (window_end - 1) - (packed >> 1);
-        const double fraction = std::clamp((window - static_cast<double>(age)) / window, 0.0, 1.0);
-        s.levels[i] = graded_level((packed & 1) != 0, fraction);
+        const std::int64_t left = std::clamp<std::int64_t>(window - ((window_end - 1) - (packed >> 1)), 0, window);
+        s.levels[i] = (packed & 1) != 0
+                          ? static_cast<std::uint8_t>(kNeutralLevel + (254 * left + window) / (2 * window))
+                          : static_cast<std::uint8_t>(kNeutralLevel - (256 * left + window) / (2 * window));
       }
       break;
     }
