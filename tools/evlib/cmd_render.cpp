@@ -35,6 +35,7 @@ struct RenderArgs {
   double contribution = 0.15;
   bool no_decay_sync = false;
   std::string codec;
+  std::string preset = "fast";
   bool force = false;
   bool quiet = false;
   bool bench = false;
@@ -152,6 +153,8 @@ int run_render(const RenderArgs& a) {
     render::VideoOptions vo;
     vo.fps = a.fps;
     vo.codec = a.codec;
+    vo.preset = a.preset;
+    vo.overwrite = a.force;
     writer = std::make_unique<render::VideoWriter>(a.out, sensor.width, sensor.height, vo);
   }
   std::uint64_t frames = 0;
@@ -206,6 +209,7 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-decay-sync", args->no_decay_sync,
                 "Decay modes: decay a pixel only at its events (dv-processing's default), not at every frame");
   cmd->add_option("--codec", args->codec, "Video codec (default: libx264 for .mp4/.mkv when available, else mpeg4; gif; mjpeg for .avi)");
+  cmd->add_option("--preset", args->preset, "libx264 preset: ultrafast ... veryslow (default fast)");
   cmd->add_flag("--force", args->force, "Replace OUT (or the pattern's files) if they exist");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
   cmd->add_flag("--bench", args->bench, "Decode into memory, then time the rendering alone (no output written)");
