@@ -143,3 +143,28 @@ def test_decay_frames_are_accumulator_frames(dv, seed: int, mode: str) -> None: 
         potentials = np.asarray(theirs.getPotentialSurface(), np.float32).reshape(height, width)
         differs = gray != expected
         assert not (differs & ~levels_near_tie(potentials, 1.0, 0.0)).any()
+
+
+def test_real_recording_frames_are_event_visualizer_images(dv, recordings) -> None:  # type: ignore[no-untyped-def]
+    """A real AEDAT 4.0 recording (EVLIB_RECORDINGS), 30 ms windows: each frame of
+    evlib.render.frames with the "dv" palette is EventVisualizer's image of the same events."""
+    import evlib
+    from conftest import skip_or_fail
+
+    path = recordings / "aedat4" / "tonic_sample.aedat4"
+    if not path.is_file():
+        skip_or_fail(f"{path} is missing (set EVLIB_RECORDINGS)")
+    f = evlib.open(path)
+    df = f.scan().collect()
+    t = df.get_column("t").to_numpy()
+    events = np.zeros(len(df), dtype=[("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
+    for name in ("t", "x", "y", "p"):
+        events[name] = df.get_column(name).to_numpy()
+    visualizer = dv.visualization.EventVisualizer((f.width, f.height))
+    checked = 0
+    for t_us, frame in render.frames(path, palette="dv", accumulate_us=30_000, fps=1e6 / 30_000):
+        window = events[(t >= t_us - 30_000) & (t < t_us)]
+        expected = visualizer.generateImage(event_store(dv, window))[..., ::-1]
+        np.testing.assert_array_equal(frame, expected, err_msg=f"frame at {t_us}")
+        checked += 1
+    assert checked >= 15
