@@ -13,6 +13,10 @@
 #include "io/atomic_file.hpp"
 
 #if EVLIB_WITH_VIDEO
+#include <dlfcn.h>
+
+#include <string_view>
+
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -52,13 +56,100 @@ bool is_video_path(const std::string& path) {
 
 #if EVLIB_WITH_VIDEO
 
-bool video_available() noexcept { return true; }
+namespace {
+
+// FFmpeg's libraries are opened when the first video is written, not linked: linked, they and
+// the ~130 libraries they depend on (codecs, hardware acceleration) added 24 MiB to the resident
+// memory of every evlib process, video or not. The headers give the functions' types and the
+// major versions (the sonames) this build was compiled against.
+#define EVLIB_FFMPEG_FUNCTIONS(X) \
+  X(avutil, av_frame_alloc) \
+  X(avutil, av_frame_free) \
+  X(avutil, av_frame_get_buffer) \
+  X(avutil, av_frame_make_writable) \
+  X(avutil, av_log_set_level) \
+  X(avutil, av_opt_set) \
+  X(avutil, av_opt_set_int) \
+  X(avutil, av_strerror) \
+  X(avutil, av_d2q) \
+  X(swscale, sws_scale) \
+  X(swscale, sws_getContext) \
+  X(swscale, sws_freeContext) \
+  X(avcodec, av_packet_alloc) \
+  X(avcodec, av_packet_free) \
+  X(avcodec, av_packet_rescale_ts) \
+  X(avcodec, avcodec_find_encoder_by_name) \
+  X(avcodec, avcodec_free_context) \
+  X(avcodec, avcodec_parameters_from_context) \
+  X(avcodec, avcodec_receive_packet) \
+  X(avcodec, avcodec_send_frame) \
+  X(avcodec, avcodec_alloc_context3) \
+  X(avcodec, avcodec_open2) \
+  X(avformat, av_guess_format) \
+  X(avformat, av_interleaved_write_frame) \
+  X(avformat, av_write_trailer) \
+  X(avformat, avformat_free_context) \
+  X(avformat, avformat_new_stream) \
+  X(avformat, avformat_write_header) \
+  X(avformat, avio_closep) \
+  X(avformat, avio_open) \
+  X(avformat, avformat_alloc_output_context2)
+
+#define EVLIB_STRINGIFY_(x) #x
+#define EVLIB_STRINGIFY(x) EVLIB_STRINGIFY_(x)
+
+struct FfmpegApi {
+#define EVLIB_FFMPEG_MEMBER(lib, name) decltype(&::name) name = nullptr;
+  EVLIB_FFMPEG_FUNCTIONS(EVLIB_FFMPEG_MEMBER)
+#undef EVLIB_FFMPEG_MEMBER
+  std::string error;  // why the libraries could not be used, "" when they can
+};
+
+FfmpegApi load_ffmpeg() {
+  FfmpegApi api;
+  struct Library {
+    const char* name;
+    const char* soname;
+    void* handle = nullptr;
+  };
+  Library libraries[] = {{"avutil", "libavutil.so." EVLIB_STRINGIFY(LIBAVUTIL_VERSION_MAJOR)},
+                         {"swscale", "libswscale.so." EVLIB_STRINGIFY(LIBSWSCALE_VERSION_MAJOR)},
+                         {"avcodec", "libavcodec.so." EVLIB_STRINGIFY(LIBAVCODEC_VERSION_MAJOR)},
+                         {"avformat", "libavformat.so." EVLIB_STRINGIFY(LIBAVFORMAT_VERSION_MAJOR)}};
+  for (Library& library : libraries) {
+    library.handle = ::dlopen(library.soname, RTLD_NOW | RTLD_LOCAL);
+    if (library.handle == nullptr) {
+      api.error = std::string("cannot load FFmpeg's ") + library.soname + " (install FFmpeg's libraries)";
+      return api;
+    }
+  }
+  const auto handle_of = [&](std::string_view lib) {
+    for (const Library& library : libraries)
+      if (lib == library.name) return library.handle;
+    return static_cast<void*>(nullptr);
+  };
+#define EVLIB_FFMPEG_LOAD(lib, name)                                                       \
+  api.name = reinterpret_cast<decltype(&::name)>(::dlsym(handle_of(#lib), #name));        \
+  if (api.name == nullptr && api.error.empty()) api.error = "FFmpeg's lib" #lib " has no " #name;
+  EVLIB_FFMPEG_FUNCTIONS(EVLIB_FFMPEG_LOAD)
+#undef EVLIB_FFMPEG_LOAD
+  return api;  // the libraries stay loaded for the life of the process
+}
+
+const FfmpegApi& api() {
+  static const FfmpegApi loaded = load_ffmpeg();
+  return loaded;
+}
+
+}  // namespace
+
+bool video_available() noexcept { return api().error.empty(); }
 
 namespace {
 
 std::string av_message(int err) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(err, text, sizeof text);
+  api().av_strerror(err, text, sizeof text);
   return text;
 }
 
@@ -109,19 +200,19 @@ struct VideoWriter::Impl {
   }
 
   void open(const VideoOptions& options) {
-    av_log_set_level(AV_LOG_ERROR);  // libx264 prints its statistics at the info level
-    const AVOutputFormat* container = av_guess_format(nullptr, path.c_str(), nullptr);
+    api().av_log_set_level(AV_LOG_ERROR);  // libx264 prints its statistics at the info level
+    const AVOutputFormat* container = api().av_guess_format(nullptr, path.c_str(), nullptr);
     if (container == nullptr) fail("FFmpeg has no container for this extension");
-    int err = avformat_alloc_output_context2(&format, container, nullptr, file.temp_path().c_str());
+    int err = api().avformat_alloc_output_context2(&format, container, nullptr, file.temp_path().c_str());
     if (err < 0 || format == nullptr) fail("cannot set up the container", err);
     const std::string ext = extension_of(path);
     codec_name = options.codec;
     if (codec_name.empty()) {
       if (ext == ".gif") codec_name = "gif";
       else if (ext == ".avi") codec_name = "mjpeg";
-      else codec_name = avcodec_find_encoder_by_name("libx264") != nullptr ? "libx264" : "mpeg4";
+      else codec_name = api().avcodec_find_encoder_by_name("libx264") != nullptr ? "libx264" : "mpeg4";
     }
-    const AVCodec* encoder_codec = avcodec_find_encoder_by_name(codec_name.c_str());
+    const AVCodec* encoder_codec = api().avcodec_find_encoder_by_name(codec_name.c_str());
     if (encoder_codec == nullptr) fail("FFmpeg has no encoder '" + codec_name + "'");
     AVPixelFormat pixels = AV_PIX_FMT_YUV420P;
     if (codec_name == "gif") pixels = AV_PIX_FMT_RGB8;
@@ -130,10 +221,10 @@ struct VideoWriter::Impl {
     coded_width = static_cast<int>(subsampled ? width & ~1u : width);
     coded_height = static_cast<int>(subsampled ? height & ~1u : height);
     if (coded_width == 0 || coded_height == 0) fail("the frames are too small to encode");
-    stream = avformat_new_stream(format, nullptr);
-    codec = avcodec_alloc_context3(encoder_codec);
+    stream = api().avformat_new_stream(format, nullptr);
+    codec = api().avcodec_alloc_context3(encoder_codec);
     if (stream == nullptr || codec == nullptr) fail("out of memory");
-    const AVRational rate = av_d2q(options.fps, 100000);
+    const AVRational rate = api().av_d2q(options.fps, 100000);
     codec->width = coded_width;
     codec->height = coded_height;
     codec->pix_fmt = pixels;
@@ -142,51 +233,51 @@ struct VideoWriter::Impl {
     codec->gop_size = 30;
     codec->thread_count = 1;  // the encoder thread is the one core encoding
     if (codec_name == "libx264") {
-      av_opt_set(codec->priv_data, "preset", options.preset.c_str(), 0);
-      av_opt_set_int(codec->priv_data, "crf", options.crf, 0);
+      api().av_opt_set(codec->priv_data, "preset", options.preset.c_str(), 0);
+      api().av_opt_set_int(codec->priv_data, "crf", options.crf, 0);
     } else if (codec_name == "mpeg4" || codec_name == "mjpeg") {
       codec->flags |= AV_CODEC_FLAG_QSCALE;
       codec->global_quality = FF_QP2LAMBDA * 2;
       codec->qmin = codec->qmax = 2;
     }
     if (format->oformat->flags & AVFMT_GLOBALHEADER) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if ((err = avcodec_open2(codec, encoder_codec, nullptr)) < 0) fail("cannot open the " + codec_name + " encoder", err);
-    if ((err = avcodec_parameters_from_context(stream->codecpar, codec)) < 0) fail("cannot set the stream up", err);
+    if ((err = api().avcodec_open2(codec, encoder_codec, nullptr)) < 0) fail("cannot open the " + codec_name + " encoder", err);
+    if ((err = api().avcodec_parameters_from_context(stream->codecpar, codec)) < 0) fail("cannot set the stream up", err);
     stream->time_base = codec->time_base;
     stream->avg_frame_rate = rate;
-    if ((err = avio_open(&format->pb, file.temp_path().c_str(), AVIO_FLAG_WRITE)) < 0) fail("cannot open for writing", err);
-    if ((err = avformat_write_header(format, nullptr)) < 0) fail("cannot write the header", err);
-    scaler = sws_getContext(coded_width, coded_height, AV_PIX_FMT_RGB24, coded_width, coded_height, pixels,
+    if ((err = api().avio_open(&format->pb, file.temp_path().c_str(), AVIO_FLAG_WRITE)) < 0) fail("cannot open for writing", err);
+    if ((err = api().avformat_write_header(format, nullptr)) < 0) fail("cannot write the header", err);
+    scaler = api().sws_getContext(coded_width, coded_height, AV_PIX_FMT_RGB24, coded_width, coded_height, pixels,
                             SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
-    picture = av_frame_alloc();
-    packet = av_packet_alloc();
+    picture = api().av_frame_alloc();
+    packet = api().av_packet_alloc();
     if (scaler == nullptr || picture == nullptr || packet == nullptr) fail("out of memory");
     picture->format = pixels;
     picture->width = coded_width;
     picture->height = coded_height;
-    if ((err = av_frame_get_buffer(picture, 0)) < 0) fail("out of memory", err);
+    if ((err = api().av_frame_get_buffer(picture, 0)) < 0) fail("out of memory", err);
   }
 
   void drain_packets() {
     while (true) {
-      const int err = avcodec_receive_packet(codec, packet);
+      const int err = api().avcodec_receive_packet(codec, packet);
       if (err == AVERROR(EAGAIN) || err == AVERROR_EOF) return;
       if (err < 0) fail("encoding failed", err);
-      av_packet_rescale_ts(packet, codec->time_base, stream->time_base);
+      api().av_packet_rescale_ts(packet, codec->time_base, stream->time_base);
       packet->stream_index = stream->index;
-      const int written = av_interleaved_write_frame(format, packet);
+      const int written = api().av_interleaved_write_frame(format, packet);
       if (written < 0) fail("write failed", written);
     }
   }
 
   void encode(const std::vector<std::uint8_t>& rgb) {
-    int err = av_frame_make_writable(picture);
+    int err = api().av_frame_make_writable(picture);
     if (err < 0) fail("out of memory", err);
     const std::uint8_t* source[1] = {rgb.data()};
     const int stride[1] = {static_cast<int>(width * 3)};
-    sws_scale(scaler, source, stride, 0, coded_height, picture->data, picture->linesize);
+    api().sws_scale(scaler, source, stride, 0, coded_height, picture->data, picture->linesize);
     picture->pts = next_pts++;
-    if ((err = avcodec_send_frame(codec, picture)) < 0) fail("encoding failed", err);
+    if ((err = api().avcodec_send_frame(codec, picture)) < 0) fail("encoding failed", err);
     drain_packets();
   }
 
@@ -242,22 +333,22 @@ struct VideoWriter::Impl {
   void finish() {
     stop();
     if (failure) std::rethrow_exception(failure);
-    int err = avcodec_send_frame(codec, nullptr);
+    int err = api().avcodec_send_frame(codec, nullptr);
     if (err < 0) fail("encoding failed", err);
     drain_packets();
-    if ((err = av_write_trailer(format)) < 0) fail("cannot write the trailer", err);
-    if ((err = avio_closep(&format->pb)) < 0) fail("write failed", err);
+    if ((err = api().av_write_trailer(format)) < 0) fail("cannot write the trailer", err);
+    if ((err = api().avio_closep(&format->pb)) < 0) fail("write failed", err);
     file.commit();
   }
 
   void release() {
-    if (format != nullptr && format->pb != nullptr) avio_closep(&format->pb);
-    sws_freeContext(scaler);
+    if (format != nullptr && format->pb != nullptr) api().avio_closep(&format->pb);
+    api().sws_freeContext(scaler);
     scaler = nullptr;
-    av_frame_free(&picture);
-    av_packet_free(&packet);
-    avcodec_free_context(&codec);
-    avformat_free_context(format);
+    api().av_frame_free(&picture);
+    api().av_packet_free(&packet);
+    api().avcodec_free_context(&codec);
+    api().avformat_free_context(format);
     format = nullptr;
   }
 };
@@ -265,6 +356,7 @@ struct VideoWriter::Impl {
 VideoWriter::VideoWriter(const std::string& path, std::uint32_t width, std::uint32_t height, VideoOptions options) {
   if (!is_video_path(path)) throw InvalidArgument(path + ": not a video file name (" + video_extensions() + ")");
   if (!(options.fps > 0)) throw InvalidArgument(path + ": the frame rate must be positive");
+  if (!api().error.empty()) throw InvalidArgument(path + ": " + api().error);
   impl_ = std::make_unique<Impl>(path, width, height, options);
 }
 VideoWriter::~VideoWriter() = default;
