@@ -170,10 +170,8 @@ int run_render(const RenderArgs& a) {
   }
   if (writer) writer->finish();
   progress.finish();
-  if (frames == 0) {
-    if (!a.at.empty()) throw InvalidArgument(a.path + ": nothing to render at " + a.at);
-    throw InvalidArgument(a.path + ": no events to render (in the time window given)");
-  }
+  // With --at, or --from and --to, every slice is a frame; otherwise none means no events.
+  if (frames == 0) throw InvalidArgument(a.path + ": no events to render (in the time window given)");
   if (!a.quiet)
     std::fprintf(stderr, "evlib: %llu frame%s %ux%u written to %s\n", static_cast<unsigned long long>(frames),
                  frames == 1 ? "" : "s", sensor.width, sensor.height, a.out.c_str());
@@ -195,10 +193,12 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--fps", args->fps, "Frames per second of output (default 30)")->check(number_in(1e-3, 1e4));
   cmd->add_option("--speed", args->speed, "Event time per output time: 0.1 plays ten times slower (default 1)")
       ->check(number_in(1e-6, 1e6));
-  cmd->add_option("--palette", args->palette,
-                  "prophesee-dark (default), prophesee-light, dv, cool-warm or gray");
-  cmd->add_option("--colors", args->colors, "Custom colours bg,on,off as hex RRGGBB (e.g. 000000,ffffff,3060ff)");
-  cmd->add_option("--mode", args->mode, "last (default: last event wins), counts, exp-decay, linear-decay, time-surface");
+  cmd->add_option("--palette", args->palette, "prophesee-dark (default), prophesee-light, dv, cool-warm or gray")
+      ->check(parsed_by([](const std::string& v) { render::palette_by_name(v); }, "PALETTE"));
+  cmd->add_option("--colors", args->colors, "Custom colours bg,on,off as hex RRGGBB (e.g. 000000,ffffff,3060ff)")
+      ->check(parsed_by([](const std::string& v) { render::palette_from_colors(v); }, "BG,ON,OFF"));
+  cmd->add_option("--mode", args->mode, "last (default: last event wins), counts, exp-decay, linear-decay, time-surface")
+      ->check(parsed_by([](const std::string& v) { render::mode_by_name(v); }, "MODE"));
   cmd->add_option("--count-saturation", args->count_saturation, "counts: |ON - OFF| shown at full colour (default 4)")
       ->check(CLI::Range(1u, 65535u));
   cmd->add_option("--decay", args->decay,

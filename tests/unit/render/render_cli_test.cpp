@@ -1,0 +1,109 @@
+// `evlib render` run as a subprocess: the PNG it writes, decoded with libpng, against the frame
+// the generator makes in memory from the same file; usage errors and their exit codes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "evlib/render/frame_generator.hpp"
+#include "evlib/render/png_image.hpp"
+#include "evlib/scan.hpp"
+#include "support/test_support.hpp"
+
+namespace evlib::render {
+namespace {
+
+std::string cli() { return std::string("'") + EVLIB_CLI + "'"; }
+
+class RenderCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(test::temp_dir());
+    file_ = new std::string(*dir_ + "/scene.raw");
+    std::string err;
+    ASSERT_EQ(test::run_command(cli() + " generate -q -n 300000 --rate 5e6 --width 320 --height 240 '" + *file_ + "'",
+                                nullptr, &err),
+              0)
+        << err;
+  }
+  static std::string* dir_;
+  static std::string* file_;
+};
+std::string* RenderCli::dir_ = nullptr;
+std::string* RenderCli::file_ = nullptr;
+
+TEST_F(RenderCli, the_png_at_a_time_is_the_frame_made_in_memory) {
+  const std::string out = *dir_ + "/at.png";
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " render -q --force '" + *file_ + "' '" + out +
+                                  "' --at 40ms --accumulate 7ms --mode counts --palette cool-warm",
+                              nullptr, &err),
+            0)
+      << err;
+  const RgbImage png = read_png(out);
+  RenderOptions o;
+  o.mode.mode = Mode::kCounts;
+  o.mode.palette = palette_by_name("cool-warm");
+  o.accumulate_us = 7'000;
+  o.from_us = 33'000;
+  o.to_us = 40'000;
+  o.fps = 1e6 / 7'000;
+  BatchStream chunks = scan(*file_).time(33'000, 40'000).chunks();
+  FrameGenerator generator(
+      [&]() -> std::optional<EventBatch> {
+        auto c = chunks.next();
+        if (!c) return std::nullopt;
+        return std::move(c->events);
+      },
+      {320, 240}, o);
+  const Frame* f = generator.next();
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->t_us, 40'000);
+  EXPECT_GT(f->events, 1000u);
+  EXPECT_EQ(png.width, 320u);
+  EXPECT_EQ(png.height, 240u);
+  EXPECT_TRUE(std::equal(png.rgb.begin(), png.rgb.end(), f->rgb.begin(), f->rgb.end()));
+  EXPECT_EQ(generator.next(), nullptr);
+}
+
+TEST_F(RenderCli, a_pattern_gets_one_file_per_frame) {
+  const std::string sub = *dir_ + "/frames";
+  ASSERT_EQ(test::run_command("mkdir -p '" + sub + "'"), 0);
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100", nullptr, &err), 0)
+      << err;
+  // 300 000 events at 5 M events/s: 60 ms, 6 slices of 10 ms.
+  std::vector<std::string> names = test::list_dir(sub);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"f_000.png", "f_001.png", "f_002.png", "f_003.png",
+                                                           "f_004.png", "f_005.png"}));
+  // Existing frames are not replaced without --force.
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100", nullptr, &err), 2);
+  EXPECT_NE(err.find("exists"), std::string::npos) << err;
+}
+
+TEST_F(RenderCli, a_time_without_events_is_a_background_frame) {
+  const std::string out = *dir_ + "/late.png";
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + out + "' --at 100s --palette dv", nullptr, &err), 0)
+      << err;
+  const RgbImage png = read_png(out);
+  EXPECT_TRUE(std::all_of(png.rgb.begin(), png.rgb.end(), [](std::uint8_t v) { return v == 255; }));
+}
+
+TEST_F(RenderCli, wrong_requests_fail_with_one_line_and_the_documented_code) {
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' x.png --palette rainbow", nullptr, &err), 64);
+  EXPECT_NE(err.find("unknown palette"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' x.png --mode blur", nullptr, &err), 64);
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' x.png --colors 1,2,3", nullptr, &err), 64);
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.png'", nullptr, &err), 1);
+  EXPECT_NE(err.find("needs --at"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.bmp' --at 1ms", nullptr, &err), 1);
+  EXPECT_NE(err.find("unknown output type"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.png' --at 10ms --from 1ms", nullptr, &err), 64);
+  EXPECT_EQ(test::run_command(cli() + " render '" + *dir_ + "/missing.raw' '" + *dir_ + "/y.png' --at 1ms", nullptr, &err), 2);
+  for (const std::string& name : test::list_dir(*dir_)) EXPECT_EQ(name.find(".evlib-tmp"), std::string::npos) << name;
+}
+
+}  // namespace
+}  // namespace evlib::render
