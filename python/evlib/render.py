@@ -96,6 +96,7 @@ def frames(
     neutral_potential: float = 0.0,
     min_potential: float = 0.0,
     ignore_polarity: bool = False,
+    overlay: bool = False,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yields ``(t_us, frame)``: ``frame`` (``H x W x 3`` uint8, RGB) shows the events of
     ``[t_us - accumulate_us, t_us)`` (the decay modes: everything up to ``t_us``).
@@ -115,6 +116,7 @@ def frames(
             per µs); default: from ``accumulate_us``.
         synchronous_decay, contribution, max_potential, neutral_potential, min_potential,
             ignore_polarity: dv-processing Accumulator's parameters.
+        overlay: write the frame time and the window's event rate in the top-left corner.
 
     Frames are generated in bounded memory: only the batches overlapping the current window are
     held. Each yielded array is a new array.
@@ -130,7 +132,7 @@ def frames(
     generator = _core.FrameGenerator(
         batches, w, h, mode, palette, colors or "", accumulate, float(fps), float(speed), start, end,
         count_saturation, float(decay), synchronous_decay, contribution, max_potential, neutral_potential,
-        min_potential, ignore_polarity,
+        min_potential, ignore_polarity, overlay,
     )
     while (item := generator.next()) is not None:
         t_us, _window_start, _events, frame = item

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "evlib/error.hpp"
+#include "evlib/render/overlay.hpp"
 
 namespace evlib::render {
 
@@ -143,6 +144,9 @@ const Frame* FrameGenerator::next() {
     added += hi - lo;
   }
   accumulator_.render(window_start, end, rgb_);
+  if (options_.overlay)
+    draw_overlay(rgb_, frame_.width, frame_.height, end,
+                 double(added) * 1e6 / double(std::max<std::int64_t>(end - window_start, 1)), options_.mode.palette);
   frame_.index = k;
   frame_.t_us = end;
   frame_.window_start_us = window_start;

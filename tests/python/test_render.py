@@ -83,6 +83,16 @@ def test_wrong_arguments_say_what_is_wrong(recording: Path) -> None:
         next(render.frames([(np.zeros(1, np.int64),) * 4]))
 
 
+def test_overlay_marks_only_the_corner(recording: Path) -> None:
+    plain = [f for _, f in render.frames(recording)]
+    marked = [f for _, f in render.frames(recording, overlay=True)]
+    assert len(plain) == len(marked)
+    for a, b in zip(plain, marked):
+        differs = (a != b).any(axis=2)
+        rows, cols = np.nonzero(differs)
+        assert len(rows) > 0 and rows.max() < 2 * 9 and cols.max() < 2 * 200
+
+
 def test_custom_colours(recording: Path) -> None:
     _, frame = next(render.frames(recording, colors="102030,ffffff,000000"))
     colours = {tuple(c) for c in frame.reshape(-1, 3).tolist()}

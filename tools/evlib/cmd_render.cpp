@@ -36,6 +36,7 @@ struct RenderArgs {
   bool no_decay_sync = false;
   std::string codec;
   std::string preset = "fast";
+  bool overlay = false;
   bool force = false;
   bool quiet = false;
   bool bench = false;
@@ -54,6 +55,7 @@ render::RenderOptions render_options(const RenderArgs& a) {
   if (o.accumulate_us < 1) throw CLI::ValidationError("--accumulate", "must be at least 1us");
   o.fps = a.fps;
   o.speed = a.speed;
+  o.overlay = a.overlay;
   if (!a.scan.from.empty()) o.from_us = parse_time_us(a.scan.from);
   if (!a.scan.to.empty()) o.to_us = parse_time_us(a.scan.to);
   o.mode.decay.synchronous_decay = !a.no_decay_sync;
@@ -209,6 +211,7 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-decay-sync", args->no_decay_sync,
                 "Decay modes: decay a pixel only at its events (dv-processing's default), not at every frame");
   cmd->add_option("--codec", args->codec, "Video codec (default: libx264 for .mp4/.mkv when available, else mpeg4; gif; mjpeg for .avi)");
+  cmd->add_flag("--overlay", args->overlay, "Write the frame time and the window's event rate in the top-left corner");
   cmd->add_option("--preset", args->preset, "libx264 preset: ultrafast ... veryslow (default fast)");
   cmd->add_flag("--force", args->force, "Replace OUT (or the pattern's files) if they exist");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");

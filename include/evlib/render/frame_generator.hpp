@@ -27,6 +27,7 @@ struct RenderOptions {
   double fps = 30.0;                    // frames per second of output
   double speed = 1.0;                   // event time per output time (0.1: ten times slower)
   std::optional<std::int64_t> from_us, to_us;
+  bool overlay = false;  // the frame time and the window's event rate, top left (overlay.hpp)
 };
 
 // The slices of a rendering.
