@@ -81,6 +81,16 @@ def _compact(value: float) -> str:
     return f"{value / 1000**exponent:.3g}{' ' + prefix if prefix else ''}"
 
 
+def _large_numbers_readable(axis: Any, values: Sequence[Any]) -> None:
+    """Ticks as 10 k, 2.5 M, 1 G on an axis whose values reach 10^4 (rather than 1e8 offsets or
+    powers of ten); smaller values keep matplotlib's plain ticks (no 'm' prefixes for 0.5)."""
+    from matplotlib.ticker import EngFormatter
+
+    finite = [abs(float(v)) for v in values if v is not None and math.isfinite(float(v))]
+    if finite and max(finite) >= 1e4:
+        axis.set_major_formatter(EngFormatter())
+
+
 def bar_chart(
     table: Table,
     value: str,
@@ -123,13 +133,14 @@ def bar_chart(
                   ha="right" if len(groups) > 6 else "center")
     if log:
         ax.set_yscale("log")
+    _large_numbers_readable(ax.yaxis, [row[value] for row in rows])
     ax.margins(y=0.15)
     ax.set_ylabel(ylabel or value)
     ax.set_xlabel(group)
     ax.grid(True, axis="y", which="major", alpha=0.3)
     ax.set_axisbelow(True)
     if series:
-        ax.legend(title=series, fontsize=8)
+        ax.legend(title=series, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside, over no bar
     if title:
         ax.set_title(title)
     save_figure(figure, path)
@@ -163,6 +174,8 @@ def line_chart(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    _large_numbers_readable(ax.xaxis, x)
+    _large_numbers_readable(ax.yaxis, [y for ys in series.values() for y in ys])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
@@ -172,6 +185,7 @@ def line_chart(
         other.set_ylabel(right_label)
         if logy_right:
             other.set_yscale("log")
+        _large_numbers_readable(other.yaxis, [y for ys in right.values() for y in ys])
     if len(handles) > 1 or right:
         ax.legend(handles=handles, fontsize=8)
     if title:
