@@ -150,11 +150,31 @@ class _BinCounter:
     def add(self, t: NDArray[np.int64], p: NDArray[Any]) -> None:
         if not len(t):
             return
+        if bool(np.all(t[:-1] <= t[1:])):
+            self._add_sorted(t, p)
+            return
         k = (t - self.origin) // self.width  # floor division: events before the origin fall in negative bins
-        lo, hi = int(k.min()), int(k.max())
-        self.cover(lo, hi)
+        self.cover(int(k.min()), int(k.max()))
         cell = (k - self.first) * 2 + (p != 0)
         self.counts += np.bincount(cell, minlength=self.counts.size).reshape(-1, 2)
+
+    def _add_sorted(self, t: NDArray[np.int64], p: NDArray[Any]) -> None:
+        """Time-sorted events (the usual case): the bins' first events by binary search and the
+        ON counts by segment sums: several times faster than binning every event."""
+        lo, hi = (int(t[0]) - self.origin) // self.width, (int(t[-1]) - self.origin) // self.width
+        self.cover(lo, hi)
+        edges = self.origin + np.arange(lo + 1, hi + 1, dtype=np.int64) * self.width
+        starts = np.concatenate(([0], np.searchsorted(t, edges, side="left")))
+        ends = np.append(starts[1:], len(t))
+        events = ends - starts
+        if len(starts) <= 256:  # a few bins per batch: count_nonzero is SIMD, 10x faster than reduceat
+            on = np.array([np.count_nonzero(p[a:b]) for a, b in zip(starts.tolist(), ends.tolist())], dtype=np.int64)
+        else:
+            on = np.add.reduceat(p != 0, starts, dtype=np.int64)
+            on[events == 0] = 0  # reduceat gives p[start] for an empty segment
+        rows = slice(lo - self.first, hi - self.first + 1)
+        self.counts[rows, 1] += on
+        self.counts[rows, 0] += events - on
 
 
 def rate_data(

@@ -73,7 +73,7 @@ def demo_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 # rate_data
 
 
-@pytest.mark.parametrize("width", [1000, 7777, 10_000, 250_000])
+@pytest.mark.parametrize("width", [7, 1000, 7777, 10_000, 250_000])  # 7 µs: thousands of bins per batch
 def test_rate_matches_numpy_on_the_demo_recording(width: int) -> None:
     t, _, _, p = demo_columns()
     got = evlib.plot.rate_data(evlib.open(DEMO, chunk_events=4096), width)  # many batches
@@ -139,6 +139,16 @@ def test_rate_bins_events_before_the_first_one_when_time_is_not_sorted() -> None
     got = evlib.plot.rate_data(events, 20)
     assert got["t_start_us"].to_list() == [10, 30, 50, 70]
     assert got["off"].to_list() == [1, 0, 0, 0] and got["on"].to_list() == [0, 0, 1, 1]
+
+
+def test_rate_of_sorted_and_shuffled_events_agree_with_many_bins_per_batch() -> None:
+    head = FULL.head(5000)  # one batch of about 2000 one-µs bins: the segment-sum path
+    t, p = head["t"].to_numpy(), head["p"].to_numpy()
+    expected = reference_rate(t, p, 1)
+    assert expected.height > 1000
+    assert_same_rate(evlib.plot.rate_data(head, 1), expected)
+    shuffled = head.sample(fraction=1.0, shuffle=True, seed=3)  # the per-event binning path
+    assert evlib.plot.rate_data(shuffled, 1, t_start=int(t[0])).equals(evlib.plot.rate_data(head, 1))
 
 
 def test_rate_is_the_same_from_every_kind_of_source() -> None:
