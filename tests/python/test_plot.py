@@ -4,6 +4,8 @@ loaded events (bins, windows, edge rules), every kind of source, and the plotted
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
 import evlib.plot  # noqa: E402
-from conftest import DEMO  # noqa: E402
+from conftest import DEMO, skip_or_fail  # noqa: E402
 
 FULL = evlib.scan_events(DEMO).collect()
 
@@ -246,3 +248,28 @@ def test_xy_plot_shows_the_counts_with_a_colour_bar() -> None:
     assert ax.get_xlabel() == "x (pixel)" and ax.get_ylabel() == "y (pixel)"
     linear = evlib.plot.xy(DEMO, log=False, polarity=0)
     assert not isinstance(linear.get_images()[0].norm, LogNorm) and "OFF events" in linear.get_title()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real recordings (EVLIB_RECORDINGS)
+
+
+@pytest.mark.parametrize("name", ["evt2/evt2_sample.raw", "aedat4/tonic_sample.aedat4", "dat/NCARS_obj_004397_td.dat"])
+def test_real_recordings_match_numpy(recordings: Path, name: str) -> None:
+    path = recordings / name
+    if not path.is_file():
+        skip_or_fail(f"missing real recording {name} (set EVLIB_RECORDINGS)")
+    f = evlib.open(path, chunk_events=65_536)
+    events = evlib.scan_events(path).collect()
+    t, x, y, p = (events[c].to_numpy() for c in ("t", "x", "y", "p"))
+    assert_same_rate(evlib.plot.rate_data(f, "20ms"), reference_rate(t, p, 20_000))
+    sensor = (f.width or int(x.max()) + 1, f.height or int(y.max()) + 1)  # NCARS states no geometry
+    np.testing.assert_array_equal(evlib.plot.xy_data(f), reference_counts(x, y, *sensor))
+
+
+def test_evlib_plot_is_imported_on_first_use_and_imports_matplotlib_only_to_draw() -> None:
+    code = ("import sys, evlib; assert 'evlib.plot' not in sys.modules; "
+            "frame = evlib.plot.rate_data('data/demo_evt3.raw'); assert 'matplotlib' not in sys.modules, 'matplotlib'; "
+            "print(frame['events'].sum())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=DEMO.parents[1])
+    assert done.returncode == 0 and done.stdout.strip() == "50000", done.stderr
