@@ -273,3 +273,14 @@ def test_evlib_plot_is_imported_on_first_use_and_imports_matplotlib_only_to_draw
             "print(frame['events'].sum())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=DEMO.parents[1])
     assert done.returncode == 0 and done.stdout.strip() == "50000", done.stderr
+
+
+def test_xy_plot_of_no_events_is_a_blank_sensor(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.raw"
+    evlib.save({"t": np.zeros(0, np.int64), "x": np.zeros(0, np.uint16), "y": np.zeros(0, np.uint16),
+                "p": np.zeros(0, np.uint8)}, empty, width=64, height=48)
+    ax = evlib.plot.xy(empty)
+    (image,) = ax.get_images()
+    assert image.get_array().shape == (48, 64) and not image.get_array().any()
+    assert not isinstance(image.norm, LogNorm) and "0 on 64x48" in ax.get_title()
+    ax.figure.savefig(tmp_path / "xy.png")
