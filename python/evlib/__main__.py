@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (_core.Error, OSError, ValueError, TypeError, ImportError) as e:
+    except (_core.Error, OSError, ValueError, ImportError) as e:
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 1
