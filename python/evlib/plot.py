@@ -107,7 +107,9 @@ def _window(t_start: TimeLike | None, t_end: TimeLike | None) -> tuple[int | Non
 
 
 def _time_label(us: int) -> str:
-    return f"{us / 1e6:g} s"
+    """Exact seconds: 5.0105 s, 1605537493.718345 s (never rounded to 1.60554e+09)."""
+    sign, us = ("-", -us) if us < 0 else ("", us)
+    return f"{sign}{us // 1_000_000}.{us % 1_000_000:06d}".rstrip("0").rstrip(".") + " s"
 
 
 def _window_label(t0: int | None, t1: int | None) -> str:

@@ -284,3 +284,8 @@ def test_xy_plot_of_no_events_is_a_blank_sensor(tmp_path: Path) -> None:
     assert image.get_array().shape == (48, 64) and not image.get_array().any()
     assert not isinstance(image.norm, LogNorm) and "0 on 64x48" in ax.get_title()
     ax.figure.savefig(tmp_path / "xy.png")
+
+
+def test_titles_name_the_window_in_exact_seconds() -> None:
+    assert "demo_evt3.raw [5.0105 s, end): event rate" in evlib.plot.rate(DEMO, t_start="5.0105s").get_title()
+    assert "[start, 5.02 s): ON events per pixel" in evlib.plot.xy(DEMO, t_end=5_020_000, polarity=1).get_title()
