@@ -233,7 +233,7 @@ Decoded decode_chunked(MakeDecoder make, const Control& c, std::uint32_t width, 
 template <class Decoder>
 Decoded decode_whole(Decoder dec, const Control& c, std::uint32_t width, std::uint32_t height) {
   Decoded out;
-  const std::size_t bound = Decoder::count_upper_bound(c.payload, c.size);
+  const std::size_t bound = dec.count_upper_bound(c.payload, c.size);
   const std::size_t cap = bound + Decoder::kMaxEventsPerWord;
   // Plain vectors sized exactly, so AddressSanitizer sees any write past the capacity.
   std::vector<std::int64_t> t(cap);

@@ -73,10 +73,10 @@ from .formats import detect_format, get_format_description, save_events_to_hdf5,
 
 def __getattr__(name: str) -> object:
     """``evlib.dask`` is imported on first use: it needs Dask, an optional dependency."""
-    if name == "dask":
+    if name in ("dask", "plot"):  # evlib.plot: matplotlib, imported when a plot is drawn
         import importlib
 
-        return importlib.import_module(".dask", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'evlib' has no attribute {name!r}")
 
 

@@ -70,7 +70,7 @@ class WordStreamReader final : public FormatReader {
       std::size_t carry = (bytes_done_ - data_offset_) % Decoder::kWordBytes;
       for (auto w = scan.next(); !w.empty(); w = scan.next()) {
         const std::size_t skip = std::min(carry, w.size());
-        bound += Decoder::count_upper_bound(w.data() + skip, w.size() - skip);
+        bound += decoder_->count_upper_bound(w.data() + skip, w.size() - skip);
         carry = 0;
       }
       return bound;
@@ -87,7 +87,7 @@ class WordStreamReader final : public FormatReader {
       std::vector<std::uint8_t> sample(bytes);
       sample.resize(source_->read_at(sample.data(), bytes, aligned));
       if (sample.size() < Decoder::kWordBytes) return kWorst;
-      return static_cast<double>(Decoder::count_upper_bound(sample.data(), sample.size())) / static_cast<double>(sample.size());
+      return static_cast<double>(decoder_->count_upper_bound(sample.data(), sample.size())) / static_cast<double>(sample.size());
     }
   }
 

@@ -77,8 +77,8 @@ inline detail::WordDecoderConfig word_config(std::uint32_t width, std::uint32_t 
 
 // Events the decoder can produce at most from data, plus slack for the per-word room check.
 template <class Decoder>
-std::size_t decode_capacity(const std::uint8_t* data, std::size_t size) {
-  return Decoder::count_upper_bound(data, size) + 2 * Decoder::kMaxEventsPerWord + 64;
+std::size_t decode_capacity(const Decoder& decoder, const std::uint8_t* data, std::size_t size) {
+  return decoder.count_upper_bound(data, size) + 2 * Decoder::kMaxEventsPerWord + 64;
 }
 
 // Feeds data[0, size) to decoder in consecutive pieces ending at each cut (cuts ascending, each
@@ -118,7 +118,7 @@ template <class Decoder>
 Decoded<Decoder> decode_bytes(Decoder decoder, const std::vector<std::uint8_t>& bytes,
                               const std::vector<std::size_t>& cuts = {}) {
   Decoded<Decoder> d;
-  d.events = EventBatch::with_capacity(decode_capacity<Decoder>(bytes.data(), bytes.size()));
+  d.events = EventBatch::with_capacity(decode_capacity(decoder, bytes.data(), bytes.size()));
   decode_into(decoder, bytes.data(), bytes.size(), cuts, d.events, d.triggers);
   d.stats = decoder.stats();
   return d;

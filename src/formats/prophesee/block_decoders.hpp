@@ -15,6 +15,10 @@ namespace evlib::detail {
 // path this CPU has; decoders use the smaller of the limit and what the CPU supports.
 enum class BlockIsa : std::uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 BlockIsa cpu_block_isa();  // AVX-512 needs F, BW, VL, CD, VBMI and VBMI2; AVX2 needs AVX2, BMI2, POPCNT
+// The environment's cap: EVLIB_MAX_BLOCK_ISA=avx2 or scalar (read once, at the first decoder),
+// so that one machine can measure the paths of older CPUs; unset or anything else: no cap.
+// cpu_block_isa() and EVT 3.0's AVX-512 check honour it.
+BlockIsa block_isa_limit_from_env();
 inline BlockIsa usable_block_isa(BlockIsa limit) {
   const BlockIsa cpu = cpu_block_isa();
   return limit < cpu ? limit : cpu;

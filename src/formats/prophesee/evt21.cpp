@@ -44,12 +44,12 @@ void Evt21Decoder::on_rare_word(std::uint32_t h, std::uint32_t, std::uint64_t of
   }
 }
 
-std::size_t Evt21Decoder::count_upper_bound(const std::uint8_t* data, std::size_t size) {
-  // Either half may be the mask depending on the layout: bound by the larger popcount.
+std::size_t Evt21Decoder::count_upper_bound(const std::uint8_t* data, std::size_t size) const {
   std::size_t n = 0;
   for (std::size_t i = 0; i + 8 <= size; i += 8) {
-    const int a = std::popcount(load_le32(data + i)), b = std::popcount(load_le32(data + i + 4));
-    n += static_cast<std::size_t>(a > b ? a : b);
+    const std::uint32_t a = load_le32(data + i), b = load_le32(data + i + 4);
+    const std::uint32_t h = legacy_ ? a : b, mask = legacy_ ? b : a;
+    if ((h >> 28) <= 1) n += static_cast<std::size_t>(std::popcount(mask));
   }
   return n;
 }

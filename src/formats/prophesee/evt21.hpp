@@ -18,7 +18,9 @@ class Evt21Decoder {
   static constexpr bool kPushesDownFilter = true;
   static constexpr std::size_t kWordBytes = 8;
   static constexpr bool kBoundFromSize = false;
-  static std::size_t count_upper_bound(const std::uint8_t* data, std::size_t size);
+  // Events whole words can hold at most: the popcount of each CD word's mask (the layout tells
+  // which half that is; the other half's bits would overstate it about fivefold).
+  std::size_t count_upper_bound(const std::uint8_t* data, std::size_t size) const;
 
   // Everything that crosses buffer boundaries: a snapshot of it resumes decoding anywhere
   // (the time index stores these). Trivially copyable on purpose.

@@ -6,6 +6,7 @@
 
 #include "evlib/error.hpp"
 #include "formats/common/encoder.hpp"
+#include "formats/prophesee/raw_geometry.hpp"
 #include "formats/prophesee/time_high_clock.hpp"
 
 namespace evlib::detail {
@@ -26,14 +27,11 @@ class Evt21Encoder final : public EventEncoder {
     const auto x = events.x();
     const auto y = events.y();
     const auto p = events.p();
-    const std::uint32_t w = options_.width != 0 ? options_.width : 2048, h = options_.height != 0 ? options_.height : 2048;
+    const RawGeometry geometry = RawGeometry::of(options_, "EVT2.1");
     merge_by_time(
         events, triggers,
         [&](std::size_t i) {
-          if (x[i] >= w || y[i] >= h) {
-            throw InvalidArgument("event " + std::to_string(i) + " at (" + std::to_string(x[i]) + ", " +
-                                  std::to_string(y[i]) + ") is outside the EVT2.1 geometry");
-          }
+          geometry.check(i, x[i], y[i]);
           add_event(t[i], x[i], y[i], p[i] ? 1u : 0u, i);
         },
         [&](std::size_t j) {

@@ -285,48 +285,117 @@ constexpr auto kBitPositions = [] {
   return table;
 }();
 
+// One CD word's events written from slot n (kEvt21WordRoom slots at most): t, y and p as
+// broadcasts, x from the table a mask byte at a time.
+EVLIB_AVX2 inline std::size_t emit_word(std::uint32_t header, std::uint32_t mask, std::int64_t t, const Columns& c,
+                                        std::size_t n) {
+  if (mask == 0) return n;
+  const std::uint32_t x_base = (header >> 11) & 0x7FF;
+  const std::size_t count = static_cast<std::size_t>(std::popcount(mask));
+  if (count == 1) {  // the most common word of sparse scenes: plain stores, no vector set-up
+    c.t[n] = t;
+    c.x[n] = static_cast<std::uint16_t>(x_base + static_cast<std::uint32_t>(std::countr_zero(mask)));
+    c.y[n] = static_cast<std::uint16_t>(header & 0x7FF);
+    c.p[n] = static_cast<std::uint8_t>(header >> 28);
+    return n + 1;
+  }
+  const __m256i y = _mm256_set1_epi16(static_cast<short>(header & 0x7FF));
+  for (std::size_t k = 0; k < count; k += 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c.y + n + k), y);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(c.p + n), _mm256_set1_epi8(static_cast<char>(header >> 28)));
+  const __m256i tv = _mm256_set1_epi64x(t);
+  for (std::size_t k = 0; k < count; k += 4) _mm256_storeu_si256(reinterpret_cast<__m256i*>(c.t + n + k), tv);
+  std::size_t at = n;
+  const std::uint32_t first_byte = static_cast<std::uint32_t>(std::countr_zero(mask)) / 8;  // skip empty bytes
+  for (std::uint32_t m = mask >> (8 * first_byte), byte = first_byte; m != 0; m >>= 8, ++byte) {
+    const std::uint32_t bits = m & 0xFF;
+    const __m128i positions = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kBitPositions[bits].data()));
+    const __m128i x = _mm_add_epi16(_mm_set1_epi16(static_cast<short>(x_base + 8 * byte)), positions);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(c.x + at), x);
+    at += static_cast<std::size_t>(std::popcount(bits));
+  }
+  return n + count;
+}
+
+// Four consecutive words' header and mask halves, as 32-bit lanes.
+struct FourWords {
+  __m128i header, mask;
+};
+
+// Four words that are all CD words whose 32 columns lie inside the sensor (x base + 32 <= width,
+// y < height): the scalar loop would write all their events. False for anything else (a
+// TIME_HIGH, another type, a word near the right edge), which the word-at-a-time path takes.
+EVLIB_AVX2 inline bool four_cd_words(const std::uint8_t* bytes, bool legacy, std::uint32_t width, std::uint32_t height,
+                                     FourWords& w) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+  const __m256i split = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+  const __m128i low = _mm256_castsi256_si128(split), high = _mm256_extracti128_si256(split, 1);
+  w.header = legacy ? low : high;
+  w.mask = legacy ? high : low;
+  const __m128i type = _mm_srli_epi32(w.header, 28);
+  const __m128i y = _mm_and_si128(w.header, _mm_set1_epi32(0x7FF));
+  const __m128i x_base = _mm_and_si128(_mm_srli_epi32(w.header, 11), _mm_set1_epi32(0x7FF));
+  // Signed compares: every lane is below 2^12, and width - 32 may be negative (then none fits).
+  const __m128i not_cd = _mm_cmpgt_epi32(type, _mm_set1_epi32(1));
+  const __m128i y_out = _mm_cmpgt_epi32(y, _mm_set1_epi32(static_cast<int>(height) - 1));
+  const __m128i x_out = _mm_cmpgt_epi32(x_base, _mm_set1_epi32(static_cast<int>(width) - 32));
+  return _mm_testz_si128(_mm_or_si128(not_cd, _mm_or_si128(y_out, x_out)), _mm_set1_epi32(-1)) != 0;
+}
+
+// Four CD words' events from slot n (4 * kEvt21WordRoom slots at most). When each word holds
+// one event (sparse scenes), all four are written with one store per column: a single set
+// bit's number is the exponent of its value as a float.
+EVLIB_AVX2 inline std::size_t emit_four(const FourWords& w, std::int64_t time_base, const Columns& c, std::size_t n) {
+  const __m128i lsb = _mm_and_si128(_mm_srli_epi32(w.header, 22), _mm_set1_epi32(63));
+  const __m256i t = _mm256_add_epi64(_mm256_set1_epi64x(time_base), _mm256_cvtepu32_epi64(lsb));
+  const __m128i one_bit = _mm_andnot_si128(_mm_cmpeq_epi32(w.mask, _mm_setzero_si128()),
+                                           _mm_cmpeq_epi32(_mm_and_si128(w.mask, _mm_sub_epi32(w.mask, _mm_set1_epi32(1))),
+                                                           _mm_setzero_si128()));
+  if (_mm_movemask_ps(_mm_castsi128_ps(one_bit)) == 0xF) {
+    const __m128i exponent = _mm_and_si128(_mm_srli_epi32(_mm_castps_si128(_mm_cvtepi32_ps(w.mask)), 23), _mm_set1_epi32(0xFF));
+    const __m128i bit = _mm_sub_epi32(exponent, _mm_set1_epi32(127));
+    const __m128i x = _mm_add_epi32(_mm_and_si128(_mm_srli_epi32(w.header, 11), _mm_set1_epi32(0x7FF)), bit);
+    const __m128i y = _mm_and_si128(w.header, _mm_set1_epi32(0x7FF));
+    const __m128i x_y = _mm_packus_epi32(x, y);  // x in 16-bit lanes 0-3, y in 4-7
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(c.x + n), x_y);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(c.y + n), _mm_unpackhi_epi64(x_y, x_y));
+    const __m128i p16 = _mm_packus_epi32(_mm_srli_epi32(w.header, 28), _mm_setzero_si128());
+    const int p = _mm_cvtsi128_si32(_mm_packus_epi16(p16, _mm_setzero_si128()));
+    std::memcpy(c.p + n, &p, 4);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c.t + n), t);
+    return n + 4;
+  }
+  alignas(16) std::uint32_t headers[4], masks[4];
+  alignas(32) std::int64_t times[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(headers), w.header);
+  _mm_store_si128(reinterpret_cast<__m128i*>(masks), w.mask);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(times), t);
+  for (unsigned k = 0; k < 4; ++k) n = emit_word(headers[k], masks[k], times[k], c, n);
+  return n;
+}
+
 EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                                    std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
                                    std::uint32_t height) {
   // The columns in restrict locals: stores through them (the uint8_t one may alias anything)
   // then force no reloads of the state.
-  std::int64_t* __restrict out_t = out.t;
-  std::uint16_t* __restrict out_x = out.x;
-  std::uint16_t* __restrict out_y = out.y;
-  std::uint8_t* __restrict out_p = out.p;
+  const Columns c{out.t, out.x, out.y, out.p};
   std::size_t i = 0, n = out.n;
   std::uint32_t high = th;
-  for (; i < words && capacity - n >= kEvt21WordRoom; ++i) {
+  for (;;) {
+    FourWords four;
+    if (words - i >= 4 && capacity - n >= 4 * kEvt21WordRoom + 8 && four_cd_words(bytes + 8 * i, legacy, width, height, four)) {
+      n = emit_four(four, epoch + (static_cast<std::int64_t>(high) << 6), c, n);
+      i += 4;
+      continue;
+    }
+    // Something unusual among the next four words, or the last words: one word as the scalar
+    // loop would take it, at most.
+    if (i == words || capacity - n < kEvt21WordRoom) break;
     const Word w = load_word(bytes + 8 * i, legacy);
     const Step step = classify(w, high, width, height);
     if (step == Step::kStop) break;
-    if (step == Step::kTime || w.mask == 0) continue;
-    const std::uint32_t x_base = (w.header >> 11) & 0x7FF;
-    const std::size_t count = static_cast<std::size_t>(std::popcount(w.mask));
-    const std::int64_t t = epoch + (static_cast<std::int64_t>(high) << 6) + ((w.header >> 22) & 63);
-    if (count == 1) {  // the most common word of sparse scenes: plain stores, no vector set-up
-      out_t[n] = t;
-      out_x[n] = static_cast<std::uint16_t>(x_base + static_cast<std::uint32_t>(std::countr_zero(w.mask)));
-      out_y[n] = static_cast<std::uint16_t>(w.header & 0x7FF);
-      out_p[n] = static_cast<std::uint8_t>(w.header >> 28);
-      ++n;
-      continue;
-    }
-    const __m256i y = _mm256_set1_epi16(static_cast<short>(w.header & 0x7FF));
-    for (std::size_t k = 0; k < count; k += 16) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_y + n + k), y);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_p + n), _mm256_set1_epi8(static_cast<char>(w.header >> 28)));
-    const __m256i tv = _mm256_set1_epi64x(t);
-    for (std::size_t k = 0; k < count; k += 4) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_t + n + k), tv);
-    std::size_t at = n;
-    const std::uint32_t first_byte = static_cast<std::uint32_t>(std::countr_zero(w.mask)) / 8;  // skip empty bytes
-    for (std::uint32_t m = w.mask >> (8 * first_byte), byte = first_byte; m != 0; m >>= 8, ++byte) {
-      const std::uint32_t bits = m & 0xFF;
-      const __m128i positions = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kBitPositions[bits].data()));
-      const __m128i x = _mm_add_epi16(_mm_set1_epi16(static_cast<short>(x_base + 8 * byte)), positions);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out_x + at), x);
-      at += static_cast<std::size_t>(std::popcount(bits));
-    }
-    n += count;
+    ++i;
+    if (step == Step::kEvents) n = emit_word(w.header, w.mask, epoch + (static_cast<std::int64_t>(high) << 6) + ((w.header >> 22) & 63), c, n);
   }
   th = high;
   out.n = n;

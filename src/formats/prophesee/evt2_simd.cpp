@@ -10,7 +10,9 @@
 // block's events belong to the next block, which overwrites them).
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "formats/prophesee/block_decoders.hpp"
 
@@ -210,17 +212,27 @@ std::size_t evt2_blocks(BlockIsa isa, const std::uint8_t* bytes, std::size_t wor
 
 std::size_t evt2_block_words(BlockIsa isa) { return isa == BlockIsa::kAvx512 ? 16 : 8; }
 
+BlockIsa block_isa_limit_from_env() {
+  const char* v = std::getenv("EVLIB_MAX_BLOCK_ISA");
+  if (v == nullptr) return BlockIsa::kAvx512;
+  const std::string_view value(v);
+  if (value == "scalar") return BlockIsa::kScalar;
+  if (value == "avx2") return BlockIsa::kAvx2;
+  return BlockIsa::kAvx512;
+}
+
 BlockIsa cpu_block_isa() {
   static const BlockIsa isa = [] {
+    BlockIsa cpu = BlockIsa::kScalar;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512vbmi2") &&
         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
-      return BlockIsa::kAvx512;
+      cpu = BlockIsa::kAvx512;
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
+      cpu = BlockIsa::kAvx2;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
-      return BlockIsa::kAvx2;
-    }
-    return BlockIsa::kScalar;
+    const BlockIsa limit = block_isa_limit_from_env();
+    return limit < cpu ? limit : cpu;
   }();
   return isa;
 }
@@ -236,6 +248,7 @@ std::size_t evt2_blocks(BlockIsa, const std::uint8_t*, std::size_t, std::uint32_
 }
 std::size_t evt2_block_words(BlockIsa) { return 8; }
 BlockIsa cpu_block_isa() { return BlockIsa::kScalar; }
+BlockIsa block_isa_limit_from_env() { return BlockIsa::kScalar; }
 }  // namespace evlib::detail
 
 #endif

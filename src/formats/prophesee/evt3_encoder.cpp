@@ -5,6 +5,7 @@
 
 #include "evlib/error.hpp"
 #include "formats/common/encoder.hpp"
+#include "formats/prophesee/raw_geometry.hpp"
 
 namespace evlib::detail {
 
@@ -60,11 +61,7 @@ class Evt3Encoder final : public EventEncoder {
 
  private:
   void check_event(std::uint16_t x, std::uint16_t y, std::size_t index) const {
-    const std::uint32_t w = options_.width != 0 ? options_.width : 2048, h = options_.height != 0 ? options_.height : 2048;
-    if (x >= w || y >= h) {
-      throw InvalidArgument("event " + std::to_string(index) + " at (" + std::to_string(x) + ", " + std::to_string(y) +
-                            ") is outside the " + std::to_string(w) + "x" + std::to_string(h) + " EVT3 geometry");
-    }
+    RawGeometry::of(options_, "EVT3").check(index, x, y);
   }
 
   void set_time(std::int64_t t, std::size_t index) {

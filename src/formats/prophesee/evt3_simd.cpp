@@ -20,6 +20,7 @@
 // writing event by event, and the stores, not the arithmetic, are what is left
 // (benchmarks: BM_Evt3DecodeCachedChunks).
 #include "formats/prophesee/evt3.hpp"
+#include "formats/prophesee/block_decoders.hpp"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -301,7 +302,7 @@ EVLIB_AVX512 std::size_t evt3_blocks_avx512(const std::uint8_t* bytes, std::size
 bool evt3_avx512_available() {
   static const bool available = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi2") &&
-                                __builtin_cpu_supports("avx512bitalg");
+                                __builtin_cpu_supports("avx512bitalg") && block_isa_limit_from_env() == BlockIsa::kAvx512;
   return available;
 }
 

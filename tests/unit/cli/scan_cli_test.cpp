@@ -145,5 +145,30 @@ TEST_P(CliScanFiles, info_digest_is_the_same_with_threads_and_a_small_memory_lim
   EXPECT_EQ(ma[1].str(), digest(read(path).events));
 }
 
+TEST(CliScan, every_block_decoder_path_gives_the_same_digest) {
+  // EVLIB_MAX_BLOCK_ISA caps the decoders at AVX2 or the scalar loop (what older CPUs run); the
+  // events must not depend on it, whole file or windowed, on one thread or two.
+  test::ScopedTempDir dir;
+  for (const std::string format : {"evt2", "evt21", "dat", "evt3"}) {
+    const std::string path = dir.file("a." + format);
+    ASSERT_EQ(test::run_command(cli() + " generate " + path + " -n 300000 --seed 7 --to " + format + " -q"), 0) << format;
+    for (const std::string args : {" --threads 1", " --threads 2", " --threads 1 --from 3ms --to 9ms --roi 100,50,700,400"}) {
+      std::string reference;
+      for (const std::string isa : {"avx512", "avx2", "scalar"}) {
+        std::string out;
+        ASSERT_EQ(test::run_command("EVLIB_MAX_BLOCK_ISA=" + isa + " " + cli() + " info -q --no-index --digest" + args + " " + path, &out), 0);
+        const auto at = out.find("digest");
+        ASSERT_NE(at, std::string::npos) << out;
+        const std::string digest = out.substr(at, out.find('\n', at) - at);
+        if (reference.empty()) {
+          reference = digest;
+          EXPECT_EQ(out.find("events          0\n"), std::string::npos) << format << args << ": no events to compare";
+        }
+        EXPECT_EQ(digest, reference) << format << args << " with EVLIB_MAX_BLOCK_ISA=" << isa;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace evlib

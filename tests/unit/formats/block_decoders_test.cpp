@@ -61,7 +61,7 @@ detail::DatDecoder dat(BlockIsa isa, Geometry g, const EventFilter& filter = {})
 template <class Decoder>
 test::Decoded<Decoder> decode_in_small_sinks(Decoder decoder, const std::vector<std::uint8_t>& bytes, std::size_t room) {
   test::Decoded<Decoder> d;
-  d.events = EventBatch::with_capacity(test::decode_capacity<Decoder>(bytes.data(), bytes.size()));
+  d.events = EventBatch::with_capacity(test::decode_capacity(decoder, bytes.data(), bytes.size()));
   EventBatch small = EventBatch::with_capacity(room);
   std::size_t pos = 0;
   const auto drain = [&](std::size_t n) {

@@ -68,6 +68,15 @@ TEST_P(Evt21Layouts, openeb_word_before_first_time_high_is_dropped) {
   EXPECT_EQ(d.stats.before_first_time_high, 1u);
 }
 
+TEST_P(Evt21Layouts, count_upper_bound_counts_only_cd_mask_bits) {
+  // The type/x/y half of a CD word has many bits set; only the mask's bits are events. A
+  // trigger word's payload half is not a mask either.
+  const std::vector<Word> words{TH(0x0FFFFFFF), CD(1, 63, 2047, 2047, 0b1011), CD(0, 63, 2047, 2047, 1u << 31),
+                                {0xA0000000u | 0x0FFFFFFFu, 0xFFFFFFFFu}};
+  const auto bytes = bytes_of(words, GetParam());
+  EXPECT_EQ(Evt21Decoder(word_config(4096, 4096), GetParam()).count_upper_bound(bytes.data(), bytes.size()), 4u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Evt21Decoder, Evt21Layouts, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? std::string("legacy") : std::string("little"); });
 

@@ -64,7 +64,7 @@ class SplitChecker {
  public:
   SplitChecker(const Reference& ref, Decoder prototype)
       : ref_(ref), prototype_(std::move(prototype)),
-        out_(EventBatch::with_capacity(test::decode_capacity<Decoder>(ref.payload.data(), ref.payload.size()))) {}
+        out_(EventBatch::with_capacity(test::decode_capacity(prototype_, ref.payload.data(), ref.payload.size()))) {}
 
   // Returns an empty string when the split decode equals the reference, else what differs.
   std::string check(const std::vector<std::size_t>& cuts, bool use_digest = false) {
