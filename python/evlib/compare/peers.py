@@ -20,7 +20,7 @@ EXPELLIARMUS = Environment("expelliarmus", ("expelliarmus==1.1.12",))
 DV_PROCESSING = Environment("dv-processing", ("dv-processing==2.0.4",))
 AEDAT = Environment("aedat", ("aedat==2.3.0",))
 FAERY = Environment("faery", ("faery==0.7.1",))
-TONIC = Environment("tonic", ("tonic==1.7.0",))  # with its dependencies, as a user gets it
+TONIC = Environment("tonic", ("tonic==1.7.0", "aedat==2.3.0"))  # read_aedat4 imports aedat, which tonic does not declare
 H5PY = Environment("h5py", ("h5py==3.16.0",))
 PYARROW = Environment("pyarrow", ("pyarrow==26.0.1",))
 

@@ -1,0 +1,74 @@
+"""Regression checks of the Python path that timings on a shared machine cannot give: the binding
+is an optimised build, hands batches over without copying them, and a whole-file load costs the
+13 bytes per event of its columns and no more (a second copy would make it 26).
+
+Memory, unlike time, is repeatable here: each figure comes from a fresh process, and the
+per-event cost is the slope between two file sizes, so fixed costs (interpreter, chunk buffers)
+cancel out. That the arrays share the C++ buffers is test_zero_copy.py's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tracemalloc
+
+import polars as pl
+import pyarrow as pa
+
+import evlib
+
+# One whole-file load in a fresh process: the growth of peak RSS over the RSS before it.
+LOAD_RSS = r"""
+import json, os, resource, sys
+import evlib
+path = sys.argv[1]
+evlib.open(path).n_events  # imports and first open outside the measure
+page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+resident_kib = int(open("/proc/self/statm").read().split()[1]) * page_kib
+frame = evlib.load_events(path).collect()
+peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"events": frame.height, "growth_bytes": (peak_kib - resident_kib) * 1024}))
+"""
+
+COLUMN_BYTES = 13  # x Int16, y Int16, t Int64 µs, polarity Int8
+
+
+def test_the_binding_is_an_optimised_build() -> None:
+    assert evlib._core.build_type in ("Release", "RelWithDebInfo", "MinSizeRel"), (
+        f"evlib._core was built as {evlib._core.build_type!r}: rebuild it with scripts/python-env.sh")
+
+
+def test_batches_reach_numpy_arrow_and_polars_without_allocating_per_event(generate) -> None:
+    """tracemalloc sees every NumPy buffer: a copy of the columns would show as 13 bytes/event."""
+    path = generate("evt3", 2_000_000)
+    events = 0
+    tracemalloc.start()
+    try:
+        for batch in evlib.iter_batches(path):
+            arrays = batch.to_numpy()
+            table = pa.record_batch(batch)
+            frame = pl.DataFrame(batch)
+            events += len(batch)
+            assert int(arrays["t"][-1]) == table.column(0)[-1].as_py() == frame["t"][-1]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert events == 2_000_000
+    assert peak / events < 0.5, f"{peak / events:.2f} bytes traced per event: the binding copies batches"
+
+
+def load_growth(path: object) -> tuple[int, int]:
+    done = subprocess.run([sys.executable, "-c", LOAD_RSS, str(path)], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout)
+    return out["events"], out["growth_bytes"]
+
+
+def test_a_whole_file_load_costs_its_columns_and_no_copy(generate) -> None:
+    small_n, small = load_growth(generate("evt3", 2_000_000, 5))
+    large_n, large = load_growth(generate("evt3", 6_000_000, 5))
+    assert (small_n, large_n) == (2_000_000, 6_000_000)
+    per_event = (large - small) / (large_n - small_n)
+    assert COLUMN_BYTES * 0.75 < per_event < COLUMN_BYTES * 1.5, (
+        f"load_events(...).collect() grows by {per_event:.1f} bytes per event (columns: {COLUMN_BYTES})")
+
