@@ -189,6 +189,58 @@ class TonicAedat4(Reader):
         return a["t"], a["x"], a["y"], _on(a["p"])
 
 
+class Evt3Package(Reader):
+    """The ``evt3`` package (Rust): ``decode_file`` (whole file) or ``decode_file_batches``."""
+
+    def __init__(self, batches: bool) -> None:
+        self.whole_file = not batches
+
+    def prepare(self, path: str, fmt: str) -> None:
+        import evt3  # noqa: F401
+
+    def parts(self, path: str, fmt: str) -> Iterable[Any]:
+        import evt3
+
+        if self.whole_file:
+            yield evt3.decode_file(path)
+        else:
+            yield from evt3.decode_file_batches(path)
+
+    def columns(self, e: Any) -> Columns:
+        return e.timestamp.astype(np.int64), e.x, e.y, _on(e.polarity)
+
+
+class Evio(Reader):
+    """``evio.read(path)``: NumPy-only reader (DAT), a structured array."""
+
+    def prepare(self, path: str, fmt: str) -> None:
+        import evio  # noqa: F401
+
+    def parts(self, path: str, fmt: str) -> Iterable[Any]:
+        import evio
+
+        yield evio.read(path)
+
+    def columns(self, a: Any) -> Columns:
+        return a["t"], a["x"], a["y"], _on(a["p"])
+
+
+class Aestream(Reader):
+    """aestream's ``FileInput(path, shape).load()``: the whole file as a structured array (the
+    shape only matters to its streaming outputs, not to ``load``)."""
+
+    def prepare(self, path: str, fmt: str) -> None:
+        import aestream
+
+        self.input = aestream.FileInput(path, (1280, 720))
+
+    def parts(self, path: str, fmt: str) -> Iterable[Any]:
+        yield self.input.load()
+
+    def columns(self, a: Any) -> Columns:
+        return a["timestamp"], a["x"], a["y"], _on(a["polarity"])
+
+
 class H5pyColumns(Reader):
     """h5py reading the four 1-D datasets of evlib's HDF5 layout (``/events/{t,x,y,p}``)."""
 
@@ -242,6 +294,10 @@ READERS: dict[str, Callable[[], Reader]] = {
     "aedat": Aedat,
     "faery": Faery,
     "tonic-aedat4": TonicAedat4,
+    "evt3-decode-file": lambda: Evt3Package(batches=False),
+    "evt3-decode-file-batches": lambda: Evt3Package(batches=True),
+    "evio": Evio,
+    "aestream": Aestream,
     "h5py": H5pyColumns,
     "pyarrow-csv": PyarrowCsv,
 }

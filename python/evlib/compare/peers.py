@@ -21,6 +21,9 @@ DV_PROCESSING = Environment("dv-processing", ("dv-processing==2.0.4",))
 AEDAT = Environment("aedat", ("aedat==2.3.0",))
 FAERY = Environment("faery", ("faery==0.7.1",))
 TONIC = Environment("tonic", ("tonic==1.7.0", "aedat==2.3.0"))  # read_aedat4 imports aedat, which tonic does not declare
+EVT3 = Environment("evt3", ("evt3==0.4.1",))
+EVIO = Environment("evio", ("evio==0.1.0",))
+AESTREAM = Environment("aestream", ("aestream==0.6.4",))
 H5PY = Environment("h5py", ("h5py==3.16.0",))
 PYARROW = Environment("pyarrow", ("pyarrow==26.0.1",))
 
@@ -75,6 +78,14 @@ PEERS: tuple[Peer, ...] = (
          note="`Wizard(..., chunk_size=2**20).read_chunk()`"),
     Peer("faery", frozenset({"evt3", "evt2", "dat", "aedat4"}), FAERY, "faery", streaming=True,
          needs_extension=True, distribution="faery", note="`faery.events_stream_from_file(path)`"),
+    Peer("evt3 decode_file", frozenset({"evt3"}), EVT3, "evt3-decode-file", needs_extension=True, distribution="evt3",
+         note="`evt3.decode_file(path)` (Rust)"),
+    Peer("evt3 decode_file_batches", frozenset({"evt3"}), EVT3, "evt3-decode-file-batches", streaming=True, needs_extension=True,
+         distribution="evt3", note="`evt3.decode_file_batches(path)`, 8 MiB input batches"),
+    Peer("aestream", frozenset({"evt3", "dat", "aedat4"}), AESTREAM, "aestream", needs_extension=True,
+         distribution="aestream", note="`aestream.FileInput(path, shape).load()`"),
+    Peer("evio", frozenset({"dat"}), EVIO, "evio", needs_extension=True, distribution="evio",
+         note="`evio.read(path)` (NumPy only)"),
     Peer("dv-processing", frozenset({"aedat4"}), DV_PROCESSING, "dv-processing", streaming=True,
          distribution="dv-processing", note="`dv.io.MonoCameraRecording(path).getNextEventBatch()`"),
     Peer("aedat", frozenset({"aedat4"}), AEDAT, "aedat", streaming=True, distribution="aedat",
