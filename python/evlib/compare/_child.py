@@ -2,7 +2,7 @@
 
     python -I _child.py READER MODE PATH FORMAT
 
-MODE ``time`` decodes the file and prints ``{"events": n, "seconds": s}`` (imports and opening
+MODE ``time`` decodes the file and prints ``{"events": n, "seconds": s, "peak_rss_bytes": b}`` (imports and opening
 are not timed: the clock starts right before the decode and stops when the reader has handed
 over every event; whole-file readers keep their result alive until then, streaming readers drop
 each chunk). MODE ``check`` decodes it again and prints the events' count, time range and the
@@ -52,6 +52,9 @@ class Reader:
 
     def columns(self, part: Any) -> Columns:
         raise NotImplementedError
+
+    def count(self, part: Any) -> int:
+        return len(part)
 
 
 def _on(values: np.ndarray) -> np.ndarray:
@@ -256,6 +259,9 @@ class H5pyColumns(Reader):
     def columns(self, c: Any) -> Columns:
         return c["t"], c["x"], c["y"], _on(c["p"])
 
+    def count(self, c: Any) -> int:
+        return len(c["t"])
+
 
 class PyarrowCsv(Reader):
     """pyarrow's multi-threaded CSV reader on evlib's text layout (``# t x y p`` header line)."""
@@ -309,13 +315,21 @@ def time_decode(reader: Reader, path: str, fmt: str) -> dict[str, Any]:
     if reader.whole_file:
         kept = list(reader.parts(path, fmt))
         seconds = time.perf_counter() - start
-        events = sum(len(part) for part in kept)
+        events = sum(reader.count(part) for part in kept)
     else:
         events = 0
         for part in reader.parts(path, fmt):
-            events += len(part)
+            events += reader.count(part)
         seconds = time.perf_counter() - start
-    return {"events": events, "seconds": seconds}
+    return {"events": events, "seconds": seconds, "peak_rss_bytes": _peak_rss_bytes()}
+
+
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS (the parent starts it through a small shell, so the figure is
+    not the size of the Python that forked it: see measure.py)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def check_decode(reader: Reader, path: str, fmt: str) -> dict[str, Any]:

@@ -52,12 +52,21 @@ class Run:
         return asdict(self)
 
 
+# Linux keeps a process's peak RSS across fork and exec: a reader forked straight from this
+# (large) Python would report at least this process's size. A small shell in between forks the
+# reader from its own small image, so the reader's own ru_maxrss (which _child.py and
+# `evlib bench` report) is its real peak. The trailing `exit` stops the shell from exec'ing the
+# command in its place.
+_FRESH_IMAGE = ["/bin/sh", "-c", '"$@"; exit $?', "sh"]
+
+
 def run_process(command: list[str], timeout_s: float) -> Outcome:
-    """Runs ``command`` to its end or the timeout (then kills its process group), and reads the
-    child's peak RSS from ``wait4`` (the rusage of that process alone)."""
+    """Runs ``command`` to its end or the timeout (then kills its process group). The peak RSS
+    is what the command reports as ``peak_rss_bytes``, else the ``wait4`` figure of the shell
+    and its child (an upper bound: it includes the size of this process)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([*_FRESH_IMAGE, *command], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                 cwd=tempfile.gettempdir(), start_new_session=True)
         timed_out = threading.Event()
 
@@ -87,9 +96,10 @@ def run_process(command: list[str], timeout_s: float) -> Outcome:
         lines = [line for line in stderr.splitlines() if line.strip()]
         return Outcome(None, peak, wall, f"exit {proc.returncode}: {lines[-1] if lines else 'no message'}")
     try:
-        return Outcome(json.loads(stdout.strip().splitlines()[-1]), peak, wall)
+        result = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return Outcome(None, peak, wall, f"no JSON on stdout: {stdout[-200:]!r}")
+    return Outcome(result, int(result.get("peak_rss_bytes", peak)), wall)
 
 
 def command(peer: Peer, python: str, cli: str | None, path: str, fmt: str, mode: str) -> list[str]:

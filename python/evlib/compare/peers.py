@@ -25,7 +25,7 @@ EVT3 = Environment("evt3", ("evt3==0.4.1",))
 EVIO = Environment("evio", ("evio==0.1.0",))
 AESTREAM = Environment("aestream", ("aestream==0.6.4",))
 H5PY = Environment("h5py", ("h5py==3.16.0",))
-PYARROW = Environment("pyarrow", ("pyarrow==26.0.1",))
+PYARROW = Environment("pyarrow", ("pyarrow==26.0.1", "numpy==2.4.6"))  # _child.py needs NumPy
 
 ALL_FORMATS = frozenset({"evt3", "evt2", "dat", "hdf5", "aedat4", "text"})
 
