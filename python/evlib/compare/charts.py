@@ -48,7 +48,7 @@ def bar_panels(path: Path, title: str, panels: Sequence[tuple[str, Sequence[Bar]
         ax.margins(x=0.15)
     axes[-1, 0].set_xlabel(xlabel)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))  # room for the title
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
