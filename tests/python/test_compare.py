@@ -18,8 +18,9 @@ from evlib.compare.report import markdown, write_all
 from evlib.compare.runner import run_comparison
 
 # A stand-in peer with _child.py's command line (MODE PATH FORMAT): it decodes with our
-# iter_batches and, as SHIFT says, adds 1 µs to every time (a wrong reader) or exits with an
-# error (a broken one).
+# iter_batches and, as SHIFT says, adds 1 µs to every time (a wrong reader), swaps the first two
+# events (of equal time in these files: a reader that only orders them differently) or exits
+# with an error (a broken one).
 FAKE_PEER = r'''
 import hashlib, json, sys, time
 import numpy as np
@@ -31,19 +32,25 @@ if SHIFT == "crash":
     sys.exit("fake peer: cannot read " + path)
 rows = np.dtype([("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
 start = time.perf_counter()
-sha, n, lo, hi = hashlib.sha256(), 0, None, None
+parts = []
 for batch in evlib.iter_batches(path):
     c = batch.to_numpy()
     r = np.empty(len(batch), dtype=rows)
-    r["t"], r["x"], r["y"], r["p"] = c["t"] + SHIFT, c["x"], c["y"], c["p"]
-    sha.update(r.tobytes())
-    n += len(r)
-    lo = int(r["t"].min()) if lo is None else min(lo, int(r["t"].min()))
-    hi = int(r["t"].max()) if hi is None else max(hi, int(r["t"].max()))
+    r["t"], r["x"], r["y"], r["p"] = c["t"] + (SHIFT if SHIFT != "swap" else 0), c["x"], c["y"], c["p"]
+    parts.append(r)
+r = np.concatenate(parts)
+if SHIFT == "swap":
+    assert r["t"][0] == r["t"][1]
+    r[[0, 1]] = r[[1, 0]]
+out = {{"events": len(r), "t_min": int(r["t"].min()), "t_max": int(r["t"].max()),
+        "digest": hashlib.sha256(r.tobytes()).hexdigest()}}
 if mode == "time":
-    print(json.dumps({{"events": n, "seconds": time.perf_counter() - start}}))
-else:
-    print(json.dumps({{"events": n, "t_min": lo, "t_max": hi, "digest": sha.hexdigest()}}))
+    out = {{"events": len(r), "seconds": time.perf_counter() - start}}
+elif mode == "check-set":
+    out["t_digest"] = hashlib.sha256(np.ascontiguousarray(r["t"]).tobytes()).hexdigest()
+    r.sort(order=["t", "x", "y", "p"])
+    out["sorted_digest"] = hashlib.sha256(r.tobytes()).hexdigest()
+print(json.dumps(out))
 '''
 
 
@@ -62,7 +69,8 @@ def files(generate) -> list[str]:
 def comparison(files: list[str], cli: Path, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("compare")
     chosen = [*peers.by_name(["evlib C++ (whole file)", "evlib C++ (streaming)", "evlib iter_batches"]),
-              fake_peer(tmp, "good peer", 0), fake_peer(tmp, "wrong peer", 1), fake_peer(tmp, "broken peer", "crash")]
+              fake_peer(tmp, "good peer", 0), fake_peer(tmp, "wrong peer", 1), fake_peer(tmp, "broken peer", "crash"),
+              fake_peer(tmp, "reordering peer", "swap")]
     settings = {"command": "test", "date": "today", "machine": "test machine", "evlib_version": "test"}
     result = run_comparison(files, chosen, str(cli), rounds=2, timeout_s=120, budget_s=600,
                             venv_dir=tmp / "venvs", work_dir=tmp, settings=settings, log=lambda _: None)
@@ -84,6 +92,9 @@ def test_each_reader_is_judged_against_the_reference(comparison) -> None:
         assert wrong.status == correctness.WRONG and "digest differs" in wrong.detail and "t 1.." in wrong.detail
         broken = readers["broken peer"].verdict
         assert broken.status == correctness.FAILED and "cannot read" in broken.detail
+        reordered = readers["reordering peer"].verdict
+        assert reordered.status == correctness.REORDERED and reordered.correct
+        assert reordered.detail == "events of equal time in another order"
 
 
 def test_every_working_reader_is_timed_in_every_round_and_a_broken_one_never(comparison, files) -> None:
@@ -92,7 +103,8 @@ def test_every_working_reader_is_timed_in_every_round_and_a_broken_one_never(com
     for i, f in enumerate(result.files):
         readers = readers_of(result, i)
         assert readers["broken peer"].runs == []
-        for name in ("evlib C++ (whole file)", "evlib C++ (streaming)", "evlib iter_batches", "good peer", "wrong peer"):
+        for name in ("evlib C++ (whole file)", "evlib C++ (streaming)", "evlib iter_batches", "good peer", "wrong peer",
+                     "reordering peer"):
             runs = readers[name].runs
             assert [r.round for r in runs] == [0, 1], name
             assert all(r.ok and r.events == f.reference.events and r.seconds > 0 and r.peak_rss_bytes > 0 for r in runs), name
@@ -101,7 +113,7 @@ def test_every_working_reader_is_timed_in_every_round_and_a_broken_one_never(com
 def test_the_best_correct_peer_is_never_a_wrong_one(comparison) -> None:
     result, _ = comparison
     for f in result.files:
-        assert f.best_correct_peer().peer.name == "good peer"
+        assert f.best_correct_peer().peer.name in ("good peer", "reordering peer")
 
 
 def test_markdown_json_and_charts_hold_the_runs(comparison) -> None:
@@ -112,7 +124,7 @@ def test_markdown_json_and_charts_hold_the_runs(comparison) -> None:
     assert "vs best correct peer" in text
     doc = json.loads(written["json"].read_text())
     runs = [run for f in doc["files"] for r in f["readers"] for run in r["runs"]]
-    assert len(runs) == 2 * 2 * 5  # files x rounds x timed readers
+    assert len(runs) == 2 * 2 * 6  # files x rounds x timed readers
     assert {r["reader"] for r in doc["files"][0]["readers"]} >= {"wrong peer", "broken peer"}
     wrong = next(r for r in doc["files"][0]["readers"] if r["reader"] == "wrong peer")
     assert wrong["correctness"]["status"] == "wrong"

@@ -8,7 +8,8 @@ over every event; whole-file readers keep their result alive until then, streami
 each chunk). MODE ``check`` decodes it again and prints the events' count, time range and the
 SHA-256 of the rows (t int64 µs, x uint16, y uint16, p uint8 with 1 = ON, little-endian, in the
 order the reader returned them): the digest of ``evlib info --digest``, so a reader that decodes
-different events, or the same ones in another order, does not match.
+different events, or the same ones in another order, does not match. MODE ``check-set`` adds
+the digests of the t column and of the sorted rows (see ``check_decode``).
 
 This file imports nothing from evlib: it runs in peer environments that do not have our package,
 one of which (evlib 0.13.2) has a package of the same name. ``-I`` keeps this directory off
@@ -332,29 +333,44 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def check_decode(reader: Reader, path: str, fmt: str) -> dict[str, Any]:
+def check_decode(reader: Reader, path: str, fmt: str, as_set: bool = False) -> dict[str, Any]:
+    """Count, time range and digest in the reader's order; with ``as_set`` also the digest of
+    the t column alone and of the rows sorted by (t, x, y, p), which tell a reader that only
+    orders events of equal time differently from one that decodes other events."""
     reader.prepare(path, fmt)
     sha = hashlib.sha256()
     events = 0
     t_min: int | None = None
     t_max: int | None = None
+    kept: list[np.ndarray] = []
     for part in reader.parts(path, fmt):
         t, x, y, p = reader.columns(part)
         rows = np.empty(len(t), dtype=ROWS)
         rows["t"], rows["x"], rows["y"], rows["p"] = t, x, y, p
         sha.update(rows.tobytes())
         events += len(rows)
+        if as_set:
+            kept.append(rows)
         if len(rows):
             lo, hi = int(rows["t"].min()), int(rows["t"].max())
             t_min = lo if t_min is None else min(t_min, lo)
             t_max = hi if t_max is None else max(t_max, hi)
-    return {"events": events, "t_min": t_min, "t_max": t_max, "digest": sha.hexdigest()}
+    result: dict[str, Any] = {"events": events, "t_min": t_min, "t_max": t_max, "digest": sha.hexdigest()}
+    if as_set:
+        rows = np.concatenate(kept) if kept else np.empty(0, dtype=ROWS)
+        result["t_digest"] = hashlib.sha256(np.ascontiguousarray(rows["t"]).tobytes()).hexdigest()
+        rows.sort(order=["t", "x", "y", "p"])
+        result["sorted_digest"] = hashlib.sha256(rows.tobytes()).hexdigest()
+    return result
 
 
 def main(argv: list[str]) -> int:
     name, mode, path, fmt = argv
     reader = READERS[name]()
-    result = time_decode(reader, path, fmt) if mode == "time" else check_decode(reader, path, fmt)
+    if mode == "time":
+        result = time_decode(reader, path, fmt)
+    else:
+        result = check_decode(reader, path, fmt, as_set=mode == "check-set")
     print(json.dumps(result))
     return 0
 
