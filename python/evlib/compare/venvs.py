@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 DEFAULT_VENV_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "evlib-compare" / "venvs"
 INSTALL_TIMEOUT_S = 900
@@ -46,7 +47,7 @@ def _stamp_matches(venv: Path, requirements: tuple[str, ...]) -> bool:
         return False
 
 
-def ensure(env: Environment, venv_dir: Path, log: "callable[[str], None]" = print) -> Path:
+def ensure(env: Environment, venv_dir: Path, log: Callable[[str], None] = print) -> Path:
     """The Python interpreter of ``env``, creating and installing its venv if needed.
 
     Raises EnvironmentUnavailable with pip's last error line when the install fails."""
