@@ -76,8 +76,8 @@ def _advice(events: int, threshold: int, direct: dict, streaming: dict, sweep: d
                      f"`--chunk`): larger chunks were no faster on this machine and cost more memory.")
         limit = int(rec["whole_file_max_events"])
         lines.append(f"A whole-file read costs about {rec['whole_file_bytes_per_event']:.0f} bytes per event here, so files "
-                     f"of up to about {limit:,} events fit in half of the memory available now "
-                     f"({_mib(rec['available_memory_bytes'])}); stream anything larger.")
+                     f"of up to about {limit:,} events fit in half of the {_mib(rec['available_memory_bytes'])} "
+                     f"available now; stream anything larger.")
         if threshold > limit:
             lines.append(f"Your streaming threshold of {threshold:,} events is above that: lower it to {limit:,} "
                          f"or reads near it may run out of memory.")

@@ -95,11 +95,22 @@ def run_process(command: list[str], timeout_s: float) -> Outcome:
     if proc.returncode != 0:
         lines = [line for line in stderr.splitlines() if line.strip()]
         return Outcome(None, peak, wall, f"exit {proc.returncode}: {lines[-1] if lines else 'no message'}")
-    try:
-        result = json.loads(stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+    result = _last_json_object(stdout)
+    if result is None:
         return Outcome(None, peak, wall, f"no JSON on stdout: {stdout[-200:]!r}")
     return Outcome(result, int(result.get("peak_rss_bytes", peak)), wall)
+
+
+def _last_json_object(stdout: str) -> dict[str, Any] | None:
+    """The last line that is a JSON object (a peer's library may print after our child does)."""
+    for line in reversed(stdout.splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
 
 
 def command(peer: Peer, python: str, cli: str | None, path: str, fmt: str, mode: str) -> list[str]:
