@@ -154,6 +154,12 @@ def test_a_peer_that_does_not_install_is_dropped_with_pips_reason(files, cli, tm
     assert not (tmp_path / "venvs" / "nothing").exists()
 
 
+def test_a_line_a_peer_library_prints_after_the_result_does_not_hide_it() -> None:
+    code = "import json; print(json.dumps({'events': 3, 'seconds': 0.5})); print('library: bye')"
+    outcome = run_process([sys.executable, "-c", code], timeout_s=60)
+    assert outcome.error == "" and outcome.result == {"events": 3, "seconds": 0.5}
+
+
 def test_a_hung_reader_is_killed_at_the_timeout() -> None:
     outcome = run_process([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=0.5)
     assert outcome.result is None and outcome.error == "timed out after 0.5 s" and outcome.wall_s < 30
