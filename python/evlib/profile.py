@@ -92,39 +92,26 @@ def _advice(events: int, threshold: int, direct: dict, streaming: dict, sweep: d
 
 
 def plot_sweep(sweep: dict[str, Any], path: Path) -> Path | None:
-    """Throughput and peak RSS against chunk size (log x), whole-file read as dashed lines."""
+    """Throughput (left axis) and peak RSS (right axis, dashed) against chunk size (log x), with
+    the whole-file read as flat lines for reference."""
     results = [r for r in sweep.get("results", []) if r.get("mode") == "stream"]
     if not results:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ._charts import line_chart
 
     chunks = [r["chunk_events"] for r in results]
-    fig, (speed, memory) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    speed.errorbar(chunks, [r["median_mev_s"] for r in results],
-                   yerr=[[r["median_mev_s"] - r["min_mev_s"] for r in results], [r["max_mev_s"] - r["median_mev_s"] for r in results]],
-                   marker="o", capsize=3, label="streaming (median, min-max)")
-    memory.plot(chunks, [r["median_peak_rss_bytes"] / 2**20 for r in results], marker="o", label="streaming")
+    speed = {"streaming, M events/s": [r["median_mev_s"] for r in results]}
+    memory = {"streaming, peak RSS MiB": [r["median_peak_rss_bytes"] / 2**20 for r in results]}
     whole = next((r for r in sweep["results"] if r.get("mode") == "whole-file"), None)
     if whole:
-        speed.axhline(whole["median_mev_s"], linestyle="--", color="grey", label="whole file")
-        memory.axhline(whole["median_peak_rss_bytes"] / 2**20, linestyle="--", color="grey", label="whole file")
+        speed["whole file, M events/s"] = [whole["median_mev_s"]] * len(chunks)
+        memory["whole file, peak RSS MiB"] = [whole["median_peak_rss_bytes"] / 2**20] * len(chunks)
     rec = sweep.get("recommendation", {}).get("chunk_events")
-    for ax in (speed, memory):
-        if rec:
-            ax.axvline(rec, color="green", linewidth=0.8, label=f"recommended: {rec:,}")
-        ax.set_xscale("log")
-        ax.legend(fontsize=8)
-    speed.set_ylabel("M events/s")
-    memory.set_ylabel("peak RSS, MiB")
-    memory.set_yscale("log")
-    memory.set_xlabel("chunk size, events")
-    fig.suptitle(f"{Path(sweep['path']).name}: {sweep['format']}, {sweep['events']:,} events", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    title = f"{Path(sweep['path']).name}: {sweep['format']}, {sweep['events']:,} events"
+    if rec:
+        title += f"; recommended chunk {rec:,} events"
+    line_chart(chunks, speed, path, xlabel="chunk size, events", ylabel="M events/s", title=title, logx=True,
+               right=memory, right_label="peak RSS, MiB", logy_right=True)
     return path
 
 

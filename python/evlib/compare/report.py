@@ -192,21 +192,23 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
 
 
 def write_charts(comparison: Comparison, out_dir: Path) -> list[Path]:
-    """throughput.png and memory.png: one panel per file, one bar per reader timed."""
+    """throughput.png and memory.png: per file (format) a bar per reader timed, log scale."""
     if not charts.available():
         return []
-    speed_panels, memory_panels = [], []
+    rows = []
     for f in comparison.files:
-        timed = [r for r in f.readers if r.throughput]
-        name = f"{f.reference.format}, {f.reference.events:,} events"
-        speed_panels.append((name, [(r.peer.name, r.throughput.median, r.verdict.correct) for r in timed]))  # type: ignore[union-attr]
-        memory_panels.append((name, [(r.peer.name, r.peak_rss.median, r.verdict.correct) for r in timed]))  # type: ignore[union-attr]
-    if not speed_panels:
+        group = f"{f.reference.format} {f.reference.events / 1e6:g} M"
+        for r in f.readers:
+            if r.throughput and r.peak_rss:
+                rows.append({"file": group, "reader": r.peer.name + ("" if r.verdict.correct else " (wrong)"),
+                             "mev_s": r.throughput.median, "peak_rss_mib": r.peak_rss.median})
+    if not rows:
         return []
     return [
-        charts.bar_panels(out_dir / "throughput.png", "Decode throughput (median, log scale; grey: wrong events)",
-                          speed_panels, "M events/s"),
-        charts.bar_panels(out_dir / "memory.png", "Peak RSS of the process (median, log scale)", memory_panels, "MiB"),
+        charts.grouped_bars(out_dir / "throughput.png", rows, "mev_s", "Decode throughput, median of the runs",
+                            "M events/s (log)"),
+        charts.grouped_bars(out_dir / "memory.png", rows, "peak_rss_mib", "Peak RSS of the reader's process, median",
+                            "MiB (log)"),
     ]
 
 
