@@ -200,7 +200,7 @@ def write_charts(comparison: Comparison, out_dir: Path) -> list[Path]:
         group = f"{f.reference.format} {f.reference.events / 1e6:g} M"
         for r in f.readers:
             if r.throughput and r.peak_rss:
-                rows.append({"file": group, "reader": r.peer.name + ("" if r.verdict.correct else " (wrong)"),
+                rows.append({"file": group, "reader": r.peer.name, "correct": r.verdict.correct,
                              "mev_s": r.throughput.median, "peak_rss_mib": r.peak_rss.median})
     if not rows:
         return []
