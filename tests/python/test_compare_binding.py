@@ -19,17 +19,22 @@ import pyarrow as pa
 
 import evlib
 
-# One whole-file load in a fresh process: the growth of peak RSS over the RSS before it.
+# One whole-file load in a fresh process: the growth of peak RSS over the RSS before it. The peak
+# is VmHWM (this process's own high-water mark), not ru_maxrss, which Linux carries over fork and
+# exec from the parent: a child of a large pytest process would report the parent's size.
 LOAD_RSS = r"""
-import json, os, resource, sys
+import json, os, sys
 import evlib
+
+def status_kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
 path = sys.argv[1]
 evlib.open(path).n_events  # imports and first open outside the measure
-page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
-resident_kib = int(open("/proc/self/statm").read().split()[1]) * page_kib
+resident_kib = status_kib("VmRSS")
 frame = evlib.load_events(path).collect()
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"events": frame.height, "growth_bytes": (peak_kib - resident_kib) * 1024}))
+print(json.dumps({"events": frame.height, "growth_bytes": (status_kib("VmHWM") - resident_kib) * 1024}))
 """
 
 COLUMN_BYTES = 13  # x Int16, y Int16, t Int64 µs, polarity Int8
