@@ -14,10 +14,12 @@
 // not pass. Prints one JSON line: kernel, events (the normaliser), input bytes, build type.
 #include <valgrind/callgrind.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -26,6 +28,12 @@
 #include "bench_support.hpp"
 #include "evlib/digest.hpp"
 #include "evlib/filter.hpp"
+#include "evlib/ops/background_activity.hpp"
+#include "evlib/ops/event_frame.hpp"
+#include "evlib/ops/refractory.hpp"
+#include "evlib/ops/stacked_histogram.hpp"
+#include "evlib/ops/stcf.hpp"
+#include "evlib/ops/voxel_grid.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/scan.hpp"
 #include "evlib/writer.hpp"
@@ -269,6 +277,94 @@ Result scan_bycount(std::size_t n) {
   return {n, 0};
 }
 
+// ---- processing kernels (include/evlib/ops/) on the decoded scene, output allocated and touched
+// before the bracket. Each is checked by an invariant of its result, computed outside it.
+
+const evlib::ops::SensorSize kProbeSensor{bench::kWidth, bench::kHeight};
+
+// Every event lands in exactly one cell of a two-channel int32 frame: the cells sum to n.
+Result ops_event_frame(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const evlib::ops::EventFrameOptions o{.sensor = kProbeSensor};
+  std::vector<std::int32_t> frame(2 * kProbeSensor.pixels(), 0);
+  {
+    Measured m;
+    evlib::ops::accumulate_frame<std::int32_t>(src.view(), o, frame);
+  }
+  const auto total = std::accumulate(frame.begin(), frame.end(), std::int64_t{0});
+  if (total != static_cast<std::int64_t>(n)) fail("event frame counts " + std::to_string(total) + " events");
+  return {n, 0};
+}
+
+// RVT's stacked histogram, 10 bins, counts capped at 10: something lands, nothing exceeds the cap.
+Result ops_stacked_histogram(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  evlib::ops::StackedHistogramAccumulator acc(kProbeSensor, {.bins = 10, .count_cutoff = 10});
+  std::vector<std::uint8_t> out(acc.size(), 0);
+  {
+    Measured m;
+    acc.start(src.t().front(), src.t().back());
+    acc.add(src.view());
+    acc.finish(out);
+  }
+  std::size_t filled = 0;
+  for (const std::uint8_t v : out) {
+    if (v > 10) fail("stacked histogram cell above the cut-off");
+    filled += v != 0;
+  }
+  if (filled == 0) fail("stacked histogram is empty");
+  return {n, 0};
+}
+
+// E2VID's voxel grid, 5 bins: the bilinear weights of one event add up to its polarity (±1), so
+// the grid sums to ON - OFF.
+Result ops_voxel_grid(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  std::vector<float> out(5 * kProbeSensor.pixels(), 0.0f);
+  {
+    Measured m;
+    evlib::ops::voxel_grid<float>(src.view(), {.sensor = kProbeSensor, .bins = 5}, out);
+  }
+  double total = 0;
+  for (const float v : out) total += v;
+  std::int64_t on = 0;
+  for (std::size_t i = 0; i < n; ++i) on += src.p()[i] != 0;
+  const double expected = static_cast<double>(2 * on - static_cast<std::int64_t>(n));
+  if (std::abs(total - expected) > 1e-3 * static_cast<double>(n)) fail("voxel grid sums to " + std::to_string(total));
+  return {n, 0};
+}
+
+// A denoising filter over the scene: the kept count must match a second, uninstrumented run of a
+// fresh filter and reject something without rejecting everything.
+template <class Filter, class... Args>
+Result filter_kernel(const char* what, std::size_t n, Args... args) {
+  const EventBatch src = bench::scene(n);
+  std::vector<std::uint8_t> keep(n, 0);
+  Filter filter(kProbeSensor, args...);
+  std::size_t kept = 0;
+  {
+    Measured m;
+    kept = filter.apply(src.view(), keep);
+  }
+  Filter again(kProbeSensor, args...);
+  std::vector<std::uint8_t> keep_again(n, 0);
+  if (again.apply(src.view(), keep_again) != kept || keep_again != keep) fail(std::string(what) + " is not repeatable");
+  if (kept == 0 || kept == n) fail(std::string(what) + " kept " + std::to_string(kept) + " of " + std::to_string(n));
+  return {n, 0};
+}
+Result ops_refractory(std::size_t n) {
+  return filter_kernel<evlib::ops::RefractoryFilter>("refractory filter", n, std::int64_t{1000},
+                                                     evlib::ops::RefractoryConvention::kTonic);
+}
+Result ops_background_activity(std::size_t n) {
+  return filter_kernel<evlib::ops::BackgroundActivityFilter>(
+      "background activity filter", n, std::int64_t{2000}, evlib::ops::BackgroundActivityConvention::kDvProcessing);
+}
+Result ops_stcf(std::size_t n) {
+  return filter_kernel<evlib::ops::StcfFilter>("STCF", n,
+                                               evlib::ops::StcfOptions{.correlation_time_us = 2000, .min_correlated = 2});
+}
+
 const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
   static const std::map<std::string, std::function<Result(std::size_t)>> k = {
       {"evt3_decode", evt3_decode},   {"evt2_decode", evt2_decode},
@@ -278,6 +374,12 @@ const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
       {"dat_encode", dat_encode},     {"filter_apply", filter_apply},
       {"digest", digest},             {"evt3_stream", evt3_stream},
       {"scan_bycount", scan_bycount},
+      {"ops_event_frame", ops_event_frame},
+      {"ops_stacked_histogram", ops_stacked_histogram},
+      {"ops_voxel_grid", ops_voxel_grid},
+      {"ops_refractory", ops_refractory},
+      {"ops_background_activity", ops_background_activity},
+      {"ops_stcf", ops_stcf},
   };
   return k;
 }

@@ -194,6 +194,9 @@ class Writer:
     def abort(self) -> None:
         """Drops the temporary file."""
 
+build_type: str
+"""The CMake build type the extension was compiled with (Release for a wheel)."""
+
 def formats() -> list[dict[str, Any]]:
     """Every registered format, in detection order, as dicts."""
 

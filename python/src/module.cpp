@@ -56,6 +56,7 @@ nb::list format_list() {
 NB_MODULE(_core, m) {
   using namespace evlib::python;
   m.doc() = "The C++ core of evlib (nanobind binding).";
+  m.attr("build_type") = EVLIB_PYTHON_BUILD_TYPE;  // a regression test refuses a debug binding
   bind_errors(m);
   bind_batch(m);
   bind_scan(m);

@@ -1,0 +1,89 @@
+"""Regression checks of the Python path that timings on a shared machine cannot give: the binding
+is an optimised build, hands batches over without copying them, and a whole-file load costs about
+what its columns do (13 bytes per event; about 17 measured, the decode's own buffers included),
+well under what a second copy of the columns would add (13 more).
+
+Memory, unlike time, is repeatable here: each figure comes from a fresh process, and the
+per-event cost is the slope between two file sizes, so fixed costs (interpreter, chunk buffers)
+cancel out. That the arrays share the C++ buffers is test_zero_copy.py's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tracemalloc
+
+import polars as pl
+import pyarrow as pa
+
+import evlib
+
+# One whole-file load in a fresh process: the growth of peak RSS over the RSS before it. The peak
+# is VmHWM (this process's own high-water mark), not ru_maxrss, which Linux carries over fork and
+# exec from the parent: a child of a large pytest process would report the parent's size.
+LOAD_RSS = r"""
+import json, sys
+import evlib
+path = sys.argv[1]
+evlib.open(path).n_events  # imports and first open outside the measure
+
+def status_kib(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+
+# Reset the peak (VmHWM) to the current RSS, so that what the counting pass above touched and
+# freed does not hide the load's own peak.
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+resident_kib = status_kib("VmRSS")
+frame = evlib.load_events(path).collect()
+print(json.dumps({"events": frame.height, "growth_bytes": (status_kib("VmHWM") - resident_kib) * 1024}))
+"""
+
+COLUMN_BYTES = 13  # x Int16, y Int16, t Int64 µs, polarity Int8
+
+
+def test_the_binding_is_an_optimised_build() -> None:
+    assert evlib._core.build_type in ("Release", "RelWithDebInfo", "MinSizeRel"), (
+        f"evlib._core was built as {evlib._core.build_type!r}: rebuild it with scripts/python-env.sh")
+
+
+def test_batches_reach_numpy_arrow_and_polars_without_allocating_per_event(generate) -> None:
+    """tracemalloc sees every NumPy buffer: a copy of the columns would show as 13 bytes/event."""
+    path = generate("evt3", 2_000_000)
+    events = 0
+    tracemalloc.start()
+    try:
+        for batch in evlib.iter_batches(path):
+            arrays = batch.to_numpy()
+            table = pa.record_batch(batch)
+            frame = pl.DataFrame(batch)
+            events += len(batch)
+            assert int(arrays["t"][-1]) == table.column(0)[-1].as_py() == frame["t"][-1]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert events == 2_000_000
+    assert peak / events < 0.5, f"{peak / events:.2f} bytes traced per event: the binding copies batches"
+
+
+def load_growth(path: object) -> tuple[int, int]:
+    """Events and the smallest growth of two fresh processes (transient buffers of the decode
+    threads make single figures vary by a few MiB)."""
+    runs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", LOAD_RSS, str(path)], capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout))
+    return runs[0]["events"], min(r["growth_bytes"] for r in runs)
+
+
+def test_a_whole_file_load_costs_its_columns_and_no_copy(generate) -> None:
+    small_n, small = load_growth(generate("evt3", 2_000_000, 5))
+    large_n, large = load_growth(generate("evt3", 6_000_000, 5))
+    assert (small_n, large_n) == (2_000_000, 6_000_000)
+    per_event = (large - small) / (large_n - small_n)
+    assert COLUMN_BYTES * 0.5 < per_event < COLUMN_BYTES * 1.75, (
+        f"load_events(...).collect() grows by {per_event:.1f} bytes per event (columns: {COLUMN_BYTES})")
+
