@@ -11,11 +11,10 @@ are remembered in the process for files whose size and modification time did not
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union, cast
+from typing import Any, cast
 
 import dask
 import dask.dataframe as dd
@@ -24,29 +23,14 @@ import pandas as pd
 
 from . import _core
 from ._config import LoadConfig, ReadSettings, split_options
+from ._paths import FileColumn, PathsLike, expand_paths, file_column_kind
 from ._source import ScanRecord, Selection, _recent, selection_of
 from ._times import RegionLike, TimeLike, optional_microseconds, to_microseconds
 
 __all__ = ["Part", "map_windows", "plan_partitions", "read_events"]
 
-PathsLike = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
-FileColumn = Union[bool, Literal["categorical", "string"], None]
-
 _DTYPES = {"x": np.uint16, "y": np.uint16, "p": np.uint8}
 _T_END = 2**63 - 1
-
-
-def expand_paths(paths_or_glob: PathsLike) -> list[str]:
-    """Absolute paths of the files named or matched (globs expanded to files, sorted; ``**`` recursive)."""
-    items = [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
-    out: list[str] = []
-    for item in items:
-        text = os.fspath(item)
-        matches = sorted(m for m in glob.glob(text, recursive=True) if os.path.isfile(m)) if glob.has_magic(text) else [text]
-        if not matches:
-            raise FileNotFoundError(f"{text}: no file matches")
-        out += [os.path.abspath(m) for m in matches]
-    return out
 
 
 @dataclass(frozen=True)
@@ -202,15 +186,10 @@ def decode(read: ReadSettings, config: LoadConfig, selection: Selection, columns
 
 
 def _file_dtype(file_column: FileColumn, paths: Sequence[str]) -> Any:
-    if file_column is None:
-        file_column = len(paths) > 1
-    if file_column is False:
+    kind = file_column_kind(file_column, paths)
+    if kind is None:
         return None
-    if file_column == "string":
-        return pd.StringDtype()
-    if file_column is True or file_column == "categorical":
-        return pd.CategoricalDtype(list(dict.fromkeys(paths)))
-    raise ValueError(f"file_column must be None, a bool, 'categorical' or 'string', not {file_column!r}")
+    return pd.StringDtype() if kind == "string" else pd.CategoricalDtype(list(dict.fromkeys(paths)))
 
 
 def read_events(
