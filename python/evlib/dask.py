@@ -3,10 +3,12 @@
 ``import evlib.dask`` needs ``dask[dataframe]`` and ``distributed`` (``pip install evlib[dask]``);
 ``import evlib`` alone never imports Dask.
 
-:func:`read_events` plans one partition per (file, time range): a planning task per file (run
-on the cluster, in parallel) makes one pass over the file's ``t`` column, which also builds and
-caches the C++ time index, so that each partition task then seeks straight to its range. Plans
-are remembered in the process for files whose size and modification time did not change.
+:func:`read_events` plans one partition per (file, time range) from each file's C++ time index:
+a planning task per file (run on the cluster, in parallel) reads the index the C++ scans cache
+(``$XDG_CACHE_HOME/evlib``, else beside the file, or ``LoadConfig.index_dir``), so a file read
+before is planned without decoding it; the first time, the task builds the index by one pass
+over the file's ``t`` column. Each partition task then seeks straight to its range. Plans are
+also remembered in the process for files whose size and modification time did not change.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Part:
 
 @dataclass(frozen=True)
 class FilePlan:
-    """A file's time range and the starts of its partitions (increasing)."""
+    """A file's time range and the starts of its partitions (increasing). ``events``: those in
+    the bounds (from the time index: of the segments that overlap them)."""
 
     path: str
     events: int
@@ -59,9 +62,66 @@ def _one_thread(config: LoadConfig) -> LoadConfig:
 
 
 def _plan_file(read: ReadSettings, config: LoadConfig, width: int, count: int, t_lo: int | None, t_hi: int | None) -> FilePlan:
-    """One pass over t (which builds the file's time index): the time range of the events in
-    ``[t_lo, t_hi)`` and partition starts every ``width`` µs (aligned on multiples of it, empty
-    windows skipped) or every ``count`` events (in file order, kept increasing)."""
+    """A file's plan from its C++ time index (no decoding when the index is cached), building the
+    index first by one pass over t when there is none; without a cached index (``index="off"``
+    or ``"memory"``, a format that cannot resume) the file is planned from its decoded t."""
+    segments = read.scan(_one_thread(config)).time_index()
+    if segments is None and _index_pass(read, config):
+        segments = read.scan(_one_thread(config)).time_index()
+    if segments is None:
+        return _plan_by_decoding(read, config, width, count, t_lo, t_hi)
+    return _plan_from_index(read.path, segments, width, count, t_lo, t_hi)
+
+
+def _index_pass(read: ReadSettings, config: LoadConfig) -> bool:
+    """One unfiltered pass over t, which builds the time index and caches it; False when the
+    config's index policy caches none (a later scan could not find it)."""
+    if config.index != "auto":
+        return False
+    scan = read.scan(_one_thread(config))
+    stream = scan.stream(columns=["t"])
+    try:
+        for _ in stream:
+            pass
+    finally:
+        stream.close()
+        _recent.append(ScanRecord(read.path, Selection(), ("t",), stream.events, stream.bytes_done, True, dict(stream.stats())))
+    return True
+
+
+def _plan_from_index(
+    path: str, segments: Sequence[tuple[int, int, int]], width: int, count: int, t_lo: int | None, t_hi: int | None
+) -> FilePlan:
+    """Partition starts from the index's segments (time range and events of each, in file order).
+
+    By time: the windows of ``width`` µs that some segment overlaps (a window inside a segment's
+    range that holds no event gives an empty partition). By count: a cut every ``count`` events,
+    its time interpolated inside the segment it falls in (partitions of about ``count`` events).
+    The time range is the segments' (which also covers their triggers), clamped to the bounds."""
+    lo_bound = -(2**63) if t_lo is None else t_lo
+    hi_bound = _T_END if t_hi is None else t_hi - 1
+    kept = [(max(a, lo_bound), min(b, hi_bound), n) for a, b, n in segments if n and a <= hi_bound and b >= lo_bound]
+    if not kept:
+        return FilePlan(path, 0, None, None, ())
+    t_min, t_max = min(a for a, _, _ in kept), max(b for _, b, _ in kept)
+    starts: set[int] = set()
+    if width:
+        for a, b, _ in kept:
+            starts.update(range(a // width * width, b // width * width + 1, width))
+    else:
+        before = 0
+        for a, b, n in kept:
+            cuts = np.arange((count - before % count) % count, n, count)
+            starts.update((a + (b - a) * cuts // n).tolist())
+            before += n
+    ordered = [t_min] + sorted(s for s in starts if s > t_min)
+    return FilePlan(path, sum(n for _, _, n in kept), t_min, t_max, tuple(ordered))
+
+
+def _plan_by_decoding(read: ReadSettings, config: LoadConfig, width: int, count: int, t_lo: int | None, t_hi: int | None) -> FilePlan:
+    """One pass over t: the time range of the events in ``[t_lo, t_hi)`` and partition starts
+    every ``width`` µs (aligned on multiples of it, empty windows skipped) or every ``count``
+    events (in file order, kept increasing)."""
     scan = read.scan(_one_thread(config))
     stream = scan.stream(columns=["t"])
     events, t_min, t_max = 0, None, None
@@ -83,6 +143,7 @@ def _plan_file(read: ReadSettings, config: LoadConfig, width: int, count: int, t
             t_max = hi if t_max is None else max(t_max, hi)
     finally:
         stream.close()
+        _recent.append(ScanRecord(read.path, Selection(), ("t",), stream.events, stream.bytes_done, True, dict(stream.stats())))
     ordered = sorted(starts)
     if ordered and t_min is not None:
         ordered = [t_min] + [s for s in ordered if s > t_min]
@@ -228,8 +289,12 @@ def read_events(
     row); ``False`` none. Read options (``format``, ``width``, ...) and :class:`evlib.LoadConfig`
     fields are keywords too; every task decodes on one thread.
 
-    Planning runs one task per file over its ``t`` column (on the cluster when a
-    ``distributed.Client`` is active), the first time a file is read.
+    Planning runs one task per file (on the cluster when a ``distributed.Client`` is active)
+    that reads the file's cached C++ time index, so a file indexed before (by any evlib scan,
+    in any process that shares the cache) is planned without decoding; the first time, the task
+    builds the index by one pass over the file's ``t`` column (every format evlib writes can be
+    indexed; with ``index="off"`` or ``"memory"`` a pass plans the file every time). With ``partition_events``, cuts fall inside index
+    segments by interpolation (partitions of about that many events).
     """
     if partition_events is not None:
         if partition_events <= 0:

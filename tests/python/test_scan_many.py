@@ -5,6 +5,7 @@ clear error when the files' sensors differ."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,14 +49,15 @@ def test_streaming_engine_gives_the_same_rows(files: list[Path]) -> None:
     assert_frame_equal(got, concatenated(files))
 
 
-def test_a_glob_expands_sorted_and_file_column_can_be_left_out(files: list[Path]) -> None:
-    directory = files[0].parent
-    pattern = str(directory / "*-2[123]-*")
-    got = evlib.scan_events(pattern, file_column=False).collect()
-    matched = sorted(directory.glob("*-2[123]-*"))
-    assert sorted(matched) == sorted(files)
+def test_a_recursive_glob_expands_sorted_and_file_column_can_be_left_out(files: list[Path], tmp_path: Path) -> None:
+    copies = [tmp_path / "b" / "deep" / files[0].name, tmp_path / "a" / files[1].name, tmp_path / files[2].name]
+    for source, copy in zip(files, copies):
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, copy)
+    (tmp_path / "a" / "notes.txt").write_text("not matched")
+    got = evlib.scan_events(str(tmp_path / "**" / "*-2[123]-*"), file_column=False).collect()
     assert got.columns == ["t", "x", "y", "p"]
-    assert_frame_equal(got, concatenated(matched).drop("file"))
+    assert_frame_equal(got, concatenated(sorted(copies)).drop("file"))
 
 
 def test_filters_and_projection_reach_every_file_scan(files: list[Path]) -> None:
