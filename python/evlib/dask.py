@@ -29,7 +29,7 @@ from ._paths import FileColumn, PathsLike, expand_paths, file_column_kind
 from ._source import ScanRecord, Selection, _recent, selection_of
 from ._times import RegionLike, TimeLike, optional_microseconds, to_microseconds
 
-__all__ = ["Part", "map_windows", "plan_partitions", "read_events"]
+__all__ = ["Part", "map_windows", "plan_partitions", "read_events", "write_windows"]
 
 _DTYPES = {"x": np.uint16, "y": np.uint16, "p": np.uint8}
 _T_END = 2**63 - 1
@@ -364,8 +364,8 @@ def map_windows(
     :mod:`evlib.ops` function takes one: ``lambda b: evlib.ops.stacked_histogram(b, (w, h))``)
     and must be picklable (cloudpickle: lambdas are). Returns ``{path: [((w0, w1), result),
     ...]}``. With a ``distributed.Client`` active and ``progress``, ``distributed.progress``
-    shows the tasks. To write results per file (HDF5, Zarr, npy), let ``fn`` return small values
-    or do the writing inside a per-file function over :func:`evlib.open` instead.
+    shows the tasks. Results come back to the caller: for large ones (a histogram per window),
+    :func:`write_windows` writes them per file on the workers instead.
     """
     width = to_microseconds(window, "window")
     if width <= 0:
@@ -376,17 +376,114 @@ def map_windows(
     for path in paths:
         read, cfg = split_options(path, config, dict(options))
         tasks.append(dask.delayed(_apply_windows, pure=True)(read, cfg, width, fn, selection))
+    return dict(zip(paths, _run(tasks, progress)))
+
+
+def _run(tasks: Sequence[Any], progress: bool) -> tuple[Any, ...]:
+    """Computes delayed tasks, on the active ``distributed.Client`` (with its progress bar) if any."""
     client = _client()
     if client is None:
-        results = dask.compute(*tasks)
-    else:
-        futures = client.compute(tasks)
-        if progress:
-            from distributed import progress as show_progress
+        return tuple(dask.compute(*tasks))
+    futures = client.compute(list(tasks))
+    if progress:
+        from distributed import progress as show_progress
 
-            show_progress(futures)
-        results = client.gather(futures)
-    return dict(zip(paths, results))
+        show_progress(futures)
+    return tuple(client.gather(futures))
+
+
+_NPY_PREFIX = 128  # bytes of a .npy file before its data: magic, version, header (padded)
+
+
+def _npy_prefix(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    """A version 1.0 .npy header of exactly _NPY_PREFIX bytes (so it can be written last)."""
+    header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}).encode("latin1")
+    room = _NPY_PREFIX - 10 - 1
+    if len(header) > room:
+        raise ValueError(f"shape {shape} too long for the .npy header")
+    return b"\x93NUMPY\x01\x00" + (room + 1).to_bytes(2, "little") + header.ljust(room) + b"\n"
+
+
+def _write_file_windows(
+    read: ReadSettings, config: LoadConfig, window: int, fn: Callable[..., Any], selection: Selection, out: str
+) -> tuple[str, int]:
+    """fn(batch) of every window of one file stacked into ``out`` (.npy, streamed: one window in
+    memory at a time) and the windows' bounds into ``out`` with ``.windows.npy``; each file is
+    written under a temporary name and renamed when complete."""
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    bounds: list[tuple[int, int]] = []
+    first: np.ndarray | None = None
+    temp = f"{out}.evlib-tmp-{os.getpid()}"
+    stream = selection.apply(read.scan(_one_thread(config))).stream(by_time=window)
+    try:
+        with open(temp, "wb") as f:
+            f.write(bytes(_NPY_PREFIX))
+            for batch in stream:
+                value = np.ascontiguousarray(fn(batch))
+                if first is None:
+                    first = value
+                elif value.shape != first.shape or value.dtype != first.dtype:
+                    raise ValueError(f"{read.path}: fn returned {value.dtype}{value.shape} for window {batch.window}, "
+                                     f"but {first.dtype}{first.shape} before; write_windows needs one shape and dtype")
+                f.write(value.data)
+                bounds.append(cast(tuple[int, int], batch.window))
+            dtype, shape = (first.dtype, first.shape) if first is not None else (np.dtype(np.uint8), ())
+            f.seek(0)
+            f.write(_npy_prefix(dtype, (len(bounds), *shape)))
+        np.save(f"{temp}.windows.npy", np.array(bounds, dtype=np.int64).reshape(-1, 2))
+        os.replace(f"{temp}.windows.npy", _windows_path(out))
+        os.replace(temp, out)
+    except BaseException:
+        for leftover in (temp, f"{temp}.windows.npy"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
+    finally:
+        stream.close()
+    return out, len(bounds)
+
+
+def _windows_path(out: str) -> str:
+    return out[: -len(".npy")] + ".windows.npy" if out.endswith(".npy") else out + ".windows.npy"
+
+
+def write_windows(
+    paths_or_glob: PathsLike,
+    fn: Callable[[_core.Batch], Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    window: TimeLike = "50ms",
+    root: str | os.PathLike[str] | None = None,
+    t_start: TimeLike | None = None,
+    t_end: TimeLike | None = None,
+    roi: RegionLike | None = None,
+    polarity: int | None = None,
+    progress: bool = True,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> dict[str, tuple[str, int]]:
+    """``fn(batch)`` on every time window of every file, written per file instead of gathered:
+    one Dask task per file streams its windows into ``out_dir/<name>.npy``, an array of shape
+    ``(windows, *fn's shape)`` (``fn`` returns arrays of one shape and dtype, e.g.
+    ``lambda b: evlib.ops.stacked_histogram(b, (w, h), downsample_by_2=True)``), with the
+    windows' ``[t0, t1)`` bounds in ``<name>.windows.npy``. ``<name>`` is the file's path
+    relative to ``root`` (default: the files' common directory) without its extension. Memory
+    per task is one window and its result; outputs appear only complete (renamed into place).
+    Windows are those of :func:`map_windows`. Returns ``{path: (npy path, windows)}``."""
+    width = to_microseconds(window, "window")
+    if width <= 0:
+        raise ValueError("window must be positive")
+    paths = expand_paths(paths_or_glob)
+    base = os.path.abspath(root) if root is not None else os.path.commonpath([os.path.dirname(p) for p in paths])
+    outs = [os.path.join(os.fspath(out_dir), os.path.splitext(os.path.relpath(p, base))[0] + ".npy") for p in paths]
+    if len(set(outs)) != len(outs):
+        raise ValueError("two files would write the same output (same name with another extension); give root= or rename them")
+    selection = selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
+    tasks = []
+    for path, out in zip(paths, outs):
+        read, cfg = split_options(path, config, dict(options))
+        tasks.append(dask.delayed(_write_file_windows, pure=False)(read, cfg, width, fn, selection, out))
+    return dict(zip(paths, _run(tasks, progress)))
 
 
 def _client() -> Any:

@@ -222,3 +222,22 @@ def test_without_a_cached_index_each_planning_decodes_once(generate: Callable[..
             assert record.columns == ("t",) and record.events == plan.events == 30_000
     t = expected(Path(path))["t"]
     assert (plan.t_min, plan.t_max) == (t.min(), t.max())
+
+
+def test_write_windows_streams_each_file_results_to_npy_equal_to_map_windows(client: Any, files: list[Path], tmp_path: Path) -> None:
+    def histogram(batch: Any) -> np.ndarray:
+        return evlib.ops.stacked_histogram(batch, (1280, 720), bins=2, downsample_by_2=True)
+
+    paths = [str(p) for p in files[:2]]
+    written = edask.write_windows(paths, histogram, tmp_path / "out", window="50ms", progress=False)
+    gathered = edask.map_windows(paths, histogram, window="50ms", progress=False)
+    for path in paths:
+        out, n = written[os.path.abspath(path)]
+        assert out == str(tmp_path / "out" / (Path(path).stem + ".npy"))
+        stacked, bounds = np.load(out), np.load(out[: -len(".npy")] + ".windows.npy")
+        want = gathered[os.path.abspath(path)]
+        assert stacked.shape == (n, 4, 360, 640) and n == len(want) > 2 and stacked.dtype == np.uint8
+        assert [tuple(b) for b in bounds.tolist()] == [w for w, _ in want]
+        for got, (_, value) in zip(stacked, want):
+            np.testing.assert_array_equal(got, value)
+    assert not [p for p in (tmp_path / "out").iterdir() if "evlib-tmp" in p.name]
