@@ -367,16 +367,22 @@ def map_windows(
     shows the tasks. Results come back to the caller: for large ones (a histogram per window),
     :func:`write_windows` writes them per file on the workers instead.
     """
-    width = to_microseconds(window, "window")
-    if width <= 0:
-        raise ValueError("window must be positive")
-    paths = expand_paths(paths_or_glob)
-    selection = selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
+    width, paths, selection = _windows_of(window, paths_or_glob, t_start, t_end, roi, polarity)
     tasks = []
     for path in paths:
         read, cfg = split_options(path, config, dict(options))
         tasks.append(dask.delayed(_apply_windows, pure=True)(read, cfg, width, fn, selection))
     return dict(zip(paths, _run(tasks, progress)))
+
+
+def _windows_of(
+    window: TimeLike, paths_or_glob: PathsLike, t_start: TimeLike | None, t_end: TimeLike | None, roi: RegionLike | None, polarity: int | None
+) -> tuple[int, list[str], Selection]:
+    """The window width (µs), the files and the selection of map_windows' arguments."""
+    width = to_microseconds(window, "window")
+    if width <= 0:
+        raise ValueError("window must be positive")
+    return width, expand_paths(paths_or_glob), selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
 
 
 def _run(tasks: Sequence[Any], progress: bool) -> tuple[Any, ...]:
@@ -470,15 +476,11 @@ def write_windows(
     relative to ``root`` (default: the files' common directory) without its extension. Memory
     per task is one window and its result; outputs appear only complete (renamed into place).
     Windows are those of :func:`map_windows`. Returns ``{path: (npy path, windows)}``."""
-    width = to_microseconds(window, "window")
-    if width <= 0:
-        raise ValueError("window must be positive")
-    paths = expand_paths(paths_or_glob)
+    width, paths, selection = _windows_of(window, paths_or_glob, t_start, t_end, roi, polarity)
     base = os.path.abspath(root) if root is not None else os.path.commonpath([os.path.dirname(p) for p in paths])
     outs = [os.path.join(os.fspath(out_dir), os.path.splitext(os.path.relpath(p, base))[0] + ".npy") for p in paths]
     if len(set(outs)) != len(outs):
         raise ValueError("two files would write the same output (same name with another extension); give root= or rename them")
-    selection = selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
     tasks = []
     for path, out in zip(paths, outs):
         read, cfg = split_options(path, config, dict(options))
