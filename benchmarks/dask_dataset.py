@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="dataset directory (default: a temporary one, removed unless --keep)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--workers", type=lambda text: [int(w) for w in text.split(",")], default=[2, 1],
+                        help="the clusters, in this order (default 2,1; both 1 and 2 are needed for the table)")
     parser.add_argument("--partition", default="1s", help="read_events partition width (memory per task grows with it)")
     args = parser.parse_args()
     if args.small:
@@ -175,7 +177,7 @@ def main() -> None:
         print(f"cold planning (builds every file's time index, 2 workers): {cold:.1f} s, {total / cold / 1e6:.0f} M events/s")
 
         runs = {}
-        for workers in (2, 1):
+        for workers in args.workers:
             runs[workers] = run_stages(paths, workers, work / f"rvt-{workers}", env, args.partition)
             print(f"{workers} worker(s): " + json.dumps(runs[workers]), flush=True)
         if runs[1]["results"] != {**runs[2]["results"], "peak_rss_mib": runs[1]["results"]["peak_rss_mib"]}:
