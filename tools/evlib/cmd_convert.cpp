@@ -389,7 +389,7 @@ int run_recursive(const ConvertArgs& a) {
   const unsigned jobs = std::max(1u, std::min<unsigned>(a.jobs != 0 ? a.jobs : std::max(1u, std::thread::hardware_concurrency()),
                                                         static_cast<unsigned>(std::max<std::size_t>(todo.size(), 1))));
   if (!a.quiet) {
-    std::printf("%zu file(s) in %s: %zu to convert to %s, %zu already converted; %u at a time\n", files.size(), a.in.c_str(),
+    std::printf("%zu file(s) in %s: %zu not yet converted to %s, %zu already converted; %u at a time\n", files.size(), a.in.c_str(),
                 todo.size(), target.name.c_str(), files.size() - todo.size(), jobs);
     std::fflush(stdout);
   }
@@ -409,7 +409,7 @@ int run_recursive(const ConvertArgs& a) {
       ++finished;
       events += r.events;
       if (!a.quiet && r.outcome == Outcome::kConverted) {
-        std::printf("[%zu/%zu] %s -> %s (%s events)\n", finished, todo.size(), f.rel_in.c_str(), f.rel_out.c_str(),
+        std::printf("[%zu/%zu] %s -> %s (%sevents)\n", finished, todo.size(), f.rel_in.c_str(), f.rel_out.c_str(),
                     human_count(static_cast<double>(r.events)).c_str());
         std::fflush(stdout);
       } else if (r.outcome == Outcome::kUnrecognised && !a.quiet) {
@@ -440,7 +440,7 @@ int run_recursive(const ConvertArgs& a) {
   }
   if (!a.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("converted %zu file(s) (%s events) in %.2f s; %zu already converted, %zu not event files, %zu failed\n", converted,
+    std::printf("converted %zu file(s) (%sevents) in %.2f s; %zu already converted, %zu not event files, %zu failed\n", converted,
                 human_count(static_cast<double>(events)).c_str(), secs, files.size() - todo.size(), unrecognised, failed.size());
   }
   if (!failed.empty()) {
