@@ -54,6 +54,14 @@ enum class IndexPolicy {
 
 class BatchStream;
 
+// One segment of a file's time index, in file order: the unfiltered events decoding from its
+// start yields and their time range (which counts the segment's triggers too).
+struct IndexSegment {
+  std::int64_t t_min = 0;
+  std::int64_t t_max = 0;
+  std::uint64_t events = 0;
+};
+
 // A lazy scan of one file: an immutable plan. Every builder call returns a new Scan and leaves
 // this one as it was (as Polars' lazy frames do), so a plan can be shared, copied and extended
 // freely, and a stream keeps running the plan it was started from whatever happens to the Scan
@@ -104,6 +112,10 @@ class Scan {
   // The reference stays valid as long as this Scan or any copy or plan derived from it.
   const Metadata& metadata() const;
   std::shared_ptr<const Metadata> shared_metadata() const;
+  // The file's time index when one is at hand without decoding (the format's own, or one a full
+  // pass built and cached, found under the plan's index policy and directory): its segments;
+  // nullopt otherwise. Opens the file (as metadata() does). Planners size work from it.
+  std::optional<std::vector<IndexSegment>> time_index() const;
   const std::string& path() const;
   const ReadOptions& options() const;
   const EventFilter& filter() const;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional, Union
@@ -11,6 +12,7 @@ import polars as pl
 
 from . import _core
 from ._config import LoadConfig, ReadSettings, split_options
+from ._paths import FileColumn, PathsLike, expand_paths, file_column_kind
 from ._source import NATIVE_SCHEMA, Selection, scan_frame, selection_of, stream_batches
 from ._times import RegionLike, TimeLike, optional_microseconds
 
@@ -22,7 +24,7 @@ def _path(path: PathLike) -> str:
 
 
 def scan_events(
-    path: PathLike,
+    path: PathsLike,
     *,
     t_start: TimeLike | None = None,
     t_end: TimeLike | None = None,
@@ -30,10 +32,12 @@ def scan_events(
     polarity: int | None = None,
     format: str | None = None,
     signed_polarity: bool = False,
+    file_column: FileColumn = None,
+    check_geometry: bool = True,
     config: LoadConfig | None = None,
     **options: Any,
 ) -> pl.LazyFrame:
-    """A lazy frame over an event file, decoded by the C++ core only when collected.
+    """A lazy frame over an event file, or over many, decoded by the C++ core only when collected.
 
     Columns: ``t`` Int64 (µs, the file's clock), ``x`` UInt16, ``y`` UInt16, ``p`` UInt8
     (1 = ON, 0 = OFF); with ``signed_polarity=True``, ``p`` is Int8 -1/+1 as in evlib 0.13.
@@ -43,35 +47,80 @@ def scan_events(
     ...) reach the C++ scan, which seeks with the file's time index and drops other events
     inside the decoder; the full filter is still applied to every batch.
 
+    Many files: ``path`` may be a list of paths or a glob (``"data/**/*.raw"``, sorted). The
+    frame is the files' frames one after the other (``pl.concat``, files in the order given),
+    each its own IO source, so projections and filters reach every file's C++ scan, and
+    ``collect(engine="streaming")`` or ``sink_parquet`` stream file after file. Each file keeps
+    its own clock. A ``file`` column (a ``pl.Enum`` of the paths, so one small integer per row)
+    names each event's file (``file_column``: ``None`` with several files, ``True`` always,
+    ``"string"`` as strings, ``False`` never); a filter on ``file`` runs in Polars after decoding,
+    so choose files by their paths instead. The headers are read now: a missing or unreadable
+    file is named at once, and files whose stated sensor sizes differ are refused (their x and
+    y mean different pixels) unless ``check_geometry=False``.
+
     Args:
-        path: the file (format detected from its content).
+        path: the file (format detected from its content), a list of files, or a glob.
         t_start, t_end: keep ``t`` in ``[t_start, t_end)``: integer µs or ``"12.5s"``-style strings.
         roi: keep ``[x0, x1) x [y0, y1)`` given as ``(x0, y0, x1, y1)``.
         polarity: keep only ON (1) or OFF (0) events.
         format: skip detection and read as this format (``evlib.supported_formats()``).
         signed_polarity: ``p`` as Int8 -1 (OFF) / +1 (ON).
+        file_column: the ``file`` column, see above.
+        check_geometry: with several files, refuse files that state different sensor sizes.
         config: streaming options (:class:`LoadConfig`); its fields and the read options
             (``strict``, ``width``, ``height``, ``metavision_time_shift``, ``evt21_endianness``,
             ``aedat_camera``, ``text_columns``, ``text_time_unit``) are accepted as keywords too.
 
     Raises:
         evlib.FileError (an ``OSError``), evlib.UnsupportedFormatError, evlib.FormatError (a
-        ``ValueError`` naming the byte offset): when the frame is collected.
+        ``ValueError`` naming the byte offset): when the frame is collected (with several
+        files, header errors when the frame is made).
     """
-    frame = scan_frame(
-        _path(path),
-        layout="native",
-        t_start_us=optional_microseconds(t_start, "t_start"),
-        t_end_us=optional_microseconds(t_end, "t_end"),
-        roi=roi,
-        polarity=polarity,
-        config=config,
-        format=format,
-        **options,
-    )
-    if signed_polarity:
-        frame = frame.with_columns((pl.col("p").cast(pl.Int8) * 2 - 1).alias("p"))
-    return frame
+    several = not isinstance(path, (str, os.PathLike)) or glob.has_magic(os.fspath(path))
+    paths = expand_paths(path) if several else [_path(path)]
+
+    def one(p: str) -> pl.LazyFrame:
+        frame = scan_frame(
+            p,
+            layout="native",
+            t_start_us=optional_microseconds(t_start, "t_start"),
+            t_end_us=optional_microseconds(t_end, "t_end"),
+            roi=roi,
+            polarity=polarity,
+            config=config,
+            format=format,
+            **options,
+        )
+        if signed_polarity:
+            frame = frame.with_columns((pl.col("p").cast(pl.Int8) * 2 - 1).alias("p"))
+        return frame
+
+    kind = file_column_kind(file_column, paths)
+    if not several and kind is None:
+        return one(paths[0])
+    if len(paths) > 1 and check_geometry:
+        _check_same_geometry(paths, config, {"format": format, **options})
+    file_type = pl.Enum(list(dict.fromkeys(paths))) if kind == "categorical" else pl.String()
+    frames = [one(p) if kind is None else one(p).with_columns(pl.lit(p, dtype=file_type).alias("file")) for p in paths]
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=False)
+
+
+def _check_same_geometry(paths: Sequence[str], config: LoadConfig | None, options: dict[str, Any]) -> None:
+    """Opens each file's header; raises when two files state different sensor sizes."""
+    first: tuple[str, int, int] | None = None
+    for p in paths:
+        read, cfg = split_options(p, config, dict(options))
+        metadata = read.scan(cfg).metadata()
+        width, height = int(metadata.get("width") or 0), int(metadata.get("height") or 0)
+        if not width or not height:
+            continue  # the file states none: nothing to disagree with
+        if first is None:
+            first = (p, width, height)
+        elif (width, height) != first[1:]:
+            raise ValueError(
+                f"{p}: sensor {width} x {height}, but {first[0]} is {first[1]} x {first[2]}; "
+                "their x and y are different pixels (pass check_geometry=False to concatenate them anyway)"
+            )
 
 
 def _selection(

@@ -117,6 +117,11 @@ class Scan:
     def filter(self) -> tuple:
         """(t0, t1, x0, y0, x1, y1, polarity bits) of the plan."""
 
+    def time_index(self) -> list[tuple[int, int, int]] | None:
+        """
+        The time index's segments [(t_min, t_max, events), ...] in file order, when one is at hand without decoding (the format's own or a cached one), else None.
+        """
+
     def metadata(self) -> dict:
         """
         The header as parsed (opens the file once; raises when it cannot be read).

@@ -3,19 +3,20 @@
 ``import evlib.dask`` needs ``dask[dataframe]`` and ``distributed`` (``pip install evlib[dask]``);
 ``import evlib`` alone never imports Dask.
 
-:func:`read_events` plans one partition per (file, time range): a planning task per file (run
-on the cluster, in parallel) makes one pass over the file's ``t`` column, which also builds and
-caches the C++ time index, so that each partition task then seeks straight to its range. Plans
-are remembered in the process for files whose size and modification time did not change.
+:func:`read_events` plans one partition per (file, time range) from each file's C++ time index:
+a planning task per file (run on the cluster, in parallel) reads the index the C++ scans cache
+(``$XDG_CACHE_HOME/evlib``, else beside the file, or ``LoadConfig.index_dir``), so a file read
+before is planned without decoding it; the first time, the task builds the index by one pass
+over the file's ``t`` column. Each partition task then seeks straight to its range. Plans are
+also remembered in the process for files whose size and modification time did not change.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Union, cast
+from typing import Any, cast
 
 import dask
 import dask.dataframe as dd
@@ -24,29 +25,14 @@ import pandas as pd
 
 from . import _core
 from ._config import LoadConfig, ReadSettings, split_options
+from ._paths import FileColumn, PathsLike, expand_paths, file_column_kind
 from ._source import ScanRecord, Selection, _recent, selection_of
 from ._times import RegionLike, TimeLike, optional_microseconds, to_microseconds
 
-__all__ = ["Part", "map_windows", "plan_partitions", "read_events"]
-
-PathsLike = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
-FileColumn = Union[bool, Literal["categorical", "string"], None]
+__all__ = ["Part", "map_windows", "plan_partitions", "read_events", "write_windows"]
 
 _DTYPES = {"x": np.uint16, "y": np.uint16, "p": np.uint8}
 _T_END = 2**63 - 1
-
-
-def expand_paths(paths_or_glob: PathsLike) -> list[str]:
-    """Absolute paths of the files named or matched (globs expanded to files, sorted; ``**`` recursive)."""
-    items = [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
-    out: list[str] = []
-    for item in items:
-        text = os.fspath(item)
-        matches = sorted(m for m in glob.glob(text, recursive=True) if os.path.isfile(m)) if glob.has_magic(text) else [text]
-        if not matches:
-            raise FileNotFoundError(f"{text}: no file matches")
-        out += [os.path.abspath(m) for m in matches]
-    return out
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,8 @@ class Part:
 
 @dataclass(frozen=True)
 class FilePlan:
-    """A file's time range and the starts of its partitions (increasing)."""
+    """A file's time range and the starts of its partitions (increasing). ``events``: those in
+    the bounds (from the time index: of the segments that overlap them)."""
 
     path: str
     events: int
@@ -75,9 +62,66 @@ def _one_thread(config: LoadConfig) -> LoadConfig:
 
 
 def _plan_file(read: ReadSettings, config: LoadConfig, width: int, count: int, t_lo: int | None, t_hi: int | None) -> FilePlan:
-    """One pass over t (which builds the file's time index): the time range of the events in
-    ``[t_lo, t_hi)`` and partition starts every ``width`` µs (aligned on multiples of it, empty
-    windows skipped) or every ``count`` events (in file order, kept increasing)."""
+    """A file's plan from its C++ time index (no decoding when the index is cached), building the
+    index first by one pass over t when there is none; without a cached index (``index="off"``
+    or ``"memory"``, a format that cannot resume) the file is planned from its decoded t."""
+    segments = read.scan(_one_thread(config)).time_index()
+    if segments is None and _index_pass(read, config):
+        segments = read.scan(_one_thread(config)).time_index()
+    if segments is None:
+        return _plan_by_decoding(read, config, width, count, t_lo, t_hi)
+    return _plan_from_index(read.path, segments, width, count, t_lo, t_hi)
+
+
+def _index_pass(read: ReadSettings, config: LoadConfig) -> bool:
+    """One unfiltered pass over t, which builds the time index and caches it; False when the
+    config's index policy caches none (a later scan could not find it)."""
+    if config.index != "auto":
+        return False
+    scan = read.scan(_one_thread(config))
+    stream = scan.stream(columns=["t"])
+    try:
+        for _ in stream:
+            pass
+    finally:
+        stream.close()
+        _recent.append(ScanRecord(read.path, Selection(), ("t",), stream.events, stream.bytes_done, True, dict(stream.stats())))
+    return True
+
+
+def _plan_from_index(
+    path: str, segments: Sequence[tuple[int, int, int]], width: int, count: int, t_lo: int | None, t_hi: int | None
+) -> FilePlan:
+    """Partition starts from the index's segments (time range and events of each, in file order).
+
+    By time: the windows of ``width`` µs that some segment overlaps (a window inside a segment's
+    range that holds no event gives an empty partition). By count: a cut every ``count`` events,
+    its time interpolated inside the segment it falls in (partitions of about ``count`` events).
+    The time range is the segments' (which also covers their triggers), clamped to the bounds."""
+    lo_bound = -(2**63) if t_lo is None else t_lo
+    hi_bound = _T_END if t_hi is None else t_hi - 1
+    kept = [(max(a, lo_bound), min(b, hi_bound), n) for a, b, n in segments if n and a <= hi_bound and b >= lo_bound]
+    if not kept:
+        return FilePlan(path, 0, None, None, ())
+    t_min, t_max = min(a for a, _, _ in kept), max(b for _, b, _ in kept)
+    starts: set[int] = set()
+    if width:
+        for a, b, _ in kept:
+            starts.update(range(a // width * width, b // width * width + 1, width))
+    else:
+        before = 0
+        for a, b, n in kept:
+            cuts = np.arange((count - before % count) % count, n, count)
+            starts.update((a + (b - a) * cuts // n).tolist())
+            before += n
+    ordered = [t_min] + sorted(s for s in starts if s > t_min)
+    return FilePlan(path, sum(n for _, _, n in kept), t_min, t_max, tuple(ordered))
+
+
+def _plan_by_decoding(read: ReadSettings, config: LoadConfig, width: int, count: int, t_lo: int | None, t_hi: int | None) -> FilePlan:
+    """One pass over t: the time range of the events in ``[t_lo, t_hi)`` and partition starts
+    every ``width`` µs (aligned on multiples of it, empty windows skipped) or every ``count``
+    events (in file order, kept increasing)."""
     scan = read.scan(_one_thread(config))
     stream = scan.stream(columns=["t"])
     events, t_min, t_max = 0, None, None
@@ -99,6 +143,7 @@ def _plan_file(read: ReadSettings, config: LoadConfig, width: int, count: int, t
             t_max = hi if t_max is None else max(t_max, hi)
     finally:
         stream.close()
+        _recent.append(ScanRecord(read.path, Selection(), ("t",), stream.events, stream.bytes_done, True, dict(stream.stats())))
     ordered = sorted(starts)
     if ordered and t_min is not None:
         ordered = [t_min] + [s for s in ordered if s > t_min]
@@ -202,15 +247,10 @@ def decode(read: ReadSettings, config: LoadConfig, selection: Selection, columns
 
 
 def _file_dtype(file_column: FileColumn, paths: Sequence[str]) -> Any:
-    if file_column is None:
-        file_column = len(paths) > 1
-    if file_column is False:
+    kind = file_column_kind(file_column, paths)
+    if kind is None:
         return None
-    if file_column == "string":
-        return pd.StringDtype()
-    if file_column is True or file_column == "categorical":
-        return pd.CategoricalDtype(list(dict.fromkeys(paths)))
-    raise ValueError(f"file_column must be None, a bool, 'categorical' or 'string', not {file_column!r}")
+    return pd.StringDtype() if kind == "string" else pd.CategoricalDtype(list(dict.fromkeys(paths)))
 
 
 def read_events(
@@ -249,8 +289,12 @@ def read_events(
     row); ``False`` none. Read options (``format``, ``width``, ...) and :class:`evlib.LoadConfig`
     fields are keywords too; every task decodes on one thread.
 
-    Planning runs one task per file over its ``t`` column (on the cluster when a
-    ``distributed.Client`` is active), the first time a file is read.
+    Planning runs one task per file (on the cluster when a ``distributed.Client`` is active)
+    that reads the file's cached C++ time index, so a file indexed before (by any evlib scan,
+    in any process that shares the cache) is planned without decoding; the first time, the task
+    builds the index by one pass over the file's ``t`` column (every format evlib writes can be
+    indexed; with ``index="off"`` or ``"memory"`` a pass plans the file every time). With ``partition_events``, cuts fall inside index
+    segments by interpolation (partitions of about that many events).
     """
     if partition_events is not None:
         if partition_events <= 0:
@@ -320,29 +364,128 @@ def map_windows(
     :mod:`evlib.ops` function takes one: ``lambda b: evlib.ops.stacked_histogram(b, (w, h))``)
     and must be picklable (cloudpickle: lambdas are). Returns ``{path: [((w0, w1), result),
     ...]}``. With a ``distributed.Client`` active and ``progress``, ``distributed.progress``
-    shows the tasks. To write results per file (HDF5, Zarr, npy), let ``fn`` return small values
-    or do the writing inside a per-file function over :func:`evlib.open` instead.
+    shows the tasks. Results come back to the caller: for large ones (a histogram per window),
+    :func:`write_windows` writes them per file on the workers instead.
     """
-    width = to_microseconds(window, "window")
-    if width <= 0:
-        raise ValueError("window must be positive")
-    paths = expand_paths(paths_or_glob)
-    selection = selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
+    width, paths, selection = _windows_of(window, paths_or_glob, t_start, t_end, roi, polarity)
     tasks = []
     for path in paths:
         read, cfg = split_options(path, config, dict(options))
         tasks.append(dask.delayed(_apply_windows, pure=True)(read, cfg, width, fn, selection))
+    return dict(zip(paths, _run(tasks, progress)))
+
+
+def _windows_of(
+    window: TimeLike, paths_or_glob: PathsLike, t_start: TimeLike | None, t_end: TimeLike | None, roi: RegionLike | None, polarity: int | None
+) -> tuple[int, list[str], Selection]:
+    """The window width (µs), the files and the selection of map_windows' arguments."""
+    width = to_microseconds(window, "window")
+    if width <= 0:
+        raise ValueError("window must be positive")
+    return width, expand_paths(paths_or_glob), selection_of(optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end"), roi, polarity)
+
+
+def _run(tasks: Sequence[Any], progress: bool) -> tuple[Any, ...]:
+    """Computes delayed tasks, on the active ``distributed.Client`` (with its progress bar) if any."""
     client = _client()
     if client is None:
-        results = dask.compute(*tasks)
-    else:
-        futures = client.compute(tasks)
-        if progress:
-            from distributed import progress as show_progress
+        return tuple(dask.compute(*tasks))
+    futures = client.compute(list(tasks))
+    if progress:
+        from distributed import progress as show_progress
 
-            show_progress(futures)
-        results = client.gather(futures)
-    return dict(zip(paths, results))
+        show_progress(futures)
+    return tuple(client.gather(futures))
+
+
+_NPY_PREFIX = 128  # bytes of a .npy file before its data: magic, version, header (padded)
+
+
+def _npy_prefix(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    """A version 1.0 .npy header of exactly _NPY_PREFIX bytes (so it can be written last)."""
+    header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}).encode("latin1")
+    room = _NPY_PREFIX - 10 - 1
+    if len(header) > room:
+        raise ValueError(f"shape {shape} too long for the .npy header")
+    return b"\x93NUMPY\x01\x00" + (room + 1).to_bytes(2, "little") + header.ljust(room) + b"\n"
+
+
+def _write_file_windows(
+    read: ReadSettings, config: LoadConfig, window: int, fn: Callable[..., Any], selection: Selection, out: str
+) -> tuple[str, int]:
+    """fn(batch) of every window of one file stacked into ``out`` (.npy, streamed: one window in
+    memory at a time) and the windows' bounds into ``out`` with ``.windows.npy``; each file is
+    written under a temporary name and renamed when complete."""
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    bounds: list[tuple[int, int]] = []
+    first: np.ndarray | None = None
+    temp = f"{out}.evlib-tmp-{os.getpid()}"
+    stream = selection.apply(read.scan(_one_thread(config))).stream(by_time=window)
+    try:
+        with open(temp, "wb") as f:
+            f.write(bytes(_NPY_PREFIX))
+            for batch in stream:
+                value = np.ascontiguousarray(fn(batch))
+                if first is None:
+                    first = value
+                elif value.shape != first.shape or value.dtype != first.dtype:
+                    raise ValueError(f"{read.path}: fn returned {value.dtype}{value.shape} for window {batch.window}, "
+                                     f"but {first.dtype}{first.shape} before; write_windows needs one shape and dtype")
+                f.write(value.data)
+                bounds.append(cast(tuple[int, int], batch.window))
+            dtype, shape = (first.dtype, first.shape) if first is not None else (np.dtype(np.uint8), ())
+            f.seek(0)
+            f.write(_npy_prefix(dtype, (len(bounds), *shape)))
+        np.save(f"{temp}.windows.npy", np.array(bounds, dtype=np.int64).reshape(-1, 2))
+        os.replace(f"{temp}.windows.npy", _windows_path(out))
+        os.replace(temp, out)
+    except BaseException:
+        for leftover in (temp, f"{temp}.windows.npy"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
+    finally:
+        stream.close()
+    return out, len(bounds)
+
+
+def _windows_path(out: str) -> str:
+    return out[: -len(".npy")] + ".windows.npy" if out.endswith(".npy") else out + ".windows.npy"
+
+
+def write_windows(
+    paths_or_glob: PathsLike,
+    fn: Callable[[_core.Batch], Any],
+    out_dir: str | os.PathLike[str],
+    *,
+    window: TimeLike = "50ms",
+    root: str | os.PathLike[str] | None = None,
+    t_start: TimeLike | None = None,
+    t_end: TimeLike | None = None,
+    roi: RegionLike | None = None,
+    polarity: int | None = None,
+    progress: bool = True,
+    config: LoadConfig | None = None,
+    **options: Any,
+) -> dict[str, tuple[str, int]]:
+    """``fn(batch)`` on every time window of every file, written per file instead of gathered:
+    one Dask task per file streams its windows into ``out_dir/<name>.npy``, an array of shape
+    ``(windows, *fn's shape)`` (``fn`` returns arrays of one shape and dtype, e.g.
+    ``lambda b: evlib.ops.stacked_histogram(b, (w, h), downsample_by_2=True)``), with the
+    windows' ``[t0, t1)`` bounds in ``<name>.windows.npy``. ``<name>`` is the file's path
+    relative to ``root`` (default: the files' common directory) without its extension. Memory
+    per task is one window and its result; outputs appear only complete (renamed into place).
+    Windows are those of :func:`map_windows`. Returns ``{path: (npy path, windows)}``."""
+    width, paths, selection = _windows_of(window, paths_or_glob, t_start, t_end, roi, polarity)
+    base = os.path.abspath(root) if root is not None else os.path.commonpath([os.path.dirname(p) for p in paths])
+    outs = [os.path.join(os.fspath(out_dir), os.path.splitext(os.path.relpath(p, base))[0] + ".npy") for p in paths]
+    if len(set(outs)) != len(outs):
+        raise ValueError("two files would write the same output (same name with another extension); give root= or rename them")
+    tasks = []
+    for path, out in zip(paths, outs):
+        read, cfg = split_options(path, config, dict(options))
+        tasks.append(dask.delayed(_write_file_windows, pure=False)(read, cfg, width, fn, selection, out))
+    return dict(zip(paths, _run(tasks, progress)))
 
 
 def _client() -> Any:

@@ -258,6 +258,16 @@ void bind_scan(nb::module_& m) {
                      return nb::make_tuple(f.t0, f.t1, f.x0, f.y0, f.x1, f.y1, f.polarities);
                    },
                    "(t0, t1, x0, y0, x1, y1, polarity bits) of the plan.")
+      .def("time_index",
+           [](const Scan& s) -> std::optional<std::vector<std::tuple<std::int64_t, std::int64_t, std::uint64_t>>> {
+             auto segments = without_gil([&] { return s.time_index(); });
+             if (!segments) return std::nullopt;
+             std::vector<std::tuple<std::int64_t, std::int64_t, std::uint64_t>> out;
+             for (const auto& seg : *segments) out.emplace_back(seg.t_min, seg.t_max, seg.events);
+             return out;
+           },
+           "The time index's segments [(t_min, t_max, events), ...] in file order, when one is at hand "
+           "without decoding (the format's own or a cached one), else None.")
       .def("metadata", [](const Scan& s) { return metadata_dict(*without_gil([&] { return s.shared_metadata(); })); },
            "The header as parsed (opens the file once; raises when it cannot be read).")
       .def("stream", &start_stream, nb::kw_only(), nb::arg("by_count") = 0, nb::arg("by_time") = 0,
