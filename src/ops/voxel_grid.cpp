@@ -28,19 +28,29 @@ TimeScale time_scale(EventView window, const VoxelGridOptions& options) {
   return {t0, static_cast<double>(options.bins), span == 0 ? 1.0 : static_cast<double>(span)};
 }
 
+// What both kernels read: the window's columns and the grid's geometry.
+struct Grid {
+  Grid(EventView window, const VoxelGridOptions& options)
+      : t(window.t().data()), x(window.x().data()), y(window.y().data()), p(window.p().data()), n(window.size()),
+        s(options.sensor), plane(s.pixels()), bins(static_cast<std::int64_t>(options.bins)),
+        all_on(options.polarity == VoxelPolarity::kAllOn) {}
+  const std::int64_t* t;
+  const std::uint16_t* x;
+  const std::uint16_t* y;
+  const std::uint8_t* p;
+  std::size_t n;
+  SensorSize s;
+  std::size_t plane;
+  std::int64_t bins;
+  bool all_on;
+};
+
 // One of the two passes (left weights 1 - frac into bin, right weights frac into bin + 1), each
 // in event order as numpy's add.at applies them.
 template <class T, bool kRight>
 void spread(EventView window, const VoxelGridOptions& options, const TimeScale& scale, T* out) {
-  const std::int64_t* t = window.t().data();
-  const std::uint16_t* x = window.x().data();
-  const std::uint16_t* y = window.y().data();
-  const std::uint8_t* p = window.p().data();
-  const SensorSize s = options.sensor;
-  const std::size_t plane = s.pixels();
-  const auto bins = static_cast<std::int64_t>(options.bins);
-  const bool all_on = options.polarity == VoxelPolarity::kAllOn;
-  for (std::size_t i = 0, n = window.size(); i < n; ++i) {
+  const auto [t, x, y, p, n, s, plane, bins, all_on] = Grid(window, options);
+  for (std::size_t i = 0; i < n; ++i) {
     if (!s.contains(x[i], y[i])) [[unlikely]]
       continue;
     const double ts = scale.at(t[i]);
@@ -75,15 +85,7 @@ inline double exact_double(std::int64_t d) noexcept {
 
 template <class T>
 void spread_sorted(EventView window, const VoxelGridOptions& options, const TimeScale& scale, T* out) {
-  const std::int64_t* t = window.t().data();
-  const std::uint16_t* x = window.x().data();
-  const std::uint16_t* y = window.y().data();
-  const std::uint8_t* p = window.p().data();
-  const SensorSize s = options.sensor;
-  const std::size_t plane = s.pixels();
-  const std::size_t n = window.size();
-  const auto bins = static_cast<std::int64_t>(options.bins);
-  const bool all_on = options.polarity == VoxelPolarity::kAllOn;
+  const auto [t, x, y, p, n, s, plane, bins, all_on] = Grid(window, options);
   const auto bin_of = [&](std::size_t i) { return static_cast<std::int64_t>(scale.at(t[i])); };
   // Range k: the events with bin k, k = 0 .. bin of the last event (bins at most, tonic's last).
   const std::int64_t last_bin = bin_of(n - 1);
