@@ -2,8 +2,8 @@
 """evlib.ops against the references, every operation on the same events, in one run.
 
 The references: tonic 1.7.0 (``tonic.functional``), dv-processing 2.0.4, RVT's stacked histogram
-(its torch code, and the same formula in numpy) and E2VID's voxel grid (numpy), as the tests
-reproduce them. Each (operation, implementation) runs in a fresh child process ``--repeats``
+(its torch code, and the numpy formula of tests/python/test_ops_formulas.py) and E2VID's voxel
+grid (the numpy formula of the same file). Each (operation, implementation) runs in a fresh child process ``--repeats``
 times (default 5); a child loads the events, converts them to what the implementation takes
 (not timed: tonic and RVT take the structured array, dv-processing an ``EventStore``, evlib its
 columns), runs the operation once to warm up when that takes under a second, then times one
@@ -32,24 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parent.parent
+
 # Runs in the child: prepares `run` for one implementation, then times it. Prints JSON.
 CHILD = r"""
 import json, sys, time
 import numpy as np
 
 op, impl, path, W, H = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+sys.path.insert(0, sys.argv[6])  # tests/python: the numpy formulas of RVT and E2VID that the tests check against
 ev = np.load(path)
 sensor = (W, H)
-
-def rvt_numpy(ev, bins=10, cutoff=10):
-    counts = np.zeros(2 * bins * H * W, np.uint8)
-    t = ev["t"].astype(np.int64)
-    span = np.float32(max(int(t[-1] - t[0]), 1))
-    position = (((t - t[0]).astype(np.float32) / span).astype(np.float32) * np.float32(bins)).astype(np.float32)
-    time_bin = np.minimum(np.floor(position), bins - 1).astype(np.int64)
-    x, y, p = (ev[k].astype(np.int64) for k in ("x", "y", "p"))
-    np.add.at(counts, x + W * y + H * W * time_bin + bins * H * W * p, 1)
-    return np.clip(counts, 0, cutoff).reshape(2 * bins, H, W)
 
 def rvt_torch(x, y, p, t, bins=10, cutoff=10):
     # RVT's StackedHistogram.construct (fastmode), as in uzh-rpg/RVT data/utils/representations.py.
@@ -61,20 +54,6 @@ def rvt_torch(x, y, p, t, bins=10, cutoff=10):
     indices = x.long() + W * y.long() + H * W * t_idx.long() + H * W * bins * p.long()
     representation.put_(indices, torch.ones_like(indices, dtype=torch.uint8), accumulate=True)
     return torch.clamp(representation, min=0, max=cutoff)
-
-def e2vid_numpy(ev, bins=5):
-    grid = np.zeros(bins * H * W, np.float32)
-    t = ev["t"].astype(np.float64)
-    position = (bins - 1) * (t - t[0]) / (t[-1] - t[0] if t[-1] != t[0] else 1.0)
-    left = position.astype(np.int64)
-    fraction = position - left
-    polarity = np.where(ev["p"] > 0, 1.0, -1.0)
-    x, y = ev["x"].astype(np.int64), ev["y"].astype(np.int64)
-    inside = left < bins
-    np.add.at(grid, (x + y * W + left * W * H)[inside], (polarity * (1.0 - fraction))[inside])
-    inside = left + 1 < bins
-    np.add.at(grid, (x + y * W + (left + 1) * W * H)[inside], (polarity * fraction)[inside])
-    return grid.reshape(bins, H, W)
 
 def dv_store(ev):
     import dv_processing as dv
@@ -124,14 +103,16 @@ elif impl == "dv-processing":
         return s.generateFrame()
     run = {"background activity (dv)": baf, "last-timestamp map": surface}[op]
 elif impl == "RVT numpy":
-    run = lambda: rvt_numpy(ev)
+    from test_ops_formulas import rvt_stacked_histogram
+    run = lambda: rvt_stacked_histogram(ev, W, H, 10, 10, True)
 elif impl == "RVT torch":
     import torch
     torch.set_num_threads(1)
     tensors = [torch.from_numpy(ev[k].astype(np.int64)) for k in ("x", "y", "p", "t")]
     run = lambda: rvt_torch(*tensors)
 elif impl == "E2VID numpy":
-    run = lambda: e2vid_numpy(ev)
+    from test_ops_formulas import e2vid_voxel_grid
+    run = lambda: e2vid_voxel_grid(ev, W, H, 5)
 
 # CPU time of the process: the machine is shared, and wall time would count the waits for a core.
 start = time.process_time()
@@ -195,7 +176,8 @@ def make_events(path: Path, n: int, width: int, height: int) -> None:
 def measure(op: str, impl: str, events: Path, args: argparse.Namespace) -> list[float]:
     rates = []
     for _ in range(args.repeats):
-        done = subprocess.run([sys.executable, "-c", CHILD, op, impl, str(events), str(args.width), str(args.height)],
+        done = subprocess.run([sys.executable, "-c", CHILD, op, impl, str(events), str(args.width), str(args.height),
+                               str(ROOT / "tests" / "python")],
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{op} / {impl} failed: {done.stderr.strip().splitlines()[-1]}")
