@@ -70,8 +70,22 @@ void HotsTimeSurfaces::emit(std::vector<double>& out) {
   const double tau = options_.tau_us;
   const std::size_t at = out.size();
   out.resize(at + memory_.size());
-  std::ranges::transform(memory_, out.begin() + static_cast<std::ptrdiff_t>(at),
-                         [&](double m) { return std::exp(-(end - m) / tau); });
+  // The value depends on end - m alone (both whole numbers of µs below 2^53: the difference is
+  // exact), so each age's exp is computed once and reused: the same expression on the same
+  // double gives the same bits, and a window of a busy stream holds far fewer distinct ages
+  // than cells. Ages past the table, and never-fired cells (-inf: exp gives 0), are computed.
+  if (decay_.empty()) decay_.assign(std::min<std::size_t>(kDecayTable, 4 * memory_.size() + 1024), kUnknown);
+  const auto table_size = static_cast<double>(decay_.size());
+  double* decay = decay_.data();
+  std::ranges::transform(memory_, out.begin() + static_cast<std::ptrdiff_t>(at), [&](double m) {
+    const double age = end - m;
+    if (age >= 0.0 && age < table_size) {
+      double& v = decay[static_cast<std::size_t>(age)];
+      if (std::isnan(v)) v = std::exp(-age / tau);
+      return v;
+    }
+    return std::exp(-(end - m) / tau);
+  });
   ++window_;
   ++emitted_;
 }
@@ -92,6 +106,10 @@ std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
     last_t_ = t[0];
   }
   std::int64_t window_end = start_ + (window_ + 1) * options_.dt_us;
+  if (const std::int64_t last = t[events.size() - 1]; last >= window_end) {  // sorted: the surfaces to come
+    const auto windows = static_cast<std::size_t>((last - window_end) / options_.dt_us) + 1;
+    out.reserve(out.size() + windows * memory_.size());
+  }
   for (std::size_t i = 0, n = events.size(); i < n; ++i) {
     if (t[i] < last_t_)
       throw std::invalid_argument("HOTS time surface: time decreases at event " + std::to_string(i) + " of a batch");

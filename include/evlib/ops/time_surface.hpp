@@ -6,6 +6,7 @@
 //   exp(-(window end - last time) / tau) per (polarity, y, x), 0 where no event came yet.
 // Both stream: state carries across add() calls, so batch boundaries do not change the output.
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -60,6 +61,10 @@ class HotsTimeSurfaces {
 
   HotsOptions options_;
   std::vector<double> memory_;  // -inf: never fired (exp gives 0)
+  // exp(-age / tau) by whole age in µs, NaN until computed (see emit()).
+  static constexpr std::size_t kDecayTable = std::size_t{1} << 20;
+  static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> decay_;
   bool started_ = false;
   std::int64_t start_ = 0;
   std::int64_t last_t_ = 0;
