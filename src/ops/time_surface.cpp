@@ -1,7 +1,10 @@
 #include "evlib/ops/time_surface.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -47,6 +50,24 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
     return static_cast<std::uint8_t>(std::clamp(static_cast<double>(t - min) * alpha, 0.0, 255.0));
   });
 }
+
+namespace {
+
+// Room for `more` values at the end of out. A large fresh block is asked for transparent huge
+// pages before it is first written: 4 KiB first-touch faults cost more than computing the
+// surfaces (as for event columns, src/core/column_memory.cpp). Only the 2 MiB-aligned pages
+// inside the block are advised; the advice changes no content.
+void reserve_surfaces(std::vector<double>& out, std::size_t more) {
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  const std::size_t before = out.capacity();
+  out.reserve(out.size() + more);
+  if (out.capacity() == before) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(out.data() + out.size()) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(out.data() + out.capacity()) & ~(kHugePage - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+}  // namespace
 
 HotsTimeSurfaces::HotsTimeSurfaces(HotsOptions options) : options_(options) {
   detail::require_sensor(options.sensor, "HOTS time surface");
@@ -108,7 +129,7 @@ std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
   std::int64_t window_end = start_ + (window_ + 1) * options_.dt_us;
   if (const std::int64_t last = t[events.size() - 1]; last >= window_end) {  // sorted: the surfaces to come
     const auto windows = static_cast<std::size_t>((last - window_end) / options_.dt_us) + 1;
-    out.reserve(out.size() + windows * memory_.size());
+    reserve_surfaces(out, windows * memory_.size());
   }
   for (std::size_t i = 0, n = events.size(); i < n; ++i) {
     if (t[i] < last_t_)
