@@ -185,6 +185,10 @@ def measure(op: str, impl: str, events: Path, args: argparse.Namespace) -> list[
     return rates
 
 
+def times(ratio: float) -> str:
+    return f"{ratio:.2g}x" if ratio < 10 else f"{ratio:.0f}x"
+
+
 def cell(rates: list[float] | None) -> str:
     if not rates:
         return ""
@@ -216,7 +220,7 @@ def main() -> None:
                 if present[impl]:
                     results[impl] = measure(op, impl, events, args)
             fastest = max((statistics.median(r) for k, r in results.items() if k != "evlib"), default=None)
-            ratio = f"{statistics.median(results['evlib']) / fastest:.0f}x" if fastest else ""
+            ratio = times(statistics.median(results["evlib"]) / fastest) if fastest else ""
             rows.append((op, results, ratio))
             print(f"ops_compare: {op}: " + ", ".join(f"{k} {cell(v)}" for k, v in results.items()), file=sys.stderr)
     columns = ["evlib"] + REFERENCES
