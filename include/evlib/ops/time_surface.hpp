@@ -61,8 +61,9 @@ class HotsTimeSurfaces {
 
   HotsOptions options_;
   std::vector<double> memory_;  // -inf: never fired (exp gives 0)
-  // exp(-age / tau) by whole age in µs, NaN until computed (see emit()).
-  static constexpr std::size_t kDecayTable = std::size_t{1} << 20;
+  // exp(-age / tau) by whole age in µs below 2^15 (256 KiB: a larger table misses the cache more
+  // than exp costs), NaN until computed (see emit()).
+  static constexpr std::size_t kDecayTable = std::size_t{1} << 15;
   static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> decay_;
   bool started_ = false;
