@@ -297,7 +297,7 @@ def time_surface(events: Events, sensor_size: SensorSize, dt: int, tau: float, *
                  include_incomplete: bool = False) -> NDArray[np.float64]:
     """All of tonic's ``ToTimesurface`` surfaces of one input, ``(n, polarities, H, W)`` float64."""
     surfaces = TimeSurface(sensor_size, dt, tau, polarities=polarities, include_incomplete=include_incomplete)
-    return surfaces._kernel.add_and_finish(*columns(events), surfaces._width, surfaces._height, polarities)
+    return surfaces._kernel.add(*columns(events), surfaces._width, surfaces._height, polarities, True)
 
 
 class LastTimestampMap:

@@ -354,17 +354,19 @@ void bind_ops(nb::module_& m) {
       .def(
           "add",
           [](HotsTimeSurfaces& s, const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
-             const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities) {
+             const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities, bool finish) {
             const EventView events = view_of(t, x, y, p);
             std::vector<double> out;
             {
               nb::gil_scoped_release release;
               s.add(events, out);
+              if (finish) s.finish(out);  // one array for a whole input: no concatenation
             }
             return owned_surfaces(std::move(out), polarities, SensorSize{width, height});
           },
           nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
-          nb::arg("polarities"), "The surfaces these events complete, (n, polarities, height, width) float64.")
+          nb::arg("polarities"), nb::arg("finish") = false,
+          "The surfaces these events complete (and with finish, the rest), (n, polarities, height, width) float64.")
       .def(
           "finish",
           [](HotsTimeSurfaces& s, std::uint32_t width, std::uint32_t height, unsigned polarities) {
@@ -373,22 +375,7 @@ void bind_ops(nb::module_& m) {
             return owned_surfaces(std::move(out), polarities, SensorSize{width, height});
           },
           nb::arg("width"), nb::arg("height"), nb::arg("polarities"),
-          "The surfaces tonic still produces at the end of the input; then the object starts over.")
-      .def(
-          "add_and_finish",
-          [](HotsTimeSurfaces& s, const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
-             const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities) {
-            const EventView events = view_of(t, x, y, p);
-            std::vector<double> out;
-            {
-              nb::gil_scoped_release release;
-              s.add(events, out);
-              s.finish(out);
-            }
-            return owned_surfaces(std::move(out), polarities, SensorSize{width, height});
-          },
-          nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
-          nb::arg("polarities"), "add() then finish() into one array: every surface of one whole input.");
+          "The surfaces tonic still produces at the end of the input; then the object starts over.");
 
   nb::class_<LastTimestampMap>(ops, "LastTimestampMap")
       .def("__init__",
