@@ -76,6 +76,7 @@ if impl == "evlib":
         "background activity (dv)": lambda: ops.BackgroundActivity(sensor, 2000, convention="dv").keep_mask(cols),
         "denoise (tonic)": lambda: ops.BackgroundActivity(sensor, 2000, convention="tonic").keep_mask(cols),
         "STCF": lambda: ops.Stcf(sensor, 2000, 2).keep_mask(cols),
+        "fast decay": lambda: ops.FastDecay(sensor).keep_mask(cols),
         "hot pixels (rate)": lambda: ops.HotPixels.by_rate(sensor, cols, 100.0).keep_mask(cols),
     }[op]
 elif impl == "tonic":
@@ -101,7 +102,11 @@ elif impl == "dv-processing":
         s = dv.TimeSurface(sensor)
         s.accept(store)
         return s.generateFrame()
-    run = {"background activity (dv)": baf, "last-timestamp map": surface}[op]
+    def fast_decay():
+        f = dv.noise.FastDecayNoiseFilter(sensor)
+        f.accept(store)
+        return f.generateEvents()
+    run = {"background activity (dv)": baf, "last-timestamp map": surface, "fast decay": fast_decay}[op]
 elif impl == "RVT numpy":
     from test_ops_formulas import rvt_stacked_histogram
     run = lambda: rvt_stacked_histogram(ev, W, H, 10, 10, True)
@@ -137,6 +142,7 @@ OPERATIONS: dict[str, list[str]] = {
     "background activity (dv)": ["dv-processing"],
     "denoise (tonic)": ["tonic"],
     "STCF": [],
+    "fast decay": ["dv-processing"],
     "hot pixels (rate)": ["tonic"],
 }
 DETAILS = {
@@ -150,6 +156,7 @@ DETAILS = {
     "background activity (dv)": "2 ms, 8 neighbours",
     "denoise (tonic)": "2 ms, 4 neighbours",
     "STCF": "k = 2, 2 ms (no Python reference)",
+    "fast decay": "10 ms, 4x4 cells, 6",
     "hot pixels (rate)": "100 Hz, then dropped",
 }
 IMPORTS = {"tonic": "tonic", "dv-processing": "dv_processing", "RVT torch": "torch"}
