@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 import evlib
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, skip_or_fail
 from evlib import ops
 from ops_streams import random_case
 
@@ -118,7 +118,10 @@ def test_file_pipeline_is_independent_of_the_batch_size_and_equals_evlib_frames(
 
 
 def test_torch_output_shares_the_arrays_memory() -> None:
-    torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'evlib[torch]')")
+    try:
+        import torch
+    except ImportError:
+        skip_or_fail("torch is not installed (pip install 'evlib[torch]', torch==2.13.0 CPU)")
     events, width, height = random_case(2)
     frame = ops.event_frame(events, (width, height))
     tensor = ops.to_torch(frame)
