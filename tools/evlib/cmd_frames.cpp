@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -268,10 +267,6 @@ int gzip_level_of(const std::string& compression) {
   throw InvalidArgument("unknown --compression '" + compression + "' (use none, gzip or gzip=0 ... gzip=9)");
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Representations
 
@@ -377,7 +372,10 @@ class WindowCutter {
     std::size_t i = 0;
     while (i < events.size()) {
       if (window_us_ > 0) {
-        if (!started_) started_ = true, window_begin_ = events.t()[0];
+        if (!started_) {
+          started_ = true;
+          window_begin_ = events.t()[0];
+        }
         const std::int64_t end = window_begin_ + window_us_;
         const auto t = events.t();
         const std::size_t j = static_cast<std::size_t>(std::lower_bound(t.begin() + i, t.end(), end) - t.begin());
@@ -496,8 +494,8 @@ std::unique_ptr<FrameWriter> open_output(const FramesArgs& a, Dtype dtype, const
                                          std::int64_t window_us) {
   std::string format = a.format;
   if (format.empty()) {
-    if (ends_with(a.out, ".npy")) format = "npy";
-    else if (ends_with(a.out, ".h5") || ends_with(a.out, ".hdf5")) format = "hdf5";
+    if (a.out.ends_with(".npy")) format = "npy";
+    else if (a.out.ends_with(".h5") || a.out.ends_with(".hdf5")) format = "hdf5";
     else throw InvalidArgument("cannot tell the output format of '" + a.out + "' (name it .npy or .h5, or give --out-format)");
   }
   const int gzip_level = gzip_level_of(a.compression);
