@@ -15,7 +15,8 @@ ignored where a ``polarities`` argument exists).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Union
 
 import numpy as np
@@ -25,8 +26,10 @@ from ._core import ops as _ops
 
 __all__ = [
     "BackgroundActivity",
+    "FastDecay",
     "HotPixels",
     "LastTimestampMap",
+    "Pipeline",
     "Refractory",
     "Stcf",
     "TimeSurface",
@@ -36,6 +39,7 @@ __all__ = [
     "slice_events",
     "stacked_histogram",
     "time_surface",
+    "to_torch",
     "voxel_grid",
 ]
 
@@ -294,7 +298,7 @@ def time_surface(events: Events, sensor_size: SensorSize, dt: int, tau: float, *
                  include_incomplete: bool = False) -> NDArray[np.float64]:
     """All of tonic's ``ToTimesurface`` surfaces of one input, ``(n, polarities, H, W)`` float64."""
     surfaces = TimeSurface(sensor_size, dt, tau, polarities=polarities, include_incomplete=include_incomplete)
-    return np.concatenate([surfaces.add(events), surfaces.finish()])
+    return surfaces._kernel.add(*columns(events), surfaces._width, surfaces._height, polarities, True)
 
 
 class LastTimestampMap:
@@ -391,6 +395,17 @@ class Stcf(_Filter):
                                        include_self, let_first_through)
 
 
+class FastDecay(_Filter):
+    """dv-processing's ``FastDecayNoiseFilter``: cells of ``subdivision`` x ``subdivision`` pixels
+    hold a float32 activity that halves every ``half_life`` µs and grows by 1 per event; an
+    event is kept when its cell's activity, with it, exceeds ``threshold`` (dv-processing's
+    defaults: 10 ms, 4, 6.0)."""
+
+    def __init__(self, sensor_size: SensorSize, half_life: int = 10000, subdivision: int = 4,
+                 threshold: float = 6.0) -> None:
+        self._kernel = _ops.FastDecayFilter(*_sensor(sensor_size), int(half_life), int(subdivision), float(threshold))
+
+
 class HotPixels(_Filter):
     """Drops the events of hot pixels given by a ``(H, W)`` mask (non-zero = hot).
 
@@ -428,3 +443,215 @@ class HotPixels(_Filter):
 
 def _is_single(events: Events) -> bool:
     return not (isinstance(events, list) or (hasattr(events, "__next__") and not isinstance(events, np.ndarray)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Torch and pipelines
+
+
+def to_torch(array: NDArray[Any]) -> Any:
+    """The array as a torch tensor sharing its memory (``torch.from_dlpack``: no copy).
+
+    Raises ImportError naming the package when torch is not installed (``pip install
+    'evlib[torch]'``).
+    """
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("evlib.ops.to_torch needs torch: pip install 'evlib[torch]'") from e
+    return torch.from_dlpack(array)
+
+
+Window = dict[str, NDArray[Any]]
+Representation = Callable[[Window], NDArray[Any]]
+
+
+class _WindowCutter:
+    """Cuts a stream into the clean windows of docs/processing.md section 11 (as ``evlib
+    frames``): ``[t0 + k*W, t0 + (k+1)*W)`` from the first event, empty windows included, or
+    ``count`` events each; the last window is kept even when short. A window spread over several
+    batches is gathered into one set of columns."""
+
+    def __init__(self, time_window: int | None, event_count: int | None) -> None:
+        if (time_window is None) == (event_count is None):
+            raise ValueError("give one of time_window (µs) or event_count")
+        if (time_window is not None and time_window <= 0) or (event_count is not None and event_count <= 0):
+            raise ValueError("time_window and event_count must be positive")
+        self._width = time_window
+        self._count = event_count
+        self.reset()
+
+    def reset(self) -> None:
+        self._pending: list[Columns] = []
+        self._pending_n = 0
+        self._begin: int | None = None
+        self._last_t: int | None = None
+
+    def add(self, cols: Columns) -> list[Window]:
+        t = cols[0]
+        if len(t) == 0:
+            return []
+        return self._add_by_time(cols) if self._width is not None else self._add_by_count(cols)
+
+    def finish(self) -> list[Window]:
+        """The last window, if it holds events; the cutter then starts over."""
+        out = [self._close(None)] if self._pending_n else []
+        self.reset()
+        return out
+
+    def _add_by_time(self, cols: Columns) -> list[Window]:
+        assert self._width is not None
+        t = cols[0]
+        if (self._last_t is not None and t[0] < self._last_t) or bool(np.any(t[1:] < t[:-1])):
+            raise ValueError("time windows need events in time order (use event_count)")
+        self._last_t = int(t[-1])
+        if self._begin is None:
+            self._begin = int(t[0])
+        out: list[Window] = []
+        i = 0
+        while True:
+            end = self._begin + self._width
+            j = i + int(np.searchsorted(t[i:], end, side="left"))
+            if j == len(t):
+                self._gather(cols, i, j)
+                return out
+            out.append(self._close((cols, i, j)))
+            self._begin = end
+            while t[j] >= self._begin + self._width:  # empty windows up to the next event
+                out.append(self._close(None))
+                self._begin += self._width
+            i = j
+
+    def _add_by_count(self, cols: Columns) -> list[Window]:
+        assert self._count is not None
+        out: list[Window] = []
+        i, n = 0, len(cols[0])
+        while i < n:
+            j = min(n, i + self._count - self._pending_n)
+            if self._pending_n + (j - i) < self._count:
+                self._gather(cols, i, j)
+                break
+            out.append(self._close((cols, i, j)))
+            i = j
+        return out
+
+    def _gather(self, cols: Columns, i: int, j: int) -> None:
+        if j > i:
+            self._pending.append(tuple(c[i:j] for c in cols))  # type: ignore[arg-type]
+            self._pending_n += j - i
+
+    def _close(self, last: tuple[Columns, int, int] | None) -> Window:
+        parts = self._pending
+        if last is not None:
+            cols, i, j = last
+            parts = parts + [tuple(c[i:j] for c in cols)]  # type: ignore[list-item]
+        self._pending, self._pending_n = [], 0
+        if len(parts) == 1:
+            merged = parts[0]
+        elif parts:
+            merged = tuple(np.concatenate([part[k] for part in parts]) for k in range(4))  # type: ignore[assignment]
+        else:
+            merged = (np.empty(0, np.int64), np.empty(0, np.uint16), np.empty(0, np.uint16), np.empty(0, np.uint8))
+        return dict(zip("txyp", merged))
+
+
+class Pipeline:
+    """Filters, then a representation per window, over a stream of batches, with every filter's
+    state and the open window carried from one batch to the next: any split of the stream gives
+    the same frames as the whole stream at once.
+
+    ``filters`` are :class:`Refractory`, :class:`BackgroundActivity`, :class:`Stcf` or
+    :class:`HotPixels` objects, run in order. ``representation`` takes one window as a dict of
+    columns ``t``, ``x``, ``y``, ``p`` and returns an array, e.g.
+    ``lambda w: ops.voxel_grid(w, sensor, 5)`` or ``functools.partial(ops.stacked_histogram,
+    sensor_size=sensor)``; without one the pipeline yields the windows' events. Windows are
+    ``time_window`` µs from the first kept event or ``event_count`` events, as ``evlib frames``
+    cuts them (docs/processing.md section 11). ``output="torch"`` yields tensors sharing the
+    arrays' memory (:func:`to_torch`).
+
+    >>> pipe = Pipeline([Refractory(sensor, 1000)], lambda w: event_frame(w, sensor), time_window=50_000)
+    >>> frames = pipe("recording.raw")          # every frame, stacked: (n, 2, H, W)
+    >>> for frame in pipe.run("recording.raw"): ...  # one at a time, in bounded memory
+    """
+
+    def __init__(
+        self,
+        filters: Sequence[_Filter] = (),
+        representation: Representation | None = None,
+        *,
+        time_window: int | None = None,
+        event_count: int | None = None,
+        output: Literal["numpy", "torch"] = "numpy",
+    ) -> None:
+        if output not in ("numpy", "torch"):
+            raise ValueError(f"output must be 'numpy' or 'torch', got {output!r}")
+        self.filters = list(filters)
+        self.representation = representation
+        self.output = output
+        self._windows = _WindowCutter(time_window, event_count)
+
+    def reset(self) -> None:
+        """Back to the start of a stream: filter states and the open window are dropped."""
+        for f in self.filters:
+            f.reset()
+        self._windows.reset()
+
+    def filter(self, events: Events) -> Window:
+        """The events every filter keeps, as columns (the filters' states advance)."""
+        return dict(zip("txyp", self._filtered(columns(events))))
+
+    def feed(self, events: Events) -> list[Any]:
+        """Feeds one batch; returns the frames of the windows it completes."""
+        return [self._frame(w) for w in self._windows.add(self._filtered(columns(events)))]
+
+    def finish(self) -> list[Any]:
+        """The frame of the last window (if it holds events); the pipeline then starts over."""
+        out = [self._frame(w) for w in self._windows.finish()]
+        for f in self.filters:
+            f.reset()
+        return out
+
+    def run(self, source: Any, **batches: Any) -> Iterator[Any]:
+        """Frames of a whole stream, one at a time. ``source``: a path (read with
+        :func:`evlib.iter_batches`, which takes ``batches``' keywords, e.g. ``by_count``), an
+        :class:`evlib.EventFile`, or any iterable of event batches."""
+        self.reset()
+        if isinstance(source, (str, os.PathLike)):
+            from ._api import iter_batches
+
+            stream: Iterable[Any] = iter_batches(source, **batches)
+        elif hasattr(source, "iter_batches"):
+            stream = source.iter_batches(**batches)
+        else:
+            if batches:
+                raise TypeError("batch options apply to a path or an EventFile source")
+            stream = source
+        for batch in stream:
+            yield from self.feed(batch)
+        yield from self.finish()
+
+    def __call__(self, source: Any, **batches: Any) -> Any:
+        """Every frame of ``source`` stacked on a new first axis (see :meth:`run`); a list of
+        windows when there is no representation."""
+        frames = list(self.run(source, **batches))
+        if self.representation is None:
+            return frames
+        if not frames:
+            raise ValueError("the stream has no events, so no window and no frame shape")
+        if self.output == "torch":
+            import torch
+
+            return torch.stack(frames)
+        return np.stack(frames)
+
+    def _filtered(self, cols: Columns) -> Columns:
+        for f in self.filters:
+            keep = f._keep(cols).view(np.bool_)
+            cols = (cols[0][keep], cols[1][keep], cols[2][keep], cols[3][keep])
+        return cols
+
+    def _frame(self, window: Window) -> Any:
+        if self.representation is None:
+            return window
+        frame = self.representation(window)
+        return to_torch(frame) if self.output == "torch" else frame

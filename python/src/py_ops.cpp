@@ -19,6 +19,7 @@
 
 #include "evlib/ops/background_activity.hpp"
 #include "evlib/ops/event_frame.hpp"
+#include "evlib/ops/fast_decay.hpp"
 #include "evlib/ops/hot_pixels.hpp"
 #include "evlib/ops/refractory.hpp"
 #include "evlib/ops/slicing.hpp"
@@ -282,6 +283,17 @@ void bind_ops(nb::module_& m) {
            nb::arg("keep"), "Writes keep flags (uint8) for one batch; returns the number kept.")
       .def("reset", &StcfFilter::reset);
 
+  nb::class_<FastDecayFilter>(ops, "FastDecayFilter")
+      .def("__init__",
+           [](FastDecayFilter* self, std::uint32_t width, std::uint32_t height, std::int64_t half_life,
+              unsigned subdivision, float threshold) {
+             new (self) FastDecayFilter(sensor_of(width, height), FastDecayOptions{half_life, subdivision, threshold});
+           },
+           nb::arg("width"), nb::arg("height"), nb::arg("half_life_us"), nb::arg("subdivision"), nb::arg("threshold"))
+      .def("apply", &apply_filter<FastDecayFilter>, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
+           nb::arg("keep"), "Writes keep flags (uint8) for one batch; returns the number kept.")
+      .def("reset", &FastDecayFilter::reset);
+
   nb::class_<PixelCounter>(ops, "PixelCounter")
       .def("__init__",
            [](PixelCounter* self, std::uint32_t width, std::uint32_t height) {
@@ -354,17 +366,19 @@ void bind_ops(nb::module_& m) {
       .def(
           "add",
           [](HotsTimeSurfaces& s, const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
-             const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities) {
+             const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities, bool finish) {
             const EventView events = view_of(t, x, y, p);
             std::vector<double> out;
             {
               nb::gil_scoped_release release;
               s.add(events, out);
+              if (finish) s.finish(out);  // one array for a whole input: no concatenation
             }
             return owned_surfaces(std::move(out), polarities, SensorSize{width, height});
           },
           nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
-          nb::arg("polarities"), "The surfaces these events complete, (n, polarities, height, width) float64.")
+          nb::arg("polarities"), nb::arg("finish") = false,
+          "The surfaces these events complete (and with finish, the rest), (n, polarities, height, width) float64.")
       .def(
           "finish",
           [](HotsTimeSurfaces& s, std::uint32_t width, std::uint32_t height, unsigned polarities) {

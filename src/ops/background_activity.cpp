@@ -3,6 +3,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "prefetch.hpp"
+
 namespace evlib::ops {
 namespace {
 
@@ -24,7 +26,9 @@ std::size_t run_dv(EventView ev, SensorSize s, std::int64_t duration, std::int64
   const std::uint16_t* x = ev.x().data();
   const std::uint16_t* y = ev.y().data();
   std::size_t kept = 0;
-  for (std::size_t i = 0; i < ev.size(); ++i) {
+  for (std::size_t i = 0, n = ev.size(); i < n; ++i) {
+    if (i + detail::kPrefetchAhead < n)
+      detail::prefetch_neighbourhood(map, s, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
     if (!s.contains(x[i], y[i])) [[unlikely]] {
       keep[i] = 0;
       continue;
@@ -49,7 +53,9 @@ std::size_t run_jaer(EventView ev, SensorSize s, std::int64_t duration, std::int
   const std::uint16_t* x = ev.x().data();
   const std::uint16_t* y = ev.y().data();
   std::size_t kept = 0;
-  for (std::size_t i = 0; i < ev.size(); ++i) {
+  for (std::size_t i = 0, n = ev.size(); i < n; ++i) {
+    if (i + detail::kPrefetchAhead < n)
+      detail::prefetch_neighbourhood(map, s, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
     if (!s.contains(x[i], y[i])) [[unlikely]] {
       keep[i] = 0;
       continue;
@@ -78,7 +84,9 @@ std::size_t run_tonic(EventView ev, SensorSize s, std::int64_t duration, std::in
   const std::uint16_t* x = ev.x().data();
   const std::uint16_t* y = ev.y().data();
   std::size_t kept = 0;
-  for (std::size_t i = 0; i < ev.size(); ++i) {
+  for (std::size_t i = 0, n = ev.size(); i < n; ++i) {
+    if (i + detail::kPrefetchAhead < n)
+      detail::prefetch_neighbourhood(map, s, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
     if (!s.contains(x[i], y[i])) [[unlikely]] {
       keep[i] = 0;
       continue;

@@ -3,6 +3,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "prefetch.hpp"
+
 namespace evlib::ops {
 namespace {
 
@@ -26,6 +28,7 @@ std::size_t run(EventView events, SensorSize sensor, std::int64_t period, std::i
   const std::size_t n = events.size();
   std::size_t kept = 0;
   for (std::size_t i = 0; i < n; ++i) {
+    if (i + detail::kPrefetchAhead < n) detail::prefetch_pixel(last, sensor, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
     if (!sensor.contains(x[i], y[i])) [[unlikely]] {
       keep[i] = 0;
       continue;

@@ -27,17 +27,20 @@ StackedHistogramAccumulator::StackedHistogramAccumulator(SensorSize sensor, Stac
   if (options.count_cutoff > 255) throw std::invalid_argument("stacked histogram: the count cutoff must be 0..255");
   out_width_ = options.downsample_by_2 ? sensor.width / 2 : sensor.width;
   out_height_ = options.downsample_by_2 ? sensor.height / 2 : sensor.height;
-  if (options.fastmode) counts8_.resize(size());
-  else counts16_.resize(size());
 }
 
-void StackedHistogramAccumulator::start(std::int64_t t_first, std::int64_t t_last) {
+void StackedHistogramAccumulator::set_times(std::int64_t t_first, std::int64_t t_last) {
   t_first_ = t_first;
   // torch true-divides the int64 tensors in float32: both operands rounded to float first.
   span_ = static_cast<float>(std::max<std::int64_t>(t_last - t_first, 1));
   find_bin_starts();
-  std::ranges::fill(counts8_, 0);
-  std::ranges::fill(counts16_, 0);
+}
+
+void StackedHistogramAccumulator::start(std::int64_t t_first, std::int64_t t_last) {
+  set_times(t_first, t_last);
+  // The counts are allocated by the first window (assign keeps the capacity for the next ones).
+  if (options_.fastmode) counts8_.assign(size(), 0);
+  else counts16_.assign(size(), 0);
 }
 
 namespace {
@@ -138,7 +141,9 @@ void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
     throw std::invalid_argument("stacked histogram: the output holds " + std::to_string(out.size()) + " bytes, not " +
                                 std::to_string(size()));
   const auto cutoff = static_cast<int>(options_.count_cutoff);
-  if (options_.fastmode) {
+  if (counts8_.empty() && counts16_.empty()) {  // no start(): an empty window
+    std::ranges::fill(out, 0);
+  } else if (options_.fastmode) {
     std::ranges::transform(counts8_, out.begin(),
                            [cutoff](std::uint8_t c) { return static_cast<std::uint8_t>(std::min<int>(c, cutoff)); });
   } else {
@@ -147,9 +152,35 @@ void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
   }
 }
 
+void StackedHistogramAccumulator::count_window_into(EventView window, std::span<std::uint8_t> counts) {
+  if (!options_.fastmode || counts.size() != size())
+    throw std::invalid_argument("stacked histogram: count_window_into needs fast mode and size() bytes");
+  if (window.empty()) return;
+  detail::require_columns(window, kAllColumns, "stacked histogram");
+  set_times(window.t().front(), window.t().back());
+  const std::int64_t* starts = bin_starts_.data();
+  if (options_.downsample_by_2)
+    count_window<std::uint8_t, true>(window, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, counts.data());
+  else
+    count_window<std::uint8_t, false>(window, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, counts.data());
+}
+
 void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options,
                        std::span<std::uint8_t> out) {
   StackedHistogramAccumulator acc(sensor, options);
+  if (options.fastmode) {
+    // RVT's fast mode counts in uint8, which is what out holds: count there, then cut off in
+    // place, without a second buffer.
+    if (out.size() != acc.size())
+      throw std::invalid_argument("stacked histogram: the output holds " + std::to_string(out.size()) + " bytes, not " +
+                                  std::to_string(acc.size()));
+    std::ranges::fill(out, 0);
+    acc.count_window_into(window, out);
+    const auto cutoff = static_cast<std::uint8_t>(options.count_cutoff);
+    if (cutoff != 255)
+      for (std::uint8_t& c : out) c = std::min(c, cutoff);
+    return;
+  }
   if (!window.empty()) {
     detail::require_columns(window, kAllColumns, "stacked histogram");
     acc.start(window.t().front(), window.t().back());

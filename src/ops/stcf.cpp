@@ -3,6 +3,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "prefetch.hpp"
+
 namespace evlib::ops {
 namespace {
 // A pixel that never fired: far enough in the past that t - kNever overflows for no realistic t
@@ -34,7 +36,9 @@ std::size_t StcfFilter::apply(EventView events, std::span<std::uint8_t> keep) {
   const std::uint16_t* y = events.y().data();
   std::int64_t* map = map_.data();
   std::size_t kept = 0;
-  for (std::size_t i = 0; i < events.size(); ++i) {
+  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
+    if (i + detail::kPrefetchAhead < n)
+      detail::prefetch_neighbourhood(map, sensor_, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
     if (!sensor_.contains(x[i], y[i])) [[unlikely]] {
       keep[i] = 0;
       continue;

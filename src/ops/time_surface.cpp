@@ -1,7 +1,10 @@
 #include "evlib/ops/time_surface.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -48,6 +51,24 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
   });
 }
 
+namespace {
+
+// Room for `more` values at the end of out. A large fresh block is asked for transparent huge
+// pages before it is first written: 4 KiB first-touch faults cost more than computing the
+// surfaces (as for event columns, src/core/column_memory.cpp). Only the 2 MiB-aligned pages
+// inside the block are advised; the advice changes no content.
+void reserve_surfaces(std::vector<double>& out, std::size_t more) {
+  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+  const std::size_t before = out.capacity();
+  out.reserve(out.size() + more);
+  if (out.capacity() == before) return;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(out.data() + out.size()) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(out.data() + out.capacity()) & ~(kHugePage - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+}  // namespace
+
 HotsTimeSurfaces::HotsTimeSurfaces(HotsOptions options) : options_(options) {
   detail::require_sensor(options.sensor, "HOTS time surface");
   if (options.dt_us <= 0) throw std::invalid_argument("HOTS time surface: dt must be positive");
@@ -70,8 +91,22 @@ void HotsTimeSurfaces::emit(std::vector<double>& out) {
   const double tau = options_.tau_us;
   const std::size_t at = out.size();
   out.resize(at + memory_.size());
-  std::ranges::transform(memory_, out.begin() + static_cast<std::ptrdiff_t>(at),
-                         [&](double m) { return std::exp(-(end - m) / tau); });
+  // The value depends on end - m alone (both whole numbers of µs below 2^53: the difference is
+  // exact), so each age's exp is computed once and reused: the same expression on the same
+  // double gives the same bits, and a window of a busy stream holds far fewer distinct ages
+  // than cells. Ages past the table, and never-fired cells (-inf: exp gives 0), are computed.
+  if (decay_.empty()) decay_.assign(std::min<std::size_t>(kDecayTable, 4 * memory_.size() + 1024), kUnknown);
+  const auto table_size = static_cast<double>(decay_.size());
+  double* decay = decay_.data();
+  std::ranges::transform(memory_, out.begin() + static_cast<std::ptrdiff_t>(at), [&](double m) {
+    const double age = end - m;
+    if (age >= 0.0 && age < table_size) {
+      double& v = decay[static_cast<std::size_t>(age)];
+      if (std::isnan(v)) v = std::exp(-age / tau);
+      return v;
+    }
+    return std::exp(-(end - m) / tau);
+  });
   ++window_;
   ++emitted_;
 }
@@ -92,6 +127,10 @@ std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
     last_t_ = t[0];
   }
   std::int64_t window_end = start_ + (window_ + 1) * options_.dt_us;
+  if (const std::int64_t last = t[events.size() - 1]; last >= window_end) {  // sorted: the surfaces to come
+    const auto windows = static_cast<std::size_t>((last - window_end) / options_.dt_us) + 1;
+    reserve_surfaces(out, windows * memory_.size());
+  }
   for (std::size_t i = 0, n = events.size(); i < n; ++i) {
     if (t[i] < last_t_)
       throw std::invalid_argument("HOTS time surface: time decreases at event " + std::to_string(i) + " of a batch");

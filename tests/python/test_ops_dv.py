@@ -53,3 +53,18 @@ def test_last_timestamp_frame_is_dv_processing_time_surface_frame(dv, seed: int)
     timestamps = ops.LastTimestampMap((width, height))
     timestamps.add(events)
     np.testing.assert_array_equal(timestamps.frame(), expected)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fast_decay_keeps_what_dv_processing_keeps(dv, seed: int) -> None:  # type: ignore[no-untyped-def]
+    events, width, height = random_case(seed)
+    half_life, subdivision, threshold = 200 + seed * 700, 1 + seed % 5, 1.0 + 0.5 * (seed % 4)
+    reference_filter = dv.noise.FastDecayNoiseFilter(
+        (width, height), halfLife=datetime.timedelta(microseconds=half_life), subdivisionFactor=subdivision,
+        noiseThreshold=threshold)
+    reference_filter.accept(event_store(dv, events))
+    expected = store_rows(reference_filter.generateEvents())
+    kept = ops.FastDecay((width, height), half_life, subdivision, threshold).filter(events)
+    got = np.stack([kept["t"], kept["x"], kept["y"], kept["p"]], 1).astype(np.int64).reshape(-1, 4)
+    np.testing.assert_array_equal(got, expected)
+    assert 0 < len(got) or len(events) < 50  # the comparison is not between two empty outputs

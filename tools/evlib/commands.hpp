@@ -10,5 +10,6 @@ void add_bench_command(CLI::App& app, int& exit_code);
 void add_generate_command(CLI::App& app, int& exit_code);
 void add_convert_command(CLI::App& app, int& exit_code);
 void add_render_command(CLI::App& app, int& exit_code);
+void add_frames_command(CLI::App& app, int& exit_code);
 
 }  // namespace evlib::cli

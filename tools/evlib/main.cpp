@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   evlib::cli::add_generate_command(app, exit_code);
   evlib::cli::add_convert_command(app, exit_code);
   evlib::cli::add_render_command(app, exit_code);
+  evlib::cli::add_frames_command(app, exit_code);
   try {
     app.parse(argc, argv);
     evlib::cli::finish_stdout();

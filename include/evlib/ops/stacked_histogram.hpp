@@ -35,12 +35,16 @@ class StackedHistogramAccumulator {
   // Events outside the sensor, with p > 1, or before t_first are not counted.
   void add(EventView part);
   void finish(std::span<std::uint8_t> out) const;
+  // Fast mode only: one whole window's uint8 counts (wrapping at 256) added into `counts`
+  // (size() bytes, not zeroed here), without the cutoff and without the accumulator's buffer.
+  void count_window_into(EventView window, std::span<std::uint8_t> counts);
 
   std::size_t out_width() const noexcept { return out_width_; }
   std::size_t out_height() const noexcept { return out_height_; }
   std::size_t size() const noexcept { return 2u * options_.bins * out_width_ * out_height_; }
 
  private:
+  void set_times(std::int64_t t_first, std::int64_t t_last);
   void find_bin_starts();
 
   SensorSize sensor_;

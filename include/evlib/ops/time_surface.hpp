@@ -6,6 +6,7 @@
 //   exp(-(window end - last time) / tau) per (polarity, y, x), 0 where no event came yet.
 // Both stream: state carries across add() calls, so batch boundaries do not change the output.
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -60,6 +61,11 @@ class HotsTimeSurfaces {
 
   HotsOptions options_;
   std::vector<double> memory_;  // -inf: never fired (exp gives 0)
+  // exp(-age / tau) by whole age in µs below 2^15 (256 KiB: a larger table misses the cache more
+  // than exp costs), NaN until computed (see emit()).
+  static constexpr std::size_t kDecayTable = std::size_t{1} << 15;
+  static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> decay_;
   bool started_ = false;
   std::int64_t start_ = 0;
   std::int64_t last_t_ = 0;

@@ -110,6 +110,29 @@ TEST(HotsTimeSurface, random_batch_splits_give_the_same_surfaces) {
   }
 }
 
+TEST(HotsTimeSurface, every_value_is_the_direct_exp_of_its_age_also_past_the_table_of_ages) {
+  // A small sensor with a burst, a gap longer than the table of ages (2^20 us), and another
+  // burst: values from the table and computed ones must both be exp(-(end - last) / tau) exactly.
+  const SensorSize sensor{7, 4};
+  Events e = testing::random_events(3000, sensor, 3, 40);
+  const std::int64_t gap = e.t.back() + (std::int64_t{3} << 20);
+  const Events later = testing::random_events(3000, sensor, 4, 40);
+  for (std::size_t i = 0; i < later.size(); ++i) e.add(gap + later.t[i], later.x[i], later.y[i], later.p[i]);
+  const HotsOptions o{.sensor = sensor, .dt_us = 2000, .tau_us = 7000.0, .include_incomplete = true};
+  const auto surfaces = hots_time_surfaces(e.view(), o);
+  // The same by the definition: after window k, exp(-(end_k - last time of the cell) / tau).
+  const std::size_t cells = 2 * sensor.pixels();
+  std::vector<double> last(cells, -INFINITY);
+  std::size_t event = 0;
+  for (std::size_t k = 0; k * cells < surfaces.size(); ++k) {
+    const std::int64_t end = e.t.front() + static_cast<std::int64_t>(k + 1) * o.dt_us;
+    for (; event < e.size() && e.t[event] < end; ++event)
+      last[e.p[event] * sensor.pixels() + e.y[event] * sensor.width + e.x[event]] = static_cast<double>(e.t[event]);
+    for (std::size_t c = 0; c < cells; ++c)
+      ASSERT_EQ(surfaces[k * cells + c], std::exp(-(static_cast<double>(end) - last[c]) / o.tau_us)) << "window " << k;
+  }
+}
+
 TEST(HotsTimeSurface, empty_input_gives_no_surface_and_an_empty_map_stays_zero) {
   EXPECT_TRUE(hots_time_surfaces(EventView{}, hots()).empty());
   LastTimestampMap map({2, 2});

@@ -1,0 +1,643 @@
+// evlib frames FILE OUT.npy|OUT.h5: one representation (event histogram, RVT stacked histogram,
+// voxel grid, HOTS time surface) per window of time or of events, streamed chunk by chunk.
+//
+// Memory holds one chunk, the events of the open window (a window split across chunks is
+// gathered, so that a voxel grid or stacked histogram sees its whole window, as the library's
+// functions do) and one frame; the frames go to the output as they are made. Windows follow the
+// clean slicing of docs/processing.md: time windows [t0 + k*W, t0 + (k+1)*W) from the first event,
+// the last one holding the last event, empty windows included; count windows of N events, the
+// last one shorter. The time surface is tonic's ToTimesurface with dt = the window.
+//
+// Outputs are written under a temporary name and renamed into place at the end: .npy with its
+// header written last (the number of windows is known only then), HDF5 as a chunked dataset
+// extended frame by frame, with the windows' bounds beside it.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "event_filters.hpp"
+#include "evlib/error.hpp"
+#include "evlib/ops/event_frame.hpp"
+#include "evlib/ops/stacked_histogram.hpp"
+#include "evlib/ops/time_surface.hpp"
+#include "evlib/ops/voxel_grid.hpp"
+#include "evlib/reader.hpp"
+#include "evlib/scan.hpp"
+#include "io/atomic_file.hpp"
+#if EVLIB_WITH_HDF5
+#include "formats/hdf5/hdf5_util.hpp"
+#include "formats/hdf5/hdf5_write_support.hpp"
+#endif
+
+namespace evlib::cli {
+
+namespace {
+
+enum class Repr { kHistogram, kStackedHistogram, kVoxelGrid, kTimeSurface };
+enum class Dtype { kU8, kI16, kU16, kI32, kF32, kF64 };
+
+struct DtypeInfo {
+  const char* name;
+  const char* npy_descr;
+  std::size_t size;
+};
+
+DtypeInfo info(Dtype d) {
+  switch (d) {
+    case Dtype::kU8: return {"uint8", "|u1", 1};
+    case Dtype::kI16: return {"int16", "<i2", 2};
+    case Dtype::kU16: return {"uint16", "<u2", 2};
+    case Dtype::kI32: return {"int32", "<i4", 4};
+    case Dtype::kF32: return {"float32", "<f4", 4};
+    case Dtype::kF64: return {"float64", "<f8", 8};
+  }
+  return {"", "", 0};
+}
+
+const std::map<std::string, Repr> kReprs{{"histogram", Repr::kHistogram},
+                                         {"stacked-histogram", Repr::kStackedHistogram},
+                                         {"voxel-grid", Repr::kVoxelGrid},
+                                         {"time-surface", Repr::kTimeSurface}};
+const std::map<std::string, Dtype> kDtypes{{"uint8", Dtype::kU8},  {"int16", Dtype::kI16},   {"uint16", Dtype::kU16},
+                                           {"int32", Dtype::kI32}, {"float32", Dtype::kF32}, {"float64", Dtype::kF64}};
+
+struct FramesArgs {
+  std::string path;
+  std::string out;
+  std::string repr;
+  std::string window;  // a time, e.g. 50ms
+  std::uint64_t count = 0;
+  unsigned bins = 0;  // 0: the representation's default (10 stacked, 5 voxel)
+  unsigned polarities = 2;
+  std::string dtype;  // "": the representation's default
+  bool wrap = false;
+  unsigned cutoff = 255;
+  bool exact_counts = false;
+  bool downsample = false;
+  std::string convention = "e2vid";
+  bool normalize = false;
+  std::string tau;  // time; default: the window
+  std::string format;
+  std::string dataset = "frames";
+  std::string compression;
+  bool force = false;
+  bool quiet = false;
+  ReaderFlags flags;
+  ScanFlags scan;
+  FilterFlags filters;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Outputs
+
+// Where the frames go, one at a time, each with its window's time bounds [t_begin, t_end).
+class FrameWriter {
+ public:
+  virtual ~FrameWriter() = default;
+  virtual void append(std::span<const std::byte> frame, std::int64_t t_begin, std::int64_t t_end) = 0;
+  virtual void commit() = 0;
+  std::uint64_t frames() const noexcept { return frames_; }
+
+ protected:
+  std::uint64_t frames_ = 0;
+};
+
+// A .npy array (frames, *frame_shape). The header's size is fixed (kHeaderBytes, a multiple of
+// 64 as numpy writes them) and written again with the final number of frames at commit().
+class NpyFrameWriter final : public FrameWriter {
+ public:
+  static constexpr std::size_t kHeaderBytes = 256;
+
+  NpyFrameWriter(const std::string& path, bool force, Dtype dtype, std::vector<std::size_t> frame_shape)
+      : file_(path, force), dtype_(dtype), frame_shape_(std::move(frame_shape)) {
+    file_.require_seekable("npy");
+    const std::string header = header_for(0);
+    file_.write(header.data(), header.size());
+  }
+
+  void append(std::span<const std::byte> frame, std::int64_t, std::int64_t) override {
+    file_.write(frame.data(), frame.size());
+    ++frames_;
+  }
+
+  void commit() override {
+    const std::string header = header_for(frames_);
+    file_.write_at(0, header.data(), header.size());
+    file_.commit();
+  }
+
+ private:
+  std::string header_for(std::uint64_t frames) const {
+    std::string dict = "{'descr': '" + std::string(info(dtype_).npy_descr) + "', 'fortran_order': False, 'shape': (" +
+                       std::to_string(frames);
+    for (std::size_t d : frame_shape_) dict += ", " + std::to_string(d);
+    dict += "), }";
+    std::string header = std::string("\x93NUMPY\x01\x00", 8);
+    const std::size_t length = kHeaderBytes - 10;
+    if (dict.size() + 1 > length) throw IoError(file_.path(), "npy header too long for the frame shape");
+    header += static_cast<char>(length & 0xff);
+    header += static_cast<char>(length >> 8);
+    header += dict;
+    header.append(length - dict.size() - 1, ' ');
+    header += '\n';
+    return header;
+  }
+
+  detail::AtomicFile file_;
+  Dtype dtype_;
+  std::vector<std::size_t> frame_shape_;
+};
+
+#if EVLIB_WITH_HDF5
+hid_t hdf5_type(Dtype d) {
+  switch (d) {
+    case Dtype::kU8: return H5T_NATIVE_UINT8;
+    case Dtype::kI16: return H5T_NATIVE_INT16;
+    case Dtype::kU16: return H5T_NATIVE_UINT16;
+    case Dtype::kI32: return H5T_NATIVE_INT32;
+    case Dtype::kF32: return H5T_NATIVE_FLOAT;
+    case Dtype::kF64: return H5T_NATIVE_DOUBLE;
+  }
+  return H5I_INVALID_HID;
+}
+
+// An HDF5 file with the dataset `name` of shape (frames, *frame_shape), chunked one frame a chunk
+// and extended by each append(), and 1-D int64 datasets t_begin and t_end beside it.
+class Hdf5FrameWriter final : public FrameWriter {
+ public:
+  Hdf5FrameWriter(const std::string& path, bool force, Dtype dtype, const std::vector<std::size_t>& frame_shape,
+                  const std::string& name, int gzip_level, const std::map<std::string, std::string>& attributes)
+      : file_(path, force, detail::AtomicFile::NonRegular::kRefuse), path_(path), name_(name), type_(hdf5_type(dtype)) {
+    namespace h5 = detail::h5;
+    h5::QuietErrors quiet;
+    h5file_ = h5::create_file(path_, file_.temp_path());
+    dims_.push_back(0);
+    for (std::size_t d : frame_shape) dims_.push_back(d);
+    std::vector<hsize_t> max = dims_, chunk = dims_;
+    max[0] = H5S_UNLIMITED;
+    chunk[0] = 1;
+    h5::Handle space = h5::space_handle(H5Screate_simple(static_cast<int>(dims_.size()), dims_.data(), max.data()));
+    h5::Handle dcpl = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    if (gzip_level >= 0) {
+      if (H5Tget_size(type_) > 1) H5Pset_shuffle(dcpl.get());
+      H5Pset_deflate(dcpl.get(), static_cast<unsigned>(gzip_level));
+    }
+    h5::Handle lcpl = h5::plist_handle(H5Pcreate(H5P_LINK_CREATE));
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    dataset_ = h5::dataset_handle(
+        H5Dcreate2(h5file_.get(), name_.c_str(), type_, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT));
+    if (!dataset_) h5::fail_write(path_, "cannot create dataset " + name_);
+    for (const auto& [key, value] : attributes) h5::write_string_attribute(path_, dataset_.get(), key, value);
+    h5::Handle times = h5::plist_handle(H5Pcreate(H5P_DATASET_CREATE));
+    const hsize_t time_chunk = 4096;
+    H5Pset_chunk(times.get(), 1, &time_chunk);
+    t_begin_.emplace(path_, h5file_.get(), name_ + "_t_begin", H5T_STD_I64LE, H5T_NATIVE_INT64, times.get(), lcpl.get());
+    t_end_.emplace(path_, h5file_.get(), name_ + "_t_end", H5T_STD_I64LE, H5T_NATIVE_INT64, times.get(), lcpl.get());
+  }
+
+  ~Hdf5FrameWriter() override {
+    detail::h5::QuietErrors quiet;  // abandoned: AtomicFile removes the temporary file
+    close_all();
+  }
+
+  void append(std::span<const std::byte> frame, std::int64_t t_begin, std::int64_t t_end) override {
+    namespace h5 = detail::h5;
+    h5::QuietErrors quiet;
+    std::vector<hsize_t> grown = dims_, start(dims_.size(), 0), one = dims_;
+    grown[0] = frames_ + 1;
+    start[0] = frames_;
+    one[0] = 1;
+    if (H5Dset_extent(dataset_.get(), grown.data()) < 0) h5::fail_write(path_, "cannot extend dataset " + name_);
+    h5::Handle file_space = h5::space_handle(H5Dget_space(dataset_.get()));
+    h5::Handle memory = h5::space_handle(H5Screate_simple(static_cast<int>(one.size()), one.data(), nullptr));
+    if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, one.data(), nullptr) < 0 ||
+        H5Dwrite(dataset_.get(), type_, memory.get(), file_space.get(), H5P_DEFAULT, frame.data()) < 0) {
+      h5::fail_write(path_, "cannot write frame " + std::to_string(frames_) + " of " + name_);
+    }
+    t_begin_->append(&t_begin, 1);
+    t_end_->append(&t_end, 1);
+    ++frames_;
+  }
+
+  void commit() override {
+    detail::h5::QuietErrors quiet;
+    if (!close_all()) detail::h5::fail_write(path_, "cannot finish the file");
+    file_.commit();
+  }
+
+ private:
+  bool close_all() {
+    bool ok = true;
+    if (t_begin_) ok = t_begin_->close() && ok;
+    if (t_end_) ok = t_end_->close() && ok;
+    ok = dataset_.close() && ok;
+    return h5file_.close() && ok;
+  }
+
+  detail::AtomicFile file_;  // declared first: the HDF5 handles close before it removes the file
+  std::string path_;
+  std::string name_;
+  hid_t type_;
+  std::vector<hsize_t> dims_;
+  detail::h5::Handle h5file_;
+  detail::h5::Handle dataset_;
+  std::optional<detail::h5::AppendDataset> t_begin_, t_end_;
+};
+#endif
+
+int gzip_level_of(const std::string& compression) {
+  if (compression.empty() || compression == "none") return -1;
+  if (compression == "gzip") return 4;
+  if (compression.size() == 6 && compression.compare(0, 5, "gzip=") == 0 && compression[5] >= '0' &&
+      compression[5] <= '9') {
+    return compression[5] - '0';
+  }
+  throw InvalidArgument("unknown --compression '" + compression + "' (use none, gzip or gzip=0 ... gzip=9)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Representations
+
+// Makes the frame of one window; stateful representations (the time surface) are fed the whole
+// stream instead (see TimeSurfaceFrames).
+class WindowFrame {
+ public:
+  WindowFrame(Repr repr, const FramesArgs& a, ops::SensorSize sensor, Dtype dtype)
+      : repr_(repr), sensor_(sensor), dtype_(dtype) {
+    frame_options_.sensor = sensor;
+    frame_options_.polarities = a.polarities;
+    frame_options_.overflow = a.wrap ? ops::CountOverflow::kWrap : ops::CountOverflow::kSaturate;
+    stacked_options_.bins = a.bins != 0 ? a.bins : 10;
+    stacked_options_.count_cutoff = a.cutoff;
+    stacked_options_.fastmode = !a.exact_counts;
+    stacked_options_.downsample_by_2 = a.downsample;
+    voxel_options_.sensor = sensor;
+    voxel_options_.bins = a.bins != 0 ? a.bins : 5;
+    voxel_options_.convention = a.convention == "tonic" ? ops::VoxelConvention::kTonic : ops::VoxelConvention::kE2vid;
+    voxel_options_.normalize = a.normalize;
+    const std::size_t h = sensor.height, w = sensor.width;
+    switch (repr) {
+      case Repr::kHistogram: shape_ = {a.polarities, h, w}; break;
+      case Repr::kStackedHistogram:
+        shape_ = {2 * std::size_t{stacked_options_.bins}, a.downsample ? h / 2 : h, a.downsample ? w / 2 : w};
+        break;
+      case Repr::kVoxelGrid: shape_ = {voxel_options_.bins, h, w}; break;
+      case Repr::kTimeSurface: shape_ = {a.polarities, h, w}; break;
+    }
+    buffer_.resize(values() * info(dtype).size);
+  }
+
+  const std::vector<std::size_t>& shape() const noexcept { return shape_; }
+  std::size_t values() const noexcept { return shape_[0] * shape_[1] * shape_[2]; }
+
+  std::span<const std::byte> make(EventView window) {
+    switch (repr_) {
+      case Repr::kHistogram: dispatch([&](auto* out) { histogram(window, out); }); break;
+      case Repr::kStackedHistogram:
+        ops::stacked_histogram(window, sensor_, stacked_options_, typed<std::uint8_t>());
+        break;
+      case Repr::kVoxelGrid:
+        if (dtype_ == Dtype::kF32) {
+          ops::voxel_grid(window, voxel_options_, typed<float>());
+        } else {
+          ops::voxel_grid(window, voxel_options_, typed<double>());
+        }
+        break;
+      case Repr::kTimeSurface: throw std::logic_error("time surfaces are made by TimeSurfaceFrames");
+    }
+    return buffer_;
+  }
+
+ private:
+  template <class T>
+  std::span<T> typed() {
+    return {reinterpret_cast<T*>(buffer_.data()), values()};
+  }
+  template <class F>
+  void dispatch(F&& f) {
+    switch (dtype_) {
+      case Dtype::kU8: f(static_cast<std::uint8_t*>(nullptr)); break;
+      case Dtype::kI16: f(static_cast<std::int16_t*>(nullptr)); break;
+      case Dtype::kU16: f(static_cast<std::uint16_t*>(nullptr)); break;
+      case Dtype::kI32: f(static_cast<std::int32_t*>(nullptr)); break;
+      case Dtype::kF32: f(static_cast<float*>(nullptr)); break;
+      case Dtype::kF64: f(static_cast<double*>(nullptr)); break;
+    }
+  }
+  template <class T>
+  void histogram(EventView window, T*) {
+    const std::span<T> frame = typed<T>();
+    std::fill(frame.begin(), frame.end(), T{0});
+    ops::accumulate_frame(window, frame_options_, frame);
+  }
+
+  Repr repr_;
+  ops::SensorSize sensor_;
+  Dtype dtype_;
+  ops::EventFrameOptions frame_options_;
+  ops::StackedHistogramOptions stacked_options_;
+  ops::VoxelGridOptions voxel_options_;
+  std::vector<std::size_t> shape_;
+  std::vector<std::byte> buffer_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Windows
+
+// Cuts the stream into windows (by time from the first event, or by count) and calls `emit`
+// with each window's events and bounds. A window inside one chunk is passed as a view of the
+// chunk; one spread over several is gathered into owned columns first.
+class WindowCutter {
+ public:
+  using Emit = std::function<void(EventView window, std::int64_t t_begin, std::int64_t t_end)>;
+
+  WindowCutter(std::int64_t window_us, std::uint64_t count, std::string path, Emit emit)
+      : window_us_(window_us), count_(count), path_(std::move(path)), emit_(std::move(emit)) {}
+
+  void add(EventView events) {
+    if (events.empty()) return;
+    if (window_us_ > 0) check_time_order(events);
+    std::size_t i = 0;
+    while (i < events.size()) {
+      if (window_us_ > 0) {
+        if (!started_) {
+          started_ = true;
+          window_begin_ = events.t()[0];
+        }
+        const std::int64_t end = window_begin_ + window_us_;
+        const auto t = events.t();
+        const std::size_t j = static_cast<std::size_t>(std::lower_bound(t.begin() + i, t.end(), end) - t.begin());
+        if (j == events.size()) {
+          gather(events.slice(i, j));
+          return;
+        }
+        close_window(events.slice(i, j), window_begin_, end);
+        window_begin_ = end;
+        // Empty windows up to the one holding the next event.
+        while (t[j] >= window_begin_ + window_us_) {
+          emit_(EventView{}, window_begin_, window_begin_ + window_us_);
+          window_begin_ += window_us_;
+        }
+        i = j;
+      } else {
+        const std::size_t need = count_ - gathered();
+        const std::size_t j = std::min(events.size(), i + need);
+        if (j - i < need) {
+          gather(events.slice(i, j));
+          return;
+        }
+        const EventView last = events.slice(i, j);
+        const std::int64_t first_t = gathered() != 0 ? t_[0] : last.t()[0];
+        close_window(last, first_t, last.t()[last.size() - 1] + 1);
+        i = j;
+      }
+    }
+  }
+
+  // The last window, when it holds events.
+  void finish() {
+    if (gathered() == 0) return;
+    const EventView rest{t_.data(), x_.data(), y_.data(), p_.data(), gathered()};
+    if (window_us_ > 0) {
+      emit_(rest, window_begin_, window_begin_ + window_us_);
+    } else {
+      emit_(rest, t_.front(), t_.back() + 1);
+    }
+    clear();
+  }
+
+ private:
+  void check_time_order(EventView events) {
+    const auto t = events.t();
+    if (have_last_ && t[0] < last_t_) fail_order(last_t_, t[0]);
+    const auto bad = std::is_sorted_until(t.begin(), t.end());
+    if (bad != t.end()) fail_order(*(bad - 1), *bad);
+    have_last_ = true;
+    last_t_ = t[t.size() - 1];
+  }
+  [[noreturn]] void fail_order(std::int64_t before, std::int64_t after) const {
+    throw InvalidArgument(path_ + ": time goes back from " + std::to_string(before) + " to " + std::to_string(after) +
+                          " us: --window needs events in time order (use --count)");
+  }
+  std::size_t gathered() const noexcept { return t_.size(); }
+  void gather(EventView part) {
+    t_.insert(t_.end(), part.t().begin(), part.t().end());
+    x_.insert(x_.end(), part.x().begin(), part.x().end());
+    y_.insert(y_.end(), part.y().begin(), part.y().end());
+    p_.insert(p_.end(), part.p().begin(), part.p().end());
+  }
+  // The open window ends with `last` (the rest of it, if any, was gathered before).
+  void close_window(EventView last, std::int64_t t_begin, std::int64_t t_end) {
+    if (gathered() == 0) {
+      emit_(last, t_begin, t_end);
+      return;
+    }
+    gather(last);
+    emit_(EventView{t_.data(), x_.data(), y_.data(), p_.data(), gathered()}, t_begin, t_end);
+    clear();
+  }
+  void clear() {
+    t_.clear(), x_.clear(), y_.clear(), p_.clear();
+  }
+
+  std::int64_t window_us_;
+  std::uint64_t count_;
+  std::string path_;
+  Emit emit_;
+  bool started_ = false;
+  std::int64_t window_begin_ = 0;
+  bool have_last_ = false;
+  std::int64_t last_t_ = 0;
+  std::vector<std::int64_t> t_;
+  std::vector<std::uint16_t> x_, y_;
+  std::vector<std::uint8_t> p_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Dtype dtype_for(Repr repr, const FramesArgs& a) {
+  const auto given = [&]() -> std::optional<Dtype> {
+    if (a.dtype.empty()) return std::nullopt;
+    return kDtypes.at(a.dtype);
+  }();
+  const auto refuse = [&](const char* allowed) {
+    throw InvalidArgument("--dtype " + a.dtype + " does not suit --repr " + a.repr + " (" + allowed + ")");
+  };
+  switch (repr) {
+    case Repr::kHistogram: return given.value_or(Dtype::kI16);
+    case Repr::kStackedHistogram:
+      if (given && *given != Dtype::kU8) refuse("uint8 only");
+      return Dtype::kU8;
+    case Repr::kVoxelGrid:
+      if (given && *given != Dtype::kF32 && *given != Dtype::kF64) refuse("float32 or float64");
+      return given.value_or(a.convention == "tonic" ? Dtype::kF64 : Dtype::kF32);
+    case Repr::kTimeSurface:
+      if (given && *given != Dtype::kF32 && *given != Dtype::kF64) refuse("float32 or float64");
+      return given.value_or(Dtype::kF64);
+  }
+  return Dtype::kF64;
+}
+
+std::unique_ptr<FrameWriter> open_output(const FramesArgs& a, Dtype dtype, const std::vector<std::size_t>& shape,
+                                         std::int64_t window_us) {
+  std::string format = a.format;
+  if (format.empty()) {
+    if (a.out.ends_with(".npy")) format = "npy";
+    else if (a.out.ends_with(".h5") || a.out.ends_with(".hdf5")) format = "hdf5";
+    else throw InvalidArgument("cannot tell the output format of '" + a.out + "' (name it .npy or .h5, or give --out-format)");
+  }
+  const int gzip_level = gzip_level_of(a.compression);
+  if (format == "npy") {
+    if (gzip_level >= 0) throw InvalidArgument("--compression applies to HDF5 outputs only");
+    return std::make_unique<NpyFrameWriter>(a.out, a.force, dtype, shape);
+  }
+#if EVLIB_WITH_HDF5
+  std::map<std::string, std::string> attributes{{"representation", a.repr}, {"source", a.path}};
+  attributes[window_us > 0 ? "window_us" : "window_events"] =
+      std::to_string(window_us > 0 ? static_cast<std::uint64_t>(window_us) : a.count);
+  return std::make_unique<Hdf5FrameWriter>(a.out, a.force, dtype, shape, a.dataset, gzip_level, attributes);
+#else
+  (void)window_us;
+  throw UnsupportedFormat::unavailable(a.out, "built without HDF5 support: write .npy");
+#endif
+}
+
+int run_frames(const FramesArgs& a) {
+  const Repr repr = kReprs.at(a.repr);
+  const std::int64_t window_us = a.window.empty() ? 0 : parse_time_us(a.window);
+  if ((window_us > 0) == (a.count > 0)) throw InvalidArgument("give one of --window (a positive time) or --count");
+  if (repr == Repr::kTimeSurface && window_us <= 0) throw InvalidArgument("--repr time-surface needs --window");
+  if (a.cutoff > 255) throw InvalidArgument("--cutoff must be 0..255");
+  const Dtype dtype = dtype_for(repr, a);
+
+  Progress progress(0, !a.quiet);
+  const ReadOptions options = a.flags.resolve();
+  const Scan scan = a.scan.make(a.path, options).on_progress([&](const ScanProgress& p) {
+    progress.update(p.fraction(), p.events);
+  });
+  const ops::SensorSize sensor{options.width != 0 ? options.width : scan.metadata().width,
+                               options.height != 0 ? options.height : scan.metadata().height};
+  if (sensor.width == 0 || sensor.height == 0) {
+    throw InvalidArgument(a.path + ": the file does not give the sensor size: give --width and --height");
+  }
+  FirstPass first_pass;
+  if (readable_twice(a.path)) {
+    first_pass = [&](const std::function<void(const EventBatch&)>& visit) {
+      BatchStream pass = a.scan.make(a.path, options).chunks();
+      while (auto chunk = pass.next()) visit(chunk->events);
+    };
+  }
+  EventFilters filters(a.filters, sensor, a.path, first_pass);
+
+  WindowFrame frame(repr, a, sensor, dtype);
+  const std::unique_ptr<FrameWriter> out = open_output(a, dtype, frame.shape(), window_us);
+  BatchStream chunks = scan.chunks();
+  if (repr == Repr::kTimeSurface) {
+    ops::HotsOptions hots;
+    hots.sensor = sensor;
+    hots.dt_us = window_us;
+    hots.tau_us = static_cast<double>(a.tau.empty() ? window_us : parse_time_us(a.tau));
+    if (hots.tau_us <= 0) throw InvalidArgument("--tau must be a positive time");
+    hots.polarities = a.polarities;
+    hots.include_incomplete = true;
+    ops::HotsTimeSurfaces surfaces(hots);
+    std::optional<std::int64_t> t0;
+    std::vector<double> made;
+    std::vector<float> narrowed;
+    const auto flush = [&] {
+      const std::size_t n = hots.sensor.pixels() * hots.polarities;
+      for (std::size_t k = 0; k * n < made.size(); ++k) {
+        const std::int64_t begin = *t0 + static_cast<std::int64_t>(out->frames()) * window_us;
+        std::span<const double> one(made.data() + k * n, n);
+        if (dtype == Dtype::kF32) {
+          narrowed.assign(one.begin(), one.end());
+          out->append(std::as_bytes(std::span<const float>(narrowed)), begin, begin + window_us);
+        } else {
+          out->append(std::as_bytes(one), begin, begin + window_us);
+        }
+      }
+      made.clear();
+    };
+    while (auto chunk = chunks.next()) {
+      const EventBatch events = filters.apply(std::move(chunk->events));
+      if (!t0 && !events.empty()) t0 = events.t()[0];
+      surfaces.add(events, made);
+      flush();
+    }
+    if (t0) {
+      surfaces.finish(made);
+      flush();
+    }
+  } else {
+    WindowCutter cutter(window_us, a.count, a.path, [&](EventView window, std::int64_t t_begin, std::int64_t t_end) {
+      out->append(frame.make(window), t_begin, t_end);
+    });
+    while (auto chunk = chunks.next()) cutter.add(filters.apply(std::move(chunk->events)));
+    cutter.finish();
+  }
+  out->commit();
+  progress.finish();
+  if (!a.quiet) {
+    const auto& s = frame.shape();
+    std::fprintf(stderr, "%llu frames of %zu x %zu x %zu %s written to %s\n", static_cast<unsigned long long>(out->frames()),
+                 s[0], s[1], s[2], info(dtype).name, printable(a.out).c_str());
+  }
+  return 0;
+}
+
+template <class Map>
+std::vector<std::string> keys_of(const Map& m) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : m) keys.push_back(k);
+  return keys;
+}
+
+}  // namespace
+
+void add_frames_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<FramesArgs>();
+  CLI::App* cmd = app.add_subcommand("frames", "Write a representation per time window or event count to .npy or HDF5");
+  cmd->add_option("FILE", args->path, "Recording to read")->required();
+  cmd->add_option("OUT", args->out, "Output: .npy (frames, C, H, W) or .h5")->required();
+  cmd->add_option("--repr", args->repr, "Representation")->required()->check(CLI::IsMember(keys_of(kReprs)));
+  auto* window = cmd->add_option("--window", args->window, "Time window (e.g. 50ms), from the first event")
+                     ->check(time_value());
+  auto* count = cmd->add_option("--count", args->count, "Windows of N events (the last one may be shorter)")
+                    ->check(CLI::Range(std::uint64_t{1}, kMaxChunkEvents));
+  window->excludes(count);
+  cmd->add_option("--bins", args->bins, "Time bins (stacked-histogram: 10, voxel-grid: 5)")->check(CLI::Range(1u, 1024u));
+  cmd->add_option("--polarities", args->polarities, "histogram / time-surface channels: 2 (by polarity) or 1")
+      ->check(CLI::IsMember({1u, 2u}));
+  cmd->add_option("--dtype", args->dtype, "Element type (histogram: int16; voxel-grid: float32 e2vid, float64 tonic)")
+      ->check(CLI::IsMember(keys_of(kDtypes)));
+  cmd->add_flag("--wrap", args->wrap, "histogram: counts wrap modulo the type as tonic's int16 (default: saturate)");
+  cmd->add_option("--cutoff", args->cutoff, "stacked-histogram: RVT's count cutoff (0..255)");
+  cmd->add_flag("--exact-counts", args->exact_counts, "stacked-histogram: clamp counts instead of RVT's uint8 wrap (fastmode)");
+  cmd->add_flag("--downsample", args->downsample, "stacked-histogram: RVT's x2 downsampling");
+  cmd->add_option("--convention", args->convention, "voxel-grid: e2vid or tonic")->check(CLI::IsMember({"e2vid", "tonic"}));
+  cmd->add_flag("--normalize", args->normalize, "voxel-grid: E2VID's normalisation over the non-zero voxels");
+  cmd->add_option("--tau", args->tau, "time-surface: decay constant (default: the window)")->check(time_value());
+  cmd->add_option("--out-format", args->format, "Output format: npy or hdf5 (default: from OUT's extension)")->check(CLI::IsMember({"npy", "hdf5"}));
+  cmd->add_option("--dataset", args->dataset, "HDF5: dataset of the frames (window bounds go to NAME_t_begin, NAME_t_end)");
+  cmd->add_option("--compression", args->compression, "HDF5: none, gzip or gzip=0..9");
+  cmd->add_flag("--force", args->force, "Replace OUT if it exists");
+  cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
+  args->flags.add_to(*cmd);
+  args->scan.add_to(*cmd);
+  args->filters.add_to(*cmd);
+  cmd->callback([args, &exit_code] { exit_code = run_frames(*args); });
+}
+
+}  // namespace evlib::cli
