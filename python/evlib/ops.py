@@ -428,3 +428,4 @@ class HotPixels(_Filter):
 
 def _is_single(events: Events) -> bool:
     return not (isinstance(events, list) or (hasattr(events, "__next__") and not isinstance(events, np.ndarray)))
+from ._ops_extra import *  # noqa: E402,F403  (tier-2 operations: fast decay, decimation, augmentations)

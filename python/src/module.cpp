@@ -15,6 +15,7 @@ namespace evlib::python {
 void bind_errors(nb::module_& m);
 void bind_writer(nb::module_& m);
 void bind_ops(nb::module_& m);
+void bind_ops_extra(nb::module_& m);
 
 namespace {
 
@@ -60,6 +61,7 @@ NB_MODULE(_core, m) {
   bind_scan(m);
   bind_writer(m);
   bind_ops(m);
+  bind_ops_extra(m);
   m.def("formats", &format_list, "Every registered format, in detection order, as dicts.");
   m.def(
       "detect_format",

@@ -1,0 +1,42 @@
+#pragma once
+// Fast-decay noise filter (dv-processing's dv::noise::FastDecayNoiseFilter): the sensor is cut
+// into square cells of `subdivision` pixels; each cell holds a float counter that decays with
+// the given half-life and grows by one per event; an event is kept when its cell's counter,
+// after adding it, exceeds the threshold (docs/processing.md "Fast-decay noise filter").
+// Streaming: the counters carry across apply() calls, so batch boundaries do not matter.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "evlib/ops/common.hpp"
+
+namespace evlib::ops {
+
+struct FastDecayOptions {
+  SensorSize sensor;
+  std::int64_t half_life_us = 10'000;  // dv-processing's defaults
+  std::uint32_t subdivision = 4;
+  float noise_threshold = 6.f;
+};
+
+class FastDecayFilter {
+ public:
+  explicit FastDecayFilter(const FastDecayOptions& options);
+
+  // Writes 1 (kept) or 0 (dropped) per event into keep and returns the number kept. Events are
+  // processed in the given order; events outside the sensor are dropped and change no state.
+  std::size_t apply(EventView events, std::span<std::uint8_t> keep);
+  // Back to the state before the first event (counters 0, last times 0, as dv-processing).
+  void reset();
+
+  const FastDecayOptions& options() const noexcept { return options_; }
+
+ private:
+  FastDecayOptions options_;
+  std::size_t cell_columns_;  // width / subdivision + 1, as dv-processing sizes its grid
+  float half_life_;           // dv-processing keeps the half-life as float microseconds
+  std::vector<float> counters_;
+  std::vector<std::int64_t> last_;
+};
+
+}  // namespace evlib::ops

@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "evlib/ops/fast_decay.hpp"
+#include "ops_test_support.hpp"
+
+namespace evlib::ops {
+namespace {
+
+using testing::Events;
+constexpr SensorSize kSensor{10, 7};
+
+std::vector<std::uint8_t> run(const Events& e, std::int64_t half_life, float threshold, std::uint32_t sub = 4) {
+  FastDecayFilter f({kSensor, half_life, sub, threshold});
+  return testing::keep_flags(f, e.view());
+}
+
+TEST(FastDecay, counts_events_of_a_cell_and_keeps_those_past_the_threshold) {
+  Events e;
+  e.add(0, 0, 0);
+  e.add(0, 3, 3);  // same 4x4 cell
+  e.add(0, 1, 2);
+  e.add(1000, 2, 1);  // one half-life later: 3 * 0.5 + 1 = 2.5, not above 2.5
+  EXPECT_EQ(run(e, 1000, 2.5f), (std::vector<std::uint8_t>{0, 0, 1, 0}));
+}
+
+TEST(FastDecay, cells_are_subdivision_squares_and_the_grid_has_an_extra_row_and_column) {
+  Events e;
+  e.add(0, 3, 3);
+  e.add(0, 4, 3);  // next cell
+  e.add(0, 9, 6);  // cell (2, 1): width / 4 + 1 = 3 columns
+  e.add(0, 8, 4);
+  EXPECT_EQ(run(e, 1000, 1.5f), (std::vector<std::uint8_t>{0, 0, 0, 1}));
+}
+
+TEST(FastDecay, counters_start_at_zero_and_last_times_at_zero) {
+  // The first event of a cell decays a zero counter: 0 * d + 1 = 1 whatever its time.
+  Events e;
+  e.add(123456, 5, 5);
+  EXPECT_EQ(run(e, 1000, 0.5f), (std::vector<std::uint8_t>{1}));
+  EXPECT_EQ(run(e, 1000, 1.0f), (std::vector<std::uint8_t>{0}));
+}
+
+TEST(FastDecay, events_outside_the_sensor_are_dropped_and_leave_no_state) {
+  Events e;
+  e.add(0, 10, 0);
+  e.add(0, 0, 7);
+  e.add(0, 0, 0);
+  EXPECT_EQ(run(e, 1000, 0.5f), (std::vector<std::uint8_t>{0, 0, 1}));
+  EXPECT_EQ(run(e, 1000, 1.5f), (std::vector<std::uint8_t>{0, 0, 0}));
+}
+
+TEST(FastDecay, any_batch_split_gives_the_same_flags) {
+  const SensorSize sensor{64, 48};
+  const Events e = testing::random_events(20000, sensor, 7, 20);
+  for (std::uint32_t seed = 0; seed < 5; ++seed) {
+    FastDecayFilter whole({sensor, 2000, 4, 3.f}), batched({sensor, 2000, 4, 3.f});
+    EXPECT_EQ(testing::keep_flags(whole, e.view()), testing::keep_flags_in_batches(batched, e.view(), seed));
+  }
+}
+
+TEST(FastDecay, reset_returns_to_the_initial_state) {
+  const Events e = testing::random_events(500, {16, 16}, 3);
+  FastDecayFilter f({{16, 16}, 500, 2, 2.f});
+  const auto first = testing::keep_flags(f, e.view());
+  f.reset();
+  EXPECT_EQ(testing::keep_flags(f, e.view()), first);
+}
+
+TEST(FastDecay, rejects_a_non_positive_half_life_or_subdivision) {
+  EXPECT_THROW(FastDecayFilter({kSensor, 0, 4, 6.f}), std::invalid_argument);
+  EXPECT_THROW(FastDecayFilter({kSensor, 1000, 0, 6.f}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace evlib::ops
