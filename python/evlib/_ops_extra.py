@@ -1,13 +1,16 @@
-"""Tier-2 processing operations, re-exported by :mod:`evlib.ops`: the fast-decay noise filter
-and decimation (docs/processing.md gives each one's reference, edge rules and deviations).
-Events are taken in any form :func:`evlib.ops.columns` reads."""
+"""Tier-2 processing operations, re-exported by :mod:`evlib.ops`: the fast-decay noise filter,
+decimation and the seeded augmentations (:mod:`evlib._augment`). docs/processing.md gives each
+one's reference, edge rules and deviations. Events are taken in any form
+:func:`evlib.ops.columns` reads."""
 
 from __future__ import annotations
 
 from ._core import ops_extra as _kernels
+from . import _augment
 from .ops import Events, SensorSize, _Filter, _sensor, columns
+from ._augment import *  # noqa: F403  (the augmentations, listed in _augment.__all__)
 
-__all__ = ["Decimation", "FastDecay", "decimate", "fast_decay"]
+__all__ = ["Decimation", "FastDecay", "decimate", "fast_decay", *_augment.__all__]
 
 
 class FastDecay(_Filter):

@@ -1,14 +1,19 @@
 // Tier-2 processing kernels for Python (submodule evlib._core.ops_extra, typed through
-// evlib._ops_extra): the fast-decay noise filter and decimation, with the same calling
+// evlib._ops_extra): the fast-decay noise filter, decimation and the augmentations' per-event
+// random kernels, with the same calling
 // convention as py_ops.cpp (NumPy columns t int64, x uint16, y uint16, p uint8, C-contiguous;
 // keep flags written into a caller-allocated uint8 array; the GIL released while a kernel runs).
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
+#include <string>
 
+#include "evlib/ops/augment.hpp"
 #include "evlib/ops/decimation.hpp"
 #include "evlib/ops/fast_decay.hpp"
 
@@ -32,6 +37,20 @@ std::size_t apply_filter(Filter& filter, const Column<std::int64_t>& t, const Co
   const EventView events{t.data(), x.data(), y.data(), p.data(), n};
   nb::gil_scoped_release release;
   return filter.apply(events, std::span<std::uint8_t>(keep.data(), n));
+}
+
+template <class T>
+using Output = nb::ndarray<T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+template <class T, class U>
+void require_same_length(const T& a, const U& b, const char* operation) {
+  if (a.shape(0) != b.shape(0))
+    throw std::invalid_argument(std::string(operation) + ": the input and output arrays differ in length");
+}
+
+RandomStream stream_named(const std::string& name) {
+  if (name == "parameters") return RandomStream::kParameters;
+  throw std::invalid_argument("unknown random stream '" + name + "' (parameters)");
 }
 
 template <class Filter>
@@ -65,6 +84,63 @@ void bind_ops_extra(nb::module_& m) {
       },
       nb::arg("width"), nb::arg("height"), nb::arg("n"));
   def_apply(decimation);
+
+  ops.def(
+      "counter_uniform",
+      [](std::uint64_t seed, const std::string& stream, std::uint64_t index) {
+        return counter_uniform(seed, stream_named(stream), index);
+      },
+      nb::arg("seed"), nb::arg("stream"), nb::arg("index"), "The uniform [0, 1) draw of (seed, stream, index).");
+  ops.def(
+      "drop_events",
+      [](double probability, std::uint64_t seed, std::uint64_t first_index, Flags keep) {
+        nb::gil_scoped_release release;
+        return drop_events(probability, seed, first_index, {keep.data(), keep.shape(0)});
+      },
+      nb::arg("probability"), nb::arg("seed"), nb::arg("first_index"), nb::arg("keep"),
+      "Writes keep flags, each event dropped with the probability; returns the number kept.");
+  ops.def(
+      "spatial_jitter",
+      [](const Column<std::uint16_t>& x, const Column<std::uint16_t>& y, double var_x, double var_y, double sigma_xy,
+         std::uint64_t seed, std::uint64_t first_index, Output<std::int32_t> x_out, Output<std::int32_t> y_out) {
+        require_same_length(x, y, "spatial jitter");
+        require_same_length(x, x_out, "spatial jitter");
+        require_same_length(x, y_out, "spatial jitter");
+        const std::size_t n = x.shape(0);
+        const EventView events{nullptr, x.data(), y.data(), nullptr, n};
+        nb::gil_scoped_release release;
+        spatial_jitter(events, {var_x, var_y, sigma_xy}, seed, first_index, {x_out.data(), n}, {y_out.data(), n});
+      },
+      nb::arg("x"), nb::arg("y"), nb::arg("var_x"), nb::arg("var_y"), nb::arg("sigma_xy"), nb::arg("seed"),
+      nb::arg("first_index"), nb::arg("x_out"), nb::arg("y_out"), "Jittered coordinates (int32) into x_out, y_out.");
+  ops.def(
+      "time_jitter",
+      [](const Column<std::int64_t>& t, double std_us, std::uint64_t seed, std::uint64_t first_index,
+         Output<std::int64_t> t_out) {
+        require_same_length(t, t_out, "time jitter");
+        nb::gil_scoped_release release;
+        time_jitter({t.data(), t.shape(0)}, std_us, seed, first_index, {t_out.data(), t_out.shape(0)});
+      },
+      nb::arg("t"), nb::arg("std"), nb::arg("seed"), nb::arg("first_index"), nb::arg("t_out"),
+      "Jittered times into t_out.");
+  ops.def(
+      "uniform_noise_into",
+      [](std::uint32_t width, std::uint32_t height, std::int64_t t_low, std::int64_t t_high, std::uint64_t seed,
+         std::uint64_t first_index, Output<std::int64_t> t, Output<std::uint16_t> x, Output<std::uint16_t> y,
+         Output<std::uint8_t> p) {
+        require_same_length(t, x, "uniform noise");
+        require_same_length(t, y, "uniform noise");
+        require_same_length(t, p, "uniform noise");
+        const std::size_t n = t.shape(0);
+        nb::gil_scoped_release release;
+        const NoiseEvents noise = uniform_noise(n, {width, height}, t_low, t_high, seed, first_index);
+        std::copy(noise.t.begin(), noise.t.end(), t.data());
+        std::copy(noise.x.begin(), noise.x.end(), x.data());
+        std::copy(noise.y.begin(), noise.y.end(), y.data());
+        std::copy(noise.p.begin(), noise.p.end(), p.data());
+      },
+      nb::arg("width"), nb::arg("height"), nb::arg("t_low"), nb::arg("t_high"), nb::arg("seed"), nb::arg("first_index"),
+      nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), "len(t) noise events, unsorted, into t, x, y, p.");
 }
 
 }  // namespace evlib::python
