@@ -1,16 +1,18 @@
 """Tier-2 processing operations, re-exported by :mod:`evlib.ops`: the fast-decay noise filter,
-decimation and the seeded augmentations (:mod:`evlib._augment`). docs/processing.md gives each
+decimation, the seeded augmentations (:mod:`evlib._augment`) and Prophesee's preprocessors
+(:mod:`evlib._prophesee`). docs/processing.md gives each
 one's reference, edge rules and deviations. Events are taken in any form
 :func:`evlib.ops.columns` reads."""
 
 from __future__ import annotations
 
 from ._core import ops_extra as _kernels
-from . import _augment
+from . import _augment, _prophesee
 from .ops import Events, SensorSize, _Filter, _sensor, columns
 from ._augment import *  # noqa: F403  (the augmentations, listed in _augment.__all__)
+from ._prophesee import *  # noqa: F403  (Prophesee's preprocessors, listed in _prophesee.__all__)
 
-__all__ = ["Decimation", "FastDecay", "decimate", "fast_decay", *_augment.__all__]
+__all__ = ["Decimation", "FastDecay", "decimate", "fast_decay", *_augment.__all__, *_prophesee.__all__]
 
 
 class FastDecay(_Filter):

@@ -1,6 +1,6 @@
 // Tier-2 processing kernels for Python (submodule evlib._core.ops_extra, typed through
-// evlib._ops_extra): the fast-decay noise filter, decimation and the augmentations' per-event
-// random kernels, with the same calling
+// evlib._ops_extra): the fast-decay noise filter, decimation, the augmentations' per-event
+// random kernels and Prophesee's preprocessors, with the same calling
 // convention as py_ops.cpp (NumPy columns t int64, x uint16, y uint16, p uint8, C-contiguous;
 // keep flags written into a caller-allocated uint8 array; the GIL released while a kernel runs).
 #include <nanobind/nanobind.h>
@@ -16,6 +16,7 @@
 #include "evlib/ops/augment.hpp"
 #include "evlib/ops/decimation.hpp"
 #include "evlib/ops/fast_decay.hpp"
+#include "evlib/ops/prophesee_preprocessors.hpp"
 
 namespace evlib::python {
 namespace nb = nanobind;
@@ -27,16 +28,24 @@ template <class T>
 using Column = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Flags = nb::ndarray<std::uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
+using Tensor = nb::ndarray<float, nb::c_contig, nb::device::cpu>;
+
+EventView view_of(const Column<std::int64_t>& t, const Column<std::uint16_t>& x, const Column<std::uint16_t>& y,
+                  const Column<std::uint8_t>& p) {
+  const std::size_t n = t.shape(0);
+  if (x.shape(0) != n || y.shape(0) != n || p.shape(0) != n)
+    throw std::invalid_argument("the t, x, y and p columns differ in length");
+  return {t.data(), x.data(), y.data(), p.data(), n};
+}
+
 // Runs filter.apply over the columns into keep, without the GIL; returns the number kept.
 template <class Filter>
 std::size_t apply_filter(Filter& filter, const Column<std::int64_t>& t, const Column<std::uint16_t>& x,
                          const Column<std::uint16_t>& y, const Column<std::uint8_t>& p, Flags keep) {
-  const std::size_t n = t.shape(0);
-  if (x.shape(0) != n || y.shape(0) != n || p.shape(0) != n || keep.shape(0) != n)
-    throw std::invalid_argument("the t, x, y, p and keep arrays differ in length");
-  const EventView events{t.data(), x.data(), y.data(), p.data(), n};
+  const EventView events = view_of(t, x, y, p);
+  if (keep.shape(0) != events.size()) throw std::invalid_argument("the keep array differs in length from the events");
   nb::gil_scoped_release release;
-  return filter.apply(events, std::span<std::uint8_t>(keep.data(), n));
+  return filter.apply(events, std::span<std::uint8_t>(keep.data(), events.size()));
 }
 
 template <class T>
@@ -141,6 +150,47 @@ void bind_ops_extra(nb::module_& m) {
       },
       nb::arg("width"), nb::arg("height"), nb::arg("t_low"), nb::arg("t_high"), nb::arg("seed"), nb::arg("first_index"),
       nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), "len(t) noise events, unsorted, into t, x, y, p.");
+
+  ops.def(
+      "prophesee_histo",
+      [](const Column<std::int64_t>& t, const Column<std::uint16_t>& x, const Column<std::uint16_t>& y,
+         const Column<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, float max_incr, float clip,
+         float width_scale, float height_scale, bool chw, Tensor out) {
+        const EventView events = view_of(t, x, y, p);
+        nb::gil_scoped_release release;
+        prophesee_histo(events, {width, height}, {max_incr, clip, width_scale, height_scale},
+                        chw ? HistoLayout::kCHW : HistoLayout::kHWC, {out.data(), out.size()});
+      },
+      nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
+      nb::arg("max_incr_per_pixel"), nb::arg("clip"), nb::arg("width_scale"), nb::arg("height_scale"),
+      nb::arg("chw"), nb::arg("out"), "Adds the events into out (float32), as OpenEB's HistoProcessor.");
+  ops.def(
+      "prophesee_diff",
+      [](const Column<std::int64_t>& t, const Column<std::uint16_t>& x, const Column<std::uint16_t>& y,
+         const Column<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, float max_incr, float clip,
+         float width_scale, float height_scale, Tensor out) {
+        const EventView events = view_of(t, x, y, p);
+        nb::gil_scoped_release release;
+        prophesee_diff(events, {width, height}, {max_incr, clip, width_scale, height_scale}, {out.data(), out.size()});
+      },
+      nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
+      nb::arg("max_incr_per_pixel"), nb::arg("clip"), nb::arg("width_scale"), nb::arg("height_scale"), nb::arg("out"),
+      "Adds the events into out (float32), as OpenEB's DiffProcessor.");
+  ops.def(
+      "prophesee_event_cube",
+      [](const Column<std::int64_t>& t, const Column<std::uint16_t>& x, const Column<std::uint16_t>& y,
+         const Column<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, std::int64_t start_us,
+         std::int64_t delta_t_us, std::uint32_t bins, bool split_polarity, float max_incr, float clip,
+         float width_scale, float height_scale, Tensor out) {
+        const EventView events = view_of(t, x, y, p);
+        nb::gil_scoped_release release;
+        prophesee_event_cube(events, {width, height}, {start_us, delta_t_us, bins, split_polarity},
+                             {max_incr, clip, width_scale, height_scale}, {out.data(), out.size()});
+      },
+      nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
+      nb::arg("start_us"), nb::arg("delta_t_us"), nb::arg("bins"), nb::arg("split_polarity"),
+      nb::arg("max_incr_per_pixel"), nb::arg("clip"), nb::arg("width_scale"), nb::arg("height_scale"), nb::arg("out"),
+      "Adds the events into out (float32), as OpenEB's EventCubeProcessor.");
 }
 
 }  // namespace evlib::python

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "float_order.hpp"
+
 namespace evlib::ops {
 
 FastDecayFilter::FastDecayFilter(const FastDecayOptions& options)
@@ -41,11 +43,7 @@ std::size_t FastDecayFilter::apply(EventView events, std::span<std::uint8_t> kee
     // half-life, then counter * decay + 1 in float.
     const float decay = std::exp2(-static_cast<float>(t[i] - last_[cell]) / half_life_);
     last_[cell] = t[i];
-    float decayed = counters_[cell] * decay;
-    // Round the product before the addition: with FMA enabled (-march=x86-64-v3) the compiler
-    // may fuse it into one rounding, which dv-processing's build does not do.
-    asm("" : "+x"(decayed));
-    counters_[cell] = decayed + 1.f;
+    counters_[cell] = detail::rounded(counters_[cell] * decay) + 1.f;
     const bool pass = counters_[cell] > threshold;
     keep[i] = pass;
     kept += pass;

@@ -76,3 +76,28 @@ TEST(FastDecay, rejects_a_non_positive_half_life_or_subdivision) {
 
 }  // namespace
 }  // namespace evlib::ops
+
+namespace evlib::ops {
+namespace {
+
+// Built with FMA available (-march=x86-64-v3), the counter update must still round the product
+// before adding 1, as dv-processing's build does: compare with a product forced through memory.
+TEST(FastDecay, the_decayed_counter_is_rounded_before_the_event_is_added) {
+  const SensorSize sensor{8, 8};
+  const testing::Events e = testing::random_events(20000, sensor, 17, 700);
+  FastDecayFilter filter({sensor, 1234, 4, 2.5f});
+  const auto keep = testing::keep_flags(filter, e.view());
+  std::vector<float> counters(9);
+  std::vector<std::int64_t> last(9);
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    const std::size_t cell = std::size_t{e.y[i] / 4u} * 3 + e.x[i] / 4u;
+    const float decay = std::exp2(-static_cast<float>(e.t[i] - last[cell]) / 1234.f);
+    last[cell] = e.t[i];
+    volatile float product = counters[cell] * decay;
+    counters[cell] = product + 1.f;
+    ASSERT_EQ(keep[i], counters[cell] > 2.5f) << "event " << i;
+  }
+}
+
+}  // namespace
+}  // namespace evlib::ops
