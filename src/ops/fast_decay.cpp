@@ -6,6 +6,14 @@
 #include "float_order.hpp"
 
 namespace evlib::ops {
+namespace {
+
+constexpr std::size_t kTabulatedGaps = 1 << 14;  // 64 KiB of floats: stays in L2
+
+// dv-processing's decay factor: exp2f of the negated float gap over the float half-life.
+float decay_of(std::int64_t gap, float half_life) { return std::exp2(-static_cast<float>(gap) / half_life); }
+
+}  // namespace
 
 FastDecayFilter::FastDecayFilter(const FastDecayOptions& options)
     : options_(options),
@@ -14,6 +22,15 @@ FastDecayFilter::FastDecayFilter(const FastDecayOptions& options)
   detail::require_sensor(options.sensor, "fast-decay filter");
   if (options.half_life_us <= 0) throw std::invalid_argument("fast-decay filter: the half-life must be positive");
   if (options.subdivision == 0) throw std::invalid_argument("fast-decay filter: the subdivision factor must be positive");
+  const std::uint32_t sub = options.subdivision;
+  column_of_x_.resize(options.sensor.width);
+  for (std::uint32_t x = 0; x < options.sensor.width; ++x) column_of_x_[x] = x / sub;
+  row_offset_of_y_.resize(options.sensor.height);
+  for (std::uint32_t y = 0; y < options.sensor.height; ++y)
+    row_offset_of_y_[y] = static_cast<std::uint32_t>(y / sub * cell_columns_);
+  decay_of_gap_.resize(kTabulatedGaps);
+  for (std::size_t gap = 0; gap < kTabulatedGaps; ++gap)
+    decay_of_gap_[gap] = decay_of(static_cast<std::int64_t>(gap), half_life_);
   reset();
 }
 
@@ -30,7 +47,6 @@ std::size_t FastDecayFilter::apply(EventView events, std::span<std::uint8_t> kee
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const SensorSize sensor = options_.sensor;
-  const std::uint32_t sub = options_.subdivision;
   const float threshold = options_.noise_threshold;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -38,10 +54,12 @@ std::size_t FastDecayFilter::apply(EventView events, std::span<std::uint8_t> kee
       keep[i] = 0;
       continue;
     }
-    const std::size_t cell = std::size_t{y[i] / sub} * cell_columns_ + x[i] / sub;
+    const std::size_t cell = std::size_t{row_offset_of_y_[y[i]]} + column_of_x_[x[i]];
     // dv-processing's arithmetic, in its order: exp2f of the negated float gap over the float
     // half-life, then counter * decay + 1 in float.
-    const float decay = std::exp2(-static_cast<float>(t[i] - last_[cell]) / half_life_);
+    const std::int64_t gap = t[i] - last_[cell];
+    const float decay = static_cast<std::uint64_t>(gap) < kTabulatedGaps ? decay_of_gap_[static_cast<std::size_t>(gap)]
+                                                                          : decay_of(gap, half_life_);
     last_[cell] = t[i];
     counters_[cell] = detail::rounded(counters_[cell] * decay) + 1.f;
     const bool pass = counters_[cell] > threshold;

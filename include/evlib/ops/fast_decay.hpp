@@ -37,6 +37,12 @@ class FastDecayFilter {
   float half_life_;           // dv-processing keeps the half-life as float microseconds
   std::vector<float> counters_;
   std::vector<std::int64_t> last_;
+  // Lookups computed once: the cell column of each x and the cell row offset of each y (no
+  // division per event), and the decay factor of each short gap (the same exp2f values the
+  // formula gives, so the result is unchanged; longer gaps call exp2f).
+  std::vector<std::uint32_t> column_of_x_;
+  std::vector<std::uint32_t> row_offset_of_y_;
+  std::vector<float> decay_of_gap_;
 };
 
 }  // namespace evlib::ops
