@@ -187,18 +187,23 @@ def _flip(events: Events, sensor_size: SensorSize, p: float, seed: int | None, a
     if _draw(_seed(seed), "flip_lr" if axis == 1 else "flip_ud") > p:  # tonic flips when rand() <= p
         return events
     cols = list(columns(events))
-    size = _sensor(sensor_size)[axis - 1]
-    cols[axis] = (size - 1 - cols[axis].astype(np.int64)).astype(np.uint16)
+    width, height = _sensor(sensor_size)
+    inside = (cols[1] < width) & (cols[2] < height)  # an event off the sensor has no mirror image
+    if not inside.all():
+        cols = [column[inside] for column in cols]
+    cols[axis] = ((width, height)[axis - 1] - 1 - cols[axis].astype(np.int64)).astype(np.uint16)
     return _rebuild(events, *cols)
 
 
 def flip_lr(events: Events, sensor_size: SensorSize, p: float = 0.5, *, seed: int | None = None) -> Events:
-    """tonic's ``RandomFlipLR``: with probability ``p``, ``x' = W - 1 - x``."""
+    """tonic's ``RandomFlipLR``: with probability ``p``, ``x' = W - 1 - x`` (events off the
+    sensor are dropped when it flips)."""
     return _flip(events, sensor_size, p, seed, 1)
 
 
 def flip_ud(events: Events, sensor_size: SensorSize, p: float = 0.5, *, seed: int | None = None) -> Events:
-    """tonic's ``RandomFlipUD``: with probability ``p``, ``y' = H - 1 - y``."""
+    """tonic's ``RandomFlipUD``: with probability ``p``, ``y' = H - 1 - y`` (events off the
+    sensor are dropped when it flips)."""
     return _flip(events, sensor_size, p, seed, 2)
 
 

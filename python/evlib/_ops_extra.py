@@ -7,7 +7,7 @@ one's reference, edge rules and deviations. Events are taken in any form
 from __future__ import annotations
 
 from ._core import ops_extra as _kernels
-from . import _augment, _prophesee
+from . import _augment, _prophesee, ops
 from .ops import Events, SensorSize, _Filter, _sensor, columns
 from ._augment import *  # noqa: F403  (the augmentations, listed in _augment.__all__)
 from ._prophesee import *  # noqa: F403  (Prophesee's preprocessors, listed in _prophesee.__all__)
@@ -48,3 +48,7 @@ def decimate(events: Events, n: int, sensor_size: SensorSize | None = None) -> E
         _, x, y, _ = columns(events)
         sensor_size = (int(x.max()) + 1, int(y.max()) + 1) if len(x) else (1, 1)
     return Decimation(sensor_size, n).filter(events)
+
+
+# evlib.ops re-exports this module with one star import; its __all__ lists its own names only.
+ops.__all__ += [name for name in __all__ if name not in ops.__all__]

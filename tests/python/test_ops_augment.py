@@ -220,3 +220,26 @@ def test_same_seed_same_result_and_empty_input() -> None:
         np.testing.assert_array_equal(call(events, 42), call(events, 42))
         assert len(call(events[:0], 42)) == 0
     assert not np.array_equal(ops.drop_event(events, 0.5, seed=1), ops.drop_event(events, 0.5, seed=2))
+
+
+def test_every_input_kind_gives_its_own_kind_back() -> None:
+    import polars as pl
+
+    events, width, height = random_case(9)
+    as_dict = {k: np.ascontiguousarray(events[k]).astype(dtype)
+               for k, dtype in (("t", np.int64), ("x", np.uint16), ("y", np.uint16), ("p", np.uint8))}
+    frame = pl.DataFrame(as_dict)
+    for augment in (lambda e: ops.flip_ud(e, (width, height), p=1, seed=0), lambda e: ops.drop_event(e, 0.5, seed=0),
+                    lambda e: ops.fast_decay(e, (width, height), 1000, 2, 1.5)):
+        structured, columns, polars = augment(events), augment(as_dict), augment(frame)
+        assert structured.dtype == events.dtype and isinstance(columns, dict) and isinstance(polars, pl.DataFrame)
+        for k in ("t", "x", "y", "p"):
+            np.testing.assert_array_equal(columns[k], structured[k])
+            np.testing.assert_array_equal(polars[k].to_numpy(), structured[k])
+
+
+def test_flips_drop_events_off_the_sensor_and_ops_lists_the_tier2_names() -> None:
+    events = {"t": np.arange(3, dtype=np.int64), "x": np.array([0, 3, 4], np.uint16), "y": np.zeros(3, np.uint16),
+              "p": np.ones(3, np.uint8)}
+    np.testing.assert_array_equal(ops.flip_lr(events, (4, 1), p=1, seed=0)["x"], [3, 0])
+    assert {"FastDecay", "decimate", "drop_event", "prophesee_event_cube"} <= set(ops.__all__)
