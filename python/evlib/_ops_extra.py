@@ -1,8 +1,7 @@
 """Tier-2 processing operations, re-exported by :mod:`evlib.ops`: the fast-decay noise filter,
 decimation, the seeded augmentations (:mod:`evlib._augment`) and Prophesee's preprocessors
-(:mod:`evlib._prophesee`). docs/processing.md gives each
-one's reference, edge rules and deviations. Events are taken in any form
-:func:`evlib.ops.columns` reads."""
+(:mod:`evlib._prophesee`). docs/processing.md gives each one's reference, edge rules and
+deviations. Events are taken in any form :func:`evlib.ops.columns` reads."""
 
 from __future__ import annotations
 
