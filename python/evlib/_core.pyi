@@ -216,6 +216,7 @@ def digest(batch: Batch) -> str:
     """
 
 ops: Any  # submodule evlib._core.ops: the processing kernels, typed through evlib.ops
+ops_extra: Any  # submodule evlib._core.ops_extra: the tier-2 kernels, typed through evlib._ops_extra
 
 def write_format_for(path: str) -> object:
     """The format a file name's extension selects for writing, or None."""

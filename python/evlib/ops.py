@@ -655,3 +655,6 @@ class Pipeline:
             return window
         frame = self.representation(window)
         return to_torch(frame) if self.output == "torch" else frame
+
+
+from ._ops_extra import *  # noqa: E402,F403  (tier-2 operations: fast decay, decimation, augmentations)

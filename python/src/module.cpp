@@ -16,6 +16,7 @@ void bind_errors(nb::module_& m);
 void bind_writer(nb::module_& m);
 void bind_ops(nb::module_& m);
 void bind_render(nb::module_& m);
+void bind_ops_extra(nb::module_& m);
 
 namespace {
 
@@ -63,6 +64,7 @@ NB_MODULE(_core, m) {
   bind_writer(m);
   bind_ops(m);
   bind_render(m);
+  bind_ops_extra(m);
   m.def("formats", &format_list, "Every registered format, in detection order, as dicts.");
   m.def(
       "detect_format",

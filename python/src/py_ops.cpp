@@ -287,7 +287,7 @@ void bind_ops(nb::module_& m) {
       .def("__init__",
            [](FastDecayFilter* self, std::uint32_t width, std::uint32_t height, std::int64_t half_life,
               unsigned subdivision, float threshold) {
-             new (self) FastDecayFilter(sensor_of(width, height), FastDecayOptions{half_life, subdivision, threshold});
+             new (self) FastDecayFilter(FastDecayOptions{sensor_of(width, height), half_life, subdivision, threshold});
            },
            nb::arg("width"), nb::arg("height"), nb::arg("half_life_us"), nb::arg("subdivision"), nb::arg("threshold"))
       .def("apply", &apply_filter<FastDecayFilter>, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),

@@ -3,36 +3,42 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace evlib::ops {
+#include "float_order.hpp"
 
-FastDecayFilter::FastDecayFilter(SensorSize sensor, FastDecayOptions options) : sensor_(sensor), options_(options) {
-  detail::require_sensor(sensor, "fast-decay filter");
+namespace evlib::ops {
+namespace {
+
+constexpr std::size_t kTabulatedGaps = 1 << 14;  // 64 KiB of floats: stays in L2
+
+// dv-processing's decay factor: exp2f of the negated float gap over the float half-life.
+float decay_of(std::int64_t gap, float half_life) { return std::exp2(-static_cast<float>(gap) / half_life); }
+
+}  // namespace
+
+FastDecayFilter::FastDecayFilter(const FastDecayOptions& options)
+    : options_(options),
+      cell_columns_(options.subdivision ? options.sensor.width / options.subdivision + 1 : 0),
+      half_life_(static_cast<float>(options.half_life_us)) {
+  detail::require_sensor(options.sensor, "fast-decay filter");
   if (options.half_life_us <= 0) throw std::invalid_argument("fast-decay filter: the half-life must be positive");
-  if (options.subdivision == 0) throw std::invalid_argument("fast-decay filter: the subdivision must be positive");
-  grid_width_ = sensor.width / options.subdivision + 1;
+  if (options.subdivision == 0) throw std::invalid_argument("fast-decay filter: the subdivision factor must be positive");
+  const std::uint32_t sub = options.subdivision;
+  column_of_x_.resize(options.sensor.width);
+  for (std::uint32_t x = 0; x < options.sensor.width; ++x) column_of_x_[x] = x / sub;
+  row_offset_of_y_.resize(options.sensor.height);
+  for (std::uint32_t y = 0; y < options.sensor.height; ++y)
+    row_offset_of_y_[y] = static_cast<std::uint32_t>(y / sub * cell_columns_);
+  decay_of_gap_.resize(kTabulatedGaps);
+  for (std::size_t gap = 0; gap < kTabulatedGaps; ++gap)
+    decay_of_gap_[gap] = decay_of(static_cast<std::int64_t>(gap), half_life_);
   reset();
 }
 
 void FastDecayFilter::reset() {
-  const std::size_t cells = grid_width_ * (sensor_.height / options_.subdivision + 1);
-  activity_.assign(cells, 0.0f);
+  const std::size_t cells = cell_columns_ * (options_.sensor.height / options_.subdivision + 1);
+  counters_.assign(cells, 0.f);
   last_.assign(cells, 0);
 }
-
-namespace {
-
-// activity * decay + 1 with two float32 roundings, as dv-processing's build computes it: a fused
-// multiply-add (which -march=x86-64-v3 allows GCC to form) would round once and can move an
-// activity across the threshold.
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("fp-contract=off")))
-#endif
-float decayed_plus_one(float activity, float decay) {
-  const float product = activity * decay;
-  return product + 1.0f;
-}
-
-}  // namespace
 
 std::size_t FastDecayFilter::apply(EventView events, std::span<std::uint8_t> keep) {
   detail::require_keep_size(events, keep, "fast-decay filter");
@@ -40,20 +46,23 @@ std::size_t FastDecayFilter::apply(EventView events, std::span<std::uint8_t> kee
   const std::int64_t* t = events.t().data();
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
-  const auto half_life = static_cast<float>(options_.half_life_us);
-  const unsigned sub = options_.subdivision;
+  const SensorSize sensor = options_.sensor;
+  const float threshold = options_.noise_threshold;
   std::size_t kept = 0;
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    if (!sensor_.contains(x[i], y[i])) [[unlikely]] {
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!sensor.contains(x[i], y[i])) [[unlikely]] {
       keep[i] = 0;
       continue;
     }
-    const std::size_t cell = std::size_t{y[i] / sub} * grid_width_ + x[i] / sub;
-    // dv-processing: exp2f(-float(t - last) / halfLife), in float32.
-    const float decay = std::exp2(-static_cast<float>(t[i] - last_[cell]) / half_life);
-    activity_[cell] = decayed_plus_one(activity_[cell], decay);
+    const std::size_t cell = std::size_t{row_offset_of_y_[y[i]]} + column_of_x_[x[i]];
+    // dv-processing's arithmetic, in its order: exp2f of the negated float gap over the float
+    // half-life, then counter * decay + 1 in float.
+    const std::int64_t gap = t[i] - last_[cell];
+    const float decay = static_cast<std::uint64_t>(gap) < kTabulatedGaps ? decay_of_gap_[static_cast<std::size_t>(gap)]
+                                                                          : decay_of(gap, half_life_);
     last_[cell] = t[i];
-    const bool pass = activity_[cell] > options_.threshold;
+    counters_[cell] = detail::rounded(counters_[cell] * decay) + 1.f;
+    const bool pass = counters_[cell] > threshold;
     keep[i] = pass;
     kept += pass;
   }

@@ -1,8 +1,9 @@
 #pragma once
-// dv-processing's fast-decay noise filter (noise::FastDecayNoiseFilter): the sensor is divided
-// into cells of subdivision x subdivision pixels, each holding a float32 activity that halves
-// every half_life µs and grows by 1 per event; an event is kept when its cell's activity, after
-// adding it, exceeds the threshold (docs/processing.md "Fast decay").
+// Fast-decay noise filter (dv-processing's dv::noise::FastDecayNoiseFilter): the sensor is cut
+// into square cells of `subdivision` pixels; each cell holds a float counter that decays with
+// the given half-life and grows by one per event; an event is kept when its cell's counter,
+// after adding it, exceeds the threshold (docs/processing.md "Fast-decay noise filter").
+// Streaming: the counters carry across apply() calls, so batch boundaries do not matter.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -12,26 +13,36 @@
 namespace evlib::ops {
 
 struct FastDecayOptions {
-  std::int64_t half_life_us = 10000;  // dv-processing's defaults
-  unsigned subdivision = 4;
-  float threshold = 6.0f;
+  SensorSize sensor;
+  std::int64_t half_life_us = 10'000;  // dv-processing's defaults
+  std::uint32_t subdivision = 4;
+  float noise_threshold = 6.f;
 };
 
 class FastDecayFilter {
  public:
-  FastDecayFilter(SensorSize sensor, FastDecayOptions options = {});
+  explicit FastDecayFilter(const FastDecayOptions& options);
 
   // Writes 1 (kept) or 0 (dropped) per event into keep and returns the number kept. Events are
   // processed in the given order; events outside the sensor are dropped and change no state.
   std::size_t apply(EventView events, std::span<std::uint8_t> keep);
+  // Back to the state before the first event (counters 0, last times 0, as dv-processing).
   void reset();
 
+  const FastDecayOptions& options() const noexcept { return options_; }
+
  private:
-  SensorSize sensor_;
   FastDecayOptions options_;
-  std::size_t grid_width_;
-  std::vector<float> activity_;
-  std::vector<std::int64_t> last_;  // time of the cell's last event, 0 before any (dv-processing)
+  std::size_t cell_columns_;  // width / subdivision + 1, as dv-processing sizes its grid
+  float half_life_;           // dv-processing keeps the half-life as float microseconds
+  std::vector<float> counters_;
+  std::vector<std::int64_t> last_;
+  // Lookups computed once: the cell column of each x and the cell row offset of each y (no
+  // division per event), and the decay factor of each short gap (the same exp2f values the
+  // formula gives, so the result is unchanged; longer gaps call exp2f).
+  std::vector<std::uint32_t> column_of_x_;
+  std::vector<std::uint32_t> row_offset_of_y_;
+  std::vector<float> decay_of_gap_;
 };
 
 }  // namespace evlib::ops
