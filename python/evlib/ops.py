@@ -26,7 +26,6 @@ from ._core import ops as _ops
 
 __all__ = [
     "BackgroundActivity",
-    "FastDecay",
     "HotPixels",
     "LastTimestampMap",
     "Pipeline",
@@ -393,17 +392,6 @@ class Stcf(_Filter):
                  include_self: bool = False, let_first_through: bool = True) -> None:
         self._kernel = _ops.StcfFilter(*_sensor(sensor_size), int(correlation_time), int(min_correlated),
                                        include_self, let_first_through)
-
-
-class FastDecay(_Filter):
-    """dv-processing's ``FastDecayNoiseFilter``: cells of ``subdivision`` x ``subdivision`` pixels
-    hold a float32 activity that halves every ``half_life`` µs and grows by 1 per event; an
-    event is kept when its cell's activity, with it, exceeds ``threshold`` (dv-processing's
-    defaults: 10 ms, 4, 6.0)."""
-
-    def __init__(self, sensor_size: SensorSize, half_life: int = 10000, subdivision: int = 4,
-                 threshold: float = 6.0) -> None:
-        self._kernel = _ops.FastDecayFilter(*_sensor(sensor_size), int(half_life), int(subdivision), float(threshold))
 
 
 class HotPixels(_Filter):

@@ -19,7 +19,6 @@
 
 #include "evlib/ops/background_activity.hpp"
 #include "evlib/ops/event_frame.hpp"
-#include "evlib/ops/fast_decay.hpp"
 #include "evlib/ops/hot_pixels.hpp"
 #include "evlib/ops/refractory.hpp"
 #include "evlib/ops/slicing.hpp"
@@ -283,16 +282,6 @@ void bind_ops(nb::module_& m) {
            nb::arg("keep"), "Writes keep flags (uint8) for one batch; returns the number kept.")
       .def("reset", &StcfFilter::reset);
 
-  nb::class_<FastDecayFilter>(ops, "FastDecayFilter")
-      .def("__init__",
-           [](FastDecayFilter* self, std::uint32_t width, std::uint32_t height, std::int64_t half_life,
-              unsigned subdivision, float threshold) {
-             new (self) FastDecayFilter(FastDecayOptions{sensor_of(width, height), half_life, subdivision, threshold});
-           },
-           nb::arg("width"), nb::arg("height"), nb::arg("half_life_us"), nb::arg("subdivision"), nb::arg("threshold"))
-      .def("apply", &apply_filter<FastDecayFilter>, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
-           nb::arg("keep"), "Writes keep flags (uint8) for one batch; returns the number kept.")
-      .def("reset", &FastDecayFilter::reset);
 
   nb::class_<PixelCounter>(ops, "PixelCounter")
       .def("__init__",
