@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -43,3 +44,11 @@ def reference(module: str, package: str) -> ModuleType:
     except ImportError as error:
         skip_or_fail(f"reference package {package} is not installed ({error}); scripts/python-env.sh installs it")
         raise
+
+
+def dv_event_store(dv: ModuleType, events: np.ndarray) -> Any:
+    """The events as a dv-processing ``EventStore`` (dv: the dv_processing module)."""
+    store = dv.EventStore()
+    for t, x, y, p in zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist(), events["p"].tolist()):
+        store.push_back(t, x, y, bool(p))
+    return store

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evlib import ops
-from ops_streams import random_case, reference
+from ops_streams import random_case, reference, dv_event_store
 
 SEEDS = range(12)
 
@@ -19,11 +19,7 @@ def dv():  # type: ignore[no-untyped-def]
     return reference("dv_processing", "dv-processing==2.0.4")
 
 
-def event_store(dv, events: np.ndarray):  # type: ignore[no-untyped-def]
-    store = dv.EventStore()
-    for t, x, y, p in zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist(), events["p"].tolist()):
-        store.push_back(t, x, y, bool(p))
-    return store
+event_store = dv_event_store
 
 
 def store_rows(store) -> np.ndarray:  # type: ignore[no-untyped-def]

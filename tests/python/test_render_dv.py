@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evlib import _core, render
-from ops_streams import random_stream, reference
+from ops_streams import random_stream, reference, dv_event_store
 
 SEEDS = range(6)
 
@@ -19,11 +19,7 @@ def dv():  # type: ignore[no-untyped-def]
     return reference("dv_processing", "dv-processing==2.0.4")
 
 
-def event_store(dv, events: np.ndarray):  # type: ignore[no-untyped-def]
-    store = dv.EventStore()
-    for t, x, y, p in zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist(), events["p"].tolist()):
-        store.push_back(t, x, y, bool(p))
-    return store
+event_store = dv_event_store
 
 
 def columns(events: np.ndarray) -> tuple[np.ndarray, ...]:
