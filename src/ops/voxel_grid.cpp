@@ -86,7 +86,8 @@ inline double exact_double(std::int64_t d) noexcept {
 template <class T>
 void spread_sorted(EventView window, const VoxelGridOptions& options, const TimeScale& scale, T* out) {
   const auto [t, x, y, p, n, s, plane, bins, all_on] = Grid(window, options);
-  const auto bin_of = [&](std::size_t i) { return static_cast<std::int64_t>(scale.at(t[i])); };
+  // clang 14 (the fuzz build) cannot capture a structured binding: capture a copy of it.
+  const auto bin_of = [&scale, times = t](std::size_t i) { return static_cast<std::int64_t>(scale.at(times[i])); };
   // Range k: the events with bin k, k = 0 .. bin of the last event (bins at most, tonic's last).
   const std::int64_t last_bin = bin_of(n - 1);
   std::vector<std::size_t> starts(static_cast<std::size_t>(last_bin) + 2, n);

@@ -79,7 +79,7 @@ Palette palette_from_colors(std::string_view text) {
 
 Rgb blend(Rgb a, Rgb b, double f) {
   const auto mix = [f](std::uint8_t u, std::uint8_t v) {
-    return static_cast<std::uint8_t>(std::lround(u + (double{v} - u) * f));
+    return static_cast<std::uint8_t>(std::lround(u + (static_cast<double>(v) - u) * f));
   };
   return {mix(a.r, b.r), mix(a.g, b.g), mix(a.b, b.b)};
 }
