@@ -8,7 +8,9 @@ or ``.gif`` through FFmpeg's libraries; :func:`to_png` writes one; :func:`previe
 ``evlib.open(path)`` (the start of the file only, never a full decode).
 
 Modes: ``"last"`` (last event wins, OpenEB / dv-processing EventVisualizer), ``"counts"``,
-``"exp-decay"`` and ``"linear-decay"`` (dv-processing's Accumulator), ``"time-surface"``.
+``"exp-decay"`` and ``"linear-decay"`` (dv-processing's Accumulator), ``"time-surface"``,
+``"time-decay"`` (OpenEB's TimeDecayFrameGenerationAlgorithm: CIE Lab colours fading with an
+exponential of the time since each pixel's last event).
 Palettes: ``"prophesee-dark"`` (default), ``"prophesee-light"``, ``"dv"``, ``"cool-warm"``,
 ``"gray"``, or ``colors="bg,on,off"`` in hex.
 """
@@ -27,7 +29,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 Source = Union[PathLike, Any, Iterable[Any]]
 
 PALETTES: tuple[str, ...] = tuple(_core.render_palettes())
-MODES: tuple[str, ...] = ("last", "counts", "exp-decay", "linear-decay", "time-surface")
+MODES: tuple[str, ...] = ("last", "counts", "exp-decay", "linear-decay", "time-surface", "time-decay")
 
 
 def _column_names(item: Any) -> Any:
@@ -123,8 +125,8 @@ def frames(
         t_start, t_end: the time range rendered (``t_start`` is also the first frame's start).
         width, height: the sensor size (read from a file's header when not given).
         count_saturation: ``"counts"``: ``|ON - OFF|`` shown at full colour.
-        decay: the decay modes' parameter (exponential: time constant in µs; linear: potential
-            per µs); default: from ``accumulate_us``.
+        decay: the decay modes' parameter (exponential and time-decay: time constant in µs;
+            linear: potential per µs); default: from ``accumulate_us``.
         synchronous_decay, contribution, max_potential, neutral_potential, min_potential,
             ignore_polarity: dv-processing Accumulator's parameters.
         overlay: write the frame time and the window's event rate in the top-left corner.

@@ -20,6 +20,7 @@
 
 #include "evlib/render/frame_generator.hpp"
 #include "evlib/render/png_image.hpp"
+#include "evlib/render/time_decay.hpp"
 #include "evlib/render/video_writer.hpp"
 #include "py_batch.hpp"
 
@@ -225,6 +226,19 @@ void bind_render(nb::module_& m) {
         nb::gil_scoped_release release;
         a.generate_frame({out.data(), out.size()});
       });
+  m.def(
+      "time_decay_colors",
+      [](const std::string& palette, const std::string& colors) {
+        const TimeDecayColors table = time_decay_colors(palette_of(palette, colors));
+        std::vector<std::uint8_t> rgb;
+        for (const Rgb& c : table) rgb.insert(rgb.end(), {c.r, c.g, c.b});
+        return rgb_array(std::move(rgb), 1, static_cast<std::uint32_t>(table.size()));
+      },
+      nb::arg("palette"), nb::arg("colors") = "",
+      "OpenEB's 257-colour CIE Lab map of the time-decay mode, as a 257x1x3 uint8 array (OFF, background, ON).");
+  m.def(
+      "fast_exp_decay", [](float v) { return FastExpDecay{}(v); }, nb::arg("v"),
+      "OpenEB's Math::fast_exp_decay with its 32-entry table: exp(-v), piecewise linear, 0 past log 32.");
   m.def("video_available", &video_available, "Whether this build writes videos (FFmpeg's libraries).");
 
   struct PyVideoWriter {
