@@ -133,7 +133,12 @@ def test_reduced_to_max_width(generate: Callable[..., Path]) -> None:
     frame = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
     reduced = render._reduced(frame, 2)
     assert reduced.shape == (2, 3, 3)
-    assert reduced[1, 2].tolist() == np.rint(frame[2:4, 4:6].reshape(-1, 3).mean(axis=0)).tolist()
+    assert reduced[1, 2].tolist() == np.floor(frame[2:4, 4:6].reshape(-1, 3).mean(axis=0) + 0.5).tolist()
+    big = np.random.default_rng(1).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    for factor in (3, 20):  # 20: sums past 16 bits
+        h, w = 40 // factor, 60 // factor
+        mean = big[: h * factor, : w * factor].reshape(h, factor, w, factor, 3).mean(axis=(1, 3))
+        assert (render._reduced(big, factor) == np.floor(mean + 0.5)).all()
 
 
 def test_html_falls_back_to_the_picture(long_recording: Path, monkeypatch: pytest.MonkeyPatch) -> None:
