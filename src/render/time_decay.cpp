@@ -170,6 +170,26 @@ TimeDecayFrame::TimeDecayFrame(ops::SensorSize sensor, std::int64_t decay_us, co
     : sensor_(sensor), decay_us_(decay_us), gray_(palette.identity_levels), last_(2 * sensor.pixels(), 0) {
   if (decay_us <= 0) throw InvalidArgument("render: the time-decay mode needs a decay time of at least 1 µs");
   if (!gray_) colors_ = time_decay_colors(palette);
+  constexpr std::int64_t kMaxAges = std::int64_t{1} << 20;
+  const auto tau = static_cast<float>(decay_us_);
+  std::int64_t ages = 0;
+  while (ages < kMaxAges && static_cast<float>(ages) / tau < decay_.zero_from()) ++ages;
+  faded_past_table_ = static_cast<float>(ages) / tau >= decay_.zero_from();
+  shades_.resize(2 * static_cast<std::size_t>(ages));
+  for (std::int64_t dt = 0; dt < ages; ++dt) {
+    shades_[2 * static_cast<std::size_t>(dt)] = shade(dt, false);
+    shades_[2 * static_cast<std::size_t>(dt) + 1] = shade(dt, true);
+  }
+  faded_ = shade(ages, false);  // f = -0: the background (ON or OFF alike)
+}
+
+std::uint16_t TimeDecayFrame::shade(std::int64_t dt, bool on) const noexcept {
+  const float f = (on ? 1.f : -1.f) * decay_(static_cast<float>(dt) / static_cast<float>(decay_us_));
+  if (gray_) {
+    const float level = 0.5f * (1 + f) * 255;  // OpenCV's saturate_cast<uchar>: round, clamp
+    return static_cast<std::uint16_t>(std::clamp(std::lrint(level), 0L, 255L));
+  }
+  return static_cast<std::uint16_t>(std::lrint(0.5f * (1 + f) * static_cast<float>(colors_.size() - 1)));
 }
 
 void TimeDecayFrame::add(EventView events) {
@@ -189,18 +209,19 @@ void TimeDecayFrame::add(EventView events) {
 void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
   const std::size_t pixels = sensor_.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
-  const auto tau = static_cast<float>(decay_us_);
+  const auto tabulated = static_cast<std::int64_t>(shades_.size() / 2);
   std::uint8_t* out = rgb.data();
   for (std::size_t i = 0; i < pixels; ++i, out += 3) {
     const std::int64_t dt_off = last_t_ - last_[2 * i], dt_on = last_t_ - last_[2 * i + 1];
-    const std::int64_t dt = std::min(dt_off, dt_on);
+    const std::int64_t dt = std::max<std::int64_t>(std::min(dt_off, dt_on), 0);  // out of order: v <= 0, f = +-1
     const bool on = dt_off > dt_on;
-    const float f = (on ? 1.f : -1.f) * decay_(static_cast<float>(dt) / tau);
+    const std::uint16_t s = dt < tabulated ? shades_[2 * static_cast<std::size_t>(dt) + on]
+                            : faded_past_table_ ? faded_
+                                                : shade(dt, on);
     if (gray_) {
-      const float level = 0.5f * (1 + f) * 255;  // OpenCV's saturate_cast<uchar>: round, clamp
-      out[0] = out[1] = out[2] = static_cast<std::uint8_t>(std::clamp(std::lrint(level), 0L, 255L));
+      out[0] = out[1] = out[2] = static_cast<std::uint8_t>(s);
     } else {
-      const Rgb c = colors_[static_cast<std::size_t>(std::lrint(0.5f * (1 + f) * static_cast<float>(colors_.size() - 1)))];
+      const Rgb c = colors_[s];
       out[0] = c.r, out[1] = c.g, out[2] = c.b;
     }
   }

@@ -108,6 +108,25 @@ TEST(TimeDecayColors, run_from_off_through_the_background_to_on) {
   }
 }
 
+TEST(TimeDecayFrame, long_decay_times_compute_ages_past_the_table) {
+  // tau = 1 s: the first 2^20 ages are tabulated, older ones computed; both follow the rule.
+  const ops::SensorSize sensor{6, 1};
+  const std::int64_t ages[] = {0, 700'000, 1'048'575, 1'048'576, 2'500'000, 3'465'000};
+  Events e;
+  const std::int64_t now = 4'000'000;
+  for (unsigned x = 0; x < 6; ++x) e.add(now - ages[5 - x], static_cast<std::uint16_t>(5 - x), 0, x % 2);
+  TimeDecayFrame frame(sensor, 1'000'000, palette_by_name("gray"));
+  frame.add(e.view());
+  std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+  frame.render(rgb);
+  const FastExpDecay decay;
+  for (unsigned x = 0; x < 6; ++x) {
+    const bool on = (5 - x) % 2 != 0;
+    const float f = (on ? 1.f : -1.f) * decay(static_cast<float>(ages[x]) / 1e6f);
+    EXPECT_EQ(pixel(rgb, sensor, x, 0).r, std::lrint(0.5f * (1 + f) * 255)) << x;
+  }
+}
+
 TEST(TimeDecayFrame, refuses_a_decay_time_below_one_microsecond) {
   EXPECT_THROW(TimeDecayFrame({4, 4}, 0, palette_by_name("dark")), InvalidArgument);
 }
