@@ -116,7 +116,8 @@ def frames(
 
     Args:
         source: a path, an :class:`evlib.EventFile`, or an iterable of batches (evlib Batches,
-            Polars / pandas frames, structured arrays or dicts with t, x, y, p), time-ordered.
+            Polars / pandas frames, structured arrays or dicts with t, x, y, p), time-ordered;
+            evlib 0.13's layout too (a ``polarity`` column, OFF = -1: ON is ``p > 0``).
         accumulate_us: the window each frame shows (µs or ``"10ms"``).
         fps, speed: frames per second of output and event time per output time; a frame covers
             ``1e6 * speed / fps`` µs of events.
@@ -207,26 +208,34 @@ def _file_start(source: Any, span_us: int, max_events: int) -> Optional[tuple[An
     if not f.width or not f.height:
         return None
     batches = f.iter_batches()
+
+    def close() -> None:  # ends the stream (and its decoder threads) now, not when collected
+        getattr(batches, "close", lambda: None)()
+
     first = None
     for batch in batches:
         if len(batch):
             first = batch
             break
     if first is None:
+        close()
         return None
     t0 = int(first.to_numpy()["t"][0])
 
     def leading() -> Iterator[Any]:
         taken = 0
         batch = first
-        while True:
-            yield batch
-            taken += len(batch)
-            if taken >= max_events or (len(batch) and int(batch.to_numpy()["t"][-1]) >= t0 + span_us):
-                return
-            batch = next(batches, None)
-            if batch is None:
-                return
+        try:
+            while True:
+                yield batch
+                taken += len(batch)
+                if taken >= max_events or (len(batch) and int(batch.to_numpy()["t"][-1]) >= t0 + span_us):
+                    return
+                batch = next(batches, None)
+                if batch is None:
+                    return
+        finally:
+            close()
 
     return f, t0, leading()
 
