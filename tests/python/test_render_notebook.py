@@ -207,6 +207,22 @@ def test_render_lets_other_threads_run() -> None:
     assert during > 0
 
 
+def test_errors_of_the_source_reach_the_caller() -> None:
+    """The source is pulled with the GIL taken back inside the released render: its exception
+    comes out of frames() as it was raised."""
+    n = 1000
+    columns = (np.arange(n, dtype=np.int64) * 100, np.zeros(n, np.uint16), np.zeros(n, np.uint16), np.ones(n, np.uint8))
+
+    def batches() -> Any:
+        yield columns
+        raise KeyError("the source broke")
+
+    with pytest.raises(KeyError, match="the source broke"):
+        list(render.frames(batches(), width=8, height=8, fps=1000))
+    with pytest.raises(ValueError, match="differ in length"):
+        list(render.frames([(columns[0], columns[1][:10], columns[2], columns[3])], width=8, height=8))
+
+
 def test_next_refuses_a_second_thread() -> None:
     """The generator is not re-entered while a render runs without the GIL."""
     entered = threading.Event()
