@@ -7,6 +7,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/ops/event_frame.hpp"
+#include "evlib/render/time_decay.hpp"
 
 namespace evlib::render {
 
@@ -20,7 +21,8 @@ constexpr ModeName kModeNames[] = {{Mode::kLastEvent, "last"},
                                    {Mode::kCounts, "counts"},
                                    {Mode::kExponentialDecay, "exp-decay"},
                                    {Mode::kLinearDecay, "linear-decay"},
-                                   {Mode::kTimeSurface, "time-surface"}};
+                                   {Mode::kTimeSurface, "time-surface"},
+                                   {Mode::kTimeDecay, "time-decay"}};
 
 // The level of the window modes' background: their colour maps have it as neutral, so that a
 // level of 255 is the ON colour, 0 the OFF colour.
@@ -136,6 +138,7 @@ struct FrameAccumulator::State {
   std::vector<std::uint8_t> count_levels;      // kCounts: level of each net count
   std::vector<std::int64_t> last_time_and_p;   // kTimeSurface: t * 2 + p, kNever when none
   std::unique_ptr<DvAccumulator> accumulator;  // the decay modes
+  std::unique_ptr<TimeDecayFrame> time_decay;  // kTimeDecay (decay.decay_param: its decay time)
 
   static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
 };
@@ -164,6 +167,9 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
       break;
     }
     case Mode::kLastEvent:
+      break;
+    case Mode::kTimeDecay:
+      s.time_decay = std::make_unique<TimeDecayFrame>(sensor, std::llround(s.options.decay.decay_param), s.options.palette);
       break;
   }
   s.colors = level_colors(s.options.palette, neutral);
@@ -235,6 +241,10 @@ void FrameAccumulator::add(EventView events) {
     case Mode::kLinearDecay:
       s.accumulator->accumulate(events);
       break;
+    case Mode::kTimeDecay:
+      ops::detail::require_columns(events, kAllColumns, "render");
+      s.time_decay->add(events);
+      break;
   }
 }
 
@@ -279,6 +289,7 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
     case Mode::kLinearDecay:
       s.accumulator->generate_frame(s.levels);
       break;
+    case Mode::kTimeDecay: return s.time_decay->render(rgb);  // its own Lab colour map
   }
   colorize(s.levels, s.colors, rgb);
 }
