@@ -115,3 +115,16 @@ def test_a_dropped_batch_is_reused_in_both_layouts(generate) -> None:
             (n_small, b_small), (n_large, b_large) = faulted_bytes(small, layout), faulted_bytes(large, layout)
             slopes.append((b_large - b_small) / (n_large - n_small))
         assert min(slopes) < 1.0, f"a {layout} stream touches {min(slopes):.1f} bytes of new memory per event: batches are copied"
+
+
+def test_a_sorted_frame_decodes_in_one_piece_above_the_streaming_threshold(generate) -> None:
+    """load_events sorts by default, so its frame holds every batch before its first row: the
+    events go straight into one allocation (one chunk per column), not into chunks of their own.
+    memory_limit and streaming_threshold=0 keep the streamed chunks."""
+    path = generate("evt3", 300_000, 3)
+    assert evlib.load_events(path, streaming_threshold=1_000).collect().n_chunks("all") == [1, 1, 1, 1]
+    streamed = evlib.load_events(path, streaming_threshold=0, chunk_events=50_000).collect()
+    assert min(streamed.n_chunks("all")) > 1
+    assert streamed.equals(evlib.load_events(path).collect())
+    assert min(evlib.load_events(path, memory_limit="64M", streaming_threshold=1_000, chunk_events=50_000).collect().n_chunks("all")) > 1
+    assert min(evlib.scan_events(path, streaming_threshold=1_000, chunk_events=50_000).collect().n_chunks("all")) > 1
