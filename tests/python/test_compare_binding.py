@@ -128,3 +128,8 @@ def test_a_sorted_frame_decodes_in_one_piece_above_the_streaming_threshold(gener
     assert streamed.equals(evlib.load_events(path).collect())
     assert min(evlib.load_events(path, memory_limit="64M", streaming_threshold=1_000, chunk_events=50_000).collect().n_chunks("all")) > 1
     assert min(evlib.scan_events(path, streaming_threshold=1_000, chunk_events=50_000).collect().n_chunks("all")) > 1
+    # A filter (here one no scan bound expresses) keeps the stream: it holds only the rows kept.
+    even = ((pl.col("x") + pl.col("y")) % 2) == 0
+    filtered = evlib.load_events(path, streaming_threshold=1_000, chunk_events=50_000).filter(even).collect()
+    assert min(filtered.n_chunks("all")) > 1
+    assert filtered.equals(evlib.load_events(path).collect().filter(even))
