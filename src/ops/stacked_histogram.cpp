@@ -5,6 +5,9 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+
+#include "pixel_cells.hpp"
 
 namespace evlib::ops {
 
@@ -77,9 +80,18 @@ void StackedHistogramAccumulator::find_bin_starts() {
 
 namespace {
 
+// Both count types wrap as torch's uint8 / int16 do.
+template <class Count>
+inline void count_one(Count& c) {
+  using U = std::make_unsigned_t<Count>;
+  c = static_cast<Count>(static_cast<U>(static_cast<U>(c) + 1u));
+}
+
+// One event at a time, each event's bin looked up: the blocks whose events span several bins
+// (or come before t_first, or are unsorted) and tensors too large for 32-bit cells.
 template <class Count, bool kDownsample>
-void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
-                  std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
+void count_events_one_by_one(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
+                             std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
   const std::int64_t* t = part.t().data();
   const std::uint16_t* x = part.x().data();
   const std::uint16_t* y = part.y().data();
@@ -108,10 +120,46 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
       bin_lo = bin_starts[bin];
       bin_hi = bin_starts[bin + 1];
     }
-    Count& c = counts[(std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx];
-    // Both count types wrap as torch's uint8 / int16 do.
-    using U = std::make_unsigned_t<Count>;
-    c = static_cast<Count>(static_cast<U>(static_cast<U>(c) + 1u));
+    count_one(counts[(std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx]);
+  }
+}
+
+// Sorted events fill one time bin after the other: nearly every block of detail::kCellBlock
+// events lies in one bin, found from the block's earliest and latest times. Such a block is
+// counted in two passes (src/ops/pixel_cells.hpp); the others event by event.
+template <class Count, bool kDownsample>
+void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
+                  std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
+  const std::size_t plane = out_w * out_h;
+  if (2 * bins * plane >= detail::kNoCell) {
+    count_events_one_by_one<Count, kDownsample>(part, sensor, out_w, out_h, bins, t_first, bin_starts, counts);
+    return;
+  }
+  const std::int64_t* t = part.t().data();
+  detail::CellLayout layout{sensor, static_cast<std::uint32_t>(out_w), static_cast<std::uint32_t>(out_h), 0,
+                            static_cast<std::uint32_t>(bins * plane)};
+  alignas(64) std::uint32_t cells[detail::kCellBlock];
+  for (std::size_t begin = 0, n = part.size(); begin < n; begin += detail::kCellBlock) {
+    const std::size_t m = std::min(detail::kCellBlock, n - begin);
+    std::int64_t lo = t[begin], hi = t[begin];
+    for (std::size_t i = begin + 1; i < begin + m; ++i) {
+      lo = std::min(lo, t[i]);
+      hi = std::max(hi, t[i]);
+    }
+    const std::int64_t dt_lo = lo - t_first, dt_hi = hi - t_first;
+    std::size_t bin = 0;
+    if (dt_lo >= 0) bin = static_cast<std::size_t>(std::upper_bound(bin_starts, bin_starts + bins, dt_lo) - bin_starts) - 1;
+    if (dt_lo < 0 || dt_hi >= bin_starts[bin + 1]) [[unlikely]] {
+      count_events_one_by_one<Count, kDownsample>(part.slice(begin, begin + m), sensor, out_w, out_h, bins, t_first,
+                                                  bin_starts, counts);
+      continue;
+    }
+    layout.base = static_cast<std::uint32_t>(bin * plane);
+    detail::pixel_cells<true, kDownsample>(part.x().data() + begin, part.y().data() + begin, part.p().data() + begin, m,
+                                           layout, cells);
+    for (std::size_t i = 0; i < m; ++i)
+      if (cells[i] != detail::kNoCell) [[likely]]
+        count_one(counts[cells[i]]);
   }
 }
 

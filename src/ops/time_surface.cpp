@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "pixel_cells.hpp"
+
 namespace evlib::ops {
 
 LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity) : sensor_(sensor), split_(split_polarity) {
@@ -25,14 +27,10 @@ void LastTimestampMap::add(EventView events) {
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = split_ ? events.p().data() : nullptr;
-  const std::size_t plane = sensor_.pixels();
   std::int64_t* map = map_.data();
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    const unsigned channel = p ? p[i] : 0u;
-    if (!sensor_.contains(x[i], y[i]) || channel > 1) [[unlikely]]
-      continue;
-    map[channel * plane + std::size_t{y[i]} * sensor_.width + x[i]] = t[i];
-  }
+  const auto store = [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; };
+  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
+  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
 }
 
 void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
