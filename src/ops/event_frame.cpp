@@ -56,6 +56,22 @@ void accumulate_frame(EventView events, const EventFrameOptions& options, std::s
   else count_events<T, CountOverflow::kSaturate, false>(events, options.sensor, out);
 }
 
+namespace {
+
+// Each window's events added into its frame of out (size checked by the caller).
+template <class T>
+void accumulate_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
+                       std::span<T> out) {
+  const std::size_t frame = options.polarities * options.sensor.pixels();
+  for (std::size_t w = 0; w < windows.size(); ++w) {
+    const IndexRange r = windows[w];
+    if (r.begin > r.end || r.end > events.size()) throw std::invalid_argument("event frame: a window lies outside the events");
+    accumulate_frame(events.slice(r.begin, r.end), options, out.subspan(w * frame, frame));
+  }
+}
+
+}  // namespace
+
 template <class T>
 void event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
                   std::span<T> out) {
@@ -65,18 +81,14 @@ void event_frames(EventView events, std::span<const IndexRange> windows, const E
     throw std::invalid_argument("event frame: the output holds " + std::to_string(out.size()) + " values, not " +
                                 std::to_string(windows.size() * frame));
   std::ranges::fill(out, T{});
-  for (std::size_t w = 0; w < windows.size(); ++w) {
-    const IndexRange r = windows[w];
-    if (r.begin > r.end || r.end > events.size()) throw std::invalid_argument("event frame: a window lies outside the events");
-    accumulate_frame(events.slice(r.begin, r.end), options, out.subspan(w * frame, frame));
-  }
+  accumulate_frames(events, windows, options, out);
 }
 
 template <class T>
 std::vector<T> event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options) {
   require_frame_options(options);
-  std::vector<T> out(windows.size() * options.polarities * options.sensor.pixels());
-  event_frames<T>(events, windows, options, std::span<T>(out));
+  std::vector<T> out(windows.size() * options.polarities * options.sensor.pixels());  // zeroed once, here
+  accumulate_frames(events, windows, options, std::span<T>(out));
   return out;
 }
 

@@ -192,11 +192,17 @@ void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
   if (counts8_.empty() && counts16_.empty()) {  // no start(): an empty window
     std::ranges::fill(out, 0);
   } else if (options_.fastmode) {
-    std::ranges::transform(counts8_, out.begin(),
-                           [cutoff](std::uint8_t c) { return static_cast<std::uint8_t>(std::min<int>(c, cutoff)); });
+    // Plain loops in the counts' own type vectorise (32 cells per AVX2 min).
+    const auto cut = static_cast<std::uint8_t>(cutoff);
+    const std::uint8_t* c = counts8_.data();
+    std::uint8_t* o = out.data();
+    for (std::size_t i = 0, n = out.size(); i < n; ++i) o[i] = std::min(c[i], cut);
   } else {
-    std::ranges::transform(counts16_, out.begin(),
-                           [cutoff](std::int16_t c) { return static_cast<std::uint8_t>(std::clamp<int>(c, 0, cutoff)); });
+    const auto cut = static_cast<std::int16_t>(cutoff);
+    const std::int16_t* c = counts16_.data();
+    std::uint8_t* o = out.data();
+    for (std::size_t i = 0, n = out.size(); i < n; ++i)
+      o[i] = static_cast<std::uint8_t>(std::clamp(c[i], std::int16_t{0}, cut));
   }
 }
 
@@ -213,20 +219,29 @@ void StackedHistogramAccumulator::count_window_into(EventView window, std::span<
     count_window<std::uint8_t, false>(window, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, counts.data());
 }
 
+namespace {
+
+// RVT's fast mode counts in uint8, which is what the output holds: count there (`out` zeroed by
+// the caller), then cut off in place, without a second buffer.
+void fast_histogram_into_zeroed(StackedHistogramAccumulator& acc, EventView window, unsigned count_cutoff,
+                                std::span<std::uint8_t> out) {
+  acc.count_window_into(window, out);
+  const auto cutoff = static_cast<std::uint8_t>(count_cutoff);
+  if (cutoff != 255)
+    for (std::uint8_t& c : out) c = std::min(c, cutoff);
+}
+
+}  // namespace
+
 void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options,
                        std::span<std::uint8_t> out) {
   StackedHistogramAccumulator acc(sensor, options);
+  if (out.size() != acc.size())
+    throw std::invalid_argument("stacked histogram: the output holds " + std::to_string(out.size()) + " bytes, not " +
+                                std::to_string(acc.size()));
   if (options.fastmode) {
-    // RVT's fast mode counts in uint8, which is what out holds: count there, then cut off in
-    // place, without a second buffer.
-    if (out.size() != acc.size())
-      throw std::invalid_argument("stacked histogram: the output holds " + std::to_string(out.size()) + " bytes, not " +
-                                  std::to_string(acc.size()));
     std::ranges::fill(out, 0);
-    acc.count_window_into(window, out);
-    const auto cutoff = static_cast<std::uint8_t>(options.count_cutoff);
-    if (cutoff != 255)
-      for (std::uint8_t& c : out) c = std::min(c, cutoff);
+    fast_histogram_into_zeroed(acc, window, options.count_cutoff, out);
     return;
   }
   if (!window.empty()) {
@@ -240,9 +255,10 @@ void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogr
 }
 
 std::vector<std::uint8_t> stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options) {
-  StackedHistogramAccumulator probe(sensor, options);
-  std::vector<std::uint8_t> out(probe.size());
-  stacked_histogram(window, sensor, options, out);
+  StackedHistogramAccumulator acc(sensor, options);
+  std::vector<std::uint8_t> out(acc.size());  // zeroed once, here
+  if (options.fastmode) fast_histogram_into_zeroed(acc, window, options.count_cutoff, out);
+  else stacked_histogram(window, sensor, options, out);
   return out;
 }
 
