@@ -79,6 +79,20 @@ void BM_StackedHistogramRvt(benchmark::State& state) {
 }
 BENCHMARK(BM_StackedHistogramRvt)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
 
+// The one-window function that the Python binding and `evlib frames` call (RVT's fast mode).
+void BM_StackedHistogramRvtWindow(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  const StackedHistogramOptions o{.bins = 10, .count_cutoff = 10};
+  std::vector<std::uint8_t> out(StackedHistogramAccumulator(sensor, o).size());
+  for (auto _ : state) {
+    stacked_histogram(s.view(), sensor, o, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_StackedHistogramRvtWindow)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
+
 void BM_VoxelGridE2vid(benchmark::State& state) {
   const SensorSize sensor = sensor_of(state);
   const auto& s = stream(sensor);

@@ -89,9 +89,9 @@ inline void count_one(Count& c) {
 
 // One event at a time, each event's bin looked up: the blocks whose events span several bins
 // (or come before t_first, or are unsorted) and tensors too large for 32-bit cells.
-template <class Count, bool kDownsample>
+template <bool kDownsample, class Add>
 void count_events_one_by_one(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
-                             std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
+                             std::int64_t t_first, const std::int64_t* bin_starts, Add add) {
   const std::int64_t* t = part.t().data();
   const std::uint16_t* x = part.x().data();
   const std::uint16_t* y = part.y().data();
@@ -120,19 +120,20 @@ void count_events_one_by_one(EventView part, SensorSize sensor, std::size_t out_
       bin_lo = bin_starts[bin];
       bin_hi = bin_starts[bin + 1];
     }
-    count_one(counts[(std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx]);
+    add((std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx);
   }
 }
 
 // Sorted events fill one time bin after the other: nearly every block of detail::kCellBlock
 // events lies in one bin, found from the block's earliest and latest times. Such a block is
-// counted in two passes (src/ops/pixel_cells.hpp); the others event by event.
-template <class Count, bool kDownsample>
+// counted in two passes (src/ops/pixel_cells.hpp); the others event by event. add(cell) counts
+// one event.
+template <bool kDownsample, class Add>
 void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
-                  std::int64_t t_first, const std::int64_t* bin_starts, Count* counts) {
+                  std::int64_t t_first, const std::int64_t* bin_starts, Add add) {
   const std::size_t plane = out_w * out_h;
   if (2 * bins * plane >= detail::kNoCell) {
-    count_events_one_by_one<Count, kDownsample>(part, sensor, out_w, out_h, bins, t_first, bin_starts, counts);
+    count_events_one_by_one<kDownsample>(part, sensor, out_w, out_h, bins, t_first, bin_starts, add);
     return;
   }
   const std::int64_t* t = part.t().data();
@@ -150,8 +151,8 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
     std::size_t bin = 0;
     if (dt_lo >= 0) bin = static_cast<std::size_t>(std::upper_bound(bin_starts, bin_starts + bins, dt_lo) - bin_starts) - 1;
     if (dt_lo < 0 || dt_hi >= bin_starts[bin + 1]) [[unlikely]] {
-      count_events_one_by_one<Count, kDownsample>(part.slice(begin, begin + m), sensor, out_w, out_h, bins, t_first,
-                                                  bin_starts, counts);
+      count_events_one_by_one<kDownsample>(part.slice(begin, begin + m), sensor, out_w, out_h, bins, t_first,
+                                           bin_starts, add);
       continue;
     }
     layout.base = static_cast<std::uint32_t>(bin * plane);
@@ -159,7 +160,7 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
                                            layout, cells);
     for (std::size_t i = 0; i < m; ++i)
       if (cells[i] != detail::kNoCell) [[likely]]
-        count_one(counts[cells[i]]);
+        add(std::size_t{cells[i]});
   }
 }
 
@@ -168,20 +169,17 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
 void StackedHistogramAccumulator::add(EventView part) {
   if (part.empty()) return;
   detail::require_columns(part, kAllColumns, "stacked histogram");
-  const unsigned bins = options_.bins;
+  if (options_.fastmode) count(part, [c = counts8_.data()](std::size_t cell) { count_one(c[cell]); });
+  else count(part, [c = counts16_.data()](std::size_t cell) { count_one(c[cell]); });
+}
+
+template <class Add>
+void StackedHistogramAccumulator::count(EventView part, Add add) const {
   const std::int64_t* starts = bin_starts_.data();
-  const std::size_t w = out_width_;
-  const std::size_t h = out_height_;
-  if (options_.fastmode) {
-    if (options_.downsample_by_2)
-      count_window<std::uint8_t, true>(part, sensor_, w, h, bins, t_first_, starts, counts8_.data());
-    else
-      count_window<std::uint8_t, false>(part, sensor_, w, h, bins, t_first_, starts, counts8_.data());
-  } else if (options_.downsample_by_2) {
-    count_window<std::int16_t, true>(part, sensor_, w, h, bins, t_first_, starts, counts16_.data());
-  } else {
-    count_window<std::int16_t, false>(part, sensor_, w, h, bins, t_first_, starts, counts16_.data());
-  }
+  if (options_.downsample_by_2)
+    count_window<true>(part, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, add);
+  else
+    count_window<false>(part, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, add);
 }
 
 void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
@@ -212,26 +210,32 @@ void StackedHistogramAccumulator::count_window_into(EventView window, std::span<
   if (window.empty()) return;
   detail::require_columns(window, kAllColumns, "stacked histogram");
   set_times(window.t().front(), window.t().back());
-  const std::int64_t* starts = bin_starts_.data();
-  if (options_.downsample_by_2)
-    count_window<std::uint8_t, true>(window, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, counts.data());
-  else
-    count_window<std::uint8_t, false>(window, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, counts.data());
+  count(window, [c = counts.data()](std::size_t cell) { count_one(c[cell]); });
 }
 
-namespace {
-
-// RVT's fast mode counts in uint8, which is what the output holds: count there (`out` zeroed by
-// the caller), then cut off in place, without a second buffer.
-void fast_histogram_into_zeroed(StackedHistogramAccumulator& acc, EventView window, unsigned count_cutoff,
-                                std::span<std::uint8_t> out) {
-  acc.count_window_into(window, out);
-  const auto cutoff = static_cast<std::uint8_t>(count_cutoff);
-  if (cutoff != 255)
-    for (std::uint8_t& c : out) c = std::min(c, cutoff);
+void StackedHistogramAccumulator::histogram_into_zeroed(EventView window, std::span<std::uint8_t> out) {
+  if (!options_.fastmode || out.size() != size())
+    throw std::invalid_argument("stacked histogram: histogram_into_zeroed needs fast mode and size() bytes");
+  if (window.empty()) return;
+  detail::require_columns(window, kAllColumns, "stacked histogram");
+  set_times(window.t().front(), window.t().back());
+  std::uint8_t* c = out.data();
+  const auto cutoff = static_cast<std::uint8_t>(options_.count_cutoff);
+  if (cutoff == 255) {
+    count(window, [c](std::size_t cell) { count_one(c[cell]); });
+    return;
+  }
+  // Counts start at 0 and grow by 1 (wrapping at 256): a cell can end above the cutoff only if
+  // it once held cutoff + 1. Those cells, remembered as they get there, are all the cut-off has
+  // to visit, instead of the whole tensor.
+  reached_.clear();
+  const auto trigger = static_cast<std::uint8_t>(cutoff + 1);
+  count(window, [c, trigger, &reached = reached_](std::size_t cell) {
+    if (++c[cell] == trigger) [[unlikely]]
+      reached.push_back(cell);
+  });
+  for (const std::size_t cell : reached_) c[cell] = std::min(c[cell], cutoff);
 }
-
-}  // namespace
 
 void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options,
                        std::span<std::uint8_t> out) {
@@ -240,8 +244,9 @@ void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogr
     throw std::invalid_argument("stacked histogram: the output holds " + std::to_string(out.size()) + " bytes, not " +
                                 std::to_string(acc.size()));
   if (options.fastmode) {
+    // RVT's fast mode counts in uint8, which is what out holds: no second buffer.
     std::ranges::fill(out, 0);
-    fast_histogram_into_zeroed(acc, window, options.count_cutoff, out);
+    acc.histogram_into_zeroed(window, out);
     return;
   }
   if (!window.empty()) {
@@ -257,7 +262,7 @@ void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogr
 std::vector<std::uint8_t> stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options) {
   StackedHistogramAccumulator acc(sensor, options);
   std::vector<std::uint8_t> out(acc.size());  // zeroed once, here
-  if (options.fastmode) fast_histogram_into_zeroed(acc, window, options.count_cutoff, out);
+  if (options.fastmode) acc.histogram_into_zeroed(window, out);
   else stacked_histogram(window, sensor, options, out);
   return out;
 }
