@@ -220,21 +220,12 @@ void StackedHistogramAccumulator::histogram_into_zeroed(EventView window, std::s
   detail::require_columns(window, kAllColumns, "stacked histogram");
   set_times(window.t().front(), window.t().back());
   std::uint8_t* c = out.data();
+  count(window, [c](std::size_t cell) { count_one(c[cell]); });
+  // RVT clamps after counting (a count wraps at 256 first). One vectorised pass over the tensor
+  // costs less than watching each increment for the cells that pass the cut-off (measured).
   const auto cutoff = static_cast<std::uint8_t>(options_.count_cutoff);
-  if (cutoff == 255) {
-    count(window, [c](std::size_t cell) { count_one(c[cell]); });
-    return;
-  }
-  // Counts start at 0 and grow by 1 (wrapping at 256): a cell can end above the cutoff only if
-  // it once held cutoff + 1. Those cells, remembered as they get there, are all the cut-off has
-  // to visit, instead of the whole tensor.
-  reached_.clear();
-  const auto trigger = static_cast<std::uint8_t>(cutoff + 1);
-  count(window, [c, trigger, &reached = reached_](std::size_t cell) {
-    if (++c[cell] == trigger) [[unlikely]]
-      reached.push_back(cell);
-  });
-  for (const std::size_t cell : reached_) c[cell] = std::min(c[cell], cutoff);
+  if (cutoff != 255)
+    for (std::size_t i = 0, n = out.size(); i < n; ++i) c[i] = std::min(c[i], cutoff);
 }
 
 void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options,

@@ -62,7 +62,6 @@ class StackedHistogramAccumulator {
   std::vector<std::int64_t> bin_starts_;  // first t - t_first of each bin, then int64 max
   std::vector<std::uint8_t> counts8_;    // fast mode
   std::vector<std::int16_t> counts16_;   // otherwise
-  std::vector<std::size_t> reached_;     // histogram_into_zeroed(): the cells that passed the cutoff
 };
 
 // The histogram of one whole window (its first and last events give the time bins).
