@@ -1,6 +1,8 @@
 #include "evlib/render/accumulation.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -31,14 +33,6 @@ std::uint8_t graded_level(bool on, double fraction) {
             : static_cast<std::uint8_t>(kNeutralLevel - std::lround(128.0 * fraction));
 }
 
-void colorize(std::span<const std::uint8_t> levels, const ColorMap& map, std::span<std::uint8_t> rgb) {
-  std::uint8_t* out = rgb.data();
-  for (const std::uint8_t level : levels) {
-    const Rgb c = map[level];
-    out[0] = c.r, out[1] = c.g, out[2] = c.b;
-    out += 3;
-  }
-}
 
 }  // namespace
 
@@ -59,6 +53,18 @@ std::string_view mode_name(Mode mode) {
 
 // ---- DvAccumulator ---------------------------------------------------------------------------
 
+namespace {
+
+// Elapsed times below this are decayed with a looked-up factor: a frame's events are at most a
+// frame period (33 333 µs at 30 fps) after their pixel's last decay when the decay is
+// synchronous. 256 KiB of floats.
+constexpr std::size_t kExpFactors = std::size_t{1} << 16;
+// Events ahead whose pixel is prefetched: the pixels of a frame are spread over 11 MiB at
+// 1280x720, beyond the core's caches; a few misses in flight instead of one at a time.
+constexpr std::size_t kPrefetchAhead = 16;
+
+}  // namespace
+
 DvAccumulator::DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions options)
     : sensor_(sensor),
       options_(options),
@@ -69,75 +75,130 @@ DvAccumulator::DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions option
     throw InvalidArgument("accumulator: the maximum potential must exceed the minimum");
   if (!(options.decay_param > 0) || !std::isfinite(options.decay_param))
     throw InvalidArgument("accumulator: the decay parameter must be a positive number");
+  if (!options.linear) {
+    exp_factor_.resize(kExpFactors);
+    const auto decay = static_cast<float>(options.decay_param);
+    for (std::size_t e = 0; e < kExpFactors; ++e) exp_factor_[e] = std::exp(-static_cast<float>(e) / decay);
+  }
+  // OpenCV's convertTo(CV_8U, alpha, beta) on float takes alpha and beta as float.
+  const double range = static_cast<double>(options.max_potential) - options.min_potential;
+  alpha_ = static_cast<float>(255.0 / range);
+  beta_ = static_cast<float>(-options.min_potential * (255.0 / range));
 }
 
-void DvAccumulator::decay_pixel(std::size_t i, std::int64_t t) {
-  const float last = potential_[i];
+std::vector<float> DvAccumulator::potentials() const { return potential_; }
+
+template <bool kLinear>
+float DvAccumulator::decayed(float last, std::int64_t elapsed) const {
   const float neutral = options_.neutral_potential;
-  const std::int64_t elapsed = t - decay_time_[i];
-  if (options_.linear) {
+  if constexpr (kLinear) {
     // dv: static_cast<float>(static_cast<double>(time - lastDecayTime) * decayParam_)
     const float step = static_cast<float>(static_cast<double>(elapsed) * options_.decay_param);
-    potential_[i] = last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
+    return last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
   } else {
-    // dv: (last - neutral) * expf(-(float)(time - lastDecayTime) / (float)decayParam_) + neutral
-    potential_[i] =
-        (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(options_.decay_param)) + neutral;
+    // dv: (last - neutral) * expf(-(float)(time - lastDecayTime) / (float)decayParam_) + neutral,
+    // fused into one multiply-add as this build always compiled it (x86-64-v3 contracts).
+    const float factor = static_cast<std::uint64_t>(elapsed) < kExpFactors
+                             ? exp_factor_[static_cast<std::size_t>(elapsed)]
+                             : std::exp(-static_cast<float>(elapsed) / static_cast<float>(options_.decay_param));
+    return std::fma(last - neutral, factor, neutral);
   }
-  decay_time_[i] = t;
+}
+
+template <bool kLinear>
+void DvAccumulator::accumulate_events(EventView events) {
+  const std::int64_t* t = events.t().data();
+  const std::uint16_t* x = events.x().data();
+  const std::uint16_t* y = events.y().data();
+  const std::uint8_t* p = events.p().data();
+  const std::size_t n = events.size();
+  const std::size_t width = sensor_.width;
+  float* potential = potential_.data();
+  std::int64_t* decay_time = decay_time_.data();
+  const float on = options_.contribution;
+  const float off = options_.ignore_polarity ? on : -on;
+  const float low = options_.min_potential, high = options_.max_potential;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (const std::size_t a = k + kPrefetchAhead; a < n && sensor_.contains(x[a], y[a])) {
+      const std::size_t i = std::size_t{y[a]} * width + x[a];
+      __builtin_prefetch(potential + i, 1);
+      __builtin_prefetch(decay_time + i, 1);
+    }
+    if (!sensor_.contains(x[k], y[k])) [[unlikely]]
+      continue;
+    const std::size_t i = std::size_t{y[k]} * width + x[k];
+    // dv: decay the pixel to t, then add the contribution and clamp.
+    const float v = decayed<kLinear>(potential[i], t[k] - decay_time[i]);
+    decay_time[i] = t[k];
+    potential[i] = std::min(std::max(v + (p[k] != 0 ? on : off), low), high);
+  }
 }
 
 void DvAccumulator::accumulate(EventView events) {
   if (events.empty()) return;
   ops::detail::require_columns(events, kColumnT | kColumnX | kColumnY | kColumnP, "accumulator");
-  const auto t = events.t();
-  const auto x = events.x();
-  const auto y = events.y();
-  const auto p = events.p();
-  const float contribution = options_.contribution;
-  for (std::size_t k = 0; k < events.size(); ++k) {
-    if (!sensor_.contains(x[k], y[k])) continue;
-    const std::size_t i = std::size_t{y[k]} * sensor_.width + x[k];
-    decay_pixel(i, t[k]);
-    const float c = (options_.ignore_polarity || p[k] != 0) ? contribution : -contribution;
-    potential_[i] = std::min(std::max(potential_[i] + c, options_.min_potential), options_.max_potential);
-  }
-  highest_time_ = t.back();  // dv: packet.getHighestTime() of a time-ordered store
+  if (options_.linear) accumulate_events<true>(events);
+  else accumulate_events<false>(events);
+  highest_time_ = events.t().back();  // dv: packet.getHighestTime() of a time-ordered store
 }
 
 std::uint8_t DvAccumulator::to_level(float v) const noexcept {
-  // OpenCV's convertTo(CV_8U, alpha, beta) on float: alpha and beta as float, v * alpha + beta
-  // (fused in its SIMD loop), cvRound (to nearest, ties to even) and saturation.
-  const double range = static_cast<double>(options_.max_potential) - options_.min_potential;
-  const auto alpha = static_cast<float>(255.0 / range);
-  const auto beta = static_cast<float>(-options_.min_potential * (255.0 / range));
-  const long r = std::lrintf(std::fmaf(v, alpha, beta));
-  return static_cast<std::uint8_t>(std::clamp(r, 0L, 255L));
+  // OpenCV's convertTo(CV_8U, alpha, beta) on float: v * alpha + beta (fused in its SIMD loop),
+  // cvRound (to nearest, ties to even) and saturation. rintf rounds as lrintf does (the current
+  // mode, to nearest even) and, clamped before the conversion, vectorizes.
+  return static_cast<std::uint8_t>(std::clamp(std::rint(std::fma(v, alpha_, beta_)), 0.0f, 255.0f));
 }
 
 std::uint8_t DvAccumulator::neutral_level() const noexcept { return to_level(options_.neutral_potential); }
 
+void DvAccumulator::generate_levels(std::size_t begin, std::size_t end, std::uint8_t* levels) {
+  float* potential = potential_.data();
+  if (options_.synchronous_decay) {
+    // dv's synchronous decay: every pixel decayed to the highest time seen.
+    const std::int64_t now = highest_time_;
+    std::int64_t* decay_time = decay_time_.data();
+    const auto decay_all = [&]<bool kLinear>() {
+      for (std::size_t i = begin; i < end; ++i) {
+        potential[i] = decayed<kLinear>(potential[i], now - decay_time[i]);
+        decay_time[i] = now;
+      }
+    };
+    if (options_.linear) decay_all.template operator()<true>();
+    else decay_all.template operator()<false>();
+  }
+  for (std::size_t i = begin; i < end; ++i) levels[i - begin] = to_level(potential[i]);
+}
+
 void DvAccumulator::generate_frame(std::span<std::uint8_t> gray) {
   if (gray.size() != potential_.size()) throw std::invalid_argument("accumulator: the frame size is wrong");
-  if (options_.synchronous_decay) {
-    for (std::size_t i = 0; i < potential_.size(); ++i) decay_pixel(i, highest_time_);
-  }
-  for (std::size_t i = 0; i < potential_.size(); ++i) gray[i] = to_level(potential_[i]);
+  generate_levels(0, gray.size(), gray.data());
 }
 
 // ---- FrameAccumulator ------------------------------------------------------------------------
 
 struct FrameAccumulator::State {
+  // Frames are coloured in blocks of pixels small enough to stay in the first-level cache
+  // between the level pass and the colour pass.
+  static constexpr std::size_t kBlock = 4096;
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
+  // kTimeSurface: levels by the time left in the window, looked up below this window length.
+  static constexpr std::int64_t kSurfaceTable = 1 << 16;
+
   ops::SensorSize sensor;
   ModeOptions options;
-  ColorMap colors{};
-  std::vector<std::uint8_t> levels;            // one per pixel, what colorize() maps
+  // The colour of each level as R | G << 8 | B << 16: one 4-byte store per pixel, the fourth
+  // byte overwritten by the next pixel.
+  std::array<std::uint32_t, 256> colors{};
+  std::array<std::uint8_t, kBlock> block_levels{};  // the decay modes' levels of one block
+  std::vector<std::uint8_t> levels;            // kLastEvent: one per pixel
   std::vector<std::uint16_t> counts;           // kCounts: OFF plane then ON plane
   std::vector<std::uint8_t> count_levels;      // kCounts: level of each net count
   std::vector<std::int64_t> last_time_and_p;   // kTimeSurface: t * 2 + p, kNever when none
+  std::vector<std::uint8_t> surface_on, surface_off;  // kTimeSurface: level by time left
+  std::int64_t surface_window = 0;                    // the window they were made for
   std::unique_ptr<DvAccumulator> accumulator;  // the decay modes
-
-  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
+  // The window modes' state holds events since the last render(), which resets it as it reads.
+  bool dirty = false;
 };
 
 FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) : state_(std::make_unique<State>()) {
@@ -145,13 +206,22 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
   State& s = *state_;
   s.sensor = sensor;
   s.options = std::move(options);
-  s.levels.assign(sensor.pixels(), kNeutralLevel);
   std::uint8_t neutral = kNeutralLevel;
   switch (s.options.mode) {
-    case Mode::kCounts:
+    case Mode::kLastEvent:
+      s.levels.assign(sensor.pixels(), kNeutralLevel);
+      break;
+    case Mode::kCounts: {
       if (s.options.count_saturation == 0) throw InvalidArgument("render: the count saturation must be at least 1");
       s.counts.assign(2 * sensor.pixels(), 0);
+      // The level of every net count from -saturation to +saturation.
+      const int saturation = static_cast<int>(s.options.count_saturation);
+      s.count_levels.resize(2 * std::size_t(saturation) + 1);
+      for (int net = -saturation; net <= saturation; ++net)
+        s.count_levels[std::size_t(net + saturation)] =
+            net == 0 ? kNeutralLevel : graded_level(net > 0, std::abs(net) / double(saturation));
       break;
+    }
     case Mode::kTimeSurface:
       s.last_time_and_p.assign(sensor.pixels(), State::kNever);
       break;
@@ -163,10 +233,10 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
       neutral = s.accumulator->neutral_level();
       break;
     }
-    case Mode::kLastEvent:
-      break;
   }
-  s.colors = level_colors(s.options.palette, neutral);
+  const ColorMap map = level_colors(s.options.palette, neutral);
+  for (std::size_t level = 0; level < map.size(); ++level)
+    s.colors[level] = map[level].r | std::uint32_t{map[level].g} << 8 | std::uint32_t{map[level].b} << 16;
 }
 
 FrameAccumulator::~FrameAccumulator() = default;
@@ -178,12 +248,14 @@ ops::SensorSize FrameAccumulator::sensor() const noexcept { return state_->senso
 
 void FrameAccumulator::begin_window() {
   State& s = *state_;
+  if (!s.dirty) return;
   switch (s.options.mode) {
     case Mode::kLastEvent: std::ranges::fill(s.levels, kNeutralLevel); break;
     case Mode::kCounts: std::ranges::fill(s.counts, 0); break;
     case Mode::kTimeSurface: std::ranges::fill(s.last_time_and_p, State::kNever); break;
     default: break;
   }
+  s.dirty = false;
 }
 
 namespace {
@@ -214,6 +286,27 @@ void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
   }
 }
 
+// The RGB of pixels [begin, end) from their levels; the last pixel of a frame is written
+// without the fourth byte.
+void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
+              const std::array<std::uint32_t, 256>& colors, std::uint8_t* rgb) {
+  std::uint8_t* out = rgb + 3 * begin;
+  const std::size_t full = std::min(end, pixels - 1);
+  for (std::size_t i = begin; i < full; ++i, out += 3) std::memcpy(out, &colors[levels[i - begin]], 4);
+  if (end == pixels) {
+    const std::uint32_t c = colors[levels[pixels - 1 - begin]];
+    out[0] = static_cast<std::uint8_t>(c), out[1] = static_cast<std::uint8_t>(c >> 8), out[2] = static_cast<std::uint8_t>(c >> 16);
+  }
+}
+
+// The time surface's level of a pixel whose last event is `packed` (t * 2 + p).
+std::uint8_t surface_level(std::int64_t packed, std::int64_t window, std::int64_t last_us) {
+  // In integers: round(127 f) = (254 (window - age) + window) / (2 window), the same for 128.
+  const std::int64_t left = std::clamp<std::int64_t>(window - (last_us - (packed >> 1)), 0, window);
+  return (packed & 1) != 0 ? static_cast<std::uint8_t>(kNeutralLevel + (254 * left + window) / (2 * window))
+                           : static_cast<std::uint8_t>(kNeutralLevel - (256 * left + window) / (2 * window));
+}
+
 }  // namespace
 
 void FrameAccumulator::add(EventView events) {
@@ -236,51 +329,69 @@ void FrameAccumulator::add(EventView events) {
       s.accumulator->accumulate(events);
       break;
   }
+  s.dirty = true;
 }
 
 void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end, std::span<std::uint8_t> rgb) {
   State& s = *state_;
   const std::size_t pixels = s.sensor.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
-  switch (s.options.mode) {
-    case Mode::kLastEvent: break;
-    case Mode::kCounts: {
-      // The level of every net count from -saturation to +saturation, looked up per pixel.
-      const int saturation = static_cast<int>(s.options.count_saturation);
-      if (s.count_levels.empty()) {
-        s.count_levels.resize(2 * std::size_t(saturation) + 1);
-        for (int net = -saturation; net <= saturation; ++net)
-          s.count_levels[std::size_t(net + saturation)] =
-              net == 0 ? kNeutralLevel : graded_level(net > 0, std::abs(net) / double(saturation));
-      }
-      const std::uint16_t* off = s.counts.data();
-      const std::uint16_t* on = off + pixels;
-      const std::uint8_t* lut = s.count_levels.data() + saturation;
-      for (std::size_t i = 0; i < pixels; ++i) s.levels[i] = lut[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation)];
-      break;
+  const std::int64_t window = std::max<std::int64_t>(window_end - window_start, 1);
+  if (s.options.mode == Mode::kTimeSurface && window < State::kSurfaceTable && window != s.surface_window) {
+    s.surface_on.resize(std::size_t(window) + 1);
+    s.surface_off.resize(std::size_t(window) + 1);
+    for (std::int64_t left = 0; left <= window; ++left) {
+      // A pixel with `left` µs of the window left after its event (last_us - age = ...).
+      s.surface_on[std::size_t(left)] = surface_level(((window_end - 1 - window + left) << 1) | 1, window, window_end - 1);
+      s.surface_off[std::size_t(left)] = surface_level((window_end - 1 - window + left) << 1, window, window_end - 1);
     }
-    case Mode::kTimeSurface: {
-      // In integers: round(127 f) = (254 (window - age) + window) / (2 window), the same for 128.
-      const std::int64_t window = std::max<std::int64_t>(window_end - window_start, 1);
-      for (std::size_t i = 0; i < pixels; ++i) {
-        const std::int64_t packed = s.last_time_and_p[i];
-        if (packed == State::kNever) {
-          s.levels[i] = kNeutralLevel;
-          continue;
-        }
-        const std::int64_t left = std::clamp<std::int64_t>(window - ((window_end - 1) - (packed >> 1)), 0, window);
-        s.levels[i] = (packed & 1) != 0
-                          ? static_cast<std::uint8_t>(kNeutralLevel + (254 * left + window) / (2 * window))
-                          : static_cast<std::uint8_t>(kNeutralLevel - (256 * left + window) / (2 * window));
-      }
-      break;
-    }
-    case Mode::kExponentialDecay:
-    case Mode::kLinearDecay:
-      s.accumulator->generate_frame(s.levels);
-      break;
+    s.surface_window = window;
   }
-  colorize(s.levels, s.colors, rgb);
+  std::uint8_t* levels = s.block_levels.data();
+  // Each block: its levels (the window modes resetting their state as they read it), then colours.
+  for (std::size_t begin = 0; begin < pixels; begin += State::kBlock) {
+    const std::size_t end = std::min(pixels, begin + State::kBlock);
+    switch (s.options.mode) {
+      case Mode::kLastEvent:
+        std::memcpy(levels, s.levels.data() + begin, end - begin);
+        std::fill(s.levels.begin() + std::ptrdiff_t(begin), s.levels.begin() + std::ptrdiff_t(end), kNeutralLevel);
+        break;
+      case Mode::kCounts: {
+        const int saturation = static_cast<int>(s.options.count_saturation);
+        std::uint16_t* off = s.counts.data();
+        std::uint16_t* on = off + pixels;
+        const std::uint8_t* lut = s.count_levels.data() + saturation;
+        for (std::size_t i = begin; i < end; ++i) {
+          levels[i - begin] = lut[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation)];
+          on[i] = off[i] = 0;
+        }
+        break;
+      }
+      case Mode::kTimeSurface: {
+        std::int64_t* last = s.last_time_and_p.data();
+        const std::int64_t last_us = window_end - 1;
+        for (std::size_t i = begin; i < end; ++i) {
+          const std::int64_t packed = last[i];
+          last[i] = State::kNever;
+          if (packed == State::kNever) {
+            levels[i - begin] = kNeutralLevel;
+          } else if (window < State::kSurfaceTable) {
+            const std::int64_t left = std::clamp<std::int64_t>(window - (last_us - (packed >> 1)), 0, window);
+            levels[i - begin] = ((packed & 1) != 0 ? s.surface_on : s.surface_off)[std::size_t(left)];
+          } else {
+            levels[i - begin] = surface_level(packed, window, last_us);
+          }
+        }
+        break;
+      }
+      case Mode::kExponentialDecay:
+      case Mode::kLinearDecay:
+        s.accumulator->generate_levels(begin, end, levels);
+        break;
+    }
+    colorize(levels, begin, end, pixels, s.colors, rgb.data());
+  }
+  if (!is_decay(s.options.mode)) s.dirty = false;
 }
 
 }  // namespace evlib::render
