@@ -7,6 +7,10 @@
 #include <limits>
 #include <stdexcept>
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #include "evlib/error.hpp"
 #include "evlib/ops/event_frame.hpp"
 
@@ -62,6 +66,13 @@ constexpr std::size_t kExpFactors = std::size_t{1} << 16;
 // Events ahead whose pixel is prefetched: the pixels of a frame are spread over 11 MiB at
 // 1280x720, beyond the core's caches; a few misses in flight instead of one at a time.
 constexpr std::size_t kPrefetchAhead = 16;
+
+// OpenCV's convertTo(CV_8U, alpha, beta) on float: v * alpha + beta (fused in its SIMD loop),
+// cvRound (to nearest, ties to even) and saturation. rintf rounds as lrintf does (the current
+// mode, to nearest even) and, clamped before the conversion, vectorizes.
+inline std::uint8_t converted_level(float v, float alpha, float beta) {
+  return static_cast<std::uint8_t>(std::clamp(std::rint(std::fma(v, alpha, beta)), 0.0f, 255.0f));
+}
 
 }  // namespace
 
@@ -142,12 +153,7 @@ void DvAccumulator::accumulate(EventView events) {
   highest_time_ = events.t().back();  // dv: packet.getHighestTime() of a time-ordered store
 }
 
-std::uint8_t DvAccumulator::to_level(float v) const noexcept {
-  // OpenCV's convertTo(CV_8U, alpha, beta) on float: v * alpha + beta (fused in its SIMD loop),
-  // cvRound (to nearest, ties to even) and saturation. rintf rounds as lrintf does (the current
-  // mode, to nearest even) and, clamped before the conversion, vectorizes.
-  return static_cast<std::uint8_t>(std::clamp(std::rint(std::fma(v, alpha_, beta_)), 0.0f, 255.0f));
-}
+std::uint8_t DvAccumulator::to_level(float v) const noexcept { return converted_level(v, alpha_, beta_); }
 
 std::uint8_t DvAccumulator::neutral_level() const noexcept { return to_level(options_.neutral_potential); }
 
@@ -166,7 +172,8 @@ void DvAccumulator::generate_levels(std::size_t begin, std::size_t end, std::uin
     if (options_.linear) decay_all.template operator()<true>();
     else decay_all.template operator()<false>();
   }
-  for (std::size_t i = begin; i < end; ++i) levels[i - begin] = to_level(potential[i]);
+  const float alpha = alpha_, beta = beta_;
+  for (std::size_t i = begin; i < end; ++i) levels[i - begin] = converted_level(potential[i], alpha, beta);
 }
 
 void DvAccumulator::generate_frame(std::span<std::uint8_t> gray) {
@@ -189,10 +196,10 @@ struct FrameAccumulator::State {
   // The colour of each level as R | G << 8 | B << 16: one 4-byte store per pixel, the fourth
   // byte overwritten by the next pixel.
   std::array<std::uint32_t, 256> colors{};
+  std::vector<std::uint32_t> count_colors;     // kCounts: colour of each net count, -saturation first
   std::array<std::uint8_t, kBlock> block_levels{};  // the decay modes' levels of one block
   std::vector<std::uint8_t> levels;            // kLastEvent: one per pixel
   std::vector<std::uint16_t> counts;           // kCounts: OFF plane then ON plane
-  std::vector<std::uint8_t> count_levels;      // kCounts: level of each net count
   std::vector<std::int64_t> last_time_and_p;   // kTimeSurface: t * 2 + p, kNever when none
   std::vector<std::uint8_t> surface_on, surface_off;  // kTimeSurface: level by time left
   std::int64_t surface_window = 0;                    // the window they were made for
@@ -215,11 +222,7 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
       if (s.options.count_saturation == 0) throw InvalidArgument("render: the count saturation must be at least 1");
       s.counts.assign(2 * sensor.pixels(), 0);
       // The level of every net count from -saturation to +saturation.
-      const int saturation = static_cast<int>(s.options.count_saturation);
-      s.count_levels.resize(2 * std::size_t(saturation) + 1);
-      for (int net = -saturation; net <= saturation; ++net)
-        s.count_levels[std::size_t(net + saturation)] =
-            net == 0 ? kNeutralLevel : graded_level(net > 0, std::abs(net) / double(saturation));
+      // (filled below, from the colour of each level)
       break;
     }
     case Mode::kTimeSurface:
@@ -237,6 +240,14 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
   const ColorMap map = level_colors(s.options.palette, neutral);
   for (std::size_t level = 0; level < map.size(); ++level)
     s.colors[level] = map[level].r | std::uint32_t{map[level].g} << 8 | std::uint32_t{map[level].b} << 16;
+  if (s.options.mode == Mode::kCounts) {
+    // The colour of every net count from -saturation to +saturation.
+    const int saturation = static_cast<int>(s.options.count_saturation);
+    s.count_colors.resize(2 * std::size_t(saturation) + 1);
+    for (int net = -saturation; net <= saturation; ++net)
+      s.count_colors[std::size_t(net + saturation)] =
+          s.colors[net == 0 ? kNeutralLevel : graded_level(net > 0, std::abs(net) / double(saturation))];
+  }
 }
 
 FrameAccumulator::~FrameAccumulator() = default;
@@ -286,16 +297,67 @@ void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
   }
 }
 
-// The RGB of pixels [begin, end) from their levels; the last pixel of a frame is written
-// without the fourth byte.
+using ColorTable = std::array<std::uint32_t, 256>;
+
+#ifdef __AVX2__
+// Eight pixels' colours (R | G << 8 | B << 16 each) as 24 RGB bytes at out; writes 4 bytes more,
+// which the caller's next pixels overwrite (out + 28 must lie within the frame).
+inline void store_rgb8(__m256i colors, std::uint8_t* out) {
+  const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,  //
+                                        0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+  const __m256i packed = _mm256_shuffle_epi8(colors, pack);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 12), _mm256_extracti128_si256(packed, 1));
+}
+#endif
+
+// Pixels [begin, end) of a frame of `pixels` that can be written eight at a time by
+// store_rgb8 (the last ones go one by one: store_rgb8 writes past its 24 bytes).
+inline std::size_t vector_end(std::size_t begin, std::size_t end, std::size_t pixels) {
+  const std::size_t limit = std::min(end, pixels >= 10 ? pixels - 2 : 0);
+  return limit > begin ? begin + (limit - begin) / 8 * 8 : begin;
+}
+
+inline void store_rgb(std::uint32_t c, std::uint8_t* out) {
+  out[0] = static_cast<std::uint8_t>(c), out[1] = static_cast<std::uint8_t>(c >> 8), out[2] = static_cast<std::uint8_t>(c >> 16);
+}
+
+// The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
+// level of pixel begin).
 void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
-              const std::array<std::uint32_t, 256>& colors, std::uint8_t* rgb) {
-  std::uint8_t* out = rgb + 3 * begin;
-  const std::size_t full = std::min(end, pixels - 1);
-  for (std::size_t i = begin; i < full; ++i, out += 3) std::memcpy(out, &colors[levels[i - begin]], 4);
-  if (end == pixels) {
-    const std::uint32_t c = colors[levels[pixels - 1 - begin]];
-    out[0] = static_cast<std::uint8_t>(c), out[1] = static_cast<std::uint8_t>(c >> 8), out[2] = static_cast<std::uint8_t>(c >> 16);
+              const ColorTable& colors, std::uint8_t* rgb) {
+  std::size_t i = begin;
+#ifdef __AVX2__
+  const auto* table = reinterpret_cast<const int*>(colors.data());
+  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
+    const __m256i index = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(levels + (i - begin))));
+    store_rgb8(_mm256_i32gather_epi32(table, index, 4), rgb + 3 * i);
+  }
+#endif
+  for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
+}
+
+// kCounts: the colours of pixels [begin, end) from their net counts (colors[net + saturation]),
+// the counts reset to 0 as they are read.
+void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end, std::size_t pixels,
+                     int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
+  std::size_t i = begin;
+#ifdef __AVX2__
+  const auto* table = reinterpret_cast<const int*>(colors);
+  const __m256i low = _mm256_set1_epi32(-saturation), high = _mm256_set1_epi32(saturation);
+  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
+    auto* on8 = reinterpret_cast<__m128i*>(on + i);
+    auto* off8 = reinterpret_cast<__m128i*>(off + i);
+    const __m256i net = _mm256_sub_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(on8)), _mm256_cvtepu16_epi32(_mm_loadu_si128(off8)));
+    const __m256i index = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(net, low), high), high);
+    store_rgb8(_mm256_i32gather_epi32(table, index, 4), rgb + 3 * i);
+    _mm_storeu_si128(on8, _mm_setzero_si128());
+    _mm_storeu_si128(off8, _mm_setzero_si128());
+  }
+#endif
+  for (; i < end; ++i) {
+    store_rgb(colors[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation) + saturation], rgb + 3 * i);
+    on[i] = off[i] = 0;
   }
 }
 
@@ -356,17 +418,10 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
         std::memcpy(levels, s.levels.data() + begin, end - begin);
         std::fill(s.levels.begin() + std::ptrdiff_t(begin), s.levels.begin() + std::ptrdiff_t(end), kNeutralLevel);
         break;
-      case Mode::kCounts: {
-        const int saturation = static_cast<int>(s.options.count_saturation);
-        std::uint16_t* off = s.counts.data();
-        std::uint16_t* on = off + pixels;
-        const std::uint8_t* lut = s.count_levels.data() + saturation;
-        for (std::size_t i = begin; i < end; ++i) {
-          levels[i - begin] = lut[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation)];
-          on[i] = off[i] = 0;
-        }
-        break;
-      }
+      case Mode::kCounts:
+        colorize_counts(s.counts.data(), s.counts.data() + pixels, begin, end, pixels,
+                        static_cast<int>(s.options.count_saturation), s.count_colors.data(), rgb.data());
+        continue;  // coloured already
       case Mode::kTimeSurface: {
         std::int64_t* last = s.last_time_and_p.data();
         const std::int64_t last_us = window_end - 1;
