@@ -65,8 +65,6 @@ class DvAccumulator {
   void generate_levels(std::size_t begin, std::size_t end, std::uint8_t* levels);
   template <bool kLinear>
   void accumulate_events(EventView events);
-  template <bool kLinear>
-  float decayed(float last, std::int64_t elapsed) const;
   std::uint8_t to_level(float v) const noexcept;
 
   ops::SensorSize sensor_;
