@@ -13,6 +13,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/ops/event_frame.hpp"
+#include "ops/float_order.hpp"
 
 namespace evlib::render {
 
@@ -117,11 +118,11 @@ struct Decay {
       return last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
     } else {
       // dv: (last - neutral) * expf(-(float)(time - lastDecayTime) / (float)decayParam_) + neutral,
-      // fused into one multiply-add as this build always compiled it (x86-64-v3 contracts).
+      // the product rounded before the sum as in dv's build (no fused multiply-add).
       const float factor = static_cast<std::uint64_t>(elapsed) < kExpFactors
                                ? exp_factors[static_cast<std::size_t>(elapsed)]
                                : std::exp(-static_cast<float>(elapsed) / static_cast<float>(param));
-      return std::fma(last - neutral, factor, neutral);
+      return ops::detail::rounded((last - neutral) * factor) + neutral;
     }
   }
 
@@ -154,7 +155,9 @@ struct Decay {
           v = _mm_blendv_ps(up, down, _mm_cmpge_ps(last, neutral4));
         } else {
           const __m128 factor = _mm256_i64gather_ps(exp_factors, elapsed, 4);
-          v = _mm_fmadd_ps(_mm_sub_ps(last, neutral4), factor, neutral4);
+          __m128 product = _mm_mul_ps(_mm_sub_ps(last, neutral4), factor);
+          asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
+          v = _mm_add_ps(product, neutral4);
         }
         _mm_storeu_ps(potential + i, v);
       }

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/float_order.hpp"
 #include "unit/render/render_test_support.hpp"
 
 namespace evlib::render {
@@ -37,7 +38,8 @@ class ReferenceLevels {
         const auto step = static_cast<float>(static_cast<double>(elapsed) * d.decay_param);
         potential_[i] = last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
       } else {
-        potential_[i] = std::fma(last - neutral, std::exp(-static_cast<float>(elapsed) / static_cast<float>(d.decay_param)), neutral);
+        const float product = (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(d.decay_param));
+        potential_[i] = ops::detail::rounded(product) + neutral;  // no fused multiply-add, as dv-processing
       }
       decay_time_[i] = t;
     };
