@@ -378,6 +378,25 @@ inline void store_rgb(std::uint32_t c, std::uint8_t* out) {
   out[0] = static_cast<std::uint8_t>(c), out[1] = static_cast<std::uint8_t>(c >> 8), out[2] = static_cast<std::uint8_t>(c >> 16);
 }
 
+// kCounts: the processing layer's event frame (OFF plane, ON plane) over pieces of events whose
+// pixels are prefetched first, so that their misses overlap (the 3.7 MB of counts at 1280x720
+// are beyond the core's own caches).
+void count_prefetched(EventView events, ops::SensorSize sensor, std::span<std::uint16_t> counts) {
+  constexpr std::size_t kPiece = 64;
+  const std::uint16_t* x = events.has_x() ? events.x().data() : nullptr;
+  const std::uint16_t* y = events.has_y() ? events.y().data() : nullptr;
+  const std::uint8_t* p = events.has_p() ? events.p().data() : nullptr;
+  const std::size_t pixels = sensor.pixels();
+  for (std::size_t begin = 0; begin < events.size(); begin += kPiece) {
+    const std::size_t end = std::min(events.size(), begin + kPiece);
+    if (x != nullptr && y != nullptr && p != nullptr)
+      for (std::size_t k = begin; k < end; ++k)
+        if (sensor.contains(x[k], y[k]) && p[k] < 2)  // the kernel's plane: p
+          __builtin_prefetch(counts.data() + p[k] * pixels + std::size_t{y[k]} * sensor.width + x[k], 1);
+    ops::accumulate_frame<std::uint16_t>(events.slice(begin, end), {.sensor = sensor, .polarities = 2}, counts);
+  }
+}
+
 // The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
 // level of pixel begin).
 void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
@@ -436,7 +455,7 @@ void FrameAccumulator::add(EventView events) {
       paint_last(events, s.sensor, s.levels.data());
       break;
     case Mode::kCounts:
-      ops::accumulate_frame<std::uint16_t>(events, {.sensor = s.sensor, .polarities = 2}, std::span(s.counts));
+      count_prefetched(events, s.sensor, s.counts);
       break;
     case Mode::kTimeSurface:
       ops::detail::require_columns(events, kAllColumns, "render");
