@@ -32,6 +32,8 @@ constexpr ModeName kModeNames[] = {{Mode::kLastEvent, "last"},
 // The level of the window modes' background: their colour maps have it as neutral, so that a
 // level of 255 is the ON colour, 0 the OFF colour.
 constexpr std::uint8_t kNeutralLevel = 128;
+// kTimeSurface: the packed time of a pixel without events in the window.
+constexpr std::int64_t kNeverTime = std::numeric_limits<std::int64_t>::min();
 
 std::uint8_t graded_level(bool on, double fraction) {
   return on ? static_cast<std::uint8_t>(kNeutralLevel + std::lround(127.0 * fraction))
@@ -241,7 +243,7 @@ struct FrameAccumulator::State {
   // Frames are coloured in blocks of pixels small enough to stay in the first-level cache
   // between the level pass and the colour pass.
   static constexpr std::size_t kBlock = 4096;
-  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
+  static constexpr std::int64_t kNever = kNeverTime;
   // kTimeSurface: levels by the time left in the window, looked up below this window length.
   static constexpr std::int64_t kSurfaceTable = 1 << 16;
 
@@ -255,8 +257,10 @@ struct FrameAccumulator::State {
   std::vector<std::uint8_t> levels;            // kLastEvent: one per pixel
   std::vector<std::uint16_t> counts;           // kCounts: OFF plane then ON plane
   std::vector<std::int64_t> last_time_and_p;   // kTimeSurface: t * 2 + p, kNever when none
-  std::vector<std::uint8_t> surface_on, surface_off;  // kTimeSurface: level by time left
-  std::int64_t surface_window = 0;                    // the window they were made for
+  // kTimeSurface: colours by the time left in the window, OFF then ON (window + 1 each), then the
+  // background; for the window length they were made for.
+  std::vector<std::uint32_t> surface_colors;
+  std::int64_t surface_window = 0;
   std::unique_ptr<DvAccumulator> accumulator;  // the decay modes
   // The window modes' state holds events since the last render(), which resets it as it reads.
   bool dirty = false;
@@ -436,6 +440,55 @@ void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, s
   }
 }
 
+// kTimeSurface, a window below kSurfaceTable: the colours of pixels [begin, end) of a frame of
+// `pixels` from their last events (`packed`, t * 2 + p, kNeverTime when none) by State's
+// surface_colors, the map reset to kNeverTime as it is read.
+void colorize_surface(std::int64_t* last, std::size_t begin, std::size_t end, std::size_t pixels, std::int64_t window,
+                      std::int64_t last_us, const std::uint32_t* colors, std::uint8_t* rgb) {
+  const std::int64_t background = 2 * (window + 1);
+  const auto one_pixel = [&](std::size_t i) {
+    const std::int64_t packed = last[i];
+    last[i] = kNeverTime;
+    std::int64_t index = background;
+    if (packed != kNeverTime)
+      index = std::clamp<std::int64_t>(window - (last_us - (packed >> 1)), 0, window) + ((packed & 1) != 0 ? window + 1 : 0);
+    store_rgb(colors[index], rgb + 3 * i);
+  };
+  std::size_t i = begin;
+#ifdef __AVX2__
+  const __m256i never = _mm256_set1_epi64x(kNeverTime), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  const __m256i origin = _mm256_set1_epi64x(last_us - window);  // time left = t - origin
+  const __m256i window4 = _mm256_set1_epi64x(window), on_plane = _mm256_set1_epi64x(window + 1);
+  const __m256i background4 = _mm256_set1_epi64x(background);
+  const auto index_of = [&](__m256i packed) {
+    __m256i left = _mm256_sub_epi64(_mm256_srli_epi64(packed, 1), origin);
+    left = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, left), left);
+    left = _mm256_blendv_epi8(left, window4, _mm256_cmpgt_epi64(left, window4));
+    const __m256i index = _mm256_add_epi64(left, _mm256_and_si256(on_plane, _mm256_cmpeq_epi64(_mm256_and_si256(packed, one), one)));
+    return _mm256_blendv_epi8(index, background4, _mm256_cmpeq_epi64(packed, never));
+  };
+  const auto before_zero = [&](__m256i packed) {  // times below 0: the shift above would not halve them
+    return _mm256_andnot_si256(_mm256_cmpeq_epi64(packed, never), _mm256_cmpgt_epi64(zero, packed));
+  };
+  const auto* table = reinterpret_cast<const int*>(colors);
+  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
+    auto* low = reinterpret_cast<__m256i*>(last + i);
+    auto* high = reinterpret_cast<__m256i*>(last + i + 4);
+    const __m256i a = _mm256_loadu_si256(low), b = _mm256_loadu_si256(high);
+    if (!_mm256_testz_si256(_mm256_or_si256(before_zero(a), before_zero(b)), _mm256_or_si256(before_zero(a), before_zero(b)))) [[unlikely]] {
+      for (std::size_t j = i; j < i + 8; ++j) one_pixel(j);
+      continue;
+    }
+    const __m128i ca = _mm256_i64gather_epi32(table, index_of(a), 4);
+    const __m128i cb = _mm256_i64gather_epi32(table, index_of(b), 4);
+    store_rgb8(_mm256_set_m128i(cb, ca), rgb + 3 * i);
+    _mm256_storeu_si256(low, never);
+    _mm256_storeu_si256(high, never);
+  }
+#endif
+  for (; i < end; ++i) one_pixel(i);
+}
+
 // The time surface's level of a pixel whose last event is `packed` (t * 2 + p).
 std::uint8_t surface_level(std::int64_t packed, std::int64_t window, std::int64_t last_us) {
   // In integers: round(127 f) = (254 (window - age) + window) / (2 window), the same for 128.
@@ -474,14 +527,16 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
   const std::size_t pixels = s.sensor.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
   const std::int64_t window = std::max<std::int64_t>(window_end - window_start, 1);
+  const std::int64_t last_us = window_end - 1;
   if (s.options.mode == Mode::kTimeSurface && window < State::kSurfaceTable && window != s.surface_window) {
-    s.surface_on.resize(std::size_t(window) + 1);
-    s.surface_off.resize(std::size_t(window) + 1);
+    s.surface_colors.resize(2 * std::size_t(window + 1) + 1);
     for (std::int64_t left = 0; left <= window; ++left) {
-      // A pixel with `left` µs of the window left after its event (last_us - age = ...).
-      s.surface_on[std::size_t(left)] = surface_level(((window_end - 1 - window + left) << 1) | 1, window, window_end - 1);
-      s.surface_off[std::size_t(left)] = surface_level((window_end - 1 - window + left) << 1, window, window_end - 1);
+      // A pixel whose last event left `left` µs of the window after it.
+      const std::int64_t t = last_us - window + left;
+      s.surface_colors[std::size_t(left)] = s.colors[surface_level(t << 1, window, last_us)];
+      s.surface_colors[std::size_t(window + 1 + left)] = s.colors[surface_level((t << 1) | 1, window, last_us)];
     }
+    s.surface_colors.back() = s.colors[kNeutralLevel];
     s.surface_window = window;
   }
   std::uint8_t* levels = s.block_levels.data();
@@ -499,18 +554,13 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
         continue;  // coloured already
       case Mode::kTimeSurface: {
         std::int64_t* last = s.last_time_and_p.data();
-        const std::int64_t last_us = window_end - 1;
+        if (window < State::kSurfaceTable) {
+          colorize_surface(last, begin, end, pixels, window, last_us, s.surface_colors.data(), rgb.data());
+          continue;  // coloured already
+        }
         for (std::size_t i = begin; i < end; ++i) {
-          const std::int64_t packed = last[i];
+          levels[i - begin] = last[i] == State::kNever ? kNeutralLevel : surface_level(last[i], window, last_us);
           last[i] = State::kNever;
-          if (packed == State::kNever) {
-            levels[i - begin] = kNeutralLevel;
-          } else if (window < State::kSurfaceTable) {
-            const std::int64_t left = std::clamp<std::int64_t>(window - (last_us - (packed >> 1)), 0, window);
-            levels[i - begin] = ((packed & 1) != 0 ? s.surface_on : s.surface_off)[std::size_t(left)];
-          } else {
-            levels[i - begin] = surface_level(packed, window, last_us);
-          }
         }
         break;
       }

@@ -122,8 +122,9 @@ TEST_P(AccumulationReference, frames_equal_the_pixel_by_pixel_rules) {
     options.decay.neutral_potential = 0.25f;
     FrameAccumulator accumulator(sensor, options);
     ReferenceLevels reference(sensor, options);
-    // Events also outside the sensor; a pause of 200 ms (elapsed times beyond the exp table).
-    Events e = ops::testing::random_events(30'000, {sensor.width + 2, sensor.height + 1}, 11, 6);
+    // Events also outside the sensor, from before time 0 (negative times and elapsed times take
+    // the scalar paths); a pause of 200 ms (elapsed times beyond the exp table).
+    Events e = ops::testing::random_events(30'000, {sensor.width + 2, sensor.height + 1}, 11, 6, -20'000);
     Events later = ops::testing::random_events(10'000, {sensor.width + 2, sensor.height + 1}, 12, 6, e.t.back() + 200'000);
     for (std::size_t k = 0; k < later.size(); ++k) e.add(later.t[k], later.x[k], later.y[k], later.p[k]);
     const ColorMap colors = level_colors(options.palette, is_decay(c.mode) ? DvAccumulator(sensor, options.decay).neutral_level() : 128);
