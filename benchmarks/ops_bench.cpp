@@ -45,8 +45,10 @@ const Stream& stream(SensorSize sensor) {
   return cache.emplace_back(sensor.width, std::move(s)).second;
 }
 
+// Arg 0: 320x240, 1: 1280x720, 2: 640x480.
 SensorSize sensor_of(const benchmark::State& state) {
-  return state.range(0) == 0 ? SensorSize{320, 240} : SensorSize{1280, 720};
+  constexpr SensorSize kSensors[] = {{320, 240}, {1280, 720}, {640, 480}};
+  return kSensors[state.range(0)];
 }
 
 void BM_EventFrameInt16(benchmark::State& state) {
@@ -60,7 +62,7 @@ void BM_EventFrameInt16(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
 }
-BENCHMARK(BM_EventFrameInt16)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EventFrameInt16)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_StackedHistogramRvt(benchmark::State& state) {
   const SensorSize sensor = sensor_of(state);
@@ -75,7 +77,21 @@ void BM_StackedHistogramRvt(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
 }
-BENCHMARK(BM_StackedHistogramRvt)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StackedHistogramRvt)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// The one-window function that the Python binding and `evlib frames` call (RVT's fast mode).
+void BM_StackedHistogramRvtWindow(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  const StackedHistogramOptions o{.bins = 10, .count_cutoff = 10};
+  std::vector<std::uint8_t> out(StackedHistogramAccumulator(sensor, o).size());
+  for (auto _ : state) {
+    stacked_histogram(s.view(), sensor, o, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_StackedHistogramRvtWindow)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_VoxelGridE2vid(benchmark::State& state) {
   const SensorSize sensor = sensor_of(state);

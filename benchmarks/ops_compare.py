@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """evlib.ops against the references, every operation on the same events, in one run.
 
-The references: tonic 1.7.0 (``tonic.functional``), dv-processing 2.0.4, RVT's stacked histogram
+The references: tonic 1.7.0 (``tonic.functional``), dv-processing 2.0.4, evlib 0.13.2 (its
+``representations`` and ``filtering`` functions, run by the interpreter of its own virtual
+environment ``.venv-evlib013`` from scripts/reference-venvs.sh, or ``EVLIB_REFERENCE_VENV``: it
+has our import name, so it never runs beside ours), RVT's stacked histogram
 (its torch code, and the numpy formula of tests/python/test_ops_formulas.py) and E2VID's voxel
 grid (the numpy formula of the same file). Each (operation, implementation) runs in a fresh child process ``--repeats``
 times (default 5); a child loads the events, converts them to what the implementation takes
@@ -12,18 +15,23 @@ core; every implementation runs on one thread, torch is set to one). The table g
 rate in million events per second and (min-max).
 
     .venv/bin/python benchmarks/ops_compare.py                       # 1 M events, 640x480
-    .venv/bin/python benchmarks/ops_compare.py --events 200000 --repeats 3 --out table.md
+    .venv/bin/python benchmarks/ops_compare.py --events 200000 --repeats 3 --out table.md --chart chart.png
 
 The events: ``--events`` over one second (time steps uniform in 0..2 µs), uniform random
 pixels on a ``--width`` x ``--height`` sensor, random polarities, seed 1. References that are not
-installed are left out (said on stderr). evlib 0.13.2 is not measured here (its functions are
-whole-frame Polars expressions; benchmarks/python_vs_evlib013.py compares the readers).
+installed are left out (said on stderr). evlib 0.13.2's functions are Polars expressions that
+return long-format frames (one row per non-zero cell) under its own rules: each row says which
+of its functions stands for the operation (its event frame over ``span / 50 ms`` bins of the
+whole input, its stacked histogram with ``span / bins`` windows, its own time surface, its
+refractory ``filter_noise``); they take its Polars frame (x, y Int16, t Duration, polarity Int8),
+built untimed. ``--chart`` draws the medians as grouped bars (log scale) with evlib._charts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -78,6 +86,7 @@ if impl == "evlib":
         "STCF": lambda: ops.Stcf(sensor, 2000, 2).keep_mask(cols),
         "fast decay": lambda: ops.FastDecay(sensor).keep_mask(cols),
         "hot pixels (rate)": lambda: ops.HotPixels.by_rate(sensor, cols, 100.0).keep_mask(cols),
+        "hot pixels (percentile)": lambda: ops.HotPixels.by_percentile(sensor, cols, 99.9).keep_mask(cols),
     }[op]
 elif impl == "tonic":
     import tonic.functional as F
@@ -107,6 +116,27 @@ elif impl == "dv-processing":
         f.accept(store)
         return f.generateEvents()
     run = {"background activity (dv)": baf, "last-timestamp map": surface, "fast decay": fast_decay}[op]
+elif impl == "evlib 0.13.2":
+    import contextlib, io
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import evlib  # evlib 0.13.2 prints a notice when PyTorch is missing
+    import polars as pl
+    frame = pl.DataFrame({
+        "x": pl.Series(ev["x"], dtype=pl.Int16), "y": pl.Series(ev["y"], dtype=pl.Int16),
+        "t": pl.Series(ev["t"].astype(np.int64), dtype=pl.Int64).cast(pl.Duration("us")),
+        "polarity": pl.Series(ev["p"], dtype=pl.Int8),
+    })
+    span = int(ev["t"][-1] - ev["t"][0])
+    R, Fl = evlib.representations, evlib.filtering
+    collect = lambda f: f.collect() if isinstance(f, pl.LazyFrame) else f
+    run = lambda: collect({
+        "event frame": lambda: R.create_event_frame(frame, H, W, n_time_bins=max(span // 50_000, 1)),
+        "stacked histogram": lambda: R.create_stacked_histogram(frame, H, W, bins=10, window_duration_ms=span / 10 / 1000),
+        "voxel grid (E2VID)": lambda: R.create_voxel_grid(frame, H, W, n_time_bins=5),
+        "time surface (HOTS)": lambda: R.create_time_surface(frame, H, W, dt=50_000.0, tau=20_000.0),
+        "refractory": lambda: Fl.filter_noise(frame, method="refractory", refractory_period_us=1000),
+        "hot pixels (percentile)": lambda: Fl.filter_hot_pixels(frame, threshold_percentile=99.9),
+    }[op]())
 elif impl == "RVT numpy":
     from test_ops_formulas import rvt_stacked_histogram
     run = lambda: rvt_stacked_histogram(ev, W, H, 10, 10, True)
@@ -130,20 +160,21 @@ if seconds < 1.0:
 print(json.dumps({"seconds": seconds}))
 """
 
-REFERENCES = ["tonic", "dv-processing", "RVT torch", "RVT numpy", "E2VID numpy"]
+REFERENCES = ["tonic", "dv-processing", "evlib 0.13.2", "RVT torch", "RVT numpy", "E2VID numpy"]
 OPERATIONS: dict[str, list[str]] = {
-    "event frame": ["tonic"],
-    "stacked histogram": ["RVT torch", "RVT numpy"],
-    "voxel grid (E2VID)": ["E2VID numpy"],
+    "event frame": ["tonic", "evlib 0.13.2"],
+    "stacked histogram": ["RVT torch", "RVT numpy", "evlib 0.13.2"],
+    "voxel grid (E2VID)": ["E2VID numpy", "evlib 0.13.2"],
     "voxel grid (tonic)": ["tonic"],
-    "time surface (HOTS)": ["tonic"],
+    "time surface (HOTS)": ["tonic", "evlib 0.13.2"],
     "last-timestamp map": ["dv-processing"],
-    "refractory": ["tonic"],
+    "refractory": ["tonic", "evlib 0.13.2"],
     "background activity (dv)": ["dv-processing"],
     "denoise (tonic)": ["tonic"],
     "STCF": [],
     "fast decay": ["dv-processing"],
     "hot pixels (rate)": ["tonic"],
+    "hot pixels (percentile)": ["evlib 0.13.2"],
 }
 DETAILS = {
     "event frame": "50 ms windows, int16",
@@ -158,15 +189,40 @@ DETAILS = {
     "STCF": "k = 2, 2 ms (no Python reference)",
     "fast decay": "10 ms, 4x4 cells, 6",
     "hot pixels (rate)": "100 Hz, then dropped",
+    "hot pixels (percentile)": "99.9th percentile, then dropped",
 }
-IMPORTS = {"tonic": "tonic", "dv-processing": "dv_processing", "RVT torch": "torch"}
+IMPORTS = {"tonic": "tonic", "dv-processing": "dv_processing", "RVT torch": "torch", "evlib 0.13.2": "evlib"}
+# Which of evlib 0.13.2's functions stands for each operation (its own rules, long-format output).
+EVLIB013_CALLS = {
+    "event frame": "create_event_frame, span / 50 ms bins",
+    "stacked histogram": "create_stacked_histogram, span / 10 windows",
+    "voxel grid (E2VID)": "create_voxel_grid",
+    "time surface (HOTS)": "create_time_surface",
+    "refractory": "filtering.filter_noise",
+    "hot pixels (percentile)": "filtering.filter_hot_pixels",
+}
+
+
+# One thread for every implementation (Polars, under evlib 0.13.2, would use every core).
+CHILD_ENV = {**os.environ, "POLARS_MAX_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def interpreter(impl: str) -> str:
+    """evlib 0.13.2 runs in its own environment: it is imported as ``evlib`` too."""
+    if impl != "evlib 0.13.2":
+        return sys.executable
+    venv = Path(os.environ.get("EVLIB_REFERENCE_VENV", ROOT / ".venv-evlib013"))
+    return str(venv / "bin" / "python")
 
 
 def available(impl: str) -> bool:
     module = IMPORTS.get(impl)
     if module is None:
         return True
-    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
+    if not Path(interpreter(impl)).exists():
+        return False
+    check = f"import {module}" if impl != "evlib 0.13.2" else "import evlib; assert evlib.version() == '0.13.2'"
+    done = subprocess.run([interpreter(impl), "-c", check], capture_output=True)
     return done.returncode == 0
 
 
@@ -183,9 +239,9 @@ def make_events(path: Path, n: int, width: int, height: int) -> None:
 def measure(op: str, impl: str, events: Path, args: argparse.Namespace) -> list[float]:
     rates = []
     for _ in range(args.repeats):
-        done = subprocess.run([sys.executable, "-c", CHILD, op, impl, str(events), str(args.width), str(args.height),
+        done = subprocess.run([interpreter(impl), "-c", CHILD, op, impl, str(events), str(args.width), str(args.height),
                                str(ROOT / "tests" / "python")],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=CHILD_ENV)
         if done.returncode != 0:
             raise RuntimeError(f"{op} / {impl} failed: {done.stderr.strip().splitlines()[-1]}")
         rates.append(args.events / json.loads(done.stdout.strip().splitlines()[-1])["seconds"] / 1e6)
@@ -210,6 +266,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", action="append", help="operations to run (default: all)")
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
+    parser.add_argument("--chart", type=Path, help="also draw the medians into this PNG (needs matplotlib)")
     args = parser.parse_args()
     present = {impl: available(impl) for impl in REFERENCES}
     for impl, ok in present.items():
@@ -240,10 +297,25 @@ def main() -> None:
     ]
     for op, results, ratio in rows:
         lines.append(f"| {op} ({DETAILS[op]}) | " + " | ".join(cell(results.get(c)) for c in columns) + f" | {ratio} |")
+    used = [op for op, results, _ in rows if "evlib 0.13.2" in results]
+    if used:
+        lines += ["", "evlib 0.13.2's functions: " + "; ".join(f"{op}: `{EVLIB013_CALLS[op]}`" for op in used) + "."]
     table = "\n".join(lines) + "\n"
     print(table)
     if args.out:
         args.out.write_text(table)
+    if args.chart:
+        draw_chart(args.chart, rows, args)
+
+
+def draw_chart(path: Path, rows: list[tuple[str, dict[str, list[float]], str]], args: argparse.Namespace) -> None:
+    from evlib._charts import bar_chart
+
+    bars = [{"operation": op, "implementation": impl, "rate": statistics.median(rates)}
+            for op, results, _ in rows for impl, rates in results.items()]
+    bar_chart(bars, "rate", "operation", path, series="implementation", size=(13.0, 5.5),
+              ylabel="M events/s of CPU time (log)",
+              title=f"{args.events:,} events, {args.width}x{args.height}, median of {args.repeats} fresh processes")
 
 
 if __name__ == "__main__":

@@ -166,6 +166,13 @@ class EventFile:
 
         return preview_png(self)
 
+    def _repr_html_(self) -> Optional[str]:
+        """Jupyter's preview: a short looping clip of the first 0.5 s (evlib.render.preview_html;
+        the first 10 ms as a picture when this build writes no video)."""
+        from .render import preview_html
+
+        return preview_html(self)
+
     @property
     def path(self) -> str:
         return self._read.path

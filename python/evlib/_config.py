@@ -21,7 +21,10 @@ class LoadConfig:
     Attributes:
         streaming_threshold: a file estimated to hold more events than this is never decoded
             in one piece: it streams in chunks of ``chunk_events``. Smaller files are decoded
-            whole (in parallel when the file is indexed). Default 5 M events.
+            whole (in parallel when the file is indexed). Default 5 M events. A sorted frame
+            (``sort=True``, ``evlib.load_events``' default) holds all its events before its first
+            row anyway: without a filter it is decoded whole whatever its size, unless
+            ``memory_limit`` is set or the threshold is 0 (every file streams).
         chunk_events: events per chunk; ``None`` adapts to the memory available (and
             ``memory_limit``).
         memory_limit: bytes (or a string such as ``"256M"``) that chunk buffers, decoding

@@ -243,7 +243,7 @@ class EventSource:
             "columns": columns,
             "progress": progress if progress.active else None,
         }
-        if n_rows is None and estimated_events(scan) <= self.config.streaming_threshold:
+        if n_rows is None and (self._holds_everything(predicate) or estimated_events(scan) <= self.config.streaming_threshold):
             stream: Any = OnePiece(scan, options, self.sort)
         else:
             stream = scan.stream(check_sorted=self.sort, **options)
@@ -280,6 +280,21 @@ class EventSource:
                     dict(stream.stats()),
                 )
             )
+
+    def _holds_everything(self, predicate: pl.Expr | None) -> bool:
+        """A sorted frame keeps every batch until the scan ends (no row's place is known before),
+        so streaming would bound nothing: one piece writes the events straight into their place
+        (in parallel with a time index) instead of into chunks of their own, about twice as fast
+        for ``load_events(path).collect()``. Not with a predicate: it is applied batch by batch,
+        so streaming holds only the rows it keeps, where one piece would hold every event. An
+        explicit ``memory_limit`` keeps the chunks (one piece refuses a file over the limit before
+        decoding), and ``streaming_threshold=0`` streams every file."""
+        return (
+            self.sort
+            and predicate is None
+            and self.config.memory_limit is None
+            and self.config.streaming_threshold > 0
+        )
 
     @staticmethod
     def _filtered(stream: Any, predicate: pl.Expr | None, n_rows: int | None) -> Iterator[pl.DataFrame]:

@@ -236,8 +236,11 @@ def stacked_histogram(
     """
     width, height = _sensor(sensor_size)
     h, w = (height // 2, width // 2) if downsample_by_2 else (height, width)
-    hist = _output(out, (2 * bins, h, w), np.uint8)
-    _ops.stacked_histogram_into(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2, hist)
+    # A fresh np.zeros array comes from calloc, whose large blocks are pages the kernel zeroed:
+    # the kernel then counts into it without zeroing it again.
+    hist = np.zeros((2 * bins, h, w), np.uint8) if out is None else _output(out, (2 * bins, h, w), np.uint8)
+    _ops.stacked_histogram_into(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2, hist,
+                                out is None)
     return hist
 
 

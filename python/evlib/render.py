@@ -3,12 +3,14 @@
 
 :func:`frames` yields ``(t_us, frame)`` pairs, ``frame`` an ``H x W x 3`` ``uint8`` RGB array,
 one per frame period of event time; :func:`to_video` writes them to ``.mp4``, ``.mkv``, ``.avi``
-or ``.gif`` through FFmpeg's libraries; :func:`to_png` writes one; :func:`preview_png` is the
-cheap picture a notebook shows for ``evlib.open(path)`` (one window from the start of the file,
-never a full decode).
+or ``.gif`` through FFmpeg's libraries; :func:`to_png` writes one; :func:`preview_png` and
+:func:`preview_html` are the cheap picture and short clip a notebook shows for
+``evlib.open(path)`` (the start of the file only, never a full decode).
 
 Modes: ``"last"`` (last event wins, OpenEB / dv-processing EventVisualizer), ``"counts"``,
-``"exp-decay"`` and ``"linear-decay"`` (dv-processing's Accumulator), ``"time-surface"``.
+``"exp-decay"`` and ``"linear-decay"`` (dv-processing's Accumulator), ``"time-surface"``,
+``"time-decay"`` (OpenEB's TimeDecayFrameGenerationAlgorithm: CIE Lab colours fading with an
+exponential of the time since each pixel's last event).
 Palettes: ``"prophesee-dark"`` (default), ``"prophesee-light"``, ``"dv"``, ``"cool-warm"``,
 ``"gray"``, or ``colors="bg,on,off"`` in hex.
 """
@@ -16,7 +18,7 @@ Palettes: ``"prophesee-dark"`` (default), ``"prophesee-light"``, ``"dv"``, ``"co
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -27,24 +29,35 @@ PathLike = Union[str, "os.PathLike[str]"]
 Source = Union[PathLike, Any, Iterable[Any]]
 
 PALETTES: tuple[str, ...] = tuple(_core.render_palettes())
-MODES: tuple[str, ...] = ("last", "counts", "exp-decay", "linear-decay", "time-surface")
+MODES: tuple[str, ...] = ("last", "counts", "exp-decay", "linear-decay", "time-surface", "time-decay")
+
+
+def _column_names(item: Any) -> Any:
+    if isinstance(item, np.ndarray) and item.dtype.names:
+        return item.dtype.names
+    if isinstance(item, dict):
+        return item.keys()
+    return list(getattr(item, "columns", ()))
 
 
 def _columns(item: Any) -> Any:
-    """A batch as the C++ generator takes it: an evlib Batch as is, anything with t, x, y, p
-    columns (a Polars or pandas frame, a structured array, a dict) as four NumPy arrays."""
+    """A batch as the C++ generator takes it: an evlib Batch as is (one in the compat layout has
+    its polarity mapped back to 0/1 by the binding), anything with t, x, y and p (or evlib 0.13's
+    ``polarity``) columns (a Polars or pandas frame, a structured array, a dict) as four NumPy
+    arrays."""
     if isinstance(item, _core.Batch):
         return item
     if isinstance(item, tuple) and len(item) == 4:
         t, x, y, p = item
     else:
-        t, x, y, p = (np.asarray(item[name]) for name in ("t", "x", "y", "p"))
+        polarity = "p" if "p" in _column_names(item) else "polarity"
+        t, x, y, p = (np.asarray(item[name]) for name in ("t", "x", "y", polarity))
     t = np.asarray(t)
     if np.issubdtype(t.dtype, np.timedelta64):
         t = t.astype("timedelta64[us]").view(np.int64)
     p = np.asarray(p)
     if p.dtype != np.uint8:
-        p = (p > 0).astype(np.uint8)  # bool, or evlib 0.13's -1/1 polarity
+        p = (p > 0).astype(np.uint8)  # bool, or evlib 0.13's -1/1 polarity: ON is p > 0
     return (
         np.ascontiguousarray(t, dtype=np.int64),
         np.ascontiguousarray(x, dtype=np.uint16),
@@ -103,7 +116,8 @@ def frames(
 
     Args:
         source: a path, an :class:`evlib.EventFile`, or an iterable of batches (evlib Batches,
-            Polars / pandas frames, structured arrays or dicts with t, x, y, p), time-ordered.
+            Polars / pandas frames, structured arrays or dicts with t, x, y, p), time-ordered;
+            evlib 0.13's layout too (a ``polarity`` column, OFF = -1: ON is ``p > 0``).
         accumulate_us: the window each frame shows (µs or ``"10ms"``).
         fps, speed: frames per second of output and event time per output time; a frame covers
             ``1e6 * speed / fps`` µs of events.
@@ -112,8 +126,8 @@ def frames(
         t_start, t_end: the time range rendered (``t_start`` is also the first frame's start).
         width, height: the sensor size (read from a file's header when not given).
         count_saturation: ``"counts"``: ``|ON - OFF|`` shown at full colour.
-        decay: the decay modes' parameter (exponential: time constant in µs; linear: potential
-            per µs); default: from ``accumulate_us``.
+        decay: the decay modes' parameter (exponential and time-decay: time constant in µs;
+            linear: potential per µs); default: from ``accumulate_us``.
         synchronous_decay, contribution, max_potential, neutral_potential, min_potential,
             ignore_polarity: dv-processing Accumulator's parameters.
         overlay: write the frame time and the window's event rate in the top-left corner.
@@ -170,33 +184,74 @@ def to_video(
 PREVIEW_WINDOW_US = 10_000
 """The window :func:`preview_png` shows: 10 ms from the first event, as OpenEB's viewer."""
 
+PREVIEW_CLIP_US = 500_000
+"""The event time :func:`preview_clip` covers: 0.5 s from the first event."""
+PREVIEW_CLIP_FPS = 20.0
+"""Frames per second of the clip (real time: 10 frames of 10 ms windows, one every 50 ms)."""
+PREVIEW_MAX_EVENTS = 10_000_000
+"""The most events a preview decodes, whatever the event rate (about 130 MB of columns)."""
+PREVIEW_MAX_WIDTH = 640
+"""Wider sensors are shown reduced by a whole factor (the mean of each block of pixels)."""
+PREVIEW_MAX_BYTES = 2 << 20
+"""A clip larger than this once encoded is replaced by the picture (2 MiB, before base64)."""
 
-def preview_frame(source: Any, *, window_us: int = PREVIEW_WINDOW_US, palette: str = "prophesee-dark") -> Optional[np.ndarray]:
-    """The frame of the first ``window_us`` of a file (an :class:`evlib.EventFile` or a path):
-    decodes its first batch, then only up to the end of the window; None without events."""
+
+def _file_start(source: Any, span_us: int, max_events: int) -> Optional[tuple[Any, int, Iterator[Any]]]:
+    """``(file, t0, batches)``: the :class:`evlib.EventFile` of source (one or a path) and its
+    batches from its first event ``t0``, read from the start of the file and stopped after the
+    first batch that reaches ``t0 + span_us`` or after ``max_events`` events, so that only the
+    start of the file is decoded (no time index needed: a first look at a file has none). None
+    when the file states no sensor size or has no events."""
     from ._api import EventFile
 
     f = source if isinstance(source, EventFile) else EventFile(source)
     if not f.width or not f.height:
         return None
     batches = f.iter_batches()
+
+    def close() -> None:  # ends the stream (and its decoder threads) now, not when collected
+        getattr(batches, "close", lambda: None)()
+
     first = None
     for batch in batches:
         if len(batch):
             first = batch
             break
     if first is None:
+        close()
         return None
-    t0 = int(first.to_numpy()["t"][0]) if hasattr(first, "to_numpy") else 0
+    t0 = int(first.to_numpy()["t"][0])
 
-    def window() -> Iterator[Any]:
-        yield first
-        for batch in batches:  # the stream stops being read once a batch passes the window
-            yield batch
-            if len(batch) and int(batch.to_numpy()["t"][-1]) >= t0 + window_us:
-                return
+    def leading() -> Iterator[Any]:
+        taken = 0
+        batch = first
+        try:
+            while True:
+                yield batch
+                taken += len(batch)
+                if taken >= max_events or (len(batch) and int(batch.to_numpy()["t"][-1]) >= t0 + span_us):
+                    return
+                batch = next(batches, None)
+                if batch is None:
+                    return
+        finally:
+            close()
 
-    for _t, frame in frames(window(), width=f.width, height=f.height, palette=palette, accumulate_us=window_us,
+    return f, t0, leading()
+
+
+def preview_frame(
+    source: Any, *, window_us: int = PREVIEW_WINDOW_US, palette: str = "prophesee-dark",
+    max_events: int = PREVIEW_MAX_EVENTS,
+) -> Optional[np.ndarray]:
+    """The frame of the first ``window_us`` of a file (an :class:`evlib.EventFile` or a path):
+    decodes its first batch, then only up to the end of the window (at most about
+    ``max_events``); None without events or sensor size."""
+    start = _file_start(source, window_us, max_events)
+    if start is None:
+        return None
+    f, t0, batches = start
+    for _t, frame in frames(batches, width=f.width, height=f.height, palette=palette, accumulate_us=window_us,
                             t_start=t0, t_end=t0 + window_us, fps=1e6 / window_us):
         return frame
     return None
@@ -208,4 +263,120 @@ def preview_png(source: Any, **options: Any) -> Optional[bytes]:
     return None if frame is None else to_png(frame)
 
 
-__all__ = ["MODES", "PALETTES", "frames", "preview_frame", "preview_png", "to_png", "to_video"]
+def _reduced(frame: np.ndarray, factor: int) -> np.ndarray:
+    """frame reduced by a whole factor: each factor x factor block becomes its mean colour,
+    rounded half up (strided sums: five times faster than a mean over reshaped axes)."""
+    if factor == 1:
+        return frame
+    h, w = frame.shape[0] // factor, frame.shape[1] // factor
+    frame = frame[: h * factor, : w * factor]
+    total = np.zeros((h, w, 3), np.uint16 if factor <= 16 else np.uint32)  # 255 * 16 * 16 < 2**16
+    for dy in range(factor):
+        for dx in range(factor):
+            total += frame[dy::factor, dx::factor]
+    total += factor * factor // 2
+    total //= factor * factor
+    return total.astype(np.uint8)
+
+
+def _encode_clip(images: list[np.ndarray], fps: float) -> tuple[str, bytes]:
+    """(MIME type, bytes) of images as H.264 MP4 (libx264, fast and small enough to embed), or
+    as a GIF when FFmpeg has no libx264 (browsers play no other codec of an MP4 reliably)."""
+    import tempfile
+
+    height, width = images[0].shape[:2]
+    with tempfile.TemporaryDirectory(prefix="evlib-clip-") as tmp:
+        for name, mime, codec, preset, crf in (("clip.mp4", "video/mp4", "libx264", "veryfast", 28),
+                                               ("clip.gif", "image/gif", "gif", "", -1)):
+            path = os.path.join(tmp, name)
+            try:
+                writer = _core.VideoWriter(path, width, height, fps, codec, True, preset, crf)
+            except _core.Error:
+                if codec == "gif":
+                    raise
+                continue  # no libx264: a GIF
+            for image in images:
+                writer.write(image)
+            writer.finish()
+            with open(path, "rb") as out:
+                return mime, out.read()
+    raise AssertionError("unreachable")
+
+
+class Clip(NamedTuple):
+    """A short encoded clip (:func:`preview_clip`)."""
+
+    mime: str  # "video/mp4" or "image/gif"
+    data: bytes
+    frames: int
+    span_us: int  # the event time it shows, from the first event
+
+
+def preview_clip(
+    source: Any, *, duration_us: int = PREVIEW_CLIP_US, fps: float = PREVIEW_CLIP_FPS,
+    window_us: int = PREVIEW_WINDOW_US, palette: str = "prophesee-dark", max_events: int = PREVIEW_MAX_EVENTS,
+    max_width: int = PREVIEW_MAX_WIDTH, max_bytes: int = PREVIEW_MAX_BYTES,
+) -> Optional[Clip]:
+    """A short clip of the start of a file: the first ``duration_us`` from
+    the first event at ``fps`` frames per second of event time, each frame the ``window_us``
+    before it (with the time and event rate overlaid), reduced to at most ``max_width`` pixels
+    wide; H.264 MP4, else GIF. Decodes from the start of the file up to the end of the clip
+    (at most about ``max_events``: a denser file gives a shorter clip), never the whole file.
+    None when this build writes no video, the file has no events or sensor size, or the clip
+    would exceed ``max_bytes``."""
+    if not _core.video_available():
+        return None
+    start = _file_start(source, duration_us, max_events)
+    if start is None:
+        return None
+    f, t0, batches = start
+    factor = -(-f.width // max_width)
+    count = max(1, round(duration_us * fps / 1e6))
+    images = []
+    t_last = t0
+    # No t_end: a clip cut short by max_events (or a file shorter than the clip) ends at its
+    # last event instead of running on in empty frames.
+    for t_us, frame in frames(batches, width=f.width, height=f.height, palette=palette, accumulate_us=window_us,
+                              fps=fps, t_start=t0, overlay=True):
+        images.append(_reduced(frame, factor))
+        t_last = t_us
+        if len(images) == count:
+            break
+    if not images:
+        return None
+    mime, data = _encode_clip(images, fps)
+    return Clip(mime, data, len(images), t_last - t0) if len(data) <= max_bytes else None
+
+
+def preview_html(source: Any, **options: Any) -> Optional[str]:
+    """What ``EventFile._repr_html_`` shows: :func:`preview_clip` as an embedded (base64)
+    looping video, or :func:`preview_png`'s picture when no clip can be made; None without
+    events."""
+    import base64
+    import html
+
+    from ._api import EventFile
+
+    f = source if isinstance(source, EventFile) else EventFile(source)
+    clip = preview_clip(f, **options)
+    if clip is not None:
+        mime, data = clip.mime, clip.data
+        what = f"first {clip.span_us / 1e6:g} s, {clip.frames} frames"
+    else:
+        png = preview_png(f, palette=options.get("palette", "prophesee-dark"))
+        if png is None:
+            return None
+        mime, data = "image/png", png
+        what = f"first {options.get('window_us', PREVIEW_WINDOW_US) / 1e3:g} ms"
+    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    caption = html.escape(f"{os.path.basename(f.path)}: {f.format}, {f.width}x{f.height}, {what}")
+    if mime == "video/mp4":
+        media = f'<video src="{uri}" autoplay loop muted playsinline controls style="max-width:100%"></video>'
+    else:
+        media = f'<img src="{uri}" alt="{caption}" style="max-width:100%">'
+    return f"<figure style=\"margin:0\">{media}<figcaption>{caption}</figcaption></figure>"
+
+
+__all__ = [
+    "MODES", "PALETTES", "Clip", "frames", "preview_clip", "preview_frame", "preview_html", "preview_png", "to_png", "to_video",
+]

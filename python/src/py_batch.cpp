@@ -116,6 +116,10 @@ bool Batch::polarity_maps() const {
 void Batch::map_polarity_in_place() {
   // Equal values could not be told apart again by to_numpy(): those keep the mapped copy.
   if (polarity_in_place_ || !polarity_maps() || layout->polarity_off == layout->polarity_on || !events.has_p()) return;
+  // A stream's chunk is still shared with the producer's buffer pool when it is handed over:
+  // writing p would make EventBatch copy every column first (13 bytes an event, the largest
+  // cost of load_events().collect() in a profile), where the mapped copy costs one.
+  if (!events.sole_owner()) return;
   // Arithmetic modulo 256 on the int8 bit patterns rather than a table lookup: it vectorises.
   const auto off = static_cast<std::uint8_t>(layout->polarity_off);
   const auto step = static_cast<std::uint8_t>(static_cast<std::uint8_t>(layout->polarity_on) - off);

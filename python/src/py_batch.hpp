@@ -47,9 +47,11 @@ struct Batch {
 
   ExportTable table() const;
 
-  // A compat batch whose p column the batch alone reads (a stream's chunk, a collected file)
-  // gets evlib 0.13's polarity values written over p, instead of a mapped copy beside it: the
-  // copy cost a byte an event (95 MiB at 100 M events) and its first-touch page faults.
+  // A compat batch whose columns the batch alone owns (a collected file, a stream's chunk copied
+  // out of a mostly empty buffer) gets evlib 0.13's polarity values written over p, instead of a
+  // mapped copy beside it: the copy cost a byte an event (95 MiB at 100 M events) and its
+  // first-touch page faults. A chunk still shared with the stream's buffer pool keeps the mapped
+  // copy (writing p would copy all its columns).
   // to_numpy() still gives the native 0/1 p (a copy then).
   void map_polarity_in_place();
   bool polarity_in_place() const { return polarity_in_place_; }

@@ -164,14 +164,16 @@ void event_frames_into(const In<std::int64_t>& t, const In<std::uint16_t>& x, co
 
 void stacked_histogram_into(const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
                             const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned bins,
-                            unsigned count_cutoff, bool fastmode, bool downsample_by_2, Out out) {
+                            unsigned count_cutoff, bool fastmode, bool downsample_by_2, Out out, bool out_is_zeroed) {
   const EventView events = view_of(t, x, y, p);
   const SensorSize sensor = sensor_of(width, height);
   const StackedHistogramOptions options{bins, count_cutoff, fastmode, downsample_by_2};
-  const StackedHistogramAccumulator shape(sensor, options);  // validates options, gives the size
-  std::span<std::uint8_t> dst = out_span<std::uint8_t>(out, shape.size(), "stacked_histogram");
+  StackedHistogramAccumulator acc(sensor, options);  // validates options, gives the size
+  std::span<std::uint8_t> dst = out_span<std::uint8_t>(out, acc.size(), "stacked_histogram");
   nb::gil_scoped_release release;
-  stacked_histogram(events, sensor, options, dst);
+  // A fresh np.zeros array (calloc: pages the kernel zeroed) need not be zeroed a second time.
+  if (out_is_zeroed && fastmode) acc.histogram_into_zeroed(events, dst);
+  else stacked_histogram(events, sensor, options, dst);
 }
 
 template <class T>
@@ -228,7 +230,8 @@ void bind_ops(nb::module_& m) {
           nb::arg("out"), "Counts per (window, polarity, y, x) into out (zeroed first).");
   ops.def("stacked_histogram_into", &stacked_histogram_into, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
           nb::arg("width"), nb::arg("height"), nb::arg("bins"), nb::arg("count_cutoff"), nb::arg("fastmode"),
-          nb::arg("downsample_by_2"), nb::arg("out"), "RVT's stacked histogram of one window into out (uint8).");
+          nb::arg("downsample_by_2"), nb::arg("out"), nb::arg("out_is_zeroed") = false,
+          "RVT's stacked histogram of one window into out (uint8; out_is_zeroed: out holds zeros already).");
   ops.def("voxel_grid_into", &voxel_grid_into, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
           nb::arg("width"), nb::arg("height"), nb::arg("bins"), nb::arg("convention"), nb::arg("all_on"),
           nb::arg("normalize"), nb::arg("out"), "The voxel grid of one window into out (float32 or float64).");

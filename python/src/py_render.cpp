@@ -1,7 +1,8 @@
 // Rendering (include/evlib/render/) for Python: a frame generator over an iterator of batches
 // (evlib Batch objects, shared without copying, or (t, x, y, p) NumPy column tuples, copied), the
 // dv-processing Accumulator clone, PNG encoding, and a video writer. evlib.render builds its API
-// on these. The generator calls back into the Python iterator, so it runs with the GIL held.
+// on these. Rendering runs with the GIL released, so that other Python threads run meanwhile; the
+// generator takes the GIL back only to pull the next item from the Python iterator.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -10,12 +11,16 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "evlib/render/frame_generator.hpp"
 #include "evlib/render/png_image.hpp"
+#include "evlib/render/time_decay.hpp"
 #include "evlib/render/video_writer.hpp"
 #include "py_batch.hpp"
 
@@ -29,9 +34,21 @@ template <class T>
 using EventColumn = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using RgbIn = nb::ndarray<const std::uint8_t, nb::ndim<3>, nb::c_contig, nb::device::cpu>;
 
-// One item of the Python iterator as an EventBatch: a Batch is shared, a column tuple copied.
-EventBatch batch_of(nb::handle item) {
-  if (nb::isinstance<Batch>(item)) return nb::cast<const Batch&>(item).events;
+// One item of the Python iterator, taken with the GIL held: an evlib Batch is shared, a column
+// tuple copied. A compat-layout Batch may hold evlib 0.13's polarity values in its p column
+// (OFF -1, Batch::map_polarity_in_place()); mapped_on is then the value that means ON, and the
+// column is mapped back to 0/1 (without the GIL) before rendering, which reads p != 0 as ON.
+struct PulledBatch {
+  EventBatch events;
+  std::optional<std::uint8_t> mapped_on;
+};
+
+PulledBatch pull_batch(nb::handle item) {
+  if (nb::isinstance<Batch>(item)) {
+    const auto& batch = nb::cast<const Batch&>(item);
+    if (batch.polarity_in_place()) return {batch.events, static_cast<std::uint8_t>(batch.layout->polarity_on)};
+    return {batch.events, std::nullopt};
+  }
   auto columns = nb::cast<nb::tuple>(item);
   if (columns.size() != 4) throw std::invalid_argument("render: a batch must be an evlib Batch or a (t, x, y, p) tuple");
   const auto t = nb::cast<EventColumn<std::int64_t>>(columns[0]);
@@ -41,15 +58,32 @@ EventBatch batch_of(nb::handle item) {
   const std::size_t n = t.shape(0);
   if (x.shape(0) != n || y.shape(0) != n || p.shape(0) != n)
     throw std::invalid_argument("render: the t, x, y and p columns differ in length");
-  return EventBatch::copy_of(EventView(t.data(), x.data(), y.data(), p.data(), n));
+  return {EventBatch::copy_of(EventView(t.data(), x.data(), y.data(), p.data(), n)), std::nullopt};
+}
+
+// events with p mapped to 1 where it equals `on`, else 0 (a new p column; t, x, y shared).
+EventBatch with_native_polarity(const EventBatch& events, std::uint8_t on) {
+  struct Columns {
+    std::shared_ptr<const void> shared;  // t, x, y of the original batch
+    std::vector<std::uint8_t> p;
+  };
+  auto columns = std::make_shared<Columns>(Columns{events.owner(), std::vector<std::uint8_t>(events.size())});
+  const std::span<const std::uint8_t> mapped = events.p();
+  for (std::size_t k = 0; k < mapped.size(); ++k) columns->p[k] = mapped[k] == on ? 1 : 0;
+  const std::uint8_t* p = columns->p.data();
+  EventBatch out = EventBatch::wrap(EventView(events.t().data(), events.x().data(), events.y().data(), p, events.size()),
+                                    std::move(columns));
+  out.metadata = events.metadata;
+  return out;
 }
 
 Palette palette_of(const std::string& palette, const std::string& colors) {
   return colors.empty() ? palette_by_name(palette) : palette_from_colors(colors);
 }
 
-nb::object rgb_array(std::span<const std::uint8_t> rgb, std::uint32_t width, std::uint32_t height) {
-  auto* owned = new std::vector<std::uint8_t>(rgb.begin(), rgb.end());
+// An HxWx3 NumPy array owning `rgb` (moved, not copied).
+nb::object rgb_array(std::vector<std::uint8_t> rgb, std::uint32_t width, std::uint32_t height) {
+  auto* owned = new std::vector<std::uint8_t>(std::move(rgb));
   nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<std::uint8_t>*>(p); });
   const std::size_t shape[3] = {height, width, 3};
   return nb::cast(nb::ndarray<nb::numpy, std::uint8_t>(owned->data(), 3, shape, owner), nb::rv_policy::reference);
@@ -58,12 +92,26 @@ nb::object rgb_array(std::span<const std::uint8_t> rgb, std::uint32_t width, std
 struct PyFrameGenerator {
   nb::object iterator;
   std::optional<FrameGenerator> generator;
+  bool running = false;  // read and set with the GIL held: one next() at a time
 
-  // Returns (t_us, window_start_us, events, frame) or None at the end.
+  // Returns (t_us, window_start_us, events, frame) or None at the end. The frame is rendered
+  // without the GIL (the source callback takes it back for each pull).
   nb::object next() {
-    const Frame* f = generator->next();
+    if (running) throw std::runtime_error("FrameGenerator.next() is already running in another thread");
+    running = true;
+    struct Done {
+      bool& flag;
+      ~Done() { flag = false; }  // the GIL is held again when this runs
+    } done{running};
+    const Frame* f = nullptr;
+    std::vector<std::uint8_t> rgb;
+    {
+      nb::gil_scoped_release release;
+      f = generator->next();
+      if (f != nullptr) rgb.assign(f->rgb.begin(), f->rgb.end());
+    }
     if (f == nullptr) return nb::none();
-    return nb::make_tuple(f->t_us, f->window_start_us, f->events, rgb_array(f->rgb, f->width, f->height));
+    return nb::make_tuple(f->t_us, f->window_start_us, f->events, rgb_array(std::move(rgb), f->width, f->height));
   }
 };
 
@@ -100,13 +148,20 @@ void bind_render(nb::module_& m) {
             nb::handle it = self->iterator;
             self->generator.emplace(
                 [it]() -> std::optional<EventBatch> {
-                  PyObject* item = PyIter_Next(it.ptr());
-                  if (item == nullptr) {
-                    if (PyErr_Occurred()) throw nb::python_error();
-                    return std::nullopt;
+                  // Called from next() with the GIL released.
+                  PulledBatch pulled;
+                  {
+                    nb::gil_scoped_acquire gil;
+                    PyObject* item = PyIter_Next(it.ptr());
+                    if (item == nullptr) {
+                      if (PyErr_Occurred()) throw nb::python_error();
+                      return std::nullopt;
+                    }
+                    nb::object owned = nb::steal(item);
+                    pulled = pull_batch(owned);
                   }
-                  nb::object owned = nb::steal(item);
-                  return batch_of(owned);
+                  if (pulled.mapped_on) return with_native_polarity(pulled.events, *pulled.mapped_on);
+                  return std::move(pulled.events);
                 },
                 ops::SensorSize{width, height}, o);
           },
@@ -168,8 +223,22 @@ void bind_render(nb::module_& m) {
              return nb::ndarray<nb::numpy, float>(owned->data(), 1, shape, owner);
            })
       .def("generate_frame", [](DvAccumulator& a, nb::ndarray<std::uint8_t, nb::c_contig, nb::device::cpu> out) {
+        nb::gil_scoped_release release;
         a.generate_frame({out.data(), out.size()});
       });
+  m.def(
+      "time_decay_colors",
+      [](const std::string& palette, const std::string& colors) {
+        const TimeDecayColors table = time_decay_colors(palette_of(palette, colors));
+        std::vector<std::uint8_t> rgb;
+        for (const Rgb& c : table) rgb.insert(rgb.end(), {c.r, c.g, c.b});
+        return rgb_array(std::move(rgb), 1, static_cast<std::uint32_t>(table.size()));
+      },
+      nb::arg("palette"), nb::arg("colors") = "",
+      "OpenEB's 257-colour CIE Lab map of the time-decay mode, as a 257x1x3 uint8 array (OFF, background, ON).");
+  m.def(
+      "fast_exp_decay", [](float v) { return FastExpDecay{}(v); }, nb::arg("v"),
+      "OpenEB's Math::fast_exp_decay with its 32-entry table: exp(-v), piecewise linear, 0 past log 32.");
   m.def("video_available", &video_available, "Whether this build writes videos (FFmpeg's libraries).");
 
   struct PyVideoWriter {
@@ -180,15 +249,23 @@ void bind_render(nb::module_& m) {
       .def(
           "__init__",
           [](PyVideoWriter* self, const std::string& path, std::uint32_t width, std::uint32_t height, double fps,
-             const std::string& codec, bool overwrite) {
+             const std::string& codec, bool overwrite, const std::string& preset, int crf) {
             VideoOptions o;
             o.fps = fps;
             o.codec = codec;
             o.overwrite = overwrite;
-            new (self) PyVideoWriter{std::make_unique<VideoWriter>(path, width, height, o), width, height};
+            if (!preset.empty()) o.preset = preset;
+            if (crf >= 0) o.crf = crf;
+            std::unique_ptr<VideoWriter> writer;
+            {
+              nb::gil_scoped_release release;  // opens the encoder (and loads FFmpeg's libraries)
+              writer = std::make_unique<VideoWriter>(path, width, height, o);
+            }
+            new (self) PyVideoWriter{std::move(writer), width, height};
           },
           nb::arg("path"), nb::arg("width"), nb::arg("height"), nb::arg("fps"), nb::arg("codec") = "",
-          nb::arg("overwrite") = true)
+          nb::arg("overwrite") = true, nb::arg("preset") = "", nb::arg("crf") = -1,
+          "preset, crf: libx264's (empty / -1: evlib's defaults, \"fast\" and 18).")
       .def("write",
            [](PyVideoWriter& w, const RgbIn& rgb) {
              if (rgb.shape(0) != w.height || rgb.shape(1) != w.width || rgb.shape(2) != 3)

@@ -20,6 +20,7 @@ struct ParallelChunks::Piece {
   bool decoded = false;    // waits to be stitched onto the previous piece
   bool stitching = false;  // a worker has taken it to stitch
   bool ready = false;      // decoded and stitched: next() may hand it out
+  unsigned worker = 0;     // the one that claimed it, whose buffers it fills
 };
 
 // What the next piece needs to stitch itself on: the state this one ended in (in the file's
@@ -60,6 +61,7 @@ ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_p
   piece_count_ = segment_mode() ? plan_.starts.size()
                                 : std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
   index_.end_offset = file_end_;
+  free_buffers_.resize(plan_.threads);
   for (unsigned w = 0; w < plan_.threads; ++w) workers_.emplace_back([this, w] { work(w); });
 }
 
@@ -77,12 +79,15 @@ std::uint64_t ParallelChunks::sync_scan_limit() const {
   return std::min<std::uint64_t>(plan_.piece_bytes / 2, std::uint64_t{256} << 10);
 }
 
-EventBatch ParallelChunks::take_buffer() {
+EventBatch ParallelChunks::take_buffer(unsigned worker) {
   {
     std::lock_guard lock(mutex_);
-    if (!free_buffers_.empty()) {
-      EventBatch b = std::move(free_buffers_.back());
-      free_buffers_.pop_back();
+    // Its own first; another worker's before a new one, so that the total stays bounded.
+    for (unsigned i = 0; i < free_buffers_.size(); ++i) {
+      auto& pool = free_buffers_[(worker + i) % free_buffers_.size()];
+      if (pool.empty()) continue;
+      EventBatch b = std::move(pool.back());
+      pool.pop_back();
       b.set_size(0);
       return b;
     }
@@ -92,12 +97,12 @@ EventBatch ParallelChunks::take_buffer() {
   return b;
 }
 
-void ParallelChunks::give_back(EventBatch buffer) {
+void ParallelChunks::give_back(EventBatch buffer, unsigned worker) {
   std::lock_guard lock(mutex_);
-  free_buffers_.push_back(std::move(buffer));
+  free_buffers_[worker].push_back(std::move(buffer));
 }
 
-void ParallelChunks::work(unsigned) {
+void ParallelChunks::work(unsigned worker) {
   std::unique_ptr<FormatReader> reader, probe;  // reused from piece to piece
   const std::size_t window = plan_.threads + 1;  // pieces decoded ahead of the consumer
   for (;;) {
@@ -109,6 +114,7 @@ void ParallelChunks::work(unsigned) {
       if (stopping_ || next_claim_ >= piece_count_) return;
       k = next_claim_++;
       piece = (pieces_[k] = std::make_unique<Piece>()).get();
+      piece->worker = worker;
     }
     if (segment_mode()) {
       // Pieces start at index entries, exact states: nothing to stitch, no order to wait for.
@@ -249,7 +255,7 @@ void ParallelChunks::decode_segment(std::size_t k, Piece& piece, FormatReader& r
 
 void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
   for (bool more = true; more;) {
-    EventBatch chunk = take_buffer();
+    EventBatch chunk = take_buffer(piece.worker);
     TriggerBatch triggers;
     if (plan_.record_index) {
       more = fill_indexing(reader, chunk, triggers, piece.index);
@@ -257,7 +263,7 @@ void ParallelChunks::fill_piece(Piece& piece, FormatReader& reader) {
       more = reader.fill(chunk, triggers);
     }
     if (chunk.empty() && triggers.empty()) {
-      give_back(std::move(chunk));
+      give_back(std::move(chunk), piece.worker);
     } else {
       piece.chunks.push_back(std::move(chunk));
       piece.triggers.push_back(std::move(triggers));
@@ -278,7 +284,7 @@ std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const Pi
     } else {
       // The speculative start disagrees with where the previous piece ended (damaged input):
       // decode this piece again from that state, in the file's epoch like the previous piece.
-      for (auto& c : piece.chunks) give_back(std::move(c));
+      for (auto& c : piece.chunks) give_back(std::move(c), piece.worker);
       piece.chunks.clear();
       piece.triggers.clear();
       piece.index.clear();
@@ -314,9 +320,9 @@ bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
   events = EventBatch{};  // the caller's reference to the last chunk, so that it can be reused
   triggers.clear();
   std::unique_lock lock(mutex_);
-  std::erase_if(handed_out_, [&](EventBatch& b) {
-    if (!b.sole_owner()) return false;
-    free_buffers_.push_back(std::move(b));
+  std::erase_if(handed_out_, [&](auto& held) {
+    if (!held.first.sole_owner()) return false;
+    free_buffers_[held.second].push_back(std::move(held.first));
     return true;
   });
   if (handed_out_.size() >= kHandedOutKept) handed_out_.erase(handed_out_.begin());  // held long: forget the oldest
@@ -337,7 +343,7 @@ bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
       triggers = std::move(p.triggers[chunk_in_piece_]);
       ++chunk_in_piece_;
       bytes_done_ = chunk_in_piece_ == p.chunks.size() ? p.end : p.start;
-      handed_out_.push_back(events);
+      handed_out_.emplace_back(events, p.worker);
       return true;
     }
     bytes_done_ = p.end;

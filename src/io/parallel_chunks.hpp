@@ -84,8 +84,10 @@ class ParallelChunks {
   std::uint64_t sync_scan_limit() const;
   // Piece k's sync point, with `reader` positioned there (found once, shared by two workers).
   std::uint64_t sync_piece(std::size_t k, FormatReader& reader);
-  EventBatch take_buffer();
-  void give_back(EventBatch buffer);
+  // Buffers go back to the worker that filled them: rewriting memory whose cache lines another
+  // core last wrote costs a cross-core transfer per line.
+  EventBatch take_buffer(unsigned worker);
+  void give_back(EventBatch buffer, unsigned worker);
 
   std::function<OpenedFormat()> open_;
   ParallelPlan plan_;
@@ -104,13 +106,13 @@ class ParallelChunks {
   std::size_t delivering_ = 0;  // the piece next() takes chunks from
   std::size_t chunk_in_piece_ = 0;
   bool stopping_ = false;
-  std::vector<EventBatch> free_buffers_;
+  std::vector<std::vector<EventBatch>> free_buffers_;  // per worker
   // The caller's last chunks: each is reused once the caller lets go of it. A few are kept, not
   // only the last, because a caller commonly holds the previous chunk while asking for the next
   // (a Python `for batch in stream` loop does); forgetting it would cost a fresh buffer, whose
   // first-touch page faults cost more than decoding, for every chunk.
   static constexpr std::size_t kHandedOutKept = 4;
-  std::vector<EventBatch> handed_out_;
+  std::vector<std::pair<EventBatch, unsigned>> handed_out_;  // with the worker that filled each
   std::vector<std::thread> workers_;
 
   DecodeStats stats_;

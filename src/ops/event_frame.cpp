@@ -6,6 +6,8 @@
 #include <string>
 #include <type_traits>
 
+#include "pixel_cells.hpp"
+
 namespace evlib::ops {
 namespace {
 
@@ -22,19 +24,10 @@ inline void count_one(T& v) {
 }
 
 template <class T, CountOverflow O, bool kMerge>
-void count_events(EventView events, SensorSize sensor, unsigned polarities, T* frame) {
-  const std::uint16_t* x = events.x().data();
-  const std::uint16_t* y = events.y().data();
-  const std::uint8_t* p = events.p().data();
-  const std::size_t width = sensor.width;
-  const std::size_t plane = sensor.pixels();
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    const unsigned channel = kMerge ? 0u : p[i];
-    const bool inside = (x[i] < sensor.width) & (y[i] < sensor.height) & (channel < polarities);
-    if (!inside) [[unlikely]]
-      continue;
-    count_one<T, O>(frame[channel * plane + std::size_t{y[i]} * width + x[i]]);
-  }
+void count_events(EventView events, SensorSize sensor, T* frame) {
+  detail::for_each_pixel_cell<!kMerge>(events.x().data(), events.y().data(), kMerge ? nullptr : events.p().data(),
+                                       events.size(), sensor,
+                                       [frame](std::size_t, std::size_t cell) { count_one<T, O>(frame[cell]); });
 }
 
 void require_frame_options(const EventFrameOptions& options) {
@@ -57,11 +50,27 @@ void accumulate_frame(EventView events, const EventFrameOptions& options, std::s
   const bool merge = options.polarities == 1;
   const bool wrap = options.overflow == CountOverflow::kWrap;
   T* out = frame.data();
-  if (merge && wrap) count_events<T, CountOverflow::kWrap, true>(events, options.sensor, 1, out);
-  else if (merge) count_events<T, CountOverflow::kSaturate, true>(events, options.sensor, 1, out);
-  else if (wrap) count_events<T, CountOverflow::kWrap, false>(events, options.sensor, 2, out);
-  else count_events<T, CountOverflow::kSaturate, false>(events, options.sensor, 2, out);
+  if (merge && wrap) count_events<T, CountOverflow::kWrap, true>(events, options.sensor, out);
+  else if (merge) count_events<T, CountOverflow::kSaturate, true>(events, options.sensor, out);
+  else if (wrap) count_events<T, CountOverflow::kWrap, false>(events, options.sensor, out);
+  else count_events<T, CountOverflow::kSaturate, false>(events, options.sensor, out);
 }
+
+namespace {
+
+// Each window's events added into its frame of out (size checked by the caller).
+template <class T>
+void accumulate_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
+                       std::span<T> out) {
+  const std::size_t frame = options.polarities * options.sensor.pixels();
+  for (std::size_t w = 0; w < windows.size(); ++w) {
+    const IndexRange r = windows[w];
+    if (r.begin > r.end || r.end > events.size()) throw std::invalid_argument("event frame: a window lies outside the events");
+    accumulate_frame(events.slice(r.begin, r.end), options, out.subspan(w * frame, frame));
+  }
+}
+
+}  // namespace
 
 template <class T>
 void event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
@@ -72,18 +81,14 @@ void event_frames(EventView events, std::span<const IndexRange> windows, const E
     throw std::invalid_argument("event frame: the output holds " + std::to_string(out.size()) + " values, not " +
                                 std::to_string(windows.size() * frame));
   std::ranges::fill(out, T{});
-  for (std::size_t w = 0; w < windows.size(); ++w) {
-    const IndexRange r = windows[w];
-    if (r.begin > r.end || r.end > events.size()) throw std::invalid_argument("event frame: a window lies outside the events");
-    accumulate_frame(events.slice(r.begin, r.end), options, out.subspan(w * frame, frame));
-  }
+  accumulate_frames(events, windows, options, out);
 }
 
 template <class T>
 std::vector<T> event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options) {
   require_frame_options(options);
-  std::vector<T> out(windows.size() * options.polarities * options.sensor.pixels());
-  event_frames<T>(events, windows, options, std::span<T>(out));
+  std::vector<T> out(windows.size() * options.polarities * options.sensor.pixels());  // zeroed once, here
+  accumulate_frames(events, windows, options, std::span<T>(out));
   return out;
 }
 

@@ -3,13 +3,19 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "pixel_cells.hpp"
+
 namespace evlib::ops {
+namespace {
+constexpr std::uint64_t kTwoTo52 = std::uint64_t{1} << 52;
+}  // namespace
 
 LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity) : sensor_(sensor), split_(split_polarity) {
   detail::require_sensor(sensor, "last-timestamp map");
@@ -25,14 +31,10 @@ void LastTimestampMap::add(EventView events) {
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = split_ ? events.p().data() : nullptr;
-  const std::size_t plane = sensor_.pixels();
   std::int64_t* map = map_.data();
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    const unsigned channel = p ? p[i] : 0u;
-    if (!sensor_.contains(x[i], y[i]) || channel > 1) [[unlikely]]
-      continue;
-    map[channel * plane + std::size_t{y[i]} * sensor_.width + x[i]] = t[i];
-  }
+  const auto store = [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; };
+  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
+  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
 }
 
 void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
@@ -46,9 +48,22 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
   }
   const std::int64_t min = *lo;
   const double alpha = 255.0 / static_cast<double>(*hi - min);
-  std::ranges::transform(map_, out.begin(), [&](std::int64_t t) {
-    return static_cast<std::uint8_t>(std::clamp(static_cast<double>(t - min) * alpha, 0.0, 255.0));
-  });
+  const auto scaled = [alpha](double since_min) {
+    return static_cast<std::uint8_t>(std::clamp(since_min * alpha, 0.0, 255.0));
+  };
+  const auto range = static_cast<std::uint64_t>(*hi) - static_cast<std::uint64_t>(min);
+  if (range >= kTwoTo52) {
+    std::ranges::transform(map_, out.begin(), [&](std::int64_t t) { return scaled(static_cast<double>(t - min)); });
+    return;
+  }
+  // AVX2 has no int64 -> double conversion; below 2^52 one is exact by placing the integer in
+  // the mantissa of 2^52 and subtracting 2^52, which vectorises (the same doubles as a cast).
+  const std::int64_t* map = map_.data();
+  std::uint8_t* o = out.data();
+  for (std::size_t i = 0, n = map_.size(); i < n; ++i) {
+    const auto since_min = static_cast<std::uint64_t>(map[i] - min);
+    o[i] = scaled(std::bit_cast<double>(since_min | std::bit_cast<std::uint64_t>(0x1p52)) - 0x1p52);
+  }
 }
 
 namespace {

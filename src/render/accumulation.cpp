@@ -13,6 +13,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/ops/event_frame.hpp"
+#include "evlib/render/time_decay.hpp"
 #include "ops/float_order.hpp"
 
 namespace evlib::render {
@@ -27,7 +28,8 @@ constexpr ModeName kModeNames[] = {{Mode::kLastEvent, "last"},
                                    {Mode::kCounts, "counts"},
                                    {Mode::kExponentialDecay, "exp-decay"},
                                    {Mode::kLinearDecay, "linear-decay"},
-                                   {Mode::kTimeSurface, "time-surface"}};
+                                   {Mode::kTimeSurface, "time-surface"},
+                                   {Mode::kTimeDecay, "time-decay"}};
 
 // The level of the window modes' background: their colour maps have it as neutral, so that a
 // level of 255 is the ON colour, 0 the OFF colour.
@@ -262,6 +264,7 @@ struct FrameAccumulator::State {
   std::vector<std::uint32_t> surface_colors;
   std::int64_t surface_window = 0;
   std::unique_ptr<DvAccumulator> accumulator;  // the decay modes
+  std::unique_ptr<TimeDecayFrame> time_decay;  // kTimeDecay (decay.decay_param: its decay time)
   // The window modes' state holds events since the last render(), which resets it as it reads.
   bool dirty = false;
 };
@@ -279,9 +282,7 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
     case Mode::kCounts: {
       if (s.options.count_saturation == 0) throw InvalidArgument("render: the count saturation must be at least 1");
       s.counts.assign(2 * sensor.pixels(), 0);
-      // The level of every net count from -saturation to +saturation.
-      // (filled below, from the colour of each level)
-      break;
+      break;  // count_colors: below, from the colour of each level
     }
     case Mode::kTimeSurface:
       s.last_time_and_p.assign(sensor.pixels(), State::kNever);
@@ -294,6 +295,9 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
       neutral = s.accumulator->neutral_level();
       break;
     }
+    case Mode::kTimeDecay:
+      s.time_decay = std::make_unique<TimeDecayFrame>(sensor, std::llround(s.options.decay.decay_param), s.options.palette);
+      break;
   }
   const ColorMap map = level_colors(s.options.palette, neutral);
   for (std::size_t level = 0; level < map.size(); ++level)
@@ -518,6 +522,10 @@ void FrameAccumulator::add(EventView events) {
     case Mode::kLinearDecay:
       s.accumulator->accumulate(events);
       break;
+    case Mode::kTimeDecay:
+      ops::detail::require_columns(events, kAllColumns, "render");
+      s.time_decay->add(events);
+      break;
   }
   s.dirty = true;
 }
@@ -526,6 +534,7 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
   State& s = *state_;
   const std::size_t pixels = s.sensor.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
+  if (s.options.mode == Mode::kTimeDecay) return s.time_decay->render(rgb);  // its own Lab colour map
   const std::int64_t window = std::max<std::int64_t>(window_end - window_start, 1);
   const std::int64_t last_us = window_end - 1;
   if (s.options.mode == Mode::kTimeSurface && window < State::kSurfaceTable && window != s.surface_window) {
@@ -568,6 +577,8 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
       case Mode::kLinearDecay:
         s.accumulator->generate_levels(begin, end, levels);
         break;
+      case Mode::kTimeDecay:
+        break;  // rendered above
     }
     colorize(levels, begin, end, pixels, s.colors, rgb.data());
   }

@@ -10,6 +10,7 @@ cancel out. That the arrays share the C++ buffers is test_zero_copy.py's."""
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import tracemalloc
@@ -87,3 +88,48 @@ def test_a_whole_file_load_costs_its_columns_and_no_copy(generate) -> None:
     assert COLUMN_BYTES * 0.5 < per_event < COLUMN_BYTES * 1.75, (
         f"load_events(...).collect() grows by {per_event:.1f} bytes per event (columns: {COLUMN_BYTES})")
 
+
+
+def faulted_bytes(path: object, layout: str) -> tuple[int, int]:
+    """Events of a stream whose every batch is dropped before the next, and the bytes of new
+    memory the iteration touched (its minor page faults, 4 KiB each)."""
+    stream = evlib._core.Scan(str(path)).stream(layout=layout, polarity_off=-1 if layout == "compat" else 0, polarity_on=1)
+    events = 0
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for batch in stream:
+        events += len(batch)
+        del batch
+    return events, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) * 4096
+
+
+def test_a_dropped_batch_is_reused_in_both_layouts(generate) -> None:
+    """A batch the caller drops goes back to the stream's buffer pool, so streaming touches new
+    memory for its first chunks only (a fixed cost, cancelled by the slope between two sizes).
+    evlib 0.13's layout maps polarity to -1/+1: writing that over a chunk the pool still shared
+    made EventBatch copy every column into new memory (13 bytes an event, the largest cost of
+    ``load_events().collect()`` in a profile); the mapped copy made on export costs one byte."""
+    small, large = generate("evt3", 2_000_000, 7), generate("evt3", 8_000_000, 7)
+    for layout in ("native", "compat"):
+        slopes = []
+        for _ in range(2):  # the smaller of two: decode threads' transient buffers vary
+            (n_small, b_small), (n_large, b_large) = faulted_bytes(small, layout), faulted_bytes(large, layout)
+            slopes.append((b_large - b_small) / (n_large - n_small))
+        assert min(slopes) < 1.0, f"a {layout} stream touches {min(slopes):.1f} bytes of new memory per event: batches are copied"
+
+
+def test_a_sorted_frame_decodes_in_one_piece_above_the_streaming_threshold(generate) -> None:
+    """load_events sorts by default, so its frame holds every batch before its first row: the
+    events go straight into one allocation (one chunk per column), not into chunks of their own.
+    memory_limit and streaming_threshold=0 keep the streamed chunks."""
+    path = generate("evt3", 300_000, 3)
+    assert evlib.load_events(path, streaming_threshold=1_000).collect().n_chunks("all") == [1, 1, 1, 1]
+    streamed = evlib.load_events(path, streaming_threshold=0, chunk_events=50_000).collect()
+    assert min(streamed.n_chunks("all")) > 1
+    assert streamed.equals(evlib.load_events(path).collect())
+    assert min(evlib.load_events(path, memory_limit="64M", streaming_threshold=1_000, chunk_events=50_000).collect().n_chunks("all")) > 1
+    assert min(evlib.scan_events(path, streaming_threshold=1_000, chunk_events=50_000).collect().n_chunks("all")) > 1
+    # A filter (here one no scan bound expresses) keeps the stream: it holds only the rows kept.
+    even = ((pl.col("x") + pl.col("y")) % 2) == 0
+    filtered = evlib.load_events(path, streaming_threshold=1_000, chunk_events=50_000).filter(even).collect()
+    assert min(filtered.n_chunks("all")) > 1
+    assert filtered.equals(evlib.load_events(path).collect().filter(even))

@@ -215,12 +215,13 @@ void add_render_command(CLI::App& app, int& exit_code) {
       ->check(parsed_by([](const std::string& v) { render::palette_by_name(v); }, "PALETTE"));
   cmd->add_option("--colors", args->colors, "Custom colours bg,on,off as hex RRGGBB (e.g. 000000,ffffff,3060ff)")
       ->check(parsed_by([](const std::string& v) { render::palette_from_colors(v); }, "BG,ON,OFF"));
-  cmd->add_option("--mode", args->mode, "last (default: last event wins), counts, exp-decay, linear-decay, time-surface")
+  cmd->add_option("--mode", args->mode,
+                  "last (default: last event wins), counts, exp-decay, linear-decay, time-surface, time-decay (OpenEB's)")
       ->check(parsed_by([](const std::string& v) { render::mode_by_name(v); }, "MODE"));
   cmd->add_option("--count-saturation", args->count_saturation, "counts: |ON - OFF| shown at full colour (default 4)")
       ->check(CLI::Range(1u, 65535u));
   cmd->add_option("--decay", args->decay,
-                  "exp-decay: time constant in us; linear-decay: potential per us (default: from --accumulate)")
+                  "exp-decay, time-decay: time constant in us; linear-decay: potential per us (default: from --accumulate)")
       ->check(number_in(1e-12, 1e15));
   cmd->add_option("--contribution", args->contribution, "Decay modes: potential an event adds (default 0.15)")
       ->check(number_in(1e-6, 1.0));

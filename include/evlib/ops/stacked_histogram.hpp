@@ -38,6 +38,9 @@ class StackedHistogramAccumulator {
   // Fast mode only: one whole window's uint8 counts (wrapping at 256) added into `counts`
   // (size() bytes, not zeroed here), without the cutoff and without the accumulator's buffer.
   void count_window_into(EventView window, std::span<std::uint8_t> counts);
+  // Fast mode only: one whole window's histogram, cut off, into `out` (size() bytes, zeroed by
+  // the caller), without the accumulator's buffer.
+  void histogram_into_zeroed(EventView window, std::span<std::uint8_t> out);
 
   std::size_t out_width() const noexcept { return out_width_; }
   std::size_t out_height() const noexcept { return out_height_; }
@@ -46,6 +49,9 @@ class StackedHistogramAccumulator {
  private:
   void set_times(std::int64_t t_first, std::int64_t t_last);
   void find_bin_starts();
+  // Calls add(cell) for each event of part counted in the current window.
+  template <class Add>
+  void count(EventView part, Add add) const;
 
   SensorSize sensor_;
   StackedHistogramOptions options_;

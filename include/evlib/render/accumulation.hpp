@@ -21,13 +21,16 @@
 
 namespace evlib::render {
 
-enum class Mode { kLastEvent, kCounts, kExponentialDecay, kLinearDecay, kTimeSurface };
+enum class Mode { kLastEvent, kCounts, kExponentialDecay, kLinearDecay, kTimeSurface, kTimeDecay };
 
-// "last", "counts", "exp-decay", "linear-decay", "time-surface"; InvalidArgument otherwise.
+// "last", "counts", "exp-decay", "linear-decay", "time-surface", "time-decay" (OpenEB's
+// TimeDecayFrameGenerationAlgorithm, time_decay.hpp); InvalidArgument otherwise.
 Mode mode_by_name(std::string_view name);
 std::string_view mode_name(Mode mode);
 // Decay modes keep their state across frames; the others start each window afresh.
-constexpr bool is_decay(Mode mode) { return mode == Mode::kExponentialDecay || mode == Mode::kLinearDecay; }
+constexpr bool is_decay(Mode mode) {
+  return mode == Mode::kExponentialDecay || mode == Mode::kLinearDecay || mode == Mode::kTimeDecay;
+}
 
 // dv::Accumulator's parameters, with its defaults (decay = EXPONENTIAL).
 struct DvAccumulatorOptions {

@@ -24,37 +24,29 @@ std::uint32_t bound_of(std::uint32_t override_size, std::uint32_t stream_size) {
   return s == 0 ? kMaxCoordinate : std::min(s, kMaxCoordinate);
 }
 
-// True when all n EVTS structs lie inside [0,w) x [0,h): the common case, checked in one pass
-// without branches so that the copy below needs no per-event test.
-bool all_inside(const std::uint8_t* e, std::size_t n, std::uint32_t w, std::uint32_t h) {
-  std::uint32_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint16_t xi, yi;
-    std::memcpy(&xi, e + kAedat4EventBytes * i + 8, 2);
-    std::memcpy(&yi, e + kAedat4EventBytes * i + 10, 2);
-    bad |= static_cast<std::uint32_t>(xi >= w) | static_cast<std::uint32_t>(yi >= h);
-  }
-  return bad == 0;
-}
-
 // Copies n EVTS structs to the columns from sink.n on, keeping those inside [0,w) x [0,h), and
-// returns how many were kept (n <= sink.room() by the caller).
+// returns how many were kept (n <= sink.room() by the caller). The common case, every event
+// inside, takes one pass: the bounds are checked while copying, without a branch per event.
 std::size_t copy_events(const std::uint8_t* e, std::size_t n, ColumnSink& sink, std::uint32_t w, std::uint32_t h) {
   std::int64_t* __restrict t = sink.t + sink.n;
   std::uint16_t* __restrict x = sink.x + sink.n;
   std::uint16_t* __restrict y = sink.y + sink.n;
   std::uint8_t* __restrict p = sink.p + sink.n;
-  if (all_inside(e, n, w, h)) [[likely]] {
-    for (std::size_t i = 0; i < n; ++i, e += kAedat4EventBytes) {
-      std::memcpy(t + i, e, 8);
-      std::memcpy(x + i, e + 8, 2);
-      std::memcpy(y + i, e + 10, 2);
-      p[i] = e[12] != 0;
-    }
-    return n;
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t* ei = e + kAedat4EventBytes * i;
+    std::uint16_t xi, yi;
+    std::memcpy(t + i, ei, 8);
+    std::memcpy(&xi, ei + 8, 2);
+    std::memcpy(&yi, ei + 10, 2);
+    x[i] = xi;
+    y[i] = yi;
+    p[i] = ei[12] != 0;
+    bad |= static_cast<std::uint32_t>(xi >= w) | static_cast<std::uint32_t>(yi >= h);
   }
-  // Some are outside: every event is stored and the count advances only for kept ones, so a
-  // dropped event is overwritten by the next.
+  if (bad == 0) [[likely]] return n;
+  // Some are outside: copied again, the count advancing only for kept ones, so a dropped event
+  // is overwritten by the next.
   std::size_t k = 0;
   for (std::size_t i = 0; i < n; ++i, e += kAedat4EventBytes) {
     std::int64_t ti;

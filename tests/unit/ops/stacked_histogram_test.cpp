@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <vector>
 
 #include "evlib/ops/stacked_histogram.hpp"
@@ -112,6 +113,60 @@ TEST(StackedHistogram, every_event_lands_in_rvts_float32_bin_on_long_and_short_s
         ASSERT_EQ(h[k], static_cast<std::uint8_t>(expected[k] % 256)) << "bins " << bins << " step " << max_step;
     }
   }
+}
+
+// RVT's bin of one event: float32(dt) / float32(span), times float32(bins), floored, clamped.
+int rvt_bin(std::int64_t dt, std::int64_t span, unsigned bins) {
+  const float normalised = static_cast<float>(dt) / static_cast<float>(std::max<std::int64_t>(span, 1));
+  return std::min(static_cast<int>(std::floor(normalised * static_cast<float>(bins))), static_cast<int>(bins) - 1);
+}
+
+// Every dt within `reach` of each exact bin boundary k * span / bins (float32 rounding moves the
+// boundary by up to span * 2^-23 around it), in order, plus both ends of the window; the pixels
+// cycle, so that blocks of one bin and blocks across a boundary are both counted.
+TEST(StackedHistogram, events_around_every_bin_boundary_land_in_rvts_float32_bin) {
+  std::mt19937_64 rng(7);
+  std::vector<std::int64_t> spans{1, 2, 3, 9, 10, 11, 255, 1000, 1'864'139, (1 << 24) - 1, 1 << 24, (1 << 24) + 1,
+                                  50'000'000, 2'147'483'647, 68'719'476'735};
+  for (int i = 0; i < 12; ++i) spans.push_back(static_cast<std::int64_t>(rng() % (std::uint64_t{1} << 36)) + 1);
+  const std::int64_t t0 = 1'700'000'000'000'000;  // microseconds since 1970: dt, not t, is binned
+  for (const std::int64_t span : spans) {
+    for (const unsigned bins : {1u, 3u, 10u, 16u}) {
+      const std::int64_t reach = std::max<std::int64_t>(600, span >> 21);
+      std::vector<std::int64_t> dts{0};
+      for (unsigned k = 1; k < bins; ++k) {
+        const std::int64_t boundary = (static_cast<std::int64_t>(k) * span + bins - 1) / bins;
+        for (std::int64_t d = std::max<std::int64_t>(dts.back() + 1, boundary - reach); d <= std::min(span, boundary + reach); ++d)
+          dts.push_back(d);
+      }
+      if (dts.back() != span) dts.push_back(span);
+      Events e;
+      for (std::size_t i = 0; i < dts.size(); ++i)
+        e.add(t0 + dts[i], static_cast<std::uint16_t>(i % 6), static_cast<std::uint16_t>((i / 6) % 4),
+              static_cast<std::uint8_t>((i / 24) % 2));
+      const auto h = stacked_histogram(e.view(), kSensor, {.bins = bins});
+      std::vector<int> expected(h.size(), 0);
+      for (std::size_t i = 0; i < e.size(); ++i)
+        ++expected[at(e.p[i] * bins + static_cast<unsigned>(rvt_bin(dts[i], span, bins)), e.x[i], e.y[i])];
+      for (std::size_t k = 0; k < h.size(); ++k)
+        ASSERT_EQ(h[k], static_cast<std::uint8_t>(expected[k] % 256)) << "span " << span << " bins " << bins;
+    }
+  }
+}
+
+TEST(StackedHistogram, unsorted_events_and_events_before_the_first_are_binned_one_by_one) {
+  // Blocks whose times are not within one bin take the event-by-event path: shuffled times, and
+  // times before the window's first event (not counted), in a window of several blocks.
+  Events e = testing::random_events(5000, kSensor, 3, 20);
+  std::mt19937_64 rng(11);
+  const std::int64_t first = e.t.front(), last = e.t.back();
+  std::shuffle(e.t.begin() + 1, e.t.end() - 1, rng);
+  for (std::size_t i = 1000; i < 1100; ++i) e.t[i] = first - 1 - static_cast<std::int64_t>(i);
+  const auto h = stacked_histogram(e.view(), kSensor, {.bins = 7, .count_cutoff = 255, .fastmode = false});
+  std::vector<int> expected(h.size(), 0);
+  for (std::size_t i = 0; i < e.size(); ++i)
+    if (e.t[i] >= first) ++expected[at(e.p[i] * 7 + static_cast<unsigned>(rvt_bin(e.t[i] - first, last - first, 7)), e.x[i], e.y[i])];
+  for (std::size_t k = 0; k < h.size(); ++k) ASSERT_EQ(h[k], std::min(expected[k], 255)) << k;
 }
 
 TEST(StackedHistogram, a_window_added_in_random_pieces_equals_the_whole) {

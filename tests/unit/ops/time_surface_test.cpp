@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "evlib/ops/time_surface.hpp"
@@ -41,6 +42,30 @@ TEST(LastTimestampMap, scaling_truncates_products_just_below_an_integer_and_a_fl
   LastTimestampMap flat({3, 2});
   flat.to_u8_scaled(frame);
   EXPECT_EQ(frame, std::vector<std::uint8_t>(6, 0));
+}
+
+TEST(LastTimestampMap, scaling_converts_times_exactly_on_both_sides_of_2_to_the_52) {
+  // Below a range of 2^52 µs the frame converts t - min to double by a mantissa trick; above, by
+  // a cast: both must give (t - min) * (255 / range) truncated, from the exact double.
+  for (const std::int64_t range : {std::int64_t{1} << 20, (std::int64_t{1} << 52) - 1, std::int64_t{1} << 52,
+                                   (std::int64_t{1} << 53) + 12345}) {
+    const SensorSize sensor{64, 16};
+    std::mt19937_64 rng(static_cast<std::uint64_t>(range));
+    Events e;
+    e.add(1000, 0, 0);
+    e.add(1000 + range, 1, 0);
+    for (std::uint16_t i = 2; i < sensor.pixels(); ++i)
+      e.add(1000 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(range)), i % 64, i / 64);
+    LastTimestampMap map(sensor);
+    map.add(e.view());
+    std::vector<std::uint8_t> frame(sensor.pixels());
+    map.to_u8_scaled(frame);
+    const double alpha = 255.0 / static_cast<double>(range);
+    for (std::size_t i = 0; i < frame.size(); ++i) {
+      const double scaled = static_cast<double>(map.map()[i] - 1000) * alpha;
+      ASSERT_EQ(frame[i], static_cast<std::uint8_t>(std::clamp(scaled, 0.0, 255.0))) << "range " << range << " cell " << i;
+    }
+  }
 }
 
 TEST(LastTimestampMap, split_polarity_keeps_two_maps_and_ignores_events_outside) {

@@ -81,6 +81,8 @@ class ReferenceLevels {
           levels[i] = last_on[i] ? 128 + (254 * left + window) / (2 * window) : 128 - (256 * left + window) / (2 * window);
           break;
         }
+        case Mode::kTimeDecay:  // tested in time_decay_test.cpp
+          break;
         case Mode::kExponentialDecay:
         case Mode::kLinearDecay:
           if (d.synchronous_decay) decay(i, highest_time_);

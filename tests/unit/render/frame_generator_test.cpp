@@ -139,7 +139,7 @@ TEST_P(ChunkingInvariance, batch_boundaries_do_not_change_the_frames) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, ChunkingInvariance,
                          ::testing::Values(Mode::kLastEvent, Mode::kCounts, Mode::kExponentialDecay, Mode::kLinearDecay,
-                                           Mode::kTimeSurface),
+                                           Mode::kTimeSurface, Mode::kTimeDecay),
                          [](const auto& info) {
                            std::string name(mode_name(info.param));
                            for (char& c : name) c = c == '-' ? '_' : c;

@@ -1,0 +1,230 @@
+#include "evlib/render/time_decay.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string_view>
+
+#include "evlib/error.hpp"
+
+namespace evlib::render {
+
+// ---- FastExpDecay ----------------------------------------------------------------------------
+
+FastExpDecay::FastExpDecay(std::size_t entries) : lut_(entries) {
+  for (std::size_t i = 0; i < entries; ++i)
+    lut_[i] = -std::log(static_cast<float>(entries - i) / static_cast<float>(entries));
+}
+
+float FastExpDecay::operator()(float v) const noexcept {
+  if (v <= 0.f) return 1.f;
+  const auto next = std::upper_bound(lut_.begin(), lut_.end(), v);
+  if (next == lut_.end()) return 0.f;
+  const auto n = static_cast<float>(lut_.size());
+  const auto k = static_cast<std::size_t>(next - lut_.begin());
+  // OpenEB's operations, in its order and in float.
+  const float d0v = *(next - 1) - v;
+  const float d01 = *(next - 1) - *next;
+  const float intercept = static_cast<float>(lut_.size() + 1 - k) / n;
+  const float slope = -1 / (d01 * n);
+  return intercept + slope * d0v;
+}
+
+// ---- the CIE Lab colour map ------------------------------------------------------------------
+
+namespace {
+
+struct Rgbf {
+  float r, g, b;
+};
+struct Lab {
+  float l, a, b;
+};
+
+// OpenEB's float colours (sdk/core/utils/detail/colors_impl.h) for the palettes evlib names
+// after them (evlib's 8-bit colours are these rounded, uchar(c * 255 + 0.5)), with their L*a*b*
+// values as OpenEB gets them from OpenCV (cv::cvtColor COLOR_RGB2Lab on CV_32FC3, identical in
+// OpenCV 4.10 and 5.0). OpenCV converts float RGB to Lab through a fixed-point trilinear table
+// (its "bit-exact" path), up to 0.13 L* away from the formula to_lab() computes; these values make
+// the colour maps of these palettes OpenEB's own. Other palettes use to_lab().
+struct OpenebColor {
+  Rgbf rgb;
+  Lab lab;
+};
+struct OpenebPalette {
+  std::string_view palette;
+  OpenebColor background, on, off;
+};
+constexpr OpenebColor kOpenebBlack{{0.1171875f, 0.14453125f, 0.203125f}, {14.6240234375f, 1.609375f, -10.6875f}};
+constexpr OpenebColor kOpenebWhite{{1.f, 1.f, 1.f}, {100.f, 0.f, 0.f}};
+constexpr OpenebColor kOpenebBlue{{0.25f, 0.4921875f, 0.78515625f}, {51.904296875f, 4.4375f, -44.671875f}};
+constexpr OpenebPalette kOpenebPalettes[] = {
+    {"prophesee-dark", kOpenebBlack, kOpenebWhite, kOpenebBlue},
+    {"prophesee-light", kOpenebWhite, kOpenebBlue, kOpenebBlack},
+    {"cool-warm",
+     {{0.8509804f, 0.8784314f, 0.9294118f}, {88.87939453125f, 0.125f, -7.109375f}},
+     {{1.f, 0.4431373f, 0.4588235f}, {65.167236328125f, 54.5625f, 25.03125f}},
+     {{0.3411765f, 0.4823529f, 0.7764706f}, {51.983642578125f, 9.6875f, -43.0625f}}},
+};
+
+Rgbf unit(Rgb c) { return {c.r / 255.f, c.g / 255.f, c.b / 255.f}; }
+
+// sRGB with the D65 white, the constants of OpenCV's color_lab.cpp (which OpenEB calls).
+constexpr double kWhite[3] = {0.950456, 1.0, 1.088754};
+constexpr double kRgbToXyz[3][3] = {
+    {0.412453, 0.357580, 0.180423}, {0.212671, 0.715160, 0.072169}, {0.019334, 0.119193, 0.950227}};
+constexpr double kXyzToRgb[3][3] = {
+    {3.240479, -1.53715, -0.498535}, {-0.969256, 1.875991, 0.041556}, {0.055648, -0.204043, 1.057311}};
+constexpr float kLabLinear = 0.008856f;  // below it, L* and f(t) are linear
+constexpr float kLabSlope = 7.787f;
+constexpr float kLabOffset = 16.0f / 116.0f;
+
+float to_linear(float c) {
+  const double x = std::clamp(c, 0.f, 1.f);
+  return static_cast<float>(x <= 0.04045 ? x / 12.92 : std::pow((x + 0.055) / 1.055, 2.4));
+}
+
+float from_linear(float c) {
+  const double x = std::clamp(c, 0.f, 1.f);
+  return static_cast<float>(x <= 0.0031308 ? x * 12.92 : 1.055 * std::pow(x, 1.0 / 2.4) - 0.055);
+}
+
+Lab to_lab(Rgbf c) {
+  const float rgb[3] = {to_linear(c.r), to_linear(c.g), to_linear(c.b)};
+  float xyz[3];
+  for (int i = 0; i < 3; ++i) {
+    float sum = 0.f;
+    for (int j = 0; j < 3; ++j) sum += static_cast<float>(kRgbToXyz[i][j] / kWhite[i]) * rgb[j];
+    xyz[i] = sum;
+  }
+  const auto f = [](float t) { return t > kLabLinear ? std::cbrt(t) : kLabSlope * t + kLabOffset; };
+  const float fx = f(xyz[0]), fy = f(xyz[1]), fz = f(xyz[2]);
+  const float l = xyz[1] > kLabLinear ? 116.f * fy - 16.f : 903.3f * xyz[1];
+  return {l, 500.f * (fx - fy), 200.f * (fy - fz)};
+}
+
+Rgbf from_lab(Lab c) {
+  float y, fy;
+  if (c.l <= kLabLinear * 903.3f) {
+    y = c.l / 903.3f;
+    fy = kLabSlope * y + kLabOffset;
+  } else {
+    fy = (c.l + 16.f) / 116.f;
+    y = fy * fy * fy;
+  }
+  const auto inverse = [](float t) {
+    return t <= kLabSlope * kLabLinear + kLabOffset ? (t - kLabOffset) / kLabSlope : t * t * t;
+  };
+  const float xyz[3] = {inverse(c.a / 500.f + fy), y, inverse(fy - c.b / 200.f)};
+  float rgb[3];
+  for (int i = 0; i < 3; ++i) {
+    float sum = 0.f;
+    for (int j = 0; j < 3; ++j) sum += static_cast<float>(kXyzToRgb[i][j] * kWhite[j]) * xyz[j];
+    rgb[i] = from_linear(sum);
+  }
+  return {rgb[0], rgb[1], rgb[2]};
+}
+
+std::uint8_t round_to_byte(float v) {
+  // cvRound (nearest, ties to even), then the uchar conversion of cv::Vec3b (values stay in
+  // 0..255: from_linear clamps).
+  return static_cast<std::uint8_t>(std::lrint(v));
+}
+
+Rgb lab_blend(const Lab& a, const Lab& b, double f) {
+  const Lab mixed{static_cast<float>(a.l * (1 - f) + b.l * f), static_cast<float>(a.a * (1 - f) + b.a * f),
+                  static_cast<float>(a.b * (1 - f) + b.b * f)};
+  const Rgbf c = from_lab(mixed);
+  return {round_to_byte(255 * c.r), round_to_byte(255 * c.g), round_to_byte(255 * c.b)};
+}
+
+}  // namespace
+
+TimeDecayColors time_decay_colors(const Palette& palette) {
+  const auto exact = [](Rgb c) {
+    const Rgbf rgb = unit(c);
+    return OpenebColor{rgb, to_lab(rgb)};
+  };
+  OpenebColor background = exact(palette.background), on = exact(palette.on), off = exact(palette.off);
+  for (const OpenebPalette& p : kOpenebPalettes) {
+    if (p.palette == palette.name) background = p.background, on = p.on, off = p.off;
+  }
+  constexpr std::size_t kMid = 128;
+  TimeDecayColors colors{};
+  for (std::size_t i = 0; i < colors.size(); ++i) {
+    if (i < kMid) {
+      colors[i] = lab_blend(off.lab, background.lab, i / static_cast<double>(kMid - 1));
+    } else if (i == kMid) {
+      const Rgbf c = background.rgb;
+      colors[i] = {round_to_byte(255 * c.r), round_to_byte(255 * c.g), round_to_byte(255 * c.b)};
+    } else {
+      colors[i] = lab_blend(background.lab, on.lab, (i - kMid - 1) / static_cast<double>(kMid - 1));
+    }
+  }
+  return colors;
+}
+
+// ---- TimeDecayFrame --------------------------------------------------------------------------
+
+TimeDecayFrame::TimeDecayFrame(ops::SensorSize sensor, std::int64_t decay_us, const Palette& palette)
+    : sensor_(sensor), decay_us_(decay_us), gray_(palette.identity_levels), last_(2 * sensor.pixels(), 0) {
+  if (decay_us <= 0) throw InvalidArgument("render: the time-decay mode needs a decay time of at least 1 µs");
+  if (!gray_) colors_ = time_decay_colors(palette);
+  constexpr std::int64_t kMaxAges = std::int64_t{1} << 20;
+  const auto tau = static_cast<float>(decay_us_);
+  std::int64_t ages = 0;
+  while (ages < kMaxAges && static_cast<float>(ages) / tau < decay_.zero_from()) ++ages;
+  faded_past_table_ = static_cast<float>(ages) / tau >= decay_.zero_from();
+  shades_.resize(2 * static_cast<std::size_t>(ages));
+  for (std::int64_t dt = 0; dt < ages; ++dt) {
+    shades_[2 * static_cast<std::size_t>(dt)] = shade(dt, false);
+    shades_[2 * static_cast<std::size_t>(dt) + 1] = shade(dt, true);
+  }
+  faded_ = shade(ages, false);  // f = -0: the background (ON or OFF alike)
+}
+
+std::uint16_t TimeDecayFrame::shade(std::int64_t dt, bool on) const noexcept {
+  const float f = (on ? 1.f : -1.f) * decay_(static_cast<float>(dt) / static_cast<float>(decay_us_));
+  if (gray_) {
+    const float level = 0.5f * (1 + f) * 255;  // OpenCV's saturate_cast<uchar>: round, clamp
+    return static_cast<std::uint16_t>(std::clamp(std::lrint(level), 0L, 255L));
+  }
+  return static_cast<std::uint16_t>(std::lrint(0.5f * (1 + f) * static_cast<float>(colors_.size() - 1)));
+}
+
+void TimeDecayFrame::add(EventView events) {
+  if (events.empty()) return;
+  const std::int64_t* t = events.t().data();
+  const std::uint16_t* x = events.x().data();
+  const std::uint16_t* y = events.y().data();
+  const std::uint8_t* p = events.p().data();
+  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
+    if (!sensor_.contains(x[i], y[i])) [[unlikely]]
+      continue;
+    last_[2 * (std::size_t{y[i]} * sensor_.width + x[i]) + (p[i] != 0)] = t[i];
+  }
+  last_t_ = t[events.size() - 1];
+}
+
+void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
+  const std::size_t pixels = sensor_.pixels();
+  if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
+  const auto tabulated = static_cast<std::int64_t>(shades_.size() / 2);
+  std::uint8_t* out = rgb.data();
+  for (std::size_t i = 0; i < pixels; ++i, out += 3) {
+    const std::int64_t dt_off = last_t_ - last_[2 * i], dt_on = last_t_ - last_[2 * i + 1];
+    const std::int64_t dt = std::max<std::int64_t>(std::min(dt_off, dt_on), 0);  // out of order: v <= 0, f = +-1
+    const bool on = dt_off > dt_on;
+    const std::uint16_t s = dt < tabulated ? shades_[2 * static_cast<std::size_t>(dt) + on]
+                            : faded_past_table_ ? faded_
+                                                : shade(dt, on);
+    if (gray_) {
+      out[0] = out[1] = out[2] = static_cast<std::uint8_t>(s);
+    } else {
+      const Rgb c = colors_[s];
+      out[0] = c.r, out[1] = c.g, out[2] = c.b;
+    }
+  }
+}
+
+}  // namespace evlib::render

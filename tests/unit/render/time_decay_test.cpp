@@ -1,0 +1,167 @@
+// The time-decay mode against OpenEB's definition of TimeDecayFrameGenerationAlgorithm: the
+// expectations of OpenEB's own unit test (time_decay_frame_generation_algorithm_gtest.cpp,
+// OpenEB 5.1), the fast_exp_decay table worked out by hand, and the mode inside the frame
+// generator.
+#include "evlib/render/time_decay.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "evlib/error.hpp"
+#include "evlib/render/frame_generator.hpp"
+#include "unit/render/render_test_support.hpp"
+
+namespace evlib::render {
+namespace {
+
+using testing::all_frames;
+using testing::Events;
+using testing::pixel;
+
+TEST(FastExpDecay, is_one_at_zero_and_zero_past_log_n) {
+  const FastExpDecay decay;
+  EXPECT_EQ(decay(0.f), 1.f);
+  EXPECT_EQ(decay(-1.f), 1.f);
+  EXPECT_EQ(decay(std::log(32.f) + 1e-3f), 0.f);
+  EXPECT_EQ(decay(10.f), 0.f);
+}
+
+TEST(FastExpDecay, is_linear_between_the_table_points) {
+  // The table: v_i = -log((32 - i) / 32). Between v_20 and v_21 (around v = 1) the value runs
+  // linearly from 12/32 to 11/32: at v = 1, 12/32 - (1 - v_20) / (v_21 - v_20) / 32.
+  const FastExpDecay decay;
+  const double v20 = -std::log(12.0 / 32), v21 = -std::log(11.0 / 32);
+  EXPECT_NEAR(decay(1.f), 12.0 / 32 - (1 - v20) / (v21 - v20) / 32, 1e-6);
+  EXPECT_NEAR(decay(1.f), std::exp(-1.0), 2e-3);  // an approximation of exp(-v)
+  // At a table point the value is its (32 - i) / 32 (the upper side of the segment).
+  EXPECT_NEAR(decay(static_cast<float>(-std::log(16.0 / 32))), 16.0 / 32, 1e-6);
+  float previous = 1.f;
+  for (float v = 0.f; v < 4.f; v += 0.01f) {
+    EXPECT_LE(decay(v), previous) << v;
+    previous = decay(v);
+  }
+}
+
+// OpenEB's events are EventCD{x, y, p, t}.
+Events openeb_events(std::initializer_list<std::array<std::int64_t, 4>> list) {
+  Events e;
+  for (const auto& [x, y, p, t] : list)
+    e.add(t, static_cast<std::uint16_t>(x), static_cast<std::uint16_t>(y), static_cast<std::uint8_t>(p));
+  return e;
+}
+
+TEST(TimeDecayFrame, openeb_nominal_grayscale) {
+  const ops::SensorSize sensor{3, 3};
+  const Events e = openeb_events({{0, 0, 0, 100},
+                                  {1, 0, 0, 101},
+                                  {1, 1, 1, 101},
+                                  {1, 2, 1, 1000},
+                                  {2, 0, 0, 7000},
+                                  {2, 1, 1, 9000},
+                                  {2, 2, 1, 9500},
+                                  {0, 0, 0, 10000},
+                                  {0, 1, 1, 10000}});
+  TimeDecayFrame frame(sensor, 1000, palette_by_name("gray"));
+  frame.add(e.view());
+  std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+  frame.render(rgb);
+  const auto at = [&](unsigned row, unsigned col) { return pixel(rgb, sensor, col, row).r; };
+  // OpenEB's expectations, frame.at<uchar>(row, col); the last three are EXPECT_NEAR(.., 1) there
+  // and exact here (worked out from the definition: 0.5 (1 - 0.05225) 255 = 120.8, ...).
+  EXPECT_EQ(at(0, 0), 0);
+  EXPECT_EQ(at(1, 0), 255);
+  EXPECT_EQ(at(2, 0), 128);
+  EXPECT_EQ(at(0, 1), 128);
+  EXPECT_EQ(at(1, 1), 128);
+  EXPECT_EQ(at(2, 1), 128);
+  EXPECT_EQ(at(0, 2), 121);
+  EXPECT_EQ(at(1, 2), 174);
+  EXPECT_EQ(at(2, 2), 205);
+  const Rgb gray = pixel(rgb, sensor, 2, 2);
+  EXPECT_EQ(gray.g, gray.r);
+  EXPECT_EQ(gray.b, gray.r);
+}
+
+TEST(TimeDecayFrame, openeb_nominal_colored) {
+  const ops::SensorSize sensor{3, 1};
+  const Events e = openeb_events({{0, 0, 0, 10000}, {1, 0, 0, 4000}, {2, 0, 1, 10000}});
+  // (OpenEB's list is not in time order; only the last event's time matters for the frame.)
+  const Palette dark = palette_by_name("prophesee-dark");
+  TimeDecayFrame frame(sensor, 1000, dark);
+  frame.add(e.view());
+  std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+  frame.render(rgb);
+  EXPECT_EQ(pixel(rgb, sensor, 0, 0), dark.off);         // just fired OFF: f = -1
+  EXPECT_EQ(pixel(rgb, sensor, 1, 0), dark.background);  // 6 decay times old: faded out
+  EXPECT_EQ(pixel(rgb, sensor, 2, 0), dark.on);          // just fired ON: f = +1
+}
+
+TEST(TimeDecayColors, run_from_off_through_the_background_to_on) {
+  for (const Palette& p : named_palettes()) {
+    const TimeDecayColors colors = time_decay_colors(p);
+    EXPECT_EQ(colors[0], p.off) << p.name;
+    EXPECT_EQ(colors[127], p.background) << p.name;
+    EXPECT_EQ(colors[128], p.background) << p.name;
+    EXPECT_EQ(colors[129], p.background) << p.name;
+    EXPECT_EQ(colors[256], p.on) << p.name;
+  }
+}
+
+TEST(TimeDecayFrame, long_decay_times_compute_ages_past_the_table) {
+  // tau = 1 s: the first 2^20 ages are tabulated, older ones computed; both follow the rule.
+  const ops::SensorSize sensor{6, 1};
+  const std::int64_t ages[] = {0, 700'000, 1'048'575, 1'048'576, 2'500'000, 3'465'000};
+  Events e;
+  const std::int64_t now = 4'000'000;
+  for (unsigned x = 0; x < 6; ++x) e.add(now - ages[5 - x], static_cast<std::uint16_t>(5 - x), 0, x % 2);
+  TimeDecayFrame frame(sensor, 1'000'000, palette_by_name("gray"));
+  frame.add(e.view());
+  std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+  frame.render(rgb);
+  const FastExpDecay decay;
+  for (unsigned x = 0; x < 6; ++x) {
+    const bool on = (5 - x) % 2 != 0;
+    const float f = (on ? 1.f : -1.f) * decay(static_cast<float>(ages[x]) / 1e6f);
+    EXPECT_EQ(pixel(rgb, sensor, x, 0).r, std::lrint(0.5f * (1 + f) * 255)) << x;
+  }
+}
+
+TEST(TimeDecayFrame, refuses_a_decay_time_below_one_microsecond) {
+  EXPECT_THROW(TimeDecayFrame({4, 4}, 0, palette_by_name("dark")), InvalidArgument);
+}
+
+RenderOptions time_decay_options(std::int64_t decay_us) {
+  RenderOptions o;
+  o.mode.mode = Mode::kTimeDecay;
+  o.mode.decay.decay_param = static_cast<double>(decay_us);
+  o.accumulate_us = 10'000;
+  o.fps = 100.0;
+  return o;
+}
+
+TEST(TimeDecayMode, frames_are_the_state_after_each_slice_whatever_the_chunks) {
+  const ops::SensorSize sensor{16, 8};
+  const Events e = ops::testing::random_events(5'000, sensor, 3, 40);
+  const RenderOptions o = time_decay_options(3'000);
+  const auto whole = all_frames(e, sensor, o);
+  const auto cut = all_frames(e, sensor, o, {0, 1, 777, 778, 2'500, 4'999, e.size()});
+  ASSERT_GE(whole.size(), 10u);
+  ASSERT_EQ(cut.size(), whole.size());
+  for (std::size_t k = 0; k < whole.size(); ++k) EXPECT_EQ(cut[k].rgb, whole[k].rgb) << k;
+  // Frame k is OpenEB's generate() after every event before its time.
+  for (const std::size_t k : {std::size_t{0}, whole.size() / 2, whole.size() - 1}) {
+    std::size_t n = 0;
+    while (n < e.size() && e.t[n] < whole[k].t_us) ++n;
+    TimeDecayFrame reference(sensor, 3'000, o.mode.palette);
+    reference.add(e.view().slice(0, n));
+    std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+    reference.render(rgb);
+    EXPECT_EQ(whole[k].rgb, rgb) << k;
+  }
+  EXPECT_EQ(mode_by_name("time-decay"), Mode::kTimeDecay);
+  EXPECT_EQ(mode_name(Mode::kTimeDecay), "time-decay");
+}
+
+}  // namespace
+}  // namespace evlib::render
