@@ -51,7 +51,7 @@ summary() {  # median (min-max) of the numbers on stdin
 }
 echo "| mode | 30 fps, 10 ms window: M events/s | 1 fps, 1 s window (every event drawn): M events/s |"
 echo "|---|---|---|"
-for mode in last counts time-surface exp-decay linear-decay; do
+for mode in last counts time-surface exp-decay linear-decay time-decay; do
   row="| $mode |"
   for flags in "--fps 30 --accumulate 10ms" "--fps 1 --accumulate 1s"; do
     # shellcheck disable=SC2086
