@@ -231,10 +231,12 @@ struct VideoWriter::Impl {
     codec->time_base = av_inv_q(rate);
     codec->framerate = rate;
     codec->gop_size = 30;
-    codec->thread_count = 1;  // the encoder thread is the one core encoding
+    codec->thread_count = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (codec_name == "libx264") {
       api().av_opt_set(codec->priv_data, "preset", options.preset.c_str(), 0);
       api().av_opt_set_int(codec->priv_data, "crf", options.crf, 0);
+      if (!options.x264_params.empty() && api().av_opt_set(codec->priv_data, "x264-params", options.x264_params.c_str(), 0) < 0)
+        fail("libx264 does not take the settings '" + options.x264_params + "'");
     } else if (codec_name == "mpeg4" || codec_name == "mjpeg") {
       codec->flags |= AV_CODEC_FLAG_QSCALE;
       codec->global_quality = FF_QP2LAMBDA * 2;

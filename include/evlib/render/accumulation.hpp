@@ -57,16 +57,27 @@ class DvAccumulator {
   void generate_frame(std::span<std::uint8_t> gray);
   // The 8-bit level generate_frame() gives a pixel at the neutral potential.
   std::uint8_t neutral_level() const noexcept;
-  std::span<const float> potentials() const noexcept { return potential_; }
+  // A copy of the potentials, row-major.
+  std::vector<float> potentials() const;
+
 
  private:
-  void decay_pixel(std::size_t i, std::int64_t t);
+  friend class FrameAccumulator;
+  // generate_frame() for the pixels [begin, end), into levels[0, end - begin): FrameAccumulator
+  // colours a frame block by block while the block is in cache.
+  void generate_levels(std::size_t begin, std::size_t end, std::uint8_t* levels);
+  template <bool kLinear>
+  void accumulate_events(EventView events);
   std::uint8_t to_level(float v) const noexcept;
 
   ops::SensorSize sensor_;
   DvAccumulatorOptions options_;
   std::vector<float> potential_;
   std::vector<std::int64_t> decay_time_;
+  // expf(-float(e) / float(decay)) for the elapsed times e below its size: the value dv computes
+  // per event, looked up instead of computed again (exponential decay only).
+  std::vector<float> exp_factor_;
+  float alpha_ = 0.0f, beta_ = 0.0f;  // convertTo's scale and offset
   std::int64_t highest_time_ = 0;
 };
 

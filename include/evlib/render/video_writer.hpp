@@ -24,6 +24,11 @@ struct VideoOptions {
   std::string codec;
   std::string preset = "fast";  // libx264's preset
   int crf = 18;                 // libx264's constant rate factor (quality; lower is better)
+  // libx264's extra settings over the preset, "key=value:key=value" (x264's --x264-params).
+  std::string x264_params;
+  // Encoder threads; 0: one per hardware thread (libx264's frame threads: the renderer needs a
+  // fraction of a core, so the encoder may take both).
+  int threads = 0;
   bool overwrite = true;
 };
 
