@@ -40,8 +40,7 @@ template <class Cell>
     }
     Cell* c = g.at(e.x[i], e.y[i]);
     const int count = std::popcount(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & counted);
-    // A pixel's first event (its cell holds no time) is decided by let_first_through alone;
-    // chosen without a branch, which random pixels would mispredict.
+    // A pixel's first event (its cell holds no time) is decided by let_first_through alone.
     const std::uint8_t pass = *c == g.kNone ? first : static_cast<std::uint8_t>(count >= o.min_correlated);
     *c = g.relative(e.t[i]);
     e.keep[i] = pass;
