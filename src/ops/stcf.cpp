@@ -31,7 +31,7 @@ template <class Cell>
 [[gnu::noinline]] std::size_t run(const detail::FilterColumns e, const StcfOptions o, const detail::GridView<Cell> g, std::size_t begin,
                                   std::size_t end) {
   const unsigned counted = o.include_self ? detail::kEightAround | detail::kCentre : detail::kEightAround;
-  const std::uint8_t first = o.let_first_through ? 1 : 0;
+  const bool first = o.let_first_through;
   std::size_t kept = 0;
   detail::for_each_prefetching_neighbourhood(g.cells, g.stride, e.x, e.y, begin, end, [&](std::size_t i) {
     if (!e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
@@ -40,8 +40,11 @@ template <class Cell>
     }
     Cell* c = g.at(e.x[i], e.y[i]);
     const int count = std::popcount(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & counted);
-    // A pixel's first event (its cell holds no time) is decided by let_first_through alone.
-    const std::uint8_t pass = *c == g.kNone ? first : static_cast<std::uint8_t>(count >= o.min_correlated);
+    // A pixel's first event (its cell holds no time) is decided by let_first_through alone;
+    // written as arithmetic so that GCC does not make it a branch that skips the count: first
+    // events come at random while a stream covers the sensor, and the branch mispredicts.
+    const bool fresh = *c == g.kNone;
+    const auto pass = static_cast<std::uint8_t>((fresh & first) | (!fresh & (count >= o.min_correlated)));
     *c = g.relative(e.t[i]);
     e.keep[i] = pass;
     kept += pass;
