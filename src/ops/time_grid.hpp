@@ -14,8 +14,8 @@
 // (over every one: compares true), and keep their exact value in a 64-bit side array, so a
 // later rebase restores them. A piece whose times span more than the window is run in halves.
 // Streams that would rebase often (times jumping back and forth by ~hours) and durations of
-// 2^30 µs or more switch the grid to int64 cells for good (the wide mode), so a rebase costs at
-// most a few cells per event processed.
+// 2^30 µs or more switch the grid to int64 cells until reset() (the wide mode), so rebases cost
+// at most a few cells per event processed.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +36,6 @@ namespace evlib::ops::detail {
 // Bits of GridView::recent(): bit 4 * row + column, rows and columns 0..2 from the top left of
 // the 3x3 neighbourhood (column 3 of each row is never set).
 inline constexpr unsigned kEightAround = 0x757;  // the 8 neighbours, not the pixel itself
-inline constexpr unsigned kFourAround = 0x252;   // the 4 edge neighbours
 inline constexpr unsigned kCentre = 0x020;
 
 // What the kernel loop sees of the grid: pixel (x, y) at cells[(y + 1) * stride + x + 1]; each
