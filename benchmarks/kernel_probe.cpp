@@ -30,6 +30,7 @@
 #include "evlib/filter.hpp"
 #include "evlib/ops/background_activity.hpp"
 #include "evlib/ops/event_frame.hpp"
+#include "evlib/ops/fast_decay.hpp"
 #include "evlib/ops/refractory.hpp"
 #include "evlib/ops/stacked_histogram.hpp"
 #include "evlib/ops/stcf.hpp"
@@ -365,6 +366,12 @@ Result ops_stcf(std::size_t n) {
                                                evlib::ops::StcfOptions{.correlation_time_us = 2000, .min_correlated = 2});
 }
 
+// dv-processing's defaults (10 ms, 4x4 cells, threshold 6); the filter takes its sensor in its options.
+struct FastDecayOnProbeSensor : evlib::ops::FastDecayFilter {
+  explicit FastDecayOnProbeSensor(evlib::ops::SensorSize sensor) : FastDecayFilter({.sensor = sensor}) {}
+};
+Result ops_fast_decay(std::size_t n) { return filter_kernel<FastDecayOnProbeSensor>("fast-decay filter", n); }
+
 const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
   static const std::map<std::string, std::function<Result(std::size_t)>> k = {
       {"evt3_decode", evt3_decode},   {"evt2_decode", evt2_decode},
@@ -380,6 +387,7 @@ const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
       {"ops_refractory", ops_refractory},
       {"ops_background_activity", ops_background_activity},
       {"ops_stcf", ops_stcf},
+      {"ops_fast_decay", ops_fast_decay},
   };
   return k;
 }

@@ -11,7 +11,7 @@
 # 200 000); only the kernel is instrumented. The kernels: the decoders and encoders, the event
 # filter, the digest, streaming and re-batching, and the processing kernels of include/evlib/ops
 # (ops_event_frame, ops_stacked_histogram, ops_voxel_grid and the ops_refractory,
-# ops_background_activity and ops_stcf filters), each checked by an invariant of its result. The total instructions (Ir) divided by N is compared
+# ops_background_activity, ops_stcf and ops_fast_decay filters), each checked by an invariant of its result. The total instructions (Ir) divided by N is compared
 # with the baseline; the script exits 1 when any kernel is more than the threshold (default 10 %)
 # above it, or when a kernel produced a wrong result, and 2 on a usage or setup error. A kernel
 # that got faster by more than the threshold is reported (not a failure): run --update to lock

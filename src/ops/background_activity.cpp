@@ -1,103 +1,96 @@
 #include "evlib/ops/background_activity.hpp"
 
-#include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include "prefetch.hpp"
+#include "time_grid.hpp"
 
 namespace evlib::ops {
 namespace {
 
-constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::min();
-// For dv-processing, a border cell must fail t - cell < duration for every t: the most negative
-// time does (t - kFarPast overflows for no realistic t: both are far from the int64 limits).
-constexpr std::int64_t kFarPast = std::numeric_limits<std::int64_t>::min() / 4;
-// For tonic, a border cell must fail cell > t.
-constexpr std::int64_t kNotAfter = std::numeric_limits<std::int64_t>::min();
-
-struct Grid {
-  std::size_t stride;  // width + 2
-  std::size_t at(std::uint16_t x, std::uint16_t y) const noexcept { return (std::size_t{y} + 1) * stride + x + 1; }
+// Per convention, what an event compares the cells with (t + threshold offset: a cell is recent
+// when it holds a time above it) and stores (t + store offset), and what the pixels hold first.
+struct Rule {
+  std::int64_t threshold_offset;
+  std::int64_t store_offset;
+  std::optional<std::int64_t> initial;
 };
-
-std::size_t run_dv(EventView ev, SensorSize s, std::int64_t duration, std::int64_t* map, std::uint8_t* keep) {
-  const Grid g{std::size_t{s.width} + 2};
-  const std::int64_t* t = ev.t().data();
-  const std::uint16_t* x = ev.x().data();
-  const std::uint16_t* y = ev.y().data();
-  std::size_t kept = 0;
-  for (std::size_t i = 0, n = ev.size(); i < n; ++i) {
-    if (i + detail::kPrefetchAhead < n)
-      detail::prefetch_neighbourhood(map, s, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
-    if (!s.contains(x[i], y[i])) [[unlikely]] {
-      keep[i] = 0;
-      continue;
-    }
-    const std::int64_t ti = t[i];
-    const std::size_t c = g.at(x[i], y[i]);
-    const std::int64_t* up = map + c - g.stride;
-    const std::int64_t* down = map + c + g.stride;
-    const bool pass = (ti - up[-1] < duration) | (ti - up[0] < duration) | (ti - up[1] < duration) |
-                      (ti - map[c - 1] < duration) | (ti - map[c + 1] < duration) |
-                      (ti - down[-1] < duration) | (ti - down[0] < duration) | (ti - down[1] < duration);
-    map[c] = ti;
-    keep[i] = pass;
-    kept += pass;
+Rule rule_of(BackgroundActivityConvention c, std::int64_t duration) {
+  switch (c) {
+    case BackgroundActivityConvention::kDvProcessing: return {-duration, 0, 0};  // t - last < duration
+    case BackgroundActivityConvention::kJaer: return {-duration, 0, std::nullopt};
+    case BackgroundActivityConvention::kTonicDenoise: return {0, duration, duration};  // stored t + duration > t
   }
+  return {};
+}
+
+// The three loops over events [begin, end): each reads and writes one GridView (32- or 64-bit
+// cells); the border cells hold no time, so they are never recent. Each is a function of its own
+// (not inlined into the grid's piece logic, whose variables would crowd the registers).
+template <class Cell>
+[[gnu::noinline]] std::size_t run_dv(const detail::FilterColumns e, const std::int64_t duration,
+                                    const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
+  std::size_t kept = 0;
+  detail::for_each_prefetching_neighbourhood(g.cells, g.stride, e.x, e.y, begin, end, [&](std::size_t i) {
+    if (!e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
+      e.keep[i] = 0;
+      return;
+    }
+    Cell* c = g.at(e.x[i], e.y[i]);
+    const bool pass = (g.recent(c, g.relative(e.t[i] - duration)) & detail::kEightAround) != 0;
+    *c = g.relative(e.t[i]);
+    e.keep[i] = pass;
+    kept += pass;
+  });
   return kept;
 }
 
-std::size_t run_jaer(EventView ev, SensorSize s, std::int64_t duration, std::int64_t* map, std::uint8_t* keep) {
-  const Grid g{std::size_t{s.width} + 2};
-  const std::int64_t* t = ev.t().data();
-  const std::uint16_t* x = ev.x().data();
-  const std::uint16_t* y = ev.y().data();
+template <class Cell>
+[[gnu::noinline]] std::size_t run_jaer(const detail::FilterColumns e, const std::int64_t duration,
+                                       const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
   std::size_t kept = 0;
-  for (std::size_t i = 0, n = ev.size(); i < n; ++i) {
-    if (i + detail::kPrefetchAhead < n)
-      detail::prefetch_neighbourhood(map, s, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
-    if (!s.contains(x[i], y[i])) [[unlikely]] {
-      keep[i] = 0;
-      continue;
+  detail::for_each_prefetching_neighbourhood(g.cells, g.stride, e.x, e.y, begin, end, [&](std::size_t i) {
+    const std::uint16_t x = e.x[i], y = e.y[i];
+    if (!e.sensor.contains(x, y)) [[unlikely]] {
+      e.keep[i] = 0;
+      return;
     }
-    const std::int64_t ti = t[i];
-    const std::size_t c = g.at(x[i], y[i]);
-    const std::int64_t own = map[c];
-    const bool pass = own == kNever || ti - own < duration;
-    const bool interior = x[i] >= 1 && y[i] >= 1 && x[i] + 2u <= s.width && y[i] + 2u <= s.height;
+    Cell* c = g.at(x, y);
+    const bool pass = *c == g.kNone || *c > g.relative(e.t[i] - duration);
+    const bool interior = x >= 1 && y >= 1 && x + 2u <= e.sensor.width && y + 2u <= e.sensor.height;
     if (interior) {
-      std::int64_t* up = map + c - g.stride;
-      std::int64_t* down = map + c + g.stride;
-      up[-1] = up[0] = up[1] = ti;
-      map[c - 1] = map[c + 1] = ti;
-      down[-1] = down[0] = down[1] = ti;
+      const Cell now = g.relative(e.t[i]);
+      Cell* up = c - g.stride;
+      Cell* down = c + g.stride;
+      up[-1] = up[0] = up[1] = now;
+      c[-1] = c[1] = now;
+      down[-1] = down[0] = down[1] = now;
     }
-    keep[i] = pass;
+    e.keep[i] = pass;
     kept += pass;
-  }
+  });
   return kept;
 }
 
-std::size_t run_tonic(EventView ev, SensorSize s, std::int64_t duration, std::int64_t* map, std::uint8_t* keep) {
-  const Grid g{std::size_t{s.width} + 2};
-  const std::int64_t* t = ev.t().data();
-  const std::uint16_t* x = ev.x().data();
-  const std::uint16_t* y = ev.y().data();
+template <class Cell>
+[[gnu::noinline]] std::size_t run_tonic(const detail::FilterColumns e, const std::int64_t duration,
+                                        const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
   std::size_t kept = 0;
-  for (std::size_t i = 0, n = ev.size(); i < n; ++i) {
-    if (i + detail::kPrefetchAhead < n)
-      detail::prefetch_neighbourhood(map, s, x[i + detail::kPrefetchAhead], y[i + detail::kPrefetchAhead]);
-    if (!s.contains(x[i], y[i])) [[unlikely]] {
-      keep[i] = 0;
-      continue;
+  detail::for_each_prefetching_neighbourhood(g.cells, g.stride, e.x, e.y, begin, end, [&](std::size_t i) {
+    if (!e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
+      e.keep[i] = 0;
+      return;
     }
-    const std::int64_t ti = t[i];
-    const std::size_t c = g.at(x[i], y[i]);
-    map[c] = ti + duration;
-    const bool pass = (map[c - 1] > ti) | (map[c + 1] > ti) | (map[c - g.stride] > ti) | (map[c + g.stride] > ti);
-    keep[i] = pass;
+    // Four cells, read one by one (on clustered events, a row read as one vector often overlaps
+    // the cell the previous event has just written, and waits for that store).
+    Cell* c = g.at(e.x[i], e.y[i]);
+    *c = g.relative(e.t[i] + duration);
+    const Cell now = g.relative(e.t[i]);
+    const bool pass = (c[-1] > now) | (c[1] > now) | (c[-g.stride] > now) | (c[g.stride] > now);
+    e.keep[i] = pass;
     kept += pass;
-  }
+  });
   return kept;
 }
 
@@ -108,34 +101,29 @@ BackgroundActivityFilter::BackgroundActivityFilter(SensorSize sensor, std::int64
     : sensor_(sensor), duration_(duration_us), convention_(convention) {
   detail::require_sensor(sensor, "background-activity filter");
   if (duration_us < 0) throw std::invalid_argument("background-activity filter: the duration must not be negative");
-  reset();
+  const Rule r = rule_of(convention, duration_us);
+  grid_ = std::make_unique<detail::TimeGrid>(sensor, r.initial, r.threshold_offset, r.store_offset);
 }
 
-void BackgroundActivityFilter::reset() {
-  const std::size_t stride = std::size_t{sensor_.width} + 2;
-  std::int64_t inside = 0;
-  std::int64_t border = 0;
-  switch (convention_) {
-    case BackgroundActivityConvention::kDvProcessing: inside = 0, border = kFarPast; break;
-    case BackgroundActivityConvention::kJaer: inside = kNever, border = kNever; break;
-    case BackgroundActivityConvention::kTonicDenoise: inside = duration_, border = kNotAfter; break;
-  }
-  map_.assign(stride * (std::size_t{sensor_.height} + 2), border);
-  for (std::size_t row = 1; row <= sensor_.height; ++row)
-    for (std::size_t col = 1; col <= sensor_.width; ++col) map_[row * stride + col] = inside;
-}
+BackgroundActivityFilter::~BackgroundActivityFilter() = default;
+BackgroundActivityFilter::BackgroundActivityFilter(BackgroundActivityFilter&&) noexcept = default;
+BackgroundActivityFilter& BackgroundActivityFilter::operator=(BackgroundActivityFilter&&) noexcept = default;
+
+void BackgroundActivityFilter::reset() { grid_->reset(); }
 
 std::size_t BackgroundActivityFilter::apply(EventView events, std::span<std::uint8_t> keep) {
   detail::require_keep_size(events, keep, "background-activity filter");
   detail::require_columns(events, kColumnT | kColumnX | kColumnY, "background-activity filter");
   if (events.empty()) return 0;
-  switch (convention_) {
-    case BackgroundActivityConvention::kDvProcessing: return run_dv(events, sensor_, duration_, map_.data(), keep.data());
-    case BackgroundActivityConvention::kJaer: return run_jaer(events, sensor_, duration_, map_.data(), keep.data());
-    case BackgroundActivityConvention::kTonicDenoise:
-      return run_tonic(events, sensor_, duration_, map_.data(), keep.data());
-  }
-  return 0;
+  const detail::FilterColumns e(events, keep, sensor_);
+  return grid_->run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
+    switch (convention_) {
+      case BackgroundActivityConvention::kDvProcessing: return run_dv(e, duration_, view, begin, end);
+      case BackgroundActivityConvention::kJaer: return run_jaer(e, duration_, view, begin, end);
+      case BackgroundActivityConvention::kTonicDenoise: return run_tonic(e, duration_, view, begin, end);
+    }
+    return std::size_t{0};
+  });
 }
 
 }  // namespace evlib::ops

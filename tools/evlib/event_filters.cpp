@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "cli_support.hpp"
 #include "evlib/error.hpp"
 #include "evlib/ops/background_activity.hpp"
+#include "evlib/ops/fast_decay.hpp"
 #include "evlib/ops/hot_pixels.hpp"
 #include "evlib/ops/refractory.hpp"
 #include "evlib/ops/stcf.hpp"
@@ -75,15 +77,42 @@ RefractorySpec parse_refractory(const std::string& spec) {
   return r;
 }
 
+// --denoise: the background-activity filter, or dv-processing's fast-decay filter with the
+// parameters named as in the Python API (evlib.ops.FastDecay), each optional, in any order.
 struct DenoiseSpec {
-  std::int64_t duration_us;
-  ops::BackgroundActivityConvention convention;
+  enum class Kind { kBackgroundActivity, kFastDecay } kind = Kind::kBackgroundActivity;
+  std::int64_t duration_us = 0;
+  ops::BackgroundActivityConvention convention = ops::BackgroundActivityConvention::kDvProcessing;
+  ops::FastDecayOptions fast_decay;  // its sensor is set when the filter is built
 };
 DenoiseSpec parse_denoise(const std::string& spec) {
-  const std::string usage = "expected baf:DURATION[:dv|jaer|tonic] (e.g. baf:2ms), got '" + spec + "'";
+  const std::string usage = "expected baf:DURATION[:dv|jaer|tonic] (e.g. baf:2ms) or "
+                            "fast-decay[:half_life=TIME][:subdivision_factor=N][:noise_threshold=X] "
+                            "(e.g. fast-decay:half_life=10ms), got '" + spec + "'";
   const auto f = fields(spec);
+  DenoiseSpec d;
+  if (f[0] == "fast-decay") {
+    d.kind = DenoiseSpec::Kind::kFastDecay;
+    for (std::size_t i = 1; i < f.size(); ++i) {
+      const std::size_t equals = f[i].find('=');
+      const std::string key = f[i].substr(0, equals), value = equals == std::string::npos ? "" : f[i].substr(equals + 1);
+      if (equals == std::string::npos) throw InvalidArgument(usage);
+      if (key == "half_life") {
+        d.fast_decay.half_life_us = positive_time(value, "the half-life");
+      } else if (key == "subdivision_factor") {
+        const double n = number(value, 1, 65536, "subdivision_factor");
+        if (n != std::floor(n)) throw InvalidArgument("subdivision_factor: expected a whole number, got '" + value + "'");
+        d.fast_decay.subdivision = static_cast<std::uint32_t>(n);
+      } else if (key == "noise_threshold") {
+        d.fast_decay.noise_threshold = static_cast<float>(number(value, 0, std::numeric_limits<float>::max(), "noise_threshold"));
+      } else {
+        throw InvalidArgument(usage);
+      }
+    }
+    return d;
+  }
   if (f.size() < 2 || f.size() > 3 || f[0] != "baf") throw InvalidArgument(usage);
-  DenoiseSpec d{positive_time(f[1], "the duration"), ops::BackgroundActivityConvention::kDvProcessing};
+  d.duration_us = positive_time(f[1], "the duration");
   if (f.size() == 3) {
     if (f[2] == "jaer") d.convention = ops::BackgroundActivityConvention::kJaer;
     else if (f[2] == "tonic") d.convention = ops::BackgroundActivityConvention::kTonicDenoise;
@@ -185,7 +214,9 @@ void FilterFlags::add_to(CLI::App& app) {
       "t - last > PERIOD; tonic: > from -PERIOD; dv: >= from 0)", parsed_by(parse_refractory, ""));
   add("--denoise", denoise,
       "Background-activity filter: baf:DURATION[:dv|jaer|tonic] (default dv: one of the 8 neighbours fired "
-      "less than DURATION before)", parsed_by(parse_denoise, ""));
+      "less than DURATION before), or dv-processing's fast-decay filter: "
+      "fast-decay[:half_life=TIME][:subdivision_factor=N][:noise_threshold=X] (defaults 10ms, 4, 6: kept when "
+      "the decaying event count of its N x N cell exceeds X)", parsed_by(parse_denoise, ""));
   add("--stcf", stcf,
       "Spatio-temporal correlation filter: K:TIME, kept when K of the 3x3 neighbours fired less than TIME "
       "before (a pixel's first event passes)", parsed_by(parse_stcf, ""));
@@ -250,8 +281,13 @@ EventFilters::EventFilters(const FilterFlags& flags, ops::SensorSize sensor, con
     stages_.push_back(stage(ops::RefractoryFilter(sensor, r.period_us, r.convention)));
   }
   if (!flags.denoise.empty()) {
-    const DenoiseSpec d = parse_denoise(flags.denoise);
-    stages_.push_back(stage(ops::BackgroundActivityFilter(sensor, d.duration_us, d.convention)));
+    DenoiseSpec d = parse_denoise(flags.denoise);
+    if (d.kind == DenoiseSpec::Kind::kFastDecay) {
+      d.fast_decay.sensor = sensor;
+      stages_.push_back(stage(ops::FastDecayFilter(d.fast_decay)));
+    } else {
+      stages_.push_back(stage(ops::BackgroundActivityFilter(sensor, d.duration_us, d.convention)));
+    }
   }
   if (!flags.stcf.empty()) stages_.push_back(stage(ops::StcfFilter(sensor, parse_stcf(flags.stcf))));
 }

@@ -17,7 +17,7 @@ namespace evlib::cli {
 
 struct FilterFlags {
   std::string refractory;  // PERIOD[:tonic|dv|evlib]
-  std::string denoise;     // baf:DURATION[:dv|jaer|tonic]
+  std::string denoise;     // baf:DURATION[:dv|jaer|tonic] | fast-decay[:half_life=T][:subdivision_factor=N][:noise_threshold=X]
   std::string stcf;        // K:CORRELATION_TIME
   std::string hot_pixels;  // rate:HZ | percentile:Q | mask:FILE.npy
   void add_to(CLI::App& app);

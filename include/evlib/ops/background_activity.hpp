@@ -3,12 +3,16 @@
 // conventions, as the references define them (docs/processing.md "Background activity").
 // Streaming: the timestamp map carries across apply() calls, so batch boundaries do not matter.
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <vector>
 
 #include "evlib/ops/common.hpp"
 
 namespace evlib::ops {
+
+namespace detail {
+class TimeGrid;
+}
 
 enum class BackgroundActivityConvention {
   // dv-processing BackgroundActivityNoiseFilter: keep if one of the 8 in-sensor neighbours (not
@@ -26,6 +30,9 @@ enum class BackgroundActivityConvention {
 class BackgroundActivityFilter {
  public:
   BackgroundActivityFilter(SensorSize sensor, std::int64_t duration_us, BackgroundActivityConvention convention);
+  ~BackgroundActivityFilter();
+  BackgroundActivityFilter(BackgroundActivityFilter&&) noexcept;
+  BackgroundActivityFilter& operator=(BackgroundActivityFilter&&) noexcept;
 
   // Writes 1 (kept) or 0 (dropped) per event into keep and returns the number kept. Events are
   // processed in the given order; events outside the sensor are dropped and change no state.
@@ -40,9 +47,9 @@ class BackgroundActivityFilter {
   SensorSize sensor_;
   std::int64_t duration_;
   BackgroundActivityConvention convention_;
-  // Per pixel, on a grid with a one-pixel border (width + 2 columns) so neighbour reads need no
-  // bounds test; border cells keep a value that never lets an event pass.
-  std::vector<std::int64_t> map_;
+  // The last time of each pixel (tonic: last time + duration), 32-bit relative times on a grid
+  // with a one-pixel border that never lets an event pass (src/ops/time_grid.hpp).
+  std::unique_ptr<detail::TimeGrid> grid_;
 };
 
 }  // namespace evlib::ops

@@ -3,12 +3,16 @@
 // keeps an event when at least k pixels of its 3x3 neighbourhood fired within the correlation
 // time (docs/processing.md "STCF"). Streaming: the timestamp map carries across apply() calls.
 #include <cstdint>
+#include <memory>
 #include <span>
-#include <vector>
 
 #include "evlib/ops/common.hpp"
 
 namespace evlib::ops {
+
+namespace detail {
+class TimeGrid;
+}
 
 struct StcfOptions {
   std::int64_t correlation_time_us = 30000;
@@ -20,6 +24,9 @@ struct StcfOptions {
 class StcfFilter {
  public:
   StcfFilter(SensorSize sensor, StcfOptions options);
+  ~StcfFilter();
+  StcfFilter(StcfFilter&&) noexcept;
+  StcfFilter& operator=(StcfFilter&&) noexcept;
 
   // Writes 1 (kept) or 0 (dropped) per event into keep and returns the number kept. Events are
   // processed in the given order; events outside the sensor are dropped and change no state.
@@ -32,7 +39,9 @@ class StcfFilter {
  private:
   SensorSize sensor_;
   StcfOptions options_;
-  std::vector<std::int64_t> map_;  // with a one-pixel border that never correlates
+  // The last time of each pixel, 32-bit relative times on a grid with a one-pixel border that
+  // never correlates (src/ops/time_grid.hpp).
+  std::unique_ptr<detail::TimeGrid> grid_;
 };
 
 }  // namespace evlib::ops

@@ -1,5 +1,5 @@
-// The filter options of `evlib convert` and `evlib dump` (--hot-pixels, --refractory, --denoise,
-// --stcf), run as a subprocess: the events they keep are those of the C++ kernels applied to the
+// The filter options of `evlib convert` and `evlib dump` (--hot-pixels, --refractory, --denoise
+// baf and fast-decay, --stcf), run as a subprocess: the events they keep are those of the C++ kernels applied to the
 // whole file in the same order, whatever --chunk splits the stream into.
 #include <gtest/gtest.h>
 
@@ -12,6 +12,7 @@
 
 #include "evlib/digest.hpp"
 #include "evlib/ops/background_activity.hpp"
+#include "evlib/ops/fast_decay.hpp"
 #include "evlib/ops/hot_pixels.hpp"
 #include "evlib/ops/refractory.hpp"
 #include "evlib/ops/stcf.hpp"
@@ -48,6 +49,7 @@ struct Expected {
   std::vector<std::uint8_t> hot_mask;  // empty: no --hot-pixels
   std::optional<ops::RefractoryFilter> refractory;
   std::optional<ops::BackgroundActivityFilter> denoise;
+  std::optional<ops::FastDecayFilter> fast_decay;  // the other --denoise
   std::optional<ops::StcfFilter> stcf;
 
   EventBatch apply(EventBatch events) {
@@ -57,6 +59,7 @@ struct Expected {
     }
     if (refractory) events = keep_of(*refractory, events);
     if (denoise) events = keep_of(*denoise, events);
+    if (fast_decay) events = keep_of(*fast_decay, events);
     if (stcf) events = keep_of(*stcf, events);
     return events;
   }
@@ -117,6 +120,13 @@ TEST(FilterOptions, each_convention_matches_its_kernel_at_any_chunk_size) {
       {"--denoise baf:1ms:jaer", [] { Expected e; e.denoise.emplace(kSensor, 1000, ops::BackgroundActivityConvention::kJaer); return e; }},
       {"--denoise baf:3ms:tonic", [] { Expected e; e.denoise.emplace(kSensor, 3000, ops::BackgroundActivityConvention::kTonicDenoise); return e; }},
       {"--denoise baf:2ms:dv", [] { Expected e; e.denoise.emplace(kSensor, 2000, ops::BackgroundActivityConvention::kDvProcessing); return e; }},
+      {"--denoise fast-decay", [] { Expected e; e.fast_decay.emplace(ops::FastDecayOptions{.sensor = kSensor}); return e; }},
+      {"--denoise fast-decay:noise_threshold=2.5:half_life=3ms:subdivision_factor=2",
+       [] {
+         Expected e;
+         e.fast_decay.emplace(ops::FastDecayOptions{.sensor = kSensor, .half_life_us = 3000, .subdivision = 2, .noise_threshold = 2.5f});
+         return e;
+       }},
       {"--stcf 3:5ms", [] { Expected e; e.stcf.emplace(kSensor, stcf_options(3, 5000)); return e; }},
       {"--hot-pixels rate:1000", [&] { Expected e; e.hot_mask = ops::hot_pixels_by_rate(counter, 1000); return e; }},
   };
@@ -186,20 +196,25 @@ TEST(FilterOptions, a_mask_of_another_shape_is_refused_in_one_line) {
 TEST(FilterOptions, dump_prints_the_events_the_kernels_keep_whatever_the_chunk) {
   const test::ScopedTempDir dir;
   const std::string in = scene_file(dir);
-  Expected e;
-  e.refractory.emplace(kSensor, 1000, ops::RefractoryConvention::kTonic);
-  e.denoise.emplace(kSensor, 2000, ops::BackgroundActivityConvention::kJaer);
-  const EventBatch kept = e.apply(read(in).events);
-  std::string want = "t,x,y,p\n";
-  for (std::size_t i = 0; i < kept.size(); ++i) {
-    want += std::to_string(kept.t()[i]) + "," + std::to_string(kept.x()[i]) + "," + std::to_string(kept.y()[i]) + "," +
-            std::to_string(kept.p()[i]) + "\n";
-  }
-  for (const std::string chunk : {"", " --chunk 1000"}) {
-    std::string out, err;
-    ASSERT_EQ(test::run_command(cli() + " dump -q --csv --refractory 1ms:tonic --denoise baf:2ms:jaer" + chunk + " " + q(in), &out, &err), 0)
-        << err;
-    EXPECT_EQ(out, want) << chunk;
+  for (const std::string denoise : {"baf:2ms:jaer", "fast-decay:half_life=2ms:noise_threshold=3"}) {
+    Expected e;
+    e.refractory.emplace(kSensor, 1000, ops::RefractoryConvention::kTonic);
+    if (denoise[0] == 'b') e.denoise.emplace(kSensor, 2000, ops::BackgroundActivityConvention::kJaer);
+    else e.fast_decay.emplace(ops::FastDecayOptions{.sensor = kSensor, .half_life_us = 2000, .noise_threshold = 3.f});
+    const EventBatch kept = e.apply(read(in).events);
+    ASSERT_GT(kept.size(), 0u) << denoise;
+    std::string want = "t,x,y,p\n";
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      want += std::to_string(kept.t()[i]) + "," + std::to_string(kept.x()[i]) + "," + std::to_string(kept.y()[i]) + "," +
+              std::to_string(kept.p()[i]) + "\n";
+    }
+    for (const std::string chunk : {"", " --chunk 1000"}) {
+      std::string out, err;
+      ASSERT_EQ(test::run_command(cli() + " dump -q --csv --refractory 1ms:tonic --denoise " + denoise + chunk + " " + q(in), &out, &err),
+                0)
+          << err;
+      EXPECT_EQ(out, want) << denoise << chunk;
+    }
   }
 }
 
@@ -219,6 +234,9 @@ TEST(FilterOptions, a_malformed_spec_is_a_one_line_usage_error) {
   const test::ScopedTempDir dir;
   const std::string in = scene_file(dir);
   for (const std::string bad : {"--refractory 1ms:fast", "--refractory -1ms", "--refractory 0", "--denoise 2ms", "--denoise baf:2ms:x",
+                                "--denoise fast-decay:half_life=0", "--denoise fast-decay:speed=2", "--denoise fast-decay:half_life",
+                                "--denoise fast-decay:subdivision_factor=1.5", "--denoise fast-decay:noise_threshold=-1",
+                                "--denoise fast-decay:subdivision_factor=0", "--denoise fast_decay",
                                 "--stcf 0:2ms", "--stcf 10:2ms", "--stcf 2", "--hot-pixels rate:", "--hot-pixels percentile:101",
                                 "--hot-pixels percentile:nan", "--hot-pixels top:5", "--hot-pixels mask:"}) {
     for (const std::string command : {"dump", "convert"}) {
