@@ -204,28 +204,38 @@ void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
   }
 }
 
-void StackedHistogramAccumulator::count_window_into(EventView window, std::span<std::uint8_t> counts) {
+void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts) {
   if (!options_.fastmode || counts.size() != size())
-    throw std::invalid_argument("stacked histogram: count_window_into needs fast mode and size() bytes");
-  if (window.empty()) return;
-  detail::require_columns(window, kAllColumns, "stacked histogram");
-  set_times(window.t().front(), window.t().back());
-  count(window, [c = counts.data()](std::size_t cell) { count_one(c[cell]); });
+    throw std::invalid_argument("stacked histogram: counting into a caller's buffer needs fast mode and " +
+                                std::to_string(size()) + " bytes, not " + std::to_string(counts.size()));
+  const auto has_events = [](const EventView& piece) { return !piece.empty(); };
+  const auto first = std::ranges::find_if(pieces, has_events);
+  if (first == pieces.end()) return;
+  const auto last = std::ranges::find_if(pieces.rbegin(), pieces.rend(), has_events);
+  for (const EventView& piece : pieces)
+    if (!piece.empty()) detail::require_columns(piece, kAllColumns, "stacked histogram");
+  set_times(first->t().front(), last->t().back());
+  for (const EventView& piece : pieces)
+    if (!piece.empty()) count(piece, [c = counts.data()](std::size_t cell) { count_one(c[cell]); });
 }
 
-void StackedHistogramAccumulator::histogram_into_zeroed(EventView window, std::span<std::uint8_t> out) {
-  if (!options_.fastmode || out.size() != size())
-    throw std::invalid_argument("stacked histogram: histogram_into_zeroed needs fast mode and size() bytes");
-  if (window.empty()) return;
-  detail::require_columns(window, kAllColumns, "stacked histogram");
-  set_times(window.t().front(), window.t().back());
-  std::uint8_t* c = out.data();
-  count(window, [c](std::size_t cell) { count_one(c[cell]); });
+void StackedHistogramAccumulator::count_window_into(EventView window, std::span<std::uint8_t> counts) {
+  count_pieces_into(std::span<const EventView>(&window, 1), counts);
+}
+
+void StackedHistogramAccumulator::histogram_into_zeroed(std::span<const EventView> pieces, std::span<std::uint8_t> out) {
+  count_pieces_into(pieces, out);
   // RVT clamps after counting (a count wraps at 256 first). One vectorised pass over the tensor
   // costs less than watching each increment for the cells that pass the cut-off (measured).
   const auto cutoff = static_cast<std::uint8_t>(options_.count_cutoff);
-  if (cutoff != 255)
-    for (std::size_t i = 0, n = out.size(); i < n; ++i) c[i] = std::min(c[i], cutoff);
+  const bool counted = std::ranges::any_of(pieces, [](const EventView& piece) { return !piece.empty(); });
+  if (cutoff == 255 || !counted) return;
+  std::uint8_t* c = out.data();
+  for (std::size_t i = 0, n = out.size(); i < n; ++i) c[i] = std::min(c[i], cutoff);
+}
+
+void StackedHistogramAccumulator::histogram_into_zeroed(EventView window, std::span<std::uint8_t> out) {
+  histogram_into_zeroed(std::span<const EventView>(&window, 1), out);
 }
 
 void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogramOptions& options,

@@ -1,9 +1,10 @@
 // evlib frames FILE OUT.npy|OUT.h5: one representation (event histogram, RVT stacked histogram,
 // voxel grid, HOTS time surface) per window of time or of events, streamed chunk by chunk.
 //
-// Memory holds one chunk, the events of the open window (a window split across chunks is
-// gathered, so that a voxel grid or stacked histogram sees its whole window, as the library's
-// functions do) and one frame; the frames go to the output as they are made. Windows follow the
+// Memory holds one chunk, the events of the open window (a window split across chunks is kept
+// in fixed blocks and handed over as pieces: a stacked histogram's or voxel grid's time bins
+// come from the window's last event, so nothing is counted before it is known) and one frame;
+// the frames go to the output as they are made. Windows follow the
 // clean slicing of docs/processing.md: time windows [t0 + k*W, t0 + (k+1)*W) from the first event,
 // the last one holding the last event, empty windows included; count windows of N events, the
 // last one shorter. The time surface is tonic's ToTimesurface with dt = the window.
@@ -270,19 +271,29 @@ int gzip_level_of(const std::string& compression) {
 // ---------------------------------------------------------------------------------------------
 // Representations
 
+// Copies part to the end of batch, which has room for it.
+void append_to(EventBatch& batch, EventView part) {
+  const std::size_t at = batch.size();
+  std::ranges::copy(part.t(), batch.t_data() + at);
+  std::ranges::copy(part.x(), batch.x_data() + at);
+  std::ranges::copy(part.y(), batch.y_data() + at);
+  std::ranges::copy(part.p(), batch.p_data() + at);
+  batch.set_size(at + part.size());
+}
+
 // Makes the frame of one window; stateful representations (the time surface) are fed the whole
 // stream instead (see TimeSurfaceFrames).
 class WindowFrame {
  public:
   WindowFrame(Repr repr, const FramesArgs& a, ops::SensorSize sensor, Dtype dtype)
-      : repr_(repr), sensor_(sensor), dtype_(dtype) {
+      : repr_(repr),
+        sensor_(sensor),
+        dtype_(dtype),
+        stacked_options_(stacked_options_of(a)),
+        stacked_(sensor, stacked_options_) {
     frame_options_.sensor = sensor;
     frame_options_.polarities = a.polarities;
     frame_options_.overflow = a.wrap ? ops::CountOverflow::kWrap : ops::CountOverflow::kSaturate;
-    stacked_options_.bins = a.bins != 0 ? a.bins : 10;
-    stacked_options_.count_cutoff = a.cutoff;
-    stacked_options_.fastmode = !a.exact_counts;
-    stacked_options_.downsample_by_2 = a.downsample;
     voxel_options_.sensor = sensor;
     voxel_options_.bins = a.bins != 0 ? a.bins : 5;
     voxel_options_.convention = a.convention == "tonic" ? ops::VoxelConvention::kTonic : ops::VoxelConvention::kE2vid;
@@ -299,20 +310,28 @@ class WindowFrame {
     buffer_.resize(values() * info(dtype).size);
   }
 
+  static ops::StackedHistogramOptions stacked_options_of(const FramesArgs& a) {
+    ops::StackedHistogramOptions o;
+    o.bins = a.bins != 0 ? a.bins : 10;
+    o.count_cutoff = a.cutoff;
+    o.fastmode = !a.exact_counts;
+    o.downsample_by_2 = a.downsample;
+    return o;
+  }
+
   const std::vector<std::size_t>& shape() const noexcept { return shape_; }
   std::size_t values() const noexcept { return shape_[0] * shape_[1] * shape_[2]; }
 
-  std::span<const std::byte> make(EventView window) {
+  // The frame of one window given as pieces in event order (empty for an empty window).
+  std::span<const std::byte> make(std::span<const EventView> window) {
     switch (repr_) {
       case Repr::kHistogram: dispatch([&](auto* out) { histogram(window, out); }); break;
-      case Repr::kStackedHistogram:
-        ops::stacked_histogram(window, sensor_, stacked_options_, typed<std::uint8_t>());
-        break;
+      case Repr::kStackedHistogram: stacked_histogram(window); break;
       case Repr::kVoxelGrid:
         if (dtype_ == Dtype::kF32) {
-          ops::voxel_grid(window, voxel_options_, typed<float>());
+          ops::voxel_grid(whole(window), voxel_options_, typed<float>());
         } else {
-          ops::voxel_grid(window, voxel_options_, typed<double>());
+          ops::voxel_grid(whole(window), voxel_options_, typed<double>());
         }
         break;
       case Repr::kTimeSurface: throw std::logic_error("time surfaces are made by TimeSurfaceFrames");
@@ -337,10 +356,31 @@ class WindowFrame {
     }
   }
   template <class T>
-  void histogram(EventView window, T*) {
+  void histogram(std::span<const EventView> window, T*) {
     const std::span<T> frame = typed<T>();
     std::fill(frame.begin(), frame.end(), T{0});
-    ops::accumulate_frame(window, frame_options_, frame);
+    for (const EventView& piece : window) ops::accumulate_frame(piece, frame_options_, frame);
+  }
+  void stacked_histogram(std::span<const EventView> window) {
+    const std::span<std::uint8_t> out = typed<std::uint8_t>();
+    if (stacked_options_.fastmode) {
+      std::ranges::fill(out, 0);
+      stacked_.histogram_into_zeroed(window, out);
+    } else {
+      ops::stacked_histogram(whole(window), sensor_, stacked_options_, out);
+    }
+  }
+  // The voxel grid (and RVT's exact-count mode) take a window in one piece: several are copied
+  // into one (E2VID adds every event's left weight before any right weight, in float32).
+  EventView whole(std::span<const EventView> window) {
+    if (window.empty()) return {};
+    if (window.size() == 1) return window.front();
+    std::size_t total = 0;
+    for (const EventView& piece : window) total += piece.size();
+    if (joined_.capacity() < total) joined_ = EventBatch::with_capacity(total);
+    joined_.set_size(0);
+    for (const EventView& piece : window) append_to(joined_, piece);
+    return joined_;
   }
 
   Repr repr_;
@@ -349,19 +389,61 @@ class WindowFrame {
   ops::EventFrameOptions frame_options_;
   ops::StackedHistogramOptions stacked_options_;
   ops::VoxelGridOptions voxel_options_;
+  ops::StackedHistogramAccumulator stacked_;
   std::vector<std::size_t> shape_;
   std::vector<std::byte> buffer_;
+  EventBatch joined_;
 };
 
 // ---------------------------------------------------------------------------------------------
 // Windows
 
+// The events of a window that is still open, in blocks of fixed size reused from window to
+// window: no block is ever reallocated or copied, so the memory is that of the largest window
+// rounded up to a block (a vector grown by doubling held up to three times that while it grew).
+class OpenWindow {
+ public:
+  static constexpr std::size_t kBlockEvents = std::size_t{1} << 16;
+
+  std::size_t size() const noexcept { return size_; }
+  std::int64_t first_t() const { return blocks_.front().t()[0]; }
+  std::int64_t last_t() const { return blocks_[used_ - 1].t().back(); }
+
+  void append(EventView part) {
+    for (std::size_t i = 0; i < part.size();) {
+      if (used_ == 0 || blocks_[used_ - 1].size() == kBlockEvents) {
+        if (used_ == blocks_.size()) blocks_.push_back(EventBatch::with_capacity(kBlockEvents));
+        blocks_[used_++].set_size(0);
+      }
+      EventBatch& block = blocks_[used_ - 1];
+      const std::size_t n = std::min(kBlockEvents - block.size(), part.size() - i);
+      append_to(block, part.slice(i, i + n));
+      i += n;
+    }
+    size_ += part.size();
+  }
+  // The window's pieces: the blocks, then `last` (the window's end, still in its chunk).
+  std::span<const EventView> pieces_with(EventView last) {
+    pieces_.clear();
+    for (std::size_t b = 0; b < used_; ++b) pieces_.push_back(blocks_[b]);
+    if (!last.empty()) pieces_.push_back(last);
+    return pieces_;
+  }
+  void clear() noexcept { used_ = 0, size_ = 0; }
+
+ private:
+  std::vector<EventBatch> blocks_;
+  std::size_t used_ = 0;
+  std::size_t size_ = 0;
+  std::vector<EventView> pieces_;
+};
+
 // Cuts the stream into windows (by time from the first event, or by count) and calls `emit`
-// with each window's events and bounds. A window inside one chunk is passed as a view of the
-// chunk; one spread over several is gathered into owned columns first.
+// with each window's events, as pieces in event order, and its bounds. A window inside one chunk
+// is one view of the chunk; the start of one spread over several is kept in an OpenWindow.
 class WindowCutter {
  public:
-  using Emit = std::function<void(EventView window, std::int64_t t_begin, std::int64_t t_end)>;
+  using Emit = std::function<void(std::span<const EventView> window, std::int64_t t_begin, std::int64_t t_end)>;
 
   WindowCutter(std::int64_t window_us, std::uint64_t count, std::string path, Emit emit)
       : window_us_(window_us), count_(count), path_(std::move(path)), emit_(std::move(emit)) {}
@@ -380,26 +462,26 @@ class WindowCutter {
         const auto t = events.t();
         const std::size_t j = static_cast<std::size_t>(std::lower_bound(t.begin() + i, t.end(), end) - t.begin());
         if (j == events.size()) {
-          gather(events.slice(i, j));
+          open_.append(events.slice(i, j));
           return;
         }
         close_window(events.slice(i, j), window_begin_, end);
         window_begin_ = end;
         // Empty windows up to the one holding the next event.
         while (t[j] >= window_begin_ + window_us_) {
-          emit_(EventView{}, window_begin_, window_begin_ + window_us_);
+          emit_({}, window_begin_, window_begin_ + window_us_);
           window_begin_ += window_us_;
         }
         i = j;
       } else {
-        const std::size_t need = count_ - gathered();
+        const std::size_t need = count_ - open_.size();
         const std::size_t j = std::min(events.size(), i + need);
         if (j - i < need) {
-          gather(events.slice(i, j));
+          open_.append(events.slice(i, j));
           return;
         }
         const EventView last = events.slice(i, j);
-        const std::int64_t first_t = gathered() != 0 ? t_[0] : last.t()[0];
+        const std::int64_t first_t = open_.size() != 0 ? open_.first_t() : last.t()[0];
         close_window(last, first_t, last.t()[last.size() - 1] + 1);
         i = j;
       }
@@ -408,14 +490,11 @@ class WindowCutter {
 
   // The last window, when it holds events.
   void finish() {
-    if (gathered() == 0) return;
-    const EventView rest{t_.data(), x_.data(), y_.data(), p_.data(), gathered()};
-    if (window_us_ > 0) {
-      emit_(rest, window_begin_, window_begin_ + window_us_);
-    } else {
-      emit_(rest, t_.front(), t_.back() + 1);
-    }
-    clear();
+    if (open_.size() == 0) return;
+    const std::int64_t t_begin = window_us_ > 0 ? window_begin_ : open_.first_t();
+    const std::int64_t t_end = window_us_ > 0 ? window_begin_ + window_us_ : open_.last_t() + 1;
+    emit_(open_.pieces_with({}), t_begin, t_end);
+    open_.clear();
   }
 
  private:
@@ -431,25 +510,14 @@ class WindowCutter {
     throw InvalidArgument(path_ + ": time goes back from " + std::to_string(before) + " to " + std::to_string(after) +
                           " us: --window needs events in time order (use --count)");
   }
-  std::size_t gathered() const noexcept { return t_.size(); }
-  void gather(EventView part) {
-    t_.insert(t_.end(), part.t().begin(), part.t().end());
-    x_.insert(x_.end(), part.x().begin(), part.x().end());
-    y_.insert(y_.end(), part.y().begin(), part.y().end());
-    p_.insert(p_.end(), part.p().begin(), part.p().end());
-  }
-  // The open window ends with `last` (the rest of it, if any, was gathered before).
+  // The open window ends with `last` (its start, if any, is in open_).
   void close_window(EventView last, std::int64_t t_begin, std::int64_t t_end) {
-    if (gathered() == 0) {
-      emit_(last, t_begin, t_end);
+    if (open_.size() == 0) {
+      emit_(last.empty() ? std::span<const EventView>{} : std::span<const EventView>(&last, 1), t_begin, t_end);
       return;
     }
-    gather(last);
-    emit_(EventView{t_.data(), x_.data(), y_.data(), p_.data(), gathered()}, t_begin, t_end);
-    clear();
-  }
-  void clear() {
-    t_.clear(), x_.clear(), y_.clear(), p_.clear();
+    emit_(open_.pieces_with(last), t_begin, t_end);
+    open_.clear();
   }
 
   std::int64_t window_us_;
@@ -460,9 +528,7 @@ class WindowCutter {
   std::int64_t window_begin_ = 0;
   bool have_last_ = false;
   std::int64_t last_t_ = 0;
-  std::vector<std::int64_t> t_;
-  std::vector<std::uint16_t> x_, y_;
-  std::vector<std::uint8_t> p_;
+  OpenWindow open_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -581,9 +647,10 @@ int run_frames(const FramesArgs& a) {
       flush();
     }
   } else {
-    WindowCutter cutter(window_us, a.count, a.path, [&](EventView window, std::int64_t t_begin, std::int64_t t_end) {
-      out->append(frame.make(window), t_begin, t_end);
-    });
+    WindowCutter cutter(window_us, a.count, a.path,
+                        [&](std::span<const EventView> window, std::int64_t t_begin, std::int64_t t_end) {
+                          out->append(frame.make(window), t_begin, t_end);
+                        });
     while (auto chunk = chunks.next()) cutter.add(filters.apply(std::move(chunk->events)));
     cutter.finish();
   }

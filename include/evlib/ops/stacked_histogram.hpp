@@ -41,6 +41,10 @@ class StackedHistogramAccumulator {
   // Fast mode only: one whole window's histogram, cut off, into `out` (size() bytes, zeroed by
   // the caller), without the accumulator's buffer.
   void histogram_into_zeroed(EventView window, std::span<std::uint8_t> out);
+  // The same for a window given in pieces (in event order; empty pieces allowed), so that a
+  // window spread over several chunks needs no copy into one: its times are those of the first
+  // event of the first non-empty piece and the last event of the last one.
+  void histogram_into_zeroed(std::span<const EventView> pieces, std::span<std::uint8_t> out);
 
   std::size_t out_width() const noexcept { return out_width_; }
   std::size_t out_height() const noexcept { return out_height_; }
@@ -48,6 +52,7 @@ class StackedHistogramAccumulator {
 
  private:
   void set_times(std::int64_t t_first, std::int64_t t_last);
+  void count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts);
   void find_bin_starts();
   // Calls add(cell) for each event of part counted in the current window.
   template <class Add>

@@ -135,6 +135,46 @@ TEST(FramesCommand, stacked_histogram_per_event_count_is_rvt_histograms_of_the_s
   }
 }
 
+// A window spread over many chunks and more than one of the command's 65536-event blocks is
+// handed over in pieces (stacked histogram) or joined (voxel grid, exact counts): the frames are
+// still the library's frames of the whole windows.
+TEST(FramesCommand, windows_longer_than_a_block_of_the_open_window_give_the_library_frames) {
+  const test::ScopedTempDir dir;
+  SceneOptions scene;
+  scene.width = kSensor.width;
+  scene.height = kSensor.height;
+  scene.event_rate = 1e6;
+  scene.seed = 5;
+  const std::string in = test::write_scene(dir.file("long.raw"), "evt3", scene, 400000);
+  const EventBatch all = read(in).events;
+  const auto windows = time_windows(all, 150000);  // about 150 000 events each: three blocks
+  ASSERT_GE(windows.size(), 3u);
+  ASSERT_GT(windows.front().end - windows.front().begin, 2u * 65536u);
+  for (const bool exact : {false, true}) {
+    ops::StackedHistogramOptions options;
+    options.bins = 5;
+    options.count_cutoff = 200;
+    options.fastmode = !exact;
+    std::vector<std::uint8_t> expected;
+    for (const ops::IndexRange& w : windows) {
+      const auto h = ops::stacked_histogram(all.view().slice(w.begin, w.end), kSensor, options);
+      expected.insert(expected.end(), h.begin(), h.end());
+    }
+    const Npy npy = frames(dir, in, std::string("--repr stacked-histogram --window 150ms --bins 5 --cutoff 200 --chunk 4099") +
+                                        (exact ? " --exact-counts" : ""));
+    EXPECT_EQ(npy.data, expected) << (exact ? "exact counts" : "fast mode");
+  }
+  ops::VoxelGridOptions voxel;
+  voxel.sensor = kSensor;
+  voxel.bins = 3;
+  std::vector<float> grids;
+  for (const ops::IndexRange& w : windows) {
+    const auto g = ops::voxel_grid<float>(all.view().slice(w.begin, w.end), voxel);
+    grids.insert(grids.end(), g.begin(), g.end());
+  }
+  EXPECT_EQ(frames(dir, in, "--repr voxel-grid --window 150ms --bins 3 --chunk 4099").data, bytes_of(grids));
+}
+
 TEST(FramesCommand, voxel_grids_in_both_conventions_are_the_library_grids_of_each_window) {
   const test::ScopedTempDir dir;
   const std::string in = scene_file(dir);
