@@ -1,10 +1,10 @@
 // evlib frames FILE OUT.npy|OUT.h5: one representation (event histogram, RVT stacked histogram,
 // voxel grid, HOTS time surface) per window of time or of events, streamed chunk by chunk.
 //
-// Memory holds one chunk, the events of the open window (a window split across chunks is kept
-// in fixed blocks and handed over as pieces: a stacked histogram's or voxel grid's time bins
-// come from the window's last event, so nothing is counted before it is known) and one frame;
-// the frames go to the output as they are made. Windows follow the
+// Memory holds one chunk, one frame and, for a stacked histogram or voxel grid, the events of the
+// open window when it spans chunks (kept in fixed blocks and handed over as pieces: their time
+// bins come from the window's last event, so nothing is counted before it is known; a histogram
+// counts each piece as it comes). The frames go to the output as they are made. Windows follow the
 // clean slicing of docs/processing.md: time windows [t0 + k*W, t0 + (k+1)*W) from the first event,
 // the last one holding the last event, empty windows included; count windows of N events, the
 // last one shorter. The time surface is tonic's ToTimesurface with dt = the window.
@@ -322,7 +322,16 @@ class WindowFrame {
   const std::vector<std::size_t>& shape() const noexcept { return shape_; }
   std::size_t values() const noexcept { return shape_[0] * shape_[1] * shape_[2]; }
 
-  // The frame of one window given as pieces in event order (empty for an empty window).
+  // A histogram counts each piece of a window as it comes, so `evlib frames` keeps none of the
+  // window's events; the other representations need the window whole (see OpenWindow).
+  bool counts_as_it_goes() const noexcept { return repr_ == Repr::kHistogram; }
+  // The next piece of the open window (counts_as_it_goes() only).
+  void add_piece(EventView piece) {
+    dispatch([&](auto* out) { count_into_frame(piece, out); });
+  }
+
+  // The frame of one window given as pieces in event order (empty for an empty window), after
+  // any pieces given to add_piece().
   std::span<const std::byte> make(std::span<const EventView> window) {
     switch (repr_) {
       case Repr::kHistogram: dispatch([&](auto* out) { histogram(window, out); }); break;
@@ -356,10 +365,26 @@ class WindowFrame {
     }
   }
   template <class T>
-  void histogram(std::span<const EventView> window, T*) {
+  void histogram(std::span<const EventView> window, T* type) {
+    for (const EventView& piece : window) count_into_frame(piece, type);
+    if (frame_started_) {
+      frame_started_ = false;
+    } else {
+      zero<T>();  // nothing counted: an empty window
+    }
+  }
+  template <class T>
+  void count_into_frame(EventView piece, T*) {
+    if (!frame_started_) {
+      zero<T>();
+      frame_started_ = true;
+    }
+    ops::accumulate_frame(piece, frame_options_, typed<T>());
+  }
+  template <class T>
+  void zero() {
     const std::span<T> frame = typed<T>();
     std::fill(frame.begin(), frame.end(), T{0});
-    for (const EventView& piece : window) ops::accumulate_frame(piece, frame_options_, frame);
   }
   void stacked_histogram(std::span<const EventView> window) {
     const std::span<std::uint8_t> out = typed<std::uint8_t>();
@@ -392,6 +417,7 @@ class WindowFrame {
   ops::StackedHistogramAccumulator stacked_;
   std::vector<std::size_t> shape_;
   std::vector<std::byte> buffer_;
+  bool frame_started_ = false;  // a histogram holds counts of the open window
   EventBatch joined_;
 };
 
@@ -405,10 +431,6 @@ class OpenWindow {
  public:
   static constexpr std::size_t kBlockEvents = std::size_t{1} << 16;
 
-  std::size_t size() const noexcept { return size_; }
-  std::int64_t first_t() const { return blocks_.front().t()[0]; }
-  std::int64_t last_t() const { return blocks_[used_ - 1].t().back(); }
-
   void append(EventView part) {
     for (std::size_t i = 0; i < part.size();) {
       if (used_ == 0 || blocks_[used_ - 1].size() == kBlockEvents) {
@@ -420,7 +442,6 @@ class OpenWindow {
       append_to(block, part.slice(i, i + n));
       i += n;
     }
-    size_ += part.size();
   }
   // The window's pieces: the blocks, then `last` (the window's end, still in its chunk).
   std::span<const EventView> pieces_with(EventView last) {
@@ -429,12 +450,11 @@ class OpenWindow {
     if (!last.empty()) pieces_.push_back(last);
     return pieces_;
   }
-  void clear() noexcept { used_ = 0, size_ = 0; }
+  void clear() noexcept { used_ = 0; }
 
  private:
   std::vector<EventBatch> blocks_;
   std::size_t used_ = 0;
-  std::size_t size_ = 0;
   std::vector<EventView> pieces_;
 };
 
@@ -445,8 +465,15 @@ class WindowCutter {
  public:
   using Emit = std::function<void(std::span<const EventView> window, std::int64_t t_begin, std::int64_t t_end)>;
 
-  WindowCutter(std::int64_t window_us, std::uint64_t count, std::string path, Emit emit)
-      : window_us_(window_us), count_(count), path_(std::move(path)), emit_(std::move(emit)) {}
+  // With `counted`, the open window's pieces are handed to it as they come and not kept.
+  using Counted = std::function<void(EventView piece)>;
+
+  WindowCutter(std::int64_t window_us, std::uint64_t count, std::string path, Emit emit, Counted counted = {})
+      : window_us_(window_us),
+        count_(count),
+        path_(std::move(path)),
+        emit_(std::move(emit)),
+        counted_(std::move(counted)) {}
 
   void add(EventView events) {
     if (events.empty()) return;
@@ -462,7 +489,7 @@ class WindowCutter {
         const auto t = events.t();
         const std::size_t j = static_cast<std::size_t>(std::lower_bound(t.begin() + i, t.end(), end) - t.begin());
         if (j == events.size()) {
-          open_.append(events.slice(i, j));
+          hold(events.slice(i, j));
           return;
         }
         close_window(events.slice(i, j), window_begin_, end);
@@ -474,14 +501,14 @@ class WindowCutter {
         }
         i = j;
       } else {
-        const std::size_t need = count_ - open_.size();
+        const std::size_t need = count_ - held_;
         const std::size_t j = std::min(events.size(), i + need);
         if (j - i < need) {
-          open_.append(events.slice(i, j));
+          hold(events.slice(i, j));
           return;
         }
         const EventView last = events.slice(i, j);
-        const std::int64_t first_t = open_.size() != 0 ? open_.first_t() : last.t()[0];
+        const std::int64_t first_t = held_ != 0 ? held_first_t_ : last.t()[0];
         close_window(last, first_t, last.t()[last.size() - 1] + 1);
         i = j;
       }
@@ -490,11 +517,11 @@ class WindowCutter {
 
   // The last window, when it holds events.
   void finish() {
-    if (open_.size() == 0) return;
-    const std::int64_t t_begin = window_us_ > 0 ? window_begin_ : open_.first_t();
-    const std::int64_t t_end = window_us_ > 0 ? window_begin_ + window_us_ : open_.last_t() + 1;
+    if (held_ == 0) return;
+    const std::int64_t t_begin = window_us_ > 0 ? window_begin_ : held_first_t_;
+    const std::int64_t t_end = window_us_ > 0 ? window_begin_ + window_us_ : held_last_t_ + 1;
     emit_(open_.pieces_with({}), t_begin, t_end);
-    open_.clear();
+    clear();
   }
 
  private:
@@ -510,14 +537,27 @@ class WindowCutter {
     throw InvalidArgument(path_ + ": time goes back from " + std::to_string(before) + " to " + std::to_string(after) +
                           " us: --window needs events in time order (use --count)");
   }
-  // The open window ends with `last` (its start, if any, is in open_).
+  // A part of the open window that its chunk does not finish.
+  void hold(EventView part) {
+    if (part.empty()) return;
+    if (held_ == 0) held_first_t_ = part.t()[0];
+    held_ += part.size();
+    held_last_t_ = part.t()[part.size() - 1];
+    if (counted_) counted_(part);
+    else open_.append(part);
+  }
+  // The open window ends with `last` (its start, if any, was held).
   void close_window(EventView last, std::int64_t t_begin, std::int64_t t_end) {
-    if (open_.size() == 0) {
+    if (held_ == 0) {
       emit_(last.empty() ? std::span<const EventView>{} : std::span<const EventView>(&last, 1), t_begin, t_end);
       return;
     }
     emit_(open_.pieces_with(last), t_begin, t_end);
+    clear();
+  }
+  void clear() noexcept {
     open_.clear();
+    held_ = 0;
   }
 
   std::int64_t window_us_;
@@ -528,7 +568,11 @@ class WindowCutter {
   std::int64_t window_begin_ = 0;
   bool have_last_ = false;
   std::int64_t last_t_ = 0;
-  OpenWindow open_;
+  Counted counted_;
+  OpenWindow open_;  // the held events, unless counted_
+  std::size_t held_ = 0;
+  std::int64_t held_first_t_ = 0;
+  std::int64_t held_last_t_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -647,10 +691,14 @@ int run_frames(const FramesArgs& a) {
       flush();
     }
   } else {
-    WindowCutter cutter(window_us, a.count, a.path,
-                        [&](std::span<const EventView> window, std::int64_t t_begin, std::int64_t t_end) {
-                          out->append(frame.make(window), t_begin, t_end);
-                        });
+    WindowCutter::Counted counted;
+    if (frame.counts_as_it_goes()) counted = [&](EventView piece) { frame.add_piece(piece); };
+    WindowCutter cutter(
+        window_us, a.count, a.path,
+        [&](std::span<const EventView> window, std::int64_t t_begin, std::int64_t t_end) {
+          out->append(frame.make(window), t_begin, t_end);
+        },
+        std::move(counted));
     while (auto chunk = chunks.next()) cutter.add(filters.apply(std::move(chunk->events)));
     cutter.finish();
   }

@@ -136,8 +136,8 @@ TEST(FramesCommand, stacked_histogram_per_event_count_is_rvt_histograms_of_the_s
 }
 
 // A window spread over many chunks and more than one of the command's 65536-event blocks is
-// handed over in pieces (stacked histogram) or joined (voxel grid, exact counts): the frames are
-// still the library's frames of the whole windows.
+// handed over in pieces (stacked histogram), joined (voxel grid, exact counts) or counted as it
+// comes (histogram): the frames are still the library's frames of the whole windows.
 TEST(FramesCommand, windows_longer_than_a_block_of_the_open_window_give_the_library_frames) {
   const test::ScopedTempDir dir;
   SceneOptions scene;
@@ -173,6 +173,14 @@ TEST(FramesCommand, windows_longer_than_a_block_of_the_open_window_give_the_libr
     grids.insert(grids.end(), g.begin(), g.end());
   }
   EXPECT_EQ(frames(dir, in, "--repr voxel-grid --window 150ms --bins 3 --chunk 4099").data, bytes_of(grids));
+  // A histogram counts each chunk's part of the window as it comes (time and count windows).
+  ops::EventFrameOptions frame;
+  frame.sensor = kSensor;
+  EXPECT_EQ(frames(dir, in, "--repr histogram --window 150ms --chunk 4099").data,
+            bytes_of(ops::event_frames<std::int16_t>(all, windows, frame)));
+  const auto by_count = count_windows(all, 150001);
+  EXPECT_EQ(frames(dir, in, "--repr histogram --count 150001 --chunk 4099").data,
+            bytes_of(ops::event_frames<std::int16_t>(all, by_count, frame)));
 }
 
 TEST(FramesCommand, voxel_grids_in_both_conventions_are_the_library_grids_of_each_window) {
