@@ -12,7 +12,9 @@
 //   - streaming with Reader::next() in minimal chunks gives the same events and statistics;
 //   - parsing through tiny ByteSource windows (lines split across windows, carried over) gives
 //     the same events and statistics;
-//   - Reader::upper_bound_events() is an upper bound.
+//   - Reader::upper_bound_events() is an upper bound;
+//   - the scalar line parser alone (TextLinePath::kScalar, the fast path's reference) gives the
+//     same events and statistics as the default path.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -140,5 +142,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     evlib_fuzz::fail("small windows threw on a file evlib::read accepted");
   }
   evlib_fuzz::check_same(windowed, whole);
+
+  // The scalar line parser alone, in large windows (where the fast path takes runs of lines).
+  evlib_fuzz::Decoded scalar;
+  try {
+    auto source = std::make_unique<evlib::detail::ByteSource>(path, 0, std::size_t{1} << 16);
+    const auto prefix = source->prefix(evlib::detail::kPrefixBytes);
+    evlib::Metadata m;
+    auto reader = evlib::detail::open_text_on_path(std::move(source), prefix, options, m,
+                                                   evlib::detail::TextLinePath::kScalar);
+    evlib::EventBatch batch = evlib::EventBatch::with_capacity(1 << 12);
+    evlib::TriggerBatch triggers;
+    for (bool more = true; more;) {
+      batch.set_size(0);
+      more = reader->fill(batch, triggers);
+      append(scalar, batch);
+    }
+    scalar.stats = reader->stats();
+  } catch (const evlib::Error&) {
+    evlib_fuzz::fail("the scalar line parser threw on a file evlib::read accepted");
+  }
+  evlib_fuzz::check_same(scalar, whole);
   return 0;
 }
