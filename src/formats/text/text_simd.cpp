@@ -1,11 +1,12 @@
-// Text data lines 32 bytes at a time (see text_simd.hpp for the form taken).
+// Text data lines 64 bytes at a time (see text_simd.hpp for the form taken).
 //
 // The scalar parser walks every line byte by byte through its fields; most of its instructions go
-// to finding where each digit run ends and what follows it. Here one vector pass over the 32 bytes
-// at a line's start gives four bit masks (digits-or-separator-or-dot, separators, dots, newlines),
-// and the line's shape is checked on the masks alone: the newline's position is the line's length,
-// the three separator bits are the field bounds, one test rejects everything unusual. What is left
-// per field is one 8-byte load and a SWAR conversion of a digit run already known to be digits.
+// to finding where each digit run ends and what follows it. Here one vector pass over 64 bytes
+// (about three lines) gives bit masks (other bytes, separators, dots, '\n', '\r'); the shape
+// checks common to every line are a few mask operations for the whole block, and per line the
+// newline's position is its length and the separator bits are its field bounds. What is left per
+// field is one 8-byte load, and the four digit runs of a line (x, y, the time's integer and
+// fraction digits) are converted together (AVX2) or by SWAR (SSE2).
 #include "formats/text/text_simd.hpp"
 
 #include <bit>
@@ -23,45 +24,48 @@ namespace evlib::detail {
 
 namespace {
 
-// Bit i describes byte i of the 32 at a line's start.
-struct LineMasks {
-  std::uint32_t other;  // neither a digit, nor a separator, nor '.'
-  std::uint32_t sep;    // a separator of this layout
-  std::uint32_t dot;    // '.'
-  std::uint32_t nl;     // '\n'
+// Bit i describes byte i of the 64 at a line's start.
+struct BlockMasks {
+  std::uint64_t other;  // neither a digit, nor a separator, nor '.'
+  std::uint64_t sep;    // a separator of this layout
+  std::uint64_t dot;    // '.'
+  std::uint64_t nl;     // '\n'
+  std::uint64_t cr;     // '\r'
 };
 
 template <bool Comma>
-[[gnu::always_inline]] inline __m128i separators(__m128i v) {
-  if constexpr (Comma) {
-    return _mm_cmpeq_epi8(v, _mm_set1_epi8(','));
-  } else {
-    return _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
-  }
-}
-
-template <bool Comma>
 struct Sse2Masks {
-  [[gnu::always_inline]] static LineMasks half(const char* p) {
+  [[gnu::always_inline]] static void add(const char* p, unsigned shift, BlockMasks& m) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
     const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);  // unsigned d <= 9
-    const __m128i sep = separators<Comma>(v);
+    __m128i sep;
+    if constexpr (Comma) {
+      sep = _mm_cmpeq_epi8(v, _mm_set1_epi8(','));
+    } else {
+      sep = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+    }
     const __m128i dot = _mm_cmpeq_epi8(v, _mm_set1_epi8('.'));
     const __m128i known = _mm_or_si128(_mm_or_si128(digit, sep), dot);
-    return {~static_cast<std::uint32_t>(_mm_movemask_epi8(known)) & 0xFFFFu,
-            static_cast<std::uint32_t>(_mm_movemask_epi8(sep)), static_cast<std::uint32_t>(_mm_movemask_epi8(dot)),
-            static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))))};
+    const auto bits = [shift](__m128i x) [[gnu::always_inline]] {
+      return static_cast<std::uint64_t>(_mm_movemask_epi8(x)) << shift;
+    };
+    m.other |= bits(known) ^ (std::uint64_t{0xFFFF} << shift);
+    m.sep |= bits(sep);
+    m.dot |= bits(dot);
+    m.nl |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+    m.cr |= bits(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
   }
-  [[gnu::always_inline]] static LineMasks at(const char* p) {
-    const LineMasks lo = half(p), hi = half(p + 16);
-    return {lo.other | hi.other << 16, lo.sep | hi.sep << 16, lo.dot | hi.dot << 16, lo.nl | hi.nl << 16};
+  [[gnu::always_inline]] static BlockMasks at(const char* p) {
+    BlockMasks m{};
+    for (unsigned i = 0; i < 4; ++i) add(p + 16 * i, 16 * i, m);
+    return m;
   }
 };
 
 template <bool Comma>
 struct Avx2Masks {
-  [[gnu::always_inline]] EVLIB_TEXT_AVX2 static LineMasks at(const char* p) {
+  [[gnu::always_inline]] EVLIB_TEXT_AVX2 static void add(const char* p, unsigned shift, BlockMasks& m) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i d = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
     const __m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
@@ -73,9 +77,20 @@ struct Avx2Masks {
     }
     const __m256i dot = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'));
     const __m256i known = _mm256_or_si256(_mm256_or_si256(digit, sep), dot);
-    return {~static_cast<std::uint32_t>(_mm256_movemask_epi8(known)), static_cast<std::uint32_t>(_mm256_movemask_epi8(sep)),
-            static_cast<std::uint32_t>(_mm256_movemask_epi8(dot)),
-            static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n'))))};
+    const auto bits = [shift](__m256i x) [[gnu::always_inline]] EVLIB_TEXT_AVX2 {
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(x))) << shift;
+    };
+    m.other |= bits(known) ^ (std::uint64_t{0xFFFFFFFF} << shift);
+    m.sep |= bits(sep);
+    m.dot |= bits(dot);
+    m.nl |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')));
+    m.cr |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r')));
+  }
+  [[gnu::always_inline]] EVLIB_TEXT_AVX2 static BlockMasks at(const char* p) {
+    BlockMasks m{};
+    add(p, 0, m);
+    add(p + 32, 32, m);
+    return m;
   }
 };
 
@@ -122,10 +137,11 @@ struct Avx2Values {
   }
 };
 
-// Bits [begin, end) of a 32-bit mask; begin and end may reach 33 on a line that is not taken (a
-// missing separator counts as bit 32), hence the 64-bit shifts.
-[[gnu::always_inline]] inline std::uint32_t bit_range(unsigned begin, unsigned end) {
-  return static_cast<std::uint32_t>(((std::uint64_t{1} << end) - 1) & ~((std::uint64_t{1} << begin) - 1));
+// Bits [begin, end) of a 64-bit mask (end <= 63; a missing separator counts as bit 64, so a line
+// that is not taken may ask for more, hence the saturation).
+[[gnu::always_inline]] inline std::uint64_t bit_range(unsigned begin, unsigned end) {
+  const auto below = [](unsigned k) { return k >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << k) - 1; };
+  return below(end) & ~below(begin);
 }
 
 // Constants of the time conversion, fixed per file.
@@ -141,8 +157,8 @@ struct TimeScale {
                            : ~std::uint64_t{0}) {}
 };
 
-// The loop over lines, for one column order and separator; Masks classifies the 32 bytes, Values
-// converts the digit runs.
+// The loop over blocks of 64 bytes and the lines they hold, for one column order and separator;
+// Masks classifies the bytes, Values converts the digit runs.
 template <class Masks, class Values, bool Xypt>
 [[gnu::always_inline]] inline const char* fast_lines(const char* p, const char* end, const TextFastLayout& layout,
                                                      ColumnSink& sink) {
@@ -156,66 +172,77 @@ template <class Masks, class Values, bool Xypt>
   std::size_t n_out = sink.n;
   const std::size_t cap = sink.cap;
   while (end - p >= kTextFastReach && n_out < cap) {
-    const LineMasks m = Masks::at(p);
-    if (m.nl == 0) break;  // longer than 31 bytes
-    const unsigned length = static_cast<unsigned>(std::countr_zero(m.nl));
-    // "\r\n" ends a line too (p[0] is '\n' itself when the line is empty).
-    const unsigned n = length - (p[length - (length != 0)] == '\r' ? 1u : 0u);
-    const std::uint32_t body = (1u << n) - 1;
-    const std::uint32_t seps = m.sep & body, dots = m.dot & body;
-    const std::uint32_t marks = seps | dots;  // the non-digits of an accepted line
-    // Field bounds: field k is [start k, end k) with starts after the separators.
-    const unsigned s1 = static_cast<unsigned>(std::countr_zero(seps));
-    const std::uint32_t r1 = seps & (seps - 1);
-    const unsigned s2 = static_cast<unsigned>(std::countr_zero(r1));
-    const std::uint32_t r2 = r1 & (r1 - 1);
-    const unsigned s3 = static_cast<unsigned>(std::countr_zero(r2));
-    const unsigned tb = Xypt ? s3 + 1 : 0, te = Xypt ? n : s1;
-    // Taken: only digits, separators and dots before the line end; exactly three separators; no
-    // two marks side by side and none first or last (so no field is empty and the time's '.' is
-    // between digits); at most one '.', inside the time field; a one-digit polarity.
-    const std::uint32_t top = body ^ (body >> 1);  // the last byte's bit (0 for an empty line)
-    const bool usual = (m.other & body) == 0 && std::popcount(seps) == 3 &&
-                       (marks & ((marks << 1) | 1u | top)) == 0 && (dots & (dots - 1)) == 0 &&
-                       (dots & ~bit_range(tb, te)) == 0 && (Xypt ? s3 - s2 : n - s3) == 2;
-    if (!usual) break;
-    const unsigned xb = Xypt ? 0 : s1 + 1, xe = Xypt ? s1 : s2;
-    const unsigned yb = Xypt ? s1 + 1 : s2 + 1, ye = Xypt ? s2 : s3;
-    const unsigned pb = Xypt ? s2 + 1 : s3 + 1;
-    // x and y of more than 5 digits: not below 65536, or leading zeros (the scalar parser decides).
-    if (xe - xb > 5 || ye - yb > 5) break;
-    // The time: integer digits [tb, int_end), fraction digits after the '.' up to te.
-    const unsigned int_end = dots != 0 ? static_cast<unsigned>(std::countr_zero(dots)) : te;
-    const unsigned int_digits = int_end - tb;
-    if (int_digits > 16) break;
-    const unsigned low_digits = int_digits < 8 ? int_digits : 8;  // the last (up to) 8 integer digits
-    const unsigned frac_digits = dots != 0 ? te - int_end - 1 : 0;
-    const unsigned take = frac_digits < ts.keep + 1 ? frac_digits : ts.keep + 1;  // kept, and the rounding one
-    std::uint64_t v[4];
-    Values::of(top_digits(p + xb, xe - xb), top_digits(p + yb, ye - yb), top_digits(p + int_end - low_digits, low_digits),
-               take != 0 ? top_digits(p + int_end + 1, take) : 0, v);
-    if (v[0] >= width || v[1] >= height) break;  // the scalar loop counts it
-    std::uint64_t whole = v[2];
-    if (int_digits > 8) [[unlikely]] {
-      whole += word_value(top_digits(p + tb, int_digits - 8)) * kTextPow10[8];
-    }
-    std::uint64_t us;
-    if (ts.exponent < 0) {
-      // ns: the integer part decides the rounding on its own (as in the scalar parser).
-      us = whole / ts.scale + (whole % ts.scale >= ts.scale / 2 ? 1 : 0);
-    } else {
-      if (whole >= ts.whole_limit) break;  // the scalar parser reports it
-      // The fraction digits that are whole µs, and the next one rounds (ties away from zero).
-      const std::uint64_t frac = take == ts.keep + 1 ? v[3] / 10 + (v[3] % 10 >= 5 ? 1 : 0)
-                                                     : v[3] * kTextPow10[ts.keep - take];
-      us = whole * ts.scale + frac;
-    }
-    out_t[n_out] = static_cast<std::int64_t>(us);
-    out_x[n_out] = static_cast<std::uint16_t>(v[0]);
-    out_y[n_out] = static_cast<std::uint16_t>(v[1]);
-    out_p[n_out] = p[pb] != '0' ? 1 : 0;
-    ++n_out;
-    p += length + 1;
+    const BlockMasks m = Masks::at(p);
+    // The shape checks that do not depend on the column order, for the whole block at once: a
+    // '\r' is only allowed just before '\n'; no other byte than digits, separators and '.'; no two
+    // marks (separators, dots, line ends) side by side and none first (so no field or line is
+    // empty, no line starts or ends with a blank, the '.' is between digits).
+    const std::uint64_t crlf = m.cr & (m.nl >> 1);
+    const std::uint64_t ends = m.nl | crlf;
+    const std::uint64_t marks = m.sep | m.dot | ends;
+    const std::uint64_t bad = (m.other & ~ends) | (marks & ((marks << 1) | 1) & ~(crlf << 1));
+    // The lines to take: those whose '\n' comes before the first bad byte.
+    std::uint64_t nls = m.nl & (bad == 0 ? ~std::uint64_t{0} : (bad & (0 - bad)) - 1);
+    if (nls == 0) break;
+    unsigned s = 0;  // the current line's start in the block
+    do {
+      const unsigned e = static_cast<unsigned>(std::countr_zero(nls));  // its '\n'
+      const unsigned n = e - s - static_cast<unsigned>((crlf >> (e - 1)) & 1);  // bytes before "\n" or "\r\n"
+      const char* const q = p + s;
+      const std::uint64_t body = (std::uint64_t{1} << n) - 1;
+      const std::uint64_t seps = (m.sep >> s) & body, dots = (m.dot >> s) & body;
+      const unsigned s1 = static_cast<unsigned>(std::countr_zero(seps));
+      const std::uint64_t r1 = seps & (seps - 1);
+      const unsigned s2 = static_cast<unsigned>(std::countr_zero(r1));
+      const std::uint64_t r2 = r1 & (r1 - 1);
+      const unsigned s3 = static_cast<unsigned>(std::countr_zero(r2));
+      const unsigned tb = Xypt ? s3 + 1 : 0, te = Xypt ? n : s1;
+      // Exactly three separators; at most one '.', inside the time field; a one-digit polarity.
+      const bool usual = std::popcount(seps) == 3 && (dots & (dots - 1)) == 0 && (dots & ~bit_range(tb, te)) == 0 &&
+                         (Xypt ? s3 - s2 : n - s3) == 2;
+      const unsigned xb = Xypt ? 0 : s1 + 1, xe = Xypt ? s1 : s2;
+      const unsigned yb = Xypt ? s1 + 1 : s2 + 1, ye = Xypt ? s2 : s3;
+      // x and y of more than 5 digits: not below 65536, or leading zeros (the scalar parser decides).
+      if (!usual || xe - xb > 5 || ye - yb > 5) goto stop;
+      // The time: integer digits [tb, int_end), fraction digits after the '.' up to te.
+      const unsigned int_end = dots != 0 ? static_cast<unsigned>(std::countr_zero(dots)) : te;
+      const unsigned int_digits = int_end - tb;
+      if (int_digits > 16) goto stop;
+      const unsigned low_digits = int_digits < 8 ? int_digits : 8;  // the last (up to) 8 integer digits
+      const unsigned frac_digits = dots != 0 ? te - int_end - 1 : 0;
+      const unsigned take = frac_digits < ts.keep + 1 ? frac_digits : ts.keep + 1;  // kept, and the rounding one
+      std::uint64_t v[4];
+      Values::of(top_digits(q + xb, xe - xb), top_digits(q + yb, ye - yb), top_digits(q + int_end - low_digits, low_digits),
+                 take != 0 ? top_digits(q + int_end + 1, take) : 0, v);
+      if (v[0] >= width || v[1] >= height) goto stop;  // the scalar loop counts it
+      std::uint64_t whole = v[2];
+      if (int_digits > 8) [[unlikely]] {
+        whole += word_value(top_digits(q + tb, int_digits - 8)) * kTextPow10[8];
+      }
+      std::uint64_t us;
+      if (ts.exponent < 0) {
+        // ns: the integer part decides the rounding on its own (as in the scalar parser).
+        us = whole / ts.scale + (whole % ts.scale >= ts.scale / 2 ? 1 : 0);
+      } else {
+        if (whole >= ts.whole_limit) goto stop;  // the scalar parser reports it
+        // The fraction digits that are whole µs, and the next one rounds (ties away from zero).
+        const std::uint64_t frac = take == ts.keep + 1 ? v[3] / 10 + (v[3] % 10 >= 5 ? 1 : 0)
+                                                       : v[3] * kTextPow10[ts.keep - take];
+        us = whole * ts.scale + frac;
+      }
+      out_t[n_out] = static_cast<std::int64_t>(us);
+      out_x[n_out] = static_cast<std::uint16_t>(v[0]);
+      out_y[n_out] = static_cast<std::uint16_t>(v[1]);
+      out_p[n_out] = q[Xypt ? s2 + 1 : s3 + 1] != '0' ? 1 : 0;
+      ++n_out;
+      s = e + 1;
+      nls &= nls - 1;
+    } while (nls != 0 && n_out < cap);
+    p += s;
+    continue;
+  stop:
+    p += s;
+    break;
   }
   sink.n = n_out;
   return p;

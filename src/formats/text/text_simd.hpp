@@ -1,5 +1,5 @@
 #pragma once
-// Text data lines of the common form, classified 32 bytes at a time (text_simd.cpp): SSE2 on every
+// Text data lines of the common form, classified 64 bytes at a time (text_simd.cpp): SSE2 on every
 // x86-64 CPU, AVX2 where the CPU has it (chosen at run time, as the block decoders of
 // formats/prophesee choose theirs). The scalar line parser of text.cpp stays the reference: this
 // path takes only lines it reads exactly as that parser would and stops at the first other one
@@ -9,7 +9,7 @@
 // The common form, for the column orders t,x,y,p and x,y,p,t: the line starts with a digit, its
 // four fields are digit runs separated by exactly one separator byte (a blank or a tab, or a comma
 // in comma mode), the time field may hold one '.' between digits, the polarity is one digit, and
-// the line ends in "\n" or "\r\n" within 32 bytes.
+// the line ends in "\n" or "\r\n" within the 64 bytes classified at once.
 #include <cstddef>
 #include <cstdint>
 
@@ -65,8 +65,9 @@ struct TextFastLayout {
   std::uint32_t width = 0x10000, height = 0x10000;  // events must lie inside
 };
 
-// Bytes the fast path must have readable from a line's start (its loads reach this far).
-inline constexpr std::ptrdiff_t kTextFastReach = 40;
+// Bytes the fast path must have readable from a line's start: it classifies 64 bytes and loads
+// 8 bytes at a field start.
+inline constexpr std::ptrdiff_t kTextFastReach = 72;
 
 // Parses the lines at p (complete lines up to end) while they have the common form, their events
 // lie inside width x height, at least kTextFastReach bytes are left and the sink has room; each
