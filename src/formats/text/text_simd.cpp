@@ -65,7 +65,7 @@ struct Sse2Masks {
 
 template <bool Comma>
 struct Avx2Masks {
-  [[gnu::always_inline]] EVLIB_TEXT_AVX2 static void add(const char* p, unsigned shift, BlockMasks& m) {
+  EVLIB_TEXT_AVX2 static void add(const char* p, unsigned shift, BlockMasks& m) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     const __m256i d = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
     const __m256i digit = _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d);
@@ -77,7 +77,7 @@ struct Avx2Masks {
     }
     const __m256i dot = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'));
     const __m256i known = _mm256_or_si256(_mm256_or_si256(digit, sep), dot);
-    const auto bits = [shift](__m256i x) [[gnu::always_inline]] EVLIB_TEXT_AVX2 {
+    const auto bits = [shift](__m256i x) EVLIB_TEXT_AVX2 {
       return static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(x))) << shift;
     };
     m.other |= bits(known) ^ (std::uint64_t{0xFFFFFFFF} << shift);
@@ -86,7 +86,7 @@ struct Avx2Masks {
     m.nl |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')));
     m.cr |= bits(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r')));
   }
-  [[gnu::always_inline]] EVLIB_TEXT_AVX2 static BlockMasks at(const char* p) {
+  EVLIB_TEXT_AVX2 static BlockMasks at(const char* p) {
     BlockMasks m{};
     add(p, 0, m);
     add(p + 32, 32, m);
@@ -121,7 +121,7 @@ struct ScalarValues {
 // then high group * 10^4 + low group in each 64-bit lane. Built and read lane by lane: a vector
 // load of four scalar stores would wait for them (no store forwarding).
 struct Avx2Values {
-  [[gnu::always_inline]] EVLIB_TEXT_AVX2 static void of(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
+  EVLIB_TEXT_AVX2 static void of(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
                                                         std::uint64_t w3, std::uint64_t (&v)[4]) {
     const __m256i words = _mm256_set_epi64x(static_cast<long long>(w3), static_cast<long long>(w2),
                                             static_cast<long long>(w1), static_cast<long long>(w0));
@@ -198,7 +198,8 @@ template <class Masks, class Values, bool Xypt>
       const unsigned s3 = static_cast<unsigned>(std::countr_zero(r2));
       const unsigned tb = Xypt ? s3 + 1 : 0, te = Xypt ? n : s1;
       // Exactly three separators; at most one '.', inside the time field; a one-digit polarity.
-      const bool usual = std::popcount(seps) == 3 && (dots & (dots - 1)) == 0 && (dots & ~bit_range(tb, te)) == 0 &&
+      // (Three bits: a third one and none after it; POPCNT is not in the SSE2 baseline.)
+      const bool usual = r2 != 0 && (r2 & (r2 - 1)) == 0 && (dots & (dots - 1)) == 0 && (dots & ~bit_range(tb, te)) == 0 &&
                          (Xypt ? s3 - s2 : n - s3) == 2;
       const unsigned xb = Xypt ? 0 : s1 + 1, xe = Xypt ? s1 : s2;
       const unsigned yb = Xypt ? s1 + 1 : s2 + 1, ye = Xypt ? s2 : s3;
@@ -253,8 +254,10 @@ const char* sse2_lines(const char* p, const char* end, const TextFastLayout& lay
   return fast_lines<Sse2Masks<Comma>, ScalarValues, Xypt>(p, end, layout, sink);
 }
 
+// flatten: the AVX2 pieces above carry the target attribute without always_inline (a build for
+// the baseline ISA cannot force them into the generic fast_lines); here every call is inlined.
 template <bool Comma, bool Xypt>
-EVLIB_TEXT_AVX2 const char* avx2_lines(const char* p, const char* end, const TextFastLayout& layout, ColumnSink& sink) {
+__attribute__((flatten)) EVLIB_TEXT_AVX2 const char* avx2_lines(const char* p, const char* end, const TextFastLayout& layout, ColumnSink& sink) {
   return fast_lines<Avx2Masks<Comma>, Avx2Values, Xypt>(p, end, layout, sink);
 }
 
