@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <numeric>
 #include <map>
@@ -260,6 +261,42 @@ Result evt3_stream(std::size_t n) {
   return {n, static_cast<std::size_t>(reader.metadata().file_size)};
 }
 
+// Text: `t x y p` lines with t in seconds to 6 decimals (the RPG layout, as `python -m
+// evlib.compare` writes its text files), streamed through the public Reader in chunks.
+Result text_stream(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  std::string text = "# t x y p\n";
+  char line[64];
+  for (std::size_t i = 0; i < n; ++i) {
+    const long long t = src.t()[i];
+    const int len = std::snprintf(line, sizeof line, "%lld.%06lld %u %u %u\n", t / 1000000, t % 1000000,
+                                  unsigned{src.x()[i]}, unsigned{src.y()[i]}, unsigned{src.p()[i]});
+    text.append(line, static_cast<std::size_t>(len));
+  }
+  const std::string path = bench::scratch_dir() + "/probe-stream.txt";
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(text.data(), static_cast<std::streamsize>(text.size()));
+  evlib::ReadOptions o;
+  o.chunk_events = 1 << 16;
+  evlib::Reader reader = evlib::Reader::open(path, o);
+  EventBatch got = touched_batch(n + 1);
+  std::size_t count = 0;
+  {
+    Measured m;
+    while (auto chunk = reader.next()) {
+      const EventBatch& c = chunk->events;
+      if (count + c.size() > n) fail("more events than lines");
+      std::memcpy(got.t_data() + count, c.t().data(), c.size() * sizeof(std::int64_t));
+      std::memcpy(got.x_data() + count, c.x().data(), c.size() * sizeof(std::uint16_t));
+      std::memcpy(got.y_data() + count, c.y().data(), c.size() * sizeof(std::uint16_t));
+      std::memcpy(got.p_data() + count, c.p().data(), c.size());
+      count += c.size();
+    }
+  }
+  got.set_size(count);
+  if (!same_events(got, src)) fail("text events differ from the written ones");
+  return {n, text.size()};
+}
+
 // Re-batching: Scan::batches(ByCount) concatenates decoder chunks into fixed-size batches.
 Result scan_bycount(std::size_t n) {
   const EventBatch src = bench::scene(n);
@@ -380,7 +417,7 @@ const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
       {"evt3_encode", evt3_encode},   {"evt2_encode", evt2_encode},
       {"dat_encode", dat_encode},     {"filter_apply", filter_apply},
       {"digest", digest},             {"evt3_stream", evt3_stream},
-      {"scan_bycount", scan_bycount},
+      {"scan_bycount", scan_bycount},   {"text_stream", text_stream},
       {"ops_event_frame", ops_event_frame},
       {"ops_stacked_histogram", ops_stacked_histogram},
       {"ops_voxel_grid", ops_voxel_grid},

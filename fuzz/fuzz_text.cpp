@@ -12,7 +12,9 @@
 //   - streaming with Reader::next() in minimal chunks gives the same events and statistics;
 //   - parsing through tiny ByteSource windows (lines split across windows, carried over) gives
 //     the same events and statistics;
-//   - Reader::upper_bound_events() is an upper bound.
+//   - Reader::upper_bound_events() is an upper bound;
+//   - the scalar line parser alone (TextLinePath::kScalar, the fast path's reference) gives the
+//     same events and statistics as the default path.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -71,6 +73,30 @@ void append(evlib_fuzz::Decoded& out, const evlib::EventBatch& e) {
   out.p.insert(out.p.end(), e.p().begin(), e.p().end());
 }
 
+// Every event and the statistics through a ByteSource of `window`-byte windows, batches of
+// `batch_events`, and the given line parser; an evlib::Error is a failure named `what`.
+evlib_fuzz::Decoded read_windows(const std::string& path, const evlib::ReadOptions& options, std::size_t window,
+                                 evlib::detail::TextLinePath line_path, std::size_t batch_events, const char* what) {
+  evlib_fuzz::Decoded out;
+  try {
+    auto source = std::make_unique<evlib::detail::ByteSource>(path, 0, window);
+    const auto prefix = source->prefix(evlib::detail::kPrefixBytes);
+    evlib::Metadata m;
+    auto reader = evlib::detail::open_text_on_path(std::move(source), prefix, options, m, line_path);
+    evlib::EventBatch batch = evlib::EventBatch::with_capacity(batch_events);
+    evlib::TriggerBatch triggers;
+    for (bool more = true; more;) {
+      batch.set_size(0);
+      more = reader->fill(batch, triggers);
+      append(out, batch);
+    }
+    out.stats = reader->stats();
+  } catch (const evlib::Error&) {
+    evlib_fuzz::fail(what);
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -122,23 +148,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   evlib_fuzz::check_same(streamed, whole);
 
   // Through tiny windows: every line split between windows and carried over.
-  evlib_fuzz::Decoded windowed;
-  try {
-    auto source = std::make_unique<evlib::detail::ByteSource>(path, 0, window);
-    const auto prefix = source->prefix(evlib::detail::kPrefixBytes);
-    evlib::Metadata m;
-    auto reader = evlib::detail::open_text(std::move(source), prefix, options, m);
-    evlib::EventBatch batch = evlib::EventBatch::with_capacity(7);
-    evlib::TriggerBatch triggers;
-    for (bool more = true; more;) {
-      batch.set_size(0);
-      more = reader->fill(batch, triggers);
-      append(windowed, batch);
-    }
-    windowed.stats = reader->stats();
-  } catch (const evlib::Error&) {
-    evlib_fuzz::fail("small windows threw on a file evlib::read accepted");
-  }
-  evlib_fuzz::check_same(windowed, whole);
+  evlib_fuzz::check_same(read_windows(path, options, window, evlib::detail::TextLinePath::kBest, 7,
+                                      "small windows threw on a file evlib::read accepted"),
+                         whole);
+  // The scalar line parser alone, in large windows (where the fast path takes runs of lines).
+  evlib_fuzz::check_same(read_windows(path, options, std::size_t{1} << 16, evlib::detail::TextLinePath::kScalar, 1 << 12,
+                                      "the scalar line parser threw on a file evlib::read accepted"),
+                         whole);
   return 0;
 }

@@ -9,7 +9,7 @@
 # Each kernel of benchmarks/kernel_probe.cpp (`evlib_kernel_probe --list`) runs once, in its own
 # process, under `valgrind --tool=callgrind` on a fixed seeded input of N events (default
 # 200 000); only the kernel is instrumented. The kernels: the decoders and encoders, the event
-# filter, the digest, streaming and re-batching, and the processing kernels of include/evlib/ops
+# filter, the digest, streaming (EVT3, and text lines with times in seconds) and re-batching, and the processing kernels of include/evlib/ops
 # (ops_event_frame, ops_stacked_histogram, ops_voxel_grid and the ops_refractory,
 # ops_background_activity, ops_stcf and ops_fast_decay filters), each checked by an invariant of its result. The total instructions (Ir) divided by N is compared
 # with the baseline; the script exits 1 when any kernel is more than the threshold (default 10 %)

@@ -13,6 +13,7 @@
 
 #include "evlib/error.hpp"
 #include "formats/common/decoder_support.hpp"
+#include "formats/text/text_simd.hpp"
 
 namespace evlib::detail {
 
@@ -28,26 +29,8 @@ constexpr std::uint32_t kNoBound = 0x10000;
 // Smallest data line: four one-character fields, three separators and '\n'.
 constexpr std::uint64_t kMinLineBytes = 8;
 
-constexpr std::uint64_t kPow10[20] = {1ull,
-                                      10ull,
-                                      100ull,
-                                      1000ull,
-                                      10000ull,
-                                      100000ull,
-                                      1000000ull,
-                                      10000000ull,
-                                      100000000ull,
-                                      1000000000ull,
-                                      10000000000ull,
-                                      100000000000ull,
-                                      1000000000000ull,
-                                      10000000000000ull,
-                                      100000000000000ull,
-                                      1000000000000000ull,
-                                      10000000000000000ull,
-                                      100000000000000000ull,
-                                      1000000000000000000ull,
-                                      10000000000000000000ull};
+// Shared with the fast path (text_simd.hpp).
+constexpr const std::uint64_t (&kPow10)[20] = kTextPow10;
 
 inline bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') < 10; }
 inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
@@ -308,14 +291,6 @@ struct LineEvent {
 // converted with three multiplies. Needs 8 (or 16) readable bytes at p: callers check against the
 // region end and fall back to the byte loop near it.
 
-// Value of the first n (1..8) digit bytes of x (x = the loaded bytes XOR '0', so digits are 0..9).
-[[gnu::always_inline]] inline std::uint64_t swar_value(std::uint64_t x, unsigned n) {
-  std::uint64_t v = n == 8 ? x : x << (8 * (8 - n));  // the n digits in the top bytes, zeros below
-  v = ((v & 0x0F0F0F0F0F0F0F0Full) * 2561) >> 8;       // pairs of digits
-  v = ((v & 0x00FF00FF00FF00FFull) * 6553601) >> 16;   // groups of four
-  return ((v & 0x0000FFFF0000FFFFull) * 42949672960001ull) >> 32;
-}
-
 // Loads 8 bytes at p; returns how many leading bytes are ASCII digits (0..8) and sets x.
 [[gnu::always_inline]] inline unsigned swar_load(const char* p, std::uint64_t& x) {
   std::uint64_t w;
@@ -333,13 +308,13 @@ struct LineEvent {
     std::uint64_t x;
     const unsigned n = swar_load(p, x);
     if (n < 8) {
-      value = n == 0 ? 0 : swar_value(x, n);
+      value = n == 0 ? 0 : swar_digits_value(x, n);
       return p + n;
     }
     std::uint64_t x2;
     const unsigned n2 = swar_load(p + 8, x2);
     if (n2 < 8) {
-      value = swar_value(x, 8) * kPow10[n2] + (n2 == 0 ? 0 : swar_value(x2, n2));
+      value = swar_digits_value(x, 8) * kPow10[n2] + (n2 == 0 ? 0 : swar_digits_value(x2, n2));
       return p + 8 + n2;
     }
   }
@@ -362,7 +337,7 @@ struct LineEvent {
     std::uint64_t x;
     const unsigned n = swar_load(p, x);
     const unsigned take = std::min<unsigned>(n, static_cast<unsigned>(keep) + 1);
-    const std::uint64_t v = take == 0 ? 0 : swar_value(x, take);
+    const std::uint64_t v = take == 0 ? 0 : swar_digits_value(x, take);
     if (take == static_cast<unsigned>(keep) + 1) {
       frac = v / 10;
       round_up = v % 10 >= 5;
@@ -554,9 +529,10 @@ bool has_order(const TextLayout& layout, TextRole a, TextRole b, TextRole c, Tex
 // the partial line at the end of a window is carried over (copied) and completed by the next.
 class TextReader final : public FormatReader {
  public:
-  TextReader(std::unique_ptr<ByteSource> source, TextSetup setup, bool strict)
+  TextReader(std::unique_ptr<ByteSource> source, TextSetup setup, bool strict, TextLinePath path)
       : source_(std::move(source)), setup_(std::move(setup)), strict_(strict), line_(setup_.first_line - 1),
-        width_(setup_.width != 0 ? setup_.width : kNoBound), height_(setup_.height != 0 ? setup_.height : kNoBound) {
+        width_(setup_.width != 0 ? setup_.width : kNoBound), height_(setup_.height != 0 ? setup_.height : kNoBound),
+        path_(usable_text_line_path(path)) {
     source_->seek(setup_.data_offset);
     region_.offset = setup_.data_offset;
   }
@@ -771,24 +747,47 @@ class TextReader final : public FormatReader {
   void dispatch(ColumnSink& sink) {
     using R = TextRole;
     const TextLayout& layout = setup_.layout;
-    if (has_order(layout, R::t, R::x, R::y, R::p)) {
-      parse_lines(sink, FixedOrder<Comma, R::t, R::x, R::y, R::p>{layout});
-    } else if (has_order(layout, R::x, R::y, R::p, R::t)) {
-      parse_lines(sink, FixedOrder<Comma, R::x, R::y, R::p, R::t>{layout});
+    const bool txyp = has_order(layout, R::t, R::x, R::y, R::p), xypt = has_order(layout, R::x, R::y, R::p, R::t);
+    // The fast path knows these two orders, whole lines (no columns to ignore) and the four units.
+    const TextFastLayout fast{xypt, Comma, layout.time_exponent, width_, height_};
+    const bool use_fast = path_ != TextLinePath::kScalar && (txyp || xypt) && !layout.ignore_rest &&
+                          layout.time_exponent >= -3 && layout.time_exponent <= 6;
+    if (txyp) {
+      parse_lines(sink, FixedOrder<Comma, R::t, R::x, R::y, R::p>{layout}, use_fast ? &fast : nullptr);
+    } else if (xypt) {
+      parse_lines(sink, FixedOrder<Comma, R::x, R::y, R::p, R::t>{layout}, use_fast ? &fast : nullptr);
     } else {
-      parse_lines(sink, AnyOrder<Comma>{layout});
+      parse_lines(sink, AnyOrder<Comma>{layout}, nullptr);
     }
   }
 
-  // The hot loop: one event per line, until the chunk is full or the region ends.
+  // After a line the fast path did not take, this many lines go to the scalar parser alone before
+  // the fast path is tried again, so that a file of unusual lines pays its checks once in a while.
+  static constexpr std::uint32_t kScalarRunAfterMiss = 16;
+
+  // The hot loop: one event per line, until the chunk is full or the region ends. Runs of lines of
+  // the common form go through the fast path (when `fast` is given), the others one by one
+  // through parse_line, the reference.
   template <class ParseLine>
-  void parse_lines(ColumnSink& sink, ParseLine parse_line) {
+  void parse_lines(ColumnSink& sink, ParseLine parse_line, const TextFastLayout* fast) {
     const char* p = region_.cur;
     const char* const end = region_.end;
     const std::uint32_t width = width_, height = height_;
     std::uint64_t line = line_, words = 0;
+    std::uint32_t scalar_run = 0;
     LineEvent ev;
     while (p < end && sink.n < sink.cap) {
+      if (fast != nullptr && scalar_run == 0) {
+        const std::size_t before = sink.n;
+        p = text_fast_lines(path_, p, end, *fast, sink);
+        const std::uint64_t taken = sink.n - before;  // one line per event
+        line += taken;
+        words += taken;
+        if (taken == 0) scalar_run = kScalarRunAfterMiss;
+        if (p == end || sink.n == sink.cap) break;
+      } else if (scalar_run != 0) {
+        --scalar_run;
+      }
       ++line;
       const char* next = parse_line(p, end, ev);
       if (next != nullptr) [[likely]] {
@@ -843,6 +842,7 @@ class TextReader final : public FormatReader {
   bool strict_;
   std::uint64_t line_;  // number of the last line parsed
   std::uint32_t width_, height_;
+  TextLinePath path_;  // kScalar: parse_line alone
   DecodeStats stats_;
   Region region_;
   std::span<const std::uint8_t> window_;
@@ -918,6 +918,12 @@ const char* parse_text_time(const char* p, const char* end, int exponent, std::i
 
 std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata) {
+  return open_text_on_path(std::move(source), prefix, options, metadata, TextLinePath::kBest);
+}
+
+std::unique_ptr<FormatReader> open_text_on_path(std::unique_ptr<ByteSource> source,
+                                                const std::vector<std::uint8_t>& prefix, const ReadOptions& options,
+                                                Metadata& metadata, TextLinePath path) {
   TextSetup setup;
   setup.path = source->path();
   setup.columns_option = options.text_columns;
@@ -945,7 +951,7 @@ std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, cons
     metadata.header.emplace_back("delimiter", setup.layout.comma ? "comma" : "whitespace");
     metadata.header.emplace_back("time_unit", time_unit_name(setup.layout.time_exponent));
   }
-  return std::make_unique<TextReader>(std::move(source), std::move(setup), options.strict);
+  return std::make_unique<TextReader>(std::move(source), std::move(setup), options.strict, path);
 }
 
 FormatDecoder text_decoder() { return {&sniff_text, &open_text}; }

@@ -27,6 +27,7 @@
 #include "evlib/metadata.hpp"
 #include "evlib/reader.hpp"
 #include "formats/common/columns.hpp"
+#include "formats/text/text_simd.hpp"
 #include "io/byte_source.hpp"
 #include "io/format_reader.hpp"
 
@@ -49,5 +50,10 @@ const char* parse_text_time(const char* p, const char* end, int time_exponent, s
 // source with small windows to exercise lines split across windows.
 std::unique_ptr<FormatReader> open_text(std::unique_ptr<ByteSource> source, const std::vector<std::uint8_t>& prefix,
                                         const ReadOptions& options, Metadata& metadata);
+// The same with the line parser chosen (TextLinePath::kScalar: the reference alone), so that tests
+// can compare the fast path with it; open_text() uses the best this CPU runs.
+std::unique_ptr<FormatReader> open_text_on_path(std::unique_ptr<ByteSource> source,
+                                                const std::vector<std::uint8_t>& prefix, const ReadOptions& options,
+                                                Metadata& metadata, TextLinePath path);
 
 }  // namespace evlib::detail
