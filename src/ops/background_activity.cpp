@@ -114,11 +114,7 @@ BackgroundActivityFilter& BackgroundActivityFilter::operator=(BackgroundActivity
 void BackgroundActivityFilter::reset() { grid_->reset(); }
 
 std::size_t BackgroundActivityFilter::apply(EventView events, std::span<std::uint8_t> keep) {
-  detail::require_keep_size(events, keep, "background-activity filter");
-  detail::require_columns(events, kColumnT | kColumnX | kColumnY, "background-activity filter");
-  if (events.empty()) return 0;
-  const detail::FilterColumns e(events, keep, sensor_);
-  return grid_->run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
+  const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {
     switch (convention_) {
       case BackgroundActivityConvention::kDvProcessing:
         return detail::all_on_sensor(e, begin, end) ? run_dv<true>(e, duration_, view, begin, end)
@@ -127,7 +123,8 @@ std::size_t BackgroundActivityFilter::apply(EventView events, std::span<std::uin
       case BackgroundActivityConvention::kTonicDenoise: return run_tonic(e, duration_, view, begin, end);
     }
     return std::size_t{0};
-  });
+  };
+  return grid_->apply(events, keep, "background-activity filter", loop);
 }
 
 }  // namespace evlib::ops

@@ -55,14 +55,11 @@ template <bool kOnSensor, class Cell>
 }  // namespace
 
 std::size_t StcfFilter::apply(EventView events, std::span<std::uint8_t> keep) {
-  detail::require_keep_size(events, keep, "STCF filter");
-  detail::require_columns(events, kColumnT | kColumnX | kColumnY, "STCF filter");
-  if (events.empty()) return 0;
-  const detail::FilterColumns e(events, keep, sensor_);
-  return grid_->run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
+  const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {
     return detail::all_on_sensor(e, begin, end) ? run<true>(e, options_, view, begin, end)
                                                 : run<false>(e, options_, view, begin, end);
-  });
+  };
+  return grid_->apply(events, keep, "STCF filter", loop);
 }
 
 }  // namespace evlib::ops

@@ -136,6 +136,19 @@ class TimeGrid {
     return run_piece(t, 0, n, kernel);
   }
 
+  // A filter's apply() over this grid: checks the batch (filter names the filter in errors), then
+  // runs loop(columns, view, begin, end) -> kept over it as run() does; returns the number kept.
+  template <class Loop>
+  std::size_t apply(EventView events, std::span<std::uint8_t> keep, const char* filter, Loop&& loop) {
+    require_keep_size(events, keep, filter);
+    require_columns(events, kColumnT | kColumnX | kColumnY, filter);
+    if (events.empty()) return 0;
+    const FilterColumns e(events, keep, sensor_);
+    return run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
+      return loop(e, view, begin, end);
+    });
+  }
+
  private:
   static constexpr std::int32_t kNone = GridView<std::int32_t>::kNone;
   static constexpr std::int32_t kBelow = kNone + 1;
