@@ -17,9 +17,6 @@ namespace {
 // 1 M random events).
 constexpr std::size_t kTabulatedGaps = 1 << 17;
 constexpr std::size_t kGapsPerBlock = 512;
-// The state of the cell of event i + kPrefetchAhead, and the decay of its gap at i + kPrefetchAhead
-// / 2, are fetched ahead (hints: results do not change).
-constexpr std::size_t kPrefetchAhead = 32;
 
 // dv-processing's decay factor: exp2f of the negated float gap over the float half-life.
 float decay_of(std::int64_t gap, float half_life) { return std::exp2(-static_cast<float>(gap) / half_life); }
