@@ -27,13 +27,15 @@ Rule rule_of(BackgroundActivityConvention c, std::int64_t duration) {
 
 // The three loops over events [begin, end): each reads and writes one GridView (32- or 64-bit
 // cells); the border cells hold no time, so they are never recent. Each is a function of its own
-// (not inlined into the grid's piece logic, whose variables would crowd the registers).
-template <class Cell>
+// (not inlined into the grid's piece logic, whose variables would crowd the registers). run_dv's
+// kOnSensor: every event of the range lies on the sensor (the usual case), and the loop has no
+// per-event test.
+template <bool kOnSensor, class Cell>
 [[gnu::noinline]] std::size_t run_dv(const detail::FilterColumns e, const std::int64_t duration,
                                     const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
   std::size_t kept = 0;
   detail::for_each_prefetching_neighbourhood(g.cells, g.stride, e.x, e.y, begin, end, [&](std::size_t i) {
-    if (!e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
+    if (!kOnSensor && !e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
       e.keep[i] = 0;
       return;
     }
@@ -112,18 +114,17 @@ BackgroundActivityFilter& BackgroundActivityFilter::operator=(BackgroundActivity
 void BackgroundActivityFilter::reset() { grid_->reset(); }
 
 std::size_t BackgroundActivityFilter::apply(EventView events, std::span<std::uint8_t> keep) {
-  detail::require_keep_size(events, keep, "background-activity filter");
-  detail::require_columns(events, kColumnT | kColumnX | kColumnY, "background-activity filter");
-  if (events.empty()) return 0;
-  const detail::FilterColumns e(events, keep, sensor_);
-  return grid_->run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
+  const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {
     switch (convention_) {
-      case BackgroundActivityConvention::kDvProcessing: return run_dv(e, duration_, view, begin, end);
+      case BackgroundActivityConvention::kDvProcessing:
+        return detail::all_on_sensor(e, begin, end) ? run_dv<true>(e, duration_, view, begin, end)
+                                                    : run_dv<false>(e, duration_, view, begin, end);
       case BackgroundActivityConvention::kJaer: return run_jaer(e, duration_, view, begin, end);
       case BackgroundActivityConvention::kTonicDenoise: return run_tonic(e, duration_, view, begin, end);
     }
     return std::size_t{0};
-  });
+  };
+  return grid_->apply(events, keep, "background-activity filter", loop);
 }
 
 }  // namespace evlib::ops

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <stdexcept>
+#include <vector>
 
 namespace evlib::ops {
 
@@ -36,19 +38,43 @@ std::vector<std::uint8_t> hot_pixels_by_rate(const PixelCounter& counter, double
   return hot;
 }
 
+namespace {
+
+// Counts below this are tallied in a histogram (32 KiB: in L1); the rare larger ones (hot pixels
+// of a long recording) share its last bin and are sorted apart only when the rank falls there.
+constexpr std::uint64_t kTalliedCounts = 4096;
+
+// The count at position `rank` of the sorted non-zero counts (rank < their number): the same
+// value as nth_element over them, by a histogram of the counts (one pass, no copy of the counts).
+std::uint64_t count_at_rank(std::span<const std::uint64_t> counts, std::span<const std::size_t> tally,
+                            std::size_t rank) {
+  std::size_t below = 0;  // non-zero counts under the current value
+  for (std::uint64_t value = 1; value + 1 < kTalliedCounts; ++value) {
+    below += tally[value];
+    if (below > rank) return value;
+  }
+  std::vector<std::uint64_t> large;
+  for (std::uint64_t c : counts)
+    if (c >= kTalliedCounts - 1) large.push_back(c);
+  auto nth = large.begin() + static_cast<std::ptrdiff_t>(rank - below);
+  std::ranges::nth_element(large, nth);
+  return *nth;
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> hot_pixels_by_percentile(const PixelCounter& counter, double percentile) {
   if (!(percentile >= 0.0 && percentile <= 100.0))
     throw std::invalid_argument("hot pixels: the percentile must be in [0, 100]");
-  std::vector<std::uint64_t> active;
-  for (std::uint64_t c : counter.counts())
-    if (c > 0) active.push_back(c);
-  std::vector<std::uint8_t> hot(counter.counts().size(), 0);
-  if (active.empty()) return hot;
-  const double rank = std::round(percentile / 100.0 * static_cast<double>(active.size() - 1));
-  auto nth = active.begin() + static_cast<std::ptrdiff_t>(rank);
-  std::ranges::nth_element(active, nth);
-  const std::uint64_t threshold = *nth;
-  std::ranges::transform(counter.counts(), hot.begin(), [&](std::uint64_t c) -> std::uint8_t { return c > threshold; });
+  const std::span<const std::uint64_t> counts = counter.counts();
+  std::vector<std::size_t> tally(kTalliedCounts, 0);  // tally[0]: pixels without events
+  for (std::uint64_t c : counts) ++tally[std::min(c, kTalliedCounts - 1)];
+  const std::size_t active = counts.size() - tally[0];
+  std::vector<std::uint8_t> hot(counts.size(), 0);
+  if (active == 0) return hot;
+  const double rank = std::round(percentile / 100.0 * static_cast<double>(active - 1));
+  const std::uint64_t threshold = count_at_rank(counts, tally, static_cast<std::size_t>(rank));
+  std::ranges::transform(counts, hot.begin(), [&](std::uint64_t c) -> std::uint8_t { return c > threshold; });
   return hot;
 }
 

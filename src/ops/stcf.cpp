@@ -1,6 +1,5 @@
 #include "evlib/ops/stcf.hpp"
 
-#include <bit>
 #include <stdexcept>
 
 #include "prefetch.hpp"
@@ -25,21 +24,22 @@ void StcfFilter::reset() { grid_->reset(); }
 
 namespace {
 
-// The loop over events [begin, end), a function of its own (not inlined into the grid's piece
+// The loop over events [begin, end) (kOnSensor: all of them lie on the sensor, the usual case,
+// and the loop has no per-event test), a function of its own (not inlined into the grid's piece
 // logic, whose variables would crowd the registers).
-template <class Cell>
+template <bool kOnSensor, class Cell>
 [[gnu::noinline]] std::size_t run(const detail::FilterColumns e, const StcfOptions o, const detail::GridView<Cell> g, std::size_t begin,
                                   std::size_t end) {
   const unsigned counted = o.include_self ? detail::kEightAround | detail::kCentre : detail::kEightAround;
   const bool first = o.let_first_through;
   std::size_t kept = 0;
   detail::for_each_prefetching_neighbourhood(g.cells, g.stride, e.x, e.y, begin, end, [&](std::size_t i) {
-    if (!e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
+    if (!kOnSensor && !e.sensor.contains(e.x[i], e.y[i])) [[unlikely]] {
       e.keep[i] = 0;
       return;
     }
     Cell* c = g.at(e.x[i], e.y[i]);
-    const int count = std::popcount(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & counted);
+    const int count = detail::cells_set(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & counted);
     // A pixel's first event (its cell holds no time) is decided by let_first_through alone;
     // written as arithmetic so that GCC does not make it a branch that skips the count: first
     // events come at random while a stream covers the sensor, and the branch mispredicts.
@@ -55,13 +55,11 @@ template <class Cell>
 }  // namespace
 
 std::size_t StcfFilter::apply(EventView events, std::span<std::uint8_t> keep) {
-  detail::require_keep_size(events, keep, "STCF filter");
-  detail::require_columns(events, kColumnT | kColumnX | kColumnY, "STCF filter");
-  if (events.empty()) return 0;
-  const detail::FilterColumns e(events, keep, sensor_);
-  return grid_->run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
-    return run(e, options_, view, begin, end);
-  });
+  const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {
+    return detail::all_on_sensor(e, begin, end) ? run<true>(e, options_, view, begin, end)
+                                                : run<false>(e, options_, view, begin, end);
+  };
+  return grid_->apply(events, keep, "STCF filter", loop);
 }
 
 }  // namespace evlib::ops

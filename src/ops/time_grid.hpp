@@ -17,6 +17,7 @@
 // 2^30 µs or more switch the grid to int64 cells until reset() (the wide mode), so rebases cost
 // at most a few cells per event processed.
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -37,6 +38,23 @@ namespace evlib::ops::detail {
 // the 3x3 neighbourhood (column 3 of each row is never set).
 inline constexpr unsigned kEightAround = 0x757;  // the 8 neighbours, not the pixel itself
 inline constexpr unsigned kCentre = 0x020;
+
+// The number of cells set in a mask of GridView::recent(): the three row counts (each at most 3,
+// in its own nibble) added, then the nibbles summed by one multiplication.
+constexpr int cells_set_by_rows(unsigned bits) noexcept {
+  const unsigned per_row = (bits & 0x111u) + ((bits >> 1) & 0x111u) + ((bits >> 2) & 0x111u);
+  return static_cast<int>((per_row * 0x111u) >> 8 & 0xFu);
+}
+
+// The popcnt instruction where the ISA has it; baseline x86-64 (what the Python wheel targets)
+// has not, and std::popcount there is a call to libgcc's __popcountdi2 per event.
+inline int cells_set(unsigned bits) noexcept {
+#if defined(__POPCNT__)
+  return std::popcount(bits);
+#else
+  return cells_set_by_rows(bits);
+#endif
+}
 
 // What the kernel loop sees of the grid: pixel (x, y) at cells[(y + 1) * stride + x + 1]; each
 // row has two border cells on the right (stride = width + 3) so that a row of the neighbourhood
@@ -89,6 +107,17 @@ struct FilterColumns {
       : t(events.t().data()), x(events.x().data()), y(events.y().data()), keep(flags.data()), sensor(s) {}
 };
 
+// Whether every event of [begin, end) lies on the sensor (one pass the compiler vectorises): the
+// usual case, for which the filters run a loop without the per-event test.
+inline bool all_on_sensor(const FilterColumns& e, std::size_t begin, std::size_t end) {
+  std::uint16_t max_x = 0, max_y = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    max_x = std::max(max_x, e.x[i]);
+    max_y = std::max(max_y, e.y[i]);
+  }
+  return e.sensor.contains(max_x, max_y);
+}
+
 class TimeGrid {
  public:
   // Per event at time t the filter compares cells with t + threshold_offset and stores
@@ -105,6 +134,19 @@ class TimeGrid {
   template <class Kernel>
   std::size_t run(const std::int64_t* t, std::size_t n, Kernel&& kernel) {
     return run_piece(t, 0, n, kernel);
+  }
+
+  // A filter's apply() over this grid: checks the batch (filter names the filter in errors), then
+  // runs loop(columns, view, begin, end) -> kept over it as run() does; returns the number kept.
+  template <class Loop>
+  std::size_t apply(EventView events, std::span<std::uint8_t> keep, const char* filter, Loop&& loop) {
+    require_keep_size(events, keep, filter);
+    require_columns(events, kColumnT | kColumnX | kColumnY, filter);
+    if (events.empty()) return 0;
+    const FilterColumns e(events, keep, sensor_);
+    return run(e.t, events.size(), [&](auto view, std::size_t begin, std::size_t end) {
+      return loop(e, view, begin, end);
+    });
   }
 
  private:
@@ -132,11 +174,16 @@ class TimeGrid {
     return kernel(GridView<std::int32_t>{narrow_.data(), stride_, base_}, begin, end);
   }
 
-  // Whether every time lies in [lo, hi] (the usual case: one pass the compiler vectorises).
+  // Whether every time lies in [lo, hi] (the usual case: one pass the compiler vectorises). One
+  // unsigned comparison per time (t - lo wraps around below lo): baseline x86-64 has no 64-bit
+  // vector comparison, and two signed ones cost twice the instructions there.
   static bool within(const std::int64_t* t, std::size_t n, std::int64_t lo, std::int64_t hi) {
-    std::int64_t outside = 0;
-    for (std::size_t i = 0; i < n; ++i) outside |= -static_cast<std::int64_t>((t[i] < lo) | (t[i] > hi));
-    return outside == 0;
+    if (hi < lo) return n == 0;
+    const std::uint64_t from = static_cast<std::uint64_t>(lo);
+    const std::uint64_t span = static_cast<std::uint64_t>(hi) - from;
+    bool outside = false;
+    for (std::size_t i = 0; i < n; ++i) outside |= static_cast<std::uint64_t>(t[i]) - from > span;
+    return !outside;
   }
 
   // The smallest and largest time of a non-empty range (a loop the compiler vectorises).

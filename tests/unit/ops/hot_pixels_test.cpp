@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <span>
 #include <vector>
 
 #include "evlib/ops/hot_pixels.hpp"
@@ -63,6 +66,47 @@ TEST(HotPixels, percentile_rule_takes_the_nearest_rank_among_active_pixels) {
   hot = hot_pixels_by_percentile(counter, 0.0);
   EXPECT_EQ(std::count(hot.begin(), hot.end(), 1), 3);
   EXPECT_THROW(hot_pixels_by_percentile(counter, 101.0), std::invalid_argument);
+}
+
+// The threshold as the rule defines it: nth_element over the non-zero counts.
+std::uint64_t sorted_threshold(std::span<const std::uint64_t> counts, double percentile) {
+  std::vector<std::uint64_t> active;
+  for (std::uint64_t c : counts)
+    if (c > 0) active.push_back(c);
+  std::ranges::sort(active);
+  return active[static_cast<std::size_t>(std::round(percentile / 100.0 * static_cast<double>(active.size() - 1)))];
+}
+
+Flags above(std::span<const std::uint64_t> counts, std::uint64_t threshold) {
+  Flags hot;
+  for (std::uint64_t c : counts) hot.push_back(c > threshold);
+  return hot;
+}
+
+TEST(HotPixels, percentile_rule_matches_sorting_for_small_and_very_large_counts) {
+  // Counts on both sides of the 4095 where the selection stops tallying and sorts the rest.
+  constexpr SensorSize sensor{16, 8};
+  const std::vector<int> fires = {0, 1, 1, 2, 3, 3, 3, 7, 4094, 4095, 4096, 9000, 5000, 4095, 12, 0, 6000};
+  Events e;
+  std::int64_t t = 0;
+  for (std::size_t pixel = 0; pixel < fires.size(); ++pixel)
+    for (int i = 0; i < fires[pixel]; ++i) e.add(t++, static_cast<std::uint16_t>(pixel % 16), static_cast<std::uint16_t>(pixel / 16));
+  PixelCounter counter(sensor);
+  counter.add(e.view());
+  for (double q : {0.0, 10.0, 50.0, 60.0, 66.0, 70.0, 75.0, 80.0, 85.0, 90.0, 95.0, 99.9, 100.0})
+    EXPECT_EQ(hot_pixels_by_percentile(counter, q), above(counter.counts(), sorted_threshold(counter.counts(), q)))
+        << "percentile " << q;
+}
+
+TEST(HotPixels, percentile_rule_matches_sorting_on_random_events) {
+  constexpr SensorSize sensor{32, 24};
+  for (std::uint32_t seed : {1u, 2u, 3u}) {
+    PixelCounter counter(sensor);
+    counter.add(testing::random_events(20'000, sensor, seed).view());
+    for (double q : {0.0, 33.3, 50.0, 90.0, 99.0, 99.9, 100.0})
+      EXPECT_EQ(hot_pixels_by_percentile(counter, q), above(counter.counts(), sorted_threshold(counter.counts(), q)))
+          << "seed " << seed << " percentile " << q;
+  }
 }
 
 TEST(HotPixels, empty_input_flags_nothing) {

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <vector>
 
 #include "evlib/ops/stcf.hpp"
+#include "ops/time_grid.hpp"
 #include "ops_test_support.hpp"
 
 namespace evlib::ops {
@@ -85,6 +87,16 @@ TEST(Stcf, random_batch_splits_give_the_same_flags) {
   for (std::uint32_t seed = 1; seed <= 5; ++seed) {
     StcfFilter split(kSensor, o);
     EXPECT_EQ(testing::keep_flags_in_batches(split, e.view(), seed), expected);
+  }
+}
+
+TEST(Stcf, neighbour_count_without_popcnt_equals_popcount_for_every_neighbourhood) {
+  // Every mask recent() can give (bits 0-2, 4-6, 8-10): the count the baseline x86-64 build uses
+  // agrees with std::popcount.
+  for (unsigned bits = 0; bits <= 0x777u; ++bits) {
+    if (bits & ~0x777u) continue;
+    EXPECT_EQ(detail::cells_set_by_rows(bits), std::popcount(bits)) << std::hex << bits;
+    EXPECT_EQ(detail::cells_set(bits), std::popcount(bits)) << std::hex << bits;
   }
 }
 
