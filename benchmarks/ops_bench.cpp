@@ -12,6 +12,7 @@
 #include "evlib/ops/refractory.hpp"
 #include "evlib/ops/stacked_histogram.hpp"
 #include "evlib/ops/stcf.hpp"
+#include "evlib/ops/time_surface.hpp"
 #include "evlib/ops/voxel_grid.hpp"
 
 namespace {
@@ -104,6 +105,55 @@ void BM_VoxelGridE2vid(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
 }
 BENCHMARK(BM_VoxelGridE2vid)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_VoxelGridTonic(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  std::vector<double> out(5 * sensor.pixels());
+  for (auto _ : state) {
+    voxel_grid<double>(s.view(), {.sensor = sensor, .bins = 5, .convention = VoxelConvention::kTonic}, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_VoxelGridTonic)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// The last time per pixel, then its 8-bit frame (dv-processing's TimeSurface and generateFrame).
+void BM_LastTimestampMap(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  const auto& s = stream(sensor);
+  std::vector<std::uint8_t> frame(sensor.pixels());
+  for (auto _ : state) {
+    LastTimestampMap map(sensor);
+    map.add(s.view());
+    map.to_u8_scaled(frame);
+    benchmark::DoNotOptimize(frame.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(BM_LastTimestampMap)->Arg(0)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// tonic's HOTS surfaces on the events of benchmarks/ops_compare.py: 1 M events over 1 s (time
+// steps uniform in 0..2 µs, so almost every event has its own time), dt 50 ms, tau 20 ms: 20
+// surfaces of 2 x H x W float64 into a fresh output each time, as Python gets them.
+void BM_HotsTimeSurfaces(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  constexpr std::size_t kSurfaceEvents = 1'000'000;
+  std::mt19937_64 rng(7);
+  Stream s;
+  std::int64_t t = 0;
+  for (std::size_t i = 0; i < kSurfaceEvents; ++i) {
+    t += static_cast<std::int64_t>(rng() % 3);
+    s.t.push_back(t);
+    s.x.push_back(static_cast<std::uint16_t>(rng() % sensor.width));
+    s.y.push_back(static_cast<std::uint16_t>(rng() % sensor.height));
+    s.p.push_back(static_cast<std::uint8_t>(rng() & 1));
+  }
+  const HotsOptions o{.sensor = sensor, .dt_us = 50'000, .tau_us = 20'000.0};
+  for (auto _ : state) benchmark::DoNotOptimize(hots_time_surfaces(s.view(), o).data());
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kSurfaceEvents));
+}
+BENCHMARK(BM_HotsTimeSurfaces)->Arg(0)->Arg(2)->Unit(benchmark::kMillisecond);
 
 template <class Filter>
 void run_filter(benchmark::State& state, Filter& filter, const Stream& s) {

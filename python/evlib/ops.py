@@ -267,9 +267,11 @@ def voxel_grid(
     width, height = _sensor(sensor_size)
     if dtype is None:
         dtype = np.float32 if convention == "e2vid" else np.float64
-    grid = _output(out, (n_time_bins, height, width), dtype)
+    # A fresh np.zeros array holds pages the kernel zeroed: the kernel adds into it directly.
+    shape = (n_time_bins, height, width)
+    grid = np.zeros(shape, dtype) if out is None else _output(out, shape, dtype)
     _ops.voxel_grid_into(*columns(events), width, height, n_time_bins, convention, polarity == "all_on", normalize,
-                         grid)
+                         grid, out is None)
     return grid
 
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "evlib/column_memory.hpp"
 #include "evlib/ops/background_activity.hpp"
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/ops/hot_pixels.hpp"
@@ -64,13 +65,13 @@ SensorSize sensor_of(std::uint32_t width, std::uint32_t height) {
   return s;
 }
 
-// A float64 array owning `values`, shaped (values / surface, planes, height, width).
-nb::object owned_surfaces(std::vector<double>&& values, std::size_t planes, SensorSize sensor) {
-  const std::size_t per = planes * sensor.pixels();
-  auto* owned = new std::vector<double>(std::move(values));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
-  const std::size_t shape[4] = {per ? owned->size() / per : 0, planes, sensor.height, sensor.width};
-  return nb::cast(nb::ndarray<nb::numpy, double>(owned->data(), 4, shape, owner), nb::rv_policy::reference);
+// A float64 array owning `memory`, shaped (count, planes, height, width).
+nb::object owned_surfaces(ColumnMemory&& memory, std::size_t count, std::size_t planes, SensorSize sensor) {
+  auto* owned = new ColumnMemory(std::move(memory));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<ColumnMemory*>(p); });
+  const std::size_t shape[4] = {count, planes, sensor.height, sensor.width};
+  return nb::cast(nb::ndarray<nb::numpy, double>(static_cast<double*>(owned->data()), 4, shape, owner),
+                  nb::rv_policy::reference);
 }
 
 Slicing make_slicing(const std::string& kind, double value, double overlap, bool include_incomplete,
@@ -177,22 +178,23 @@ void stacked_histogram_into(const In<std::int64_t>& t, const In<std::uint16_t>& 
 }
 
 template <class T>
-void voxel_as(EventView events, const VoxelGridOptions& options, Out& out) {
+void voxel_as(EventView events, const VoxelGridOptions& options, Out& out, bool out_is_zeroed) {
   std::span<T> dst = out_span<T>(out, std::size_t{options.bins} * options.sensor.pixels(), "voxel_grid");
   nb::gil_scoped_release release;
-  voxel_grid<T>(events, options, dst);
+  if (out_is_zeroed) voxel_grid_into_zeroed<T>(events, options, dst);
+  else voxel_grid<T>(events, options, dst);
 }
 
 void voxel_grid_into(const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
                      const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned bins,
-                     const std::string& convention, bool all_on, bool normalize, Out out) {
+                     const std::string& convention, bool all_on, bool normalize, Out out, bool out_is_zeroed) {
   VoxelGridOptions options{sensor_of(width, height), bins, VoxelConvention::kE2vid,
                            all_on ? VoxelPolarity::kAllOn : VoxelPolarity::kSigned, normalize};
   if (convention == "tonic") options.convention = VoxelConvention::kTonic;
   else if (convention != "e2vid") throw std::invalid_argument("voxel_grid: unknown convention '" + convention + "' (e2vid, tonic)");
   const EventView events = view_of(t, x, y, p);
-  if (out.dtype() == nb::dtype<float>()) return voxel_as<float>(events, options, out);
-  if (out.dtype() == nb::dtype<double>()) return voxel_as<double>(events, options, out);
+  if (out.dtype() == nb::dtype<float>()) return voxel_as<float>(events, options, out, out_is_zeroed);
+  if (out.dtype() == nb::dtype<double>()) return voxel_as<double>(events, options, out, out_is_zeroed);
   throw std::invalid_argument("voxel_grid: output dtype must be float32 or float64");
 }
 
@@ -234,7 +236,8 @@ void bind_ops(nb::module_& m) {
           "RVT's stacked histogram of one window into out (uint8; out_is_zeroed: out holds zeros already).");
   ops.def("voxel_grid_into", &voxel_grid_into, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
           nb::arg("width"), nb::arg("height"), nb::arg("bins"), nb::arg("convention"), nb::arg("all_on"),
-          nb::arg("normalize"), nb::arg("out"), "The voxel grid of one window into out (float32 or float64).");
+          nb::arg("normalize"), nb::arg("out"), nb::arg("out_is_zeroed") = false,
+          "The voxel grid of one window into out (float32 or float64; out_is_zeroed: out holds zeros already).");
   ops.def(
       "rvt_time_window",
       [](const In<std::int64_t>& t, std::int64_t t_end, std::int64_t duration) {
@@ -360,13 +363,18 @@ void bind_ops(nb::module_& m) {
           [](HotsTimeSurfaces& s, const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
              const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities, bool finish) {
             const EventView events = view_of(t, x, y, p);
-            std::vector<double> out;
+            // Memory never written before (no zeros written first, as a vector would), room for
+            // finish()'s surface (at most one) too: its pages stay untouched when it is not made.
+            const std::size_t size = s.surface_size();
+            ColumnMemory memory((s.surfaces_completed_by(events) + (finish ? 1 : 0)) * size * sizeof(double));
+            std::span<double> out(static_cast<double*>(memory.data()), memory.bytes() / sizeof(double));
+            std::size_t count = 0;
             {
               nb::gil_scoped_release release;
-              s.add(events, out);
-              if (finish) s.finish(out);  // one array for a whole input: no concatenation
+              count = s.add_into(events, out);
+              if (finish) count += s.finish_into(out.subspan(count * size));  // one array for a whole input
             }
-            return owned_surfaces(std::move(out), polarities, SensorSize{width, height});
+            return owned_surfaces(std::move(memory), count, polarities, SensorSize{width, height});
           },
           nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"), nb::arg("width"), nb::arg("height"),
           nb::arg("polarities"), nb::arg("finish") = false,
@@ -374,9 +382,10 @@ void bind_ops(nb::module_& m) {
       .def(
           "finish",
           [](HotsTimeSurfaces& s, std::uint32_t width, std::uint32_t height, unsigned polarities) {
-            std::vector<double> out;
-            s.finish(out);
-            return owned_surfaces(std::move(out), polarities, SensorSize{width, height});
+            ColumnMemory memory(s.surfaces_at_finish() * s.surface_size() * sizeof(double));
+            const std::size_t count =
+                s.finish_into(std::span<double>(static_cast<double*>(memory.data()), memory.bytes() / sizeof(double)));
+            return owned_surfaces(std::move(memory), count, polarities, SensorSize{width, height});
           },
           nb::arg("width"), nb::arg("height"), nb::arg("polarities"),
           "The surfaces tonic still produces at the end of the input; then the object starts over.");

@@ -9,12 +9,42 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pixel_cells.hpp"
 
 namespace evlib::ops {
 namespace {
 constexpr std::uint64_t kTwoTo52 = std::uint64_t{1} << 52;
+}  // namespace
+
+namespace {
+
+// The least and greatest value (values not empty). Four running pairs: std::minmax_element keeps
+// one, whose compare-and-move chain costs two cycles per value; independent pairs overlap (and
+// vectorise where the ISA compares 64-bit integers).
+std::pair<std::int64_t, std::int64_t> min_max(std::span<const std::int64_t> values) {
+  std::int64_t lo[4], hi[4];
+  std::ranges::fill(lo, values[0]);
+  std::ranges::fill(hi, values[0]);
+  std::size_t i = 0;
+  for (; i + 4 <= values.size(); i += 4) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      lo[k] = std::min(lo[k], values[i + k]);
+      hi[k] = std::max(hi[k], values[i + k]);
+    }
+  }
+  for (; i < values.size(); ++i) {
+    lo[0] = std::min(lo[0], values[i]);
+    hi[0] = std::max(hi[0], values[i]);
+  }
+  return {std::min({lo[0], lo[1], lo[2], lo[3]}), std::max({hi[0], hi[1], hi[2], hi[3]})};
+}
+
 }  // namespace
 
 LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity) : sensor_(sensor), split_(split_polarity) {
@@ -41,17 +71,17 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
   if (out.size() != map_.size())
     throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
                                 std::to_string(map_.size()));
-  const auto [lo, hi] = std::ranges::minmax_element(map_);
-  if (*lo == *hi) {
+  const auto extremes = min_max(map_);  // no structured binding: lambdas below capture min
+  const std::int64_t min = extremes.first, max = extremes.second;
+  if (min == max) {
     std::ranges::fill(out, 0);
     return;
   }
-  const std::int64_t min = *lo;
-  const double alpha = 255.0 / static_cast<double>(*hi - min);
+  const double alpha = 255.0 / static_cast<double>(max - min);
   const auto scaled = [alpha](double since_min) {
     return static_cast<std::uint8_t>(std::clamp(since_min * alpha, 0.0, 255.0));
   };
-  const auto range = static_cast<std::uint64_t>(*hi) - static_cast<std::uint64_t>(min);
+  const auto range = static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(min);
   if (range >= kTwoTo52) {
     std::ranges::transform(map_, out.begin(), [&](std::int64_t t) { return scaled(static_cast<double>(t - min)); });
     return;
@@ -68,18 +98,44 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
 
 namespace {
 
-// Room for `more` values at the end of out. A large fresh block is asked for transparent huge
-// pages before it is first written: 4 KiB first-touch faults cost more than computing the
-// surfaces (as for event columns, src/core/column_memory.cpp). Only the 2 MiB-aligned pages
-// inside the block are advised; the advice changes no content.
-void reserve_surfaces(std::vector<double>& out, std::size_t more) {
+// Grows out by `more` values. A large fresh block is asked for transparent huge pages before it
+// is first written: 4 KiB first-touch faults cost more than computing the surfaces (as for event
+// columns, src/core/column_memory.cpp). Only the 2 MiB-aligned pages inside the block are
+// advised; the advice changes no content.
+void grow_surfaces(std::vector<double>& out, std::size_t more) {
   constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
   const std::size_t before = out.capacity();
   out.reserve(out.size() + more);
-  if (out.capacity() == before) return;
-  const auto begin = (reinterpret_cast<std::uintptr_t>(out.data() + out.size()) + kHugePage - 1) & ~(kHugePage - 1);
-  const auto end = reinterpret_cast<std::uintptr_t>(out.data() + out.capacity()) & ~(kHugePage - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  if (out.capacity() != before) {
+    const auto begin = (reinterpret_cast<std::uintptr_t>(out.data() + out.size()) + kHugePage - 1) & ~(kHugePage - 1);
+    const auto end = reinterpret_cast<std::uintptr_t>(out.data() + out.capacity()) & ~(kHugePage - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  }
+  out.resize(out.size() + more);
+}
+
+// Cells per block of emit(): a block's values (4 KiB) and its list of cells to compute stay in L1.
+constexpr std::size_t kSurfaceBlock = 512;
+// Surfaces from this size on are written with streaming stores: they bypass the caches, which
+// would otherwise fill with output and evict the table of ages and the memory being read.
+constexpr std::size_t kStreamedSurface = std::size_t{1} << 17;  // values (1 MiB)
+
+// Copies n values to dst; streamed: through non-temporal stores (dst is then not in the cache).
+void write_block(double* dst, const double* src, std::size_t n, bool streamed) {
+#if defined(__SSE2__)
+  if (streamed) {
+    std::size_t i = 0;
+    if (reinterpret_cast<std::uintptr_t>(dst) % 16 != 0) {
+      dst[0] = src[0];
+      i = 1;
+    }
+    for (; i + 2 <= n; i += 2) _mm_stream_pd(dst + i, _mm_loadu_pd(src + i));
+    if (i < n) dst[i] = src[i];
+    return;
+  }
+#endif
+  (void)streamed;
+  std::copy_n(src, n, dst);
 }
 
 }  // namespace
@@ -100,60 +156,124 @@ void HotsTimeSurfaces::reset() {
   emitted_ = 0;
 }
 
-void HotsTimeSurfaces::emit(std::vector<double>& out) {
+void HotsTimeSurfaces::emit(double* out) {
   // tonic: exp(-((i + 1) * dt + start - memory) / tau), the subtraction in float64.
   const auto end = static_cast<double>((window_ + 1) * options_.dt_us + start_);
   const double tau = options_.tau_us;
-  const std::size_t at = out.size();
-  out.resize(at + memory_.size());
   // The value depends on end - m alone (both whole numbers of µs below 2^53: the difference is
   // exact), so each age's exp is computed once and reused: the same expression on the same
   // double gives the same bits, and a window of a busy stream holds far fewer distinct ages
-  // than cells. Ages past the table, and never-fired cells (-inf: exp gives 0), are computed.
-  if (decay_.empty()) decay_.assign(std::min<std::size_t>(kDecayTable, 4 * memory_.size() + 1024), kUnknown);
-  const auto table_size = static_cast<double>(decay_.size());
+  // than cells. Ages past the table are computed; never-fired cells (-inf: exp gives +0) read 0.
+  if (decay_.empty()) {
+    decay_.assign(std::min<std::size_t>(kDecayTable, 4 * memory_.size() + 1024) + 2, kUnknown);
+    decay_.back() = 0.0;
+  }
+  const std::size_t table = decay_.size() - 2;  // decay_[table]: NaN, decay_[table + 1]: 0
+  const auto table_ages = static_cast<double>(table);
   double* decay = decay_.data();
-  std::ranges::transform(memory_, out.begin() + static_cast<std::ptrdiff_t>(at), [&](double m) {
-    const double age = end - m;
-    if (age >= 0.0 && age < table_size) {
-      double& v = decay[static_cast<std::size_t>(age)];
-      if (std::isnan(v)) v = std::exp(-age / tau);
-      return v;
+  const double* memory = memory_.data();
+  const bool streamed = memory_.size() >= kStreamedSurface;
+  // Per block, branch-free: each cell's slot (its age, or one of the two last slots) and the
+  // value there, listing the cells whose value is NaN (not yet computed); then the exp of those.
+  // Which cells need an exp is random in a busy stream: a branch per cell would mispredict.
+  alignas(64) double values[kSurfaceBlock];
+  std::uint32_t unknown[kSurfaceBlock];
+  for (std::size_t begin = 0, n = memory_.size(); begin < n; begin += kSurfaceBlock) {
+    const std::size_t m = std::min(kSurfaceBlock, n - begin);
+    const double* mem = memory + begin;
+    std::size_t pending = 0;
+    for (std::size_t j = 0; j < m; ++j) {
+      const double age = end - mem[j];  // > 0: memory holds times before the window's end, or -inf
+      // Written as a minimum, a signed conversion and an added flag, not as conditions: the
+      // compiler would make those branches.
+      const auto capped = static_cast<std::int64_t>(std::min(age, table_ages));
+      const std::size_t never_fired = age == std::numeric_limits<double>::infinity() ? 1 : 0;
+      const double v = decay[static_cast<std::size_t>(capped) + never_fired];
+      values[j] = v;
+      unknown[pending] = static_cast<std::uint32_t>(j);
+      pending += std::isnan(v) ? 1 : 0;
     }
-    return std::exp(-(end - m) / tau);
-  });
+    for (std::size_t k = 0; k < pending; ++k) {
+      const std::uint32_t j = unknown[k];
+      const double age = end - mem[j];
+      const double v = std::exp(-age / tau);
+      if (age < table_ages) decay[static_cast<std::size_t>(age)] = v;
+      values[j] = v;
+    }
+    write_block(out + begin, values, m, streamed);
+  }
+#if defined(__SSE2__)
+  if (streamed) _mm_sfence();  // the streamed values are visible to whoever reads out next
+#endif
   ++window_;
   ++emitted_;
 }
 
+void HotsTimeSurfaces::check_order(EventView events) const {
+  const auto t = events.t();
+  if (started_ && t[0] < last_t_)
+    throw std::invalid_argument("HOTS time surface: time decreases at event 0 of a batch");
+  if (const auto at = std::ranges::is_sorted_until(t); at != t.end())
+    throw std::invalid_argument("HOTS time surface: time decreases at event " + std::to_string(at - t.begin()) +
+                                " of a batch");
+}
+
+std::size_t HotsTimeSurfaces::surfaces_completed_by(EventView events) const {
+  if (events.empty()) return 0;
+  const std::int64_t start = started_ ? start_ : events.t()[0];
+  const std::int64_t window_end = start + (window_ + 1) * options_.dt_us;
+  const std::int64_t last = events.t()[events.size() - 1];
+  return last < window_end ? 0 : static_cast<std::size_t>((last - window_end) / options_.dt_us) + 1;
+}
+
+std::size_t HotsTimeSurfaces::surfaces_at_finish() const noexcept {
+  // tonic keeps the open window with include_incomplete when it starts before the last event,
+  // and always produces at least one window.
+  if (!started_) return 0;
+  const std::int64_t open_start = start_ + window_ * options_.dt_us;
+  return (options_.include_incomplete && open_start < last_t_) || emitted_ == 0 ? 1 : 0;
+}
+
 std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
+  if (events.empty()) return 0;
+  check_order(events);
+  const std::size_t at = out.size();
+  grow_surfaces(out, surfaces_completed_by(events) * memory_.size());
+  return add_into(events, std::span<double>(out).subspan(at));
+}
+
+std::size_t HotsTimeSurfaces::finish(std::vector<double>& out) {
+  const std::size_t at = out.size();
+  out.resize(at + surfaces_at_finish() * memory_.size());
+  return finish_into(std::span<double>(out).subspan(at));
+}
+
+std::size_t HotsTimeSurfaces::add_into(EventView events, std::span<double> out) {
   if (events.empty()) return 0;
   detail::require_columns(events, kColumnT | kColumnX | kColumnY | (options_.polarities == 2 ? kColumnP : 0u),
                           "HOTS time surface");
+  check_order(events);
+  const std::size_t count = surfaces_completed_by(events);
+  if (out.size() < count * memory_.size())
+    throw std::invalid_argument("HOTS time surface: the output holds " + std::to_string(out.size()) +
+                                " values, not " + std::to_string(count * memory_.size()));
   const std::int64_t* t = events.t().data();
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = options_.polarities == 2 ? events.p().data() : nullptr;
   const std::size_t plane = options_.sensor.pixels();
-  const std::size_t before = emitted_;
   if (!started_) {
     started_ = true;
     start_ = t[0];
-    last_t_ = t[0];
   }
   std::int64_t window_end = start_ + (window_ + 1) * options_.dt_us;
-  if (const std::int64_t last = t[events.size() - 1]; last >= window_end) {  // sorted: the surfaces to come
-    const auto windows = static_cast<std::size_t>((last - window_end) / options_.dt_us) + 1;
-    reserve_surfaces(out, windows * memory_.size());
-  }
+  double* next = out.data();
   for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    if (t[i] < last_t_)
-      throw std::invalid_argument("HOTS time surface: time decreases at event " + std::to_string(i) + " of a batch");
-    last_t_ = t[i];
     // An event at or past the open window's end proves that window complete (its end <= the
     // last time), so tonic keeps it.
     while (t[i] >= window_end) {
-      emit(out);
+      emit(next);
+      next += memory_.size();
       window_end += options_.dt_us;
     }
     const unsigned channel = p ? p[i] : 0u;
@@ -161,18 +281,16 @@ std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
       continue;
     memory_[channel * plane + std::size_t{y[i]} * options_.sensor.width + x[i]] = static_cast<double>(t[i]);
   }
-  return emitted_ - before;
+  last_t_ = t[events.size() - 1];
+  return count;
 }
 
-std::size_t HotsTimeSurfaces::finish(std::vector<double>& out) {
-  const std::size_t before = emitted_;
-  if (started_) {
-    // tonic keeps the open window with include_incomplete when it starts before the last event,
-    // and always produces at least one window.
-    const std::int64_t open_start = start_ + window_ * options_.dt_us;
-    if ((options_.include_incomplete && open_start < last_t_) || emitted_ == 0) emit(out);
-  }
-  const std::size_t count = emitted_ - before;
+std::size_t HotsTimeSurfaces::finish_into(std::span<double> out) {
+  const std::size_t count = surfaces_at_finish();
+  if (out.size() < count * memory_.size())
+    throw std::invalid_argument("HOTS time surface: the output holds " + std::to_string(out.size()) +
+                                " values, not " + std::to_string(count * memory_.size()));
+  if (count != 0) emit(out.data());
   reset();
   return count;
 }

@@ -194,3 +194,31 @@ def test_unknown_conventions_are_refused() -> None:
         ops.Refractory((4, 3), 10, convention="metavision")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="convention"):
         ops.voxel_grid(one_pixel(3), (4, 3), 2, convention="rvt")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("convention", ["e2vid", "tonic"])
+def test_voxel_grid_into_a_callers_array_overwrites_what_it_held(convention: str) -> None:
+    # Without out the kernel adds into a fresh np.zeros array as it is; a caller's array is
+    # zeroed first, whatever it held.
+    events, width, height = random_case(3)
+    fresh = ops.voxel_grid(events, (width, height), 4, convention=convention)
+    dirty = np.full_like(fresh, 7.5)
+    got = ops.voxel_grid(events, (width, height), 4, convention=convention, out=dirty)
+    assert got is dirty
+    np.testing.assert_array_equal(got, fresh)
+
+
+def test_time_surfaces_of_a_large_sensor_come_whole_from_the_kernels_buffer() -> None:
+    # 2 x 400 x 300 values per surface: written with streaming stores into memory the kernel
+    # allocates unwritten; a stream fed in batches gives the same bits.
+    rng = np.random.default_rng(5)
+    n = 20_000
+    events = {"t": np.cumsum(rng.integers(0, 20, n)).astype(np.int64), "x": rng.integers(0, 400, n).astype(np.uint16),
+              "y": rng.integers(0, 300, n).astype(np.uint16), "p": rng.integers(0, 2, n).astype(np.uint8)}
+    whole = ops.time_surface(events, (400, 300), 40_000, 15_000.0, include_incomplete=True)
+    assert whole.shape[0] >= 5 and whole.flags.c_contiguous and whole.flags.writeable
+    assert np.signbit(whole[0][whole[0] == 0]).sum() == 0  # never-fired cells are +0
+    stream = ops.TimeSurface((400, 300), 40_000, 15_000.0, include_incomplete=True)
+    pieces = [stream.add({k: v[i:i + 6000] for k, v in events.items()}) for i in range(0, n, 6000)]
+    pieces.append(stream.finish())
+    np.testing.assert_array_equal(np.concatenate(pieces).view(np.int64), whole.view(np.int64))

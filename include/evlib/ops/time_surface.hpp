@@ -46,23 +46,35 @@ class HotsTimeSurfaces {
  public:
   explicit HotsTimeSurfaces(HotsOptions options);
 
-  // Feeds events (non-decreasing t, also across calls: std::invalid_argument otherwise) and
-  // appends to out the surface of every window that these events complete, each
-  // polarities * height * width float64 values. Returns the number of surfaces appended.
+  // Feeds events (non-decreasing t, also across calls: std::invalid_argument otherwise, and then
+  // nothing changes) and appends to out the surface of every window that these events complete,
+  // each polarities * height * width float64 values. Returns the number of surfaces appended.
   std::size_t add(EventView events, std::vector<double>& out);
   // Appends the surfaces tonic would still produce at the end of the input; then reset().
   std::size_t finish(std::vector<double>& out);
   void reset();
 
+  // The same into a caller's buffer (e.g. one never written before, which a vector would first
+  // fill with zeros), written from its start: it must hold surfaces_completed_by(events)
+  // surfaces for add_into() and surfaces_at_finish() (0 or 1) for finish_into()
+  // (std::invalid_argument otherwise, before anything changes).
+  std::size_t add_into(EventView events, std::span<double> out);
+  std::size_t finish_into(std::span<double> out);
+  // How many surfaces add(events) would write (events in time order), and finish() now.
+  std::size_t surfaces_completed_by(EventView events) const;
+  std::size_t surfaces_at_finish() const noexcept;
+
   std::size_t surface_size() const noexcept { return memory_.size(); }
 
  private:
-  void emit(std::vector<double>& out);
+  void check_order(EventView events) const;
+  void emit(double* out);
 
   HotsOptions options_;
   std::vector<double> memory_;  // -inf: never fired (exp gives 0)
   // exp(-age / tau) by whole age in µs below 2^15 (256 KiB: a larger table misses the cache more
-  // than exp costs), NaN until computed (see emit()).
+  // than exp costs), NaN until computed, then two slots that emit() points the other cells to:
+  // NaN (an age past the table: computed) and 0 (a never-fired cell). See emit().
   static constexpr std::size_t kDecayTable = std::size_t{1} << 15;
   static constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> decay_;

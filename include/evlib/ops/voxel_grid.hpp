@@ -37,5 +37,9 @@ template <class T>
 void voxel_grid(EventView window, const VoxelGridOptions& options, std::span<T> out);
 template <class T>
 std::vector<T> voxel_grid(EventView window, const VoxelGridOptions& options);
+// The same into an output that holds zeros already (a fresh calloc block: pages the kernel
+// zeroed), which is not written with zeros a second time.
+template <class T>
+void voxel_grid_into_zeroed(EventView window, const VoxelGridOptions& options, std::span<T> out);
 
 }  // namespace evlib::ops

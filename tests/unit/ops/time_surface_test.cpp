@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -156,6 +157,80 @@ TEST(HotsTimeSurface, every_value_is_the_direct_exp_of_its_age_also_past_the_tab
     for (std::size_t c = 0; c < cells; ++c)
       ASSERT_EQ(surfaces[k * cells + c], std::exp(-(static_cast<double>(end) - last[c]) / o.tau_us)) << "window " << k;
   }
+}
+
+// The value tonic gives cell c after window k of events e: exp(-(end_k - last time) / tau), +0
+// where no event came yet (the definition, computed directly).
+std::vector<double> hots_by_definition(const Events& e, const HotsOptions& o, std::size_t surfaces) {
+  const std::size_t cells = o.polarities * o.sensor.pixels();
+  std::vector<double> last(cells, -INFINITY), out;
+  std::size_t event = 0;
+  for (std::size_t k = 0; k < surfaces; ++k) {
+    const std::int64_t end = e.t.front() + static_cast<std::int64_t>(k + 1) * o.dt_us;
+    for (; event < e.size() && e.t[event] < end; ++event)
+      last[(o.polarities == 2 ? e.p[event] : 0u) * o.sensor.pixels() + e.y[event] * o.sensor.width + e.x[event]] =
+          static_cast<double>(e.t[event]);
+    for (std::size_t c = 0; c < cells; ++c) out.push_back(std::exp(-(static_cast<double>(end) - last[c]) / o.tau_us));
+  }
+  return out;
+}
+
+TEST(HotsTimeSurface, a_large_surface_written_by_streaming_stores_is_exact_and_never_fired_cells_are_plus_zero) {
+  // 2 x 300 x 250 cells (past the size written with streaming stores, and not a multiple of the
+  // cells computed per block); few events, so most cells never fire and a few ages repeat.
+  const SensorSize sensor{300, 250};
+  const Events e = testing::random_events(4000, sensor, 11, 300);
+  const HotsOptions o{.sensor = sensor, .dt_us = 50'000, .tau_us = 40'000.0, .include_incomplete = true};
+  const auto surfaces = hots_time_surfaces(e.view(), o);
+  const std::size_t cells = 2 * sensor.pixels();
+  ASSERT_EQ(surfaces.size() % cells, 0u);
+  ASSERT_GE(surfaces.size() / cells, 10u);
+  const auto expected = hots_by_definition(e, o, surfaces.size() / cells);
+  std::size_t zeros = 0;
+  for (std::size_t i = 0; i < surfaces.size(); ++i) {
+    ASSERT_EQ(std::bit_cast<std::uint64_t>(surfaces[i]), std::bit_cast<std::uint64_t>(expected[i])) << "value " << i;
+    zeros += surfaces[i] == 0.0 ? 1 : 0;
+  }
+  EXPECT_GT(zeros, surfaces.size() / 2);  // never-fired cells: +0, the sign checked bit for bit above
+}
+
+TEST(HotsTimeSurface, a_callers_buffer_sized_by_the_counts_gets_the_same_surfaces_as_a_vector) {
+  const SensorSize sensor{9, 7};
+  const Events e = testing::random_events(6000, sensor, 5, 30);
+  for (const bool incomplete : {false, true}) {
+    const HotsOptions o{.sensor = sensor, .dt_us = 1500, .tau_us = 900.0, .include_incomplete = incomplete};
+    const auto whole = hots_time_surfaces(e.view(), o);
+    HotsTimeSurfaces stream(o);
+    std::vector<double> pieces;
+    const auto cuts = testing::random_cuts(e.size(), 4);
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+      const EventView batch = e.view().slice(cuts[i], cuts[i + 1]);
+      const std::size_t count = stream.surfaces_completed_by(batch);
+      std::vector<double> buffer(count * stream.surface_size(), -1.0);
+      EXPECT_EQ(stream.add_into(batch, buffer), count);
+      pieces.insert(pieces.end(), buffer.begin(), buffer.end());
+    }
+    std::vector<double> last(stream.surfaces_at_finish() * stream.surface_size());
+    EXPECT_EQ(stream.finish_into(last), last.size() / stream.surface_size());
+    pieces.insert(pieces.end(), last.begin(), last.end());
+    EXPECT_EQ(pieces, whole) << "include_incomplete " << incomplete;
+  }
+}
+
+TEST(HotsTimeSurface, a_buffer_too_small_or_a_time_going_back_is_refused_before_anything_changes) {
+  HotsTimeSurfaces stream(hots());
+  Events e;
+  e.add(10, 0, 0);
+  e.add(250, 1, 0);
+  e.add(240, 2, 0);  // back in time: refused as a whole
+  std::vector<double> out;
+  EXPECT_THROW(stream.add(e.view(), out), std::invalid_argument);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(stream.surfaces_at_finish(), 0u);  // nothing was taken in
+  std::vector<double> small(stream.surface_size());  // the first two events complete two windows
+  EXPECT_THROW(stream.add_into(e.view().slice(0, 2), small), std::invalid_argument);
+  EXPECT_EQ(stream.add(e.view().slice(0, 2), out), 2u);
+  EXPECT_EQ(out, hots_by_definition(e, hots(), 2));
 }
 
 TEST(HotsTimeSurface, empty_input_gives_no_surface_and_an_empty_map_stays_zero) {
