@@ -17,6 +17,7 @@
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/render/time_decay.hpp"
 #include "ops/float_order.hpp"
+#include "ops/pixel_cells.hpp"
 #include "render/rgb_pixels.hpp"
 
 namespace evlib::render {
@@ -86,7 +87,7 @@ inline std::uint8_t converted_level(float v, float alpha, float beta) {
 }  // namespace
 
 DvAccumulator::DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions options)
-    : sensor_(sensor), options_(options), cells_(sensor.pixels(), Cell{options.neutral_potential, kNeverTouched}) {
+    : sensor_(sensor), options_(options), cells_(sensor.pixels(), Cell{options.neutral_potential, 0}) {
   ops::detail::require_sensor(sensor, "accumulator");
   if (!(options.max_potential > options.min_potential))
     throw InvalidArgument("accumulator: the maximum potential must exceed the minimum");
@@ -125,6 +126,8 @@ void DvAccumulator::rebase(std::int64_t low) {
     const std::int64_t time = code == kFarTime ? far_times_.at(i) : time_base_ + code;
     if (time >= low && static_cast<std::uint64_t>(time) - static_cast<std::uint64_t>(low) < kTimeSpan) {
       cells_[i].time = static_cast<std::uint32_t>(time - low);
+    } else if (time == 0) {
+      cells_[i].time = kNeverTouched;  // dv's initial time, out of range: not one map entry per pixel
     } else {
       cells_[i].time = kFarTime;
       far.emplace(i, time);
@@ -251,12 +254,7 @@ void DvAccumulator::accumulate_events(EventView events) {
   const float low = options_.min_potential, high = options_.max_potential;
   const Decay decayed{options_.neutral_potential, options_.decay_param, exp_factor_.data()};
   const ops::SensorSize sensor = sensor_;
-  for (std::size_t k = 0; k < n; ++k) {
-    if (const std::size_t a = k + kPrefetchAhead; a < n && sensor.contains(x[a], y[a]))
-      __builtin_prefetch(cells + std::size_t{y[a]} * width + x[a], 1);
-    if (!sensor.contains(x[k], y[k])) [[unlikely]]
-      continue;
-    const std::size_t i = std::size_t{y[k]} * width + x[k];
+  const auto one_event = [&](std::size_t k, std::size_t i) {
     Cell& cell = cells[i];
     const std::int64_t now = t[k] - base;  // in [0, kTimeSpan): accumulate() rebased
     const std::uint32_t code = cell.time;
@@ -267,6 +265,32 @@ void DvAccumulator::accumulate_events(EventView events) {
     const float v = decayed.operator()<kLinear>(cell.potential, elapsed);
     cell.time = static_cast<std::uint32_t>(now);
     cell.potential = std::min(std::max(v + contribution[p[k] != 0], low), high);
+  };
+  if (sensor.pixels() >= ops::detail::kNoCell) {  // pixel indices past 32 bits
+    for (std::size_t k = 0; k < n; ++k) {
+      if (const std::size_t a = k + kPrefetchAhead; a < n && sensor.contains(x[a], y[a]))
+        __builtin_prefetch(cells + std::size_t{y[a]} * width + x[a], 1);
+      if (sensor.contains(x[k], y[k])) [[likely]]
+        one_event(k, std::size_t{y[k]} * width + x[k]);
+    }
+    return;
+  }
+  // The pixels of a block of events and of the kPrefetchAhead after it, computed first
+  // (branch-free and vectorised, ops/pixel_cells.hpp; kNoCell off the sensor): the event loop
+  // then prefetches without bounds checks of its own.
+  constexpr std::size_t kBlock = 1024;
+  alignas(64) std::uint32_t pixel[kBlock + kPrefetchAhead];
+  const ops::detail::CellLayout layout{sensor, sensor.width, sensor.height, 0, 0};
+  for (std::size_t begin = 0; begin < n; begin += kBlock) {
+    const std::size_t m = std::min(kBlock, n - begin), known = std::min(kBlock + kPrefetchAhead, n - begin);
+    ops::detail::pixel_cells<false, false>(x + begin, y + begin, nullptr, known, layout, pixel);
+    std::fill(pixel + known, pixel + m + kPrefetchAhead, 0u);  // past the events: a harmless prefetch
+    for (std::size_t j = 0; j < m; ++j) {
+      // A prefetch never faults: kNoCell's address, off the array, is only a wasted hint.
+      __builtin_prefetch(cells + pixel[j + kPrefetchAhead], 1);
+      if (pixel[j] != ops::detail::kNoCell) [[likely]]
+        one_event(begin + j, pixel[j]);
+    }
   }
 }
 

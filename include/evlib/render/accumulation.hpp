@@ -84,7 +84,7 @@ class DvAccumulator {
     float potential;
     std::uint32_t time;
   };
-  static constexpr std::uint32_t kNeverTouched = 0xFFFFFFFF;  // decay time 0, dv's initial one
+  static constexpr std::uint32_t kNeverTouched = 0xFFFFFFFF;  // decay time 0 (dv's initial one) out of range
   static constexpr std::uint32_t kFarTime = 0xFFFFFFFE;       // decay time in far_times_
   static constexpr std::uint32_t kTimeSpan = 0xFFFFFFFE;      // relative times: [0, kTimeSpan)
 
