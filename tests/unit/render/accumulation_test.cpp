@@ -20,6 +20,17 @@ namespace {
 
 using testing::Events;
 
+// dv-processing's decay of a potential `last` over `elapsed` µs, by its rule (std::exp).
+float reference_decay(float last, std::int64_t elapsed, const DvAccumulatorOptions& d, bool linear) {
+  const float neutral = d.neutral_potential;
+  if (linear) {
+    const auto step = static_cast<float>(static_cast<double>(elapsed) * d.decay_param);
+    return last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
+  }
+  const float product = (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(d.decay_param));
+  return ops::detail::rounded(product) + neutral;  // no fused multiply-add, as dv-processing
+}
+
 // The levels of one frame by the documented rules, kept across frames for the decay modes.
 class ReferenceLevels {
  public:
@@ -33,15 +44,7 @@ class ReferenceLevels {
     const DvAccumulatorOptions& d = options_.decay;
     const bool linear = options_.mode == Mode::kLinearDecay;
     const auto decay = [&](std::size_t i, std::int64_t t) {
-      const float last = potential_[i], neutral = d.neutral_potential;
-      const std::int64_t elapsed = t - decay_time_[i];
-      if (linear) {
-        const auto step = static_cast<float>(static_cast<double>(elapsed) * d.decay_param);
-        potential_[i] = last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
-      } else {
-        const float product = (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(d.decay_param));
-        potential_[i] = ops::detail::rounded(product) + neutral;  // no fused multiply-add, as dv-processing
-      }
+      potential_[i] = reference_decay(potential_[i], t - decay_time_[i], d, linear);
       decay_time_[i] = t;
     };
     std::vector<int> net(pixels, 0);
@@ -176,15 +179,7 @@ TEST(DvAccumulator, potentials_are_exact_over_times_too_far_apart_for_one_time_b
       std::vector<float> potential(sensor.pixels(), options.neutral_potential);
       std::vector<std::int64_t> decay_time(sensor.pixels(), 0);
       const auto decay = [&](std::size_t i, std::int64_t t) {
-        const float last = potential[i], neutral = options.neutral_potential;
-        const std::int64_t elapsed = t - decay_time[i];
-        if (linear) {
-          const auto step = static_cast<float>(static_cast<double>(elapsed) * options.decay_param);
-          potential[i] = last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
-        } else {
-          const float product = (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(options.decay_param));
-          potential[i] = ops::detail::rounded(product) + neutral;
-        }
+        potential[i] = reference_decay(potential[i], t - decay_time[i], options, linear);
         decay_time[i] = t;
       };
       std::vector<std::uint8_t> gray(sensor.pixels());
