@@ -461,8 +461,10 @@ void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
 
 using ColorTable = std::array<std::uint32_t, 256>;
 using detail::store_rgb;
-using detail::store_rgb8;
 using detail::vector_end;
+#ifdef __AVX2__
+using detail::store_rgb8;
+#endif
 
 // kCounts: the processing layer's event frame (OFF plane, ON plane) over pieces of events whose
 // pixels are prefetched first, so that their misses overlap (the 3.7 MB of counts at 1280x720
