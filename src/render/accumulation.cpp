@@ -17,7 +17,7 @@
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/render/time_decay.hpp"
 #include "ops/float_order.hpp"
-#include "ops/pixel_cells.hpp"
+#include "render/prefetched_pixels.hpp"
 #include "render/rgb_pixels.hpp"
 
 namespace evlib::render {
@@ -68,10 +68,6 @@ std::string_view mode_name(Mode mode) {
 
 namespace {
 
-// Events ahead whose pixel is prefetched (decay modes, time surface): a frame's pixels are spread
-// over 7-11 MiB at 1280x720, beyond the core's own caches; many misses in flight instead of one
-// at a time. 16 ahead gave 65, 48 about 100, 96-160 about 140 M events/s (exp-decay, 1280x720).
-constexpr std::size_t kPrefetchAhead = 128;
 
 // Elapsed times below this are decayed with a looked-up factor: a frame's events are at most a
 // frame period (33 333 µs at 30 fps) after their pixel's last decay when the decay is
@@ -245,7 +241,6 @@ void DvAccumulator::accumulate_events(EventView events) {
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = events.p().data();
   const std::size_t n = events.size();
-  const std::size_t width = sensor_.width;
   Cell* cells = cells_.data();
   const std::int64_t base = time_base_;
   // OFF then ON, indexed by the polarity: a branch on it would be mispredicted half the time.
@@ -254,7 +249,8 @@ void DvAccumulator::accumulate_events(EventView events) {
   const float low = options_.min_potential, high = options_.max_potential;
   const Decay decayed{options_.neutral_potential, options_.decay_param, exp_factor_.data()};
   const ops::SensorSize sensor = sensor_;
-  const auto one_event = [&](std::size_t k, std::size_t i) {
+  // Captured by value: the loop keeps them in registers.
+  const auto one_event = [=, this](std::size_t k, std::size_t i) {
     Cell& cell = cells[i];
     const std::int64_t now = t[k] - base;  // in [0, kTimeSpan): accumulate() rebased
     const std::uint32_t code = cell.time;
@@ -266,32 +262,7 @@ void DvAccumulator::accumulate_events(EventView events) {
     cell.time = static_cast<std::uint32_t>(now);
     cell.potential = std::min(std::max(v + contribution[p[k] != 0], low), high);
   };
-  if (sensor.pixels() >= ops::detail::kNoCell) {  // pixel indices past 32 bits
-    for (std::size_t k = 0; k < n; ++k) {
-      if (const std::size_t a = k + kPrefetchAhead; a < n && sensor.contains(x[a], y[a]))
-        __builtin_prefetch(cells + std::size_t{y[a]} * width + x[a], 1);
-      if (sensor.contains(x[k], y[k])) [[likely]]
-        one_event(k, std::size_t{y[k]} * width + x[k]);
-    }
-    return;
-  }
-  // The pixels of a block of events and of the kPrefetchAhead after it, computed first
-  // (branch-free and vectorised, ops/pixel_cells.hpp; kNoCell off the sensor): the event loop
-  // then prefetches without bounds checks of its own.
-  constexpr std::size_t kBlock = 1024;
-  alignas(64) std::uint32_t pixel[kBlock + kPrefetchAhead];
-  const ops::detail::CellLayout layout{sensor, sensor.width, sensor.height, 0, 0};
-  for (std::size_t begin = 0; begin < n; begin += kBlock) {
-    const std::size_t m = std::min(kBlock, n - begin), known = std::min(kBlock + kPrefetchAhead, n - begin);
-    ops::detail::pixel_cells<false, false>(x + begin, y + begin, nullptr, known, layout, pixel);
-    std::fill(pixel + known, pixel + m + kPrefetchAhead, 0u);  // past the events: a harmless prefetch
-    for (std::size_t j = 0; j < m; ++j) {
-      // A prefetch never faults: kNoCell's address, off the array, is only a wasted hint.
-      __builtin_prefetch(cells + pixel[j + kPrefetchAhead], 1);
-      if (pixel[j] != ops::detail::kNoCell) [[likely]]
-        one_event(begin + j, pixel[j]);
-    }
-  }
+  detail::for_each_pixel_prefetched(x, y, n, sensor, [cells](std::size_t i) { return cells + i; }, one_event);
 }
 
 void DvAccumulator::accumulate(EventView events) {
@@ -446,17 +417,12 @@ void paint_last(EventView events, ops::SensorSize sensor, std::uint8_t* levels) 
 
 void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
   const std::int64_t* t = events.t().data();
-  const std::uint16_t* x = events.x().data();
-  const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = events.p().data();
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    if (const std::size_t a = i + kPrefetchAhead; a < n && sensor.contains(x[a], y[a]))
-      __builtin_prefetch(last + std::size_t{y[a]} * sensor.width + x[a], 1);
-    if (!sensor.contains(x[i], y[i])) [[unlikely]]
-      continue;
-    last[std::size_t{y[i]} * sensor.width + x[i]] =
-        static_cast<std::int64_t>(static_cast<std::uint64_t>(t[i]) << 1) | (p[i] != 0);
-  }
+  detail::for_each_pixel_prefetched(
+      events.x().data(), events.y().data(), events.size(), sensor, [last](std::size_t i) { return last + i; },
+      [=](std::size_t k, std::size_t i) {
+        last[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(t[k]) << 1) | (p[k] != 0);
+      });
 }
 
 using ColorTable = std::array<std::uint32_t, 256>;
