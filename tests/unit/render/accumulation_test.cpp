@@ -1,6 +1,6 @@
 // FrameAccumulator's frames against a pixel-by-pixel reference written from the rules of
 // docs/rendering.md "Modes": the fast paths (colour tables stored eight pixels at a time, state
-// reset as it is read, looked-up exp factors, four-pixel synchronous decay, prefetching) must
+// reset as it is read, looked-up exp factors, eight-pixel synchronous decay, prefetching) must
 // give exactly these pixels, also on sizes that are not a multiple of the vector width or of a
 // block, over several frames (the decay modes' state carried across), with events outside the
 // sensor.
