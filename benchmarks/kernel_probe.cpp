@@ -37,6 +37,7 @@
 #include "evlib/ops/stcf.hpp"
 #include "evlib/ops/voxel_grid.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/render/accumulation.hpp"
 #include "evlib/scan.hpp"
 #include "evlib/writer.hpp"
 #include "formats/prophesee/dat.hpp"
@@ -409,6 +410,43 @@ struct FastDecayOnProbeSensor : evlib::ops::FastDecayFilter {
 };
 Result ops_fast_decay(std::size_t n) { return filter_kernel<FastDecayOnProbeSensor>("fast-decay filter", n); }
 
+// A rendering mode over the scene at 1280x720 (its own sensor: the per-event work reads and
+// writes pixel state of that size), the events in 2 frames (the per-frame pass over every pixel would otherwise outweigh the events), each added in two pieces and
+// rendered to RGB. The last frame must show something other than the background.
+Result render_mode(evlib::render::Mode mode, std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const evlib::ops::SensorSize sensor{1280, 720};
+  evlib::render::ModeOptions options;
+  options.mode = mode;
+  options.decay.synchronous_decay = true;  // as `evlib render`
+  options.decay.decay_param = mode == evlib::render::Mode::kLinearDecay ? 1e-4 : 10'000;
+  evlib::render::FrameAccumulator accumulator(sensor, options);
+  std::vector<std::uint8_t> rgb(3 * sensor.pixels(), 0), background(3 * sensor.pixels(), 0);
+  constexpr std::size_t kFrames = 2;
+  {
+    evlib::render::FrameAccumulator empty(sensor, options);
+    empty.render(0, 10'000, background);
+  }
+  {
+    Measured m;
+    for (std::size_t f = 0; f < kFrames; ++f) {
+      const std::size_t begin = n * f / kFrames, end = n * (f + 1) / kFrames, middle = (begin + end) / 2;
+      accumulator.begin_window();
+      accumulator.add(src.view().slice(begin, middle));
+      accumulator.add(src.view().slice(middle, end));
+      accumulator.render(src.t()[begin], src.t()[end - 1] + 1, rgb);
+    }
+  }
+  if (rgb == background) fail(std::string(evlib::render::mode_name(mode)) + ": the last frame is all background");
+  return {n, 0};
+}
+Result render_last(std::size_t n) { return render_mode(evlib::render::Mode::kLastEvent, n); }
+Result render_counts(std::size_t n) { return render_mode(evlib::render::Mode::kCounts, n); }
+Result render_time_surface(std::size_t n) { return render_mode(evlib::render::Mode::kTimeSurface, n); }
+Result render_exp_decay(std::size_t n) { return render_mode(evlib::render::Mode::kExponentialDecay, n); }
+Result render_linear_decay(std::size_t n) { return render_mode(evlib::render::Mode::kLinearDecay, n); }
+Result render_time_decay(std::size_t n) { return render_mode(evlib::render::Mode::kTimeDecay, n); }
+
 const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
   static const std::map<std::string, std::function<Result(std::size_t)>> k = {
       {"evt3_decode", evt3_decode},   {"evt2_decode", evt2_decode},
@@ -425,6 +463,12 @@ const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
       {"ops_background_activity", ops_background_activity},
       {"ops_stcf", ops_stcf},
       {"ops_fast_decay", ops_fast_decay},
+      {"render_last", render_last},
+      {"render_counts", render_counts},
+      {"render_time_surface", render_time_surface},
+      {"render_exp_decay", render_exp_decay},
+      {"render_linear_decay", render_linear_decay},
+      {"render_time_decay", render_time_decay},
   };
   return k;
 }

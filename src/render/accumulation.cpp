@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
+#include <utility>
 
 #ifdef __AVX2__
 #include <immintrin.h>
@@ -15,6 +17,8 @@
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/render/time_decay.hpp"
 #include "ops/float_order.hpp"
+#include "render/prefetched_pixels.hpp"
+#include "render/rgb_pixels.hpp"
 
 namespace evlib::render {
 
@@ -64,10 +68,6 @@ std::string_view mode_name(Mode mode) {
 
 namespace {
 
-// Events ahead whose pixel is prefetched (decay modes, time surface): a frame's pixels are spread
-// over 7-11 MiB at 1280x720, beyond the core's own caches; many misses in flight instead of one
-// at a time. 16 ahead gave 65, 48 about 100, 96-160 about 140 M events/s (exp-decay, 1280x720).
-constexpr std::size_t kPrefetchAhead = 128;
 
 // Elapsed times below this are decayed with a looked-up factor: a frame's events are at most a
 // frame period (33 333 µs at 30 fps) after their pixel's last decay when the decay is
@@ -83,10 +83,7 @@ inline std::uint8_t converted_level(float v, float alpha, float beta) {
 }  // namespace
 
 DvAccumulator::DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions options)
-    : sensor_(sensor),
-      options_(options),
-      potential_(sensor.pixels(), options.neutral_potential),
-      decay_time_(sensor.pixels(), 0) {
+    : sensor_(sensor), options_(options), cells_(sensor.pixels(), Cell{options.neutral_potential, 0}) {
   ops::detail::require_sensor(sensor, "accumulator");
   if (!(options.max_potential > options.min_potential))
     throw InvalidArgument("accumulator: the maximum potential must exceed the minimum");
@@ -103,9 +100,42 @@ DvAccumulator::DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions option
   beta_ = static_cast<float>(-options.min_potential * (255.0 / range));
 }
 
-std::vector<float> DvAccumulator::potentials() const { return potential_; }
+std::vector<float> DvAccumulator::potentials() const {
+  std::vector<float> out(cells_.size());
+  for (std::size_t i = 0; i < cells_.size(); ++i) out[i] = cells_[i].potential;
+  return out;
+}
+
+std::int64_t DvAccumulator::special_time(std::size_t pixel, std::uint32_t code) const {
+  return code == kNeverTouched ? 0 : far_times_.at(pixel);
+}
+
+bool DvAccumulator::representable(std::int64_t low, std::int64_t high) const noexcept {
+  return low >= time_base_ && static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(time_base_) < kTimeSpan;
+}
+
+void DvAccumulator::rebase(std::int64_t low) {
+  std::unordered_map<std::size_t, std::int64_t> far;
+  for (std::size_t i = 0; i < cells_.size(); ++i) {
+    const std::uint32_t code = cells_[i].time;
+    if (code == kNeverTouched) continue;
+    const std::int64_t time = code == kFarTime ? far_times_.at(i) : time_base_ + code;
+    if (time >= low && static_cast<std::uint64_t>(time) - static_cast<std::uint64_t>(low) < kTimeSpan) {
+      cells_[i].time = static_cast<std::uint32_t>(time - low);
+    } else if (time == 0) {
+      cells_[i].time = kNeverTouched;  // dv's initial time, out of range: not one map entry per pixel
+    } else {
+      cells_[i].time = kFarTime;
+      far.emplace(i, time);
+    }
+  }
+  far_times_.swap(far);
+  time_base_ = low;
+}
 
 namespace {
+
+using Cell = DvAccumulator::Cell;
 
 // One pixel's decay, with its parameters held in locals of the loops that call it (members
 // would be reloaded after every store to a float potential, which may alias them).
@@ -119,7 +149,10 @@ struct Decay {
     if constexpr (kLinear) {
       // dv: static_cast<float>(static_cast<double>(time - lastDecayTime) * decayParam_)
       const float step = static_cast<float>(static_cast<double>(elapsed) * param);
-      return last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
+      // Both sides computed, one selected: whether a potential lies above the neutral one does
+      // not follow a pattern a branch predictor could learn.
+      const float down = std::max(last - step, neutral), up = std::min(last + step, neutral);
+      return last >= neutral ? down : up;
     } else {
       // dv: (last - neutral) * expf(-(float)(time - lastDecayTime) / (float)decayParam_) + neutral,
       // the product rounded before the sum as in dv's build (no fused multiply-add).
@@ -130,50 +163,74 @@ struct Decay {
     }
   }
 
-  // Every pixel of [begin, end) decayed to `now` (dv's synchronous decay), four at a time where
-  // the vector arithmetic is the scalar one: std::max(a, b) is _mm_max_ps(b, a) (the same
-  // operand on ties), the elapsed times converted to double exactly below 2^52.
-  template <bool kLinear>
-  void decay_all(float* potential, std::int64_t* decay_time, std::size_t begin, std::size_t end, std::int64_t now) const {
+  // Every cell of [begin, end) decayed to `now` (dv's synchronous decay), `now` relative to the
+  // cells' base; special times (decay_time(i, code)) go one by one. Eight at a time where the
+  // vector arithmetic is the scalar one: std::max(a, b) is _mm256_max_ps(b, a) (the same operand
+  // on ties), the elapsed times below 2^31 converted to double exactly.
+  template <bool kLinear, typename SpecialTime>
+  void decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
+                 const SpecialTime& special_time) const {
+    const auto one_cell = [&](std::size_t j) {
+      const std::uint32_t code = cells[j].time;
+      const std::int64_t elapsed = code < DvAccumulator::kFarTime ? std::int64_t{now} - code : base + now - special_time(j, code);
+      cells[j].potential = operator()<kLinear>(cells[j].potential, elapsed);
+      cells[j].time = now;
+    };
     std::size_t i = begin;
 #ifdef __AVX2__
-    const __m256i now4 = _mm256_set1_epi64x(now);
-    const __m256i limit = _mm256_set1_epi64x(kLinear ? std::int64_t{1} << 52 : std::int64_t{kExpFactors});
-    const __m128 neutral4 = _mm_set1_ps(neutral);
-    for (; i + 4 <= end; i += 4) {
-      auto* time4 = reinterpret_cast<__m256i*>(decay_time + i);
-      const __m256i elapsed = _mm256_sub_epi64(now4, _mm256_loadu_si256(time4));
-      const __m256i in_range = _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), elapsed),
-                                                   _mm256_cmpgt_epi64(limit, elapsed));
+    const __m256i now8 = _mm256_set1_epi32(static_cast<int>(now));
+    // Elapsed times below this take the vector path (unsigned): the exp table's, or 2^31.
+    const __m256i below = _mm256_set1_epi32(static_cast<int>(kLinear ? 0x7FFFFFFFu : std::uint32_t{kExpFactors - 1}));
+    const __m256 neutral8 = _mm256_set1_ps(neutral);
+    for (; i + 8 <= end; i += 8) {
+      // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
+      // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
+      auto* cells_a = reinterpret_cast<float*>(cells + i);
+      auto* cells_b = reinterpret_cast<float*>(cells + i + 4);
+      const __m256 a = _mm256_loadu_ps(cells_a), b = _mm256_loadu_ps(cells_b);
+      const __m256 last = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+      const __m256i time = _mm256_castps_si256(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+      const __m256i elapsed = _mm256_sub_epi32(now8, time);
+      // time <= now (the codes are above any now) and elapsed <= below, both unsigned.
+      const __m256i in_range = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(time, now8), now8),
+                                                _mm256_cmpeq_epi32(_mm256_min_epu32(elapsed, below), elapsed));
       if (_mm256_movemask_epi8(in_range) != -1) [[unlikely]] {
-        for (std::size_t j = i; j < i + 4; ++j) potential[j] = operator()<kLinear>(potential[j], now - decay_time[j]);
-      } else {
-        const __m128 last = _mm_loadu_ps(potential + i);
-        __m128 v;
-        if constexpr (kLinear) {
-          const __m256d two52 = _mm256_set1_pd(0x1p52);
-          const __m256d e = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(elapsed, _mm256_castpd_si256(two52))), two52);
-          const __m128 step = _mm256_cvtpd_ps(_mm256_mul_pd(e, _mm256_set1_pd(param)));
-          const __m128 down = _mm_max_ps(neutral4, _mm_sub_ps(last, step));
-          const __m128 up = _mm_min_ps(neutral4, _mm_add_ps(last, step));
-          v = _mm_blendv_ps(up, down, _mm_cmpge_ps(last, neutral4));
-        } else {
-          const __m128 factor = _mm256_i64gather_ps(exp_factors, elapsed, 4);
-          __m128 product = _mm_mul_ps(_mm_sub_ps(last, neutral4), factor);
-          asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
-          v = _mm_add_ps(product, neutral4);
-        }
-        _mm_storeu_ps(potential + i, v);
+        for (std::size_t j = i; j < i + 8; ++j) one_cell(j);
+        continue;
       }
-      _mm256_storeu_si256(time4, now4);
+      __m256 v;
+      if constexpr (kLinear) {
+        const __m256d param4 = _mm256_set1_pd(param);
+        const __m128 step_low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(elapsed)), param4));
+        const __m128 step_high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(elapsed, 1)), param4));
+        const __m256 step = _mm256_set_m128(step_high, step_low);
+        const __m256 down = _mm256_max_ps(neutral8, _mm256_sub_ps(last, step));
+        const __m256 up = _mm256_min_ps(neutral8, _mm256_add_ps(last, step));
+        v = _mm256_blendv_ps(up, down, _mm256_cmp_ps(last, neutral8, _CMP_GE_OQ));
+      } else {
+        const __m256 factor = _mm256_i32gather_ps(exp_factors, elapsed, 4);
+        __m256 product = _mm256_mul_ps(_mm256_sub_ps(last, neutral8), factor);
+        asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
+        v = _mm256_add_ps(product, neutral8);
+      }
+      const __m256 now_f = _mm256_castsi256_ps(now8);
+      _mm256_storeu_ps(cells_a, _mm256_unpacklo_ps(v, now_f));
+      _mm256_storeu_ps(cells_b, _mm256_unpackhi_ps(v, now_f));
     }
 #endif
-    for (; i < end; ++i) {
-      potential[i] = operator()<kLinear>(potential[i], now - decay_time[i]);
-      decay_time[i] = now;
-    }
+    for (; i < end; ++i) one_cell(i);
   }
 };
+
+// The lowest and highest of `count` times (they need not be in order).
+std::pair<std::int64_t, std::int64_t> time_range(const std::int64_t* t, std::size_t count) {
+  std::int64_t low = t[0], high = t[0];
+  for (std::size_t k = 1; k < count; ++k) low = std::min(low, t[k]), high = std::max(high, t[k]);
+  return {low, high};
+}
+
+// Events handled with one time base: their time range found first.
+constexpr std::size_t kTimePiece = std::size_t{1} << 16;
 
 }  // namespace
 
@@ -184,35 +241,46 @@ void DvAccumulator::accumulate_events(EventView events) {
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = events.p().data();
   const std::size_t n = events.size();
-  const std::size_t width = sensor_.width;
-  float* potential = potential_.data();
-  std::int64_t* decay_time = decay_time_.data();
+  Cell* cells = cells_.data();
+  const std::int64_t base = time_base_;
+  // OFF then ON, indexed by the polarity: a branch on it would be mispredicted half the time.
   const float on = options_.contribution;
-  const float off = options_.ignore_polarity ? on : -on;
+  const float contribution[2] = {options_.ignore_polarity ? on : -on, on};
   const float low = options_.min_potential, high = options_.max_potential;
   const Decay decayed{options_.neutral_potential, options_.decay_param, exp_factor_.data()};
   const ops::SensorSize sensor = sensor_;
-  for (std::size_t k = 0; k < n; ++k) {
-    if (const std::size_t a = k + kPrefetchAhead; a < n && sensor.contains(x[a], y[a])) {
-      const std::size_t i = std::size_t{y[a]} * width + x[a];
-      __builtin_prefetch(potential + i, 1);
-      __builtin_prefetch(decay_time + i, 1);
-    }
-    if (!sensor.contains(x[k], y[k])) [[unlikely]]
-      continue;
-    const std::size_t i = std::size_t{y[k]} * width + x[k];
+  // Captured by value: the loop keeps them in registers.
+  const auto one_event = [=, this](std::size_t k, std::size_t i) {
+    Cell& cell = cells[i];
+    const std::int64_t now = t[k] - base;  // in [0, kTimeSpan): accumulate() rebased
+    const std::uint32_t code = cell.time;
+    std::int64_t elapsed = now - code;
+    if (code >= kFarTime) [[unlikely]]
+      elapsed = t[k] - special_time(i, code);
     // dv: decay the pixel to t, then add the contribution and clamp.
-    const float v = decayed.operator()<kLinear>(potential[i], t[k] - decay_time[i]);
-    decay_time[i] = t[k];
-    potential[i] = std::min(std::max(v + (p[k] != 0 ? on : off), low), high);
-  }
+    const float v = decayed.operator()<kLinear>(cell.potential, elapsed);
+    cell.time = static_cast<std::uint32_t>(now);
+    cell.potential = std::min(std::max(v + contribution[p[k] != 0], low), high);
+  };
+  detail::for_each_pixel_prefetched(x, y, n, sensor, [cells](std::size_t i) { return cells + i; }, one_event);
 }
 
 void DvAccumulator::accumulate(EventView events) {
   if (events.empty()) return;
   ops::detail::require_columns(events, kColumnT | kColumnX | kColumnY | kColumnP, "accumulator");
-  if (options_.linear) accumulate_events<true>(events);
-  else accumulate_events<false>(events);
+  const std::int64_t* t = events.t().data();
+  for (std::size_t begin = 0; begin < events.size();) {
+    // Up to kTimePiece events, fewer when their times lie too far apart for one base (one
+    // event always fits).
+    std::size_t count = std::min(kTimePiece, events.size() - begin);
+    auto [low, high] = time_range(t + begin, count);
+    while (static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) >= kTimeSpan)
+      std::tie(low, high) = time_range(t + begin, count /= 2);
+    if (!representable(low, high)) rebase(low);
+    if (options_.linear) accumulate_events<true>(events.slice(begin, begin + count));
+    else accumulate_events<false>(events.slice(begin, begin + count));
+    begin += count;
+  }
   highest_time_ = events.t().back();  // dv: packet.getHighestTime() of a time-ordered store
 }
 
@@ -221,21 +289,22 @@ std::uint8_t DvAccumulator::to_level(float v) const noexcept { return converted_
 std::uint8_t DvAccumulator::neutral_level() const noexcept { return to_level(options_.neutral_potential); }
 
 void DvAccumulator::generate_levels(std::size_t begin, std::size_t end, std::uint8_t* levels) {
-  float* potential = potential_.data();
+  Cell* cells = cells_.data();
   if (options_.synchronous_decay) {
     // dv's synchronous decay: every pixel decayed to the highest time seen.
-    const std::int64_t now = highest_time_;
-    std::int64_t* decay_time = decay_time_.data();
+    if (!representable(highest_time_, highest_time_)) rebase(highest_time_);
+    const auto now = static_cast<std::uint32_t>(highest_time_ - time_base_);
     const Decay decay{options_.neutral_potential, options_.decay_param, exp_factor_.data()};
-    if (options_.linear) decay.decay_all<true>(potential, decay_time, begin, end, now);
-    else decay.decay_all<false>(potential, decay_time, begin, end, now);
+    const auto special = [this](std::size_t i, std::uint32_t code) { return special_time(i, code); };
+    if (options_.linear) decay.decay_all<true>(cells, begin, end, time_base_, now, special);
+    else decay.decay_all<false>(cells, begin, end, time_base_, now, special);
   }
   const float alpha = alpha_, beta = beta_;
-  for (std::size_t i = begin; i < end; ++i) levels[i - begin] = converted_level(potential[i], alpha, beta);
+  for (std::size_t i = begin; i < end; ++i) levels[i - begin] = converted_level(cells[i].potential, alpha, beta);
 }
 
 void DvAccumulator::generate_frame(std::span<std::uint8_t> gray) {
-  if (gray.size() != potential_.size()) throw std::invalid_argument("accumulator: the frame size is wrong");
+  if (gray.size() != cells_.size()) throw std::invalid_argument("accumulator: the frame size is wrong");
   generate_levels(0, gray.size(), gray.data());
 }
 
@@ -348,43 +417,20 @@ void paint_last(EventView events, ops::SensorSize sensor, std::uint8_t* levels) 
 
 void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
   const std::int64_t* t = events.t().data();
-  const std::uint16_t* x = events.x().data();
-  const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = events.p().data();
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    if (const std::size_t a = i + kPrefetchAhead; a < n && sensor.contains(x[a], y[a]))
-      __builtin_prefetch(last + std::size_t{y[a]} * sensor.width + x[a], 1);
-    if (!sensor.contains(x[i], y[i])) [[unlikely]]
-      continue;
-    last[std::size_t{y[i]} * sensor.width + x[i]] =
-        static_cast<std::int64_t>(static_cast<std::uint64_t>(t[i]) << 1) | (p[i] != 0);
-  }
+  detail::for_each_pixel_prefetched(
+      events.x().data(), events.y().data(), events.size(), sensor, [last](std::size_t i) { return last + i; },
+      [=](std::size_t k, std::size_t i) {
+        last[i] = static_cast<std::int64_t>(static_cast<std::uint64_t>(t[k]) << 1) | (p[k] != 0);
+      });
 }
 
 using ColorTable = std::array<std::uint32_t, 256>;
-
+using detail::store_rgb;
+using detail::vector_end;
 #ifdef __AVX2__
-// Eight pixels' colours (R | G << 8 | B << 16 each) as 24 RGB bytes at out; writes 4 bytes more,
-// which the caller's next pixels overwrite (out + 28 must lie within the frame).
-inline void store_rgb8(__m256i colors, std::uint8_t* out) {
-  const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,  //
-                                        0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
-  const __m256i packed = _mm256_shuffle_epi8(colors, pack);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 12), _mm256_extracti128_si256(packed, 1));
-}
+using detail::store_rgb8;
 #endif
-
-// Pixels [begin, end) of a frame of `pixels` that can be written eight at a time by
-// store_rgb8 (the last ones go one by one: store_rgb8 writes past its 24 bytes).
-inline std::size_t vector_end(std::size_t begin, std::size_t end, std::size_t pixels) {
-  const std::size_t limit = std::min(end, pixels >= 10 ? pixels - 2 : 0);
-  return limit > begin ? begin + (limit - begin) / 8 * 8 : begin;
-}
-
-inline void store_rgb(std::uint32_t c, std::uint8_t* out) {
-  out[0] = static_cast<std::uint8_t>(c), out[1] = static_cast<std::uint8_t>(c >> 8), out[2] = static_cast<std::uint8_t>(c >> 16);
-}
 
 // kCounts: the processing layer's event frame (OFF plane, ON plane) over pieces of events whose
 // pixels are prefetched first, so that their misses overlap (the 3.7 MB of counts at 1280x720

@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "evlib/error.hpp"
+#include "render/prefetched_pixels.hpp"
+#include "render/rgb_pixels.hpp"
 
 namespace evlib::render {
 
@@ -181,6 +183,14 @@ TimeDecayFrame::TimeDecayFrame(ops::SensorSize sensor, std::int64_t decay_us, co
     shades_[2 * static_cast<std::size_t>(dt) + 1] = shade(dt, true);
   }
   faded_ = shade(ages, false);  // f = -0: the background (ON or OFF alike)
+  shades_.push_back(faded_);
+  shades_.push_back(0);
+  const std::size_t shade_count = gray_ ? 256 : colors_.size();
+  shade_colors_.resize(shade_count);
+  for (std::size_t s = 0; s < shade_count; ++s) {
+    const Rgb c = gray_ ? Rgb{std::uint8_t(s), std::uint8_t(s), std::uint8_t(s)} : colors_[s];
+    shade_colors_[s] = c.r | std::uint32_t{c.g} << 8 | std::uint32_t{c.b} << 16;
+  }
 }
 
 std::uint16_t TimeDecayFrame::shade(std::int64_t dt, bool on) const noexcept {
@@ -195,36 +205,62 @@ std::uint16_t TimeDecayFrame::shade(std::int64_t dt, bool on) const noexcept {
 void TimeDecayFrame::add(EventView events) {
   if (events.empty()) return;
   const std::int64_t* t = events.t().data();
-  const std::uint16_t* x = events.x().data();
-  const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = events.p().data();
-  for (std::size_t i = 0, n = events.size(); i < n; ++i) {
-    if (!sensor_.contains(x[i], y[i])) [[unlikely]]
-      continue;
-    last_[2 * (std::size_t{y[i]} * sensor_.width + x[i]) + (p[i] != 0)] = t[i];
-  }
+  std::int64_t* last = last_.data();
+  detail::for_each_pixel_prefetched(
+      events.x().data(), events.y().data(), events.size(), sensor_, [last](std::size_t i) { return last + 2 * i; },
+      [=](std::size_t k, std::size_t i) { last[2 * i + (p[k] != 0)] = t[k]; });
   last_t_ = t[events.size() - 1];
 }
 
 void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
   const std::size_t pixels = sensor_.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
-  const auto tabulated = static_cast<std::int64_t>(shades_.size() / 2);
-  std::uint8_t* out = rgb.data();
-  for (std::size_t i = 0; i < pixels; ++i, out += 3) {
+  const auto tabulated = static_cast<std::int64_t>(shades_.size() / 2 - 1);
+  const std::uint32_t* colors = shade_colors_.data();
+  const auto one_pixel = [&](std::size_t i) {
     const std::int64_t dt_off = last_t_ - last_[2 * i], dt_on = last_t_ - last_[2 * i + 1];
     const std::int64_t dt = std::max<std::int64_t>(std::min(dt_off, dt_on), 0);  // out of order: v <= 0, f = +-1
     const bool on = dt_off > dt_on;
     const std::uint16_t s = dt < tabulated ? shades_[2 * static_cast<std::size_t>(dt) + on]
                             : faded_past_table_ ? faded_
                                                 : shade(dt, on);
-    if (gray_) {
-      out[0] = out[1] = out[2] = static_cast<std::uint8_t>(s);
-    } else {
-      const Rgb c = colors_[s];
-      out[0] = c.r, out[1] = c.g, out[2] = c.b;
+    detail::store_rgb(colors[s], rgb.data() + 3 * i);
+  };
+  std::size_t i = 0;
+#ifdef __AVX2__
+  // Four pixels' colours, in the order i, i+2, i+1, i+3 (as unpacked from their time pairs);
+  // false when one of them needs shade() (an age past the table, not all faded there).
+  const __m256i now = _mm256_set1_epi64x(last_t_), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  const __m256i table_end = _mm256_set1_epi64x(tabulated), faded_index = _mm256_set1_epi64x(2 * tabulated);
+  const auto* shades = reinterpret_cast<const int*>(shades_.data());
+  const auto four = [&](std::size_t at, __m128i& out) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last_.data() + 2 * at));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last_.data() + 2 * at + 4));
+    const __m256i dt_off = _mm256_sub_epi64(now, _mm256_unpacklo_epi64(a, b));
+    const __m256i dt_on = _mm256_sub_epi64(now, _mm256_unpackhi_epi64(a, b));
+    const __m256i on = _mm256_cmpgt_epi64(dt_off, dt_on);
+    __m256i dt = _mm256_blendv_epi8(dt_off, dt_on, on);  // the smaller
+    dt = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, dt), dt);
+    const __m256i in_table = _mm256_cmpgt_epi64(table_end, dt);
+    if (!faded_past_table_ && _mm256_movemask_epi8(in_table) != -1) return false;
+    const __m256i index = _mm256_blendv_epi8(faded_index, _mm256_add_epi64(_mm256_add_epi64(dt, dt), _mm256_and_si256(on, one)), in_table);
+    const __m128i shade = _mm_and_si128(_mm256_i64gather_epi32(shades, index, 2), _mm_set1_epi32(0xFFFF));
+    out = _mm_i32gather_epi32(reinterpret_cast<const int*>(colors), shade, 4);
+    return true;
+  };
+  for (const std::size_t stop = detail::vector_end(0, pixels, pixels); i < stop; i += 8) {
+    __m128i low, high;
+    if (!four(i, low) || !four(i + 4, high)) [[unlikely]] {
+      for (std::size_t j = i; j < i + 8; ++j) one_pixel(j);
+      continue;
     }
+    // i, i+2, i+1, i+3 | i+4, i+6, i+5, i+7 back in order
+    const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
+    detail::store_rgb8(_mm256_permutevar8x32_epi32(_mm256_set_m128i(high, low), order), rgb.data() + 3 * i);
   }
+#endif
+  for (; i < pixels; ++i) one_pixel(i);
 }
 
 }  // namespace evlib::render

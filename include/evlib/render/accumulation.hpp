@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "evlib/event_batch.hpp"
@@ -69,11 +70,32 @@ class DvAccumulator {
   template <bool kLinear>
   void accumulate_events(EventView events);
   std::uint8_t to_level(float v) const noexcept;
+  // Makes every time of [low, high] (high - low below kTimeSpan) a relative time of the cells.
+  void rebase(std::int64_t low);
+  bool representable(std::int64_t low, std::int64_t high) const noexcept;
+  // The decay time of a cell whose time is kNeverTouched or kFarTime.
+  std::int64_t special_time(std::size_t pixel, std::uint32_t code) const;
 
+ public:
+  // A pixel's potential and the time it was last decayed to, side by side: an event reads and
+  // writes one cache line instead of two (the state of 1280x720 pixels, 7.4 MB, is beyond the
+  // core's own caches). The time is relative to time_base_, or one of the codes below.
+  struct Cell {
+    float potential;
+    std::uint32_t time;
+  };
+  static constexpr std::uint32_t kNeverTouched = 0xFFFFFFFF;  // decay time 0 (dv's initial one) out of range
+  static constexpr std::uint32_t kFarTime = 0xFFFFFFFE;       // decay time in far_times_
+  static constexpr std::uint32_t kTimeSpan = 0xFFFFFFFE;      // relative times: [0, kTimeSpan)
+
+ private:
   ops::SensorSize sensor_;
   DvAccumulatorOptions options_;
-  std::vector<float> potential_;
-  std::vector<std::int64_t> decay_time_;
+  std::vector<Cell> cells_;
+  std::int64_t time_base_ = 0;
+  // The decay times of pixels not touched for more than 71 minutes of event time before the
+  // latest rebase (or touched after it, out of order): rare, looked up off the hot path.
+  std::unordered_map<std::size_t, std::int64_t> far_times_;
   // expf(-float(e) / float(decay)) for the elapsed times e below its size: the value dv computes
   // per event, looked up instead of computed again (exponential decay only).
   std::vector<float> exp_factor_;

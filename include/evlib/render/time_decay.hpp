@@ -66,9 +66,12 @@ class TimeDecayFrame {
   // shade() of every age below shades_.size() / 2, ON and OFF interleaved: the same computation,
   // tabulated (ages from about 3.47 decay times on all show the background), so that a frame
   // costs a table look-up per pixel. Decay times past 300 000 µs tabulate the first 2^20 ages.
+  // Then, at index 2 * ages, faded_, and a padding entry (the vector path reads 4 bytes).
   std::vector<std::uint16_t> shades_;
   std::uint16_t faded_ = 0;          // the shade of an age past the table, when it is all faded
   bool faded_past_table_ = false;
+  // The colour of each shade as R | G << 8 | B << 16 (gray: the level in all three).
+  std::vector<std::uint32_t> shade_colors_;
   std::vector<std::int64_t> last_;  // per pixel: OFF time, then ON time (OpenEB starts them at 0)
   std::int64_t last_t_ = 0;
 };

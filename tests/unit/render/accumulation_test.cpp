@@ -1,6 +1,6 @@
 // FrameAccumulator's frames against a pixel-by-pixel reference written from the rules of
 // docs/rendering.md "Modes": the fast paths (colour tables stored eight pixels at a time, state
-// reset as it is read, looked-up exp factors, four-pixel synchronous decay, prefetching) must
+// reset as it is read, looked-up exp factors, eight-pixel synchronous decay, prefetching) must
 // give exactly these pixels, also on sizes that are not a multiple of the vector width or of a
 // block, over several frames (the decay modes' state carried across), with events outside the
 // sensor.
@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -18,6 +19,17 @@ namespace evlib::render {
 namespace {
 
 using testing::Events;
+
+// dv-processing's decay of a potential `last` over `elapsed` µs, by its rule (std::exp).
+float reference_decay(float last, std::int64_t elapsed, const DvAccumulatorOptions& d, bool linear) {
+  const float neutral = d.neutral_potential;
+  if (linear) {
+    const auto step = static_cast<float>(static_cast<double>(elapsed) * d.decay_param);
+    return last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
+  }
+  const float product = (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(d.decay_param));
+  return ops::detail::rounded(product) + neutral;  // no fused multiply-add, as dv-processing
+}
 
 // The levels of one frame by the documented rules, kept across frames for the decay modes.
 class ReferenceLevels {
@@ -32,15 +44,7 @@ class ReferenceLevels {
     const DvAccumulatorOptions& d = options_.decay;
     const bool linear = options_.mode == Mode::kLinearDecay;
     const auto decay = [&](std::size_t i, std::int64_t t) {
-      const float last = potential_[i], neutral = d.neutral_potential;
-      const std::int64_t elapsed = t - decay_time_[i];
-      if (linear) {
-        const auto step = static_cast<float>(static_cast<double>(elapsed) * d.decay_param);
-        potential_[i] = last >= neutral ? std::max(last - step, neutral) : std::min(last + step, neutral);
-      } else {
-        const float product = (last - neutral) * std::exp(-static_cast<float>(elapsed) / static_cast<float>(d.decay_param));
-        potential_[i] = ops::detail::rounded(product) + neutral;  // no fused multiply-add, as dv-processing
-      }
+      potential_[i] = reference_decay(potential_[i], t - decay_time_[i], d, linear);
       decay_time_[i] = t;
     };
     std::vector<int> net(pixels, 0);
@@ -145,6 +149,59 @@ TEST_P(AccumulationReference, frames_equal_the_pixel_by_pixel_rules) {
         const Rgb expected = colors[levels[i]];
         ASSERT_EQ((Rgb{rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]}), expected)
             << mode_name(c.mode) << " " << sensor.width << "x" << sensor.height << " frame " << f << " pixel " << i;
+      }
+    }
+  }
+}
+
+TEST(DvAccumulator, potentials_are_exact_over_times_too_far_apart_for_one_time_base) {
+  // The cells hold times relative to a base, 32 bits: events 3 h and 7 h apart, before time 0,
+  // out of order, and pixels left untouched for hours (their times kept aside) must decay as
+  // dv-processing's 64-bit times do.
+  const ops::SensorSize sensor{13, 7};
+  Events e;
+  const std::int64_t starts[] = {-5'000, 10'800'000'000, 10'800'001'000, 36'000'000'000, 25'000};
+  std::uint32_t seed = 21;
+  for (const std::int64_t start : starts) {
+    const Events part = ops::testing::random_events(300, sensor, seed++, 9, start);
+    for (std::size_t k = 0; k < part.size(); ++k) e.add(part.t[k], part.x[k], part.y[k], part.p[k]);
+  }
+  std::swap(e.t[10], e.t[700]);  // hours out of order within a piece
+  for (const bool linear : {false, true}) {
+    for (const bool synchronous : {false, true}) {
+      DvAccumulatorOptions options;
+      options.linear = linear;
+      options.synchronous_decay = synchronous;
+      options.decay_param = linear ? 1e-12 : 5e9;  // decays still visible after hours
+      options.neutral_potential = 0.5f;
+      options.min_potential = -1.0f;
+      DvAccumulator accumulator(sensor, options);
+      std::vector<float> potential(sensor.pixels(), options.neutral_potential);
+      std::vector<std::int64_t> decay_time(sensor.pixels(), 0);
+      const auto decay = [&](std::size_t i, std::int64_t t) {
+        potential[i] = reference_decay(potential[i], t - decay_time[i], options, linear);
+        decay_time[i] = t;
+      };
+      std::vector<std::uint8_t> gray(sensor.pixels());
+      // One piece per part, the out-of-order pair in the first two.
+      for (std::size_t begin = 0; begin < e.size(); begin += 300) {
+        const std::size_t end = std::min(e.size(), begin + (begin == 0 ? 600 : 300));
+        accumulator.accumulate(e.view().slice(begin, end));
+        for (std::size_t k = begin; k < end; ++k) {
+          const std::size_t i = std::size_t{e.y[k]} * sensor.width + e.x[k];
+          decay(i, e.t[k]);
+          potential[i] = std::min(std::max(potential[i] + (e.p[k] != 0 ? options.contribution : -options.contribution),
+                                           options.min_potential),
+                                  options.max_potential);
+        }
+        if (begin == 0) begin += 300;
+        accumulator.generate_frame(gray);
+        if (synchronous)
+          for (std::size_t i = 0; i < sensor.pixels(); ++i) decay(i, e.t[end - 1]);
+        const std::vector<float> got = accumulator.potentials();
+        for (std::size_t i = 0; i < sensor.pixels(); ++i)
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i]), std::bit_cast<std::uint32_t>(potential[i]))
+              << (linear ? "linear" : "exp") << (synchronous ? " sync" : "") << " events " << end << " pixel " << i;
       }
     }
   }

@@ -127,6 +127,43 @@ TEST(TimeDecayFrame, long_decay_times_compute_ages_past_the_table) {
   }
 }
 
+TEST(TimeDecayFrame, every_pixel_follows_the_rule_on_a_sensor_the_vector_path_covers) {
+  // 97 x 61 pixels (eight at a time, then a tail), events out of time order and never-touched
+  // pixels; a short decay (ages past the table all faded) and a long one (ages past the table
+  // computed, the vector path giving way to the scalar one), grey and coloured.
+  const ops::SensorSize sensor{97, 61};
+  Events e = ops::testing::random_events(4'000, sensor, 5, 900);
+  std::swap(e.t[100], e.t[3'000]);
+  for (const std::int64_t decay_us : {std::int64_t{2'000}, std::int64_t{1'000'000}}) {
+    for (const char* name : {"gray", "prophesee-dark"}) {
+      const Palette palette = palette_by_name(name);
+      TimeDecayFrame frame(sensor, decay_us, palette);
+      frame.add(e.view());
+      std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+      frame.render(rgb);
+      std::vector<std::int64_t> last_off(sensor.pixels(), 0), last_on(sensor.pixels(), 0);
+      for (std::size_t k = 0; k < e.size(); ++k)
+        (e.p[k] != 0 ? last_on : last_off)[std::size_t{e.y[k]} * sensor.width + e.x[k]] = e.t[k];
+      const TimeDecayColors colors = time_decay_colors(palette);
+      const FastExpDecay decay;
+      for (std::size_t i = 0; i < sensor.pixels(); ++i) {
+        const std::int64_t dt_off = e.t.back() - last_off[i], dt_on = e.t.back() - last_on[i];
+        const bool on = dt_off > dt_on;
+        const float f = (on ? 1.f : -1.f) * decay(static_cast<float>(std::max<std::int64_t>(std::min(dt_off, dt_on), 0)) /
+                                                  static_cast<float>(decay_us));
+        Rgb expected;
+        if (palette.identity_levels) {
+          const auto level = static_cast<std::uint8_t>(std::clamp(std::lrint(0.5f * (1 + f) * 255), 0L, 255L));
+          expected = {level, level, level};
+        } else {
+          expected = colors[static_cast<std::size_t>(std::lrint(0.5f * (1 + f) * 256.f))];
+        }
+        ASSERT_EQ((Rgb{rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]}), expected) << name << " " << decay_us << " pixel " << i;
+      }
+    }
+  }
+}
+
 TEST(TimeDecayFrame, refuses_a_decay_time_below_one_microsecond) {
   EXPECT_THROW(TimeDecayFrame({4, 4}, 0, palette_by_name("dark")), InvalidArgument);
 }
