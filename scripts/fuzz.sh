@@ -174,7 +174,8 @@ fi
 
 # ---------------------------------------------------------------- fuzz
 mkdir -p "$BUILD_DIR/corpus" "$BUILD_DIR/artifacts" "$BUILD_DIR/logs" "$BUILD_DIR/tmp"
-export TMPDIR="$ROOT/$BUILD_DIR/tmp"   # fuzz_reader writes its input files here
+case $BUILD_DIR in /*) TMPDIR="$BUILD_DIR/tmp" ;; *) TMPDIR="$ROOT/$BUILD_DIR/tmp" ;; esac
+export TMPDIR   # fuzz_reader and fuzz_text write their input files here (FUZZ_BUILD_DIR may be absolute)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 read -r -a EXTRA <<< "${FUZZ_EXTRA_ARGS:-}"
