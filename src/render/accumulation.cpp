@@ -115,13 +115,19 @@ bool DvAccumulator::representable(std::int64_t low, std::int64_t high) const noe
 }
 
 void DvAccumulator::rebase(std::int64_t low) {
+  // The new base lies half a span below `low`, so that the cells touched in the half span before
+  // it (about 36 minutes of event time; with synchronous decay, every cell at the last frame)
+  // keep relative times: a base at `low` itself would send every earlier cell to far_times_.
+  constexpr std::int64_t kKeep = kTimeSpan / 2;
+  const std::int64_t base = low >= std::numeric_limits<std::int64_t>::min() + kKeep ? low - kKeep
+                                                                                    : std::numeric_limits<std::int64_t>::min();
   std::unordered_map<std::size_t, std::int64_t> far;
   for (std::size_t i = 0; i < cells_.size(); ++i) {
     const std::uint32_t code = cells_[i].time;
     if (code == kNeverTouched) continue;
     const std::int64_t time = code == kFarTime ? far_times_.at(i) : time_base_ + code;
-    if (time >= low && static_cast<std::uint64_t>(time) - static_cast<std::uint64_t>(low) < kTimeSpan) {
-      cells_[i].time = static_cast<std::uint32_t>(time - low);
+    if (time >= base && static_cast<std::uint64_t>(time) - static_cast<std::uint64_t>(base) < kTimeSpan) {
+      cells_[i].time = static_cast<std::uint32_t>(time - base);
     } else if (time == 0) {
       cells_[i].time = kNeverTouched;  // dv's initial time, out of range: not one map entry per pixel
     } else {
@@ -130,7 +136,7 @@ void DvAccumulator::rebase(std::int64_t low) {
     }
   }
   far_times_.swap(far);
-  time_base_ = low;
+  time_base_ = base;
 }
 
 namespace {
@@ -274,7 +280,7 @@ void DvAccumulator::accumulate(EventView events) {
     // event always fits).
     std::size_t count = std::min(kTimePiece, events.size() - begin);
     auto [low, high] = time_range(t + begin, count);
-    while (static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) >= kTimeSpan)
+    while (static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) >= kTimeSpan / 2)
       std::tie(low, high) = time_range(t + begin, count /= 2);
     if (!representable(low, high)) rebase(low);
     if (options_.linear) accumulate_events<true>(events.slice(begin, begin + count));

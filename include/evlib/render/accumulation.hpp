@@ -70,7 +70,8 @@ class DvAccumulator {
   template <bool kLinear>
   void accumulate_events(EventView events);
   std::uint8_t to_level(float v) const noexcept;
-  // Makes every time of [low, high] (high - low below kTimeSpan) a relative time of the cells.
+  // Makes every time of [low, high] (high - low below kTimeSpan / 2) a relative time of the
+  // cells, and the cells' times of the half span before low.
   void rebase(std::int64_t low);
   bool representable(std::int64_t low, std::int64_t high) const noexcept;
   // The decay time of a cell whose time is kNeverTouched or kFarTime.
@@ -93,8 +94,8 @@ class DvAccumulator {
   DvAccumulatorOptions options_;
   std::vector<Cell> cells_;
   std::int64_t time_base_ = 0;
-  // The decay times of pixels not touched for more than 71 minutes of event time before the
-  // latest rebase (or touched after it, out of order): rare, looked up off the hot path.
+  // The decay times of pixels not touched for more than about 36 minutes of event time before
+  // the latest rebase (or touched after it, out of order): rare, looked up off the hot path.
   std::unordered_map<std::size_t, std::int64_t> far_times_;
   // expf(-float(e) / float(decay)) for the elapsed times e below its size: the value dv computes
   // per event, looked up instead of computed again (exponential decay only).
