@@ -69,6 +69,54 @@ TEST(LastTimestampMap, scaling_converts_times_exactly_on_both_sides_of_2_to_the_
   }
 }
 
+// Times of the kinds a stream can carry: microseconds since 1970, jumps past 2^32 µs forwards
+// and back, negative times, hours apart; a plain int64 map is the model.
+std::int64_t time_of_kind(int kind, std::size_t i, std::mt19937_64& rng) {
+  const auto jitter = static_cast<std::int64_t>(rng() % 5000);
+  switch (kind) {
+    case 0: return 1'700'000'000'000'000 + static_cast<std::int64_t>(i) * 3 + jitter;  // epoch-scale, increasing
+    case 1: return static_cast<std::int64_t>(i / 50) * ((std::int64_t{1} << 32) + 7) + jitter;  // jumps > 2^32 µs
+    case 2: return -(std::int64_t{1} << 40) + static_cast<std::int64_t>(i) * 11 - jitter;  // negative
+    case 3: return (rng() % 2 ? std::int64_t{1} << 45 : -(std::int64_t{1} << 45)) + jitter;  // back and forth
+    default: return static_cast<std::int64_t>(rng() % (std::uint64_t{1} << 34)) - (std::int64_t{1} << 33);  // unsorted
+  }
+}
+
+TEST(LastTimestampMap, equals_a_plain_int64_map_for_any_times_and_batch_boundaries) {
+  const SensorSize sensor{37, 23};
+  for (const bool split : {false, true}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(kind * 2 + split));
+      Events e;
+      for (std::size_t i = 0; i < 4000; ++i)  // some events off the sensor, some with p 2
+        e.add(time_of_kind(kind, i, rng), static_cast<std::uint16_t>(rng() % 40), static_cast<std::uint16_t>(rng() % 25),
+              static_cast<std::uint8_t>(rng() % 5 == 0 ? 2 : rng() % 2));
+      std::vector<std::int64_t> model((split ? 2 : 1) * sensor.pixels(), 0);
+      LastTimestampMap map(sensor, split);
+      std::size_t done = 0;
+      while (done < e.t.size()) {
+        const std::size_t n = std::min<std::size_t>(1 + rng() % 700, e.t.size() - done);
+        map.add(e.view().slice(done, done + n));
+        for (std::size_t i = done; i < done + n; ++i) {
+          if (e.x[i] >= sensor.width || e.y[i] >= sensor.height || (split && e.p[i] > 1)) continue;
+          model[(split ? e.p[i] : 0u) * sensor.pixels() + std::size_t{e.y[i]} * sensor.width + e.x[i]] = e.t[i];
+        }
+        done += n;
+        ASSERT_TRUE(std::ranges::equal(map.map(), model)) << "split " << split << " kind " << kind << " at " << done;
+        std::vector<std::uint8_t> frame(model.size()), expected(model.size(), 0);
+        map.to_u8_scaled(frame);
+        const auto [lo, hi] = std::ranges::minmax(model);
+        for (std::size_t c = 0; hi != lo && c < model.size(); ++c)
+          expected[c] = static_cast<std::uint8_t>(
+              std::clamp(static_cast<double>(model[c] - lo) * (255.0 / static_cast<double>(hi - lo)), 0.0, 255.0));
+        ASSERT_EQ(frame, expected) << "split " << split << " kind " << kind << " at " << done;
+      }
+      map.reset();
+      EXPECT_TRUE(std::ranges::all_of(map.map(), [](std::int64_t t) { return t == 0; }));
+    }
+  }
+}
+
 TEST(LastTimestampMap, split_polarity_keeps_two_maps_and_ignores_events_outside) {
   LastTimestampMap map({2, 2}, true);
   Events e;
