@@ -9,10 +9,6 @@
 #include <tuple>
 #include <utility>
 
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
-
 #include "evlib/error.hpp"
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/render/time_decay.hpp"
@@ -428,7 +424,7 @@ void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
 using ColorTable = std::array<std::uint32_t, 256>;
 using detail::store_rgb;
 using detail::vector_end;
-#ifdef __AVX2__
+#ifdef EVLIB_RENDER_AVX2
 using detail::store_rgb8;
 #endif
 
@@ -451,27 +447,25 @@ void count_prefetched(EventView events, ops::SensorSize sensor, std::span<std::u
   }
 }
 
-// The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
-// level of pixel begin).
-void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
-              const ColorTable& colors, std::uint8_t* rgb) {
+#ifdef EVLIB_RENDER_AVX2
+EVLIB_RENDER_AVX2_BEGIN
+// The AVX2 loops of the colour passes below: pixels from begin, eight at a time, up to
+// vector_end; each returns the first pixel it left to the scalar loop.
+
+std::size_t colorize_avx2(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
+                          const ColorTable& colors, std::uint8_t* rgb) {
   std::size_t i = begin;
-#ifdef __AVX2__
   const auto* table = reinterpret_cast<const int*>(colors.data());
   for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
     const __m256i index = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(levels + (i - begin))));
     store_rgb8(_mm256_i32gather_epi32(table, index, 4), rgb + 3 * i);
   }
-#endif
-  for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
+  return i;
 }
 
-// kCounts: the colours of pixels [begin, end) from their net counts (colors[net + saturation]),
-// the counts reset to 0 as they are read.
-void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end, std::size_t pixels,
-                     int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
+std::size_t colorize_counts_avx2(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end,
+                                 std::size_t pixels, int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
   std::size_t i = begin;
-#ifdef __AVX2__
   const auto* table = reinterpret_cast<const int*>(colors);
   const __m256i low = _mm256_set1_epi32(-saturation), high = _mm256_set1_epi32(saturation);
   for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
@@ -483,6 +477,65 @@ void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, s
     _mm_storeu_si128(on8, _mm_setzero_si128());
     _mm_storeu_si128(off8, _mm_setzero_si128());
   }
+  return i;
+}
+
+// Stops at the first eight pixels with a time below 0 (the shift would not halve them): the
+// caller's scalar loop takes them and the rest.
+std::size_t colorize_surface_avx2(std::int64_t* last, std::size_t begin, std::size_t end, std::size_t pixels,
+                                  std::int64_t window, std::int64_t last_us, const std::uint32_t* colors, std::uint8_t* rgb) {
+  const std::int64_t background = 2 * (window + 1);
+  std::size_t i = begin;
+  const __m256i never = _mm256_set1_epi64x(kNeverTime), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  const __m256i origin = _mm256_set1_epi64x(last_us - window);  // time left = t - origin
+  const __m256i window4 = _mm256_set1_epi64x(window), on_plane = _mm256_set1_epi64x(window + 1);
+  const __m256i background4 = _mm256_set1_epi64x(background);
+  const auto index_of = [&](__m256i packed) {
+    __m256i left = _mm256_sub_epi64(_mm256_srli_epi64(packed, 1), origin);
+    left = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, left), left);
+    left = _mm256_blendv_epi8(left, window4, _mm256_cmpgt_epi64(left, window4));
+    const __m256i index = _mm256_add_epi64(left, _mm256_and_si256(on_plane, _mm256_cmpeq_epi64(_mm256_and_si256(packed, one), one)));
+    return _mm256_blendv_epi8(index, background4, _mm256_cmpeq_epi64(packed, never));
+  };
+  const auto before_zero = [&](__m256i packed) {
+    return _mm256_andnot_si256(_mm256_cmpeq_epi64(packed, never), _mm256_cmpgt_epi64(zero, packed));
+  };
+  const auto* table = reinterpret_cast<const int*>(colors);
+  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
+    auto* low = reinterpret_cast<__m256i*>(last + i);
+    auto* high = reinterpret_cast<__m256i*>(last + i + 4);
+    const __m256i a = _mm256_loadu_si256(low), b = _mm256_loadu_si256(high);
+    if (!_mm256_testz_si256(_mm256_or_si256(before_zero(a), before_zero(b)), _mm256_or_si256(before_zero(a), before_zero(b)))) [[unlikely]]
+      return i;
+    const __m128i ca = _mm256_i64gather_epi32(table, index_of(a), 4);
+    const __m128i cb = _mm256_i64gather_epi32(table, index_of(b), 4);
+    store_rgb8(_mm256_set_m128i(cb, ca), rgb + 3 * i);
+    _mm256_storeu_si256(low, never);
+    _mm256_storeu_si256(high, never);
+  }
+  return i;
+}
+EVLIB_RENDER_AVX2_END
+#endif
+
+// The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
+// level of pixel begin).
+void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
+              const ColorTable& colors, std::uint8_t* rgb) {
+  std::size_t i = begin;
+#ifdef EVLIB_RENDER_AVX2
+  if (detail::avx2_kernels_run()) i = colorize_avx2(levels, begin, end, pixels, colors, rgb);
+#endif
+  for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
+}
+
+// kCounts: the colours of pixels [begin, end) from their net counts (colors[net + saturation]),
+// the counts reset to 0 as they are read.
+void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end, std::size_t pixels,
+                     int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
+  std::size_t i = begin;
+#ifdef EVLIB_RENDER_AVX2
+  if (detail::avx2_kernels_run()) i = colorize_counts_avx2(off, on, begin, end, pixels, saturation, colors, rgb);
 #endif
   for (; i < end; ++i) {
     store_rgb(colors[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation) + saturation], rgb + 3 * i);
@@ -505,35 +558,10 @@ void colorize_surface(std::int64_t* last, std::size_t begin, std::size_t end, st
     store_rgb(colors[index], rgb + 3 * i);
   };
   std::size_t i = begin;
-#ifdef __AVX2__
-  const __m256i never = _mm256_set1_epi64x(kNeverTime), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
-  const __m256i origin = _mm256_set1_epi64x(last_us - window);  // time left = t - origin
-  const __m256i window4 = _mm256_set1_epi64x(window), on_plane = _mm256_set1_epi64x(window + 1);
-  const __m256i background4 = _mm256_set1_epi64x(background);
-  const auto index_of = [&](__m256i packed) {
-    __m256i left = _mm256_sub_epi64(_mm256_srli_epi64(packed, 1), origin);
-    left = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, left), left);
-    left = _mm256_blendv_epi8(left, window4, _mm256_cmpgt_epi64(left, window4));
-    const __m256i index = _mm256_add_epi64(left, _mm256_and_si256(on_plane, _mm256_cmpeq_epi64(_mm256_and_si256(packed, one), one)));
-    return _mm256_blendv_epi8(index, background4, _mm256_cmpeq_epi64(packed, never));
-  };
-  const auto before_zero = [&](__m256i packed) {  // times below 0: the shift above would not halve them
-    return _mm256_andnot_si256(_mm256_cmpeq_epi64(packed, never), _mm256_cmpgt_epi64(zero, packed));
-  };
-  const auto* table = reinterpret_cast<const int*>(colors);
-  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
-    auto* low = reinterpret_cast<__m256i*>(last + i);
-    auto* high = reinterpret_cast<__m256i*>(last + i + 4);
-    const __m256i a = _mm256_loadu_si256(low), b = _mm256_loadu_si256(high);
-    if (!_mm256_testz_si256(_mm256_or_si256(before_zero(a), before_zero(b)), _mm256_or_si256(before_zero(a), before_zero(b)))) [[unlikely]] {
-      for (std::size_t j = i; j < i + 8; ++j) one_pixel(j);
-      continue;
-    }
-    const __m128i ca = _mm256_i64gather_epi32(table, index_of(a), 4);
-    const __m128i cb = _mm256_i64gather_epi32(table, index_of(b), 4);
-    store_rgb8(_mm256_set_m128i(cb, ca), rgb + 3 * i);
-    _mm256_storeu_si256(low, never);
-    _mm256_storeu_si256(high, never);
+#ifdef EVLIB_RENDER_AVX2
+  // Eight pixels with a time below 0 stop the kernel; one by one past them, then on.
+  while (detail::avx2_kernels_run() && (i = colorize_surface_avx2(last, i, end, pixels, window, last_us, colors, rgb)) < vector_end(begin, end, pixels)) {
+    for (const std::size_t j = i + 8; i < j; ++i) one_pixel(i);
   }
 #endif
   for (; i < end; ++i) one_pixel(i);
