@@ -165,58 +165,74 @@ struct Decay {
   // on ties), the elapsed times below 2^31 converted to double exactly.
   template <bool kLinear, typename SpecialTime>
   void decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
-                 const SpecialTime& special_time) const {
-    const auto one_cell = [&](std::size_t j) {
-      const std::uint32_t code = cells[j].time;
-      const std::int64_t elapsed = code < DvAccumulator::kFarTime ? std::int64_t{now} - code : base + now - special_time(j, code);
-      cells[j].potential = operator()<kLinear>(cells[j].potential, elapsed);
-      cells[j].time = now;
-    };
-    std::size_t i = begin;
-#ifdef __AVX2__
-    const __m256i now8 = _mm256_set1_epi32(static_cast<int>(now));
-    // Elapsed times below this take the vector path (unsigned): the exp table's, or 2^31.
-    const __m256i below = _mm256_set1_epi32(static_cast<int>(kLinear ? 0x7FFFFFFFu : std::uint32_t{kExpFactors - 1}));
-    const __m256 neutral8 = _mm256_set1_ps(neutral);
-    for (; i + 8 <= end; i += 8) {
-      // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
-      // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
-      auto* cells_a = reinterpret_cast<float*>(cells + i);
-      auto* cells_b = reinterpret_cast<float*>(cells + i + 4);
-      const __m256 a = _mm256_loadu_ps(cells_a), b = _mm256_loadu_ps(cells_b);
-      const __m256 last = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-      const __m256i time = _mm256_castps_si256(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-      const __m256i elapsed = _mm256_sub_epi32(now8, time);
-      // time <= now (the codes are above any now) and elapsed <= below, both unsigned.
-      const __m256i in_range = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(time, now8), now8),
-                                                _mm256_cmpeq_epi32(_mm256_min_epu32(elapsed, below), elapsed));
-      if (_mm256_movemask_epi8(in_range) != -1) [[unlikely]] {
-        for (std::size_t j = i; j < i + 8; ++j) one_cell(j);
-        continue;
-      }
-      __m256 v;
-      if constexpr (kLinear) {
-        const __m256d param4 = _mm256_set1_pd(param);
-        const __m128 step_low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(elapsed)), param4));
-        const __m128 step_high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(elapsed, 1)), param4));
-        const __m256 step = _mm256_set_m128(step_high, step_low);
-        const __m256 down = _mm256_max_ps(neutral8, _mm256_sub_ps(last, step));
-        const __m256 up = _mm256_min_ps(neutral8, _mm256_add_ps(last, step));
-        v = _mm256_blendv_ps(up, down, _mm256_cmp_ps(last, neutral8, _CMP_GE_OQ));
-      } else {
-        const __m256 factor = _mm256_i32gather_ps(exp_factors, elapsed, 4);
-        __m256 product = _mm256_mul_ps(_mm256_sub_ps(last, neutral8), factor);
-        asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
-        v = _mm256_add_ps(product, neutral8);
-      }
-      const __m256 now_f = _mm256_castsi256_ps(now8);
-      _mm256_storeu_ps(cells_a, _mm256_unpacklo_ps(v, now_f));
-      _mm256_storeu_ps(cells_b, _mm256_unpackhi_ps(v, now_f));
-    }
-#endif
-    for (; i < end; ++i) one_cell(i);
-  }
+                 const SpecialTime& special_time) const;
 };
+
+#ifdef EVLIB_RENDER_AVX2
+EVLIB_RENDER_AVX2_BEGIN
+// Decay::decay_all's AVX2 loop: cells from i, eight at a time while eight remain before end;
+// returns where it stopped: end's last partial eight, or eight cells one of which has a special
+// time or an elapsed time out of the vector path's range (the caller decays them one by one).
+template <bool kLinear>
+std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std::size_t end, std::uint32_t now) {
+  const __m256i now8 = _mm256_set1_epi32(static_cast<int>(now));
+  // Elapsed times below this take the vector path (unsigned): the exp table's, or 2^31.
+  const __m256i below = _mm256_set1_epi32(static_cast<int>(kLinear ? 0x7FFFFFFFu : std::uint32_t{kExpFactors - 1}));
+  const __m256 neutral8 = _mm256_set1_ps(decay.neutral);
+  for (; i + 8 <= end; i += 8) {
+    // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
+    // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
+    auto* cells_a = reinterpret_cast<float*>(cells + i);
+    auto* cells_b = reinterpret_cast<float*>(cells + i + 4);
+    const __m256 a = _mm256_loadu_ps(cells_a), b = _mm256_loadu_ps(cells_b);
+    const __m256 last = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256i time = _mm256_castps_si256(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m256i elapsed = _mm256_sub_epi32(now8, time);
+    // time <= now (the codes are above any now) and elapsed <= below, both unsigned.
+    const __m256i in_range = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(time, now8), now8),
+                                              _mm256_cmpeq_epi32(_mm256_min_epu32(elapsed, below), elapsed));
+    if (_mm256_movemask_epi8(in_range) != -1) [[unlikely]]
+      return i;
+    __m256 v;
+    if constexpr (kLinear) {
+      const __m256d param4 = _mm256_set1_pd(decay.param);
+      const __m128 step_low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(elapsed)), param4));
+      const __m128 step_high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(elapsed, 1)), param4));
+      const __m256 step = _mm256_set_m128(step_high, step_low);
+      const __m256 down = _mm256_max_ps(neutral8, _mm256_sub_ps(last, step));
+      const __m256 up = _mm256_min_ps(neutral8, _mm256_add_ps(last, step));
+      v = _mm256_blendv_ps(up, down, _mm256_cmp_ps(last, neutral8, _CMP_GE_OQ));
+    } else {
+      const __m256 factor = _mm256_i32gather_ps(decay.exp_factors, elapsed, 4);
+      __m256 product = _mm256_mul_ps(_mm256_sub_ps(last, neutral8), factor);
+      asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
+      v = _mm256_add_ps(product, neutral8);
+    }
+    const __m256 now_f = _mm256_castsi256_ps(now8);
+    _mm256_storeu_ps(cells_a, _mm256_unpacklo_ps(v, now_f));
+    _mm256_storeu_ps(cells_b, _mm256_unpackhi_ps(v, now_f));
+  }
+  return i;
+}
+EVLIB_RENDER_AVX2_END
+#endif
+
+template <bool kLinear, typename SpecialTime>
+void Decay::decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
+                      const SpecialTime& special_time) const {
+  const auto one_cell = [&](std::size_t j) {
+    const std::uint32_t code = cells[j].time;
+    const std::int64_t elapsed = code < DvAccumulator::kFarTime ? std::int64_t{now} - code : base + now - special_time(j, code);
+    cells[j].potential = operator()<kLinear>(cells[j].potential, elapsed);
+    cells[j].time = now;
+  };
+  std::size_t i = begin;
+#ifdef EVLIB_RENDER_AVX2
+  while (detail::avx2_kernels_run() && (i = decay_cells_avx2<kLinear>(*this, cells, i, end, now)) + 8 <= end)
+    for (const std::size_t j = i + 8; i < j; ++i) one_cell(i);
+#endif
+  for (; i < end; ++i) one_cell(i);
+}
 
 // The lowest and highest of `count` times (they need not be in order).
 std::pair<std::int64_t, std::int64_t> time_range(const std::int64_t* t, std::size_t count) {
