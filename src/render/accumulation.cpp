@@ -9,10 +9,6 @@
 #include <tuple>
 #include <utility>
 
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
-
 #include "evlib/error.hpp"
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/render/time_decay.hpp"
@@ -175,58 +171,74 @@ struct Decay {
   // on ties), the elapsed times below 2^31 converted to double exactly.
   template <bool kLinear, typename SpecialTime>
   void decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
-                 const SpecialTime& special_time) const {
-    const auto one_cell = [&](std::size_t j) {
-      const std::uint32_t code = cells[j].time;
-      const std::int64_t elapsed = code < DvAccumulator::kFarTime ? std::int64_t{now} - code : base + now - special_time(j, code);
-      cells[j].potential = operator()<kLinear>(cells[j].potential, elapsed);
-      cells[j].time = now;
-    };
-    std::size_t i = begin;
-#ifdef __AVX2__
-    const __m256i now8 = _mm256_set1_epi32(static_cast<int>(now));
-    // Elapsed times below this take the vector path (unsigned): the exp table's, or 2^31.
-    const __m256i below = _mm256_set1_epi32(static_cast<int>(kLinear ? 0x7FFFFFFFu : std::uint32_t{kExpFactors - 1}));
-    const __m256 neutral8 = _mm256_set1_ps(neutral);
-    for (; i + 8 <= end; i += 8) {
-      // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
-      // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
-      auto* cells_a = reinterpret_cast<float*>(cells + i);
-      auto* cells_b = reinterpret_cast<float*>(cells + i + 4);
-      const __m256 a = _mm256_loadu_ps(cells_a), b = _mm256_loadu_ps(cells_b);
-      const __m256 last = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-      const __m256i time = _mm256_castps_si256(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-      const __m256i elapsed = _mm256_sub_epi32(now8, time);
-      // time <= now (the codes are above any now) and elapsed <= below, both unsigned.
-      const __m256i in_range = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(time, now8), now8),
-                                                _mm256_cmpeq_epi32(_mm256_min_epu32(elapsed, below), elapsed));
-      if (_mm256_movemask_epi8(in_range) != -1) [[unlikely]] {
-        for (std::size_t j = i; j < i + 8; ++j) one_cell(j);
-        continue;
-      }
-      __m256 v;
-      if constexpr (kLinear) {
-        const __m256d param4 = _mm256_set1_pd(param);
-        const __m128 step_low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(elapsed)), param4));
-        const __m128 step_high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(elapsed, 1)), param4));
-        const __m256 step = _mm256_set_m128(step_high, step_low);
-        const __m256 down = _mm256_max_ps(neutral8, _mm256_sub_ps(last, step));
-        const __m256 up = _mm256_min_ps(neutral8, _mm256_add_ps(last, step));
-        v = _mm256_blendv_ps(up, down, _mm256_cmp_ps(last, neutral8, _CMP_GE_OQ));
-      } else {
-        const __m256 factor = _mm256_i32gather_ps(exp_factors, elapsed, 4);
-        __m256 product = _mm256_mul_ps(_mm256_sub_ps(last, neutral8), factor);
-        asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
-        v = _mm256_add_ps(product, neutral8);
-      }
-      const __m256 now_f = _mm256_castsi256_ps(now8);
-      _mm256_storeu_ps(cells_a, _mm256_unpacklo_ps(v, now_f));
-      _mm256_storeu_ps(cells_b, _mm256_unpackhi_ps(v, now_f));
-    }
-#endif
-    for (; i < end; ++i) one_cell(i);
-  }
+                 const SpecialTime& special_time) const;
 };
+
+#ifdef EVLIB_RENDER_AVX2
+EVLIB_RENDER_AVX2_BEGIN
+// Decay::decay_all's AVX2 loop: cells from i, eight at a time while eight remain before end;
+// returns where it stopped: end's last partial eight, or eight cells one of which has a special
+// time or an elapsed time out of the vector path's range (the caller decays them one by one).
+template <bool kLinear>
+std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std::size_t end, std::uint32_t now) {
+  const __m256i now8 = _mm256_set1_epi32(static_cast<int>(now));
+  // Elapsed times below this take the vector path (unsigned): the exp table's, or 2^31.
+  const __m256i below = _mm256_set1_epi32(static_cast<int>(kLinear ? 0x7FFFFFFFu : std::uint32_t{kExpFactors - 1}));
+  const __m256 neutral8 = _mm256_set1_ps(decay.neutral);
+  for (; i + 8 <= end; i += 8) {
+    // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
+    // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
+    auto* cells_a = reinterpret_cast<float*>(cells + i);
+    auto* cells_b = reinterpret_cast<float*>(cells + i + 4);
+    const __m256 a = _mm256_loadu_ps(cells_a), b = _mm256_loadu_ps(cells_b);
+    const __m256 last = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m256i time = _mm256_castps_si256(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m256i elapsed = _mm256_sub_epi32(now8, time);
+    // time <= now (the codes are above any now) and elapsed <= below, both unsigned.
+    const __m256i in_range = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(time, now8), now8),
+                                              _mm256_cmpeq_epi32(_mm256_min_epu32(elapsed, below), elapsed));
+    if (_mm256_movemask_epi8(in_range) != -1) [[unlikely]]
+      return i;
+    __m256 v;
+    if constexpr (kLinear) {
+      const __m256d param4 = _mm256_set1_pd(decay.param);
+      const __m128 step_low = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(elapsed)), param4));
+      const __m128 step_high = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(elapsed, 1)), param4));
+      const __m256 step = _mm256_set_m128(step_high, step_low);
+      const __m256 down = _mm256_max_ps(neutral8, _mm256_sub_ps(last, step));
+      const __m256 up = _mm256_min_ps(neutral8, _mm256_add_ps(last, step));
+      v = _mm256_blendv_ps(up, down, _mm256_cmp_ps(last, neutral8, _CMP_GE_OQ));
+    } else {
+      const __m256 factor = _mm256_i32gather_ps(decay.exp_factors, elapsed, 4);
+      __m256 product = _mm256_mul_ps(_mm256_sub_ps(last, neutral8), factor);
+      asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
+      v = _mm256_add_ps(product, neutral8);
+    }
+    const __m256 now_f = _mm256_castsi256_ps(now8);
+    _mm256_storeu_ps(cells_a, _mm256_unpacklo_ps(v, now_f));
+    _mm256_storeu_ps(cells_b, _mm256_unpackhi_ps(v, now_f));
+  }
+  return i;
+}
+EVLIB_RENDER_AVX2_END
+#endif
+
+template <bool kLinear, typename SpecialTime>
+void Decay::decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
+                      const SpecialTime& special_time) const {
+  const auto one_cell = [&](std::size_t j) {
+    const std::uint32_t code = cells[j].time;
+    const std::int64_t elapsed = code < DvAccumulator::kFarTime ? std::int64_t{now} - code : base + now - special_time(j, code);
+    cells[j].potential = operator()<kLinear>(cells[j].potential, elapsed);
+    cells[j].time = now;
+  };
+  std::size_t i = begin;
+#ifdef EVLIB_RENDER_AVX2
+  while (detail::avx2_kernels_run() && (i = decay_cells_avx2<kLinear>(*this, cells, i, end, now)) + 8 <= end)
+    for (const std::size_t j = i + 8; i < j; ++i) one_cell(i);
+#endif
+  for (; i < end; ++i) one_cell(i);
+}
 
 // The lowest and highest of `count` times (they need not be in order).
 std::pair<std::int64_t, std::int64_t> time_range(const std::int64_t* t, std::size_t count) {
@@ -434,7 +446,7 @@ void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
 using ColorTable = std::array<std::uint32_t, 256>;
 using detail::store_rgb;
 using detail::vector_end;
-#ifdef __AVX2__
+#ifdef EVLIB_RENDER_AVX2
 using detail::store_rgb8;
 #endif
 
@@ -457,27 +469,25 @@ void count_prefetched(EventView events, ops::SensorSize sensor, std::span<std::u
   }
 }
 
-// The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
-// level of pixel begin).
-void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
-              const ColorTable& colors, std::uint8_t* rgb) {
+#ifdef EVLIB_RENDER_AVX2
+EVLIB_RENDER_AVX2_BEGIN
+// The AVX2 loops of the colour passes below: pixels from begin, eight at a time, up to
+// vector_end; each returns the first pixel it left to the scalar loop.
+
+std::size_t colorize_avx2(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
+                          const ColorTable& colors, std::uint8_t* rgb) {
   std::size_t i = begin;
-#ifdef __AVX2__
   const auto* table = reinterpret_cast<const int*>(colors.data());
   for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
     const __m256i index = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(levels + (i - begin))));
     store_rgb8(_mm256_i32gather_epi32(table, index, 4), rgb + 3 * i);
   }
-#endif
-  for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
+  return i;
 }
 
-// kCounts: the colours of pixels [begin, end) from their net counts (colors[net + saturation]),
-// the counts reset to 0 as they are read.
-void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end, std::size_t pixels,
-                     int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
+std::size_t colorize_counts_avx2(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end,
+                                 std::size_t pixels, int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
   std::size_t i = begin;
-#ifdef __AVX2__
   const auto* table = reinterpret_cast<const int*>(colors);
   const __m256i low = _mm256_set1_epi32(-saturation), high = _mm256_set1_epi32(saturation);
   for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
@@ -489,6 +499,65 @@ void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, s
     _mm_storeu_si128(on8, _mm_setzero_si128());
     _mm_storeu_si128(off8, _mm_setzero_si128());
   }
+  return i;
+}
+
+// Stops at the first eight pixels with a time below 0 (the shift would not halve them): the
+// caller's scalar loop takes them and the rest.
+std::size_t colorize_surface_avx2(std::int64_t* last, std::size_t begin, std::size_t end, std::size_t pixels,
+                                  std::int64_t window, std::int64_t last_us, const std::uint32_t* colors, std::uint8_t* rgb) {
+  const std::int64_t background = 2 * (window + 1);
+  std::size_t i = begin;
+  const __m256i never = _mm256_set1_epi64x(kNeverTime), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  const __m256i origin = _mm256_set1_epi64x(last_us - window);  // time left = t - origin
+  const __m256i window4 = _mm256_set1_epi64x(window), on_plane = _mm256_set1_epi64x(window + 1);
+  const __m256i background4 = _mm256_set1_epi64x(background);
+  const auto index_of = [&](__m256i packed) {
+    __m256i left = _mm256_sub_epi64(_mm256_srli_epi64(packed, 1), origin);
+    left = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, left), left);
+    left = _mm256_blendv_epi8(left, window4, _mm256_cmpgt_epi64(left, window4));
+    const __m256i index = _mm256_add_epi64(left, _mm256_and_si256(on_plane, _mm256_cmpeq_epi64(_mm256_and_si256(packed, one), one)));
+    return _mm256_blendv_epi8(index, background4, _mm256_cmpeq_epi64(packed, never));
+  };
+  const auto before_zero = [&](__m256i packed) {
+    return _mm256_andnot_si256(_mm256_cmpeq_epi64(packed, never), _mm256_cmpgt_epi64(zero, packed));
+  };
+  const auto* table = reinterpret_cast<const int*>(colors);
+  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
+    auto* low = reinterpret_cast<__m256i*>(last + i);
+    auto* high = reinterpret_cast<__m256i*>(last + i + 4);
+    const __m256i a = _mm256_loadu_si256(low), b = _mm256_loadu_si256(high);
+    if (!_mm256_testz_si256(_mm256_or_si256(before_zero(a), before_zero(b)), _mm256_or_si256(before_zero(a), before_zero(b)))) [[unlikely]]
+      return i;
+    const __m128i ca = _mm256_i64gather_epi32(table, index_of(a), 4);
+    const __m128i cb = _mm256_i64gather_epi32(table, index_of(b), 4);
+    store_rgb8(_mm256_set_m128i(cb, ca), rgb + 3 * i);
+    _mm256_storeu_si256(low, never);
+    _mm256_storeu_si256(high, never);
+  }
+  return i;
+}
+EVLIB_RENDER_AVX2_END
+#endif
+
+// The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
+// level of pixel begin).
+void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
+              const ColorTable& colors, std::uint8_t* rgb) {
+  std::size_t i = begin;
+#ifdef EVLIB_RENDER_AVX2
+  if (detail::avx2_kernels_run()) i = colorize_avx2(levels, begin, end, pixels, colors, rgb);
+#endif
+  for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
+}
+
+// kCounts: the colours of pixels [begin, end) from their net counts (colors[net + saturation]),
+// the counts reset to 0 as they are read.
+void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end, std::size_t pixels,
+                     int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
+  std::size_t i = begin;
+#ifdef EVLIB_RENDER_AVX2
+  if (detail::avx2_kernels_run()) i = colorize_counts_avx2(off, on, begin, end, pixels, saturation, colors, rgb);
 #endif
   for (; i < end; ++i) {
     store_rgb(colors[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation) + saturation], rgb + 3 * i);
@@ -511,35 +580,10 @@ void colorize_surface(std::int64_t* last, std::size_t begin, std::size_t end, st
     store_rgb(colors[index], rgb + 3 * i);
   };
   std::size_t i = begin;
-#ifdef __AVX2__
-  const __m256i never = _mm256_set1_epi64x(kNeverTime), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
-  const __m256i origin = _mm256_set1_epi64x(last_us - window);  // time left = t - origin
-  const __m256i window4 = _mm256_set1_epi64x(window), on_plane = _mm256_set1_epi64x(window + 1);
-  const __m256i background4 = _mm256_set1_epi64x(background);
-  const auto index_of = [&](__m256i packed) {
-    __m256i left = _mm256_sub_epi64(_mm256_srli_epi64(packed, 1), origin);
-    left = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, left), left);
-    left = _mm256_blendv_epi8(left, window4, _mm256_cmpgt_epi64(left, window4));
-    const __m256i index = _mm256_add_epi64(left, _mm256_and_si256(on_plane, _mm256_cmpeq_epi64(_mm256_and_si256(packed, one), one)));
-    return _mm256_blendv_epi8(index, background4, _mm256_cmpeq_epi64(packed, never));
-  };
-  const auto before_zero = [&](__m256i packed) {  // times below 0: the shift above would not halve them
-    return _mm256_andnot_si256(_mm256_cmpeq_epi64(packed, never), _mm256_cmpgt_epi64(zero, packed));
-  };
-  const auto* table = reinterpret_cast<const int*>(colors);
-  for (const std::size_t stop = vector_end(begin, end, pixels); i < stop; i += 8) {
-    auto* low = reinterpret_cast<__m256i*>(last + i);
-    auto* high = reinterpret_cast<__m256i*>(last + i + 4);
-    const __m256i a = _mm256_loadu_si256(low), b = _mm256_loadu_si256(high);
-    if (!_mm256_testz_si256(_mm256_or_si256(before_zero(a), before_zero(b)), _mm256_or_si256(before_zero(a), before_zero(b)))) [[unlikely]] {
-      for (std::size_t j = i; j < i + 8; ++j) one_pixel(j);
-      continue;
-    }
-    const __m128i ca = _mm256_i64gather_epi32(table, index_of(a), 4);
-    const __m128i cb = _mm256_i64gather_epi32(table, index_of(b), 4);
-    store_rgb8(_mm256_set_m128i(cb, ca), rgb + 3 * i);
-    _mm256_storeu_si256(low, never);
-    _mm256_storeu_si256(high, never);
+#ifdef EVLIB_RENDER_AVX2
+  // Eight pixels with a time below 0 stop the kernel; one by one past them, then on.
+  while (detail::avx2_kernels_run() && (i = colorize_surface_avx2(last, i, end, pixels, window, last_us, colors, rgb)) < vector_end(begin, end, pixels)) {
+    for (const std::size_t j = i + 8; i < j; ++i) one_pixel(i);
   }
 #endif
   for (; i < end; ++i) one_pixel(i);

@@ -213,6 +213,51 @@ void TimeDecayFrame::add(EventView events) {
   last_t_ = t[events.size() - 1];
 }
 
+#ifdef EVLIB_RENDER_AVX2
+EVLIB_RENDER_AVX2_BEGIN
+namespace {
+
+// TimeDecayFrame::render's AVX2 loop: pixels [i, stop) eight at a time (stop - i a multiple of
+// 8) from their time pairs `last`; returns stop, or the first of eight pixels that need shade()
+// (an age past the table, not all faded there), which the caller renders one by one.
+std::size_t time_decay_colors_avx2(const std::int64_t* last, std::int64_t last_t, std::size_t i, std::size_t stop,
+                                   const std::uint16_t* shades_table, std::int64_t tabulated, bool faded_past_table,
+                                   const std::uint32_t* colors, std::uint8_t* rgb) {
+  // Four pixels' colours, in the order i, i+2, i+1, i+3 (as unpacked from their time pairs);
+  // false when one of them needs shade().
+  const __m256i now = _mm256_set1_epi64x(last_t), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+  const __m256i table_end = _mm256_set1_epi64x(tabulated), faded_index = _mm256_set1_epi64x(2 * tabulated);
+  const auto* shades = reinterpret_cast<const int*>(shades_table);
+  const auto four = [&](std::size_t at, __m128i& out) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last + 2 * at));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last + 2 * at + 4));
+    const __m256i dt_off = _mm256_sub_epi64(now, _mm256_unpacklo_epi64(a, b));
+    const __m256i dt_on = _mm256_sub_epi64(now, _mm256_unpackhi_epi64(a, b));
+    const __m256i on = _mm256_cmpgt_epi64(dt_off, dt_on);
+    __m256i dt = _mm256_blendv_epi8(dt_off, dt_on, on);  // the smaller
+    dt = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, dt), dt);
+    const __m256i in_table = _mm256_cmpgt_epi64(table_end, dt);
+    if (!faded_past_table && _mm256_movemask_epi8(in_table) != -1) return false;
+    const __m256i index = _mm256_blendv_epi8(faded_index, _mm256_add_epi64(_mm256_add_epi64(dt, dt), _mm256_and_si256(on, one)), in_table);
+    const __m128i shade = _mm_and_si128(_mm256_i64gather_epi32(shades, index, 2), _mm_set1_epi32(0xFFFF));
+    out = _mm_i32gather_epi32(reinterpret_cast<const int*>(colors), shade, 4);
+    return true;
+  };
+  for (; i < stop; i += 8) {
+    __m128i low, high;
+    if (!four(i, low) || !four(i + 4, high)) [[unlikely]]
+      return i;
+    // i, i+2, i+1, i+3 | i+4, i+6, i+5, i+7 back in order
+    const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
+    detail::store_rgb8(_mm256_permutevar8x32_epi32(_mm256_set_m128i(high, low), order), rgb + 3 * i);
+  }
+  return i;
+}
+
+}  // namespace
+EVLIB_RENDER_AVX2_END
+#endif
+
 void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
   const std::size_t pixels = sensor_.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
@@ -228,36 +273,12 @@ void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
     detail::store_rgb(colors[s], rgb.data() + 3 * i);
   };
   std::size_t i = 0;
-#ifdef __AVX2__
-  // Four pixels' colours, in the order i, i+2, i+1, i+3 (as unpacked from their time pairs);
-  // false when one of them needs shade() (an age past the table, not all faded there).
-  const __m256i now = _mm256_set1_epi64x(last_t_), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
-  const __m256i table_end = _mm256_set1_epi64x(tabulated), faded_index = _mm256_set1_epi64x(2 * tabulated);
-  const auto* shades = reinterpret_cast<const int*>(shades_.data());
-  const auto four = [&](std::size_t at, __m128i& out) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last_.data() + 2 * at));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last_.data() + 2 * at + 4));
-    const __m256i dt_off = _mm256_sub_epi64(now, _mm256_unpacklo_epi64(a, b));
-    const __m256i dt_on = _mm256_sub_epi64(now, _mm256_unpackhi_epi64(a, b));
-    const __m256i on = _mm256_cmpgt_epi64(dt_off, dt_on);
-    __m256i dt = _mm256_blendv_epi8(dt_off, dt_on, on);  // the smaller
-    dt = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, dt), dt);
-    const __m256i in_table = _mm256_cmpgt_epi64(table_end, dt);
-    if (!faded_past_table_ && _mm256_movemask_epi8(in_table) != -1) return false;
-    const __m256i index = _mm256_blendv_epi8(faded_index, _mm256_add_epi64(_mm256_add_epi64(dt, dt), _mm256_and_si256(on, one)), in_table);
-    const __m128i shade = _mm_and_si128(_mm256_i64gather_epi32(shades, index, 2), _mm_set1_epi32(0xFFFF));
-    out = _mm_i32gather_epi32(reinterpret_cast<const int*>(colors), shade, 4);
-    return true;
-  };
-  for (const std::size_t stop = detail::vector_end(0, pixels, pixels); i < stop; i += 8) {
-    __m128i low, high;
-    if (!four(i, low) || !four(i + 4, high)) [[unlikely]] {
-      for (std::size_t j = i; j < i + 8; ++j) one_pixel(j);
-      continue;
-    }
-    // i, i+2, i+1, i+3 | i+4, i+6, i+5, i+7 back in order
-    const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
-    detail::store_rgb8(_mm256_permutevar8x32_epi32(_mm256_set_m128i(high, low), order), rgb.data() + 3 * i);
+#ifdef EVLIB_RENDER_AVX2
+  // Eight pixels that need shade() stop the kernel; one by one past them, then on.
+  const std::size_t stop = detail::vector_end(0, pixels, pixels);
+  while (detail::avx2_kernels_run() &&
+         (i = time_decay_colors_avx2(last_.data(), last_t_, i, stop, shades_.data(), tabulated, faded_past_table_, colors, rgb.data())) < stop) {
+    for (const std::size_t j = i + 8; i < j; ++i) one_pixel(i);
   }
 #endif
   for (; i < pixels; ++i) one_pixel(i);
