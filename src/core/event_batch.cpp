@@ -159,6 +159,20 @@ void EventBatch::push_back(std::int64_t t, std::uint16_t x, std::uint16_t y, std
   ++size_;
 }
 
+void EventBatch::append(EventView events) {
+  const std::size_t n = events.size();
+  if (n > capacity_ - size_) throw InvalidArgument("EventBatch::append: batch has no room for the events");
+  if (n == 0) return;
+  if ((t_ && !events.has_t()) || (x_ && !events.has_x()) || (y_ && !events.has_y()) || (p_ && !events.has_p()))
+    throw InvalidArgument("EventBatch::append: the events lack a column of the batch");
+  make_unique();
+  if (t_) std::memcpy(t_ + size_, events.t().data(), n * sizeof(std::int64_t));
+  if (x_) std::memcpy(x_ + size_, events.x().data(), n * sizeof(std::uint16_t));
+  if (y_) std::memcpy(y_ + size_, events.y().data(), n * sizeof(std::uint16_t));
+  if (p_) std::memcpy(p_ + size_, events.p().data(), n * sizeof(std::uint8_t));
+  size_ += n;
+}
+
 EventBatch EventBatch::slice(std::size_t begin, std::size_t end) const {
   if (begin > end || end > size_) throw InvalidArgument("EventBatch::slice: range out of bounds");
   EventBatch out = *this;

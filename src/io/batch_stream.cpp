@@ -48,20 +48,10 @@ struct BatchStream::Impl {
 
 namespace {
 
-// Appends chunk[from, from + n) to out (which has room).
-void append(EventBatch& out, const EventBatch& chunk, std::size_t from, std::size_t n) {
-  const std::size_t at = out.size();
-  std::memcpy(out.t_data() + at, chunk.t().data() + from, n * sizeof(std::int64_t));
-  std::memcpy(out.x_data() + at, chunk.x().data() + from, n * sizeof(std::uint16_t));
-  std::memcpy(out.y_data() + at, chunk.y().data() + from, n * sizeof(std::uint16_t));
-  std::memcpy(out.p_data() + at, chunk.p().data() + from, n * sizeof(std::uint8_t));
-  out.set_size(at + n);
-}
-
 // A copy of `batch` with capacity for at least `capacity` events.
 EventBatch grown(const EventBatch& batch, std::size_t capacity) {
   EventBatch bigger = EventBatch::with_capacity(capacity);
-  append(bigger, batch, 0, batch.size());
+  bigger.append(batch);
   bigger.metadata = batch.metadata;
   return bigger;
 }
@@ -89,7 +79,7 @@ struct CountStream final : BatchStream::Impl {
       if (triggers_due()) return hand_out_triggers();
       if (pos == chunk.size() && !pull()) break;
       const std::size_t n = std::min(size - out.size(), chunk.size() - pos);
-      append(out, chunk, pos, n);
+      out.append(chunk.view().slice(pos, pos + n));
       out.metadata = chunk.metadata;
       pos += n;
     }
@@ -125,7 +115,7 @@ struct TimeStream final : BatchStream::Impl {
       while (end < t.size() && t[end] < window_end) ++end;
       if (end > pos) {
         if (out.size() + (end - pos) > out.capacity()) out = grown(out, (out.size() + (end - pos)) * 2);
-        append(out, chunk, pos, end - pos);
+        out.append(chunk.view().slice(pos, end));
         out.metadata = chunk.metadata;
         pos = end;
       }

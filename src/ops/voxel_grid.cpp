@@ -198,7 +198,7 @@ void voxel_grid_into_zeroed(EventView window, const VoxelGridOptions& options, s
 template <class T>
 std::vector<T> voxel_grid(EventView window, const VoxelGridOptions& options) {
   std::vector<T> out(std::size_t{options.bins} * options.sensor.pixels());
-  voxel_grid<T>(window, options, std::span<T>(out));
+  voxel_grid_into_zeroed<T>(window, options, std::span<T>(out));  // a fresh vector is already zero
   return out;
 }
 

@@ -124,25 +124,41 @@ const Frame* FrameGenerator::next() {
   const std::uint64_t k = next_index_;
   const std::int64_t start = schedule_.slice_start(k);
   const std::int64_t end = schedule_.slice_end(k);
-  // Everything before `end` must be held: pull until an event at or after it, or the end.
-  while (!exhausted_ && (held_.empty() || held_.back().t().back() < end)) pull();
-  if (exhausted_ && (!stop_ || start >= *stop_)) return nullptr;
-  if (stop_ && start >= *stop_) return nullptr;
-
   const bool decay = is_decay(options_.mode.mode);
   std::int64_t window_start = decay ? start : end - options_.accumulate_us;
   if (options_.from_us) window_start = std::max(window_start, *options_.from_us);
+  // What the next frame's window still needs; anything wholly before it is dropped once added.
+  const std::int64_t next_needs = decay ? end : schedule_.slice_end(k + 1) - options_.accumulate_us;
+
+  // Chunks are added to the frame as they arrive and dropped as soon as no later window needs
+  // them, so that a long time between frames (low --fps, a decay mode's whole period) holds
+  // chunks for the next window only, not every event of the gap.
   accumulator_.begin_window();
   std::uint64_t added = 0;
-  for (const EventBatch& b : held_) {
+  std::size_t added_chunks = 0;  // held_[0, added_chunks) are in this frame already
+  const auto add_chunk = [&](const EventBatch& b) {
     const auto t = b.t();
-    if (t.back() < window_start || t.front() >= end) continue;
+    if (t.back() < window_start || t.front() >= end) return;
     const std::size_t lo = first_at_or_after(t, window_start);
     const std::size_t hi = first_at_or_after(t, end);
-    if (lo >= hi) continue;
+    if (lo >= hi) return;
     accumulator_.add(b.view().slice(lo, hi));
     added += hi - lo;
+  };
+  const auto add_chunks_before_end = [&] {
+    for (; added_chunks < held_.size() && held_[added_chunks].t().back() < end; ++added_chunks)
+      add_chunk(held_[added_chunks]);
+    for (; added_chunks > 0 && held_.front().t().back() < next_needs; --added_chunks) held_.pop_front();
+  };
+  // Everything before `end` must be seen: pull until an event at or after it, or the end.
+  add_chunks_before_end();
+  while (!exhausted_ && (held_.empty() || held_.back().t().back() < end)) {
+    pull();
+    add_chunks_before_end();
   }
+  if (exhausted_ && (!stop_ || start >= *stop_)) return nullptr;
+  if (stop_ && start >= *stop_) return nullptr;
+  for (std::size_t i = added_chunks; i < held_.size(); ++i) add_chunk(held_[i]);
   accumulator_.render(window_start, end, rgb_);
   if (options_.overlay)
     draw_overlay(rgb_, frame_.width, frame_.height, end,
@@ -153,8 +169,7 @@ const Frame* FrameGenerator::next() {
   frame_.events = added;
   frame_.rgb = rgb_;
   ++next_index_;
-  // What the next frame's window no longer needs.
-  drop_before(decay ? end : schedule_.slice_end(k + 1) - options_.accumulate_us);
+  drop_before(next_needs);
   return &frame_;
 }
 

@@ -271,16 +271,6 @@ int gzip_level_of(const std::string& compression) {
 // ---------------------------------------------------------------------------------------------
 // Representations
 
-// Copies part to the end of batch, which has room for it.
-void append_to(EventBatch& batch, EventView part) {
-  const std::size_t at = batch.size();
-  std::ranges::copy(part.t(), batch.t_data() + at);
-  std::ranges::copy(part.x(), batch.x_data() + at);
-  std::ranges::copy(part.y(), batch.y_data() + at);
-  std::ranges::copy(part.p(), batch.p_data() + at);
-  batch.set_size(at + part.size());
-}
-
 // Makes the frame of one window; stateful representations (the time surface) are fed the whole
 // stream instead (see TimeSurfaceFrames).
 class WindowFrame {
@@ -404,7 +394,7 @@ class WindowFrame {
     for (const EventView& piece : window) total += piece.size();
     if (joined_.capacity() < total) joined_ = EventBatch::with_capacity(total);
     joined_.set_size(0);
-    for (const EventView& piece : window) append_to(joined_, piece);
+    for (const EventView& piece : window) joined_.append(piece);
     return joined_;
   }
 
@@ -439,7 +429,7 @@ class OpenWindow {
       }
       EventBatch& block = blocks_[used_ - 1];
       const std::size_t n = std::min(kBlockEvents - block.size(), part.size() - i);
-      append_to(block, part.slice(i, i + n));
+      block.append(part.slice(i, i + n));
       i += n;
     }
   }

@@ -1,10 +1,12 @@
 // Peak resident memory of the evlib program stays within the streaming budget (64 MiB by default)
-// on inputs that once broke it: files dense in vector words, and many threads.
+// on inputs that once broke it: files dense in vector words, many threads, and rendering a
+// billion events with a long time between frames.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -92,6 +94,30 @@ TEST(MemoryBudgetCli, many_threads_stay_within_the_budget_and_a_smaller_limit_ho
   const long limited = peak_rss_kib({"info", path, "-q", "--no-index", "--threads", "256", "--memory-limit", "32M"});
   ASSERT_GT(limited, 0);
   EXPECT_LT(limited, 32 * 1024);
+}
+
+// `evlib render` once held every event between two frames (a low --fps, or a decay mode's whole
+// period): 1.7 GB for the billion events below. A billion events in 164 MB of vector words.
+TEST(MemoryBudgetCli, rendering_a_billion_events_holds_only_the_next_window) {
+  SKIP_UNDER_SANITIZERS();
+  test::ScopedTempDir dir;
+  const std::string path = vector_dense_evt3(dir, 164);  // 1.0 G events over 4.7 s
+  constexpr long kFrameStateKib = 16 * 1024;              // the frame's own buffers at 1280x720
+  const struct {
+    std::vector<std::string> mode;
+    std::size_t frames;
+  } cases[] = {{{"--mode", "counts", "--fps", "2"}, 10}, {{"--mode", "exp-decay", "--fps", "2", "--to", "2s"}, 4}};
+  for (const auto& c : cases) {
+    const std::string frames_dir = dir.file(c.mode[1]);
+    std::filesystem::create_directory(frames_dir);
+    std::vector<std::string> args{"render", path, frames_dir + "/f_%05d.png", "-q", "--no-index"};
+    args.insert(args.end(), c.mode.begin(), c.mode.end());
+    const long kib = peak_rss_kib(args);
+    ASSERT_GT(kib, 0) << "evlib render failed: " << c.mode[1];
+    EXPECT_LT(kib, kBudgetKib + kFrameStateKib) << c.mode[1];
+    const auto written = std::distance(std::filesystem::directory_iterator(frames_dir), {});
+    EXPECT_EQ(static_cast<std::size_t>(written), c.frames) << c.mode[1];
+  }
 }
 
 }  // namespace

@@ -150,6 +150,37 @@ TEST(EventBatchOwnership, regions_write_into_their_batch_without_copying) {
   EXPECT_THROW((void)out.region(3, 2), InvalidArgument);
 }
 
+TEST(EventBatchOwnership, appending_a_view_copies_every_column_after_the_events_and_leaves_a_sharer_alone) {
+  EventBatch source = EventBatch::with_capacity(3);
+  source.push_back(5, 6, 7, 1);
+  source.push_back(8, 9, 10, 0);
+  EventBatch a = EventBatch::with_capacity(4);
+  a.push_back(1, 2, 3, 0);
+  const EventBatch sharer = a;
+  a.append(source);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(times(a), (std::vector<std::int64_t>{1, 5, 8}));
+  EXPECT_EQ(a.x()[2], 9);
+  EXPECT_EQ(a.y()[1], 7);
+  EXPECT_EQ(a.p()[1], 1);
+  EXPECT_EQ(a.p()[2], 0);
+  EXPECT_EQ(times(sharer), (std::vector<std::int64_t>{1}));
+  a.append(EventView{});  // nothing to copy, no room needed
+  EXPECT_EQ(a.size(), 3u);
+}
+
+TEST(EventBatchOwnership, appending_beyond_capacity_or_without_a_column_fails_and_changes_nothing) {
+  EventBatch a = EventBatch::with_capacity(2);
+  a.push_back(1, 1, 1, 1);
+  EventBatch two = EventBatch::with_capacity(2);
+  two.push_back(2, 2, 2, 0);
+  two.push_back(3, 3, 3, 0);
+  EXPECT_THROW(a.append(two), InvalidArgument);
+  const std::int64_t t[] = {4};
+  EXPECT_THROW(a.append(EventView(t, nullptr, nullptr, nullptr, 1)), InvalidArgument);
+  EXPECT_EQ(times(a), (std::vector<std::int64_t>{1}));
+}
+
 TEST(EventBatchOwnership, impossible_capacities_fail_cleanly) {
   EXPECT_THROW((void)EventBatch::with_capacity(std::numeric_limits<std::size_t>::max()), InvalidArgument);
 }
