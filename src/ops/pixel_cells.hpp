@@ -83,4 +83,50 @@ inline void for_each_pixel_cell(const std::uint16_t* x, const std::uint16_t* y, 
   }
 }
 
+// Maps and frames of at least this many bytes lie beyond a core's own caches (its L2 holds
+// 0.5-2 MB): their loops prefetch each event's cell (for_each_pixel_cell_prefetched) so that many
+// misses are in flight instead of one at a time. Below, the prefetches would be wasted work.
+inline constexpr std::size_t kPrefetchedStateBytes = std::size_t{1} << 20;
+
+// How many events ahead a cell is prefetched: 16 ahead gave 65, 48 about 100, 96-160 about
+// 140 M events/s (the render's exp-decay at 1280x720).
+inline constexpr std::size_t kCellPrefetchAhead = 128;
+
+// for_each_pixel_cell, with __builtin_prefetch(state_of(cell), 1) for the event
+// kCellPrefetchAhead later before each visit. The cells of a block of events and of the
+// kCellPrefetchAhead after it are computed first, so that the loop prefetches without bounds
+// checks of its own: state_of may be given kNoCell (or 0 past the last event), whose address,
+// off the state, is only a wasted hint (a prefetch never faults). The functions are taken by
+// value: their captures then stay in registers across the visits' stores.
+template <bool kSplitPolarity, class StateOf, class Visit>
+inline void for_each_pixel_cell_prefetched(const std::uint16_t* x, const std::uint16_t* y, const std::uint8_t* p,
+                                           std::size_t n, SensorSize sensor, StateOf state_of, Visit visit) {
+  const std::size_t plane = sensor.pixels();
+  if ((kSplitPolarity ? 2 : 1) * plane >= kNoCell) {  // cells past 32 bits: one pass, 64-bit cells
+    const auto counted = [&](std::size_t k) { return sensor.contains(x[k], y[k]) && (!kSplitPolarity || p[k] <= 1); };
+    const auto cell_of = [&](std::size_t k) {
+      return (kSplitPolarity ? p[k] * plane : 0u) + std::size_t{y[k]} * sensor.width + x[k];
+    };
+    for (std::size_t k = 0; k < n; ++k) {
+      if (const std::size_t a = k + kCellPrefetchAhead; a < n && counted(a)) __builtin_prefetch(state_of(cell_of(a)), 1);
+      if (counted(k)) [[likely]]
+        visit(k, cell_of(k));
+    }
+    return;
+  }
+  constexpr std::size_t kBlock = 1024;
+  alignas(64) std::uint32_t cells[kBlock + kCellPrefetchAhead];
+  const CellLayout layout{sensor, sensor.width, sensor.height, 0, static_cast<std::uint32_t>(plane)};
+  for (std::size_t begin = 0; begin < n; begin += kBlock) {
+    const std::size_t m = std::min(kBlock, n - begin), known = std::min(kBlock + kCellPrefetchAhead, n - begin);
+    pixel_cells<kSplitPolarity, false>(x + begin, y + begin, kSplitPolarity ? p + begin : nullptr, known, layout, cells);
+    std::fill(cells + known, cells + m + kCellPrefetchAhead, 0u);  // past the events
+    for (std::size_t j = 0; j < m; ++j) {
+      __builtin_prefetch(state_of(cells[j + kCellPrefetchAhead]), 1);
+      if (cells[j] != kNoCell) [[likely]]
+        visit(begin + j, std::size_t{cells[j]});
+    }
+  }
+}
+
 }  // namespace evlib::ops::detail

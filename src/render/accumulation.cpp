@@ -450,25 +450,6 @@ using detail::vector_end;
 using detail::store_rgb8;
 #endif
 
-// kCounts: the processing layer's event frame (OFF plane, ON plane) over pieces of events whose
-// pixels are prefetched first, so that their misses overlap (the 3.7 MB of counts at 1280x720
-// are beyond the core's own caches).
-void count_prefetched(EventView events, ops::SensorSize sensor, std::span<std::uint16_t> counts) {
-  constexpr std::size_t kPiece = 64;
-  const std::uint16_t* x = events.has_x() ? events.x().data() : nullptr;
-  const std::uint16_t* y = events.has_y() ? events.y().data() : nullptr;
-  const std::uint8_t* p = events.has_p() ? events.p().data() : nullptr;
-  const std::size_t pixels = sensor.pixels();
-  for (std::size_t begin = 0; begin < events.size(); begin += kPiece) {
-    const std::size_t end = std::min(events.size(), begin + kPiece);
-    if (x != nullptr && y != nullptr && p != nullptr)
-      for (std::size_t k = begin; k < end; ++k)
-        if (sensor.contains(x[k], y[k]) && p[k] < 2)  // the kernel's plane: p
-          __builtin_prefetch(counts.data() + p[k] * pixels + std::size_t{y[k]} * sensor.width + x[k], 1);
-    ops::accumulate_frame<std::uint16_t>(events.slice(begin, end), {.sensor = sensor, .polarities = 2}, counts);
-  }
-}
-
 #ifdef EVLIB_RENDER_AVX2
 EVLIB_RENDER_AVX2_BEGIN
 // The AVX2 loops of the colour passes below: pixels from begin, eight at a time, up to
@@ -498,6 +479,58 @@ std::size_t colorize_counts_avx2(std::uint16_t* off, std::uint16_t* on, std::siz
     store_rgb8(_mm256_i32gather_epi32(table, index, 4), rgb + 3 * i);
     _mm_storeu_si128(on8, _mm_setzero_si128());
     _mm_storeu_si128(off8, _mm_setzero_si128());
+  }
+  return i;
+}
+
+// colorize_counts for at most kShuffledSaturation: with 2 * saturation + 1 colours or fewer, the
+// table fits in a byte shuffle (one per colour channel, 32 pixels each) instead of a gather of
+// eight pixels (a quarter of the time at 1280x720). The clamped net count in 16 bits without
+// overflow: with a -0 b the difference floored at 0, min(on -0 off, s) - min(off -0 on, s).
+constexpr int kShuffledSaturation = 7;
+
+// The 16 colour indices (net count + saturation) of pixels i..i+15, their counts reset to 0.
+[[gnu::always_inline]] inline __m256i count_indices16(std::uint16_t* off, std::uint16_t* on, std::size_t i,
+                                                      __m256i saturation) {
+  auto* on16 = reinterpret_cast<__m256i*>(on + i);
+  auto* off16 = reinterpret_cast<__m256i*>(off + i);
+  const __m256i a = _mm256_loadu_si256(on16), b = _mm256_loadu_si256(off16);
+  const __m256i more_on = _mm256_min_epu16(_mm256_subs_epu16(a, b), saturation);
+  const __m256i more_off = _mm256_min_epu16(_mm256_subs_epu16(b, a), saturation);
+  _mm256_storeu_si256(on16, _mm256_setzero_si256());
+  _mm256_storeu_si256(off16, _mm256_setzero_si256());
+  return _mm256_sub_epi16(_mm256_add_epi16(more_on, saturation), more_off);
+}
+
+std::size_t colorize_few_counts_avx2(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end,
+                                     std::size_t pixels, int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
+  alignas(16) std::uint8_t channel[3][16] = {};
+  for (int k = 0; k <= 2 * saturation; ++k)
+    for (int c = 0; c < 3; ++c) channel[c][k] = static_cast<std::uint8_t>(colors[k] >> (8 * c));
+  const auto table = [&](int c) { return _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(channel[c]))); };
+  const __m256i red = table(0), green = table(1), blue = table(2);
+  const __m256i saturation16 = _mm256_set1_epi16(static_cast<std::int16_t>(saturation)), zero = _mm256_setzero_si256();
+  const __m256i pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,  //
+                                        0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+  std::size_t i = begin;
+  for (const std::size_t stop = vector_end(begin, end, pixels); i + 32 <= stop; i += 32) {
+    // Bytes within lanes: pixels 0-7, 16-23 | 8-15, 24-31; the permute puts them in order.
+    const __m256i index = _mm256_permute4x64_epi64(
+        _mm256_packus_epi16(count_indices16(off, on, i, saturation16), count_indices16(off, on, i + 16, saturation16)),
+        _MM_SHUFFLE(3, 1, 2, 0));
+    const __m256i r = _mm256_shuffle_epi8(red, index), g = _mm256_shuffle_epi8(green, index);
+    const __m256i b = _mm256_shuffle_epi8(blue, index);
+    // R | G << 8 | B << 16 of pixels 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31.
+    const __m256i rg_low = _mm256_unpacklo_epi8(r, g), rg_high = _mm256_unpackhi_epi8(r, g);
+    const __m256i b_low = _mm256_unpacklo_epi8(b, zero), b_high = _mm256_unpackhi_epi8(b, zero);
+    const __m256i quads[4] = {_mm256_shuffle_epi8(_mm256_unpacklo_epi16(rg_low, b_low), pack),
+                              _mm256_shuffle_epi8(_mm256_unpackhi_epi16(rg_low, b_low), pack),
+                              _mm256_shuffle_epi8(_mm256_unpacklo_epi16(rg_high, b_high), pack),
+                              _mm256_shuffle_epi8(_mm256_unpackhi_epi16(rg_high, b_high), pack)};
+    // In pixel order, each 16-byte store's last 4 bytes overwritten by the next one's.
+    std::uint8_t* out = rgb + 3 * i;
+    for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 12 * q), _mm256_castsi256_si128(quads[q]));
+    for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 48 + 12 * q), _mm256_extracti128_si256(quads[q], 1));
   }
   return i;
 }
@@ -557,7 +590,10 @@ void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, s
                      int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
   std::size_t i = begin;
 #ifdef EVLIB_RENDER_AVX2
-  if (detail::avx2_kernels_run()) i = colorize_counts_avx2(off, on, begin, end, pixels, saturation, colors, rgb);
+  if (detail::avx2_kernels_run()) {
+    if (saturation <= kShuffledSaturation) i = colorize_few_counts_avx2(off, on, begin, end, pixels, saturation, colors, rgb);
+    i = colorize_counts_avx2(off, on, i, end, pixels, saturation, colors, rgb);
+  }
 #endif
   for (; i < end; ++i) {
     store_rgb(colors[std::clamp(int{on[i]} - int{off[i]}, -saturation, saturation) + saturation], rgb + 3 * i);
@@ -608,7 +644,9 @@ void FrameAccumulator::add(EventView events) {
       paint_last(events, s.sensor, s.levels.data());
       break;
     case Mode::kCounts:
-      count_prefetched(events, s.sensor, s.counts);
+      // The processing layer's event frame (OFF plane, ON plane), which prefetches the counts'
+      // cells at this size.
+      ops::accumulate_frame<std::uint16_t>(events, {.sensor = s.sensor, .polarities = 2}, s.counts);
       break;
     case Mode::kTimeSurface:
       ops::detail::require_columns(events, kAllColumns, "render");

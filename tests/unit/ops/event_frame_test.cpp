@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <numeric>
 #include <vector>
 
@@ -86,6 +88,40 @@ TEST(EventFrame, a_window_accumulated_in_random_pieces_equals_the_whole) {
     for (std::size_t i = 0; i + 1 < cuts.size(); ++i)
       accumulate_frame<std::uint8_t>(e.view().slice(cuts[i], cuts[i + 1]), o, pieces);
     EXPECT_EQ(pieces, whole);
+  }
+}
+
+TEST(EventFrame, frames_beyond_the_caches_count_as_one_event_at_a_time) {
+  // At 1280x720 the frames of 16-bit and wider counts take the prefetching loop: the same counts
+  // as a plain loop, with events outside the sensor, polarities past one, a pixel counted past
+  // the type's range, and a number of events that is no multiple of the loop's blocks.
+  const SensorSize sensor{1280, 720};
+  Events e = testing::random_events(5'077, {sensor.width + 3, sensor.height + 2}, 41, 3);
+  for (std::size_t k = 0; k < e.size(); k += 97) e.p[k] = 2;
+  for (int i = 0; i < 70'000; ++i) e.add(e.t.back() + 1, 1279, 719, 1);
+  for (int i = 0; i < 3; ++i) e.add(e.t.back() + 1, 0, 0, 0);
+  for (const unsigned polarities : {1u, 2u}) {
+    for (const CountOverflow overflow : {CountOverflow::kWrap, CountOverflow::kSaturate}) {
+      std::vector<std::int64_t> plain(polarities * sensor.pixels(), 0);
+      for (std::size_t k = 0; k < e.size(); ++k) {
+        if (!sensor.contains(e.x[k], e.y[k]) || (polarities == 2 && e.p[k] > 1)) continue;
+        ++plain[(polarities == 2 ? e.p[k] : 0u) * sensor.pixels() + std::size_t{e.y[k]} * sensor.width + e.x[k]];
+      }
+      const auto expect = [&](const auto& frame, std::int64_t max) {
+        ASSERT_EQ(frame.size(), plain.size());
+        for (std::size_t i = 0; i < plain.size(); ++i) {
+          const std::int64_t want = overflow == CountOverflow::kWrap ? plain[i] % (max + 1) : std::min(plain[i], max);
+          ASSERT_EQ(static_cast<std::int64_t>(frame[i]), want) << polarities << " polarities, cell " << i;
+        }
+      };
+      const EventFrameOptions o{.sensor = sensor, .polarities = polarities, .overflow = overflow};
+      std::vector<std::uint16_t> u16(plain.size(), 0);
+      accumulate_frame<std::uint16_t>(e.view(), o, u16);
+      expect(u16, 65535);
+      std::vector<std::uint32_t> u32(plain.size(), 0);
+      accumulate_frame<std::uint32_t>(e.view(), o, u32);
+      expect(u32, std::int64_t{1} << 40);
+    }
   }
 }
 
