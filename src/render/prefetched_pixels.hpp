@@ -34,9 +34,10 @@ inline void for_each_pixel_prefetched(const std::uint16_t* x, const std::uint16_
   constexpr std::size_t kBlock = 1024;
   alignas(64) std::uint32_t pixel[kBlock + kPrefetchAhead];
   const ops::detail::CellLayout layout{sensor, sensor.width, sensor.height, 0, 0};
+  const bool avx2 = ops::detail::avx2_kernels_run();
   for (std::size_t begin = 0; begin < n; begin += kBlock) {
     const std::size_t m = std::min(kBlock, n - begin), known = std::min(kBlock + kPrefetchAhead, n - begin);
-    ops::detail::pixel_cells<false, false>(x + begin, y + begin, nullptr, known, layout, pixel);
+    ops::detail::pixel_cells<false, false>(x + begin, y + begin, nullptr, known, layout, pixel, avx2);
     std::fill(pixel + known, pixel + m + kPrefetchAhead, 0u);  // past the events: a harmless prefetch
     for (std::size_t j = 0; j < m; ++j) {
       // A prefetch never faults: kNoCell's address, off the state, is only a wasted hint.
