@@ -1,7 +1,7 @@
 """The wheel is built for baseline x86-64 and picks the processing kernels' AVX2 loops at run time
 (src/core/avx2_dispatch.hpp: the pixel cells of the event frame, stacked histogram and
 last-timestamp map, the stacked histogram's block time range, the voxel grids' weights and pixel
-offsets, the neighbourhood filters' loops): they must give the outputs of the scalar loops, bit for
+offsets, the STCF filter's loop): they must give the outputs of the scalar loops, bit for
 bit. EVLIB_MAX_BLOCK_ISA=scalar (read once per process) forces the scalar loops, so each path runs
 in a process of its own."""
 
@@ -81,15 +81,13 @@ for width, height in [(61, 43), (33, 17), (346, 260), (7, 5)]:
         for a, b in zip(bounds, bounds[1:]):
             surface.add(cut(events, a, b))
         show(f"last-timestamp {size} {split}", surface.timestamps(), surface.frame())
-    filters = {
+    stcf_filters = {
         "stcf": lambda: ops.Stcf(size, correlation_time=300, min_correlated=2),
         "stcf-self": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=4, include_self=True,
                                       let_first_through=False),
-        "baf-dv": lambda: ops.BackgroundActivity(size, 500, convention="dv"),
-        "baf-jaer": lambda: ops.BackgroundActivity(size, 500, convention="jaer"),
-        "baf-tonic": lambda: ops.BackgroundActivity(size, 500, convention="tonic"),
+        "stcf-wide": lambda: ops.Stcf(size, correlation_time=2**31, min_correlated=3),  # 64-bit cells
     }
-    for name, make in filters.items():
+    for name, make in stcf_filters.items():
         f = make()
         bounds = splits(n)
         keep = np.concatenate([f.keep_mask(cut(events, a, b)) for a, b in zip(bounds, bounds[1:])])
