@@ -47,12 +47,16 @@ constexpr int cells_set_by_rows(unsigned bits) noexcept {
 }
 
 // The popcnt instruction where the ISA has it; baseline x86-64 (what the Python wheel targets)
-// has not, and std::popcount there is a call to libgcc's __popcountdi2 per event.
-inline int cells_set(unsigned bits) noexcept {
+// has not, and std::popcount there is a call to libgcc's __popcountdi2 per event. kPopcnt: the
+// caller is an AVX2 kernel (src/core/avx2_dispatch.hpp, compiled for POPCNT) into which this is
+// inlined.
+template <bool kPopcnt = false>
+[[gnu::always_inline]] inline int cells_set(unsigned bits) noexcept {
 #if defined(__POPCNT__)
   return std::popcount(bits);
 #else
-  return cells_set_by_rows(bits);
+  if constexpr (kPopcnt) return __builtin_popcount(bits);
+  else return cells_set_by_rows(bits);
 #endif
 }
 

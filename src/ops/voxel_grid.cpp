@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <bit>
-#include <vector>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "core/avx2_dispatch.hpp"
 
 namespace evlib::ops {
 namespace {
@@ -73,14 +76,109 @@ void spread(EventView window, const VoxelGridOptions& options, const TimeScale& 
 // ranges from the last to the first, each in event order, adding its left weights into plane k
 // and its right weights into plane k + 1 (whose left weights, from range k + 1, are already in),
 // makes exactly the same additions in exactly the same order per voxel, so the result is
-// bit-identical. Each event's position is computed once, in blocks whose arithmetic the
-// compiler vectorises (the division dominates the two-pass loop); the additions stay scalar.
+// bit-identical. Each event's position is computed once, in blocks whose arithmetic is
+// vectorised (the division dominates the two-pass loop; AVX2 kernels, src/core/avx2_dispatch.hpp,
+// where the baseline ISA's two lanes would leave it slow); the additions stay scalar.
 constexpr std::size_t kBlock = 256;
 
 // t - t0 as a double, exactly, for 0 <= d < 2^52 (the exponent trick vectorises; AVX2 has no
 // int64 -> double conversion).
 inline double exact_double(std::int64_t d) noexcept {
   return std::bit_cast<double>(static_cast<std::uint64_t>(d) | 0x4330000000000000ULL) - 0x1p52;
+}
+
+// The offset of each event's pixel in a plane, kOutside off the sensor.
+constexpr std::size_t kOutside = ~std::size_t{0};
+
+// Events [begin, m) of a block: their left (into plane bin) and right (into plane bin + 1)
+// weights, with the two-pass loop's arithmetic and order.
+inline void block_weights_scalar(const std::int64_t* t, const std::uint8_t* p, std::size_t begin, std::size_t m,
+                                 const TimeScale& scale, double bin, bool all_on, double* left, double* right) {
+  for (std::size_t j = begin; j < m; ++j) {
+    const double ts = scale.scale * exact_double(t[j] - scale.t0) / scale.span;
+    const double frac = ts - bin;
+    const double pol = (all_on || p[j] != 0) ? 1.0 : -1.0;
+    left[j] = pol * (1.0 - frac);
+    right[j] = pol * frac;
+  }
+}
+
+inline void block_pixels_scalar(const std::uint16_t* x, const std::uint16_t* y, std::size_t begin, std::size_t m,
+                                SensorSize s, std::size_t* pixels) {
+  for (std::size_t j = begin; j < m; ++j) pixels[j] = s.contains(x[j], y[j]) ? std::size_t{y[j]} * s.width + x[j] : kOutside;
+}
+
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
+// block_weights_scalar four events at a time, the same IEEE operations in the same order (no
+// FMA: each product is rounded before it is used); returns how many events it did.
+std::size_t block_weights_avx2(const std::int64_t* t, const std::uint8_t* p, std::size_t m, const TimeScale& scale,
+                               double bin, bool all_on, double* left, double* right) {
+  const __m256i t0 = _mm256_set1_epi64x(scale.t0);
+  const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000LL);  // exact_double's trick
+  const __m256d two52 = _mm256_set1_pd(0x1p52);
+  const __m256d factor = _mm256_set1_pd(scale.scale), span = _mm256_set1_pd(scale.span), k = _mm256_set1_pd(bin);
+  const __m256d one = _mm256_set1_pd(1.0), minus_one = _mm256_set1_pd(-1.0);
+  const std::size_t end = m / 4 * 4;
+  for (std::size_t j = 0; j < end; j += 4) {
+    const __m256i d = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + j)), t0);
+    const __m256d exact = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(d, exponent)), two52);
+    const __m256d ts = _mm256_div_pd(_mm256_mul_pd(factor, exact), span);
+    const __m256d frac = _mm256_sub_pd(ts, k);
+    __m256d pol = one;
+    if (!all_on) {
+      std::int32_t bytes;
+      std::memcpy(&bytes, p + j, sizeof bytes);
+      const __m256i polarity = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(bytes));
+      const __m256i off = _mm256_cmpeq_epi64(polarity, _mm256_setzero_si256());
+      pol = _mm256_blendv_pd(one, minus_one, _mm256_castsi256_pd(off));
+    }
+    _mm256_store_pd(left + j, _mm256_mul_pd(pol, _mm256_sub_pd(one, frac)));
+    _mm256_store_pd(right + j, _mm256_mul_pd(pol, frac));
+  }
+  return end;
+}
+
+// block_pixels_scalar four events at a time (y * width fits 64 bits: vpmuludq's 32 x 32 bits);
+// returns how many events it did.
+std::size_t block_pixels_avx2(const std::uint16_t* x, const std::uint16_t* y, std::size_t m, SensorSize s,
+                              std::size_t* pixels) {
+  const __m256i width = _mm256_set1_epi64x(s.width), height = _mm256_set1_epi64x(s.height);
+  const __m256i all = _mm256_set1_epi64x(-1);
+  const std::size_t end = m / 4 * 4;
+  for (std::size_t j = 0; j < end; j += 4) {
+    const __m256i cx = _mm256_cvtepu16_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + j)));
+    const __m256i cy = _mm256_cvtepu16_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(y + j)));
+    const __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi64(width, cx), _mm256_cmpgt_epi64(height, cy));
+    const __m256i pixel = _mm256_add_epi64(_mm256_mul_epu32(cy, width), cx);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pixels + j), _mm256_or_si256(pixel, _mm256_xor_si256(inside, all)));
+  }
+  return end;
+}
+EVLIB_AVX2_END
+#endif
+
+// avx2: evlib::detail::avx2_kernels_run(), asked once per window.
+inline void block_weights(const std::int64_t* t, const std::uint8_t* p, std::size_t m, const TimeScale& scale, double bin,
+                          bool all_on, double* left, double* right, bool avx2) {
+  std::size_t done = 0;
+#ifdef EVLIB_AVX2
+  if (avx2) done = block_weights_avx2(t, p, m, scale, bin, all_on, left, right);
+#else
+  (void)avx2;
+#endif
+  block_weights_scalar(t, p, done, m, scale, bin, all_on, left, right);
+}
+
+inline void block_pixels(const std::uint16_t* x, const std::uint16_t* y, std::size_t m, SensorSize s, std::size_t* pixels,
+                         bool avx2) {
+  std::size_t done = 0;
+#ifdef EVLIB_AVX2
+  if (avx2) done = block_pixels_avx2(x, y, m, s, pixels);
+#else
+  (void)avx2;
+#endif
+  block_pixels_scalar(x, y, done, m, s, pixels);
 }
 
 template <class T>
@@ -105,7 +203,7 @@ void spread_sorted(EventView window, const VoxelGridOptions& options, const Time
   // overlap more of their cache misses (the planes rarely fit in L2).
   alignas(64) double left[kBlock], right[kBlock];
   std::size_t pixels[kBlock];
-  constexpr std::size_t kOutside = ~std::size_t{0};
+  const bool avx2 = evlib::detail::avx2_kernels_run();
   for (std::int64_t k = last_bin; k >= 0; --k) {
     const bool has_left = k < bins, has_right = k + 1 < bins;
     if (!has_left && !has_right) continue;
@@ -114,17 +212,8 @@ void spread_sorted(EventView window, const VoxelGridOptions& options, const Time
     const double bin = static_cast<double>(k);
     for (std::size_t b = starts[static_cast<std::size_t>(k)], e = starts[static_cast<std::size_t>(k) + 1]; b < e; b += kBlock) {
       const std::size_t m = std::min(kBlock, e - b);
-      for (std::size_t j = 0; j < m; ++j) {
-        const double ts = scale.scale * exact_double(t[b + j] - scale.t0) / scale.span;
-        const double frac = ts - bin;
-        const double pol = (all_on || p[b + j] != 0) ? 1.0 : -1.0;
-        left[j] = pol * (1.0 - frac);
-        right[j] = pol * frac;
-      }
-      for (std::size_t j = 0; j < m; ++j) {
-        const std::size_t i = b + j;
-        pixels[j] = s.contains(x[i], y[i]) ? std::size_t{y[i]} * s.width + x[i] : kOutside;
-      }
+      block_weights(t + b, p + b, m, scale, bin, all_on, left, right, avx2);
+      block_pixels(x + b, y + b, m, s, pixels, avx2);
       for (std::size_t j = 0; j < m; ++j) {
         const std::size_t pixel = pixels[j];
         if (pixel == kOutside) [[unlikely]]

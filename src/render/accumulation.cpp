@@ -174,8 +174,8 @@ struct Decay {
                  const SpecialTime& special_time) const;
 };
 
-#ifdef EVLIB_RENDER_AVX2
-EVLIB_RENDER_AVX2_BEGIN
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
 // Decay::decay_all's AVX2 loop: cells from i, eight at a time while eight remain before end;
 // returns where it stopped: end's last partial eight, or eight cells one of which has a special
 // time or an elapsed time out of the vector path's range (the caller decays them one by one).
@@ -220,7 +220,7 @@ std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std
   }
   return i;
 }
-EVLIB_RENDER_AVX2_END
+EVLIB_AVX2_END
 #endif
 
 template <bool kLinear, typename SpecialTime>
@@ -233,7 +233,7 @@ void Decay::decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int6
     cells[j].time = now;
   };
   std::size_t i = begin;
-#ifdef EVLIB_RENDER_AVX2
+#ifdef EVLIB_AVX2
   while (detail::avx2_kernels_run() && (i = decay_cells_avx2<kLinear>(*this, cells, i, end, now)) + 8 <= end)
     for (const std::size_t j = i + 8; i < j; ++i) one_cell(i);
 #endif
@@ -446,12 +446,12 @@ void record_last(EventView events, ops::SensorSize sensor, std::int64_t* last) {
 using ColorTable = std::array<std::uint32_t, 256>;
 using detail::store_rgb;
 using detail::vector_end;
-#ifdef EVLIB_RENDER_AVX2
+#ifdef EVLIB_AVX2
 using detail::store_rgb8;
 #endif
 
-#ifdef EVLIB_RENDER_AVX2
-EVLIB_RENDER_AVX2_BEGIN
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
 // The AVX2 loops of the colour passes below: pixels from begin, eight at a time, up to
 // vector_end; each returns the first pixel it left to the scalar loop.
 
@@ -570,7 +570,7 @@ std::size_t colorize_surface_avx2(std::int64_t* last, std::size_t begin, std::si
   }
   return i;
 }
-EVLIB_RENDER_AVX2_END
+EVLIB_AVX2_END
 #endif
 
 // The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
@@ -578,7 +578,7 @@ EVLIB_RENDER_AVX2_END
 void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
               const ColorTable& colors, std::uint8_t* rgb) {
   std::size_t i = begin;
-#ifdef EVLIB_RENDER_AVX2
+#ifdef EVLIB_AVX2
   if (detail::avx2_kernels_run()) i = colorize_avx2(levels, begin, end, pixels, colors, rgb);
 #endif
   for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
@@ -589,7 +589,7 @@ void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, st
 void colorize_counts(std::uint16_t* off, std::uint16_t* on, std::size_t begin, std::size_t end, std::size_t pixels,
                      int saturation, const std::uint32_t* colors, std::uint8_t* rgb) {
   std::size_t i = begin;
-#ifdef EVLIB_RENDER_AVX2
+#ifdef EVLIB_AVX2
   if (detail::avx2_kernels_run()) {
     if (saturation <= kShuffledSaturation) i = colorize_few_counts_avx2(off, on, begin, end, pixels, saturation, colors, rgb);
     i = colorize_counts_avx2(off, on, i, end, pixels, saturation, colors, rgb);
@@ -616,7 +616,7 @@ void colorize_surface(std::int64_t* last, std::size_t begin, std::size_t end, st
     store_rgb(colors[index], rgb + 3 * i);
   };
   std::size_t i = begin;
-#ifdef EVLIB_RENDER_AVX2
+#ifdef EVLIB_AVX2
   // Eight pixels with a time below 0 stop the kernel; one by one past them, then on.
   while (detail::avx2_kernels_run() && (i = colorize_surface_avx2(last, i, end, pixels, window, last_us, colors, rgb)) < vector_end(begin, end, pixels)) {
     for (const std::size_t j = i + 8; i < j; ++i) one_pixel(i);

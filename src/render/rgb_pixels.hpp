@@ -2,47 +2,20 @@
 // Storing pixels' colours (R | G << 8 | B << 16 each, from 32-bit colour tables) as RGB bytes,
 // eight at a time with AVX2: shared by the rendering modes' colour passes.
 //
-// The AVX2 loops are compiled in an x86-64-v3 build (__AVX2__) as they are, inline. In a baseline
-// x86-64 build (the Python wheel, EVLIB_ARCH="") with GCC they are compiled for AVX2 (without FMA:
-// no product is contracted) between EVLIB_RENDER_AVX2_BEGIN and _END, as kernels named *avx2*
-// that run when avx2_kernels_run() says the CPU has AVX2 (capped by EVLIB_MAX_BLOCK_ISA=scalar, as the
-// block decoders are), so that scripts/wheel.sh's check of AVX registers holds.
+// The AVX2 loops follow src/core/avx2_dispatch.hpp: inline in an x86-64-v3 build, kernels named
+// *avx2* chosen at run time in a baseline x86-64 build (the Python wheel).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
-#if defined(__AVX2__)
-#define EVLIB_RENDER_AVX2 1
-#define EVLIB_RENDER_AVX2_BEGIN
-#define EVLIB_RENDER_AVX2_END
-#elif defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define EVLIB_RENDER_AVX2 1
-#define EVLIB_RENDER_AVX2_DISPATCHED 1
-#define EVLIB_RENDER_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2\")")
-#define EVLIB_RENDER_AVX2_END _Pragma("GCC pop_options")
-#endif
-
-#ifdef EVLIB_RENDER_AVX2
-#include <immintrin.h>
-#endif
-#ifdef EVLIB_RENDER_AVX2_DISPATCHED
-#include "formats/prophesee/block_decoders.hpp"  // cpu_block_isa()
-#endif
+#include "core/avx2_dispatch.hpp"
 
 namespace evlib::render::detail {
 
-#ifdef EVLIB_RENDER_AVX2
-// Whether the AVX2 kernels run: always in an AVX2 build, else when the CPU has AVX2 (and BMI2,
-// POPCNT: the block decoders' check, which EVLIB_MAX_BLOCK_ISA=scalar caps).
-inline bool avx2_kernels_run() {
-#ifdef EVLIB_RENDER_AVX2_DISPATCHED
-  return evlib::detail::cpu_block_isa() >= evlib::detail::BlockIsa::kAvx2;
-#else
-  return true;
-#endif
-}
+#ifdef EVLIB_AVX2
+using evlib::detail::avx2_kernels_run;
 
-EVLIB_RENDER_AVX2_BEGIN
+EVLIB_AVX2_BEGIN
 // Eight pixels' colours (R | G << 8 | B << 16 each) as 24 RGB bytes at out; writes 4 bytes more,
 // which the caller's next pixels overwrite (out + 28 must lie within the frame). Always inline:
 // an out-of-line copy would be an AVX2 function outside the kernels.
@@ -53,7 +26,7 @@ EVLIB_RENDER_AVX2_BEGIN
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 12), _mm256_extracti128_si256(packed, 1));
 }
-EVLIB_RENDER_AVX2_END
+EVLIB_AVX2_END
 #endif
 
 // Pixels [begin, end) of a frame of `pixels` that can be written eight at a time by

@@ -213,8 +213,8 @@ void TimeDecayFrame::add(EventView events) {
   last_t_ = t[events.size() - 1];
 }
 
-#ifdef EVLIB_RENDER_AVX2
-EVLIB_RENDER_AVX2_BEGIN
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
 namespace {
 
 // TimeDecayFrame::render's AVX2 loop: pixels [i, stop) eight at a time (stop - i a multiple of
@@ -255,7 +255,7 @@ std::size_t time_decay_colors_avx2(const std::int64_t* last, std::int64_t last_t
 }
 
 }  // namespace
-EVLIB_RENDER_AVX2_END
+EVLIB_AVX2_END
 #endif
 
 void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
@@ -273,7 +273,7 @@ void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
     detail::store_rgb(colors[s], rgb.data() + 3 * i);
   };
   std::size_t i = 0;
-#ifdef EVLIB_RENDER_AVX2
+#ifdef EVLIB_AVX2
   // Eight pixels that need shade() stop the kernel; one by one past them, then on.
   const std::size_t stop = detail::vector_end(0, pixels, pixels);
   while (detail::avx2_kernels_run() &&

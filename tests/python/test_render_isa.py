@@ -5,14 +5,9 @@ a process of its own."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
 from evlib import render
+
+from isa_runs import needs_avx2, run_script
 
 # Renders every mode of a synthetic stream (an odd sensor, so that rows end past the kernels'
 # eight pixels; a quiet stretch, so that time-decay meets ages past its table, and events at
@@ -43,26 +38,10 @@ for mode in render.MODES:
 """
 
 
-def cpu_has_avx2() -> bool:
-    try:
-        return " avx2 " in Path("/proc/cpuinfo").read_text().replace("\n", " ")
-    except OSError:
-        return False
-
-
-def rendered_digests(max_isa: str | None) -> str:
-    env = dict(os.environ)
-    env.pop("EVLIB_MAX_BLOCK_ISA", None)
-    if max_isa is not None:
-        env["EVLIB_MAX_BLOCK_ISA"] = max_isa
-    return subprocess.run([sys.executable, "-c", RENDER_ALL_MODES], capture_output=True, text=True, check=True,
-                          env=env).stdout
-
-
-@pytest.mark.skipif(not cpu_has_avx2(), reason="the AVX2 kernels need an AVX2 CPU")
+@needs_avx2
 def test_avx2_colour_kernels_render_the_scalar_loops_frames() -> None:
-    scalar = rendered_digests("scalar")
-    dispatched = rendered_digests(None)
+    scalar = run_script(RENDER_ALL_MODES, "scalar")
+    dispatched = run_script(RENDER_ALL_MODES, None)
     assert len(scalar.splitlines()) == len(render.MODES)
     assert all(int(line.split()[1]) > 10 for line in scalar.splitlines())  # frames were rendered
     assert dispatched == scalar
