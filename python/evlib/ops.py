@@ -211,8 +211,9 @@ def event_frame(
     else:
         windows = np.array([[0, len(cols[0])]], dtype=np.int64)
         shape = (polarities, height, width)
-    frames = _output(out, shape, dtype)
-    _ops.event_frames_into(*cols, windows, width, height, polarities, overflow == "wrap", frames)
+    # A fresh np.zeros array holds pages the kernel zeroed: the counts go straight into it.
+    frames = np.zeros(shape, dtype) if out is None else _output(out, shape, dtype)
+    _ops.event_frames_into(*cols, windows, width, height, polarities, overflow == "wrap", frames, out is None)
     return frames
 
 

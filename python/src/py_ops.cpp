@@ -127,16 +127,21 @@ nb::object slice_windows(const In<std::int64_t>& t, const std::string& kind, dou
 }
 
 template <class T>
-void frames_as(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options, Out& out) {
+void frames_as(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options, Out& out,
+               bool out_is_zeroed) {
   const std::size_t size = windows.size() * options.polarities * options.sensor.pixels();
   std::span<T> dst = out_span<T>(out, size, "event_frame");
   nb::gil_scoped_release release;
-  event_frames<T>(events, windows, options, dst);
+  if (out_is_zeroed)
+    event_frames_into_zeroed<T>(events, windows, options, dst);
+  else
+    event_frames<T>(events, windows, options, dst);
 }
 
 void event_frames_into(const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
                        const In<std::uint8_t>& p, const nb::ndarray<const std::int64_t, nb::ndim<2>, nb::c_contig>& windows,
-                       std::uint32_t width, std::uint32_t height, unsigned polarities, bool wrap, Out out) {
+                       std::uint32_t width, std::uint32_t height, unsigned polarities, bool wrap, Out out,
+                       bool out_is_zeroed) {
   const EventView events = view_of(t, x, y, p);
   if (polarities != 1 && polarities != 2) throw std::invalid_argument("event_frame: polarities must be 1 or 2");
   if (windows.shape(1) != 2) throw std::invalid_argument("event_frame: windows must be (n, 2) [begin, end) pairs");
@@ -150,16 +155,16 @@ void event_frames_into(const In<std::int64_t>& t, const In<std::uint16_t>& x, co
   const EventFrameOptions options{sensor_of(width, height), polarities,
                                   wrap ? CountOverflow::kWrap : CountOverflow::kSaturate};
   const auto code = out.dtype();
-  if (code == nb::dtype<std::int8_t>()) return frames_as<std::int8_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::int16_t>()) return frames_as<std::int16_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::int32_t>()) return frames_as<std::int32_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::int64_t>()) return frames_as<std::int64_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::uint8_t>()) return frames_as<std::uint8_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::uint16_t>()) return frames_as<std::uint16_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::uint32_t>()) return frames_as<std::uint32_t>(events, ranges, options, out);
-  if (code == nb::dtype<std::uint64_t>()) return frames_as<std::uint64_t>(events, ranges, options, out);
-  if (code == nb::dtype<float>()) return frames_as<float>(events, ranges, options, out);
-  if (code == nb::dtype<double>()) return frames_as<double>(events, ranges, options, out);
+  if (code == nb::dtype<std::int8_t>()) return frames_as<std::int8_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::int16_t>()) return frames_as<std::int16_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::int32_t>()) return frames_as<std::int32_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::int64_t>()) return frames_as<std::int64_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::uint8_t>()) return frames_as<std::uint8_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::uint16_t>()) return frames_as<std::uint16_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::uint32_t>()) return frames_as<std::uint32_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<std::uint64_t>()) return frames_as<std::uint64_t>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<float>()) return frames_as<float>(events, ranges, options, out, out_is_zeroed);
+  if (code == nb::dtype<double>()) return frames_as<double>(events, ranges, options, out, out_is_zeroed);
   throw std::invalid_argument("event_frame: unsupported output dtype");
 }
 
@@ -229,7 +234,8 @@ void bind_ops(nb::module_& m) {
           "Windows of t as an (n, 2) int64 array of [begin, end) event indices.");
   ops.def("event_frames_into", &event_frames_into, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
           nb::arg("windows"), nb::arg("width"), nb::arg("height"), nb::arg("polarities"), nb::arg("wrap"),
-          nb::arg("out"), "Counts per (window, polarity, y, x) into out (zeroed first).");
+          nb::arg("out"), nb::arg("out_is_zeroed") = false,
+          "Counts per (window, polarity, y, x) into out (zeroed first unless out_is_zeroed: out holds zeros already).");
   ops.def("stacked_histogram_into", &stacked_histogram_into, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
           nb::arg("width"), nb::arg("height"), nb::arg("bins"), nb::arg("count_cutoff"), nb::arg("fastmode"),
           nb::arg("downsample_by_2"), nb::arg("out"), nb::arg("out_is_zeroed") = false,

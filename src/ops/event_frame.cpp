@@ -84,15 +84,31 @@ void accumulate_frames(EventView events, std::span<const IndexRange> windows, co
 
 }  // namespace
 
+namespace {
+
 template <class T>
-void event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
-                  std::span<T> out) {
+void require_frames_size(std::span<const IndexRange> windows, const EventFrameOptions& options, std::span<T> out) {
   require_frame_options(options);
   const std::size_t frame = options.polarities * options.sensor.pixels();
   if (out.size() != windows.size() * frame)
     throw std::invalid_argument("event frame: the output holds " + std::to_string(out.size()) + " values, not " +
                                 std::to_string(windows.size() * frame));
+}
+
+}  // namespace
+
+template <class T>
+void event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
+                  std::span<T> out) {
+  require_frames_size(windows, options, out);
   std::ranges::fill(out, T{});
+  accumulate_frames(events, windows, options, out);
+}
+
+template <class T>
+void event_frames_into_zeroed(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
+                              std::span<T> out) {
+  require_frames_size(windows, options, out);
   accumulate_frames(events, windows, options, out);
 }
 
@@ -107,6 +123,8 @@ std::vector<T> event_frames(EventView events, std::span<const IndexRange> window
 #define EVLIB_EVENT_FRAME_INSTANTIATE(T)                                                                           \
   template void accumulate_frame<T>(EventView, const EventFrameOptions&, std::span<T>);                           \
   template void event_frames<T>(EventView, std::span<const IndexRange>, const EventFrameOptions&, std::span<T>);  \
+  template void event_frames_into_zeroed<T>(EventView, std::span<const IndexRange>, const EventFrameOptions&,      \
+                                            std::span<T>);                                                        \
   template std::vector<T> event_frames<T>(EventView, std::span<const IndexRange>, const EventFrameOptions&);
 EVLIB_EVENT_FRAME_INSTANTIATE(std::int8_t)
 EVLIB_EVENT_FRAME_INSTANTIATE(std::int16_t)

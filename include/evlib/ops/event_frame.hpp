@@ -33,6 +33,11 @@ template <class T>
 void event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
                   std::span<T> out);
 
+// The same into out that the caller already zeroed (e.g. fresh calloc'ed pages), saving a pass.
+template <class T>
+void event_frames_into_zeroed(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options,
+                              std::span<T> out);
+
 // The same into a buffer it returns.
 template <class T>
 std::vector<T> event_frames(EventView events, std::span<const IndexRange> windows, const EventFrameOptions& options);

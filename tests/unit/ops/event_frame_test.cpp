@@ -136,5 +136,22 @@ TEST(EventFrame, wrong_sizes_and_windows_are_refused) {
   EXPECT_THROW(event_frames<std::int16_t>(e.view(), one, {.sensor = kSensor, .polarities = 3}), std::invalid_argument);
 }
 
+TEST(EventFrame, into_a_zeroed_buffer_adds_without_zeroing_and_checks_the_size) {
+  Events e;
+  for (int i = 0; i < 40; ++i) e.add(i, static_cast<std::uint16_t>(i % 6), static_cast<std::uint16_t>(i % 4), i % 3);
+  const std::vector<IndexRange> two{{0, 25}, {10, 40}};
+  const EventFrameOptions options{.sensor = kSensor};
+  const auto expected = event_frames<std::int32_t>(e.view(), two, options);
+  std::vector<std::int32_t> zeroed(expected.size(), 0);
+  event_frames_into_zeroed<std::int32_t>(e.view(), two, options, std::span(zeroed));
+  EXPECT_EQ(zeroed, expected);
+  // The caller's zeros are trusted: what the buffer held is added to, not cleared.
+  std::vector<std::int32_t> ones(expected.size(), 1);
+  event_frames_into_zeroed<std::int32_t>(e.view(), two, options, std::span(ones));
+  for (std::size_t i = 0; i < ones.size(); ++i) EXPECT_EQ(ones[i], expected[i] + 1) << i;
+  std::vector<std::int32_t> small(10);
+  EXPECT_THROW(event_frames_into_zeroed<std::int32_t>(e.view(), two, options, std::span(small)), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace evlib::ops
