@@ -100,8 +100,9 @@ class EventBatch {
   void set_size(std::size_t n);
   // Appends one event; the caller guarantees size() < capacity(). Convenience, not for hot loops.
   void push_back(std::int64_t t, std::uint16_t x, std::uint16_t y, std::uint8_t p);
-  // Copies events to the end of this batch, column by column; the caller guarantees room
-  // (size() + events.size() <= capacity()), and every column this batch has must be in events.
+  // Copies events to the end of this batch, column by column. Throws InvalidArgument, changing
+  // nothing, when they do not fit (size() + events.size() > capacity()) or lack a column this
+  // batch has.
   void append(EventView events);
   // Makes this batch the sole owner of its columns, copying them if they are shared or foreign.
   void make_unique();

@@ -156,6 +156,7 @@ const Frame* FrameGenerator::next() {
     pull();
     add_chunks_before_end();
   }
+  // Ending here leaves the accumulator and held_ changed: harmless, as every later call ends too.
   if (exhausted_ && (!stop_ || start >= *stop_)) return nullptr;
   if (stop_ && start >= *stop_) return nullptr;
   for (std::size_t i = added_chunks; i < held_.size(); ++i) add_chunk(held_[i]);

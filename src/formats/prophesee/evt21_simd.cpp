@@ -21,9 +21,9 @@ namespace evlib::detail {
 
 namespace {
 
-#define EVLIB_AVX512 \
+#define EVLIB_EVT21_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vbmi2,avx512cd,bmi,bmi2,popcnt")))
-#define EVLIB_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
+#define EVLIB_EVT21_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
 
 // One word's header and mask halves (docs/formats.md 3.1).
 struct Word {
@@ -76,7 +76,7 @@ struct Columns {
 };
 
 // The positions of pair `pair`'s events, packed to the front.
-EVLIB_AVX512 inline __m512i pair_positions(const EightWords& w, unsigned pair) {
+EVLIB_EVT21_AVX512 inline __m512i pair_positions(const EightWords& w, unsigned pair) {
   const __m512i all_positions = _mm512_add_epi8(
       _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39,
                       38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14,
@@ -86,7 +86,7 @@ EVLIB_AVX512 inline __m512i pair_positions(const EightWords& w, unsigned pair) {
 }
 
 // The events at `positions` (count of them, at most 64) written from slot n.
-EVLIB_AVX512 inline void write_events(const EightWords& w, __m512i positions, std::size_t count, const Columns& c,
+EVLIB_EVT21_AVX512 inline void write_events(const EightWords& w, __m512i positions, std::size_t count, const Columns& c,
                                       std::size_t n) {
   const __m512i word_of = _mm512_and_si512(_mm512_srli_epi16(positions, 5), _mm512_set1_epi8(7));
   _mm512_storeu_si512(c.p + n, _mm512_permutexvar_epi8(word_of, w.p));
@@ -113,7 +113,7 @@ EVLIB_AVX512 inline void write_events(const EightWords& w, __m512i positions, st
   }
 }
 
-EVLIB_AVX512 inline std::size_t expand_eight(const EightWords& w, const Columns& c, std::size_t n) {
+EVLIB_EVT21_AVX512 inline std::size_t expand_eight(const EightWords& w, const Columns& c, std::size_t n) {
   std::size_t counts[4], total = 0;
   for (unsigned pair = 0; pair < 4; ++pair) total += counts[pair] = static_cast<std::size_t>(std::popcount(w.pair_masks[pair]));
   if (total > 64) [[unlikely]] {
@@ -140,7 +140,7 @@ EVLIB_AVX512 inline std::size_t expand_eight(const EightWords& w, const Columns&
 struct EightHalves {
   __m256i header, mask;
 };
-EVLIB_AVX512 inline EightHalves load_eight(const std::uint8_t* bytes, bool legacy) {
+EVLIB_EVT21_AVX512 inline EightHalves load_eight(const std::uint8_t* bytes, bool legacy) {
   const __m512i v = _mm512_loadu_si512(bytes);
   const __m256i low = _mm512_cvtepi64_epi32(v), high = _mm512_cvtepi64_epi32(_mm512_srli_epi64(v, 32));
   return legacy ? EightHalves{low, high} : EightHalves{high, low};
@@ -148,7 +148,7 @@ EVLIB_AVX512 inline EightHalves load_eight(const std::uint8_t* bytes, bool legac
 
 // The parts of EightWords that do not depend on time: masks of the CD words in `cd`, x bases,
 // ys and polarities.
-EVLIB_AVX512 inline void set_coordinates(EightWords& w, const EightHalves& h, __mmask8 cd) {
+EVLIB_EVT21_AVX512 inline void set_coordinates(EightWords& w, const EightHalves& h, __mmask8 cd) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(w.pair_masks), _mm256_maskz_mov_epi32(cd, h.mask));
   const __m128i x_base = _mm256_cvtepi32_epi16(_mm256_and_si256(_mm256_srli_epi32(h.header, 11), _mm256_set1_epi32(0x7FF)));
   const __m128i y = _mm256_cvtepi32_epi16(_mm256_and_si256(h.header, _mm256_set1_epi32(0x7FF)));
@@ -158,7 +158,7 @@ EVLIB_AVX512 inline void set_coordinates(EightWords& w, const EightHalves& h, __
 
 // The bit number of column x in each word starting at x_base, clamped to 0-32. (A lambda would
 // not inherit its enclosing function's target attribute, and the baseline build has no AVX2.)
-EVLIB_AVX512 inline __m256i x_bit_numbers(int x, __m256i x_base) {
+EVLIB_EVT21_AVX512 inline __m256i x_bit_numbers(int x, __m256i x_base) {
   return _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(_mm256_set1_epi32(x), x_base), _mm256_setzero_si256()),
                           _mm256_set1_epi32(32));
 }
@@ -169,7 +169,7 @@ EVLIB_AVX512 inline __m256i x_bit_numbers(int x, __m256i x_base) {
 // The pushed-down filter on eight words (their events all inside the sensor): the scalar loop
 // keeps an event when its word's y, p and t pass and its x does, so each mask keeps the bits
 // whose x is in [x_lo, x_lo + x_span), and none when the word fails.
-EVLIB_AVX512 inline void keep_accepted(EightWords& w, __m256i x_base, __m256i y, __m256i type, const PushedFilter& f) {
+EVLIB_EVT21_AVX512 inline void keep_accepted(EightWords& w, __m256i x_base, __m256i y, __m256i type, const PushedFilter& f) {
   const __mmask8 y_in = _mm256_cmplt_epu32_mask(_mm256_sub_epi32(y, _mm256_set1_epi32(static_cast<int>(f.y_lo))),
                                                 _mm256_set1_epi32(static_cast<int>(f.y_span)));
   const __mmask8 p_in =
@@ -186,7 +186,7 @@ EVLIB_AVX512 inline void keep_accepted(EightWords& w, __m256i x_base, __m256i y,
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(w.pair_masks), kept);
 }
 
-EVLIB_AVX512 inline bool eight_words(const EightHalves& h, std::uint32_t& th, std::int64_t epoch, std::uint32_t width,
+EVLIB_EVT21_AVX512 inline bool eight_words(const EightHalves& h, std::uint32_t& th, std::int64_t epoch, std::uint32_t width,
                                      std::uint32_t height, const PushedFilter* filter, EightWords& w) {
   const __m256i type = _mm256_srli_epi32(h.header, 28);
   const __mmask8 cd = _mm256_cmple_epu32_mask(type, _mm256_set1_epi32(1));
@@ -214,7 +214,7 @@ EVLIB_AVX512 inline bool eight_words(const EightHalves& h, std::uint32_t& th, st
   return true;
 }
 
-EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
+EVLIB_EVT21_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                                        std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
                                        std::uint32_t height, const PushedFilter* filter) {
   // The columns in restrict locals: stores through them (the uint8_t one may alias anything)
@@ -259,7 +259,7 @@ EVLIB_AVX512 std::size_t blocks_avx512(const std::uint8_t* bytes, std::size_t wo
 }
 
 // The stateless expansion of the ceiling (see block_decoders.hpp).
-EVLIB_AVX512 std::size_t expand_avx512(const std::uint8_t* bytes, std::size_t words, bool legacy, BlockColumns& out) {
+EVLIB_EVT21_AVX512 std::size_t expand_avx512(const std::uint8_t* bytes, std::size_t words, bool legacy, BlockColumns& out) {
   std::size_t i = 0, n = out.n;
   for (; i + 8 <= words; i += 8) {
     const EightHalves h = load_eight(bytes + 8 * i, legacy);
@@ -287,7 +287,7 @@ constexpr auto kBitPositions = [] {
 
 // One CD word's events written from slot n (kEvt21WordRoom slots at most): t, y and p as
 // broadcasts, x from the table a mask byte at a time.
-EVLIB_AVX2 inline std::size_t emit_word(std::uint32_t header, std::uint32_t mask, std::int64_t t, const Columns& c,
+EVLIB_EVT21_AVX2 inline std::size_t emit_word(std::uint32_t header, std::uint32_t mask, std::int64_t t, const Columns& c,
                                         std::size_t n) {
   if (mask == 0) return n;
   const std::uint32_t x_base = (header >> 11) & 0x7FF;
@@ -324,7 +324,7 @@ struct FourWords {
 // Four words that are all CD words whose 32 columns lie inside the sensor (x base + 32 <= width,
 // y < height): the scalar loop would write all their events. False for anything else (a
 // TIME_HIGH, another type, a word near the right edge), which the word-at-a-time path takes.
-EVLIB_AVX2 inline bool four_cd_words(const std::uint8_t* bytes, bool legacy, std::uint32_t width, std::uint32_t height,
+EVLIB_EVT21_AVX2 inline bool four_cd_words(const std::uint8_t* bytes, bool legacy, std::uint32_t width, std::uint32_t height,
                                      FourWords& w) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
   const __m256i split = _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
@@ -344,7 +344,7 @@ EVLIB_AVX2 inline bool four_cd_words(const std::uint8_t* bytes, bool legacy, std
 // Four CD words' events from slot n (4 * kEvt21WordRoom slots at most). When each word holds
 // one event (sparse scenes), all four are written with one store per column: a single set
 // bit's number is the exponent of its value as a float.
-EVLIB_AVX2 inline std::size_t emit_four(const FourWords& w, std::int64_t time_base, const Columns& c, std::size_t n) {
+EVLIB_EVT21_AVX2 inline std::size_t emit_four(const FourWords& w, std::int64_t time_base, const Columns& c, std::size_t n) {
   const __m128i lsb = _mm_and_si128(_mm_srli_epi32(w.header, 22), _mm_set1_epi32(63));
   const __m256i t = _mm256_add_epi64(_mm256_set1_epi64x(time_base), _mm256_cvtepu32_epi64(lsb));
   const __m128i one_bit = _mm_andnot_si128(_mm_cmpeq_epi32(w.mask, _mm_setzero_si128()),
@@ -373,7 +373,7 @@ EVLIB_AVX2 inline std::size_t emit_four(const FourWords& w, std::int64_t time_ba
   return n;
 }
 
-EVLIB_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
+EVLIB_EVT21_AVX2 std::size_t blocks_avx2(const std::uint8_t* bytes, std::size_t words, bool legacy, std::uint32_t& th,
                                    std::int64_t epoch, BlockColumns& out, std::size_t capacity, std::uint32_t width,
                                    std::uint32_t height) {
   // The columns in restrict locals: stores through them (the uint8_t one may alias anything)
