@@ -243,6 +243,33 @@ TEST(DvAccumulator, potentials_are_exact_over_times_too_far_apart_for_one_time_b
   }
 }
 
+TEST(DvAccumulator, levels_round_ties_to_even_on_every_pixel_of_a_row_not_a_multiple_of_eight) {
+  // Potentials 0, 0.5, ..., 4 mapped one to one (alpha 1, beta 0): every other one a tie, which
+  // convertTo's cvRound takes to the even level, in the AVX2 kernel's eight pixels as in the
+  // scalar loop's rest (37 x 3 pixels).
+  const ops::SensorSize sensor{37, 3};
+  DvAccumulatorOptions options;
+  options.linear = true;
+  options.decay_param = 1e-12;  // no visible decay
+  options.contribution = 0.5f;
+  options.max_potential = 255.0f;
+  Events e;
+  std::int64_t t = 0;
+  for (std::size_t i = 0; i < sensor.pixels(); ++i)
+    for (std::size_t k = 0; k < i % 9; ++k)
+      e.add(t++, static_cast<std::uint16_t>(i % sensor.width), static_cast<std::uint16_t>(i / sensor.width), 1);
+  DvAccumulator accumulator(sensor, options);
+  accumulator.accumulate(e.view());
+  std::vector<std::uint8_t> gray(sensor.pixels());
+  accumulator.generate_frame(gray);
+  const std::uint8_t even_level[9] = {0, 0, 1, 2, 2, 2, 3, 4, 4};
+  const std::vector<float> potential = accumulator.potentials();
+  for (std::size_t i = 0; i < sensor.pixels(); ++i) {
+    ASSERT_EQ(potential[i], 0.5f * static_cast<float>(i % 9)) << "pixel " << i;
+    ASSERT_EQ(gray[i], even_level[i % 9]) << "pixel " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, AccumulationReference,
                          ::testing::Values(Case{"last", Mode::kLastEvent, false, "prophesee-dark"},
                                            Case{"counts", Mode::kCounts, false, "cool-warm"},
