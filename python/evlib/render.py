@@ -160,19 +160,29 @@ def to_png(frame: np.ndarray) -> bytes:
 
 def to_video(
     source: Source, path: PathLike, *, fps: float = 30.0, codec: Optional[str] = None, overwrite: bool = True,
+    preset: Optional[str] = None, crf: Optional[int] = None, x264_params: str = "", encoder_threads: int = 0,
     **options: Any,
 ) -> int:
     """Writes the :func:`frames` of ``source`` (same keyword arguments) to a video and returns
     the number of frames. The container comes from the extension (``.mp4``, ``.mkv``, ``.avi``,
     ``.gif``); the codec by default is H.264 (libx264, else MPEG-4 part 2) for mp4/mkv, MJPEG for
-    avi, GIF for gif. Encoding runs on a thread of its own; the file appears only when complete."""
+    avi, GIF for gif. Encoding runs on a thread of its own; the file appears only when complete.
+
+    ``preset`` (default ``"fast"``), ``crf`` (0-51, default 18) and ``x264_params``
+    (``"key=value:key=value"`` over the preset) tune libx264, as ``evlib render``'s options of the
+    same names; ``encoder_threads`` 0 gives the encoder one thread per hardware thread."""
+    if crf is not None and not 0 <= crf <= 51:
+        raise ValueError(f"crf must be 0 to 51, not {crf}")
+    if encoder_threads < 0:
+        raise ValueError(f"encoder_threads must be 0 (one per hardware thread) or more, not {encoder_threads}")
     if not _core.video_available():
         raise RuntimeError("this evlib was built without video output (FFmpeg's libraries); write PNG frames instead")
     writer = None
     count = 0
     for _t, frame in frames(source, fps=fps, **options):
         if writer is None:
-            writer = _core.VideoWriter(os.fspath(path), frame.shape[1], frame.shape[0], float(fps), codec or "", overwrite)
+            writer = _core.VideoWriter(os.fspath(path), frame.shape[1], frame.shape[0], float(fps), codec or "", overwrite,
+                                       preset or "", -1 if crf is None else crf, x264_params, encoder_threads)
         writer.write(frame)
         count += 1
     if writer is None:

@@ -249,13 +249,18 @@ void bind_render(nb::module_& m) {
       .def(
           "__init__",
           [](PyVideoWriter* self, const std::string& path, std::uint32_t width, std::uint32_t height, double fps,
-             const std::string& codec, bool overwrite, const std::string& preset, int crf) {
+             const std::string& codec, bool overwrite, const std::string& preset, int crf,
+             const std::string& x264_params, int threads) {
+            if (crf > 51) throw std::invalid_argument("video: crf must be 0 to 51 (or -1: evlib's default, 18)");
+            if (threads < 0) throw std::invalid_argument("video: threads must be 0 (one per hardware thread) or more");
             VideoOptions o;
             o.fps = fps;
             o.codec = codec;
             o.overwrite = overwrite;
             if (!preset.empty()) o.preset = preset;
             if (crf >= 0) o.crf = crf;
+            o.x264_params = x264_params;
+            o.threads = threads;
             std::unique_ptr<VideoWriter> writer;
             {
               nb::gil_scoped_release release;  // opens the encoder (and loads FFmpeg's libraries)
@@ -264,8 +269,10 @@ void bind_render(nb::module_& m) {
             new (self) PyVideoWriter{std::move(writer), width, height};
           },
           nb::arg("path"), nb::arg("width"), nb::arg("height"), nb::arg("fps"), nb::arg("codec") = "",
-          nb::arg("overwrite") = true, nb::arg("preset") = "", nb::arg("crf") = -1,
-          "preset, crf: libx264's (empty / -1: evlib's defaults, \"fast\" and 18).")
+          nb::arg("overwrite") = true, nb::arg("preset") = "", nb::arg("crf") = -1, nb::arg("x264_params") = "",
+          nb::arg("threads") = 0,
+          "preset, crf, x264_params: libx264's (empty / -1: evlib's defaults, \"fast\" and 18); threads: the "
+          "encoder's (0: one per hardware thread).")
       .def("write",
            [](PyVideoWriter& w, const RgbIn& rgb) {
              if (rgb.shape(0) != w.height || rgb.shape(1) != w.width || rgb.shape(2) != 3)

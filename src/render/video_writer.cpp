@@ -6,6 +6,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -153,6 +154,19 @@ std::string av_message(int err) {
   return text;
 }
 
+// The value of key in libx264's "key=value:key=value" settings, or nullopt.
+std::optional<std::string> x264_param(std::string_view params, std::string_view key) {
+  std::optional<std::string> found;  // the last one wins, as in x264's own parsing
+  while (!params.empty()) {
+    const std::size_t end = std::min(params.find(':'), params.size());
+    const std::string_view item = params.substr(0, end);
+    const std::size_t eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == key) found = std::string(item.substr(eq + 1));
+    params.remove_prefix(std::min(end + 1, params.size()));
+  }
+  return found;
+}
+
 }  // namespace
 
 struct VideoWriter::Impl {
@@ -237,6 +251,11 @@ struct VideoWriter::Impl {
       api().av_opt_set_int(codec->priv_data, "crf", options.crf, 0);
       if (!options.x264_params.empty() && api().av_opt_set(codec->priv_data, "x264-params", options.x264_params.c_str(), 0) < 0)
         fail("libx264 does not take the settings '" + options.x264_params + "'");
+      // FFmpeg puts its own crf back before every frame, so a crf among the settings would be
+      // silently lost: it becomes FFmpeg's.
+      if (const auto crf = x264_param(options.x264_params, "crf");
+          crf && api().av_opt_set(codec->priv_data, "crf", crf->c_str(), 0) < 0)
+        fail("libx264 does not take crf=" + *crf + " (a number from 0 to 51)");
     } else if (codec_name == "mpeg4" || codec_name == "mjpeg") {
       codec->flags |= AV_CODEC_FLAG_QSCALE;
       codec->global_quality = FF_QP2LAMBDA * 2;

@@ -109,6 +109,25 @@ def test_to_video_writes_the_file_whole(recording: Path, tmp_path: Path, extensi
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
+@pytest.mark.skipif(not evlib._core.video_available(), reason="built without FFmpeg's libraries")
+def test_to_video_passes_preset_crf_and_x264_settings_to_the_encoder(recording: Path, tmp_path: Path) -> None:
+    def size(name: str, **options: Any) -> int:
+        out = tmp_path / name
+        render.to_video(recording, out, fps=60, **options)
+        return out.stat().st_size
+
+    fine = size("fine.mp4", crf=5, preset="ultrafast", encoder_threads=1)
+    coarse = size("coarse.mp4", crf=45, preset="ultrafast", encoder_threads=1)
+    by_settings = size("settings.mp4", preset="ultrafast", x264_params="crf=45", encoder_threads=1)
+    assert coarse * 2 < fine
+    assert abs(by_settings - coarse) <= 0.2 * coarse
+    with pytest.raises(ValueError, match="crf"):
+        size("bad.mp4", crf=52)
+    with pytest.raises(evlib.Error, match="libx264"):
+        size("bad.mp4", preset="no-such-preset")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coarse.mp4", "fine.mp4", "settings.mp4"]
+
+
 def test_preview_decodes_one_window_from_the_start(generate: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
     big = generate("evt3", 3_000_000, 5, "--rate", "2e7")  # 150 ms at 20 M events/s
     f = evlib.open(big, config=evlib.LoadConfig(chunk_events=65_536))

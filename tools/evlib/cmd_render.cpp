@@ -37,6 +37,7 @@ struct RenderArgs {
   bool no_decay_sync = false;
   std::string codec;
   std::string preset = "fast";
+  int crf = 18;
   std::string x264_params;
   int encoder_threads = 0;
   bool overlay = false;
@@ -170,6 +171,7 @@ int run_render(const RenderArgs& a) {
     vo.fps = a.fps;
     vo.codec = a.codec;
     vo.preset = a.preset;
+    vo.crf = a.crf;
     vo.x264_params = a.x264_params;
     vo.threads = a.encoder_threads;
     vo.overwrite = a.force;
@@ -230,6 +232,8 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--codec", args->codec, "Video codec (default: libx264 for .mp4/.mkv when available, else mpeg4; gif; mjpeg for .avi)");
   cmd->add_flag("--overlay", args->overlay, "Write the frame time and the window's event rate in the top-left corner");
   cmd->add_option("--preset", args->preset, "libx264 preset: ultrafast ... veryslow (default fast)");
+  cmd->add_option("--crf", args->crf, "libx264 quality, 0 (lossless) to 51; lower is better and larger (default 18)")
+      ->check(CLI::Range(0, 51));
   cmd->add_option("--x264-params", args->x264_params, "libx264 settings over the preset, key=value:key=value (e.g. trellis=0)");
   cmd->add_option("--encoder-threads", args->encoder_threads, "Encoder threads (default 0: one per hardware thread)")
       ->check(CLI::Range(0, 256));

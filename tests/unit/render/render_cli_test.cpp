@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "evlib/render/frame_generator.hpp"
 #include "evlib/render/png_image.hpp"
+#include "evlib/render/video_writer.hpp"
 #include "evlib/scan.hpp"
 #include "support/test_support.hpp"
 
@@ -88,6 +90,27 @@ TEST_F(RenderCli, a_time_without_events_is_a_background_frame) {
       << err;
   const RgbImage png = read_png(out);
   EXPECT_TRUE(std::all_of(png.rgb.begin(), png.rgb.end(), [](std::uint8_t v) { return v == 255; }));
+}
+
+TEST_F(RenderCli, crf_sets_the_video_quality_and_stops_at_51) {
+  if (!video_available()) GTEST_SKIP() << "built without FFmpeg's libraries";
+  auto bytes = [&](const std::string& name, const std::string& options) -> std::uintmax_t {
+    const std::string out = *dir_ + "/" + name;
+    std::string err;
+    EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + out + "' --fps 100 --preset ultrafast " + options,
+                                nullptr, &err),
+              0)
+        << err;
+    return std::filesystem::exists(out) ? std::filesystem::file_size(out) : 0;
+  };
+  const auto fine = bytes("fine.mp4", "--crf 5");
+  const auto coarse = bytes("coarse.mp4", "--crf 45");
+  EXPECT_LT(coarse * 2, fine);
+  EXPECT_GT(coarse, 0u);
+  EXPECT_NEAR(double(bytes("settings.mp4", "--x264-params crf=45")), double(coarse), 0.2 * double(coarse));
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/no.mp4' --crf 52", nullptr, &err), 64);
+  EXPECT_NE(err.find("crf"), std::string::npos) << err;
 }
 
 TEST_F(RenderCli, wrong_requests_fail_with_one_line_and_the_documented_code) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "evlib/error.hpp"
 #include "support/test_support.hpp"
@@ -145,6 +146,26 @@ TEST(VideoWriter, odd_sizes_lose_a_column_and_a_row_in_4_2_0) {
   EXPECT_EQ(d.width, 32);
   EXPECT_EQ(d.height, 16);
   EXPECT_EQ(d.rgb.size(), 3u);
+}
+
+std::uintmax_t video_bytes(const VideoOptions& options) {
+  const ops::SensorSize sensor{320, 240};
+  const std::string path = evlib::test::temp_dir() + "/quality.mp4";
+  VideoWriter writer(path, sensor.width, sensor.height, options);
+  for (const auto& f : rendered_frames(sensor)) writer.write(f);
+  writer.finish();
+  return std::filesystem::file_size(path);
+}
+
+// FFmpeg re-applies its own crf before each frame, over one given among libx264's settings.
+TEST(VideoWriter, a_crf_among_the_x264_settings_sets_the_quality_as_the_crf_option_does) {
+  const auto fine = video_bytes({.crf = 10});
+  const auto coarse = video_bytes({.crf = 45});
+  ASSERT_LT(coarse * 2, fine);
+  const auto coarse_by_params = video_bytes({.crf = 10, .x264_params = "trellis=0:crf=45"});
+  EXPECT_LT(coarse_by_params * 2, fine);
+  EXPECT_NEAR(double(coarse_by_params), double(coarse), 0.2 * double(coarse));
+  EXPECT_THROW(video_bytes({.x264_params = "crf=high"}), IoError);
 }
 
 TEST(VideoWriter, leaves_nothing_when_not_finished_and_refuses_what_it_cannot_write) {
