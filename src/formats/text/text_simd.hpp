@@ -65,9 +65,9 @@ struct TextFastLayout {
   std::uint32_t width = 0x10000, height = 0x10000;  // events must lie inside
 };
 
-// Bytes the fast path must have readable from a line's start: it classifies 64 bytes and loads
-// 8 bytes at a field start.
-inline constexpr std::ptrdiff_t kTextFastReach = 72;
+// Bytes the fast path must have readable from a block's start: it classifies 64 bytes and loads
+// 16 bytes at a field start.
+inline constexpr std::ptrdiff_t kTextFastReach = 80;
 
 // Parses the lines at p (complete lines up to end) while they have the common form, their events
 // lie inside width x height, at least kTextFastReach bytes are left and the sink has room; each

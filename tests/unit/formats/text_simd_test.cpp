@@ -265,6 +265,124 @@ TEST(TextFastPath, adversarial_lines_read_as_the_scalar_parser) {
   }
 }
 
+// A usual line's expected event, worked out here from its digit strings (not by either parser).
+struct UsualLine {
+  std::string text;
+  Ev event;
+};
+
+// A time of the fast path's form for a unit (10^exponent µs per unit), with its µs: the integer
+// digits, then the fraction's first `keep` digits (padded with zeros), the next one rounding;
+// in ns the integer part alone, rounded.
+std::pair<std::string, std::int64_t> usual_time(std::mt19937_64& rng, int exponent) {
+  const int keep = exponent > 0 ? exponent : 0;
+  const int max_int = exponent > 0 ? 15 - exponent : 16;
+  const int int_digits = 1 + static_cast<int>(rng() % static_cast<unsigned>(max_int));
+  const int frac_digits = exponent < 0 ? 0 : static_cast<int>(rng() % static_cast<unsigned>(keep + 4));
+  const std::string whole = digits(rng, int_digits), frac = digits(rng, frac_digits);
+  std::int64_t us;
+  if (exponent < 0) {
+    us = static_cast<std::int64_t>((std::stoull(whole) + 500) / 1000);
+  } else {
+    std::string fixed = whole + frac.substr(0, static_cast<std::size_t>(std::min(keep, frac_digits)));
+    fixed += std::string(static_cast<std::size_t>(std::max(0, keep - frac_digits)), '0');
+    us = static_cast<std::int64_t>(std::stoull(fixed)) + (frac_digits > keep && frac[static_cast<std::size_t>(keep)] >= '5');
+  }
+  return {frac_digits == 0 ? whole : whole + "." + frac, us};
+}
+
+UsualLine usual_line(std::mt19937_64& rng, bool comma, bool xypt, int exponent) {
+  const auto [time, us] = usual_time(rng, exponent);
+  const auto x = static_cast<std::uint16_t>(rng() % 65536), y = static_cast<std::uint16_t>(rng() % 1000);
+  const auto p = static_cast<std::uint8_t>(rng() % 2);
+  const std::string sep = comma ? "," : (rng() % 4 == 0 ? "\t" : " ");
+  const std::string xs = std::to_string(x), ys = std::to_string(y), ps = std::to_string(p);
+  std::string text = xypt ? xs + sep + ys + sep + ps + sep + time : time + sep + xs + sep + ys + sep + ps;
+  text += rng() % 5 == 0 ? "\r\n" : "\n";
+  return {text, Ev{us, x, y, p}};
+}
+
+TEST(TextFastPath, takes_every_usual_line_of_each_layout_and_unit_with_the_expected_event) {
+  std::mt19937_64 rng(21);
+  for (TextLinePath path : fast_paths()) {
+    for (const bool comma : {false, true}) {
+      for (const bool xypt : {false, true}) {
+        for (const int exponent : {6, 3, 0, -3}) {
+          std::string text;
+          std::vector<Ev> expected;
+          for (int i = 0; i < 400; ++i) {
+            const UsualLine line = usual_line(rng, comma, xypt, exponent);
+            text += line.text;
+            expected.push_back(line.event);
+          }
+          const std::size_t lines_end = text.size();
+          text += std::string(detail::kTextFastReach, '#');  // not a line: the fast path stops there
+          EventBatch batch = EventBatch::with_capacity(expected.size());
+          detail::ColumnSink sink = detail::ColumnSink::over(batch);
+          const detail::TextFastLayout layout{xypt, comma, exponent};
+          const char* stop = detail::text_fast_lines(path, text.data(), text.data() + text.size(), layout, sink);
+          const std::string where = std::string(name_of(path)) + (comma ? " comma" : " blank") +
+                                    (xypt ? " xypt" : " txyp") + " exponent " + std::to_string(exponent);
+          EXPECT_EQ(static_cast<std::size_t>(stop - text.data()), lines_end) << where;
+          ASSERT_EQ(sink.n, expected.size()) << where;
+          batch.set_size(sink.n);
+          EXPECT_EQ(test::events_of(batch), expected) << where;
+        }
+      }
+    }
+  }
+}
+
+// Lines at the limits of the fast path, and lines it must leave to the scalar parser, at every
+// offset from a block's start (so each crosses the 64-byte boundary somewhere), between and
+// after lines it takes.
+TEST(TextFastPath, edge_lines_at_every_block_offset_read_as_the_scalar_parser) {
+  const std::vector<std::string> edges = {
+      "123456789.123456 65535 65535 1",    // the most integer digits with six decimals
+      "1234567890.123456 1 1 1",           // one more: the scalar parser's
+      "1234567890123456 1 1 0",            // 16 integer digits
+      "0.1234567 0000012 0000034 1",       // rounding digit; x and y of 7 digits, led by zeros
+      "0.1234565 00000012 3 1",            // x of 8 digits
+      "0.5 1 2 -1",
+      "0.5 1 2 2",
+      "0.5 1 2 9",
+      "0.5\t1\t2\t1\r",                   // CRLF
+      "# a comment in the middle",
+      "0.5 1.5 2 1",
+      "0.5 1 2 1 1",
+  };
+  for (const FileKind& kind : kKinds) {
+    for (const std::string& edge : edges) {
+      std::string l = edge;
+      if (kind.comma) {
+        for (char& c : l) c = c == ' ' || c == '\t' ? ',' : c;
+      }
+      if (kind.xypt && l[0] != '#') {
+        const std::size_t sep = l.find_first_of(kind.comma ? "," : " \t");
+        l = l.substr(sep + 1) + l.substr(sep, 1) + l.substr(0, sep);
+        if (l.find('\r') != std::string::npos) {  // keep the '\r' last
+          l.erase(l.find('\r'), 1);
+          l += "\r";
+        }
+      }
+      const char sep = kind.comma ? ',' : ' ';
+      const auto line_of = [&](const std::string& time) {
+        const std::string xyp = std::string("7") + sep + "8" + sep + "1";
+        return (kind.xypt ? xyp + sep + time : time + sep + xyp) + "\n";
+      };
+      const std::string usual = line_of("0.25");
+      for (std::size_t offset = 0; offset < 64; ++offset) {
+        // A first line `offset` bytes longer moves the edge line that far past a block start.
+        std::string text = std::string(kind.header) + line_of("0.2" + std::string(offset, '5'));
+        text += l + "\n";
+        for (int i = 0; i < 8; ++i) text += usual;
+        text += l;  // the last line, without '\n'
+        expect_same_as_scalar(text, {}, std::size_t{1} << 20, kind.header + l);
+      }
+    }
+  }
+}
+
 TEST(TextFastPath, takes_the_usual_lines_of_our_writers_and_of_rpg_files) {
   // Not a speed check: the fast path must not silently decline the forms it is for.
   test::ScopedTempDir dir;
