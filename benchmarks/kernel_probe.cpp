@@ -373,6 +373,35 @@ Result ops_voxel_grid(std::size_t n) {
   return {n, 0};
 }
 
+// tonic's voxel grid, 5 bins, float64, into a grid that is already zero (as Python's np.zeros):
+// the additions alone. The two weights of an event add up to its polarity except for the events
+// of the last bin, whose right weights fall off the grid, so the sum is checked against the
+// left weights that reach the grid plus the right weights of all bins but the last.
+Result ops_voxel_grid_tonic(std::size_t n) {
+  const EventBatch src = bench::scene(n);
+  const evlib::ops::VoxelGridOptions options{
+      .sensor = kProbeSensor, .bins = 5, .convention = evlib::ops::VoxelConvention::kTonic};
+  std::vector<double> out(5 * kProbeSensor.pixels(), 0.0);
+  {
+    Measured m;
+    evlib::ops::voxel_grid_into_zeroed<double>(src.view(), options, out);
+  }
+  const std::int64_t t0 = src.t()[0];
+  const double span = static_cast<double>(src.t()[n - 1] - t0);
+  double expected = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double ts = 5.0 * static_cast<double>(src.t()[i] - t0) / span;
+    const double frac = ts - static_cast<double>(static_cast<std::int64_t>(ts));
+    const double pol = src.p()[i] != 0 ? 1.0 : -1.0;
+    expected += ts < 5.0 ? pol * (1.0 - frac) : 0.0;
+    expected += ts < 4.0 ? pol * frac : 0.0;
+  }
+  double total = 0;
+  for (const double v : out) total += v;
+  if (std::abs(total - expected) > 1e-6 * static_cast<double>(n)) fail("tonic voxel grid sums to " + std::to_string(total));
+  return {n, 0};
+}
+
 // A denoising filter over the scene: the kept count must match a second, uninstrumented run of a
 // fresh filter and reject something without rejecting everything.
 template <class Filter, class... Args>
@@ -459,6 +488,7 @@ const std::map<std::string, std::function<Result(std::size_t)>>& kernels() {
       {"ops_event_frame", ops_event_frame},
       {"ops_stacked_histogram", ops_stacked_histogram},
       {"ops_voxel_grid", ops_voxel_grid},
+      {"ops_voxel_grid_tonic", ops_voxel_grid_tonic},
       {"ops_refractory", ops_refractory},
       {"ops_background_activity", ops_background_activity},
       {"ops_stcf", ops_stcf},

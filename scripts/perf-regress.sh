@@ -10,7 +10,8 @@
 # process, under `valgrind --tool=callgrind` on a fixed seeded input of N events (default
 # 200 000); only the kernel is instrumented. The kernels: the decoders and encoders, the event
 # filter, the digest, streaming (EVT3, and text lines with times in seconds) and re-batching, and the processing kernels of include/evlib/ops
-# (ops_event_frame, ops_stacked_histogram, ops_voxel_grid and the ops_refractory,
+# (ops_event_frame, ops_stacked_histogram, ops_voxel_grid (E2VID, zeroing its grid first),
+# ops_voxel_grid_tonic (into a zeroed grid, as Python calls it) and the ops_refractory,
 # ops_background_activity, ops_stcf and ops_fast_decay filters), each checked by an invariant of its result. The total instructions (Ir) divided by N is compared
 # with the baseline; the script exits 1 when any kernel is more than the threshold (default 10 %)
 # above it, or when a kernel produced a wrong result, and 2 on a usage or setup error. A kernel

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/avx2_dispatch.hpp"
+#include "prefetch.hpp"
 
 namespace evlib::ops {
 namespace {
@@ -103,9 +104,16 @@ inline void block_weights_scalar(const std::int64_t* t, const std::uint8_t* p, s
   }
 }
 
-inline void block_pixels_scalar(const std::uint16_t* x, const std::uint16_t* y, std::size_t begin, std::size_t m,
+// Returns whether all these events are on the sensor.
+inline bool block_pixels_scalar(const std::uint16_t* x, const std::uint16_t* y, std::size_t begin, std::size_t m,
                                 SensorSize s, std::size_t* pixels) {
-  for (std::size_t j = begin; j < m; ++j) pixels[j] = s.contains(x[j], y[j]) ? std::size_t{y[j]} * s.width + x[j] : kOutside;
+  bool all_inside = true;
+  for (std::size_t j = begin; j < m; ++j) {
+    const bool inside = s.contains(x[j], y[j]);
+    all_inside &= inside;
+    pixels[j] = inside ? std::size_t{y[j]} * s.width + x[j] : kOutside;
+  }
+  return all_inside;
 }
 
 #ifdef EVLIB_AVX2
@@ -140,20 +148,41 @@ std::size_t block_weights_avx2(const std::int64_t* t, const std::uint8_t* p, std
 }
 
 // block_pixels_scalar four events at a time (y * width fits 64 bits: vpmuludq's 32 x 32 bits);
-// returns how many events it did.
+// returns how many events it did, and in all_inside whether those were all on the sensor.
 std::size_t block_pixels_avx2(const std::uint16_t* x, const std::uint16_t* y, std::size_t m, SensorSize s,
-                              std::size_t* pixels) {
+                              std::size_t* pixels, bool& all_inside) {
   const __m256i width = _mm256_set1_epi64x(s.width), height = _mm256_set1_epi64x(s.height);
   const __m256i all = _mm256_set1_epi64x(-1);
+  __m256i outside_any = _mm256_setzero_si256();
   const std::size_t end = m / 4 * 4;
   for (std::size_t j = 0; j < end; j += 4) {
     const __m256i cx = _mm256_cvtepu16_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + j)));
     const __m256i cy = _mm256_cvtepu16_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(y + j)));
-    const __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi64(width, cx), _mm256_cmpgt_epi64(height, cy));
+    const __m256i outside =
+        _mm256_xor_si256(_mm256_and_si256(_mm256_cmpgt_epi64(width, cx), _mm256_cmpgt_epi64(height, cy)), all);
+    outside_any = _mm256_or_si256(outside_any, outside);
     const __m256i pixel = _mm256_add_epi64(_mm256_mul_epu32(cy, width), cx);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pixels + j), _mm256_or_si256(pixel, _mm256_xor_si256(inside, all)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(pixels + j), _mm256_or_si256(pixel, outside));
   }
+  all_inside = _mm256_testz_si256(outside_any, outside_any) != 0;
   return end;
+}
+
+// Whether t[0 .. n) is non-decreasing, four comparisons at a time; n > 0.
+bool non_decreasing_avx2(const std::int64_t* t, std::size_t n) {
+  constexpr std::size_t kStep = 1024;  // how often a descent is looked for: the loop stays branch-free
+  std::size_t i = 0;
+  while (i + 4 < n) {
+    const std::size_t stop = std::min(n - 4, i + kStep);
+    __m256i descents = _mm256_setzero_si256();
+    for (; i < stop; i += 4) {
+      const __m256i here = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + i));
+      const __m256i next = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + i + 1));
+      descents = _mm256_or_si256(descents, _mm256_cmpgt_epi64(here, next));
+    }
+    if (!_mm256_testz_si256(descents, descents)) return false;
+  }
+  return std::is_sorted(t + i, t + n);
 }
 EVLIB_AVX2_END
 #endif
@@ -170,15 +199,51 @@ inline void block_weights(const std::int64_t* t, const std::uint8_t* p, std::siz
   block_weights_scalar(t, p, done, m, scale, bin, all_on, left, right);
 }
 
-inline void block_pixels(const std::uint16_t* x, const std::uint16_t* y, std::size_t m, SensorSize s, std::size_t* pixels,
+// Returns whether all m events are on the sensor.
+inline bool block_pixels(const std::uint16_t* x, const std::uint16_t* y, std::size_t m, SensorSize s, std::size_t* pixels,
                          bool avx2) {
   std::size_t done = 0;
+  bool all_inside = true;
 #ifdef EVLIB_AVX2
-  if (avx2) done = block_pixels_avx2(x, y, m, s, pixels);
+  if (avx2) done = block_pixels_avx2(x, y, m, s, pixels, all_inside);
 #else
   (void)avx2;
 #endif
-  block_pixels_scalar(x, y, done, m, s, pixels);
+  return block_pixels_scalar(x, y, done, m, s, pixels) && all_inside;
+}
+
+inline bool non_decreasing(std::span<const std::int64_t> t, bool avx2) {
+#ifdef EVLIB_AVX2
+  if (avx2) return non_decreasing_avx2(t.data(), t.size());
+#else
+  (void)avx2;
+#endif
+  return std::ranges::is_sorted(t);
+}
+
+// A block's additions, each event's left weight into its voxel of left_plane and right weight
+// into right_plane (either null when past the grid); kSkipOutside: look for off-sensor events.
+template <class T, bool kSkipOutside>
+inline void add_block(const std::size_t* pixels, const double* left, const double* right, std::size_t m, T* left_plane,
+                      T* right_plane) {
+  const auto add = [&](std::size_t j) {
+    const std::size_t pixel = pixels[j];
+    if (kSkipOutside && pixel == kOutside) return;
+    if (left_plane != nullptr) left_plane[pixel] = static_cast<T>(static_cast<double>(left_plane[pixel]) + left[j]);
+    if (right_plane != nullptr) right_plane[pixel] = static_cast<T>(static_cast<double>(right_plane[pixel]) + right[j]);
+  };
+  // The voxels of the event kPrefetchAhead places later are fetched meanwhile: the planes rarely
+  // fit in L2, and a load that misses holds the loop's later events back. The addresses are
+  // integers (an off-sensor event's would leave the grid; a prefetch never faults).
+  const auto base_left = reinterpret_cast<std::uintptr_t>(left_plane), base_right = reinterpret_cast<std::uintptr_t>(right_plane);
+  std::size_t j = 0;
+  for (; j + detail::kPrefetchAhead < m; ++j) {
+    const std::uintptr_t ahead = pixels[j + detail::kPrefetchAhead] * sizeof(T);
+    if (left_plane != nullptr) __builtin_prefetch(reinterpret_cast<const void*>(base_left + ahead), 1);
+    if (right_plane != nullptr) __builtin_prefetch(reinterpret_cast<const void*>(base_right + ahead), 1);
+    add(j);
+  }
+  for (; j < m; ++j) add(j);
 }
 
 template <class T>
@@ -213,14 +278,11 @@ void spread_sorted(EventView window, const VoxelGridOptions& options, const Time
     for (std::size_t b = starts[static_cast<std::size_t>(k)], e = starts[static_cast<std::size_t>(k) + 1]; b < e; b += kBlock) {
       const std::size_t m = std::min(kBlock, e - b);
       block_weights(t + b, p + b, m, scale, bin, all_on, left, right, avx2);
-      block_pixels(x + b, y + b, m, s, pixels, avx2);
-      for (std::size_t j = 0; j < m; ++j) {
-        const std::size_t pixel = pixels[j];
-        if (pixel == kOutside) [[unlikely]]
-          continue;
-        if (has_left) left_plane[pixel] = static_cast<T>(static_cast<double>(left_plane[pixel]) + left[j]);
-        if (has_right) right_plane[pixel] = static_cast<T>(static_cast<double>(right_plane[pixel]) + right[j]);
-      }
+      // Off-sensor events are rare: a block without any adds without looking for them.
+      if (block_pixels(x + b, y + b, m, s, pixels, avx2))
+        add_block<T, false>(pixels, left, right, m, has_left ? left_plane : nullptr, has_right ? right_plane : nullptr);
+      else
+        add_block<T, true>(pixels, left, right, m, has_left ? left_plane : nullptr, has_right ? right_plane : nullptr);
     }
   }
 }
@@ -228,7 +290,7 @@ void spread_sorted(EventView window, const VoxelGridOptions& options, const Time
 // Whether spread_sorted applies: t non-decreasing and the span exactly representable.
 bool sorted_fast_path(EventView window) {
   const auto t = window.t();
-  return t.back() - t.front() < (std::int64_t{1} << 52) && std::ranges::is_sorted(t);
+  return t.back() - t.front() < (std::int64_t{1} << 52) && non_decreasing(t, evlib::detail::avx2_kernels_run());
 }
 
 template <class T>

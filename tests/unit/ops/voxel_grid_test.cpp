@@ -157,5 +157,60 @@ TEST(VoxelGrid, sorted_and_unsorted_streams_match_the_two_pass_reference_bit_for
   }
 }
 
+// The one-pass kernel works in blocks of 256 events and adds a block without looking for
+// off-sensor events when it has none: long stretches on the sensor with a lone off-sensor event
+// here and there (so that blocks with none and blocks with one at any place follow each other).
+TEST(VoxelGrid, blocks_with_and_without_off_sensor_events_match_the_two_pass_reference) {
+  std::mt19937_64 rng(17);
+  const SensorSize sensor{5, 3};
+  for (int round = 0; round < 8; ++round) {
+    Events e;
+    std::int64_t t = 0;
+    const std::size_t n = 2000 + rng() % 3000;
+    for (std::size_t i = 0; i < n; ++i) {
+      t += static_cast<std::int64_t>(rng() % 4);
+      e.add(t, static_cast<std::uint16_t>(rng() % sensor.width), static_cast<std::uint16_t>(rng() % sensor.height),
+            static_cast<std::uint8_t>(rng() % 2));
+    }
+    for (int k = 0; k < round; ++k) {  // round 0: all on the sensor
+      const std::size_t i = rng() % n;
+      (k % 2 == 0 ? e.x[i] : e.y[i]) = k % 4 == 0 ? 65535 : static_cast<std::uint16_t>(sensor.width);
+    }
+    for (auto c : {VoxelConvention::kE2vid, VoxelConvention::kTonic}) {
+      const VoxelGridOptions o{.sensor = sensor, .bins = 4, .convention = c};
+      ASSERT_EQ(voxel_grid<float>(e.view(), o), two_pass_reference<float>(e, sensor, 4, c, false)) << "round " << round;
+      ASSERT_EQ(voxel_grid<double>(e.view(), o), two_pass_reference<double>(e, sensor, 4, c, false)) << "round " << round;
+    }
+  }
+}
+
+// Only non-decreasing times may take the one-pass kernel (its bin ranges come from a binary
+// search): one event out of place anywhere (where the sortedness check compares four pairs at a
+// time, across the ends of its groups of 1024 and in the scalar tail) must be seen.
+TEST(VoxelGrid, one_event_out_of_time_order_anywhere_is_seen_as_unsorted) {
+  std::mt19937_64 rng(23);
+  const SensorSize sensor{3, 2};
+  Events sorted;
+  for (std::int64_t i = 0; i < 3003; ++i)
+    sorted.add(i * 3, static_cast<std::uint16_t>(rng() % sensor.width), static_cast<std::uint16_t>(rng() % sensor.height),
+               static_cast<std::uint8_t>(rng() % 2));
+  const std::size_t n = sorted.size();
+  for (const std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4}, std::size_t{5},
+                               std::size_t{1022}, std::size_t{1023}, std::size_t{1024}, std::size_t{1027}, std::size_t{2047},
+                               n - 6, n - 5, n - 4, n - 3, n - 2}) {
+    for (const bool late : {true, false}) {
+      Events e = sorted;
+      // A time of the last bin before events of earlier bins, or one of the first bin after them.
+      e.t[at] = late ? e.t[n - 2] : e.t[1];
+      if (std::ranges::is_sorted(e.t)) continue;
+      for (auto c : {VoxelConvention::kE2vid, VoxelConvention::kTonic}) {
+        const VoxelGridOptions o{.sensor = sensor, .bins = 5, .convention = c};
+        ASSERT_EQ(voxel_grid<double>(e.view(), o), two_pass_reference<double>(e, sensor, 5, c, false))
+            << "at " << at << (late ? " late" : " early");
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace evlib::ops
