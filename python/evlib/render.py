@@ -171,8 +171,8 @@ def to_video(
     ``preset`` (default ``"fast"``), ``crf`` (0-51, default 18) and ``x264_params``
     (``"key=value:key=value"`` over the preset) tune libx264, as ``evlib render``'s options of the
     same names; ``encoder_threads`` 0 gives the encoder one thread per hardware thread."""
-    if crf is not None and not 0 <= crf <= 51:
-        raise ValueError(f"crf must be 0 to 51, not {crf}")
+    if crf is not None and (isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51):
+        raise ValueError(f"crf must be a whole number from 0 to 51, not {crf!r} (x264_params='crf=18.5' takes fractions)")
     if encoder_threads < 0:
         raise ValueError(f"encoder_threads must be 0 (one per hardware thread) or more, not {encoder_threads}")
     if not _core.video_available():

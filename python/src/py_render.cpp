@@ -251,7 +251,7 @@ void bind_render(nb::module_& m) {
           [](PyVideoWriter* self, const std::string& path, std::uint32_t width, std::uint32_t height, double fps,
              const std::string& codec, bool overwrite, const std::string& preset, int crf,
              const std::string& x264_params, int threads) {
-            if (crf > 51) throw std::invalid_argument("video: crf must be 0 to 51 (or -1: evlib's default, 18)");
+            if (crf > 51 || crf < -1) throw std::invalid_argument("video: crf must be 0 to 51 (or -1: evlib's default, 18)");
             if (threads < 0) throw std::invalid_argument("video: threads must be 0 (one per hardware thread) or more");
             VideoOptions o;
             o.fps = fps;

@@ -121,8 +121,9 @@ def test_to_video_passes_preset_crf_and_x264_settings_to_the_encoder(recording: 
     by_settings = size("settings.mp4", preset="ultrafast", x264_params="crf=45", encoder_threads=1)
     assert coarse * 2 < fine
     assert abs(by_settings - coarse) <= 0.2 * coarse
-    with pytest.raises(ValueError, match="crf"):
-        size("bad.mp4", crf=52)
+    for bad in (52, -1, 18.5, True):
+        with pytest.raises(ValueError, match="crf"):
+            size("bad.mp4", crf=bad)
     with pytest.raises(evlib.Error, match="libx264"):
         size("bad.mp4", preset="no-such-preset")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coarse.mp4", "fine.mp4", "settings.mp4"]

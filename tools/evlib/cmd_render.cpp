@@ -234,7 +234,7 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--preset", args->preset, "libx264 preset: ultrafast ... veryslow (default fast)");
   cmd->add_option("--crf", args->crf, "libx264 quality, 0 (lossless) to 51; lower is better and larger (default 18)")
       ->check(CLI::Range(0, 51));
-  cmd->add_option("--x264-params", args->x264_params, "libx264 settings over the preset, key=value:key=value (e.g. trellis=0)");
+  cmd->add_option("--x264-params", args->x264_params, "libx264 settings over the preset and --crf, key=value:key=value (e.g. trellis=0); other codecs ignore them");
   cmd->add_option("--encoder-threads", args->encoder_threads, "Encoder threads (default 0: one per hardware thread)")
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--force", args->force, "Replace OUT (or the pattern's files) if they exist");

@@ -162,7 +162,7 @@ TEST(VideoWriter, a_crf_among_the_x264_settings_sets_the_quality_as_the_crf_opti
   const auto fine = video_bytes({.crf = 10});
   const auto coarse = video_bytes({.crf = 45});
   ASSERT_LT(coarse * 2, fine);
-  const auto coarse_by_params = video_bytes({.crf = 10, .x264_params = "trellis=0:crf=45"});
+  const auto coarse_by_params = video_bytes({.crf = 10, .x264_params = "trellis=0: crf = 45"});
   EXPECT_LT(coarse_by_params * 2, fine);
   EXPECT_NEAR(double(coarse_by_params), double(coarse), 0.2 * double(coarse));
   EXPECT_THROW(video_bytes({.x264_params = "crf=high"}), IoError);
