@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "evlib/error.hpp"
+#include "formats/common/columns.hpp"
 #include "io/atomic_file.hpp"
 
 #if EVLIB_WITH_VIDEO
@@ -154,12 +155,6 @@ std::string av_message(int err) {
   return text;
 }
 
-std::string_view trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // The value of key in libx264's "key=value:key=value" settings (FFmpeg trims the blanks around
 // keys and values too), or nullopt.
 std::optional<std::string> x264_param(std::string_view params, std::string_view key) {
@@ -168,7 +163,8 @@ std::optional<std::string> x264_param(std::string_view params, std::string_view 
     const std::size_t end = std::min(params.find(':'), params.size());
     const std::string_view item = params.substr(0, end);
     const std::size_t eq = item.find('=');
-    if (eq != std::string_view::npos && trimmed(item.substr(0, eq)) == key) found = std::string(trimmed(item.substr(eq + 1)));
+    if (eq != std::string_view::npos && detail::trim_blanks(item.substr(0, eq)) == key)
+      found = std::string(detail::trim_blanks(item.substr(eq + 1)));
     params.remove_prefix(std::min(end + 1, params.size()));
   }
   return found;
