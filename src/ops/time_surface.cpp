@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -110,12 +111,71 @@ EVLIB_AVX2_END
 
 }  // namespace
 
-LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity) : sensor_(sensor), split_(split_polarity) {
+namespace {
+
+// The memory of the last destroyed map, for the next map of its size: a map per slice or per
+// file then reuses pages already faulted in, where a fresh block (a glibc heap block of this
+// size is a fresh mapping, or fresh pages at the heap's top) costs a page fault per 4 KiB page,
+// more than adding a million events. Never destroyed: maps may die during static destruction.
+struct SpareMapMemory {
+  std::mutex mutex;
+  ColumnMemory memory;
+};
+SpareMapMemory& spare_map_memory() {
+  static auto* spare = new SpareMapMemory;
+  return *spare;
+}
+
+// Memory for a map of `bytes` bytes, contents undefined.
+ColumnMemory map_memory(std::size_t bytes) {
+  SpareMapMemory& spare = spare_map_memory();
+  {
+    const std::lock_guard lock(spare.mutex);
+    if (spare.memory.bytes() == bytes) return std::move(spare.memory);
+  }
+  return ColumnMemory(bytes);
+}
+
+}  // namespace
+
+LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity)
+    : sensor_(sensor), split_(split_polarity), size_((split_polarity ? 2u : 1u) * sensor.pixels()) {
   detail::require_sensor(sensor, "last-timestamp map");
+  memory_ = map_memory(size_ * sizeof(std::int64_t));
   reset();
 }
 
-void LastTimestampMap::reset() { map_.assign((split_ ? 2u : 1u) * sensor_.pixels(), 0); }
+LastTimestampMap::~LastTimestampMap() {
+  if (memory_.data() == nullptr) return;  // moved from
+  SpareMapMemory& spare = spare_map_memory();
+  const std::lock_guard lock(spare.mutex);
+  spare.memory = std::move(memory_);
+}
+
+LastTimestampMap::LastTimestampMap(const LastTimestampMap& other)
+    : sensor_(other.sensor_), split_(other.split_), size_(other.size_), memory_(map_memory(size_ * sizeof(std::int64_t))) {
+  std::ranges::copy(other.map(), cells().begin());
+}
+
+LastTimestampMap::LastTimestampMap(LastTimestampMap&& other) noexcept
+    : sensor_(other.sensor_), split_(other.split_), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)) {}
+
+LastTimestampMap& LastTimestampMap::operator=(LastTimestampMap&& other) noexcept {
+  if (this != &other) {
+    sensor_ = other.sensor_;
+    split_ = other.split_;
+    size_ = std::exchange(other.size_, 0);
+    memory_ = std::move(other.memory_);
+  }
+  return *this;
+}
+
+LastTimestampMap& LastTimestampMap::operator=(const LastTimestampMap& other) {
+  if (this != &other) *this = LastTimestampMap(other);
+  return *this;
+}
+
+void LastTimestampMap::reset() { std::ranges::fill(cells(), 0); }
 
 void LastTimestampMap::add(EventView events) {
   if (events.empty()) return;
@@ -124,9 +184,9 @@ void LastTimestampMap::add(EventView events) {
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = split_ ? events.p().data() : nullptr;
-  std::int64_t* map = map_.data();
+  std::int64_t* map = cells().data();
   const auto store = [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; };
-  if (map_.size() * sizeof(std::int64_t) >= detail::kPrefetchedStateBytes) {
+  if (size_ * sizeof(std::int64_t) >= detail::kPrefetchedStateBytes) {
     // Beyond the core's caches (640x480: 2.4 MB): each event's cell is prefetched. As an
     // integer: the cell may be kNoCell, off the map (only a wasted prefetch).
     const auto address = [map](std::size_t cell) {
@@ -142,16 +202,18 @@ void LastTimestampMap::add(EventView events) {
 }
 
 void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
-  if (out.size() != map_.size())
+  const std::span<const std::int64_t> values = map();
+  if (out.size() != values.size())
     throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
-                                std::to_string(map_.size()));
+                                std::to_string(values.size()));
+  if (values.empty()) return;  // moved from
   const bool avx2 = detail::avx2_kernels_run();
   std::pair<std::int64_t, std::int64_t> extremes;  // no structured binding: lambdas below capture min
 #ifdef EVLIB_AVX2
-  extremes = avx2 ? min_max_avx2(map_) : min_max(map_);
+  extremes = avx2 ? min_max_avx2(values) : min_max(values);
 #else
   (void)avx2;
-  extremes = min_max(map_);
+  extremes = min_max(values);
 #endif
   const std::int64_t min = extremes.first, max = extremes.second;
   if (min == max) {
@@ -161,18 +223,18 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
   const double alpha = 255.0 / static_cast<double>(max - min);
   const auto range = static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(min);
   if (range >= kTwoTo52) {
-    std::ranges::transform(map_, out.begin(), [&](std::int64_t t) {
+    std::ranges::transform(values, out.begin(), [&](std::int64_t t) {
       return static_cast<std::uint8_t>(std::clamp(static_cast<double>(t - min) * alpha, 0.0, 255.0));
     });
     return;
   }
-  const std::int64_t* map = map_.data();
+  const std::int64_t* map = values.data();
   std::uint8_t* o = out.data();
   std::size_t done = 0;
 #ifdef EVLIB_AVX2
-  if (avx2) done = scaled_u8_avx2(map, map_.size(), min, alpha, o);
+  if (avx2) done = scaled_u8_avx2(map, values.size(), min, alpha, o);
 #endif
-  for (std::size_t i = done, n = map_.size(); i < n; ++i) o[i] = scaled_u8(map[i], min, alpha);
+  for (std::size_t i = done, n = values.size(); i < n; ++i) o[i] = scaled_u8(map[i], min, alpha);
 }
 
 namespace {

@@ -157,6 +157,35 @@ TEST(LastTimestampMap, maps_past_a_megabyte_prefetching_cells_equal_a_plain_int6
   }
 }
 
+TEST(LastTimestampMap, a_map_made_after_one_of_its_size_is_destroyed_starts_at_zero) {
+  // The new map reuses the destroyed one's memory (and a copy or a move has its own).
+  const SensorSize sensor{640, 480};
+  Events e;
+  for (std::uint16_t i = 0; i < 400; ++i) e.add(1000 + i, i, i % 480, 1);
+  for (const bool split : {false, true}) {
+    const auto* before = [&] {
+      LastTimestampMap used(sensor, split);
+      used.add(e.view());
+      return used.map().data();
+    }();
+    LastTimestampMap fresh(sensor, split);
+    const std::size_t at = (split ? sensor.pixels() : 0) + 1 * 640 + 1;  // (p 1,) x 1, y 1
+    EXPECT_EQ(fresh.map().data(), before);
+    EXPECT_TRUE(std::ranges::all_of(fresh.map(), [](std::int64_t t) { return t == 0; })) << "split " << split;
+    fresh.add(e.view());
+    LastTimestampMap copy(fresh);
+    fresh.reset();
+    EXPECT_EQ(copy.map()[at], 1001) << "split " << split;
+    EXPECT_EQ(fresh.map()[at], 0);
+    LastTimestampMap moved(std::move(copy));
+    EXPECT_EQ(moved.map()[at], 1001);
+    EXPECT_TRUE(copy.map().empty());  // NOLINT(bugprone-use-after-move): moved from, left empty
+    copy = moved;
+    EXPECT_TRUE(std::ranges::equal(copy.map(), moved.map()));
+    EXPECT_NE(copy.map().data(), moved.map().data());
+  }
+}
+
 TEST(LastTimestampMap, split_polarity_keeps_two_maps_and_ignores_events_outside) {
   LastTimestampMap map({2, 2}, true);
   Events e;
