@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -45,14 +46,136 @@ std::pair<std::int64_t, std::int64_t> min_max(std::span<const std::int64_t> valu
   return {std::min({lo[0], lo[1], lo[2], lo[3]}), std::max({hi[0], hi[1], hi[2], hi[3]})};
 }
 
+// (t - min) * alpha, clamped to [0, 255] and truncated, as dv-processing's generateFrame(): t
+// converted exactly by placing t - min (below 2^52) in the mantissa of 2^52 and subtracting 2^52
+// (AVX2 has no int64 -> double conversion; the same doubles as a cast).
+inline std::uint8_t scaled_u8(std::int64_t t, std::int64_t min, double alpha) {
+  const auto since_min = static_cast<std::uint64_t>(t - min);
+  const double exact = std::bit_cast<double>(since_min | std::bit_cast<std::uint64_t>(0x1p52)) - 0x1p52;
+  return static_cast<std::uint8_t>(std::clamp(exact * alpha, 0.0, 255.0));
+}
+
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
+// min_max with four 64-bit lanes (vpcmpgtq: the baseline build's SSE2 has no 64-bit compare, and
+// compares one value at a time), two running pairs per lane.
+std::pair<std::int64_t, std::int64_t> min_max_avx2(std::span<const std::int64_t> values) {
+  const std::int64_t* v = values.data();
+  const std::size_t n = values.size(), end = n / 8 * 8;
+  __m256i lo0 = _mm256_set1_epi64x(v[0]), lo1 = lo0, hi0 = lo0, hi1 = lo0;
+  for (std::size_t i = 0; i < end; i += 8) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i + 4));
+    lo0 = _mm256_blendv_epi8(lo0, a, _mm256_cmpgt_epi64(lo0, a));
+    lo1 = _mm256_blendv_epi8(lo1, b, _mm256_cmpgt_epi64(lo1, b));
+    hi0 = _mm256_blendv_epi8(hi0, a, _mm256_cmpgt_epi64(a, hi0));
+    hi1 = _mm256_blendv_epi8(hi1, b, _mm256_cmpgt_epi64(b, hi1));
+  }
+  alignas(32) std::int64_t lo[8], hi[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lo), lo0);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lo + 4), lo1);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(hi), hi0);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(hi + 4), hi1);
+  std::int64_t min = *std::min_element(lo, lo + 8), max = *std::max_element(hi, hi + 8);
+  for (std::size_t i = end; i < n; ++i) {
+    min = std::min(min, v[i]);
+    max = std::max(max, v[i]);
+  }
+  return {min, max};
+}
+
+// scaled_u8 of the first n / 16 * 16 values, sixteen at a time with the same IEEE operations (no
+// FMA; the products are never NaN, so vminpd/vmaxpd clamp as std::clamp does, and vcvttpd2dq
+// truncates as the cast does); returns how many it did.
+std::size_t scaled_u8_avx2(const std::int64_t* map, std::size_t n, std::int64_t min, double alpha, std::uint8_t* out) {
+  const __m256i origin = _mm256_set1_epi64x(min);
+  const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000LL);  // the bits of 2^52
+  const __m256d two52 = _mm256_set1_pd(0x1p52), factor = _mm256_set1_pd(alpha);
+  const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd(255.0);
+  const std::size_t end = n / 16 * 16;
+  for (std::size_t i = 0; i < end; i += 16) {
+    __m128i q[4];
+    for (std::size_t k = 0; k < 4; ++k) {
+      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(map + i + 4 * k));
+      const __m256i since_min = _mm256_sub_epi64(t, origin);
+      const __m256d exact = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(since_min, exponent)), two52);
+      q[k] = _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(exact, factor), zero), top));
+    }
+    const __m128i bytes = _mm_packus_epi16(_mm_packus_epi32(q[0], q[1]), _mm_packus_epi32(q[2], q[3]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), bytes);
+  }
+  return end;
+}
+EVLIB_AVX2_END
+#endif
+
 }  // namespace
 
-LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity) : sensor_(sensor), split_(split_polarity) {
+namespace {
+
+// The memory of the last destroyed map, for the next map of its size: a map per slice or per
+// file then reuses pages already faulted in, where a fresh block (a glibc heap block of this
+// size is a fresh mapping, or fresh pages at the heap's top) costs a page fault per 4 KiB page,
+// more than adding a million events. Never destroyed: maps may die during static destruction.
+struct SpareMapMemory {
+  std::mutex mutex;
+  ColumnMemory memory;
+};
+SpareMapMemory& spare_map_memory() {
+  static auto* spare = new SpareMapMemory;
+  return *spare;
+}
+
+// Memory for a map of `bytes` bytes, contents undefined.
+ColumnMemory map_memory(std::size_t bytes) {
+  SpareMapMemory& spare = spare_map_memory();
+  {
+    const std::lock_guard lock(spare.mutex);
+    if (spare.memory.bytes() == bytes) return std::move(spare.memory);
+  }
+  return ColumnMemory(bytes);
+}
+
+}  // namespace
+
+LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity)
+    : sensor_(sensor), split_(split_polarity), size_((split_polarity ? 2u : 1u) * sensor.pixels()) {
   detail::require_sensor(sensor, "last-timestamp map");
+  memory_ = map_memory(size_ * sizeof(std::int64_t));
   reset();
 }
 
-void LastTimestampMap::reset() { map_.assign((split_ ? 2u : 1u) * sensor_.pixels(), 0); }
+LastTimestampMap::~LastTimestampMap() {
+  if (memory_.data() == nullptr) return;  // moved from
+  SpareMapMemory& spare = spare_map_memory();
+  const std::lock_guard lock(spare.mutex);
+  spare.memory = std::move(memory_);
+}
+
+LastTimestampMap::LastTimestampMap(const LastTimestampMap& other)
+    : sensor_(other.sensor_), split_(other.split_), size_(other.size_), memory_(map_memory(size_ * sizeof(std::int64_t))) {
+  std::ranges::copy(other.map(), cells().begin());
+}
+
+LastTimestampMap::LastTimestampMap(LastTimestampMap&& other) noexcept
+    : sensor_(other.sensor_), split_(other.split_), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)) {}
+
+LastTimestampMap& LastTimestampMap::operator=(LastTimestampMap&& other) noexcept {
+  if (this != &other) {
+    sensor_ = other.sensor_;
+    split_ = other.split_;
+    size_ = std::exchange(other.size_, 0);
+    memory_ = std::move(other.memory_);
+  }
+  return *this;
+}
+
+LastTimestampMap& LastTimestampMap::operator=(const LastTimestampMap& other) {
+  if (this != &other) *this = LastTimestampMap(other);
+  return *this;
+}
+
+void LastTimestampMap::reset() { std::ranges::fill(cells(), 0); }
 
 void LastTimestampMap::add(EventView events) {
   if (events.empty()) return;
@@ -61,39 +184,57 @@ void LastTimestampMap::add(EventView events) {
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = split_ ? events.p().data() : nullptr;
-  std::int64_t* map = map_.data();
+  std::int64_t* map = cells().data();
   const auto store = [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; };
-  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
-  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+  if (size_ * sizeof(std::int64_t) >= detail::kPrefetchedStateBytes) {
+    // Beyond the core's caches (640x480: 2.4 MB): each event's cell is prefetched. As an
+    // integer: the cell may be kNoCell, off the map (only a wasted prefetch).
+    const auto address = [map](std::size_t cell) {
+      return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(map) + cell * sizeof(std::int64_t));
+    };
+    if (split_) detail::for_each_pixel_cell_prefetched<true>(x, y, p, events.size(), sensor_, address, store);
+    else detail::for_each_pixel_cell_prefetched<false>(x, y, nullptr, events.size(), sensor_, address, store);
+  } else if (split_) {
+    detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
+  } else {
+    detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+  }
 }
 
 void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
-  if (out.size() != map_.size())
+  const std::span<const std::int64_t> values = map();
+  if (out.size() != values.size())
     throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
-                                std::to_string(map_.size()));
-  const auto extremes = min_max(map_);  // no structured binding: lambdas below capture min
+                                std::to_string(values.size()));
+  if (values.empty()) return;  // moved from
+  const bool avx2 = detail::avx2_kernels_run();
+  std::pair<std::int64_t, std::int64_t> extremes;  // no structured binding: lambdas below capture min
+#ifdef EVLIB_AVX2
+  extremes = avx2 ? min_max_avx2(values) : min_max(values);
+#else
+  (void)avx2;
+  extremes = min_max(values);
+#endif
   const std::int64_t min = extremes.first, max = extremes.second;
   if (min == max) {
     std::ranges::fill(out, 0);
     return;
   }
   const double alpha = 255.0 / static_cast<double>(max - min);
-  const auto scaled = [alpha](double since_min) {
-    return static_cast<std::uint8_t>(std::clamp(since_min * alpha, 0.0, 255.0));
-  };
   const auto range = static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(min);
   if (range >= kTwoTo52) {
-    std::ranges::transform(map_, out.begin(), [&](std::int64_t t) { return scaled(static_cast<double>(t - min)); });
+    std::ranges::transform(values, out.begin(), [&](std::int64_t t) {
+      return static_cast<std::uint8_t>(std::clamp(static_cast<double>(t - min) * alpha, 0.0, 255.0));
+    });
     return;
   }
-  // AVX2 has no int64 -> double conversion; below 2^52 one is exact by placing the integer in
-  // the mantissa of 2^52 and subtracting 2^52, which vectorises (the same doubles as a cast).
-  const std::int64_t* map = map_.data();
+  const std::int64_t* map = values.data();
   std::uint8_t* o = out.data();
-  for (std::size_t i = 0, n = map_.size(); i < n; ++i) {
-    const auto since_min = static_cast<std::uint64_t>(map[i] - min);
-    o[i] = scaled(std::bit_cast<double>(since_min | std::bit_cast<std::uint64_t>(0x1p52)) - 0x1p52);
-  }
+  std::size_t done = 0;
+#ifdef EVLIB_AVX2
+  if (avx2) done = scaled_u8_avx2(map, values.size(), min, alpha, o);
+#endif
+  for (std::size_t i = done, n = values.size(); i < n; ++i) o[i] = scaled_u8(map[i], min, alpha);
 }
 
 namespace {

@@ -102,3 +102,46 @@ def test_avx2_processing_kernels_give_the_scalar_loops_outputs() -> None:
     lines = scalar.splitlines()
     assert len(lines) > 300 and len(set(line.split()[-1] for line in lines)) > 250  # the cases differ
     assert dispatched == scalar
+
+
+# Sensors whose int64 map passes 1 MB (the add loop that prefetches each event's cell) with
+# cell counts no multiple of the frame's 16-value loop; events off the sensor and with p 2,
+# negative and epoch-scale times, a flat map and one whose range passes 2^52 (the frame's
+# conversion by cast).
+RUN_LARGE_LAST_TIMESTAMP = """
+import hashlib
+import numpy as np
+from evlib import ops
+
+rng = np.random.default_rng(5)
+for width, height in [(641, 409), (1280, 720), (347, 263)]:
+    n = 400_000
+    for times in ("increasing", "negative", "epoch", "wide", "flat"):
+        t = {"increasing": np.cumsum(rng.integers(0, 3, n)),
+             "negative": -(1 << 40) + np.cumsum(rng.integers(0, 3, n)),
+             "epoch": 1_700_000_000_000_000 + rng.integers(0, 10**9, n),
+             "wide": rng.integers(-(1 << 62), 1 << 62, n),
+             "flat": np.zeros(n, np.int64)}[times].astype(np.int64)
+        x = rng.integers(0, width + 5, n).astype(np.uint16)
+        y = rng.integers(0, height + 3, n).astype(np.uint16)
+        x[rng.random(n) < 0.001] = 65535
+        p = rng.integers(0, 3, n).astype(np.uint8)
+        for split in (False, True):
+            surface = ops.LastTimestampMap((width, height), split_polarity=split)
+            bounds = [0, *np.sort(rng.integers(0, n + 1, 4)).tolist(), n]
+            digest = hashlib.sha256()
+            for a, b in zip(bounds, bounds[1:]):
+                surface.add((t[a:b], x[a:b], y[a:b], p[a:b]))
+                digest.update(surface.frame().tobytes())
+            digest.update(surface.timestamps().tobytes())
+            print(width, height, times, split, digest.hexdigest())
+"""
+
+
+@needs_avx2
+def test_last_timestamp_map_and_frame_of_large_sensors_are_the_same_at_both_isas() -> None:
+    scalar = run_script(RUN_LARGE_LAST_TIMESTAMP, "scalar")
+    dispatched = run_script(RUN_LARGE_LAST_TIMESTAMP, None)
+    lines = scalar.splitlines()
+    assert len(lines) == 30 and len(set(line.split()[-1] for line in lines)) == 30  # the cases differ
+    assert dispatched == scalar

@@ -68,6 +68,28 @@ def test_last_timestamp_map_gives_the_same_map_for_any_batch_split(seed: int) ->
     assert whole.timestamps().shape == (2, height, width)
 
 
+@pytest.mark.parametrize("split", [False, True])
+def test_a_last_timestamp_map_made_after_one_of_its_size_is_dropped_starts_empty(split: bool) -> None:
+    # The new map takes the dropped one's memory (src/ops/time_surface.cpp): it must not see its times.
+    rng = np.random.default_rng(4)
+    n = 50_000
+    events = {"t": np.arange(1, n + 1, dtype=np.int64), "x": rng.integers(0, 640, n).astype(np.uint16),
+              "y": rng.integers(0, 480, n).astype(np.uint16), "p": rng.integers(0, 2, n).astype(np.uint8)}
+    for _ in range(3):
+        used = ops.LastTimestampMap((640, 480), split_polarity=split)
+        used.add(events)
+        assert used.timestamps().any()
+        del used
+        fresh = ops.LastTimestampMap((640, 480), split_polarity=split)
+        assert not fresh.timestamps().any()
+        assert not fresh.frame().any()
+        first = {k: v[:10] for k, v in events.items()}
+        fresh.add(first)
+        cells = set(zip(first["p"] * split, first["y"], first["x"]))
+        assert np.count_nonzero(fresh.timestamps()) == len(cells)
+        del fresh
+
+
 def test_hot_pixels_from_batches_give_the_mask_of_the_whole_input() -> None:
     events, width, height = random_case(3)
     whole = ops.HotPixels.by_percentile((width, height), events, 90.0)

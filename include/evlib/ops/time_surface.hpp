@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "evlib/column_memory.hpp"
 #include "evlib/ops/common.hpp"
 
 namespace evlib::ops {
@@ -18,20 +19,30 @@ class LastTimestampMap {
  public:
   // split_polarity: one map per polarity (p, y, x); otherwise one map, polarity ignored.
   LastTimestampMap(SensorSize sensor, bool split_polarity = false);
+  // The map's memory is column memory (huge pages); a destroyed map leaves it to the next map
+  // of the same size (one block kept per process), which then starts without page faults.
+  ~LastTimestampMap();
+  LastTimestampMap(const LastTimestampMap& other);
+  LastTimestampMap& operator=(const LastTimestampMap& other);
+  LastTimestampMap(LastTimestampMap&& other) noexcept;  // other is left empty (no map)
+  LastTimestampMap& operator=(LastTimestampMap&& other) noexcept;
 
   // Events outside the sensor (or with p > 1 when split) change nothing; later events overwrite.
   void add(EventView events);
   void reset();
   // Row-major (p,) y, x; 0 where no event came (dv-processing's initial value).
-  std::span<const std::int64_t> map() const noexcept { return map_; }
+  std::span<const std::int64_t> map() const noexcept { return {static_cast<const std::int64_t*>(memory_.data()), size_}; }
   // dv-processing generateFrame(): (t - min) * (255 / (max - min)) truncated, min and max over
   // every entry (never-fired ones count as 0); all zeros when max == min.
   void to_u8_scaled(std::span<std::uint8_t> out) const;
 
  private:
+  std::span<std::int64_t> cells() noexcept { return {static_cast<std::int64_t*>(memory_.data()), size_}; }
+
   SensorSize sensor_;
   bool split_;
-  std::vector<std::int64_t> map_;
+  std::size_t size_;  // (2 *) width * height; 0 when moved from
+  ColumnMemory memory_;
 };
 
 struct HotsOptions {

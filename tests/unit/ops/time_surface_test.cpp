@@ -82,6 +82,26 @@ std::int64_t time_of_kind(int kind, std::size_t i, std::mt19937_64& rng) {
   }
 }
 
+// The plain int64 model of the map: events [begin, end) of e written over it in order (those off
+// the sensor, or with p > 1 when split, skipped).
+void add_to_model(const Events& e, std::size_t begin, std::size_t end, SensorSize sensor, bool split,
+                  std::vector<std::int64_t>& model) {
+  for (std::size_t i = begin; i < end; ++i) {
+    if (e.x[i] >= sensor.width || e.y[i] >= sensor.height || (split && e.p[i] > 1)) continue;
+    model[(split ? e.p[i] : 0u) * sensor.pixels() + std::size_t{e.y[i]} * sensor.width + e.x[i]] = e.t[i];
+  }
+}
+
+// dv-processing's frame of the model, by the plain formula.
+std::vector<std::uint8_t> model_frame(const std::vector<std::int64_t>& model) {
+  std::vector<std::uint8_t> expected(model.size(), 0);
+  const auto [lo, hi] = std::ranges::minmax(model);
+  for (std::size_t c = 0; hi != lo && c < model.size(); ++c)
+    expected[c] = static_cast<std::uint8_t>(
+        std::clamp(static_cast<double>(model[c] - lo) * (255.0 / static_cast<double>(hi - lo)), 0.0, 255.0));
+  return expected;
+}
+
 TEST(LastTimestampMap, equals_a_plain_int64_map_for_any_times_and_batch_boundaries) {
   const SensorSize sensor{37, 23};
   for (const bool split : {false, true}) {
@@ -97,23 +117,72 @@ TEST(LastTimestampMap, equals_a_plain_int64_map_for_any_times_and_batch_boundari
       while (done < e.t.size()) {
         const std::size_t n = std::min<std::size_t>(1 + rng() % 700, e.t.size() - done);
         map.add(e.view().slice(done, done + n));
-        for (std::size_t i = done; i < done + n; ++i) {
-          if (e.x[i] >= sensor.width || e.y[i] >= sensor.height || (split && e.p[i] > 1)) continue;
-          model[(split ? e.p[i] : 0u) * sensor.pixels() + std::size_t{e.y[i]} * sensor.width + e.x[i]] = e.t[i];
-        }
+        add_to_model(e, done, done + n, sensor, split, model);
         done += n;
         ASSERT_TRUE(std::ranges::equal(map.map(), model)) << "split " << split << " kind " << kind << " at " << done;
-        std::vector<std::uint8_t> frame(model.size()), expected(model.size(), 0);
+        std::vector<std::uint8_t> frame(model.size());
         map.to_u8_scaled(frame);
-        const auto [lo, hi] = std::ranges::minmax(model);
-        for (std::size_t c = 0; hi != lo && c < model.size(); ++c)
-          expected[c] = static_cast<std::uint8_t>(
-              std::clamp(static_cast<double>(model[c] - lo) * (255.0 / static_cast<double>(hi - lo)), 0.0, 255.0));
-        ASSERT_EQ(frame, expected) << "split " << split << " kind " << kind << " at " << done;
+        ASSERT_EQ(frame, model_frame(model)) << "split " << split << " kind " << kind << " at " << done;
       }
       map.reset();
       EXPECT_TRUE(std::ranges::all_of(map.map(), [](std::int64_t t) { return t == 0; }));
     }
+  }
+}
+
+TEST(LastTimestampMap, maps_past_a_megabyte_prefetching_cells_equal_a_plain_int64_map_and_its_frame) {
+  // 641 x 409 int64 cells (2.1 MB, 4.2 MB split) take the prefetching loop of add(); the frame's
+  // 262169 or 524338 cells are no multiple of the vector loops' 8 or 16 (their tails are scalar).
+  const SensorSize sensor{641, 409};
+  for (const bool split : {false, true}) {
+    std::mt19937_64 rng(split ? 7 : 8);
+    Events e;
+    for (std::size_t i = 0; i < 300'000; ++i)  // some events off the sensor (x 65535 too), some with p 2
+      e.add(time_of_kind(static_cast<int>(i / 60'000), i, rng),
+            static_cast<std::uint16_t>(rng() % 97 == 0 ? 65535 : rng() % 645), static_cast<std::uint16_t>(rng() % 411),
+            static_cast<std::uint8_t>(rng() % 5 == 0 ? 2 : rng() % 2));
+    std::vector<std::int64_t> model((split ? 2 : 1) * sensor.pixels(), 0);
+    LastTimestampMap map(sensor, split);
+    std::size_t done = 0;
+    while (done < e.t.size()) {
+      const std::size_t n = std::min<std::size_t>(1 + rng() % 90'000, e.t.size() - done);
+      map.add(e.view().slice(done, done + n));
+      add_to_model(e, done, done + n, sensor, split, model);
+      done += n;
+      ASSERT_TRUE(std::ranges::equal(map.map(), model)) << "split " << split << " at " << done;
+      std::vector<std::uint8_t> frame(model.size());
+      map.to_u8_scaled(frame);
+      ASSERT_EQ(frame, model_frame(model)) << "split " << split << " at " << done;
+    }
+  }
+}
+
+TEST(LastTimestampMap, a_map_made_after_one_of_its_size_is_destroyed_starts_at_zero) {
+  // The new map reuses the destroyed one's memory (and a copy or a move has its own).
+  const SensorSize sensor{640, 480};
+  Events e;
+  for (std::uint16_t i = 0; i < 400; ++i) e.add(1000 + i, i, i % 480, 1);
+  for (const bool split : {false, true}) {
+    const auto* before = [&] {
+      LastTimestampMap used(sensor, split);
+      used.add(e.view());
+      return used.map().data();
+    }();
+    LastTimestampMap fresh(sensor, split);
+    const std::size_t at = (split ? sensor.pixels() : 0) + 1 * 640 + 1;  // (p 1,) x 1, y 1
+    EXPECT_EQ(fresh.map().data(), before);
+    EXPECT_TRUE(std::ranges::all_of(fresh.map(), [](std::int64_t t) { return t == 0; })) << "split " << split;
+    fresh.add(e.view());
+    LastTimestampMap copy(fresh);
+    fresh.reset();
+    EXPECT_EQ(copy.map()[at], 1001) << "split " << split;
+    EXPECT_EQ(fresh.map()[at], 0);
+    LastTimestampMap moved(std::move(copy));
+    EXPECT_EQ(moved.map()[at], 1001);
+    EXPECT_TRUE(copy.map().empty());  // NOLINT(bugprone-use-after-move): moved from, left empty
+    copy = moved;
+    EXPECT_TRUE(std::ranges::equal(copy.map(), moved.map()));
+    EXPECT_NE(copy.map().data(), moved.map().data());
   }
 }
 
