@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <mutex>
+#include <atomic>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -116,24 +118,25 @@ namespace {
 // The memory of the last destroyed map, for the next map of its size: a map per slice or per
 // file then reuses pages already faulted in, where a fresh block (a glibc heap block of this
 // size is a fresh mapping, or fresh pages at the heap's top) costs a page fault per 4 KiB page,
-// more than adding a million events. Never destroyed: maps may die during static destruction.
-struct SpareMapMemory {
-  std::mutex mutex;
-  ColumnMemory memory;
-};
-SpareMapMemory& spare_map_memory() {
-  static auto* spare = new SpareMapMemory;
-  return *spare;
-}
+// more than adding a million events. One atomic pointer, no lock: a child forked while another
+// thread hands a block over (DataLoader workers) finds no lock held. Never destroyed: maps may
+// die during static destruction.
+std::atomic<ColumnMemory*> spare_map_memory{nullptr};
 
 // Memory for a map of `bytes` bytes, contents undefined.
 ColumnMemory map_memory(std::size_t bytes) {
-  SpareMapMemory& spare = spare_map_memory();
-  {
-    const std::lock_guard lock(spare.mutex);
-    if (spare.memory.bytes() == bytes) return std::move(spare.memory);
-  }
+  std::unique_ptr<ColumnMemory> spare(spare_map_memory.exchange(nullptr));
+  if (spare && spare->bytes() == bytes) return std::move(*spare);
+  // Another size: left for a later map unless a block came back meanwhile.
+  ColumnMemory* none = nullptr;
+  if (spare && spare_map_memory.compare_exchange_strong(none, spare.get())) spare.release();
   return ColumnMemory(bytes);
+}
+
+// Keeps a destroyed map's memory as the spare block (the previous spare is freed).
+void keep_map_memory(ColumnMemory&& memory) noexcept {
+  auto* kept = new (std::nothrow) ColumnMemory(std::move(memory));
+  delete spare_map_memory.exchange(kept);  // without room for the holder, memory was freed instead
 }
 
 }  // namespace
@@ -147,9 +150,7 @@ LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity)
 
 LastTimestampMap::~LastTimestampMap() {
   if (memory_.data() == nullptr) return;  // moved from
-  SpareMapMemory& spare = spare_map_memory();
-  const std::lock_guard lock(spare.mutex);
-  spare.memory = std::move(memory_);
+  keep_map_memory(std::move(memory_));
 }
 
 LastTimestampMap::LastTimestampMap(const LastTimestampMap& other)

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "evlib/ops/time_surface.hpp"
@@ -184,6 +185,30 @@ TEST(LastTimestampMap, a_map_made_after_one_of_its_size_is_destroyed_starts_at_z
     EXPECT_TRUE(std::ranges::equal(copy.map(), moved.map()));
     EXPECT_NE(copy.map().data(), moved.map().data());
   }
+}
+
+TEST(LastTimestampMap, maps_made_and_dropped_on_two_threads_at_once_each_start_at_zero_with_their_own_memory) {
+  // The spare block passes between threads through one atomic pointer: no map may start with
+  // another's times, share its memory, or lose a block to a race (ASan would see a double free).
+  const auto churn = [](SensorSize sensor, std::int64_t stamp) {
+    Events e;
+    for (std::uint16_t i = 0; i < 64; ++i) e.add(stamp + i, i, i % sensor.height, 1);
+    bool clean = true;
+    for (int round = 0; round < 200; ++round) {
+      const bool split = round % 2 == 0;
+      LastTimestampMap map(sensor, split);
+      clean = clean && std::ranges::all_of(map.map(), [](std::int64_t t) { return t == 0; });
+      map.add(e.view());
+      clean = clean && map.map()[(split ? sensor.pixels() : 0) + 1 * sensor.width + 1] == stamp + 1;  // (p 1,) x 1, y 1
+    }
+    return clean;
+  };
+  bool other_clean = false;
+  std::thread other([&] { other_clean = churn({640, 480}, 5000); });
+  const bool this_clean = churn({640, 480}, 9000) && churn({320, 240}, 7000);
+  other.join();
+  EXPECT_TRUE(this_clean);
+  EXPECT_TRUE(other_clean);
 }
 
 TEST(LastTimestampMap, split_polarity_keeps_two_maps_and_ignores_events_outside) {
