@@ -70,5 +70,17 @@ std::vector<std::string> index_locations(const std::string& path, const std::str
 std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed = 0xcbf29ce484222325ull);
 // A checksum of large buffers, 8 bytes a step on four independent lanes (FNV-1a is one byte a step).
 std::uint64_t checksum64(const void* data, std::size_t size);
+// checksum64 of bytes given in pieces: the same value as checksum64 over all of them at once.
+class Checksum64 {
+ public:
+  void update(const void* data, std::size_t size);
+  std::uint64_t finish() const;
+
+ private:
+  std::uint64_t lane_[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+  unsigned char tail_[32] = {};
+  std::size_t tail_size_ = 0;
+  std::uint64_t size_ = 0;
+};
 
 }  // namespace evlib::detail

@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "support/test_support.hpp"
 
@@ -77,6 +81,78 @@ TEST(TimeIndex, file_round_trips_and_a_flipped_byte_or_another_key_is_refused) {
     test::write_file(file, flipped);
     EXPECT_FALSE(TimeIndex::load(file, key).has_value()) << "byte " << at;
   }
+}
+
+TEST(TimeIndex, checksum_given_in_pieces_equals_the_checksum_of_the_whole) {
+  std::mt19937_64 rng(11);
+  std::vector<std::uint8_t> bytes(5000);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+  for (std::size_t size : {0u, 1u, 31u, 32u, 33u, 100u, 5000u}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      Checksum64 sum;
+      for (std::size_t at = 0; at < size;) {
+        const std::size_t n = std::min<std::size_t>(size - at, rng() % 70);
+        sum.update(bytes.data() + at, n);
+        at += n;
+      }
+      EXPECT_EQ(sum.finish(), checksum64(bytes.data(), size)) << size << " bytes";
+    }
+  }
+}
+
+// The file is written in pieces as it is made (never whole in memory): its bytes are still the
+// version-3 layout, so indexes cached by earlier builds load and these load in earlier builds.
+TEST(TimeIndex, file_written_in_pieces_keeps_the_version_3_layout) {
+  test::ScopedTempDir dir;
+  TimeIndex index;
+  for (std::size_t k = 0; k < 3000; ++k) {  // 3000 x 140 bytes: several 64 KiB pieces
+    IndexEntry e;
+    e.offset = 1000 * k;
+    e.t_min = static_cast<std::int64_t>(10 * k);
+    e.t_max = e.t_min + 9;
+    e.events = 65536;
+    e.state = std::string(104, static_cast<char>('a' + k % 26));
+    index.entries.push_back(e);
+  }
+  index.end_offset = 3'000'000;
+  IndexKey key;
+  key.format = "evt3";
+  key.file_size = 3'000'000;
+  key.mtime_ns = 1;
+  key.ctime_ns = 2;
+  key.device = 3;
+  key.inode = 4;
+  key.content_hash = 5;
+  key.options_hash = 6;
+  std::string expected("EVLIBIDX", 8);
+  const auto put = [&](auto v) { expected.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  const auto put_string = [&](std::string_view s) {
+    put(static_cast<std::uint32_t>(s.size()));
+    expected += s;
+  };
+  put(std::uint32_t{3});
+  put_string(key.format);
+  for (auto v : {key.file_size, std::uint64_t(key.mtime_ns), std::uint64_t(key.ctime_ns), key.device, key.inode,
+                 key.content_hash, key.options_hash, index.end_offset, std::uint64_t{index.entries.size()}}) {
+    put(v);
+  }
+  for (const IndexEntry& e : index.entries) {
+    put(e.offset);
+    put(e.t_min);
+    put(e.t_max);
+    put(e.events);
+    put_string(e.state);
+  }
+  put(checksum64(expected.data(), expected.size()));
+  const std::string file = dir.file("x.evlib-index");
+  ASSERT_TRUE(index.save(file, key));
+  const auto bytes = test::read_file(file);
+  ASSERT_EQ(bytes.size(), expected.size());
+  EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), reinterpret_cast<const std::uint8_t*>(expected.data())));
+  const auto loaded = TimeIndex::load(file, key);
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->entries.size(), index.entries.size());
+  EXPECT_EQ(loaded->entries.back().state, index.entries.back().state);
 }
 
 }  // namespace
