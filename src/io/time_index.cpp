@@ -179,6 +179,32 @@ std::uint64_t checksum64(const void* data, std::size_t size) {
   return h ^ (h >> 32);
 }
 
+void IndexEntries::push_back(const IndexEntry& e) {
+  const std::size_t n = e.state.size();
+  if (states_.empty() || states_.back().capacity() - states_.back().size() < n) {
+    states_.emplace_back().reserve(std::max(kStateBlockBytes, n));
+  }
+  std::string& block = states_.back();
+  const auto at = static_cast<std::uint32_t>(block.size());
+  block.append(e.state);  // within its reserved capacity: never moves
+  if (records_.empty() || records_.back().size() == kBlockRecords) records_.emplace_back().reserve(kBlockRecords);
+  records_.back().push_back({e.offset, e.t_min, e.t_max, e.events, static_cast<std::uint32_t>(states_.size() - 1), at,
+                             static_cast<std::uint32_t>(n)});
+  ++size_;
+}
+
+IndexEntryView IndexEntries::operator[](std::size_t k) const {
+  const Record& r = records_[k / kBlockRecords][k % kBlockRecords];
+  return {r.offset, r.t_min, r.t_max, r.events, std::string_view(states_[r.state_block]).substr(r.state_at, r.state_size)};
+}
+
+std::size_t IndexEntries::capacity_bytes() const noexcept {
+  std::size_t bytes = records_.capacity() * sizeof(std::vector<Record>) + states_.capacity() * sizeof(std::string);
+  for (const auto& block : records_) bytes += block.capacity() * sizeof(Record);
+  for (const auto& block : states_) bytes += block.capacity();
+  return bytes;
+}
+
 void TimeIndex::seal() {
   const std::size_t n = entries.size();
   max_so_far_.resize(n);
@@ -267,11 +293,12 @@ std::optional<TimeIndex> TimeIndex::load(const std::string& file, const IndexKey
   std::uint64_t count = 0;
   if (!in.get(version) || version != kVersion || !get_key(in, stored) || !(stored == key)) return std::nullopt;
   if (!in.get(index.end_offset) || !in.get(count) || count > body.size()) return std::nullopt;
-  index.entries.resize(count);
-  for (auto& e : index.entries) {
+  IndexEntry e;
+  for (std::uint64_t k = 0; k < count; ++k) {
     if (!in.get(e.offset) || !in.get(e.t_min) || !in.get(e.t_max) || !in.get(e.events) || !in.get_string(e.state)) {
       return std::nullopt;
     }
+    index.entries.push_back(e);
   }
   if (in.pos() != body.size()) return std::nullopt;
   index.seal();

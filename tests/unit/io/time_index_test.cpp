@@ -100,6 +100,38 @@ TEST(TimeIndex, checksum_given_in_pieces_equals_the_checksum_of_the_whole) {
   }
 }
 
+// An index holds an entry every 64 Ki events for the whole recording: its memory is its
+// fields and snapshots and little more (a vector of IndexEntry took a heap string per snapshot
+// and, growing by doubling, up to twice itself), and entries keep their values.
+TEST(TimeIndex, entries_cost_their_fields_and_snapshot_bytes) {
+  constexpr std::size_t kEntries = 15'259;  // 1 G events
+  constexpr std::size_t kSnapshot = 104;    // an EVT 3.0 decoder state
+  TimeIndex index;
+  for (std::size_t k = 0; k < kEntries; ++k) {
+    IndexEntry e;
+    e.offset = 3 * k;
+    e.t_min = -static_cast<std::int64_t>(k);
+    e.t_max = static_cast<std::int64_t>(k);
+    e.events = k + 1;
+    e.state = std::string(kSnapshot, static_cast<char>(k));
+    index.entries.push_back(e);
+  }
+  ASSERT_EQ(index.entries.size(), kEntries);
+  const std::size_t payload = kEntries * (4 * sizeof(std::uint64_t) + kSnapshot);
+  EXPECT_LT(index.entries.capacity_bytes(), payload * 115 / 100 + (std::size_t{128} << 10));
+  std::size_t k = 0;
+  for (const IndexEntryView e : index.entries) {
+    ASSERT_EQ(e.offset, 3 * k);
+    ASSERT_EQ(e.t_min, -static_cast<std::int64_t>(k));
+    ASSERT_EQ(e.events, k + 1);
+    ASSERT_EQ(e.state, std::string(kSnapshot, static_cast<char>(k)));
+    ++k;
+  }
+  EXPECT_EQ(index.entries[kEntries - 1].t_max, static_cast<std::int64_t>(kEntries - 1));
+  const TimeIndex copy = index;
+  EXPECT_EQ(copy.entries.back().state, index.entries.back().state);
+}
+
 // The file is written in pieces as it is made (never whole in memory): its bytes are still the
 // version-3 layout, so indexes cached by earlier builds load and these load in earlier builds.
 TEST(TimeIndex, file_written_in_pieces_keeps_the_version_3_layout) {
@@ -136,7 +168,7 @@ TEST(TimeIndex, file_written_in_pieces_keeps_the_version_3_layout) {
                  key.content_hash, key.options_hash, index.end_offset, std::uint64_t{index.entries.size()}}) {
     put(v);
   }
-  for (const IndexEntry& e : index.entries) {
+  for (const IndexEntryView e : index.entries) {
     put(e.offset);
     put(e.t_min);
     put(e.t_max);
