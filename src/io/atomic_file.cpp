@@ -143,7 +143,8 @@ void AtomicFile::open_in_place() {
                                       : std::string("cannot open it for writing: ") + std::strerror(err));
   }
   in_place_ = true;
-  buffer_.resize(std::size_t{1} << 20);
+  capacity_ = std::size_t{1} << 20;
+  buffer_.reset(new unsigned char[capacity_]);
 }
 
 void AtomicFile::create_temporary() {
@@ -154,7 +155,8 @@ void AtomicFile::create_temporary() {
   temp_path_ = name;
   cleanup_slot_ = remember_for_cleanup(temp_path_);
   ::fchmod(fd_, 0644);
-  buffer_.resize(std::size_t{4} << 20);
+  capacity_ = std::size_t{4} << 20;
+  buffer_.reset(new unsigned char[capacity_]);
 }
 
 AtomicFile::~AtomicFile() {
@@ -168,10 +170,15 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const void* data, std::size_t size) {
   const auto* bytes = static_cast<const unsigned char*>(data);
+  if (size >= kDirectWriteBytes) {
+    flush();
+    write_through(bytes, size);
+    return;
+  }
   while (size > 0) {
-    if (used_ == buffer_.size()) flush();
-    const std::size_t take = std::min(size, buffer_.size() - used_);
-    std::memcpy(buffer_.data() + used_, bytes, take);
+    if (used_ == capacity_) flush();
+    const std::size_t take = std::min(size, capacity_ - used_);
+    std::memcpy(buffer_.get() + used_, bytes, take);
     used_ += take;
     bytes += take;
     size -= take;
@@ -186,15 +193,19 @@ void AtomicFile::write_failed(int err) const {
   throw IoError(path_, detail);
 }
 
-void AtomicFile::flush() {
+void AtomicFile::write_through(const unsigned char* bytes, std::size_t size) {
   std::size_t done = 0;
-  while (done < used_) {
-    const ssize_t r = ::write(fd_, buffer_.data() + done, used_ - done);
+  while (done < size) {
+    const ssize_t r = ::write(fd_, bytes + done, size - done);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) write_failed(errno);
     done += static_cast<std::size_t>(r);
     written_ += static_cast<std::size_t>(r);
   }
+}
+
+void AtomicFile::flush() {
+  write_through(buffer_.get(), used_);
   used_ = 0;
 }
 

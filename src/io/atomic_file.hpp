@@ -9,8 +9,8 @@
 // remove_temporary_files() (evlib/temporary_files.hpp) when a signal ends the process.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <vector>
 
 namespace evlib::detail {
 
@@ -25,7 +25,10 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
+  // Small writes are gathered in a buffer; one of kDirectWriteBytes or more goes to the file
+  // at once (after what is buffered), so a large frame is not copied through the buffer.
   void write(const void* data, std::size_t size);
+  static constexpr std::size_t kDirectWriteBytes = std::size_t{64} << 10;
   // Overwrites bytes already written (e.g. a header patched once the event count is known).
   void write_at(std::uint64_t offset, const void* data, std::size_t size);
   // For encoders that patch what they wrote (write_at): throws IoError naming `format` when the
@@ -55,7 +58,11 @@ class AtomicFile {
   int cleanup_slot_ = -1;
   bool overwrite_;
   bool in_place_ = false;
-  std::vector<unsigned char> buffer_;
+  void write_through(const unsigned char* bytes, std::size_t size);
+  // Not zeroed: its pages become resident only as writes reach them (a writer of a few large
+  // frames touches one page of it, not the whole 4 MiB).
+  std::unique_ptr<unsigned char[]> buffer_;
+  std::size_t capacity_ = 0;
   std::size_t used_ = 0;
   std::uint64_t written_ = 0;
 };

@@ -43,7 +43,7 @@ ChunkProducer::ChunkProducer(std::shared_ptr<const Scan::Plan> plan, std::shared
       if (first == last) {
         done_ = true;
       } else {
-        format_.reader->resume(index_->entries[first].state, index_->entries[first].offset);
+        format_.reader->resume(std::string(index_->entries[first].state), index_->entries[first].offset);
         format_.reader->set_end(index_->segment_end(last - 1));
       }
     }

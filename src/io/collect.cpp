@@ -71,7 +71,7 @@ void decode_segments(const Scan::Plan& scan, Scan::Source& source, const detail:
                      EventBatch region, TriggerBatch& triggers, DecodeStats& stats, SharedProgress& progress) {
   constexpr std::size_t kReportEvery = std::size_t{1} << 16;
   auto format = source.open(scan, EventFilter{});
-  format.reader->resume(index.entries[first].state, index.entries[first].offset);
+  format.reader->resume(std::string(index.entries[first].state), index.entries[first].offset);
   format.reader->set_end(index.segment_end(last - 1));
   std::uint64_t reported_bytes = index.entries[first].offset;
   std::size_t reported_events = 0;

@@ -12,7 +12,8 @@ void FormatReader::resume(const std::string&, std::uint64_t) {
 
 void FormatReader::set_end(std::uint64_t) { throw InvalidArgument("this format cannot stop at a byte offset"); }
 
-bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, std::vector<IndexEntry>& entries) {
+template <class Entries>
+bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, Entries& entries) {
   bool more = true;
   while (more && !chunk_is_full(batch, triggers)) {
     IndexEntry e;
@@ -34,6 +35,8 @@ bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& trigge
   }
   return more;
 }
+template bool fill_indexing(FormatReader&, EventBatch&, TriggerBatch&, std::vector<IndexEntry>&);
+template bool fill_indexing(FormatReader&, EventBatch&, TriggerBatch&, IndexEntries&);
 
 double FormatReader::events_per_byte_bound(std::uint64_t, std::size_t) { return 0.5; }
 

@@ -89,7 +89,9 @@ inline constexpr std::size_t kIndexStride = std::size_t{1} << 16;
 // reader.fill(batch, triggers) that records a time index entry (offset, snapshot, event count,
 // time range of events and triggers) every kIndexStride events into `entries`; entries with
 // nothing in them are dropped (the previous segment then spans their bytes), except a first.
-bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, std::vector<IndexEntry>& entries);
+// Entries: a std::vector<IndexEntry> or a TimeIndex's IndexEntries.
+template <class Entries>
+bool fill_indexing(FormatReader& reader, EventBatch& batch, TriggerBatch& triggers, Entries& entries);
 
 class EventEncoder;
 

@@ -32,10 +32,10 @@ struct ParallelChunks::PieceEnd {
 void ParallelChunks::plan_segments(const TimeIndex& index, std::size_t events_per_piece, ParallelPlan& plan) {
   plan.starts.clear();
   std::uint64_t events = 0;
-  for (const IndexEntry& e : index.entries) {
+  for (const IndexEntryView e : index.entries) {
     // A piece fills about one chunk: a segment that would overflow it starts the next piece.
     if (plan.starts.empty() || events + e.events > events_per_piece) {
-      plan.starts.push_back({e.offset, e.state});
+      plan.starts.push_back({e.offset, std::string(e.state)});
       events = 0;
     }
     events += e.events;
@@ -330,7 +330,8 @@ bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
     if (chunk_in_piece_ == 0) {
       stats_ += p.stats;
       redecoded_ += p.redecoded ? 1 : 0;
-      for (auto& e : p.index) index_.entries.push_back(std::move(e));
+      for (const IndexEntry& e : p.index) index_.entries.push_back(e);
+      p.index = {};
     }
     if (chunk_in_piece_ < p.chunks.size()) {
       events = std::move(p.chunks[chunk_in_piece_]);

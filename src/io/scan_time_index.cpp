@@ -12,7 +12,7 @@ std::optional<std::vector<IndexSegment>> Scan::time_index() const {
   if (!index) return std::nullopt;
   std::vector<IndexSegment> segments;
   segments.reserve(index->entries.size());
-  for (const detail::IndexEntry& e : index->entries) segments.push_back({e.t_min, e.t_max, e.events});
+  for (const detail::IndexEntryView e : index->entries) segments.push_back({e.t_min, e.t_max, e.events});
   return segments;
 }
 

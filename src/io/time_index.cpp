@@ -31,7 +31,7 @@ class Out {
   void put(const T& v) {
     bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
   }
-  void put_string(const std::string& s) {
+  void put_string(std::string_view s) {
     put(static_cast<std::uint32_t>(s.size()));
     bytes += s;
   }
@@ -128,21 +128,81 @@ std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed) {
   return h;
 }
 
+namespace {
+constexpr std::uint64_t kChecksumPrime = 0x9E3779B97F4A7C15ull;
+}  // namespace
+
+void Checksum64::update(const void* data, std::size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  size_ += size;
+  const auto block = [this](const unsigned char* b) {
+    for (int k = 0; k < 4; ++k) {
+      std::uint64_t w;
+      std::memcpy(&w, b + 8 * k, 8);
+      lane_[k] = std::rotl((lane_[k] ^ w) * kChecksumPrime, 29);
+    }
+  };
+  if (tail_size_ != 0) {
+    const std::size_t take = std::min(size, sizeof tail_ - tail_size_);
+    std::memcpy(tail_ + tail_size_, p, take);
+    tail_size_ += take;
+    p += take;
+    size -= take;
+    if (tail_size_ < sizeof tail_) return;
+    block(tail_);
+    tail_size_ = 0;
+  }
+  for (; size >= 32; p += 32, size -= 32) block(p);
+  std::memcpy(tail_, p, size);
+  tail_size_ = size;
+}
+
+std::uint64_t Checksum64::finish() const {
+  std::uint64_t h = fnv1a(tail_, tail_size_, size_);
+  for (const std::uint64_t l : lane_) h = std::rotl((h ^ l) * kChecksumPrime, 31);
+  return h ^ (h >> 32);
+}
+
 std::uint64_t checksum64(const void* data, std::size_t size) {
   const auto* p = static_cast<const unsigned char*>(data);
-  constexpr std::uint64_t kPrime = 0x9E3779B97F4A7C15ull;
   std::uint64_t lane[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
   std::size_t i = 0;
   for (; i + 32 <= size; i += 32) {
     for (int k = 0; k < 4; ++k) {
       std::uint64_t w;
       std::memcpy(&w, p + i + 8 * k, 8);
-      lane[k] = std::rotl((lane[k] ^ w) * kPrime, 29);
+      lane[k] = std::rotl((lane[k] ^ w) * kChecksumPrime, 29);
     }
   }
   std::uint64_t h = fnv1a(p + i, size - i, size);
-  for (const std::uint64_t l : lane) h = std::rotl((h ^ l) * kPrime, 31);
+  for (const std::uint64_t l : lane) h = std::rotl((h ^ l) * kChecksumPrime, 31);
   return h ^ (h >> 32);
+}
+
+void IndexEntries::push_back(const IndexEntry& e) {
+  const std::size_t n = e.state.size();
+  if (states_.empty() || states_.back().capacity() - states_.back().size() < n) {
+    states_.emplace_back().reserve(std::max(kStateBlockBytes, n));
+  }
+  std::string& block = states_.back();
+  const auto at = static_cast<std::uint32_t>(block.size());
+  block.append(e.state);  // within its reserved capacity: never moves
+  if (records_.empty() || records_.back().size() == kBlockRecords) records_.emplace_back().reserve(kBlockRecords);
+  records_.back().push_back({e.offset, e.t_min, e.t_max, e.events, static_cast<std::uint32_t>(states_.size() - 1), at,
+                             static_cast<std::uint32_t>(n)});
+  ++size_;
+}
+
+IndexEntryView IndexEntries::operator[](std::size_t k) const {
+  const Record& r = records_[k / kBlockRecords][k % kBlockRecords];
+  return {r.offset, r.t_min, r.t_max, r.events, std::string_view(states_[r.state_block]).substr(r.state_at, r.state_size)};
+}
+
+std::size_t IndexEntries::capacity_bytes() const noexcept {
+  std::size_t bytes = records_.capacity() * sizeof(std::vector<Record>) + states_.capacity() * sizeof(std::string);
+  for (const auto& block : records_) bytes += block.capacity() * sizeof(Record);
+  for (const auto& block : states_) bytes += block.capacity();
+  return bytes;
 }
 
 void TimeIndex::seal() {
@@ -179,25 +239,37 @@ std::uint64_t TimeIndex::total_events() const {
 }
 
 bool TimeIndex::save(const std::string& file, const IndexKey& key) const {
-  Out out;
-  out.bytes.append(kMagic, sizeof kMagic);
-  out.put(kVersion);
-  put_key(out, key);
-  out.put(end_offset);
-  out.put(static_cast<std::uint64_t>(entries.size()));
-  for (const auto& e : entries) {
-    out.put(e.offset);
-    out.put(e.t_min);
-    out.put(e.t_max);
-    out.put(e.events);
-    out.put_string(e.state);
-  }
-  out.put(checksum64(out.bytes.data(), out.bytes.size()));
+  // Written in pieces of about kPiece bytes as the checksum runs over them: the index is never
+  // held twice (a whole-file copy was as large as the index, and grew with the recording).
+  constexpr std::size_t kPiece = std::size_t{64} << 10;
   try {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
     AtomicFile f(file, /*overwrite=*/true, AtomicFile::NonRegular::kRefuse);  // never a FIFO: it could block
-    f.write(out.bytes.data(), out.bytes.size());
+    Checksum64 sum;
+    Out out;
+    out.bytes.reserve(kPiece + 512);
+    const auto emit = [&] {
+      sum.update(out.bytes.data(), out.bytes.size());
+      f.write(out.bytes.data(), out.bytes.size());
+      out.bytes.clear();
+    };
+    out.bytes.append(kMagic, sizeof kMagic);
+    out.put(kVersion);
+    put_key(out, key);
+    out.put(end_offset);
+    out.put(static_cast<std::uint64_t>(entries.size()));
+    for (const auto& e : entries) {
+      out.put(e.offset);
+      out.put(e.t_min);
+      out.put(e.t_max);
+      out.put(e.events);
+      out.put_string(e.state);
+      if (out.bytes.size() >= kPiece) emit();
+    }
+    emit();
+    const std::uint64_t checksum = sum.finish();
+    f.write(&checksum, sizeof checksum);
     f.commit();
     return true;
   } catch (const std::exception&) {
@@ -221,11 +293,12 @@ std::optional<TimeIndex> TimeIndex::load(const std::string& file, const IndexKey
   std::uint64_t count = 0;
   if (!in.get(version) || version != kVersion || !get_key(in, stored) || !(stored == key)) return std::nullopt;
   if (!in.get(index.end_offset) || !in.get(count) || count > body.size()) return std::nullopt;
-  index.entries.resize(count);
-  for (auto& e : index.entries) {
+  IndexEntry e;
+  for (std::uint64_t k = 0; k < count; ++k) {
     if (!in.get(e.offset) || !in.get(e.t_min) || !in.get(e.t_max) || !in.get(e.events) || !in.get_string(e.state)) {
       return std::nullopt;
     }
+    index.entries.push_back(e);
   }
   if (in.pos() != body.size()) return std::nullopt;
   index.seal();

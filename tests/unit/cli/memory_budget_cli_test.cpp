@@ -1,11 +1,12 @@
 // Peak resident memory of the evlib program stays within the streaming budget (64 MiB by default)
-// on inputs that once broke it: files dense in vector words, many threads, and rendering a
-// billion events with a long time between frames.
+// on inputs that once broke it: files dense in vector words, many threads, rendering a billion
+// events with a long time between frames, and the time index of a long file.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -118,6 +119,35 @@ TEST(MemoryBudgetCli, rendering_a_billion_events_holds_only_the_next_window) {
     const auto written = std::distance(std::filesystem::directory_iterator(frames_dir), {});
     EXPECT_EQ(static_cast<std::size_t>(written), c.frames) << c.mode[1];
   }
+}
+
+// The time index a pass builds grows with the file (an entry every 64 Ki events): it must cost
+// its entries only. It once cost them twice over and more: a heap string per snapshot, a vector
+// grown by doubling, the whole index file built in memory to be saved and a zeroed 4 MiB write
+// buffer beside it (7 MB more than without an index here).
+TEST(MemoryBudgetCli, building_the_time_index_costs_only_its_entries) {
+  SKIP_UNDER_SANITIZERS();
+  test::ScopedTempDir dir;
+  const std::string path = vector_dense_evt3(dir, 64);  // about 400 M events: 6,000 entries
+  const std::string cache = dir.file("cache");
+  const char* before = std::getenv("XDG_CACHE_HOME");
+  const std::string restore = before != nullptr ? before : "";
+  ::setenv("XDG_CACHE_HOME", cache.c_str(), 1);
+  const auto frames = [&](const char* out, bool index) {
+    std::vector<std::string> args{"frames", path, dir.file(out), "--repr", "histogram", "--count", "200000000",
+                                  "--threads", "1", "-q"};
+    if (!index) args.push_back("--no-index");
+    return peak_rss_kib(args);
+  };
+  const long plain = frames("plain.npy", false);
+  const long indexed = frames("indexed.npy", true);
+  if (before != nullptr) ::setenv("XDG_CACHE_HOME", restore.c_str(), 1);
+  else ::unsetenv("XDG_CACHE_HOME");
+  ASSERT_GT(plain, 0);
+  ASSERT_GT(indexed, 0);
+  ASSERT_EQ(std::distance(std::filesystem::directory_iterator(cache + "/evlib"), {}), 1) << "no index was built";
+  EXPECT_LT(indexed - plain, 2 * 1024) << "the index of about 6,000 entries (0.9 MB) cost " << indexed - plain << " KiB";
+  EXPECT_LT(indexed, kBudgetKib);
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "evlib/digest.hpp"
 #include "evlib/error.hpp"
@@ -14,6 +16,7 @@
 #include "evlib/synth.hpp"
 #include "evlib/temporary_files.hpp"
 #include "evlib/writer.hpp"
+#include "io/atomic_file.hpp"
 #include "support/test_support.hpp"
 
 namespace evlib {
@@ -73,6 +76,30 @@ TEST(OutputPath, remove_temporary_files_removes_those_of_unfinished_writers) {
   EXPECT_EQ(test::list_dir(dir.path()).size(), 2u);
   remove_temporary_files();
   EXPECT_TRUE(test::list_dir(dir.path()).empty());
+}
+
+// Writes of kDirectWriteBytes or more go to the file at once, after what is buffered: the bytes
+// and their order are those of the calls, write_at included.
+TEST(OutputPath, small_and_large_writes_land_in_order) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("mixed.bin");
+  std::vector<std::uint8_t> expected;
+  {
+    detail::AtomicFile f(path, false);
+    std::uint8_t next = 0;
+    for (std::size_t size : {std::size_t{10}, detail::AtomicFile::kDirectWriteBytes, std::size_t{3},
+                             std::size_t{5} << 20, std::size_t{1}, detail::AtomicFile::kDirectWriteBytes - 1, std::size_t{7}}) {
+      std::vector<std::uint8_t> piece(size);
+      for (auto& b : piece) b = next++;
+      f.write(piece.data(), piece.size());
+      expected.insert(expected.end(), piece.begin(), piece.end());
+    }
+    const std::uint8_t patch[4] = {0xAA, 0xBB, 0xCC, 0xDD};
+    f.write_at(2, patch, sizeof patch);
+    std::copy(std::begin(patch), std::end(patch), expected.begin() + 2);
+    f.commit();
+  }
+  EXPECT_EQ(test::read_file(path), expected);
 }
 
 TEST(ChunkSize, a_chunk_too_large_to_allocate_is_an_invalid_argument) {
