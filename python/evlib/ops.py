@@ -268,11 +268,16 @@ def voxel_grid(
     width, height = _sensor(sensor_size)
     if dtype is None:
         dtype = np.float32 if convention == "e2vid" else np.float64
+    all_on = polarity == "all_on"
+    if out is None and np.dtype(dtype) in (np.float32, np.float64) and n_time_bins >= 0:
+        # A new array over memory the extension keeps from the last grid of this size that is
+        # gone: no first-touch page faults on a fresh 12 MB block (docs/processing.md).
+        return _ops.voxel_grid(*columns(events), width, height, n_time_bins, convention, all_on, normalize,
+                               np.dtype(dtype) == np.float64)
     # A fresh np.zeros array holds pages the kernel zeroed: the kernel adds into it directly.
     shape = (n_time_bins, height, width)
     grid = np.zeros(shape, dtype) if out is None else _output(out, shape, dtype)
-    _ops.voxel_grid_into(*columns(events), width, height, n_time_bins, convention, polarity == "all_on", normalize,
-                         grid, out is None)
+    _ops.voxel_grid_into(*columns(events), width, height, n_time_bins, convention, all_on, normalize, grid, out is None)
     return grid
 
 

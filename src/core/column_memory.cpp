@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <utility>
 
@@ -64,6 +65,23 @@ void ColumnMemory::release() noexcept {
     ::operator delete(data_, std::align_val_t{64});
   }
   data_ = nullptr;
+}
+
+ColumnMemory SpareColumnMemory::take(std::size_t bytes, bool* reused) {
+  std::unique_ptr<ColumnMemory> spare(spare_.exchange(nullptr));
+  const bool hit = spare && spare->bytes() == bytes;
+  if (reused != nullptr) *reused = hit;
+  if (hit) return std::move(*spare);
+  // Another size: left for a later request unless a block came back meanwhile.
+  ColumnMemory* none = nullptr;
+  if (spare && spare_.compare_exchange_strong(none, spare.get())) spare.release();
+  return ColumnMemory(bytes);
+}
+
+void SpareColumnMemory::keep(ColumnMemory&& memory) noexcept {
+  if (memory.data() == nullptr) return;  // an empty block would only displace a kept one
+  auto* kept = new (std::nothrow) ColumnMemory(std::move(memory));
+  delete spare_.exchange(kept);  // without room for the holder, memory was freed instead
 }
 
 }  // namespace evlib

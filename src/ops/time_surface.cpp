@@ -7,9 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <atomic>
-#include <memory>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -115,46 +112,26 @@ EVLIB_AVX2_END
 
 namespace {
 
-// The memory of the last destroyed map, for the next map of its size: a map per slice or per
-// file then reuses pages already faulted in, where a fresh block (a glibc heap block of this
-// size is a fresh mapping, or fresh pages at the heap's top) costs a page fault per 4 KiB page,
-// more than adding a million events. One atomic pointer, no lock: a child forked while another
-// thread hands a block over (DataLoader workers) finds no lock held. Never destroyed: maps may
-// die during static destruction.
-std::atomic<ColumnMemory*> spare_map_memory{nullptr};
-
-// Memory for a map of `bytes` bytes, contents undefined.
-ColumnMemory map_memory(std::size_t bytes) {
-  std::unique_ptr<ColumnMemory> spare(spare_map_memory.exchange(nullptr));
-  if (spare && spare->bytes() == bytes) return std::move(*spare);
-  // Another size: left for a later map unless a block came back meanwhile.
-  ColumnMemory* none = nullptr;
-  if (spare && spare_map_memory.compare_exchange_strong(none, spare.get())) spare.release();
-  return ColumnMemory(bytes);
-}
-
-// Keeps a destroyed map's memory as the spare block (the previous spare is freed).
-void keep_map_memory(ColumnMemory&& memory) noexcept {
-  auto* kept = new (std::nothrow) ColumnMemory(std::move(memory));
-  delete spare_map_memory.exchange(kept);  // without room for the holder, memory was freed instead
-}
+// The memory of the last destroyed map, for the next map of its size (a map per slice or per
+// file then starts without page faults, which cost more than adding a million events).
+constinit SpareColumnMemory spare_map_memory;
 
 }  // namespace
 
 LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity)
     : sensor_(sensor), split_(split_polarity), size_((split_polarity ? 2u : 1u) * sensor.pixels()) {
   detail::require_sensor(sensor, "last-timestamp map");
-  memory_ = map_memory(size_ * sizeof(std::int64_t));
+  memory_ = spare_map_memory.take(size_ * sizeof(std::int64_t));
   reset();
 }
 
 LastTimestampMap::~LastTimestampMap() {
   if (memory_.data() == nullptr) return;  // moved from
-  keep_map_memory(std::move(memory_));
+  spare_map_memory.keep(std::move(memory_));
 }
 
 LastTimestampMap::LastTimestampMap(const LastTimestampMap& other)
-    : sensor_(other.sensor_), split_(other.split_), size_(other.size_), memory_(map_memory(size_ * sizeof(std::int64_t))) {
+    : sensor_(other.sensor_), split_(other.split_), size_(other.size_), memory_(spare_map_memory.take(size_ * sizeof(std::int64_t))) {
   std::ranges::copy(other.map(), cells().begin());
 }
 

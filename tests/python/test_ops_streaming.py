@@ -4,6 +4,7 @@ the sensor), and the input kinds the functions accept, without copies where dtyp
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -228,6 +229,29 @@ def test_voxel_grid_into_a_callers_array_overwrites_what_it_held(convention: str
     got = ops.voxel_grid(events, (width, height), 4, convention=convention, out=dirty)
     assert got is dirty
     np.testing.assert_array_equal(got, fresh)
+
+
+@pytest.mark.parametrize(("convention", "dtype"), [("tonic", np.float64), ("e2vid", np.float32)])
+def test_a_voxel_grid_made_after_one_of_its_size_is_dropped_is_a_new_array_of_its_own_sums(convention: str,
+                                                                                          dtype: type) -> None:
+    # Without out, a grid takes the memory of the last grid of its size that is gone (python/src/
+    # py_ops.cpp): it must start from zeros, and a grid still held must keep its own memory. A
+    # small grid's block is heap memory, a 640x480 one's a mapping (zeros when fresh).
+    events, small_width, small_height = random_case(3)
+    for (width, height), _ in itertools.product([(small_width, small_height), (640, 480)], range(3)):
+        expected = ops.voxel_grid(events, (width, height), 4, convention=convention,
+                                  out=np.empty((4, height, width), dtype))
+        held = ops.voxel_grid(events, (width, height), 4, convention=convention)
+        other = ops.voxel_grid(events, (width, height), 4, convention=convention)
+        assert held.dtype == dtype and held.shape == (4, height, width) and held.flags.writeable
+        assert not np.shares_memory(held, other)
+        np.testing.assert_array_equal(held, expected)
+        np.testing.assert_array_equal(other, expected)
+        del other  # its memory is kept, holding its sums
+        again = ops.voxel_grid(events, (width, height), 4, convention=convention)
+        np.testing.assert_array_equal(again, expected)
+        np.testing.assert_array_equal(held, expected)
+        del held, again
 
 
 def test_time_surfaces_of_a_large_sensor_come_whole_from_the_kernels_buffer() -> None:

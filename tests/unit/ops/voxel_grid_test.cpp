@@ -185,8 +185,9 @@ TEST(VoxelGrid, blocks_with_and_without_off_sensor_events_match_the_two_pass_ref
 }
 
 // Only non-decreasing times may take the one-pass kernel (its bin ranges come from a binary
-// search): one event out of place anywhere (where the sortedness check compares four pairs at a
-// time, across the ends of its groups of 1024 and in the scalar tail) must be seen.
+// search): one event out of place anywhere (where the sortedness check, per block of 256 events
+// as the kernel adds them, compares four pairs at a time, across the ends of blocks and in the
+// scalar tail) must be seen, and the kernel's partial sums thrown away.
 TEST(VoxelGrid, one_event_out_of_time_order_anywhere_is_seen_as_unsorted) {
   std::mt19937_64 rng(23);
   const SensorSize sensor{3, 2};
@@ -196,6 +197,8 @@ TEST(VoxelGrid, one_event_out_of_time_order_anywhere_is_seen_as_unsorted) {
                static_cast<std::uint8_t>(rng() % 2));
   const std::size_t n = sorted.size();
   for (const std::size_t at : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4}, std::size_t{5},
+                               std::size_t{255}, std::size_t{256}, std::size_t{257}, std::size_t{511}, std::size_t{512},
+                               std::size_t{600}, std::size_t{601}, std::size_t{1200}, std::size_t{1201},
                                std::size_t{1022}, std::size_t{1023}, std::size_t{1024}, std::size_t{1027}, std::size_t{2047},
                                n - 6, n - 5, n - 4, n - 3, n - 2}) {
     for (const bool late : {true, false}) {
