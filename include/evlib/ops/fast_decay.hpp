@@ -5,12 +5,17 @@
 // after adding it, exceeds the threshold (docs/processing.md "Fast-decay noise filter").
 // Streaming: the counters carry across apply() calls, so batch boundaries do not matter.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "evlib/ops/common.hpp"
 
 namespace evlib::ops {
+
+namespace detail {
+class GapDecayTable;  // fast_decay.cpp: the decay factor of each short gap for one half-life
+}
 
 struct FastDecayOptions {
   SensorSize sensor;
@@ -43,15 +48,14 @@ class FastDecayFilter {
   };
   std::vector<Cell> cells_;
   // Lookups computed once: the cell column of each x and the cell row offset of each y (no
-  // division per event), and the decay factor of each short gap (the same exp2f values the
-  // formula gives, so the result is unchanged; longer gaps call exp2f), filled by blocks of gaps
-  // as they are first needed.
+  // division per event).
   std::vector<std::uint32_t> column_of_x_;
   std::vector<std::uint32_t> row_offset_of_y_;
-  std::vector<float> decay_of_gap_;
-  std::vector<std::uint8_t> gap_block_filled_;  // per block of the gap table: filled yet?
-
-  void fill_gap_block(std::size_t block);
+  // The decay factor of each short gap (the same exp2f values the formula gives; longer gaps
+  // call exp2f), filled as gaps are first needed and shared by the process's filters of the same
+  // half-life, so that a new filter does not compute again what an earlier one did.
+  std::shared_ptr<detail::GapDecayTable> gap_decay_;
+  std::vector<std::uint8_t> block_ready_;  // per block of the table: seen filled by this filter
 };
 
 }  // namespace evlib::ops

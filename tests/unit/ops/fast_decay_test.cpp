@@ -113,3 +113,44 @@ TEST(FastDecay, flags_are_the_direct_formulas_for_short_long_and_negative_gaps) 
 
 }  // namespace
 }  // namespace evlib::ops
+
+#include <algorithm>
+#include <thread>
+
+namespace evlib::ops {
+namespace {
+
+// Filters of one half-life share their table of short gaps, filled as gaps are first met; more
+// distinct half-lives than the process keeps tables for get tables of their own. Two threads
+// running filters of six half-lives at once, each filter's flags the direct formula's.
+TEST(FastDecay, filters_of_many_half_lives_on_two_threads_at_once_each_give_the_direct_formulas) {
+  const SensorSize sensor{32, 24};
+  const testing::Events e = testing::random_events(30000, sensor, 23, 100);  // cell gaps ~3 ms
+  const std::int64_t half_lives[] = {1000, 2500, 4000, 777, 1000, 9000, 2500, 31000};
+  std::vector<std::vector<std::uint8_t>> expected;
+  std::size_t kept = 0;
+  for (const std::int64_t h : half_lives) {
+    expected.push_back(direct_formula(e, sensor, static_cast<float>(h), 4, 1.5f));
+    kept += static_cast<std::size_t>(std::count(expected.back().begin(), expected.back().end(), 1));
+  }
+  ASSERT_GT(kept, 0u);  // the flags tell the half-lives apart
+  ASSERT_LT(kept, e.size() * std::size(half_lives));
+  std::vector<std::vector<std::uint8_t>> got[2];
+  const auto run_all = [&](int thread) {
+    for (const std::int64_t h : half_lives) {
+      FastDecayFilter filter({sensor, h, 4, 1.5f});
+      got[thread].push_back(testing::keep_flags(filter, e.view()));
+    }
+  };
+  std::thread other(run_all, 1);
+  run_all(0);
+  other.join();
+  for (int thread = 0; thread < 2; ++thread) {
+    ASSERT_EQ(got[thread].size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      EXPECT_EQ(got[thread][i], expected[i]) << "thread " << thread << ", half-life " << half_lives[i];
+  }
+}
+
+}  // namespace
+}  // namespace evlib::ops
