@@ -164,19 +164,9 @@ std::uint64_t Checksum64::finish() const {
 }
 
 std::uint64_t checksum64(const void* data, std::size_t size) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::uint64_t lane[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
-  std::size_t i = 0;
-  for (; i + 32 <= size; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      std::uint64_t w;
-      std::memcpy(&w, p + i + 8 * k, 8);
-      lane[k] = std::rotl((lane[k] ^ w) * kChecksumPrime, 29);
-    }
-  }
-  std::uint64_t h = fnv1a(p + i, size - i, size);
-  for (const std::uint64_t l : lane) h = std::rotl((h ^ l) * kChecksumPrime, 31);
-  return h ^ (h >> 32);
+  Checksum64 sum;
+  sum.update(data, size);
+  return sum.finish();
 }
 
 void IndexEntries::push_back(const IndexEntry& e) {

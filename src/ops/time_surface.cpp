@@ -121,8 +121,9 @@ constinit SpareColumnMemory spare_map_memory;
 LastTimestampMap::LastTimestampMap(SensorSize sensor, bool split_polarity)
     : sensor_(sensor), split_(split_polarity), size_((split_polarity ? 2u : 1u) * sensor.pixels()) {
   detail::require_sensor(sensor, "last-timestamp map");
-  memory_ = spare_map_memory.take(size_ * sizeof(std::int64_t));
-  reset();
+  bool reused = false;
+  memory_ = spare_map_memory.take(size_ * sizeof(std::int64_t), &reused);
+  if (reused || !memory_.mapped()) reset();  // a fresh mapping reads as zeros already
 }
 
 LastTimestampMap::~LastTimestampMap() {
@@ -143,7 +144,7 @@ LastTimestampMap& LastTimestampMap::operator=(LastTimestampMap&& other) noexcept
     sensor_ = other.sensor_;
     split_ = other.split_;
     size_ = std::exchange(other.size_, 0);
-    memory_ = std::move(other.memory_);
+    spare_map_memory.keep(std::exchange(memory_, std::move(other.memory_)));  // as a destroyed map's
   }
   return *this;
 }

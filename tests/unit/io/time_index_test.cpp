@@ -83,6 +83,17 @@ TEST(TimeIndex, file_round_trips_and_a_flipped_byte_or_another_key_is_refused) {
   }
 }
 
+// The values of version-3 index files (written by earlier builds, which must still load), worked
+// out with the checksum64 of df4c80a: bytes i * 7 + 3.
+TEST(TimeIndex, checksum_keeps_the_values_that_saved_indexes_hold) {
+  std::vector<std::uint8_t> bytes(100);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 7 + 3);
+  EXPECT_EQ(checksum64(bytes.data(), 0), 0x7eb8c5803770bb96ull);
+  EXPECT_EQ(checksum64(bytes.data(), 31), 0x72b5c67084518addull);
+  EXPECT_EQ(checksum64(bytes.data(), 32), 0xb599740dd444a066ull);
+  EXPECT_EQ(checksum64(bytes.data(), 100), 0xe7397c1a7f45f4e8ull);
+}
+
 TEST(TimeIndex, checksum_given_in_pieces_equals_the_checksum_of_the_whole) {
   std::mt19937_64 rng(11);
   std::vector<std::uint8_t> bytes(5000);
