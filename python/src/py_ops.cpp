@@ -462,14 +462,13 @@ void bind_ops(nb::module_& m) {
       .def(
           "map_into",
           [](const LastTimestampMap& m, Out out) {
-            std::span<std::int64_t> dst = out_span<std::int64_t>(out, m.map().size(), "last-timestamp map");
-            std::copy(m.map().begin(), m.map().end(), dst.begin());
+            m.map_into(out_span<std::int64_t>(out, m.size(), "last-timestamp map"));
           },
           nb::arg("out"), "Copies the map (int64, 0 where no event came) into out.")
       .def(
           "to_u8_scaled_into",
           [](const LastTimestampMap& m, Out out) {
-            m.to_u8_scaled(out_span<std::uint8_t>(out, m.map().size(), "last-timestamp frame"));
+            m.to_u8_scaled(out_span<std::uint8_t>(out, m.size(), "last-timestamp frame"));
           },
           nb::arg("out"), "dv-processing's generateFrame() into out (uint8).")
       .def("reset", &LastTimestampMap::reset);

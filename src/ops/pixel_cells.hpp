@@ -149,9 +149,11 @@ inline void for_each_pixel_cell(const std::uint16_t* x, const std::uint16_t* y, 
   }
 }
 
-// Maps and frames of at least this many bytes lie beyond a core's own caches (its L2 holds
-// 0.5-2 MB): their loops prefetch each event's cell (for_each_pixel_cell_prefetched) so that many
-// misses are in flight instead of one at a time. Below, the prefetches would be wasted work.
+// Frames and per-pixel states of at least this many bytes lie beyond a core's own caches (its L2
+// holds 0.5-2 MB): loops that read each event's cell (increments, decays) prefetch it
+// (for_each_pixel_cell_prefetched) so that many misses are in flight instead of one at a time.
+// Below, the prefetches would be wasted work. Loops that only store (the last-timestamp map) do
+// not: the core overlaps store misses by itself.
 inline constexpr std::size_t kPrefetchedStateBytes = std::size_t{1} << 20;
 
 // How many events ahead a cell is prefetched: 16 ahead gave 65, 48 about 100, 96-160 about

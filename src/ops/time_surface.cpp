@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -54,6 +55,32 @@ inline std::uint8_t scaled_u8(std::int64_t t, std::int64_t min, double alpha) {
   return static_cast<std::uint8_t>(std::clamp(exact * alpha, 0.0, 255.0));
 }
 
+// Over narrow cells (time base + cell, or 0 for a cell 0): the least cell less one (a cell 0
+// wraps to the greatest value, so this is the least non-zero cell less one, or 0xFFFFFFFF when
+// every cell is 0), the greatest cell, and whether some cell is 0.
+struct NarrowExtremes {
+  std::uint32_t least_nonzero_less_one = 0xFFFFFFFFu;
+  std::uint32_t greatest = 0;
+  bool any_zero = false;
+
+  void add(std::uint32_t least, std::uint32_t least_less_one, std::uint32_t most) noexcept {
+    any_zero = any_zero || least == 0;
+    least_nonzero_less_one = std::min(least_nonzero_less_one, least_less_one);
+    greatest = std::max(greatest, most);
+  }
+  void add(std::uint32_t cell) noexcept { add(cell, cell - 1, cell); }
+  // The least and greatest time (base + cell never overflows: see LastTimestampMap::add).
+  std::pair<std::int64_t, std::int64_t> times(std::int64_t base) const noexcept {
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
+    if (any_zero) lo = hi = 0;
+    if (greatest != 0) {
+      lo = std::min(lo, base + std::int64_t{least_nonzero_less_one} + 1);
+      hi = std::max(hi, base + std::int64_t{greatest});
+    }
+    return {lo, hi};
+  }
+};
+
 #ifdef EVLIB_AVX2
 EVLIB_AVX2_BEGIN
 // min_max with four 64-bit lanes (vpcmpgtq: the baseline build's SSE2 has no 64-bit compare, and
@@ -83,26 +110,68 @@ std::pair<std::int64_t, std::int64_t> min_max_avx2(std::span<const std::int64_t>
   return {min, max};
 }
 
-// scaled_u8 of the first n / 16 * 16 values, sixteen at a time with the same IEEE operations (no
-// FMA; the products are never NaN, so vminpd/vmaxpd clamp as std::clamp does, and vcvttpd2dq
-// truncates as the cast does); returns how many it did.
-std::size_t scaled_u8_avx2(const std::int64_t* map, std::size_t n, std::int64_t min, double alpha, std::uint8_t* out) {
-  const __m256i origin = _mm256_set1_epi64x(min);
+// (t - min) * alpha clamped and truncated for four values of t - min (below 2^52), with the same
+// IEEE operations as scaled_u8 (no FMA; the products are never NaN, so vminpd/vmaxpd clamp as
+// std::clamp does, and vcvttpd2dq truncates as the cast does).
+inline __m128i scaled_four_avx2(__m256i since_min, __m256d factor) {
   const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000LL);  // the bits of 2^52
-  const __m256d two52 = _mm256_set1_pd(0x1p52), factor = _mm256_set1_pd(alpha);
-  const __m256d zero = _mm256_setzero_pd(), top = _mm256_set1_pd(255.0);
+  const __m256d exact = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(since_min, exponent)), _mm256_set1_pd(0x1p52));
+  const __m256d clamped = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(exact, factor), _mm256_setzero_pd()), _mm256_set1_pd(255.0));
+  return _mm256_cvttpd_epi32(clamped);
+}
+
+// scaled_u8 of the first n / 16 * 16 values of (t - min) that since_min(i) gives four at a time;
+// returns how many it did.
+template <class SinceMin>
+std::size_t scaled_u8_avx2(std::size_t n, double alpha, std::uint8_t* out, SinceMin since_min) {
+  const __m256d factor = _mm256_set1_pd(alpha);
   const std::size_t end = n / 16 * 16;
   for (std::size_t i = 0; i < end; i += 16) {
     __m128i q[4];
-    for (std::size_t k = 0; k < 4; ++k) {
-      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(map + i + 4 * k));
-      const __m256i since_min = _mm256_sub_epi64(t, origin);
-      const __m256d exact = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(since_min, exponent)), two52);
-      q[k] = _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(exact, factor), zero), top));
-    }
+    for (std::size_t k = 0; k < 4; ++k) q[k] = scaled_four_avx2(since_min(i + 4 * k), factor);
     const __m128i bytes = _mm_packus_epi16(_mm_packus_epi32(q[0], q[1]), _mm_packus_epi32(q[2], q[3]));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), bytes);
   }
+  return end;
+}
+
+std::size_t scaled_u8_wide_avx2(const std::int64_t* map, std::size_t n, std::int64_t min, double alpha, std::uint8_t* out) {
+  const __m256i origin = _mm256_set1_epi64x(min);
+  return scaled_u8_avx2(n, alpha, out, [map, origin](std::size_t i) {
+    return _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(map + i)), origin);
+  });
+}
+
+// The same over narrow cells, whose time is base + cell, or 0 for a cell 0: t - min is
+// (base - min) + cell, or -min (modular: the result, below 2^52, is exact).
+std::size_t scaled_u8_narrow_avx2(const std::uint32_t* cells, std::size_t n, std::int64_t base, std::int64_t min,
+                                  double alpha, std::uint8_t* out) {
+  const __m256i base_since_min = _mm256_set1_epi64x(static_cast<std::int64_t>(static_cast<std::uint64_t>(base) - static_cast<std::uint64_t>(min)));
+  const __m256i zero_since_min = _mm256_set1_epi64x(static_cast<std::int64_t>(std::uint64_t{0} - static_cast<std::uint64_t>(min)));
+  return scaled_u8_avx2(n, alpha, out, [=](std::size_t i) {
+    const __m256i cell = _mm256_cvtepu32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(cells + i)));
+    const __m256i none = _mm256_cmpeq_epi64(cell, _mm256_setzero_si256());
+    return _mm256_blendv_epi8(_mm256_add_epi64(cell, base_since_min), zero_since_min, none);
+  });
+}
+
+// NarrowExtremes of cells[0, n / 8 * 8), eight cells at a time (vpminud, vpmaxud); returns how
+// many it did.
+std::size_t narrow_extremes_avx2(const std::uint32_t* cells, std::size_t n, NarrowExtremes& e) {
+  const __m256i one = _mm256_set1_epi32(1);
+  __m256i least = _mm256_set1_epi32(-1), least_less_one = least, greatest = _mm256_setzero_si256();
+  const std::size_t end = n / 8 * 8;
+  for (std::size_t i = 0; i < end; i += 8) {
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + i));
+    least = _mm256_min_epu32(least, c);
+    least_less_one = _mm256_min_epu32(least_less_one, _mm256_sub_epi32(c, one));
+    greatest = _mm256_max_epu32(greatest, c);
+  }
+  alignas(32) std::uint32_t lo[8], lo1[8], hi[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lo), least);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lo1), least_less_one);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(hi), greatest);
+  for (std::size_t k = 0; k < 8; ++k) e.add(lo[k], lo1[k], hi[k]);
   return end;
 }
 EVLIB_AVX2_END
@@ -115,6 +184,14 @@ namespace {
 // The memory of the last destroyed map, for the next map of its size (a map per slice or per
 // file then starts without page faults, which cost more than adding a million events).
 constinit SpareColumnMemory spare_map_memory;
+
+// Narrow cells hold t - base in 1 .. 2^32 - 1 (0: no event). The base leaves 2^24 µs (16.8 s)
+// below the first time for unsorted input, and ~71 minutes above it.
+constexpr std::uint64_t kNarrowBelowFirst = std::uint64_t{1} << 24;
+constexpr std::uint64_t kNarrowCells = 0xFFFFFFFFu;  // values 1 .. kNarrowCells
+
+// The time of a narrow cell.
+inline std::int64_t time_of(std::uint32_t cell, std::int64_t base) noexcept { return cell == 0 ? 0 : base + cell; }
 
 }  // namespace
 
@@ -132,18 +209,34 @@ LastTimestampMap::~LastTimestampMap() {
 }
 
 LastTimestampMap::LastTimestampMap(const LastTimestampMap& other)
-    : sensor_(other.sensor_), split_(other.split_), size_(other.size_), memory_(spare_map_memory.take(size_ * sizeof(std::int64_t))) {
-  std::ranges::copy(other.map(), cells().begin());
+    : sensor_(other.sensor_),
+      split_(other.split_),
+      size_(other.size_),
+      wide_(other.wide_),
+      based_(other.based_),
+      base_(other.base_),
+      memory_(spare_map_memory.take(size_ * sizeof(std::int64_t))) {
+  const std::size_t bytes = size_ * (wide_ ? sizeof(std::int64_t) : sizeof(std::uint32_t));
+  if (bytes != 0) std::memcpy(memory_.data(), other.memory_.data(), bytes);
 }
 
 LastTimestampMap::LastTimestampMap(LastTimestampMap&& other) noexcept
-    : sensor_(other.sensor_), split_(other.split_), size_(std::exchange(other.size_, 0)), memory_(std::move(other.memory_)) {}
+    : sensor_(other.sensor_),
+      split_(other.split_),
+      size_(std::exchange(other.size_, 0)),
+      wide_(other.wide_),
+      based_(other.based_),
+      base_(other.base_),
+      memory_(std::move(other.memory_)) {}
 
 LastTimestampMap& LastTimestampMap::operator=(LastTimestampMap&& other) noexcept {
   if (this != &other) {
     sensor_ = other.sensor_;
     split_ = other.split_;
     size_ = std::exchange(other.size_, 0);
+    wide_ = other.wide_;
+    based_ = other.based_;
+    base_ = other.base_;
     spare_map_memory.keep(std::exchange(memory_, std::move(other.memory_)));  // as a destroyed map's
   }
   return *this;
@@ -154,66 +247,147 @@ LastTimestampMap& LastTimestampMap::operator=(const LastTimestampMap& other) {
   return *this;
 }
 
-void LastTimestampMap::reset() { std::ranges::fill(cells(), 0); }
+void LastTimestampMap::reset() {
+  if (wide_) std::fill_n(wide_cells(), size_, 0);
+  else std::fill_n(narrow_cells(), size_, 0u);
+  wide_ = false;
+  based_ = false;
+}
 
 void LastTimestampMap::add(EventView events) {
-  if (events.empty()) return;
+  if (events.empty() || size_ == 0) return;
   detail::require_columns(events, kColumnT | kColumnX | kColumnY | (split_ ? kColumnP : 0u), "last-timestamp map");
+  std::size_t first_wide = 0;
+  if (!wide_) {
+    if (!based_) {
+      // The window (base, base + 2^32) must not pass either int64 limit: times then grow with
+      // their cells, which the frame's extremes rely on. Otherwise int64 cells at once.
+      based_ = true;
+      std::int64_t top = 0;
+      if (__builtin_sub_overflow(events.t()[0], static_cast<std::int64_t>(kNarrowBelowFirst), &base_) ||
+          __builtin_add_overflow(base_, static_cast<std::int64_t>(kNarrowCells), &top))
+        widen();
+    }
+    if (!wide_) {
+      first_wide = add_narrow(events);
+      if (first_wide == events.size()) return;
+      widen();
+    }
+  }
+  add_wide(events.slice(first_wide, events.size()));
+}
+
+// Stores every event whose time fits a narrow cell and returns the index of the first that did
+// not (events.size() if none). Events after that one were stored too; add_wide() runs them again
+// from there, in order, so each cell ends with its last event's time.
+std::size_t LastTimestampMap::add_narrow(EventView events) {
   const std::int64_t* t = events.t().data();
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
   const std::uint8_t* p = split_ ? events.p().data() : nullptr;
-  std::int64_t* map = cells().data();
+  std::uint32_t* map = narrow_cells();
+  const auto base = static_cast<std::uint64_t>(base_);
+  std::size_t first_outside = events.size();
+  // Plain stores, not prefetched: the core overlaps the misses of stores by itself (prefetching
+  // them cost 35 % more time at 640x480 on the 2026-12 benchmark host).
+  const auto store = [map, t, base, &first_outside](std::size_t i, std::size_t cell) {
+    const std::uint64_t since_base = static_cast<std::uint64_t>(t[i]) - base;
+    if (since_base - 1 < kNarrowCells) [[likely]]
+      map[cell] = static_cast<std::uint32_t>(since_base);
+    else
+      first_outside = std::min(first_outside, i);
+  };
+  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
+  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+  return first_outside;
+}
+
+void LastTimestampMap::add_wide(EventView events) {
+  const std::int64_t* t = events.t().data();
+  const std::uint16_t* x = events.x().data();
+  const std::uint16_t* y = events.y().data();
+  const std::uint8_t* p = split_ ? events.p().data() : nullptr;
+  std::int64_t* map = wide_cells();
   const auto store = [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; };
-  if (size_ * sizeof(std::int64_t) >= detail::kPrefetchedStateBytes) {
-    // Beyond the core's caches (640x480: 2.4 MB): each event's cell is prefetched. As an
-    // integer: the cell may be kNoCell, off the map (only a wasted prefetch).
-    const auto address = [map](std::size_t cell) {
-      return reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(map) + cell * sizeof(std::int64_t));
-    };
-    if (split_) detail::for_each_pixel_cell_prefetched<true>(x, y, p, events.size(), sensor_, address, store);
-    else detail::for_each_pixel_cell_prefetched<false>(x, y, nullptr, events.size(), sensor_, address, store);
-  } else if (split_) {
-    detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
-  } else {
-    detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
+  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+}
+
+// Narrow cells to int64 times in place, from the last cell down: wide cell i covers narrow
+// cells 2i and 2i + 1, both at or after i, so each narrow cell is read before it is overwritten.
+void LastTimestampMap::widen() {
+  if (!wide_) {
+    const std::uint32_t* narrow = narrow_cells();
+    std::int64_t* wide = wide_cells();
+    for (std::size_t i = size_; i-- > 0;) wide[i] = time_of(narrow[i], base_);
   }
+  wide_ = true;
+}
+
+std::vector<std::int64_t> LastTimestampMap::map() const {
+  std::vector<std::int64_t> out(size_);
+  map_into(out);
+  return out;
+}
+
+void LastTimestampMap::map_into(std::span<std::int64_t> out) const {
+  if (out.size() != size_)
+    throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
+                                std::to_string(size_));
+  if (wide_) {
+    std::copy_n(wide_cells(), size_, out.begin());
+    return;
+  }
+  const std::uint32_t* cells = narrow_cells();
+  for (std::size_t i = 0; i < size_; ++i) out[i] = time_of(cells[i], base_);
+}
+
+std::pair<std::int64_t, std::int64_t> LastTimestampMap::extremes(bool avx2) const {
+  if (wide_) {
+    const std::span<const std::int64_t> times(wide_cells(), size_);
+#ifdef EVLIB_AVX2
+    if (avx2) return min_max_avx2(times);
+#endif
+    return min_max(times);
+  }
+  const std::uint32_t* cells = narrow_cells();
+  NarrowExtremes e;
+  std::size_t done = 0;
+#ifdef EVLIB_AVX2
+  if (avx2) done = narrow_extremes_avx2(cells, size_, e);
+#endif
+  for (std::size_t i = done; i < size_; ++i) e.add(cells[i]);
+  return e.times(base_);
 }
 
 void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
-  const std::span<const std::int64_t> values = map();
-  if (out.size() != values.size())
+  if (out.size() != size_)
     throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
-                                std::to_string(values.size()));
-  if (values.empty()) return;  // moved from
+                                std::to_string(size_));
+  if (size_ == 0) return;  // moved from
   const bool avx2 = detail::avx2_kernels_run();
-  std::pair<std::int64_t, std::int64_t> extremes;  // no structured binding: lambdas below capture min
-#ifdef EVLIB_AVX2
-  extremes = avx2 ? min_max_avx2(values) : min_max(values);
-#else
-  (void)avx2;
-  extremes = min_max(values);
-#endif
-  const std::int64_t min = extremes.first, max = extremes.second;
+  const auto [min, max] = extremes(avx2);
   if (min == max) {
     std::ranges::fill(out, 0);
     return;
   }
   const double alpha = 255.0 / static_cast<double>(max - min);
   const auto range = static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(min);
+  const std::uint32_t* narrow = narrow_cells();
+  const std::int64_t* wide = wide_cells();
+  const auto time_at = [&](std::size_t i) { return wide_ ? wide[i] : time_of(narrow[i], base_); };
+  std::uint8_t* o = out.data();
   if (range >= kTwoTo52) {
-    std::ranges::transform(values, out.begin(), [&](std::int64_t t) {
-      return static_cast<std::uint8_t>(std::clamp(static_cast<double>(t - min) * alpha, 0.0, 255.0));
-    });
+    for (std::size_t i = 0; i < size_; ++i)
+      o[i] = static_cast<std::uint8_t>(std::clamp(static_cast<double>(time_at(i) - min) * alpha, 0.0, 255.0));
     return;
   }
-  const std::int64_t* map = values.data();
-  std::uint8_t* o = out.data();
   std::size_t done = 0;
 #ifdef EVLIB_AVX2
-  if (avx2) done = scaled_u8_avx2(map, values.size(), min, alpha, o);
+  if (avx2)
+    done = wide_ ? scaled_u8_wide_avx2(wide, size_, min, alpha, o) : scaled_u8_narrow_avx2(narrow, size_, base_, min, alpha, o);
 #endif
-  for (std::size_t i = done, n = values.size(); i < n; ++i) o[i] = scaled_u8(map[i], min, alpha);
+  for (std::size_t i = done; i < size_; ++i) o[i] = scaled_u8(time_at(i), min, alpha);
 }
 
 namespace {

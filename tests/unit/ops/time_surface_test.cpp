@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <thread>
 #include <vector>
@@ -131,9 +132,9 @@ TEST(LastTimestampMap, equals_a_plain_int64_map_for_any_times_and_batch_boundari
   }
 }
 
-TEST(LastTimestampMap, maps_past_a_megabyte_prefetching_cells_equal_a_plain_int64_map_and_its_frame) {
-  // 641 x 409 int64 cells (2.1 MB, 4.2 MB split) take the prefetching loop of add(); the frame's
-  // 262169 or 524338 cells are no multiple of the vector loops' 8 or 16 (their tails are scalar).
+TEST(LastTimestampMap, maps_past_a_megabyte_equal_a_plain_int64_map_and_its_frame) {
+  // 641 x 409 cells (1 MB narrow, 2.1 MB int64; twice that split); the frame's 262169 or 524338
+  // cells are no multiple of the vector loops' 8 or 16 nor of its blocks (their tails are scalar).
   const SensorSize sensor{641, 409};
   for (const bool split : {false, true}) {
     std::mt19937_64 rng(split ? 7 : 8);
@@ -158,6 +159,49 @@ TEST(LastTimestampMap, maps_past_a_megabyte_prefetching_cells_equal_a_plain_int6
   }
 }
 
+TEST(LastTimestampMap, times_leaving_the_32_bit_window_mid_batch_keep_each_cells_last_time) {
+  // Cells are 32-bit times after base = (first time) - 2^24 while every time lies in
+  // (base, base + 2^32). Events on the window's edges stay narrow; the first time outside turns
+  // the cells to int64 mid-batch, and the events after it (stored before the switch) must still
+  // leave each cell its last time. Near the int64 limits the window would pass them: int64 cells.
+  const std::int64_t t0 = 5'000'000'000, base = t0 - (std::int64_t{1} << 24), top = base + 0xFFFFFFFFll;
+  const std::int64_t kMin = std::numeric_limits<std::int64_t>::min(), kMax = std::numeric_limits<std::int64_t>::max();
+  const std::vector<std::vector<std::int64_t>> streams{
+      {t0, base + 1, top, 0, t0 + 7, t0 + 8},              // narrow throughout (time 0 included)
+      {t0, base + 1, top, top + 1, t0 + 7, base, t0 + 9},  // past the top mid-batch, then below the base
+      {t0, t0 - 1, base, t0 + 3},                          // below the base
+      {kMax - 3, kMin + 2, kMax, kMin, kMax - 3},          // no window below the top: int64 at once
+      {kMin + 5, kMin, kMax, kMin + 6},                    // no base below the first time: int64 at once
+      {kMax - (std::int64_t{1} << 33), kMax - (std::int64_t{1} << 33) + 5},  // narrow just below the top
+  };
+  const SensorSize sensor{3, 2};
+  for (const bool one_at_a_time : {false, true}) {
+    for (std::size_t s = 0; s < streams.size(); ++s) {
+      Events e;
+      for (std::size_t i = 0; i < streams[s].size(); ++i)  // cell i % 5: the sixth and seventh revisit cells
+        e.add(streams[s][i], static_cast<std::uint16_t>(i % 5 % 3), static_cast<std::uint16_t>(i % 5 / 3));
+      std::vector<std::int64_t> model(sensor.pixels(), 0);
+      add_to_model(e, 0, e.t.size(), sensor, false, model);
+      LastTimestampMap map(sensor);
+      if (one_at_a_time) {
+        for (std::size_t i = 0; i < e.t.size(); ++i) map.add(e.view().slice(i, i + 1));
+      } else {
+        map.add(e.view());
+      }
+      EXPECT_EQ(map.map(), model) << "stream " << s << " one at a time " << one_at_a_time;
+      std::vector<std::uint8_t> frame(model.size());
+      map.to_u8_scaled(frame);
+      EXPECT_EQ(frame, model_frame(model)) << "stream " << s << " one at a time " << one_at_a_time;
+      LastTimestampMap copy(map);
+      map.reset();
+      EXPECT_EQ(map.map(), std::vector<std::int64_t>(model.size(), 0));
+      EXPECT_EQ(copy.map(), model) << "stream " << s;
+      map.add(e.view().slice(0, 1));  // narrow again after reset(), with a new base
+      EXPECT_EQ(map.map()[0], streams[s][0]) << "stream " << s;
+    }
+  }
+}
+
 TEST(LastTimestampMap, a_map_made_after_one_of_its_size_is_destroyed_starts_at_zero) {
   // The new map reuses the destroyed one's memory (and a copy or a move has its own).
   const SensorSize sensor{640, 480};
@@ -167,11 +211,11 @@ TEST(LastTimestampMap, a_map_made_after_one_of_its_size_is_destroyed_starts_at_z
     const auto* before = [&] {
       LastTimestampMap used(sensor, split);
       used.add(e.view());
-      return used.map().data();
+      return used.memory();
     }();
     LastTimestampMap fresh(sensor, split);
     const std::size_t at = (split ? sensor.pixels() : 0) + 1 * 640 + 1;  // (p 1,) x 1, y 1
-    EXPECT_EQ(fresh.map().data(), before);
+    EXPECT_EQ(fresh.memory(), before);
     EXPECT_TRUE(std::ranges::all_of(fresh.map(), [](std::int64_t t) { return t == 0; })) << "split " << split;
     fresh.add(e.view());
     LastTimestampMap copy(fresh);
@@ -183,7 +227,7 @@ TEST(LastTimestampMap, a_map_made_after_one_of_its_size_is_destroyed_starts_at_z
     EXPECT_TRUE(copy.map().empty());  // NOLINT(bugprone-use-after-move): moved from, left empty
     copy = moved;
     EXPECT_TRUE(std::ranges::equal(copy.map(), moved.map()));
-    EXPECT_NE(copy.map().data(), moved.map().data());
+    EXPECT_NE(copy.memory(), moved.memory());
   }
 }
 
@@ -218,9 +262,10 @@ TEST(LastTimestampMap, split_polarity_keeps_two_maps_and_ignores_events_outside)
   e.add(20, 1, 1, 1);
   e.add(30, 2, 1, 1);
   map.add(e.view());
-  EXPECT_EQ(map.map()[3], 10);
-  EXPECT_EQ(map.map()[4 + 3], 20);
-  EXPECT_EQ(std::count(map.map().begin(), map.map().end(), 30), 0);
+  const std::vector<std::int64_t> times = map.map();
+  EXPECT_EQ(times[3], 10);
+  EXPECT_EQ(times[4 + 3], 20);
+  EXPECT_EQ(std::count(times.begin(), times.end(), 30), 0);
 }
 
 HotsOptions hots(bool incomplete = false) {
@@ -379,7 +424,7 @@ TEST(HotsTimeSurface, empty_input_gives_no_surface_and_an_empty_map_stays_zero) 
   EXPECT_TRUE(hots_time_surfaces(EventView{}, hots()).empty());
   LastTimestampMap map({2, 2});
   map.add(EventView{});
-  EXPECT_EQ(std::count(map.map().begin(), map.map().end(), 0), 4);
+  EXPECT_EQ(map.map(), std::vector<std::int64_t>(4, 0));
 }
 
 TEST(HotsTimeSurface, decreasing_time_is_refused_across_batches) {
