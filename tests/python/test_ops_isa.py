@@ -104,10 +104,10 @@ def test_avx2_processing_kernels_give_the_scalar_loops_outputs() -> None:
     assert dispatched == scalar
 
 
-# Sensors whose int64 map passes 1 MB (the add loop that prefetches each event's cell) with
-# cell counts no multiple of the frame's 16-value loop; events off the sensor and with p 2,
-# negative and epoch-scale times, a flat map and one whose range passes 2^52 (the frame's
-# conversion by cast).
+# Sensors whose map passes 1 MB with cell counts no multiple of the frame's 16-value loop; events
+# off the sensor and with p 2; times that stay in the window of the 32-bit cells (increasing,
+# negative, flat), leave it mid-batch (epoch: unsorted over 1000 s) or at once (wide: a range past
+# 2^52, the frame's conversion by cast).
 RUN_LARGE_LAST_TIMESTAMP = """
 import hashlib
 import numpy as np
