@@ -371,15 +371,18 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
     std::ranges::fill(out, 0);
     return;
   }
-  const double alpha = 255.0 / static_cast<double>(max - min);
+  // The differences as unsigned: exact also where they pass 2^63 (times of both signs), where
+  // dv-processing's int64 subtraction would overflow; below that, the same values.
   const auto range = static_cast<std::uint64_t>(max) - static_cast<std::uint64_t>(min);
+  const double alpha = 255.0 / static_cast<double>(range);
   const std::uint32_t* narrow = narrow_cells();
   const std::int64_t* wide = wide_cells();
   const auto time_at = [&](std::size_t i) { return wide_ ? wide[i] : time_of(narrow[i], base_); };
   std::uint8_t* o = out.data();
   if (range >= kTwoTo52) {
     for (std::size_t i = 0; i < size_; ++i)
-      o[i] = static_cast<std::uint8_t>(std::clamp(static_cast<double>(time_at(i) - min) * alpha, 0.0, 255.0));
+      o[i] = static_cast<std::uint8_t>(std::clamp(
+          static_cast<double>(static_cast<std::uint64_t>(time_at(i)) - static_cast<std::uint64_t>(min)) * alpha, 0.0, 255.0));
     return;
   }
   std::size_t done = 0;

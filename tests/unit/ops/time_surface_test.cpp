@@ -94,13 +94,17 @@ void add_to_model(const Events& e, std::size_t begin, std::size_t end, SensorSiz
   }
 }
 
-// dv-processing's frame of the model, by the plain formula.
+// b - a for b >= a, exact also past 2^63 (int64 subtraction would overflow there).
+std::uint64_t difference(std::int64_t b, std::int64_t a) { return static_cast<std::uint64_t>(b) - static_cast<std::uint64_t>(a); }
+
+// dv-processing's frame of the model, by the plain formula (its differences taken exactly: dv's
+// int64 subtraction overflows when the times span more than 2^63).
 std::vector<std::uint8_t> model_frame(const std::vector<std::int64_t>& model) {
   std::vector<std::uint8_t> expected(model.size(), 0);
   const auto [lo, hi] = std::ranges::minmax(model);
   for (std::size_t c = 0; hi != lo && c < model.size(); ++c)
     expected[c] = static_cast<std::uint8_t>(
-        std::clamp(static_cast<double>(model[c] - lo) * (255.0 / static_cast<double>(hi - lo)), 0.0, 255.0));
+        std::clamp(static_cast<double>(difference(model[c], lo)) * (255.0 / static_cast<double>(difference(hi, lo))), 0.0, 255.0));
   return expected;
 }
 
