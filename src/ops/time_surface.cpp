@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -435,6 +436,65 @@ void write_block(double* dst, const double* src, std::size_t n, bool streamed) {
   std::copy_n(src, n, dst);
 }
 
+// emit()'s first pass over one block of cells, one cell at a time from cell j on: each cell's
+// value from the table (its age capped at the table's size, plus one for a never-fired cell),
+// and the list of cells whose value is NaN (not computed yet). Returns the new list length.
+inline std::size_t surface_values_scalar(const double* mem, std::size_t j, std::size_t m, double end, double table_ages,
+                                         const double* decay, double* values, std::uint32_t* unknown,
+                                         std::size_t pending) {
+  for (; j < m; ++j) {
+    const double age = end - mem[j];  // > 0: memory holds times before the window's end, or -inf
+    // Written as a minimum, a signed conversion and an added flag, not as conditions: the
+    // compiler would make those branches.
+    const auto capped = static_cast<std::int64_t>(std::min(age, table_ages));
+    const std::size_t never_fired = age == std::numeric_limits<double>::infinity() ? 1 : 0;
+    const double v = decay[static_cast<std::size_t>(capped) + never_fired];
+    values[j] = v;
+    unknown[pending] = static_cast<std::uint32_t>(j);
+    pending += std::isnan(v) ? 1 : 0;
+  }
+  return pending;
+}
+
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
+// surface_values_scalar four cells at a time, the same values: the age's truncation by
+// vcvttpd2dq (ages below the cap, 2^15, fit 32 bits; vminpd picks the cap for +inf as std::min
+// does), the table read by vgatherdpd, and the NaN cells appended branch-free (a table of the
+// listed lanes for each 4-bit mask; unknown has room for 3 more entries than cells).
+std::size_t surface_values_avx2(const double* mem, std::size_t m, double end, double table_ages, const double* decay,
+                                double* values, std::uint32_t* unknown) {
+  static constexpr std::array<std::array<std::uint32_t, 4>, 16> kLanes = [] {
+    std::array<std::array<std::uint32_t, 4>, 16> lanes{};
+    for (std::uint32_t mask = 0; mask < 16; ++mask)
+      for (std::uint32_t lane = 0, k = 0; lane < 4; ++lane)
+        if (mask & (1u << lane)) lanes[mask][k++] = lane;
+    return lanes;
+  }();
+  const __m256d end4 = _mm256_set1_pd(end), cap = _mm256_set1_pd(table_ages);
+  const __m256d infinity = _mm256_set1_pd(std::numeric_limits<double>::infinity());
+  const __m256i low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  const __m256d all_lanes = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+  std::size_t pending = 0, j = 0;
+  for (; j + 4 <= m; j += 4) {
+    const __m256d age = _mm256_sub_pd(end4, _mm256_loadu_pd(mem + j));
+    const __m128i capped = _mm256_cvttpd_epi32(_mm256_min_pd(age, cap));
+    const __m256i never = _mm256_castpd_si256(_mm256_cmp_pd(age, infinity, _CMP_EQ_OQ));  // all ones: -1
+    const __m128i slot = _mm_sub_epi32(capped, _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(never, low_halves)));
+    // The masked form with every lane set: the plain one starts from an undefined register, which
+    // GCC 12 warns of.
+    const __m256d v = _mm256_mask_i32gather_pd(_mm256_setzero_pd(), decay, slot, all_lanes, 8);
+    _mm256_store_pd(values + j, v);
+    const auto mask = static_cast<unsigned>(_mm256_movemask_pd(_mm256_cmp_pd(v, v, _CMP_UNORD_Q)));
+    const __m128i lanes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kLanes[mask].data()));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(unknown + pending), _mm_add_epi32(lanes, _mm_set1_epi32(static_cast<int>(j))));
+    pending += static_cast<std::size_t>(__builtin_popcount(mask));
+  }
+  return surface_values_scalar(mem, j, m, end, table_ages, decay, values, unknown, pending);
+}
+EVLIB_AVX2_END
+#endif
+
 }  // namespace
 
 HotsTimeSurfaces::HotsTimeSurfaces(HotsOptions options) : options_(options) {
@@ -474,22 +534,19 @@ void HotsTimeSurfaces::emit(double* out) {
   // value there, listing the cells whose value is NaN (not yet computed); then the exp of those.
   // Which cells need an exp is random in a busy stream: a branch per cell would mispredict.
   alignas(64) double values[kSurfaceBlock];
-  std::uint32_t unknown[kSurfaceBlock];
+  std::uint32_t unknown[kSurfaceBlock + 3];
+  const bool avx2 = detail::avx2_kernels_run();
   for (std::size_t begin = 0, n = memory_.size(); begin < n; begin += kSurfaceBlock) {
     const std::size_t m = std::min(kSurfaceBlock, n - begin);
     const double* mem = memory + begin;
     std::size_t pending = 0;
-    for (std::size_t j = 0; j < m; ++j) {
-      const double age = end - mem[j];  // > 0: memory holds times before the window's end, or -inf
-      // Written as a minimum, a signed conversion and an added flag, not as conditions: the
-      // compiler would make those branches.
-      const auto capped = static_cast<std::int64_t>(std::min(age, table_ages));
-      const std::size_t never_fired = age == std::numeric_limits<double>::infinity() ? 1 : 0;
-      const double v = decay[static_cast<std::size_t>(capped) + never_fired];
-      values[j] = v;
-      unknown[pending] = static_cast<std::uint32_t>(j);
-      pending += std::isnan(v) ? 1 : 0;
-    }
+#ifdef EVLIB_AVX2
+    if (avx2) pending = surface_values_avx2(mem, m, end, table_ages, decay, values, unknown);
+    else pending = surface_values_scalar(mem, 0, m, end, table_ages, decay, values, unknown, 0);
+#else
+    (void)avx2;
+    pending = surface_values_scalar(mem, 0, m, end, table_ages, decay, values, unknown, 0);
+#endif
     for (std::size_t k = 0; k < pending; ++k) {
       const std::uint32_t j = unknown[k];
       const double age = end - mem[j];

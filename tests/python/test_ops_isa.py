@@ -1,7 +1,7 @@
 """The wheel is built for baseline x86-64 and picks the processing kernels' AVX2 loops at run time
 (src/core/avx2_dispatch.hpp: the pixel cells of the event frame, stacked histogram and
 last-timestamp map, the stacked histogram's block time range, the voxel grids' weights and pixel
-offsets, the STCF filter's loop): they must give the outputs of the scalar loops, bit for
+offsets, the STCF filter's loop, the HOTS surfaces' table reads): they must give the outputs of the scalar loops, bit for
 bit. EVLIB_MAX_BLOCK_ISA=scalar (read once per process) forces the scalar loops, so each path runs
 in a process of its own."""
 
@@ -81,6 +81,10 @@ for width, height in [(61, 43), (33, 17), (346, 260), (7, 5)]:
         for a, b in zip(bounds, bounds[1:]):
             surface.add(cut(events, a, b))
         show(f"last-timestamp {size} {split}", surface.timestamps(), surface.frame())
+    for dt, tau in [(20_000, 5_000.0), (3_000, 50_000.0)]:  # ages within the decay table and past it
+        for polarities in (1, 2):
+            show(f"hots {size} {dt} {polarities}", ops.time_surface(events, size, dt, tau, polarities=polarities,
+                                                                    include_incomplete=True))
     stcf_filters = {
         "stcf": lambda: ops.Stcf(size, correlation_time=300, min_correlated=2),
         "stcf-self": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=4, include_self=True,
