@@ -283,9 +283,6 @@ void LastTimestampMap::add(EventView events) {
 // from there, in order, so each cell ends with its last event's time.
 std::size_t LastTimestampMap::add_narrow(EventView events) {
   const std::int64_t* t = events.t().data();
-  const std::uint16_t* x = events.x().data();
-  const std::uint16_t* y = events.y().data();
-  const std::uint8_t* p = split_ ? events.p().data() : nullptr;
   std::uint32_t* map = narrow_cells();
   const auto base = static_cast<std::uint64_t>(base_);
   std::size_t first_outside = events.size();
@@ -298,20 +295,22 @@ std::size_t LastTimestampMap::add_narrow(EventView events) {
     else
       first_outside = std::min(first_outside, i);
   };
-  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
-  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+  for_each_cell(events, store);
   return first_outside;
 }
 
 void LastTimestampMap::add_wide(EventView events) {
   const std::int64_t* t = events.t().data();
+  std::int64_t* map = wide_cells();
+  for_each_cell(events, [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; });
+}
+
+template <class Visit>
+void LastTimestampMap::for_each_cell(EventView events, Visit visit) const {
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
-  const std::uint8_t* p = split_ ? events.p().data() : nullptr;
-  std::int64_t* map = wide_cells();
-  const auto store = [map, t](std::size_t i, std::size_t cell) { map[cell] = t[i]; };
-  if (split_) detail::for_each_pixel_cell<true>(x, y, p, events.size(), sensor_, store);
-  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, store);
+  if (split_) detail::for_each_pixel_cell<true>(x, y, events.p().data(), events.size(), sensor_, visit);
+  else detail::for_each_pixel_cell<false>(x, y, nullptr, events.size(), sensor_, visit);
 }
 
 // Narrow cells to int64 times in place, from the last cell down: wide cell i covers narrow
@@ -325,6 +324,12 @@ void LastTimestampMap::widen() {
   wide_ = true;
 }
 
+void LastTimestampMap::require_output_size(std::size_t values) const {
+  if (values != size_)
+    throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(values) + " values, not " +
+                                std::to_string(size_));
+}
+
 std::vector<std::int64_t> LastTimestampMap::map() const {
   std::vector<std::int64_t> out(size_);
   map_into(out);
@@ -332,9 +337,7 @@ std::vector<std::int64_t> LastTimestampMap::map() const {
 }
 
 void LastTimestampMap::map_into(std::span<std::int64_t> out) const {
-  if (out.size() != size_)
-    throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
-                                std::to_string(size_));
+  require_output_size(out.size());
   if (wide_) {
     std::copy_n(wide_cells(), size_, out.begin());
     return;
@@ -362,9 +365,7 @@ std::pair<std::int64_t, std::int64_t> LastTimestampMap::extremes(bool avx2) cons
 }
 
 void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
-  if (out.size() != size_)
-    throw std::invalid_argument("last-timestamp map: the output holds " + std::to_string(out.size()) + " values, not " +
-                                std::to_string(size_));
+  require_output_size(out.size());
   if (size_ == 0) return;  // moved from
   const bool avx2 = detail::avx2_kernels_run();
   const auto [min, max] = extremes(avx2);

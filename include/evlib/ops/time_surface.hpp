@@ -53,6 +53,10 @@ class LastTimestampMap {
   std::int64_t* wide_cells() const noexcept { return static_cast<std::int64_t*>(memory_.data()); }
   std::size_t add_narrow(EventView events);  // the index of the first event it could not store
   void add_wide(EventView events);
+  // visit(i, cell) for each event on the sensor (and p <= 1 when split), in order.
+  template <class Visit>
+  void for_each_cell(EventView events, Visit visit) const;
+  void require_output_size(std::size_t values) const;  // std::invalid_argument unless size()
   void widen();
   std::pair<std::int64_t, std::int64_t> extremes(bool avx2) const;  // the least and greatest time
 
