@@ -65,10 +65,26 @@ SensorSize sensor_of(std::uint32_t width, std::uint32_t height) {
   return s;
 }
 
-// A float64 array owning `memory`, shaped (count, planes, height, width).
+// The memory of the last HOTS surfaces Python dropped, for the next call of that size (a
+// training loop's fixed windows): 20 surfaces of 640x480 are 98 MB, whose first-touch page
+// faults (the kernel zeroing every page) cost about a third of computing them. Blocks above
+// kKeptSurfaceBytes are freed, not kept: the process would hold them until it exits.
+constinit SpareColumnMemory spare_surface_memory;
+constexpr std::size_t kKeptSurfaceBytes = std::size_t{256} << 20;
+
+// Room for `count` HOTS surfaces of `size` values each: the kept block if it has that size.
+ColumnMemory surface_memory(std::size_t count, std::size_t size) {
+  return spare_surface_memory.take(count * size * sizeof(double));
+}
+
+// A float64 array owning `memory` (from surface_memory), shaped (count, planes, height, width).
 nb::object owned_surfaces(ColumnMemory&& memory, std::size_t count, std::size_t planes, SensorSize sensor) {
   auto* owned = new ColumnMemory(std::move(memory));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<ColumnMemory*>(p); });
+  nb::capsule owner(owned, [](void* p) noexcept {
+    auto* memory = static_cast<ColumnMemory*>(p);
+    if (memory->bytes() <= kKeptSurfaceBytes) spare_surface_memory.keep(std::move(*memory));
+    delete memory;
+  });
   const std::size_t shape[4] = {count, planes, sensor.height, sensor.width};
   return nb::cast(nb::ndarray<nb::numpy, double>(static_cast<double*>(owned->data()), 4, shape, owner),
                   nb::rv_policy::reference);
@@ -417,10 +433,10 @@ void bind_ops(nb::module_& m) {
           [](HotsTimeSurfaces& s, const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,
              const In<std::uint8_t>& p, std::uint32_t width, std::uint32_t height, unsigned polarities, bool finish) {
             const EventView events = view_of(t, x, y, p);
-            // Memory never written before (no zeros written first, as a vector would), room for
+            // No zeros written first (as a vector would: every value is written), room for
             // finish()'s surface (at most one) too: its pages stay untouched when it is not made.
             const std::size_t size = s.surface_size();
-            ColumnMemory memory((s.surfaces_completed_by(events) + (finish ? 1 : 0)) * size * sizeof(double));
+            ColumnMemory memory = surface_memory(s.surfaces_completed_by(events) + (finish ? 1 : 0), size);
             std::span<double> out(static_cast<double*>(memory.data()), memory.bytes() / sizeof(double));
             std::size_t count = 0;
             {
@@ -436,7 +452,7 @@ void bind_ops(nb::module_& m) {
       .def(
           "finish",
           [](HotsTimeSurfaces& s, std::uint32_t width, std::uint32_t height, unsigned polarities) {
-            ColumnMemory memory(s.surfaces_at_finish() * s.surface_size() * sizeof(double));
+            ColumnMemory memory = surface_memory(s.surfaces_at_finish(), s.surface_size());
             const std::size_t count =
                 s.finish_into(std::span<double>(static_cast<double*>(memory.data()), memory.bytes() / sizeof(double)));
             return owned_surfaces(std::move(memory), count, polarities, SensorSize{width, height});

@@ -17,6 +17,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "exp_double.hpp"
 #include "pixel_cells.hpp"
 
 namespace evlib::ops {
@@ -496,6 +497,46 @@ std::size_t surface_values_avx2(const double* mem, std::size_t m, double end, do
 EVLIB_AVX2_END
 #endif
 
+// emit()'s second pass: the values of the listed cells [k, pending), tonic's
+// exp(-(end - memory) / tau), each also kept in the table when its age is in it.
+inline void computed_values_scalar(const double* mem, const std::uint32_t* unknown, std::size_t k, std::size_t pending,
+                                   double end, double tau, double table_ages, double* decay, double* values) {
+  for (; k < pending; ++k) {
+    const std::uint32_t j = unknown[k];
+    const double age = end - mem[j];
+    const double v = detail::exp_double(-age / tau);
+    if (age < table_ages) decay[static_cast<std::size_t>(age)] = v;
+    values[j] = v;
+  }
+}
+
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
+// computed_values_scalar four listed cells at a time (the same operations: exp4_avx2 is
+// exp_double lane by lane); returns where it stopped, the last partial four left to the caller.
+std::size_t computed_values_avx2(const double* mem, const std::uint32_t* unknown, std::size_t pending, double end,
+                                 double tau, double table_ages, double* decay, double* values) {
+  const __m256d end4 = _mm256_set1_pd(end), tau4 = _mm256_set1_pd(tau), sign = _mm256_set1_pd(-0.0);
+  const __m256d all_lanes = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+  std::size_t k = 0;
+  for (; k + 4 <= pending; k += 4) {
+    const __m128i cells = _mm_loadu_si128(reinterpret_cast<const __m128i*>(unknown + k));
+    const __m256d memory = _mm256_mask_i32gather_pd(_mm256_setzero_pd(), mem, cells, all_lanes, 8);
+    const __m256d age = _mm256_sub_pd(end4, memory);
+    const __m256d v = detail::exp4_avx2(_mm256_div_pd(_mm256_xor_pd(age, sign), tau4));
+    alignas(32) double ages[4], lanes[4];
+    _mm256_store_pd(ages, age);
+    _mm256_store_pd(lanes, v);
+    for (std::size_t lane = 0; lane < 4; ++lane) {
+      if (ages[lane] < table_ages) decay[static_cast<std::size_t>(ages[lane])] = lanes[lane];
+      values[unknown[k + lane]] = lanes[lane];
+    }
+  }
+  return k;
+}
+EVLIB_AVX2_END
+#endif
+
 }  // namespace
 
 HotsTimeSurfaces::HotsTimeSurfaces(HotsOptions options) : options_(options) {
@@ -548,13 +589,11 @@ void HotsTimeSurfaces::emit(double* out) {
     (void)avx2;
     pending = surface_values_scalar(mem, 0, m, end, table_ages, decay, values, unknown, 0);
 #endif
-    for (std::size_t k = 0; k < pending; ++k) {
-      const std::uint32_t j = unknown[k];
-      const double age = end - mem[j];
-      const double v = std::exp(-age / tau);
-      if (age < table_ages) decay[static_cast<std::size_t>(age)] = v;
-      values[j] = v;
-    }
+    std::size_t k = 0;
+#ifdef EVLIB_AVX2
+    if (avx2) k = computed_values_avx2(mem, unknown, pending, end, tau, table_ages, decay, values);
+#endif
+    computed_values_scalar(mem, unknown, k, pending, end, tau, table_ages, decay, values);
     write_block(out + begin, values, m, streamed);
   }
 #if defined(__SSE2__)

@@ -268,3 +268,25 @@ def test_time_surfaces_of_a_large_sensor_come_whole_from_the_kernels_buffer() ->
     pieces = [stream.add({k: v[i:i + 6000] for k, v in events.items()}) for i in range(0, n, 6000)]
     pieces.append(stream.finish())
     np.testing.assert_array_equal(np.concatenate(pieces).view(np.int64), whole.view(np.int64))
+
+
+def test_time_surfaces_in_the_memory_of_dropped_ones_of_their_size_hold_only_their_own_values() -> None:
+    # Surfaces dropped by Python leave their memory for the next call of that size
+    # (python/src/py_ops.cpp): the new ones must not show any value of the old.
+    rng = np.random.default_rng(6)
+    n = 20_000
+
+    def events(seed: int) -> dict[str, np.ndarray]:
+        r = np.random.default_rng(seed)
+        return {"t": np.cumsum(r.integers(0, 20, n)).astype(np.int64), "x": r.integers(0, 400, n).astype(np.uint16),
+                "y": r.integers(0, 300, n).astype(np.uint16), "p": r.integers(0, 2, n).astype(np.uint8)}
+
+    first, second = events(int(rng.integers(1 << 30))), events(int(rng.integers(1 << 30)))
+    first_surfaces = ops.time_surface(first, (400, 300), 40_000, 15_000.0)
+    expected = first_surfaces.copy()
+    del first_surfaces
+    second_surfaces = ops.time_surface(second, (400, 300), 40_000, 15_000.0)
+    assert second_surfaces.shape == expected.shape and not np.array_equal(second_surfaces, expected)
+    del second_surfaces  # its memory, full of the second input's values, goes to the next call
+    again = ops.time_surface(first, (400, 300), 40_000, 15_000.0)
+    np.testing.assert_array_equal(again.view(np.int64), expected.view(np.int64))

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "evlib/ops/time_surface.hpp"
+#include "ops/exp_double.hpp"
 #include "ops_test_support.hpp"
 
 namespace evlib::ops {
@@ -328,8 +329,9 @@ TEST(HotsTimeSurface, random_batch_splits_give_the_same_surfaces) {
 }
 
 TEST(HotsTimeSurface, every_value_is_the_direct_exp_of_its_age_also_past_the_table_of_ages) {
-  // A small sensor with a burst, a gap longer than the table of ages (2^20 us), and another
-  // burst: values from the table and computed ones must both be exp(-(end - last) / tau) exactly.
+  // A small sensor with a burst, a gap longer than the table of ages (2^15 us), and another
+  // burst: values from the table and computed ones must both be the kernel's exp of
+  // -(end - last) / tau exactly (detail::exp_double, within 1 ULP of std::exp: its own test).
   const SensorSize sensor{7, 4};
   Events e = testing::random_events(3000, sensor, 3, 40);
   const std::int64_t gap = e.t.back() + (std::int64_t{3} << 20);
@@ -346,12 +348,13 @@ TEST(HotsTimeSurface, every_value_is_the_direct_exp_of_its_age_also_past_the_tab
     for (; event < e.size() && e.t[event] < end; ++event)
       last[e.p[event] * sensor.pixels() + e.y[event] * sensor.width + e.x[event]] = static_cast<double>(e.t[event]);
     for (std::size_t c = 0; c < cells; ++c)
-      ASSERT_EQ(surfaces[k * cells + c], std::exp(-(static_cast<double>(end) - last[c]) / o.tau_us)) << "window " << k;
+      ASSERT_EQ(surfaces[k * cells + c], ops::detail::exp_double(-(static_cast<double>(end) - last[c]) / o.tau_us))
+          << "window " << k;
   }
 }
 
 // The value tonic gives cell c after window k of events e: exp(-(end_k - last time) / tau), +0
-// where no event came yet (the definition, computed directly).
+// where no event came yet (the definition, computed directly with the kernel's exp).
 std::vector<double> hots_by_definition(const Events& e, const HotsOptions& o, std::size_t surfaces) {
   const std::size_t cells = o.polarities * o.sensor.pixels();
   std::vector<double> last(cells, -INFINITY), out;
@@ -361,7 +364,8 @@ std::vector<double> hots_by_definition(const Events& e, const HotsOptions& o, st
     for (; event < e.size() && e.t[event] < end; ++event)
       last[(o.polarities == 2 ? e.p[event] : 0u) * o.sensor.pixels() + e.y[event] * o.sensor.width + e.x[event]] =
           static_cast<double>(e.t[event]);
-    for (std::size_t c = 0; c < cells; ++c) out.push_back(std::exp(-(static_cast<double>(end) - last[c]) / o.tau_us));
+    for (std::size_t c = 0; c < cells; ++c)
+      out.push_back(ops::detail::exp_double(-(static_cast<double>(end) - last[c]) / o.tau_us));
   }
   return out;
 }
