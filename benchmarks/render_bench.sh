@@ -14,15 +14,23 @@
 #     otherwise): wall and CPU time, their ratio to SECONDS (below 1: faster than real time) and
 #     the peak resident memory, from /usr/bin/time, per run.
 #
-# EVLIB=path/to/evlib; TMPDIR for the recordings (60 s: 1.2 G events, about 2.8 GB).
+# EVLIB=path/to/evlib; TMPDIR for the recordings (60 s: 1.2 G events, about 2.8 GB; 4.9 GB for
+# SCENE=edges). SCENE=noise (default) or edges: `evlib generate --scene`, uniform noise (the
+# worst case for a video encoder) or the rims of moving discs (what an event camera sees of
+# moving objects) with BACKGROUND (default 0.05) of the events as background activity.
 set -euo pipefail
 evlib=${EVLIB:-build/tools/evlib/evlib}
+scene=${SCENE:-noise}
+background=${BACKGROUND:-0.05}
 dir=${TMPDIR:-/tmp}/evlib-render-bench
 mkdir -p "$dir"
+name=$scene
+[[ $scene == noise ]] || name=$scene-$background
 
 recording() {  # recording EVENTS: path of the synthetic recording, generated once
   local file=$dir/render-$1.raw
-  [[ -f $file ]] || "$evlib" generate -q --force -n "$1" --rate 2e7 "$file"
+  [[ $scene == noise ]] || file=$dir/render-$name-$1.raw
+  [[ -f $file ]] || "$evlib" generate -q --force -n "$1" --rate 2e7 --scene "$scene" --background "$background" "$file"
   echo "$file"
 }
 
@@ -31,7 +39,7 @@ if [[ ${1:-} == video ]]; then
   runs=${3:-1}
   shift $(($# < 3 ? $# : 3))
   file=$(recording $((seconds * 20000000)))
-  out=$dir/render-$seconds.mp4
+  out=$dir/render-$name-$seconds.mp4
   echo "| run | wall s | CPU s (user+sys) | wall / $seconds s | peak RSS MiB |"
   echo "|---|---|---|---|---|"
   for run in $(seq "$runs"); do

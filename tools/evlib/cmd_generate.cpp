@@ -19,6 +19,7 @@ struct GenerateArgs {
   std::string format;
   std::uint64_t events = 10'000'000;
   SceneOptions scene;
+  std::string scene_name = "noise";  // --scene: noise or edges (checked by CLI11)
   bool force = false;
   bool quiet = false;
 };
@@ -77,11 +78,20 @@ void add_generate_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(std::int64_t{0}, kMaxAbsTimeUs));
   cmd->add_option("--trigger-rate", args->scene.trigger_rate, "Trigger edges per second, 0 to 1e9 (default 0; evt2, evt3, hdf5 and aedat4 hold triggers)")
       ->check(number_in(0, 1e9));
-  cmd->add_option("--run-fraction", args->scene.run_fraction, "Fraction of bursts that are row runs, 0 to 1 (default 0.1)")
+  cmd->add_option("--run-fraction", args->scene.run_fraction, "Fraction of bursts that are row runs, 0 to 1 (default 0.1; scene noise)")
+      ->check(number_in(0, 1));
+  cmd->add_option("--scene", args->scene_name,
+                  "noise: pixels spread uniformly (default); edges: the rims of a dozen moving discs and background activity")
+      ->check(CLI::IsMember({"noise", "edges"}));
+  cmd->add_option("--background", args->scene.background_share,
+                  "Scene edges: share of background-activity events (uniform pixels), 0 to 1 (default 0.05)")
       ->check(number_in(0, 1));
   cmd->add_flag("-f,--force", args->force, "Replace OUT if it exists");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress or summary on stderr");
-  cmd->callback([args, &exit_code] { exit_code = run_generate(*args); });
+  cmd->callback([args, &exit_code] {
+    args->scene.kind = args->scene_name == "edges" ? SceneKind::kMovingEdges : SceneKind::kNoise;
+    exit_code = run_generate(*args);
+  });
 }
 
 }  // namespace evlib::cli

@@ -12,6 +12,7 @@
 
 #include "evlib/digest.hpp"
 #include "evlib/reader.hpp"
+#include "evlib/synth.hpp"
 #include "support/test_support.hpp"
 
 namespace evlib {
@@ -229,6 +230,26 @@ TEST(Cli, generate_writes_a_readable_file_with_the_right_count) {
   EXPECT_EQ(rec.metadata->format, "evt2");
   EXPECT_EQ(rec.events.size(), 2000u);
   EXPECT_FALSE(rec.triggers.empty());
+}
+
+TEST(Cli, generate_scene_edges_writes_the_generators_moving_edges_and_refuses_a_wrong_scene) {
+  test::ScopedTempDir dir;
+  const std::string path = dir.file("edges.raw");
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 20000 --scene edges --background 0 " + q(path), nullptr, &err), 0)
+      << err;
+  SceneOptions o;
+  o.kind = SceneKind::kMovingEdges;
+  o.background_share = 0;
+  SceneGenerator gen(o);
+  EventBatch expected = EventBatch::with_capacity(20000);
+  TriggerBatch triggers;
+  gen.generate(expected, triggers, 20000);
+  EXPECT_EQ(digest(read(path).events), digest(expected));
+  EXPECT_EQ(test::run_command(cli() + " generate -q -n 10 --scene waves " + q(dir.file("w.raw")), nullptr, &err), 64) << err;
+  EXPECT_NE(err.find("waves"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " generate -q -n 10 --scene edges --background 2 " + q(dir.file("b.raw")), nullptr, &err), 64)
+      << err;
 }
 
 TEST(Cli, generate_is_seeded_and_refuses_to_overwrite) {
