@@ -4,7 +4,7 @@
 // - kNoise (the default): pixels spread uniformly over the sensor, mostly isolated, some in
 //   horizontal runs (which EVT3 stores as vectors), at a density close to real Gen4 recordings
 //   (about 2.3 bytes/event in EVT3). As frames it is noise: the worst case for a video encoder.
-// - kMovingEdges: what an event camera sees of a dozen discs gliding over a still background and
+// - kMovingEdges: what an event camera sees of discs (a dozen by default) gliding over a still background and
 //   bouncing off the sensor's borders: events on the discs' rims, more where a rim moves across
 //   itself (none where it slides along itself), ON on the leading side of a bright disc and OFF
 //   on its trailing side (reversed for a dark one), and a share of background activity. As frames: moving rings on a dark background sprinkled with isolated
@@ -32,6 +32,7 @@ struct SceneOptions {
   // kMovingEdges: the share of events that are background activity (uniform pixels and
   // polarities): 0.05 of 20 M events/s at 1280x720 is about 1 event per pixel per second.
   double background_share = 0.05;
+  unsigned discs = 12;  // kMovingEdges: how many discs, 1 to 1000
 };
 
 class SceneGenerator {

@@ -16,6 +16,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "core/avx2_dispatch.hpp"
 
@@ -27,7 +28,9 @@ struct ExpDoubleTable {
 };
 
 // Built on first use from long double exp2 (64-bit significand here: the head and tail then hold
-// 2^(j/128) to ~2^-63 relative).
+// 2^(j/128) to ~2^-63 relative). Where long double is no wider than double every tail would be 0
+// and the error near 1 ULP.
+static_assert(std::numeric_limits<long double>::digits >= 64, "exp_double's table needs an extended long double");
 inline const ExpDoubleTable& exp_double_table() {
   static const ExpDoubleTable table = [] {
     ExpDoubleTable t;

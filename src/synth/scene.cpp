@@ -13,9 +13,8 @@ namespace {
 // Mean events in a run burst; a non-run burst is one event.
 constexpr double kMeanRunEvents = 10.0;
 
-// kMovingEdges: how many discs, their sizes (fractions of the sensor's smaller side) and speeds
-// (pixels per second), and how far (pixels) an event may lie off its rim.
-constexpr int kDiscs = 12;
+// kMovingEdges: the discs' sizes (fractions of the sensor's smaller side) and speeds (pixels per
+// second), and how far (pixels) an event may lie off its rim.
 constexpr double kMinRadius = 0.04, kMaxRadius = 0.16;
 constexpr double kMinSpeed = 100.0, kMaxSpeed = 600.0;
 constexpr double kRimJitter = 0.75;
@@ -41,6 +40,7 @@ SceneGenerator::SceneGenerator(const SceneOptions& options)
   if (!(options.event_rate > 0)) throw InvalidArgument("SceneOptions: event_rate must be positive");
   if (!(options.background_share >= 0 && options.background_share <= 1))
     throw InvalidArgument("SceneOptions: background_share must be in [0, 1]");
+  if (options.discs < 1 || options.discs > 1000) throw InvalidArgument("SceneOptions: discs must be in [1, 1000]");
   const double events_per_burst =
       options.kind == SceneKind::kNoise ? 1.0 + options.run_fraction * (kMeanRunEvents - 1.0) : 1.0;
   burst_interval_ = 1e6 * events_per_burst / options.event_rate;
@@ -50,7 +50,7 @@ SceneGenerator::SceneGenerator(const SceneOptions& options)
     cosine_[k] = static_cast<float>(std::cos(kTwoPi * static_cast<double>(k) / static_cast<double>(cosine_.size())));
   const double side = std::min(options.width, options.height);
   double total = 0;
-  for (int d = 0; d < kDiscs; ++d) {
+  for (unsigned d = 0; d < options.discs; ++d) {
     Disc disc{};
     disc.radius = std::max(1.0, side * (kMinRadius + (kMaxRadius - kMinRadius) * uniform()));
     const double speed = 1e-6 * (kMinSpeed + (kMaxSpeed - kMinSpeed) * uniform());

@@ -283,10 +283,12 @@ def test_time_surfaces_in_the_memory_of_dropped_ones_of_their_size_hold_only_the
 
     first, second = events(int(rng.integers(1 << 30))), events(int(rng.integers(1 << 30)))
     first_surfaces = ops.time_surface(first, (400, 300), 40_000, 15_000.0)
-    expected = first_surfaces.copy()
+    expected, block = first_surfaces.copy(), first_surfaces.ctypes.data
     del first_surfaces
     second_surfaces = ops.time_surface(second, (400, 300), 40_000, 15_000.0)
     assert second_surfaces.shape == expected.shape and not np.array_equal(second_surfaces, expected)
+    assert second_surfaces.ctypes.data == block  # the first array's memory, reused
     del second_surfaces  # its memory, full of the second input's values, goes to the next call
     again = ops.time_surface(first, (400, 300), 40_000, 15_000.0)
+    assert again.ctypes.data == block
     np.testing.assert_array_equal(again.view(np.int64), expected.view(np.int64))

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -78,17 +79,50 @@ TEST(MovingEdgesScene, rim_events_lie_on_lines_and_background_events_are_spread)
   EXPECT_GT(share_with_a_neighbour(rims, 1280, 720), share_with_a_neighbour(noise, 1280, 720));
 }
 
-TEST(MovingEdgesScene, every_moving_rim_gives_both_polarities) {
-  // A bright disc's leading side is ON and its trailing side OFF, a dark disc's the reverse:
-  // both polarities in about equal numbers.
-  const EventBatch e = generated(moving_edges(0.0), 200'000);
-  const auto on = static_cast<double>(std::ranges::count(e.p(), std::uint8_t{1}));
-  EXPECT_NEAR(on / static_cast<double>(e.size()), 0.5, 0.1);
+struct Point {
+  double x = 0, y = 0;
+};
+
+// The mean position of the events [begin, end) of polarity p (any polarity when p > 1).
+Point centroid(const EventBatch& e, std::size_t begin, std::size_t end, unsigned p) {
+  Point c;
+  std::size_t n = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (p <= 1 && e.p()[i] != p) continue;
+    c.x += e.x()[i];
+    c.y += e.y()[i];
+    ++n;
+  }
+  return {c.x / static_cast<double>(n), c.y / static_cast<double>(n)};
 }
 
-TEST(MovingEdgesScene, a_background_share_outside_zero_to_one_is_refused) {
+TEST(MovingEdgesScene, a_rims_on_and_off_events_lie_on_its_leading_and_trailing_sides) {
+  // One disc, no background, 100 ms: the events' mean position drifts with the disc, and its ON
+  // and OFF events lie on opposite half-rims along that motion (which is ON depends on whether
+  // the disc is brighter or darker than the background). Random polarities would put both means
+  // at the disc's centre.
+  for (const std::uint64_t seed : {1u, 2u, 3u}) {
+    SceneOptions o = moving_edges(0.0, seed);
+    o.discs = 1;
+    o.event_rate = 1e6;
+    const EventBatch e = generated(o, 100'000);
+    const std::size_t tenth = e.size() / 10;
+    const Point start = centroid(e, 0, tenth, 2), end = centroid(e, e.size() - tenth, e.size(), 2);
+    const Point on = centroid(e, 0, e.size(), 1), off = centroid(e, 0, e.size(), 0);
+    const double mx = end.x - start.x, my = end.y - start.y, sx = on.x - off.x, sy = on.y - off.y;
+    const double drift = std::hypot(mx, my), split = std::hypot(sx, sy);
+    ASSERT_GT(drift, 5.0) << "seed " << seed;  // 100-600 pixels/s over 0.1 s
+    EXPECT_GT(split, 20.0) << "seed " << seed;  // half-rims of a radius of 29-115 pixels
+    EXPECT_GT(std::fabs(mx * sx + my * sy) / (drift * split), 0.9) << "seed " << seed;  // along the motion
+  }
+}
+
+TEST(MovingEdgesScene, a_background_share_outside_zero_to_one_or_no_disc_is_refused) {
   EXPECT_THROW(SceneGenerator(moving_edges(-0.1)), InvalidArgument);
   EXPECT_THROW(SceneGenerator(moving_edges(1.5)), InvalidArgument);
+  SceneOptions none = moving_edges(0.05);
+  none.discs = 0;
+  EXPECT_THROW(SceneGenerator{none}, InvalidArgument);
 }
 
 }  // namespace
