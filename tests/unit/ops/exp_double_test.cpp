@@ -29,7 +29,7 @@ std::vector<double> random_arguments(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> wide(-760.0, 710.0);
   std::vector<double> x(n);
-  for (std::size_t i = 0; i < n; ++i) x[i] = i % 2 == 0 ? wide(rng) : wide(rng) / static_cast<double>(1u << (rng() % 40));
+  for (std::size_t i = 0; i < n; ++i) x[i] = i % 2 == 0 ? wide(rng) : std::ldexp(wide(rng), -static_cast<int>(rng() % 40));
   return x;
 }
 
