@@ -9,7 +9,7 @@
 // a 32-bit head, so that k times it is exact, and a tail), 2^(j/128) comes from a table of
 // double-double values, exp(r) - 1 from its Taylor series to r^6 (the next term is below
 // 2^-72). Every rounding before the last one adds at most ~0.006 ULP. Products are kept apart
-// from sums (keep()): a fused multiply-add in one build and not in the other would change bits.
+// from sums (rounded()): a fused multiply-add in one build and not in the other would change bits.
 // Arguments below -745.14 give +0 (as std::exp); others outside [-707, 707] (results near or
 // past the float64 range) and NaN are handed to std::exp.
 #include <array>
@@ -19,6 +19,7 @@
 #include <limits>
 
 #include "core/avx2_dispatch.hpp"
+#include "float_order.hpp"
 
 namespace evlib::ops::detail {
 
@@ -56,40 +57,29 @@ inline constexpr double kC2 = 0.5, kC3 = 0x1.5555555555555p-3, kC4 = 0x1.5555555
                         kC5 = 0x1.1111111111111p-7, kC6 = 0x1.6c16c16c16c17p-10;  // 1 / n!
 }  // namespace exp_double_constants
 
-// A value computed here, not fused with what follows.
-inline double keep(double v) noexcept {
-#if defined(__GNUC__) && defined(__x86_64__)
-  asm("" : "+x"(v));
-#else
-  volatile double stored = v;
-  v = stored;
-#endif
-  return v;
-}
-
 inline double exp_double(double x) {
   using namespace exp_double_constants;
   if (!(std::fabs(x) <= kLimit)) [[unlikely]]
     return x < kZeroBelow ? 0.0 : std::exp(x);
   const ExpDoubleTable& table = exp_double_table();
-  const double shifted = keep(keep(x * kInvLn2N) + kShift);
+  const double shifted = rounded(rounded(x * kInvLn2N) + kShift);
   const double kd = shifted - kShift;
   const auto k = static_cast<std::int64_t>(kd);
-  const double r1 = x - keep(kd * kLn2NHead);  // exact
-  const double p = keep(kd * kLn2NTail);
+  const double r1 = x - rounded(kd * kLn2NHead);  // exact
+  const double p = rounded(kd * kLn2NTail);
   const double r = r1 - p;
   const double back = r - r1;  // r_lo: what r = r1 - p lost (two-sum)
   const double r_lo = (r1 - (r - back)) + (-p - back);
-  double poly = keep(r * kC6) + kC5;
-  poly = keep(r * poly) + kC4;
-  poly = keep(r * poly) + kC3;
-  poly = keep(r * poly) + kC2;
-  poly = keep(keep(r * r) * poly);  // exp(r) - 1 - r
+  double poly = rounded(r * kC6) + kC5;
+  poly = rounded(r * poly) + kC4;
+  poly = rounded(r * poly) + kC3;
+  poly = rounded(r * poly) + kC2;
+  poly = rounded(rounded(r * r) * poly);  // exp(r) - 1 - r
   const double u = r_lo + poly;
   const auto j = static_cast<std::size_t>(k & 127);
   const double head = table.head[j], tail = table.tail[j];
-  const double a = keep(head * r);
-  const double b = keep(head * u) + (tail + keep(tail * r));
+  const double a = rounded(head * r);
+  const double b = rounded(head * u) + (tail + rounded(tail * r));
   const double y = head + (a + b);
   // times 2^(k >> 7), exact: y lies in [0.99, 2.01) and the exponent stays normal within kLimit
   return std::bit_cast<double>(std::bit_cast<std::uint64_t>(y) + (static_cast<std::uint64_t>(k >> 7) << 52));
@@ -97,11 +87,6 @@ inline double exp_double(double x) {
 
 #ifdef EVLIB_AVX2
 EVLIB_AVX2_BEGIN
-inline __m256d keep4(__m256d v) noexcept {
-  asm("" : "+x"(v));
-  return v;
-}
-
 // exp_double of four values, the same operations lane by lane.
 inline __m256d exp4_avx2(__m256d x) {
   using namespace exp_double_constants;
@@ -110,21 +95,21 @@ inline __m256d exp4_avx2(__m256d x) {
   const __m256d abs_x = _mm256_andnot_pd(_mm256_set1_pd(-0.0), x);
   const int outside = _mm256_movemask_pd(_mm256_cmp_pd(abs_x, limit, _CMP_NLE_UQ));  // or NaN
   const __m256d shift = _mm256_set1_pd(kShift);
-  const __m256d shifted = keep4(_mm256_add_pd(keep4(_mm256_mul_pd(x, _mm256_set1_pd(kInvLn2N))), shift));
+  const __m256d shifted = rounded(_mm256_add_pd(rounded(_mm256_mul_pd(x, _mm256_set1_pd(kInvLn2N))), shift));
   const __m256d kd = _mm256_sub_pd(shifted, shift);
   // k's low bits: the shifted value's low mantissa bits (two's complement below 2^51 in magnitude)
   const __m256i k = _mm256_sub_epi64(_mm256_castpd_si256(shifted), _mm256_castpd_si256(shift));
-  const __m256d r1 = _mm256_sub_pd(x, keep4(_mm256_mul_pd(kd, _mm256_set1_pd(kLn2NHead))));
-  const __m256d p = keep4(_mm256_mul_pd(kd, _mm256_set1_pd(kLn2NTail)));
+  const __m256d r1 = _mm256_sub_pd(x, rounded(_mm256_mul_pd(kd, _mm256_set1_pd(kLn2NHead))));
+  const __m256d p = rounded(_mm256_mul_pd(kd, _mm256_set1_pd(kLn2NTail)));
   const __m256d r = _mm256_sub_pd(r1, p);
   const __m256d back = _mm256_sub_pd(r, r1);
   const __m256d r_lo = _mm256_add_pd(_mm256_sub_pd(r1, _mm256_sub_pd(r, back)),
                                      _mm256_sub_pd(_mm256_xor_pd(p, _mm256_set1_pd(-0.0)), back));
-  __m256d poly = _mm256_add_pd(keep4(_mm256_mul_pd(r, _mm256_set1_pd(kC6))), _mm256_set1_pd(kC5));
-  poly = _mm256_add_pd(keep4(_mm256_mul_pd(r, poly)), _mm256_set1_pd(kC4));
-  poly = _mm256_add_pd(keep4(_mm256_mul_pd(r, poly)), _mm256_set1_pd(kC3));
-  poly = _mm256_add_pd(keep4(_mm256_mul_pd(r, poly)), _mm256_set1_pd(kC2));
-  poly = keep4(_mm256_mul_pd(keep4(_mm256_mul_pd(r, r)), poly));
+  __m256d poly = _mm256_add_pd(rounded(_mm256_mul_pd(r, _mm256_set1_pd(kC6))), _mm256_set1_pd(kC5));
+  poly = _mm256_add_pd(rounded(_mm256_mul_pd(r, poly)), _mm256_set1_pd(kC4));
+  poly = _mm256_add_pd(rounded(_mm256_mul_pd(r, poly)), _mm256_set1_pd(kC3));
+  poly = _mm256_add_pd(rounded(_mm256_mul_pd(r, poly)), _mm256_set1_pd(kC2));
+  poly = rounded(_mm256_mul_pd(rounded(_mm256_mul_pd(r, r)), poly));
   const __m256d u = _mm256_add_pd(r_lo, poly);
   const __m256i j = _mm256_and_si256(k, _mm256_set1_epi64x(127));
   // The masked gathers with every lane set: the plain ones start from an undefined register,
@@ -132,8 +117,8 @@ inline __m256d exp4_avx2(__m256d x) {
   const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
   const __m256d head = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), table.head.data(), j, all, 8);
   const __m256d tail = _mm256_mask_i64gather_pd(_mm256_setzero_pd(), table.tail.data(), j, all, 8);
-  const __m256d a = keep4(_mm256_mul_pd(head, r));
-  const __m256d b = _mm256_add_pd(keep4(_mm256_mul_pd(head, u)), _mm256_add_pd(tail, keep4(_mm256_mul_pd(tail, r))));
+  const __m256d a = rounded(_mm256_mul_pd(head, r));
+  const __m256d b = _mm256_add_pd(rounded(_mm256_mul_pd(head, u)), _mm256_add_pd(tail, rounded(_mm256_mul_pd(tail, r))));
   const __m256d y = _mm256_add_pd(head, _mm256_add_pd(a, b));
   // k >> 7 (arithmetic) << 52: k's bits shifted left by 45 with the low 52 cleared
   const __m256i scale = _mm256_andnot_si256(_mm256_set1_epi64x((std::int64_t{1} << 52) - 1), _mm256_slli_epi64(k, 45));
