@@ -237,11 +237,13 @@ def stacked_histogram(
     """
     width, height = _sensor(sensor_size)
     h, w = (height // 2, width // 2) if downsample_by_2 else (height, width)
-    # A fresh np.zeros array comes from calloc, whose large blocks are pages the kernel zeroed:
-    # the kernel then counts into it without zeroing it again.
-    hist = np.zeros((2 * bins, h, w), np.uint8) if out is None else _output(out, (2 * bins, h, w), np.uint8)
+    if out is None:
+        # A new array in the memory of the last one dropped of its size (no first-touch page
+        # faults); the kernel zeroes each bin's planes just before counting into them.
+        return _ops.stacked_histogram(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2)
+    hist = _output(out, (2 * bins, h, w), np.uint8)
     _ops.stacked_histogram_into(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2, hist,
-                                out is None)
+                                False)
     return hist
 
 

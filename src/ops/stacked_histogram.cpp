@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -89,10 +90,11 @@ inline void count_one(Count& c) {
 }
 
 // One event at a time, each event's bin looked up: the blocks whose events span several bins
-// (or come before t_first, or are unsorted) and tensors too large for 32-bit cells.
-template <bool kDownsample, class Add>
+// (or come before t_first, or are unsorted) and tensors too large for 32-bit cells. enter(bin)
+// before the first add() of each bin (and of bin 0, the one assumed at first).
+template <bool kDownsample, class Add, class Enter>
 void count_events_one_by_one(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
-                             std::int64_t t_first, const std::int64_t* bin_starts, Add add) {
+                             std::int64_t t_first, const std::int64_t* bin_starts, Add add, Enter enter) {
   const std::int64_t* t = part.t().data();
   const std::uint16_t* x = part.x().data();
   const std::uint16_t* y = part.y().data();
@@ -102,6 +104,7 @@ void count_events_one_by_one(EventView part, SensorSize sensor, std::size_t out_
   std::size_t bin = 0;
   std::int64_t bin_lo = bin_starts[0];
   std::int64_t bin_hi = bin_starts[1];
+  enter(bin);
   for (std::size_t i = 0, n = part.size(); i < n; ++i) {
     std::size_t cx = x[i];
     std::size_t cy = y[i];
@@ -120,6 +123,7 @@ void count_events_one_by_one(EventView part, SensorSize sensor, std::size_t out_
       bin = static_cast<std::size_t>(std::upper_bound(bin_starts, bin_starts + bins, dt) - bin_starts) - 1;
       bin_lo = bin_starts[bin];
       bin_hi = bin_starts[bin + 1];
+      enter(bin);
     }
     add((std::size_t{p[i]} * bins + bin) * plane + cy * out_w + cx);
   }
@@ -173,13 +177,13 @@ inline std::pair<std::int64_t, std::int64_t> time_range(const std::int64_t* t, s
 // Sorted events fill one time bin after the other: nearly every block of detail::kCellBlock
 // events lies in one bin, found from the block's earliest and latest times. Such a block is
 // counted in two passes (src/ops/pixel_cells.hpp); the others event by event. add(cell) counts
-// one event.
-template <bool kDownsample, class Add>
+// one event; enter(bin) comes before the first add() of each bin.
+template <bool kDownsample, class Add, class Enter>
 void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::size_t out_h, unsigned bins,
-                  std::int64_t t_first, const std::int64_t* bin_starts, Add add) {
+                  std::int64_t t_first, const std::int64_t* bin_starts, Add add, Enter enter) {
   const std::size_t plane = out_w * out_h;
   if (2 * bins * plane >= detail::kNoCell) {
-    count_events_one_by_one<kDownsample>(part, sensor, out_w, out_h, bins, t_first, bin_starts, add);
+    count_events_one_by_one<kDownsample>(part, sensor, out_w, out_h, bins, t_first, bin_starts, add, enter);
     return;
   }
   const std::int64_t* t = part.t().data();
@@ -195,9 +199,10 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
     if (dt_lo >= 0) bin = static_cast<std::size_t>(std::upper_bound(bin_starts, bin_starts + bins, dt_lo) - bin_starts) - 1;
     if (dt_lo < 0 || dt_hi >= bin_starts[bin + 1]) [[unlikely]] {
       count_events_one_by_one<kDownsample>(part.slice(begin, begin + m), sensor, out_w, out_h, bins, t_first,
-                                           bin_starts, add);
+                                           bin_starts, add, enter);
       continue;
     }
+    enter(bin);
     layout.base = static_cast<std::uint32_t>(bin * plane);
     detail::pixel_cells<true, kDownsample>(part.x().data() + begin, part.y().data() + begin, part.p().data() + begin, m,
                                            layout, cells, avx2);
@@ -212,17 +217,18 @@ void count_window(EventView part, SensorSize sensor, std::size_t out_w, std::siz
 void StackedHistogramAccumulator::add(EventView part) {
   if (part.empty()) return;
   detail::require_columns(part, kAllColumns, "stacked histogram");
-  if (options_.fastmode) count(part, [c = counts8_.data()](std::size_t cell) { count_one(c[cell]); });
-  else count(part, [c = counts16_.data()](std::size_t cell) { count_one(c[cell]); });
+  const auto none = [](std::size_t) {};
+  if (options_.fastmode) count(part, [c = counts8_.data()](std::size_t cell) { count_one(c[cell]); }, none);
+  else count(part, [c = counts16_.data()](std::size_t cell) { count_one(c[cell]); }, none);
 }
 
-template <class Add>
-void StackedHistogramAccumulator::count(EventView part, Add add) const {
+template <class Add, class Enter>
+void StackedHistogramAccumulator::count(EventView part, Add add, Enter enter) const {
   const std::int64_t* starts = bin_starts_.data();
   if (options_.downsample_by_2)
-    count_window<true>(part, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, add);
+    count_window<true>(part, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, add, enter);
   else
-    count_window<false>(part, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, add);
+    count_window<false>(part, sensor_, out_width_, out_height_, options_.bins, t_first_, starts, add, enter);
 }
 
 void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
@@ -247,27 +253,64 @@ void StackedHistogramAccumulator::finish(std::span<std::uint8_t> out) const {
   }
 }
 
-void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts) {
+void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts,
+                                                    bool zero_bins) {
   if (!options_.fastmode || counts.size() != size())
     throw std::invalid_argument("stacked histogram: counting into a caller's buffer needs fast mode and " +
                                 std::to_string(size()) + " bytes, not " + std::to_string(counts.size()));
   const auto has_events = [](const EventView& piece) { return !piece.empty(); };
   const auto first = std::ranges::find_if(pieces, has_events);
-  if (first == pieces.end()) return;
+  if (first == pieces.end()) {
+    if (zero_bins) std::ranges::fill(counts, 0);
+    return;
+  }
   const auto last = std::ranges::find_if(pieces.rbegin(), pieces.rend(), has_events);
   for (const EventView& piece : pieces)
     if (!piece.empty()) detail::require_columns(piece, kAllColumns, "stacked histogram");
   set_times(first->t().front(), last->t().back());
+  const auto add = [c = counts.data()](std::size_t cell) { count_one(c[cell]); };
+  if (!zero_bins) {
+    for (const EventView& piece : pieces)
+      if (!piece.empty()) count(piece, add, [](std::size_t) {});
+    return;
+  }
+  // Each bin's two planes (OFF, ON) zeroed just before its first count, not the whole tensor
+  // beforehand: sorted events fill the bins one after the other, and a bin's planes (2 x 300 KiB
+  // at 640x480) then stay in L2 from their zeroing to their last count. Whatever the order, a
+  // bin is zeroed before any count in it.
+  const std::size_t plane = out_width_ * out_height_, bins = options_.bins;
+  std::vector<std::uint8_t> zeroed(bins, 0);
+  const auto enter = [&zeroed, c = counts.data(), plane, bins](std::size_t bin) {
+    if (zeroed[bin] != 0) [[likely]]
+      return;
+    zeroed[bin] = 1;
+    std::memset(c + bin * plane, 0, plane);
+    std::memset(c + (bins + bin) * plane, 0, plane);
+  };
   for (const EventView& piece : pieces)
-    if (!piece.empty()) count(piece, [c = counts.data()](std::size_t cell) { count_one(c[cell]); });
+    if (!piece.empty()) count(piece, add, enter);
+  for (std::size_t bin = 0; bin < bins; ++bin) enter(bin);  // the bins without events
 }
 
 void StackedHistogramAccumulator::count_window_into(EventView window, std::span<std::uint8_t> counts) {
-  count_pieces_into(std::span<const EventView>(&window, 1), counts);
+  count_pieces_into(std::span<const EventView>(&window, 1), counts, false);
 }
 
 void StackedHistogramAccumulator::histogram_into_zeroed(std::span<const EventView> pieces, std::span<std::uint8_t> out) {
-  count_pieces_into(pieces, out);
+  histogram_into(pieces, out, true);
+}
+
+void StackedHistogramAccumulator::histogram_into(std::span<const EventView> pieces, std::span<std::uint8_t> out) {
+  histogram_into(pieces, out, false);
+}
+
+void StackedHistogramAccumulator::histogram_into(EventView window, std::span<std::uint8_t> out) {
+  histogram_into(std::span<const EventView>(&window, 1), out, false);
+}
+
+void StackedHistogramAccumulator::histogram_into(std::span<const EventView> pieces, std::span<std::uint8_t> out,
+                                                 bool out_is_zeroed) {
+  count_pieces_into(pieces, out, !out_is_zeroed);
   // RVT clamps after counting (a count wraps at 256 first). One vectorised pass over the tensor
   // costs less than watching each increment for the cells that pass the cut-off (measured).
   const auto cutoff = static_cast<std::uint8_t>(options_.count_cutoff);
@@ -289,8 +332,7 @@ void stacked_histogram(EventView window, SensorSize sensor, const StackedHistogr
                                 std::to_string(acc.size()));
   if (options.fastmode) {
     // RVT's fast mode counts in uint8, which is what out holds: no second buffer.
-    std::ranges::fill(out, 0);
-    acc.histogram_into_zeroed(window, out);
+    acc.histogram_into(window, out);
     return;
   }
   if (!window.empty()) {

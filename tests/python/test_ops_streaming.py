@@ -254,6 +254,36 @@ def test_a_voxel_grid_made_after_one_of_its_size_is_dropped_is_a_new_array_of_it
         del held, again
 
 
+@pytest.mark.parametrize("downsample", [False, True])
+def test_a_stacked_histogram_made_after_one_of_its_size_is_dropped_holds_only_its_own_counts(downsample: bool) -> None:
+    # Without out, a histogram takes the memory of the last one of its size that is gone
+    # (python/src/py_ops.cpp), and the kernel zeroes each bin's planes as it reaches them: bins
+    # without events must read zero too, and a histogram still held keeps its own memory.
+    rng = np.random.default_rng(8)
+    n = 30_000
+    for width, height in [(6, 4), (640, 480)]:
+        busy = {"t": np.sort(rng.integers(0, 1_000_000, n)).astype(np.int64),
+                "x": rng.integers(0, width, n).astype(np.uint16), "y": rng.integers(0, height, n).astype(np.uint16),
+                "p": rng.integers(0, 2, n).astype(np.uint8)}
+        sparse = {"t": np.array([0, 10, 999_990, 1_000_000], np.int64), "x": np.array([1, 3, 5, 1], np.uint16),
+                  "y": np.array([1, 1, 3, 3], np.uint16), "p": np.array([1, 0, 1, 0], np.uint8)}
+        shape = (20, height // 2, width // 2) if downsample else (20, height, width)
+        for events in (busy, sparse):
+            expected = ops.stacked_histogram(events, (width, height), bins=10, count_cutoff=10,
+                                             downsample_by_2=downsample, out=np.zeros(shape, np.uint8))
+            held = ops.stacked_histogram(busy, (width, height), bins=10, count_cutoff=10, downsample_by_2=downsample)
+            other = ops.stacked_histogram(busy, (width, height), bins=10, count_cutoff=10, downsample_by_2=downsample)
+            assert held.dtype == np.uint8 and held.shape == expected.shape and held.flags.writeable
+            assert not np.shares_memory(held, other)
+            block = other.ctypes.data
+            del other  # its memory, full of the busy counts, goes to the next call of its size
+            again = ops.stacked_histogram(events, (width, height), bins=10, count_cutoff=10,
+                                          downsample_by_2=downsample)
+            assert again.ctypes.data == block
+            np.testing.assert_array_equal(again, expected)
+            del held, again
+
+
 def test_time_surfaces_of_a_large_sensor_come_whole_from_the_kernels_buffer() -> None:
     # 2 x 400 x 300 values per surface: written with streaming stores into memory the kernel
     # allocates unwritten; a stream fed in batches gives the same bits.

@@ -45,6 +45,10 @@ class StackedHistogramAccumulator {
   // window spread over several chunks needs no copy into one: its times are those of the first
   // event of the first non-empty piece and the last event of the last one.
   void histogram_into_zeroed(std::span<const EventView> pieces, std::span<std::uint8_t> out);
+  // The same into `out` whatever it holds: each bin's planes are zeroed just before its first
+  // count (cheaper than zeroing the whole tensor first, whose first bins would leave the cache).
+  void histogram_into(EventView window, std::span<std::uint8_t> out);
+  void histogram_into(std::span<const EventView> pieces, std::span<std::uint8_t> out);
 
   std::size_t out_width() const noexcept { return out_width_; }
   std::size_t out_height() const noexcept { return out_height_; }
@@ -52,11 +56,14 @@ class StackedHistogramAccumulator {
 
  private:
   void set_times(std::int64_t t_first, std::int64_t t_last);
-  void count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts);
+  // zero_bins: counts not zeroed yet; each bin's planes are zeroed before its first count.
+  void count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts, bool zero_bins);
+  void histogram_into(std::span<const EventView> pieces, std::span<std::uint8_t> out, bool out_is_zeroed);
   void find_bin_starts();
   // Calls add(cell) for each event of part counted in the current window.
-  template <class Add>
-  void count(EventView part, Add add) const;
+  // and enter(bin) before the first add() of each bin.
+  template <class Add, class Enter>
+  void count(EventView part, Add add, Enter enter) const;
 
   SensorSize sensor_;
   StackedHistogramOptions options_;

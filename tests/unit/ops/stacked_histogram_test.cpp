@@ -184,5 +184,42 @@ TEST(StackedHistogram, a_window_added_in_random_pieces_equals_the_whole) {
   }
 }
 
+// A histogram written over old contents (a reused buffer) zeroes each bin's planes just before
+// its first count: it must equal the histogram counted into zeros, for windows whose events skip
+// bins, unsorted ones (counted one by one), events before the first, downsampled, in pieces, and
+// an empty window.
+TEST(StackedHistogram, a_histogram_over_old_contents_equals_one_into_zeros) {
+  std::mt19937_64 rng(29);
+  const auto check = [](const Events& e, const StackedHistogramOptions& o, const char* what) {
+    const auto expected = stacked_histogram(e.view(), kSensor, o);  // into a fresh, zeroed vector
+    std::vector<std::uint8_t> reused(expected.size(), 0xAB);
+    stacked_histogram(e.view(), kSensor, o, reused);
+    EXPECT_EQ(reused, expected) << what;
+    StackedHistogramAccumulator acc(kSensor, o);
+    std::vector<std::uint8_t> pieces_out(expected.size(), 0x5C);
+    const auto cuts = testing::random_cuts(e.size(), 7);
+    std::vector<EventView> pieces;
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) pieces.push_back(e.view().slice(cuts[i], cuts[i + 1]));
+    pieces.push_back(EventView{});
+    acc.histogram_into(pieces, pieces_out);
+    EXPECT_EQ(pieces_out, expected) << what << " (pieces)";
+  };
+  Events gaps;  // bins 0, 3 and 9 of 10 only
+  for (std::int64_t t : {0, 1, 2, 350, 351, 999, 1000}) gaps.add(t, static_cast<std::uint16_t>(t % 6), 1, t % 2 == 0 ? 1 : 0);
+  check(gaps, {.bins = 10, .count_cutoff = 10}, "bins skipped");
+  check(gaps, {.bins = 10, .count_cutoff = 10, .downsample_by_2 = true}, "bins skipped, downsampled");
+  Events many = testing::random_events(6000, kSensor, 5, 3);
+  check(many, {.bins = 7, .count_cutoff = 4}, "sorted");
+  std::shuffle(many.t.begin() + 1, many.t.end() - 1, rng);
+  for (std::size_t i = 3000; i < 3050; ++i) many.t[i] = many.t.front() - 5;
+  check(many, {.bins = 7, .count_cutoff = 255}, "unsorted, some before the first");
+  Events one;
+  one.add(42, 1, 1, 1);
+  check(one, {.bins = 3, .count_cutoff = 10}, "one event");
+  std::vector<std::uint8_t> empty_out(2 * 4 * kSensor.pixels(), 0xAB);
+  stacked_histogram(EventView{}, kSensor, {.bins = 4, .count_cutoff = 10}, empty_out);
+  EXPECT_EQ(empty_out, std::vector<std::uint8_t>(empty_out.size(), 0)) << "empty window";
+}
+
 }  // namespace
 }  // namespace evlib::ops
