@@ -237,9 +237,9 @@ def stacked_histogram(
     """
     width, height = _sensor(sensor_size)
     h, w = (height // 2, width // 2) if downsample_by_2 else (height, width)
-    if out is None:
+    if out is None and bins >= 0:  # (a negative count goes to numpy, whose ValueError says so)
         # A new array in the memory of the last one dropped of its size (no first-touch page
-        # faults); the kernel zeroes each bin's planes just before counting into them.
+        # faults); in fast mode the kernel zeroes each bin's planes just before counting into them.
         return _ops.stacked_histogram(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2)
     hist = _output(out, (2 * bins, h, w), np.uint8)
     _ops.stacked_histogram_into(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2, hist,

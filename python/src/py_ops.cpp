@@ -1,8 +1,10 @@
 // The processing kernels (include/evlib/ops/) for Python: functions and streaming objects over
 // NumPy columns (t int64, x uint16, y uint16, p uint8, C-contiguous: the Python layer converts,
 // without a copy when the dtype already matches). Outputs are written into arrays the caller
-// allocates, except the time surfaces, whose number is known only after the kernel ran (returned
-// as arrays owning the C++ buffer). The GIL is released while a kernel runs.
+// allocates, except the time surfaces (their number is known only after the kernel ran), the
+// voxel grids and the stacked histograms without `out=`: those are returned as arrays over memory
+// the extension keeps from the last dropped output of their size. The GIL is released while a
+// kernel runs.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -238,7 +240,9 @@ nb::object stacked_histogram_new(const In<std::int64_t>& t, const In<std::uint16
   const SensorSize sensor = sensor_of(width, height);
   const StackedHistogramOptions options{bins, count_cutoff, fastmode, downsample_by_2};
   StackedHistogramAccumulator acc(sensor, options);  // validates options, gives the size
-  auto* owned = new ColumnMemory(spare_histogram_memory.take(acc.size()));
+  // At least a byte: a downsampled sensor of width or height 1 has no cell, and numpy's array
+  // still needs a valid address.
+  auto* owned = new ColumnMemory(spare_histogram_memory.take(std::max<std::size_t>(acc.size(), 1)));
   nb::capsule owner(owned, [](void* memory) noexcept {
     auto* block = static_cast<ColumnMemory*>(memory);
     spare_histogram_memory.keep(std::move(*block));

@@ -260,6 +260,7 @@ void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> p
                                 std::to_string(size()) + " bytes, not " + std::to_string(counts.size()));
   const auto has_events = [](const EventView& piece) { return !piece.empty(); };
   const auto first = std::ranges::find_if(pieces, has_events);
+  if (counts.empty()) return;  // a downsampled sensor of width or height 1: no cell at all
   if (first == pieces.end()) {
     if (zero_bins) std::ranges::fill(counts, 0);
     return;

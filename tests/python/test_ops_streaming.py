@@ -282,6 +282,14 @@ def test_a_stacked_histogram_made_after_one_of_its_size_is_dropped_holds_only_it
             assert again.ctypes.data == block
             np.testing.assert_array_equal(again, expected)
             del held, again
+    # RVT's exact-count mode, an empty window and a tensor without cells, in kept memory too.
+    exact = ops.stacked_histogram(busy, (640, 480), bins=10, count_cutoff=3, fastmode=False, downsample_by_2=downsample)
+    np.testing.assert_array_equal(exact, ops.stacked_histogram(busy, (640, 480), bins=10, count_cutoff=3, fastmode=False,
+                                                               downsample_by_2=downsample, out=np.zeros_like(exact)))
+    nothing = {key: column[:0] for key, column in busy.items()}
+    assert not ops.stacked_histogram(nothing, (640, 480), bins=10, downsample_by_2=downsample).any()
+    no_cells = ops.stacked_histogram(sparse, (1, 4), bins=2, downsample_by_2=True)
+    assert no_cells.shape == (4, 2, 0)
 
 
 def test_time_surfaces_of_a_large_sensor_come_whole_from_the_kernels_buffer() -> None:

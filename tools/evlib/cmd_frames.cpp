@@ -379,8 +379,7 @@ class WindowFrame {
   void stacked_histogram(std::span<const EventView> window) {
     const std::span<std::uint8_t> out = typed<std::uint8_t>();
     if (stacked_options_.fastmode) {
-      std::ranges::fill(out, 0);
-      stacked_.histogram_into_zeroed(window, out);
+      stacked_.histogram_into(window, out);  // zeroes each bin's planes as it reaches them
     } else {
       ops::stacked_histogram(whole(window), sensor_, stacked_options_, out);
     }

@@ -60,8 +60,8 @@ class StackedHistogramAccumulator {
   void count_pieces_into(std::span<const EventView> pieces, std::span<std::uint8_t> counts, bool zero_bins);
   void histogram_into(std::span<const EventView> pieces, std::span<std::uint8_t> out, bool out_is_zeroed);
   void find_bin_starts();
-  // Calls add(cell) for each event of part counted in the current window.
-  // and enter(bin) before the first add() of each bin.
+  // Calls add(cell) for each event of part counted in the current window, and enter(bin)
+  // before the first add() of each bin.
   template <class Add, class Enter>
   void count(EventView part, Add add, Enter enter) const;
 

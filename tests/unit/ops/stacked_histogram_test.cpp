@@ -210,6 +210,11 @@ TEST(StackedHistogram, a_histogram_over_old_contents_equals_one_into_zeros) {
   check(gaps, {.bins = 10, .count_cutoff = 10, .downsample_by_2 = true}, "bins skipped, downsampled");
   Events many = testing::random_events(6000, kSensor, 5, 3);
   check(many, {.bins = 7, .count_cutoff = 4}, "sorted");
+  check(many, {.bins = 7, .count_cutoff = 4, .downsample_by_2 = true}, "sorted, downsampled");
+  Events odd = many;  // some events off the sensor or with p > 1 (not counted)
+  for (std::size_t i = 0; i < odd.size(); i += 37) (i % 2 == 0 ? odd.x[i] : odd.y[i]) = 60000;
+  for (std::size_t i = 5; i < odd.size(); i += 41) odd.p[i] = 2;
+  check(odd, {.bins = 7, .count_cutoff = 255}, "off the sensor, p > 1");
   std::shuffle(many.t.begin() + 1, many.t.end() - 1, rng);
   for (std::size_t i = 3000; i < 3050; ++i) many.t[i] = many.t.front() - 5;
   check(many, {.bins = 7, .count_cutoff = 255}, "unsorted, some before the first");

@@ -230,7 +230,7 @@ TEST(VoxelGrid, a_grid_over_old_contents_equals_one_into_zeros) {
     voxel_grid<float>(e.view(), o, std::span<float>(reused32));
     EXPECT_EQ(reused32, expected32) << what << " (float32)";
   };
-  Events gaps;  // bins 0 and 4 of 5 (tonic: the last event beyond the grid)
+  Events gaps;  // tonic: bins 0 and 4 of 5, the last event beyond the grid; E2VID: bins 0, 3 and 4
   for (std::int64_t t : {0, 1, 2, 90, 99, 100}) gaps.add(t, static_cast<std::uint16_t>(t % 4), 2, t % 2 == 0 ? 1 : 0);
   for (auto c : {VoxelConvention::kE2vid, VoxelConvention::kTonic}) {
     check(gaps, {.sensor = kSensor, .bins = 5, .convention = c}, "bins skipped");
@@ -249,6 +249,23 @@ TEST(VoxelGrid, a_grid_over_old_contents_equals_one_into_zeros) {
     check(instant, {.sensor = kSensor, .bins = 3, .convention = c}, "one instant");
     check(Events{}, {.sensor = kSensor, .bins = 3, .convention = c}, "no events");
   }
+  // Unsorted, found after planes were zeroed and added to: a descent among the first range's
+  // events (reached last, walking down) and one late in the last range's; and times that end below
+  // their start (no one-pass attempt).
+  Events sorted;
+  for (std::int64_t i = 0; i < 3000; ++i)
+    sorted.add(i, static_cast<std::uint16_t>(rng() % 4), static_cast<std::uint16_t>(rng() % 3), static_cast<std::uint8_t>(rng() % 2));
+  for (const std::size_t at : {std::size_t{5}, std::size_t{2990}}) {
+    Events descent = sorted;
+    descent.t[at] = descent.t[at - 1] - 1;
+    for (auto c : {VoxelConvention::kE2vid, VoxelConvention::kTonic})
+      check(descent, {.sensor = kSensor, .bins = 4, .convention = c}, "one descent");
+  }
+  Events backwards = sorted;
+  std::reverse(backwards.t.begin(), backwards.t.end());
+  check(backwards, {.sensor = kSensor, .bins = 4, .convention = VoxelConvention::kTonic}, "times ending below the start");
+  check(sorted, {.sensor = kSensor, .bins = 4, .normalize = true}, "normalised");
+  check(sorted, {.sensor = kSensor, .bins = 1}, "E2VID, one bin");
 }
 
 }  // namespace
