@@ -67,12 +67,24 @@ SensorSize sensor_of(std::uint32_t width, std::uint32_t height) {
   return s;
 }
 
+// Outputs returned over kept memory (HOTS surfaces, voxel grids, stacked histograms): a block
+// above kKeptOutputBytes is freed when its array goes, not kept: the process would hold it until
+// it exits.
+constexpr std::size_t kKeptOutputBytes = std::size_t{256} << 20;
+
+// The capsule deleter of such an array: its block goes back to `spare` for the next output of
+// its size.
+template <SpareColumnMemory& spare>
+void give_back(void* block) noexcept {
+  auto* memory = static_cast<ColumnMemory*>(block);
+  if (memory->bytes() <= kKeptOutputBytes) spare.keep(std::move(*memory));
+  delete memory;
+}
+
 // The memory of the last HOTS surfaces Python dropped, for the next call of that size (a
 // training loop's fixed windows): 20 surfaces of 640x480 are 98 MB, whose first-touch page
-// faults (the kernel zeroing every page) cost about a third of computing them. Blocks above
-// kKeptSurfaceBytes are freed, not kept: the process would hold them until it exits.
+// faults (the kernel zeroing every page) cost about a third of computing them.
 constinit SpareColumnMemory spare_surface_memory;
-constexpr std::size_t kKeptSurfaceBytes = std::size_t{256} << 20;
 
 // Room for `count` HOTS surfaces of `size` values each: the kept block if it has that size.
 ColumnMemory surface_memory(std::size_t count, std::size_t size) {
@@ -82,11 +94,7 @@ ColumnMemory surface_memory(std::size_t count, std::size_t size) {
 // A float64 array owning `memory` (from surface_memory), shaped (count, planes, height, width).
 nb::object owned_surfaces(ColumnMemory&& memory, std::size_t count, std::size_t planes, SensorSize sensor) {
   auto* owned = new ColumnMemory(std::move(memory));
-  nb::capsule owner(owned, [](void* p) noexcept {
-    auto* memory = static_cast<ColumnMemory*>(p);
-    if (memory->bytes() <= kKeptSurfaceBytes) spare_surface_memory.keep(std::move(*memory));
-    delete memory;
-  });
+  nb::capsule owner(owned, &give_back<spare_surface_memory>);
   const std::size_t shape[4] = {count, planes, sensor.height, sensor.width};
   return nb::cast(nb::ndarray<nb::numpy, double>(static_cast<double*>(owned->data()), 4, shape, owner),
                   nb::rv_policy::reference);
@@ -242,16 +250,16 @@ nb::object stacked_histogram_new(const In<std::int64_t>& t, const In<std::uint16
   StackedHistogramAccumulator acc(sensor, options);  // validates options, gives the size
   // At least a byte: a downsampled sensor of width or height 1 has no cell, and numpy's array
   // still needs a valid address.
-  auto* owned = new ColumnMemory(spare_histogram_memory.take(std::max<std::size_t>(acc.size(), 1)));
-  nb::capsule owner(owned, [](void* memory) noexcept {
-    auto* block = static_cast<ColumnMemory*>(memory);
-    spare_histogram_memory.keep(std::move(*block));
-    delete block;
-  });
+  bool reused = false;
+  auto* owned = new ColumnMemory(spare_histogram_memory.take(std::max<std::size_t>(acc.size(), 1), &reused));
+  nb::capsule owner(owned, &give_back<spare_histogram_memory>);
   {
     const std::span<std::uint8_t> dst(static_cast<std::uint8_t*>(owned->data()), acc.size());
     nb::gil_scoped_release release;
-    stacked_histogram(events, sensor, options, dst);  // zeroes each bin's planes as it reaches them
+    // A fresh mapping reads as zeros: counted into as it is (the pages of bins without events
+    // are never touched). Otherwise each bin's planes are zeroed as the kernel reaches them.
+    if (fastmode && !reused && owned->mapped()) acc.histogram_into_zeroed(events, dst);
+    else stacked_histogram(events, sensor, options, dst);
   }
   const std::size_t shape[3] = {2 * std::size_t{bins}, acc.out_height(), acc.out_width()};
   return nb::cast(nb::ndarray<nb::numpy, std::uint8_t>(static_cast<std::uint8_t*>(owned->data()), 3, shape, owner),
@@ -271,11 +279,7 @@ nb::object voxel_grid_new_as(EventView events, const VoxelGridOptions& options) 
   const std::size_t size = std::size_t{options.bins} * options.sensor.pixels();
   bool reused = false;
   auto* owned = new ColumnMemory(spare_grid_memory.take(size * sizeof(T), &reused));
-  nb::capsule owner(owned, [](void* p) noexcept {
-    auto* memory = static_cast<ColumnMemory*>(p);
-    spare_grid_memory.keep(std::move(*memory));
-    delete memory;
-  });
+  nb::capsule owner(owned, &give_back<spare_grid_memory>);
   {
     const std::span<T> dst(static_cast<T*>(owned->data()), size);
     nb::gil_scoped_release release;

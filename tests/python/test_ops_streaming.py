@@ -275,6 +275,7 @@ def test_a_stacked_histogram_made_after_one_of_its_size_is_dropped_holds_only_it
             other = ops.stacked_histogram(busy, (width, height), bins=10, count_cutoff=10, downsample_by_2=downsample)
             assert held.dtype == np.uint8 and held.shape == expected.shape and held.flags.writeable
             assert not np.shares_memory(held, other)
+            np.testing.assert_array_equal(held, other)  # a fresh mapping's or a kept block's counts
             block = other.ctypes.data
             del other  # its memory, full of the busy counts, goes to the next call of its size
             again = ops.stacked_histogram(events, (width, height), bins=10, count_cutoff=10,
