@@ -137,7 +137,9 @@ class EventFile:
     ``format``, ``width``, ``height`` and ``header`` come from the header; ``n_events``,
     ``t_min`` and ``t_max`` take one pass over the events the first time one is asked for
     (the pass also builds the time index that makes later time windows cheap). Picklable: the
-    copy reopens the file by path.
+    copy reopens the file by path. A context manager: ``with evlib.open(path) as f:`` closes it
+    on leaving the block, after which reading events raises ``ValueError`` (the header's
+    properties and counts already taken stay available).
     """
 
     def __init__(self, path: PathLike, *, config: LoadConfig | None = None, **options: Any) -> None:
@@ -146,8 +148,29 @@ class EventFile:
         self._open()
 
     def _open(self) -> None:
-        self._scan = self._read.scan(self._config)
-        self._metadata: dict[str, Any] = self._scan.metadata()
+        scan = self._read.scan(self._config)
+        self._scan: Optional[_core.Scan] = scan
+        self._metadata: dict[str, Any] = scan.metadata()
+
+    def close(self) -> None:
+        """Lets go of the file; reading events afterwards raises ``ValueError``. Closing twice
+        does nothing."""
+        self._scan = None
+
+    @property
+    def closed(self) -> bool:
+        return self._scan is None
+
+    def __enter__(self) -> EventFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _open_scan(self) -> _core.Scan:
+        if self._scan is None:
+            raise ValueError(f"{self.path}: the evlib.EventFile is closed")
+        return self._scan
 
     def __getstate__(self) -> dict[str, Any]:
         return {"read": self._read, "config": self._config, "summary": self._summary}
@@ -206,7 +229,7 @@ class EventFile:
         if self._summary is None:
             events, t_min, t_max = 0, None, None
             triggers: list[dict[str, np.ndarray]] = []
-            stream = self._scan.stream(columns=["t"])
+            stream = self._open_scan().stream(columns=["t"])
             for batch in stream:
                 t = batch.to_numpy()["t"]
                 if len(t):
@@ -251,6 +274,7 @@ class EventFile:
 
     def scan(self, **kwargs: Any) -> pl.LazyFrame:
         """:func:`scan_events` over this file with its read options and config."""
+        self._open_scan()
         read = {k: v for k, v in vars(self._read).items() if k not in ("path", "extra") and v}
         config = kwargs.pop("config", self._config)
         return scan_events(self.path, config=config, **{**read, **kwargs})
@@ -282,6 +306,7 @@ class EventFile:
         A batch converts without copying: ``pl.DataFrame(batch)``, ``pa.record_batch(batch)``,
         ``batch.to_numpy()``; ``to_structured(batch)`` gives tonic's structured array.
         """
+        self._open_scan()
         if by_count is not None and by_time is not None:
             raise ValueError("give by_count or by_time, not both")
         if by_count is not None and by_count <= 0:

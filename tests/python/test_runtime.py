@@ -171,6 +171,25 @@ def test_files_frames_and_configs_pickle() -> None:
     assert pickle.loads(pickle.dumps(config)) == config and config.memory_limit == 64 << 20
 
 
+def test_a_file_opened_in_a_with_block_is_closed_after_it_and_says_so_when_read() -> None:
+    with evlib.open(DEMO) as f:
+        assert not f.closed
+        assert f.n_events == 50_000
+        first = next(iter(f.iter_batches(by_count=1000)))
+    assert f.closed and len(first) == 1000
+    assert (f.format, f.width, f.n_events) == ("evt3", 1280, 50_000)  # the header and counts taken stay
+    with pytest.raises(ValueError, match="closed"):
+        f.iter_batches()
+    with pytest.raises(ValueError, match="closed"):
+        f.scan()
+    unread = evlib.open(DEMO)
+    unread.close()
+    unread.close()  # twice: nothing more happens
+    with pytest.raises(ValueError, match=str(DEMO)):
+        unread.n_events
+    assert pickle.loads(pickle.dumps(unread)).n_events == 50_000  # a copy opens the path again
+
+
 def test_repr_is_cheap_and_says_what_the_file_is() -> None:
     f = evlib.open(DEMO)
     assert repr(f) == f"<evlib.EventFile {str(DEMO)!r} evt3 1280x720>"
