@@ -5,6 +5,8 @@
 // voxel grids and the stacked histograms without `out=`: those are returned as arrays over memory
 // the extension keeps from the last dropped output of their size. The GIL is released while a
 // kernel runs.
+#include <array>
+
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -79,6 +81,25 @@ void give_back(void* block) noexcept {
   auto* memory = static_cast<ColumnMemory*>(block);
   if (memory->bytes() <= kKeptOutputBytes) spare.keep(std::move(*memory));
   delete memory;
+}
+
+// A new 3-D array of T, shape[0] x shape[1] x shape[2], over a block from `spare` (given back
+// when the array goes). fill(dst, zeros) writes every value without the GIL; zeros: the block is
+// a fresh mapping, which reads as zeros, so a kernel that adds into it need not zero it first.
+// The block has at least one value: numpy's array needs a valid address even when empty.
+template <class T, SpareColumnMemory& spare, class Fill>
+nb::object new_kept_array(const std::array<std::size_t, 3>& shape, Fill fill) {
+  const std::size_t size = shape[0] * shape[1] * shape[2];
+  bool reused = false;
+  auto* owned = new ColumnMemory(spare.take(std::max<std::size_t>(size, 1) * sizeof(T), &reused));
+  nb::capsule owner(owned, &give_back<spare>);
+  {
+    const std::span<T> dst(static_cast<T*>(owned->data()), size);
+    nb::gil_scoped_release release;
+    fill(dst, !reused && owned->mapped());
+  }
+  return nb::cast(nb::ndarray<nb::numpy, T>(static_cast<T*>(owned->data()), 3, shape.data(), owner),
+                  nb::rv_policy::reference);
 }
 
 // The memory of the last HOTS surfaces Python dropped, for the next call of that size (a
@@ -248,22 +269,13 @@ nb::object stacked_histogram_new(const In<std::int64_t>& t, const In<std::uint16
   const SensorSize sensor = sensor_of(width, height);
   const StackedHistogramOptions options{bins, count_cutoff, fastmode, downsample_by_2};
   StackedHistogramAccumulator acc(sensor, options);  // validates options, gives the size
-  // At least a byte: a downsampled sensor of width or height 1 has no cell, and numpy's array
-  // still needs a valid address.
-  bool reused = false;
-  auto* owned = new ColumnMemory(spare_histogram_memory.take(std::max<std::size_t>(acc.size(), 1), &reused));
-  nb::capsule owner(owned, &give_back<spare_histogram_memory>);
-  {
-    const std::span<std::uint8_t> dst(static_cast<std::uint8_t*>(owned->data()), acc.size());
-    nb::gil_scoped_release release;
-    // A fresh mapping reads as zeros: counted into as it is (the pages of bins without events
-    // are never touched). Otherwise each bin's planes are zeroed as the kernel reaches them.
-    if (fastmode && !reused && owned->mapped()) acc.histogram_into_zeroed(events, dst);
-    else stacked_histogram(events, sensor, options, dst);
-  }
-  const std::size_t shape[3] = {2 * std::size_t{bins}, acc.out_height(), acc.out_width()};
-  return nb::cast(nb::ndarray<nb::numpy, std::uint8_t>(static_cast<std::uint8_t*>(owned->data()), 3, shape, owner),
-                  nb::rv_policy::reference);
+  // On zeros the counts go in as they are (the pages of bins without events are never touched);
+  // otherwise each bin's planes are zeroed as the kernel reaches them.
+  return new_kept_array<std::uint8_t, spare_histogram_memory>(
+      {2 * std::size_t{bins}, acc.out_height(), acc.out_width()}, [&](std::span<std::uint8_t> dst, bool zeros) {
+        if (zeros && fastmode) acc.histogram_into_zeroed(events, dst);
+        else stacked_histogram(events, sensor, options, dst);
+      });
 }
 
 // The memory of the last voxel grid Python dropped, for the next grid of its size. A fresh
@@ -276,19 +288,11 @@ constinit SpareColumnMemory spare_grid_memory;
 // A new (bins, height, width) array holding the window's voxel grid.
 template <class T>
 nb::object voxel_grid_new_as(EventView events, const VoxelGridOptions& options) {
-  const std::size_t size = std::size_t{options.bins} * options.sensor.pixels();
-  bool reused = false;
-  auto* owned = new ColumnMemory(spare_grid_memory.take(size * sizeof(T), &reused));
-  nb::capsule owner(owned, &give_back<spare_grid_memory>);
-  {
-    const std::span<T> dst(static_cast<T*>(owned->data()), size);
-    nb::gil_scoped_release release;
-    // A fresh mapping reads as zeros: not written with zeros a second time.
-    if (!reused && owned->mapped()) voxel_grid_into_zeroed<T>(events, options, dst);
-    else voxel_grid<T>(events, options, dst);
-  }
-  const std::size_t shape[3] = {options.bins, options.sensor.height, options.sensor.width};
-  return nb::cast(nb::ndarray<nb::numpy, T>(static_cast<T*>(owned->data()), 3, shape, owner), nb::rv_policy::reference);
+  return new_kept_array<T, spare_grid_memory>(
+      {options.bins, options.sensor.height, options.sensor.width}, [&](std::span<T> dst, bool zeros) {
+        if (zeros) voxel_grid_into_zeroed<T>(events, options, dst);
+        else voxel_grid<T>(events, options, dst);
+      });
 }
 
 nb::object voxel_grid_new(const In<std::int64_t>& t, const In<std::uint16_t>& x, const In<std::uint16_t>& y,

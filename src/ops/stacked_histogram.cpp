@@ -258,9 +258,9 @@ void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> p
   if (!options_.fastmode || counts.size() != size())
     throw std::invalid_argument("stacked histogram: counting into a caller's buffer needs fast mode and " +
                                 std::to_string(size()) + " bytes, not " + std::to_string(counts.size()));
+  if (counts.empty()) return;  // a downsampled sensor of width or height 1: no cell at all
   const auto has_events = [](const EventView& piece) { return !piece.empty(); };
   const auto first = std::ranges::find_if(pieces, has_events);
-  if (counts.empty()) return;  // a downsampled sensor of width or height 1: no cell at all
   if (first == pieces.end()) {
     if (zero_bins) std::ranges::fill(counts, 0);
     return;
@@ -269,18 +269,12 @@ void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> p
   for (const EventView& piece : pieces)
     if (!piece.empty()) detail::require_columns(piece, kAllColumns, "stacked histogram");
   set_times(first->t().front(), last->t().back());
-  const auto add = [c = counts.data()](std::size_t cell) { count_one(c[cell]); };
-  if (!zero_bins) {
-    for (const EventView& piece : pieces)
-      if (!piece.empty()) count(piece, add, [](std::size_t) {});
-    return;
-  }
-  // Each bin's two planes (OFF, ON) zeroed just before its first count, not the whole tensor
-  // beforehand: sorted events fill the bins one after the other, and a bin's planes (2 x 300 KiB
-  // at 640x480) then stay in L2 from their zeroing to their last count. Whatever the order, a
-  // bin is zeroed before any count in it.
+  // zero_bins: each bin's two planes (OFF, ON) zeroed just before its first count, not the whole
+  // tensor beforehand: sorted events fill the bins one after the other, and a bin's planes (2 x
+  // 300 KiB at 640x480) then stay in L2 from their zeroing to their last count. Whatever the
+  // order, a bin is zeroed before any count in it. Otherwise every bin counts as zeroed already.
   const std::size_t plane = out_width_ * out_height_, bins = options_.bins;
-  std::vector<std::uint8_t> zeroed(bins, 0);
+  std::vector<std::uint8_t> zeroed(bins, zero_bins ? 0 : 1);
   const auto enter = [&zeroed, c = counts.data(), plane, bins](std::size_t bin) {
     if (zeroed[bin] != 0) [[likely]]
       return;
@@ -289,7 +283,7 @@ void StackedHistogramAccumulator::count_pieces_into(std::span<const EventView> p
     std::memset(c + (bins + bin) * plane, 0, plane);
   };
   for (const EventView& piece : pieces)
-    if (!piece.empty()) count(piece, add, enter);
+    if (!piece.empty()) count(piece, [c = counts.data()](std::size_t cell) { count_one(c[cell]); }, enter);
   for (std::size_t bin = 0; bin < bins; ++bin) enter(bin);  // the bins without events
 }
 
