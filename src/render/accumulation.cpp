@@ -13,6 +13,7 @@
 #include "evlib/ops/event_frame.hpp"
 #include "evlib/render/time_decay.hpp"
 #include "ops/float_order.hpp"
+#include "ops/min_max.hpp"
 #include "render/prefetched_pixels.hpp"
 #include "render/rgb_pixels.hpp"
 
@@ -286,15 +287,17 @@ bool fma_levels_run() {
 }
 #endif
 
-// The lowest and highest of `count` times (they need not be in order).
-std::pair<std::int64_t, std::int64_t> time_range(const std::int64_t* t, std::size_t count) {
-  std::int64_t low = t[0], high = t[0];
-  for (std::size_t k = 1; k < count; ++k) low = std::min(low, t[k]), high = std::max(high, t[k]);
-  return {low, high};
-}
-
 // Events handled with one time base: their time range found first.
 constexpr std::size_t kTimePiece = std::size_t{1} << 16;
+
+}  // namespace
+
+namespace {
+
+// Events per block of DvAccumulator::accumulate_events: their cells, relative times and
+// contributions (16 KiB with the prefetch look-ahead) stay in the first-level cache.
+constexpr std::size_t kEventBlock = 1024;
+constexpr std::size_t kAhead = ops::detail::kCellPrefetchAhead;
 
 }  // namespace
 
@@ -313,7 +316,8 @@ void DvAccumulator::accumulate_events(EventView events) {
   const float low = options_.min_potential, high = options_.max_potential;
   const Decay decayed{options_.neutral_potential, options_.decay_param, exp_factor_.data()};
   const ops::SensorSize sensor = sensor_;
-  // Captured by value: the loop keeps them in registers.
+  // dv: decay the pixel to t, then add the contribution and clamp. Captured by value: the loop
+  // keeps them in registers.
   const auto one_event = [=, this](std::size_t k, std::size_t i) {
     Cell& cell = cells[i];
     const std::int64_t now = t[k] - base;  // in [0, kTimeSpan): accumulate() rebased
@@ -321,25 +325,65 @@ void DvAccumulator::accumulate_events(EventView events) {
     std::int64_t elapsed = now - code;
     if (code >= kFarTime) [[unlikely]]
       elapsed = t[k] - special_time(i, code);
-    // dv: decay the pixel to t, then add the contribution and clamp.
     const float v = decayed.operator()<kLinear>(cell.potential, elapsed);
     cell.time = static_cast<std::uint32_t>(now);
     cell.potential = std::min(std::max(v + contribution[p[k] != 0], low), high);
   };
-  detail::for_each_pixel_prefetched(x, y, n, sensor, [cells](std::size_t i) { return cells + i; }, one_event);
+  // The linear decay, and cells past 32 bits, take the generic loop (the block loop below was 5 %
+  // slower for the linear decay, whose visits held no reloads to save).
+  if (kLinear || sensor.pixels() >= ops::detail::kNoCell) {
+    detail::for_each_pixel_prefetched(x, y, n, sensor, [cells](std::size_t i) { return cells + i; }, one_event);
+    return;
+  }
+  // Per block, first the vectorisable parts (each event's cell, relative time and contribution),
+  // then the visits, which then hold few values and no reloads: the common case (a known time,
+  // an elapsed time in the table) is one unsigned comparison, since a special code (above any
+  // relative time) makes the elapsed time negative.
+  alignas(64) std::uint32_t cell_of[kEventBlock + kAhead];
+  alignas(64) std::uint32_t now_of[kEventBlock];
+  alignas(64) float added[kEventBlock];
+  const ops::detail::CellLayout layout{sensor, sensor.width, sensor.height, 0, static_cast<std::uint32_t>(sensor.pixels())};
+  const bool avx2 = ops::detail::avx2_kernels_run();
+  const float neutral = decayed.neutral, off_added = contribution[0], on_added = contribution[1];
+  const float* factors = decayed.exp_factors;
+  for (std::size_t begin = 0; begin < n; begin += kEventBlock) {
+    const std::size_t m = std::min(kEventBlock, n - begin), known = std::min(kEventBlock + kAhead, n - begin);
+    ops::detail::pixel_cells<false, false>(x + begin, y + begin, nullptr, known, layout, cell_of, avx2);
+    std::fill(cell_of + known, cell_of + m + kAhead, 0u);  // past the events: prefetch cell 0
+    for (std::size_t j = 0; j < m; ++j) {
+      now_of[j] = static_cast<std::uint32_t>(t[begin + j] - base);
+      added[j] = p[begin + j] != 0 ? on_added : off_added;  // a blend, where an index would be a gather
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+      __builtin_prefetch(cells + cell_of[j + kAhead], 1);
+      const std::uint32_t i = cell_of[j];
+      if (i == ops::detail::kNoCell) [[unlikely]]
+        continue;
+      Cell& cell = cells[i];
+      const std::int64_t elapsed = std::int64_t{now_of[j]} - cell.time;
+      if (static_cast<std::uint64_t>(elapsed) >= kExpFactors) [[unlikely]] {
+        one_event(begin + j, i);
+        continue;
+      }
+      const float v = ops::detail::rounded((cell.potential - neutral) * factors[elapsed]) + neutral;
+      cell.time = now_of[j];
+      cell.potential = std::min(std::max(v + added[j], low), high);
+    }
+  }
 }
 
 void DvAccumulator::accumulate(EventView events) {
   if (events.empty()) return;
   ops::detail::require_columns(events, kColumnT | kColumnX | kColumnY | kColumnP, "accumulator");
   const std::int64_t* t = events.t().data();
+  const bool avx2 = ops::detail::avx2_kernels_run();
   for (std::size_t begin = 0; begin < events.size();) {
     // Up to kTimePiece events, fewer when their times lie too far apart for one base (one
     // event always fits).
     std::size_t count = std::min(kTimePiece, events.size() - begin);
-    auto [low, high] = time_range(t + begin, count);
+    auto [low, high] = ops::detail::min_max({t + begin, count}, avx2);
     while (static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) >= kTimeSpan / 2)
-      std::tie(low, high) = time_range(t + begin, count /= 2);
+      std::tie(low, high) = ops::detail::min_max({t + begin, count /= 2}, avx2);
     if (!representable(low, high)) rebase(low);
     if (options_.linear) accumulate_events<true>(events.slice(begin, begin + count));
     else accumulate_events<false>(events.slice(begin, begin + count));
