@@ -19,6 +19,7 @@
 
 #include "exp_double.hpp"
 #include "min_max.hpp"
+#include "narrow_times.hpp"
 #include "pixel_cells.hpp"
 
 namespace evlib::ops {
@@ -140,13 +141,8 @@ namespace {
 // file then starts without page faults, which cost more than adding a million events).
 constinit SpareColumnMemory spare_map_memory;
 
-// Narrow cells hold t - base in 1 .. 2^32 - 1 (0: no event). The base leaves 2^24 µs (16.8 s)
-// below the first time for unsorted input, and ~71 minutes above it.
-constexpr std::uint64_t kNarrowBelowFirst = std::uint64_t{1} << 24;
-constexpr std::uint64_t kNarrowCells = 0xFFFFFFFFu;  // values 1 .. kNarrowCells
-
-// The time of a narrow cell.
-inline std::int64_t time_of(std::uint32_t cell, std::int64_t base) noexcept { return cell == 0 ? 0 : base + cell; }
+using detail::fits_narrow;
+using detail::narrow_time;
 
 }  // namespace
 
@@ -215,13 +211,10 @@ void LastTimestampMap::add(EventView events) {
   std::size_t first_wide = 0;
   if (!wide_) {
     if (!based_) {
-      // The window (base, base + 2^32) must not pass either int64 limit: times then grow with
-      // their cells, which the frame's extremes rely on. Otherwise int64 cells at once.
+      // Times grow with their cells (narrow_base), which the frame's extremes rely on.
       based_ = true;
-      std::int64_t top = 0;
-      if (__builtin_sub_overflow(events.t()[0], static_cast<std::int64_t>(kNarrowBelowFirst), &base_) ||
-          __builtin_add_overflow(base_, static_cast<std::int64_t>(kNarrowCells), &top))
-        widen();
+      if (const auto base = detail::narrow_base(events.t()[0])) base_ = *base;
+      else widen();
     }
     if (!wide_) {
       first_wide = add_narrow(events);
@@ -244,7 +237,7 @@ std::size_t LastTimestampMap::add_narrow(EventView events) {
   // them cost 35 % more time at 640x480 on the 2026-12 benchmark host).
   const auto store = [map, t, base, &first_outside](std::size_t i, std::size_t cell) {
     const std::uint64_t since_base = static_cast<std::uint64_t>(t[i]) - base;
-    if (since_base - 1 < kNarrowCells) [[likely]]
+    if (fits_narrow(since_base)) [[likely]]
       map[cell] = static_cast<std::uint32_t>(since_base);
     else
       first_outside = std::min(first_outside, i);
@@ -273,7 +266,7 @@ void LastTimestampMap::widen() {
   if (!wide_) {
     const std::uint32_t* narrow = narrow_cells();
     std::int64_t* wide = wide_cells();
-    for (std::size_t i = size_; i-- > 0;) wide[i] = time_of(narrow[i], base_);
+    for (std::size_t i = size_; i-- > 0;) wide[i] = narrow_time(narrow[i], base_);
   }
   wide_ = true;
 }
@@ -297,7 +290,7 @@ void LastTimestampMap::map_into(std::span<std::int64_t> out) const {
     return;
   }
   const std::uint32_t* cells = narrow_cells();
-  for (std::size_t i = 0; i < size_; ++i) out[i] = time_of(cells[i], base_);
+  for (std::size_t i = 0; i < size_; ++i) out[i] = narrow_time(cells[i], base_);
 }
 
 std::pair<std::int64_t, std::int64_t> LastTimestampMap::extremes(bool avx2) const {
@@ -330,7 +323,7 @@ void LastTimestampMap::to_u8_scaled(std::span<std::uint8_t> out) const {
   const double alpha = 255.0 / static_cast<double>(range);
   const std::uint32_t* narrow = narrow_cells();
   const std::int64_t* wide = wide_cells();
-  const auto time_at = [&](std::size_t i) { return wide_ ? wide[i] : time_of(narrow[i], base_); };
+  const auto time_at = [&](std::size_t i) { return wide_ ? wide[i] : narrow_time(narrow[i], base_); };
   std::uint8_t* o = out.data();
   if (range >= kTwoTo52) {
     for (std::size_t i = 0; i < size_; ++i)

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "evlib/error.hpp"
+#include "ops/narrow_times.hpp"
 #include "render/prefetched_pixels.hpp"
 #include "render/rgb_pixels.hpp"
 
@@ -169,7 +170,7 @@ TimeDecayColors time_decay_colors(const Palette& palette) {
 // ---- TimeDecayFrame --------------------------------------------------------------------------
 
 TimeDecayFrame::TimeDecayFrame(ops::SensorSize sensor, std::int64_t decay_us, const Palette& palette)
-    : sensor_(sensor), decay_us_(decay_us), gray_(palette.identity_levels), last_(2 * sensor.pixels(), 0) {
+    : sensor_(sensor), decay_us_(decay_us), gray_(palette.identity_levels), narrow_(2 * sensor.pixels(), 0u) {
   if (decay_us <= 0) throw InvalidArgument("render: the time-decay mode needs a decay time of at least 1 µs");
   if (!gray_) colors_ = time_decay_colors(palette);
   constexpr std::int64_t kMaxAges = std::int64_t{1} << 20;
@@ -177,20 +178,18 @@ TimeDecayFrame::TimeDecayFrame(ops::SensorSize sensor, std::int64_t decay_us, co
   std::int64_t ages = 0;
   while (ages < kMaxAges && static_cast<float>(ages) / tau < decay_.zero_from()) ++ages;
   faded_past_table_ = static_cast<float>(ages) / tau >= decay_.zero_from();
-  shades_.resize(2 * static_cast<std::size_t>(ages));
-  for (std::int64_t dt = 0; dt < ages; ++dt) {
-    shades_[2 * static_cast<std::size_t>(dt)] = shade(dt, false);
-    shades_[2 * static_cast<std::size_t>(dt) + 1] = shade(dt, true);
-  }
-  faded_ = shade(ages, false);  // f = -0: the background (ON or OFF alike)
-  shades_.push_back(faded_);
-  shades_.push_back(0);
   const std::size_t shade_count = gray_ ? 256 : colors_.size();
   shade_colors_.resize(shade_count);
   for (std::size_t s = 0; s < shade_count; ++s) {
     const Rgb c = gray_ ? Rgb{std::uint8_t(s), std::uint8_t(s), std::uint8_t(s)} : colors_[s];
     shade_colors_[s] = c.r | std::uint32_t{c.g} << 8 | std::uint32_t{c.b} << 16;
   }
+  age_colors_.resize(2 * static_cast<std::size_t>(ages) + 1);
+  for (std::int64_t dt = 0; dt < ages; ++dt) {
+    age_colors_[2 * static_cast<std::size_t>(dt)] = shade_colors_[shade(dt, false)];
+    age_colors_[2 * static_cast<std::size_t>(dt) + 1] = shade_colors_[shade(dt, true)];
+  }
+  age_colors_.back() = shade_colors_[shade(ages, false)];  // f = -0: the background (ON or OFF alike)
 }
 
 std::uint16_t TimeDecayFrame::shade(std::int64_t dt, bool on) const noexcept {
@@ -202,15 +201,64 @@ std::uint16_t TimeDecayFrame::shade(std::int64_t dt, bool on) const noexcept {
   return static_cast<std::uint16_t>(std::lrint(0.5f * (1 + f) * static_cast<float>(colors_.size() - 1)));
 }
 
+std::int64_t TimeDecayFrame::time_at(std::size_t cell) const noexcept {
+  if (!wide_.empty()) return wide_[cell];
+  return ops::detail::narrow_time(narrow_[cell], base_);
+}
+
 void TimeDecayFrame::add(EventView events) {
   if (events.empty()) return;
+  std::size_t first_wide = 0;
+  if (wide_.empty()) {
+    if (!based_) {
+      based_ = true;
+      if (const auto base = ops::detail::narrow_base(events.t()[0])) base_ = *base;
+      else widen();
+    }
+    if (wide_.empty()) {
+      first_wide = add_narrow(events);
+      if (first_wide != events.size()) widen();
+    }
+  }
+  if (!wide_.empty()) add_wide(events.slice(first_wide, events.size()));
+  last_t_ = events.t()[events.size() - 1];
+}
+
+// Stores every event whose time fits a narrow cell; returns the index of the first that did not
+// (events.size() if none). Events after it were stored too: add_wide() runs them again from
+// there, in order, so that each cell ends with its last event's time.
+std::size_t TimeDecayFrame::add_narrow(EventView events) {
   const std::int64_t* t = events.t().data();
   const std::uint8_t* p = events.p().data();
-  std::int64_t* last = last_.data();
+  std::uint32_t* cells = narrow_.data();
+  const auto base = static_cast<std::uint64_t>(base_);
+  std::size_t first_outside = events.size();
+  detail::for_each_pixel_prefetched(
+      events.x().data(), events.y().data(), events.size(), sensor_, [cells](std::size_t i) { return cells + 2 * i; },
+      [=, &first_outside](std::size_t k, std::size_t i) {
+        const std::uint64_t since_base = static_cast<std::uint64_t>(t[k]) - base;
+        if (ops::detail::fits_narrow(since_base)) [[likely]]
+          cells[2 * i + (p[k] != 0)] = static_cast<std::uint32_t>(since_base);
+        else
+          first_outside = std::min(first_outside, k);
+      });
+  return first_outside;
+}
+
+void TimeDecayFrame::add_wide(EventView events) {
+  const std::int64_t* t = events.t().data();
+  const std::uint8_t* p = events.p().data();
+  std::int64_t* last = wide_.data();
   detail::for_each_pixel_prefetched(
       events.x().data(), events.y().data(), events.size(), sensor_, [last](std::size_t i) { return last + 2 * i; },
       [=](std::size_t k, std::size_t i) { last[2 * i + (p[k] != 0)] = t[k]; });
-  last_t_ = t[events.size() - 1];
+}
+
+void TimeDecayFrame::widen() {
+  std::vector<std::int64_t> wide(narrow_.size());
+  for (std::size_t i = 0; i < wide.size(); ++i) wide[i] = time_at(i);
+  wide_ = std::move(wide);
+  narrow_ = {};
 }
 
 #ifdef EVLIB_AVX2
@@ -218,29 +266,26 @@ EVLIB_AVX2_BEGIN
 namespace {
 
 // TimeDecayFrame::render's AVX2 loop: pixels [i, stop) eight at a time (stop - i a multiple of
-// 8) from their time pairs `last`; returns stop, or the first of eight pixels that need shade()
-// (an age past the table, not all faded there), which the caller renders one by one.
-std::size_t time_decay_colors_avx2(const std::int64_t* last, std::int64_t last_t, std::size_t i, std::size_t stop,
-                                   const std::uint16_t* shades_table, std::int64_t tabulated, bool faded_past_table,
-                                   const std::uint32_t* colors, std::uint8_t* rgb) {
-  // Four pixels' colours, in the order i, i+2, i+1, i+3 (as unpacked from their time pairs);
-  // false when one of them needs shade().
-  const __m256i now = _mm256_set1_epi64x(last_t), zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+// 8), ages_of(at, dt_off, dt_on) giving the OFF and ON ages (now - time) of pixels at, at + 2,
+// at + 1, at + 3; returns stop, or the first of eight pixels that need shade() (an age past the
+// table, not all faded there), which the caller renders one by one.
+template <class AgesOf>
+std::size_t time_decay_colors_avx2(std::size_t i, std::size_t stop, const std::uint32_t* age_colors,
+                                   std::int64_t tabulated, bool faded_past_table, std::uint8_t* rgb, AgesOf ages_of) {
+  // Four pixels' colours, in the order i, i+2, i+1, i+3; false when one of them needs shade().
+  const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
   const __m256i table_end = _mm256_set1_epi64x(tabulated), faded_index = _mm256_set1_epi64x(2 * tabulated);
-  const auto* shades = reinterpret_cast<const int*>(shades_table);
+  const auto* colors = reinterpret_cast<const int*>(age_colors);
   const auto four = [&](std::size_t at, __m128i& out) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last + 2 * at));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last + 2 * at + 4));
-    const __m256i dt_off = _mm256_sub_epi64(now, _mm256_unpacklo_epi64(a, b));
-    const __m256i dt_on = _mm256_sub_epi64(now, _mm256_unpackhi_epi64(a, b));
+    __m256i dt_off, dt_on;
+    ages_of(at, dt_off, dt_on);
     const __m256i on = _mm256_cmpgt_epi64(dt_off, dt_on);
     __m256i dt = _mm256_blendv_epi8(dt_off, dt_on, on);  // the smaller
     dt = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, dt), dt);
     const __m256i in_table = _mm256_cmpgt_epi64(table_end, dt);
     if (!faded_past_table && _mm256_movemask_epi8(in_table) != -1) return false;
     const __m256i index = _mm256_blendv_epi8(faded_index, _mm256_add_epi64(_mm256_add_epi64(dt, dt), _mm256_and_si256(on, one)), in_table);
-    const __m128i shade = _mm_and_si128(_mm256_i64gather_epi32(shades, index, 2), _mm_set1_epi32(0xFFFF));
-    out = _mm_i32gather_epi32(reinterpret_cast<const int*>(colors), shade, 4);
+    out = _mm256_i64gather_epi32(colors, index, 4);
     return true;
   };
   for (; i < stop; i += 8) {
@@ -254,6 +299,40 @@ std::size_t time_decay_colors_avx2(const std::int64_t* last, std::int64_t last_t
   return i;
 }
 
+// time_decay_colors_avx2 over wide cells (time pairs).
+std::size_t wide_time_decay_colors_avx2(const std::int64_t* last, std::int64_t now, std::size_t i, std::size_t stop,
+                                        const std::uint32_t* age_colors, std::int64_t tabulated, bool faded_past_table,
+                                        std::uint8_t* rgb) {
+  const __m256i now4 = _mm256_set1_epi64x(now);
+  return time_decay_colors_avx2(i, stop, age_colors, tabulated, faded_past_table, rgb,
+                                [=](std::size_t at, __m256i& dt_off, __m256i& dt_on) {
+                                  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last + 2 * at));
+                                  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(last + 2 * at + 4));
+                                  dt_off = _mm256_sub_epi64(now4, _mm256_unpacklo_epi64(a, b));
+                                  dt_on = _mm256_sub_epi64(now4, _mm256_unpackhi_epi64(a, b));
+                                });
+}
+
+// time_decay_colors_avx2 over narrow cells: the age is now - (base + cell), or now - 0 for a
+// cell 0; both exact in int64 (the times and now lie within the cells' window, or now is 0
+// before any event).
+std::size_t narrow_time_decay_colors_avx2(const std::uint32_t* cells, std::int64_t now, std::int64_t base, std::size_t i,
+                                          std::size_t stop, const std::uint32_t* age_colors, std::int64_t tabulated,
+                                          bool faded_past_table, std::uint8_t* rgb) {
+  const __m256i now4 = _mm256_set1_epi64x(now), since_base = _mm256_set1_epi64x(now - base);
+  const auto age = [=](__m256i cell) {
+    return _mm256_blendv_epi8(_mm256_sub_epi64(since_base, cell), now4, _mm256_cmpeq_epi64(cell, _mm256_setzero_si256()));
+  };
+  return time_decay_colors_avx2(i, stop, age_colors, tabulated, faded_past_table, rgb,
+                                [=](std::size_t at, __m256i& dt_off, __m256i& dt_on) {
+                                  const __m256i pairs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + 2 * at));
+                                  const __m256i a = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(pairs));
+                                  const __m256i b = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(pairs, 1));
+                                  dt_off = age(_mm256_unpacklo_epi64(a, b));
+                                  dt_on = age(_mm256_unpackhi_epi64(a, b));
+                                });
+}
+
 }  // namespace
 EVLIB_AVX2_END
 #endif
@@ -261,23 +340,28 @@ EVLIB_AVX2_END
 void TimeDecayFrame::render(std::span<std::uint8_t> rgb) const {
   const std::size_t pixels = sensor_.pixels();
   if (rgb.size() != 3 * pixels) throw std::invalid_argument("render: the RGB frame has the wrong size");
-  const auto tabulated = static_cast<std::int64_t>(shades_.size() / 2 - 1);
-  const std::uint32_t* colors = shade_colors_.data();
+  const auto tabulated = static_cast<std::int64_t>(age_colors_.size() / 2);
+  const std::uint32_t* age_colors = age_colors_.data();
   const auto one_pixel = [&](std::size_t i) {
-    const std::int64_t dt_off = last_t_ - last_[2 * i], dt_on = last_t_ - last_[2 * i + 1];
+    const std::int64_t dt_off = last_t_ - time_at(2 * i), dt_on = last_t_ - time_at(2 * i + 1);
     const std::int64_t dt = std::max<std::int64_t>(std::min(dt_off, dt_on), 0);  // out of order: v <= 0, f = +-1
     const bool on = dt_off > dt_on;
-    const std::uint16_t s = dt < tabulated ? shades_[2 * static_cast<std::size_t>(dt) + on]
-                            : faded_past_table_ ? faded_
-                                                : shade(dt, on);
-    detail::store_rgb(colors[s], rgb.data() + 3 * i);
+    const std::uint32_t color = dt < tabulated ? age_colors[2 * static_cast<std::size_t>(dt) + on]
+                                : faded_past_table_ ? age_colors_.back()
+                                                    : shade_colors_[shade(dt, on)];
+    detail::store_rgb(color, rgb.data() + 3 * i);
   };
   std::size_t i = 0;
 #ifdef EVLIB_AVX2
   // Eight pixels that need shade() stop the kernel; one by one past them, then on.
   const std::size_t stop = detail::vector_end(0, pixels, pixels);
-  while (detail::avx2_kernels_run() &&
-         (i = time_decay_colors_avx2(last_.data(), last_t_, i, stop, shades_.data(), tabulated, faded_past_table_, colors, rgb.data())) < stop) {
+  const auto vector_run = [&](std::size_t from) {
+    return wide_.empty() ? narrow_time_decay_colors_avx2(narrow_.data(), last_t_, base_, from, stop, age_colors, tabulated,
+                                                         faded_past_table_, rgb.data())
+                         : wide_time_decay_colors_avx2(wide_.data(), last_t_, from, stop, age_colors, tabulated,
+                                                       faded_past_table_, rgb.data());
+  };
+  while (detail::avx2_kernels_run() && (i = vector_run(i)) < stop) {
     for (const std::size_t j = i + 8; i < j; ++i) one_pixel(i);
   }
 #endif

@@ -63,16 +63,27 @@ class TimeDecayFrame {
   bool gray_;
   TimeDecayColors colors_{};
   FastExpDecay decay_;
-  // shade() of every age below shades_.size() / 2, ON and OFF interleaved: the same computation,
-  // tabulated (ages from about 3.47 decay times on all show the background), so that a frame
-  // costs a table look-up per pixel. Decay times past 300 000 µs tabulate the first 2^20 ages.
-  // Then, at index 2 * ages, faded_, and a padding entry (the vector path reads 4 bytes).
-  std::vector<std::uint16_t> shades_;
-  std::uint16_t faded_ = 0;          // the shade of an age past the table, when it is all faded
-  bool faded_past_table_ = false;
   // The colour of each shade as R | G << 8 | B << 16 (gray: the level in all three).
   std::vector<std::uint32_t> shade_colors_;
-  std::vector<std::int64_t> last_;  // per pixel: OFF time, then ON time (OpenEB starts them at 0)
+  // The colour of shade() of every age below age_colors_.size() / 2, ON and OFF interleaved: the
+  // same computation, tabulated (ages from about 3.47 decay times on all show the background), so
+  // that a frame costs one table look-up per pixel. Decay times past 300 000 µs tabulate the
+  // first 2^20 ages. Then, at index 2 * ages, the colour of an age past the table when those are
+  // all faded (faded_past_table_).
+  std::vector<std::uint32_t> age_colors_;
+  bool faded_past_table_ = false;
+  // The time of pixel i's last OFF (2i) and ON (2i + 1) event; OpenEB starts them at 0. Narrow
+  // cells (half the memory a frame reads) hold base_ + cell, cell 0 meaning time 0, while every
+  // time fits; the first that does not turns them into wide (int64) cells for good.
+  std::int64_t time_at(std::size_t cell) const noexcept;
+  std::size_t add_narrow(EventView events);  // the index of the first event that did not fit
+  void add_wide(EventView events);
+  void widen();
+
+  std::vector<std::uint32_t> narrow_;
+  std::vector<std::int64_t> wide_;  // empty while narrow
+  bool based_ = false;              // base_ chosen (at the first event)
+  std::int64_t base_ = 0;
   std::int64_t last_t_ = 0;
 };
 

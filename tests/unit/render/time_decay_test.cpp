@@ -127,6 +127,37 @@ TEST(TimeDecayFrame, long_decay_times_compute_ages_past_the_table) {
   }
 }
 
+// The frame OpenEB's rule gives after the first n events of e (times in 64 bits).
+std::vector<Rgb> expected_frame(const Events& e, std::size_t n, ops::SensorSize sensor, std::int64_t decay_us,
+                                const Palette& palette) {
+  std::vector<std::int64_t> last_off(sensor.pixels(), 0), last_on(sensor.pixels(), 0);
+  for (std::size_t k = 0; k < n; ++k)
+    if (e.x[k] < sensor.width && e.y[k] < sensor.height)
+      (e.p[k] != 0 ? last_on : last_off)[std::size_t{e.y[k]} * sensor.width + e.x[k]] = e.t[k];
+  const TimeDecayColors colors = time_decay_colors(palette);
+  const FastExpDecay decay;
+  const std::int64_t now = n == 0 ? 0 : e.t[n - 1];
+  std::vector<Rgb> frame(sensor.pixels());
+  for (std::size_t i = 0; i < sensor.pixels(); ++i) {
+    const std::int64_t dt_off = now - last_off[i], dt_on = now - last_on[i];
+    const bool on = dt_off > dt_on;
+    const float f = (on ? 1.f : -1.f) * decay(static_cast<float>(std::max<std::int64_t>(std::min(dt_off, dt_on), 0)) /
+                                              static_cast<float>(decay_us));
+    if (palette.identity_levels) {
+      const auto level = static_cast<std::uint8_t>(std::clamp(std::lrint(0.5f * (1 + f) * 255), 0L, 255L));
+      frame[i] = {level, level, level};
+    } else {
+      frame[i] = colors[static_cast<std::size_t>(std::lrint(0.5f * (1 + f) * 256.f))];
+    }
+  }
+  return frame;
+}
+
+void expect_frame(const std::vector<std::uint8_t>& rgb, const std::vector<Rgb>& expected, const std::string& what) {
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    ASSERT_EQ((Rgb{rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]}), expected[i]) << what << " pixel " << i;
+}
+
 TEST(TimeDecayFrame, every_pixel_follows_the_rule_on_a_sensor_the_vector_path_covers) {
   // 97 x 61 pixels (eight at a time, then a tail), events out of time order and never-touched
   // pixels; a short decay (ages past the table all faded) and a long one (ages past the table
@@ -141,24 +172,50 @@ TEST(TimeDecayFrame, every_pixel_follows_the_rule_on_a_sensor_the_vector_path_co
       frame.add(e.view());
       std::vector<std::uint8_t> rgb(3 * sensor.pixels());
       frame.render(rgb);
-      std::vector<std::int64_t> last_off(sensor.pixels(), 0), last_on(sensor.pixels(), 0);
-      for (std::size_t k = 0; k < e.size(); ++k)
-        (e.p[k] != 0 ? last_on : last_off)[std::size_t{e.y[k]} * sensor.width + e.x[k]] = e.t[k];
-      const TimeDecayColors colors = time_decay_colors(palette);
-      const FastExpDecay decay;
-      for (std::size_t i = 0; i < sensor.pixels(); ++i) {
-        const std::int64_t dt_off = e.t.back() - last_off[i], dt_on = e.t.back() - last_on[i];
-        const bool on = dt_off > dt_on;
-        const float f = (on ? 1.f : -1.f) * decay(static_cast<float>(std::max<std::int64_t>(std::min(dt_off, dt_on), 0)) /
-                                                  static_cast<float>(decay_us));
-        Rgb expected;
-        if (palette.identity_levels) {
-          const auto level = static_cast<std::uint8_t>(std::clamp(std::lrint(0.5f * (1 + f) * 255), 0L, 255L));
-          expected = {level, level, level};
-        } else {
-          expected = colors[static_cast<std::size_t>(std::lrint(0.5f * (1 + f) * 256.f))];
-        }
-        ASSERT_EQ((Rgb{rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]}), expected) << name << " " << decay_us << " pixel " << i;
+      expect_frame(rgb, expected_frame(e, e.size(), sensor, decay_us, palette), name + (" " + std::to_string(decay_us)));
+    }
+  }
+}
+
+TEST(TimeDecayFrame, pixels_follow_the_rule_across_times_too_far_apart_for_32_bit_cells) {
+  // The times are kept as 32-bit offsets from a base below the first event while they fit: an
+  // event 2^33 µs later (in the middle of a batch, or in the next batch), one 57 s before the
+  // first (out of order), times near the int64 limits, negative times, and an event at time 0
+  // (the cells' initial time) must all give the frames of 64-bit times.
+  const ops::SensorSize sensor{23, 11};
+  const Palette palette = palette_by_name("gray");
+  struct Jump {
+    const char* name;
+    std::int64_t first;      // the first event's time
+    std::size_t at;          // the event from which times jump
+    std::int64_t by;         // the jump
+    std::size_t batch;       // events per add()
+  };
+  const std::int64_t far = std::int64_t{1} << 33;
+  const Jump jumps[] = {{"jump mid-batch", 1'000, 600, far, 1'000},
+                        {"jump at a batch", 1'000, 500, far, 500},
+                        {"out of order", 40'000'000, 700, -57'000'000, 1'000},
+                        {"negative times", -5'000'000'000, 400, 5'000'000'000 - 2'000, 300},
+                        {"near the int64 top", std::numeric_limits<std::int64_t>::max() - 3'000'000'000, 100, 0, 1'000},
+                        {"near the int64 bottom", std::numeric_limits<std::int64_t>::min() + 1'000, 100, 0, 1'000},
+                        {"no jump", 77, 0, 0, 250}};
+  for (const Jump& j : jumps) {
+    Events e = ops::testing::random_events(1'000, {sensor.width + 1, sensor.height}, 8, 5, j.first);
+    for (std::size_t k = j.at; k < e.size() && j.by != 0; ++k) e.t[k] += j.by;
+    if (j.by < 0) std::swap(e.t[j.at], e.t[e.size() - 1]);  // one event far out of order, then back in order
+    for (std::size_t k = j.at + 1; k < e.size() && j.by < 0; ++k) e.t[k] -= j.by;
+    e.t[j.at / 2] = 0;  // time 0, OpenEB's initial time, while narrow
+    for (const std::int64_t decay_us : {std::int64_t{3'000}, std::int64_t{1'000'000}}) {
+      TimeDecayFrame frame(sensor, decay_us, palette);
+      std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+      frame.render(rgb);  // before any event: every time 0, now 0
+      expect_frame(rgb, expected_frame(Events{}, 0, sensor, decay_us, palette), std::string(j.name) + " empty");
+      for (std::size_t begin = 0; begin < e.size(); begin += j.batch) {
+        const std::size_t end = std::min(e.size(), begin + j.batch);
+        frame.add(e.view().slice(begin, end));
+        frame.render(rgb);
+        expect_frame(rgb, expected_frame(e, end, sensor, decay_us, palette),
+                     std::string(j.name) + " tau " + std::to_string(decay_us) + " after " + std::to_string(end));
       }
     }
   }
