@@ -184,17 +184,18 @@ class EventFile:
         return f"<evlib.EventFile {self.path!r} {self.format} {geometry}>"
 
     def _repr_png_(self) -> Optional[bytes]:
-        """Jupyter's preview: the first 10 ms of events as a picture (evlib.render.preview_png)."""
+        """Jupyter's preview: the first 10 ms of events as a picture (evlib.render.preview_png);
+        None once closed (the notebook then shows the text repr)."""
         from .render import preview_png
 
-        return preview_png(self)
+        return None if self.closed else preview_png(self)
 
     def _repr_html_(self) -> Optional[str]:
         """Jupyter's preview: a short looping clip of the first 0.5 s (evlib.render.preview_html;
-        the first 10 ms as a picture when this build writes no video)."""
+        the first 10 ms as a picture when this build writes no video); None once closed."""
         from .render import preview_html
 
-        return preview_html(self)
+        return None if self.closed else preview_html(self)
 
     @property
     def path(self) -> str:

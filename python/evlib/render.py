@@ -55,15 +55,31 @@ def _columns(item: Any) -> Any:
     t = np.asarray(t)
     if np.issubdtype(t.dtype, np.timedelta64):
         t = t.astype("timedelta64[us]").view(np.int64)
+    elif not np.issubdtype(t.dtype, np.integer):
+        raise TypeError(
+            f"t must be integer microseconds (or a duration), not {t.dtype}: "
+            "times in seconds would all fall into one frame; convert them with (t * 1e6).astype(np.int64)"
+        )
     p = np.asarray(p)
     if p.dtype != np.uint8:
         p = (p > 0).astype(np.uint8)  # bool, or evlib 0.13's -1/1 polarity: ON is p > 0
-    return (
-        np.ascontiguousarray(t, dtype=np.int64),
-        np.ascontiguousarray(x, dtype=np.uint16),
-        np.ascontiguousarray(y, dtype=np.uint16),
-        np.ascontiguousarray(p),
-    )
+    return (np.ascontiguousarray(t, dtype=np.int64), _coordinate(x, "x"), _coordinate(y, "y"), np.ascontiguousarray(p))
+
+
+def _coordinate(values: Any, name: str) -> np.ndarray:
+    """Pixel coordinates as uint16; values outside 0..65535 (negative, or past any sensor) become
+    65535, which lies off every sensor, so that the event is skipped instead of wrapping onto a
+    pixel it does not belong to."""
+    values = np.asarray(values)
+    if values.dtype == np.uint16:
+        return np.ascontiguousarray(values)
+    if not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"{name} must be integer pixel coordinates, not {values.dtype}")
+    wide = values.astype(np.int64, copy=False)
+    outside = (wide < 0) | (wide > 0xFFFF)
+    if outside.any():
+        wide = np.where(outside, 0xFFFF, wide)
+    return np.ascontiguousarray(wide, dtype=np.uint16)
 
 
 def _open_source(
@@ -74,14 +90,21 @@ def _open_source(
     if isinstance(source, (str, os.PathLike)):
         source = EventFile(source)
     if isinstance(source, EventFile):
+        if not (width or source.width) or not (height or source.height):
+            # A format without a sensor size (DAT, text, NumPy): the events' extent, from one
+            # pass over x and y, as evlib.convert and `evlib render` infer it.
+            from ._api import _scan_extent
+
+            extent = _scan_extent(source)
+            width, height = width or extent[0], height or extent[1]
         width = width or source.width
         height = height or source.height
-        if not width or not height:
-            raise ValueError(f"{source.path} states no sensor size: give width= and height=")
         return source.iter_batches(t_start=t_start, t_end=t_end), width, height
     if not width or not height:
         raise ValueError("frames of batches need width= and height= (the sensor size)")
-    if hasattr(source, "columns") and not isinstance(source, _core.Batch):  # one frame of events
+    if type(source).__name__ == "LazyFrame" and hasattr(source, "collect_batches"):  # a Polars scan, streamed
+        source = source.collect_batches()
+    elif hasattr(source, "columns") and not isinstance(source, _core.Batch):  # one frame of events
         source = [source]
     elif isinstance(source, (np.ndarray, dict)):
         source = [source]
@@ -154,8 +177,14 @@ def frames(
 
 
 def to_png(frame: np.ndarray) -> bytes:
-    """PNG bytes of an ``H x W x 3`` uint8 frame (libpng)."""
-    return bytes(_core.encode_png(np.ascontiguousarray(frame, dtype=np.uint8)))
+    """PNG bytes of an ``H x W x 3`` uint8 frame (libpng). Other dtypes are refused rather than
+    cast (a float image in 0..1 would come out black)."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        raise TypeError(f"a frame must be uint8 RGB, not {frame.dtype} (scale and convert it first)")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"a frame must be H x W x 3 (RGB), not {frame.shape}")
+    return bytes(_core.encode_png(np.ascontiguousarray(frame)))
 
 
 def to_video(
@@ -206,17 +235,34 @@ PREVIEW_MAX_BYTES = 2 << 20
 """A clip larger than this once encoded is replaced by the picture (2 MiB, before base64)."""
 
 
-def _file_start(source: Any, span_us: int, max_events: int) -> Optional[tuple[Any, int, Iterator[Any]]]:
-    """``(file, t0, batches)``: the :class:`evlib.EventFile` of source (one or a path) and its
-    batches from its first event ``t0``, read from the start of the file and stopped after the
-    first batch that reaches ``t0 + span_us`` or after ``max_events`` events, so that only the
-    start of the file is decoded (no time index needed: a first look at a file has none). None
-    when the file states no sensor size or has no events."""
+class _FileStart(NamedTuple):
+    file: Any
+    t0: int
+    batches: Iterator[Any]
+    width: int
+    height: int
+
+
+def _file_start(source: Any, span_us: int, max_events: int) -> Optional[_FileStart]:
+    """The :class:`evlib.EventFile` of source (one or a path), its first event's time ``t0`` and
+    its batches from there, read from the start of the file and stopped after the first batch
+    that reaches ``t0 + span_us`` or after ``max_events`` events, so that only the start of the
+    file is decoded (no time index needed: a first look at a file has none); and the sensor size:
+    the file's, or for a format that states none (DAT, text, NumPy) the extent of those events.
+    None when the file has no events."""
     from ._api import EventFile
 
     f = source if isinstance(source, EventFile) else EventFile(source)
-    if not f.width or not f.height:
-        return None
+    start = _file_start_stated(f, span_us, max_events)
+    if start is None or (f.width and f.height):
+        return start
+    held = list(start.batches)  # at most about max_events, as the frames would hold them
+    width = max((int(b.to_numpy()["x"].max()) + 1 for b in held if len(b)), default=0)
+    height = max((int(b.to_numpy()["y"].max()) + 1 for b in held if len(b)), default=0)
+    return start._replace(batches=iter(held), width=f.width or width, height=f.height or height)
+
+
+def _file_start_stated(f: Any, span_us: int, max_events: int) -> Optional[_FileStart]:
     batches = f.iter_batches()
 
     def close() -> None:  # ends the stream (and its decoder threads) now, not when collected
@@ -247,7 +293,7 @@ def _file_start(source: Any, span_us: int, max_events: int) -> Optional[tuple[An
         finally:
             close()
 
-    return f, t0, leading()
+    return _FileStart(f, t0, leading(), f.width, f.height)
 
 
 def preview_frame(
@@ -256,13 +302,13 @@ def preview_frame(
 ) -> Optional[np.ndarray]:
     """The frame of the first ``window_us`` of a file (an :class:`evlib.EventFile` or a path):
     decodes its first batch, then only up to the end of the window (at most about
-    ``max_events``); None without events or sensor size."""
+    ``max_events``); None without events. A file that states no sensor size is shown at the
+    extent of those events."""
     start = _file_start(source, window_us, max_events)
     if start is None:
         return None
-    f, t0, batches = start
-    for _t, frame in frames(batches, width=f.width, height=f.height, palette=palette, accumulate_us=window_us,
-                            t_start=t0, t_end=t0 + window_us, fps=1e6 / window_us):
+    for _t, frame in frames(start.batches, width=start.width, height=start.height, palette=palette,
+                            accumulate_us=window_us, t_start=start.t0, t_end=start.t0 + window_us, fps=1e6 / window_us):
         return frame
     return None
 
@@ -332,22 +378,22 @@ def preview_clip(
     before it (with the time and event rate overlaid), reduced to at most ``max_width`` pixels
     wide; H.264 MP4, else GIF. Decodes from the start of the file up to the end of the clip
     (at most about ``max_events``: a denser file gives a shorter clip), never the whole file.
-    None when this build writes no video, the file has no events or sensor size, or the clip
+    None when this build writes no video, the file has no events, or the clip
     would exceed ``max_bytes``."""
     if not _core.video_available():
         return None
     start = _file_start(source, duration_us, max_events)
     if start is None:
         return None
-    f, t0, batches = start
-    factor = -(-f.width // max_width)
+    t0 = start.t0
+    factor = -(-start.width // max_width)
     count = max(1, round(duration_us * fps / 1e6))
     images = []
     t_last = t0
     # No t_end: a clip cut short by max_events (or a file shorter than the clip) ends at its
     # last event instead of running on in empty frames.
-    for t_us, frame in frames(batches, width=f.width, height=f.height, palette=palette, accumulate_us=window_us,
-                              fps=fps, t_start=t0, overlay=True):
+    for t_us, frame in frames(start.batches, width=start.width, height=start.height, palette=palette,
+                              accumulate_us=window_us, fps=fps, t_start=t0, overlay=True):
         images.append(_reduced(frame, factor))
         t_last = t_us
         if len(images) == count:
@@ -371,7 +417,7 @@ def preview_html(source: Any, **options: Any) -> Optional[str]:
     clip = preview_clip(f, **options)
     if clip is not None:
         mime, data = clip.mime, clip.data
-        what = f"first {clip.span_us / 1e6:g} s, {clip.frames} frames"
+        what = f"first {clip.span_us / 1e6:g} s, {clip.frames} frame{'s' if clip.frames != 1 else ''}"
     else:
         png = preview_png(f, palette=options.get("palette", "prophesee-dark"))
         if png is None:
@@ -379,7 +425,8 @@ def preview_html(source: Any, **options: Any) -> Optional[str]:
         mime, data = "image/png", png
         what = f"first {options.get('window_us', PREVIEW_WINDOW_US) / 1e3:g} ms"
     uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-    caption = html.escape(f"{os.path.basename(f.path)}: {f.format}, {f.width}x{f.height}, {what}")
+    size = f"{f.width}x{f.height}" if f.width and f.height else "size from the events"
+    caption = html.escape(f"{os.path.basename(f.path)}: {f.format}, {size}, {what}")
     if mime == "video/mp4":
         media = f'<video src="{uri}" autoplay loop muted playsinline controls style="max-width:100%"></video>'
     else:

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "evlib/error.hpp"
 #include "io/atomic_file.hpp"
@@ -193,6 +195,47 @@ std::string frame_path(const std::string& pattern, std::uint64_t index) {
     }
   }
   return out;
+}
+
+namespace {
+
+// The literal text of a pattern's part (%% unescaped).
+std::string literal(std::string_view part) {
+  std::string out;
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    out += part[i];
+    if (part[i] == '%' && i + 1 < part.size() && part[i + 1] == '%') ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> existing_frame(const std::string& pattern) {
+  const Conversion c = find_conversion(pattern, true);
+  if (c.begin == std::string::npos) throw InvalidArgument("output pattern '" + pattern + "' has no %d or %0Nd");
+  const std::size_t slash = pattern.rfind('/');
+  const std::size_t name_begin = slash == std::string::npos ? 0 : slash + 1;
+  if (c.begin < name_begin) {  // the number names a directory: look at the first frame's only
+    const std::string first = frame_path(pattern, 0);
+    std::error_code ec;
+    return std::filesystem::exists(first, ec) ? std::optional(first) : std::nullopt;
+  }
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : literal(std::string_view(pattern).substr(0, slash)));
+  const std::string prefix = literal(std::string_view(pattern).substr(name_begin, c.begin - name_begin));
+  const std::string suffix = literal(std::string_view(pattern).substr(c.end));
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix)) continue;
+    const std::string_view number = std::string_view(name).substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    // What frame_path writes: the digits, padded to the width with zeros or blanks.
+    const std::size_t digits = number.find_first_not_of(' ');
+    if (digits == std::string_view::npos) continue;
+    if (number.substr(digits).find_first_not_of("0123456789") == std::string_view::npos)
+      return (slash == std::string::npos ? std::string() : pattern.substr(0, name_begin)) + name;
+  }
+  return std::nullopt;
 }
 
 }  // namespace evlib::render

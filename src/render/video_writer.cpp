@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -54,6 +55,21 @@ std::string video_extensions() {
 bool is_video_path(const std::string& path) {
   const std::string ext = extension_of(path);
   return std::ranges::find(kVideoExtensions, ext) != kVideoExtensions.end();
+}
+
+std::optional<std::string> frame_rate_refused(const std::string& path, double fps) {
+  // Frame times are whole units of the container's clock: distinct times need a frame period of
+  // at least one unit (GIF: 1/100 s; FFmpeg's AVI muxer fails past 1000 frames a second).
+  const std::string ext = extension_of(path);
+  const double most = ext == ".gif" ? 100.0 : ext == ".avi" ? 1000.0 : 0.0;
+  if (most > 0 && fps > most) {
+    char asked[32];
+    std::snprintf(asked, sizeof asked, "%g", fps);
+    return std::string(ext == ".gif" ? "a GIF" : "an AVI") + " file holds at most " + std::to_string(static_cast<int>(most)) +
+           " frames a second (its frame times are whole " + (ext == ".gif" ? "hundredths" : "thousandths") +
+           " of a second), not " + asked;
+  }
+  return std::nullopt;
 }
 
 #if EVLIB_WITH_VIDEO
@@ -357,6 +373,9 @@ struct VideoWriter::Impl {
   void finish() {
     stop();
     if (failure) std::rethrow_exception(failure);
+    // A container without a frame is no video (players refuse it): nothing is written, and a
+    // file the video was to replace stays.
+    if (next_pts == 0) throw InvalidArgument(path + ": no frames to write (no video written)");
     int err = api().avcodec_send_frame(codec, nullptr);
     if (err < 0) fail("encoding failed", err);
     drain_packets();
@@ -380,6 +399,7 @@ struct VideoWriter::Impl {
 VideoWriter::VideoWriter(const std::string& path, std::uint32_t width, std::uint32_t height, VideoOptions options) {
   if (!is_video_path(path)) throw InvalidArgument(path + ": not a video file name (" + video_extensions() + ")");
   if (!(options.fps > 0)) throw InvalidArgument(path + ": the frame rate must be positive");
+  if (const auto refused = frame_rate_refused(path, options.fps)) throw InvalidArgument(path + ": " + *refused);
   if (!api().error.empty()) throw InvalidArgument(path + ": " + api().error);
   impl_ = std::make_unique<Impl>(path, width, height, options);
 }

@@ -66,7 +66,8 @@ def test_batches_of_any_layout_give_the_same_frames(recording: Path) -> None:
     structured = np.zeros(len(df), dtype=[("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
     for name in ("t", "x", "y", "p"):
         structured[name] = df.get_column(name).to_numpy()
-    for source in (df, structured, [df.slice(0, 1000), df.slice(1000, 50_000), df.slice(51_000)], f.iter_batches()):
+    for source in (df, structured, [df.slice(0, 1000), df.slice(1000, 50_000), df.slice(51_000)], f.iter_batches(),
+                   f.scan()):
         got = list(render.frames(source, mode="counts", width=640, height=480))
         assert [t for t, _ in got] == [t for t, _ in expected]
         assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, expected))
@@ -81,6 +82,29 @@ def test_wrong_arguments_say_what_is_wrong(recording: Path) -> None:
         next(render.frames(recording, colors="000000,ffffff,zzzzzz"))
     with pytest.raises(ValueError, match="width"):
         next(render.frames([(np.zeros(1, np.int64),) * 4]))
+
+
+def test_inputs_that_would_be_cast_into_wrong_pictures_are_refused_or_skipped() -> None:
+    one = {"x": np.array([1, 2, 3]), "y": np.array([1, 1, 1]), "p": np.array([1, 0, 1])}
+    with pytest.raises(TypeError, match="integer microseconds"):  # seconds: every event in one frame
+        next(render.frames({**one, "t": np.array([0.1, 0.2, 0.9])}, width=10, height=10))
+    with pytest.raises(TypeError, match="x must be integer"):
+        next(render.frames({**one, "t": np.arange(3), "x": np.array([1.5, 2.0, 3.0])}, width=10, height=10))
+    # Coordinates past 65535 or below 0 are off the sensor: skipped, not wrapped onto x = 5 or x = 7.
+    far = {"t": np.array([0, 1, 2]), "x": np.array([65_541, 2, -3]), "y": np.array([1, 1, 1]), "p": np.array([1, 1, 1])}
+    _, frame = next(render.frames(far, width=10, height=10, accumulate_us=100, fps=1e4))
+    lit = np.argwhere((frame != frame[0, 0]).any(axis=2))
+    assert lit.tolist() == [[1, 2]]
+    with pytest.raises(TypeError, match="uint8"):
+        render.to_png(np.zeros((4, 4, 3)))
+    with pytest.raises(ValueError, match="H x W x 3"):
+        render.to_png(np.zeros((4, 4), np.uint8))
+
+
+def test_a_closed_file_shows_no_preview(recording: Path) -> None:
+    with evlib.open(recording) as f:
+        assert f._repr_png_() is not None
+    assert f._repr_png_() is None and f._repr_html_() is None
 
 
 def test_overlay_marks_only_the_corner(recording: Path) -> None:
@@ -149,3 +173,19 @@ def test_preview_decodes_one_window_from_the_start(generate: Callable[..., Path]
     t0 = int(f.scan().head(1).collect().get_column("t")[0])
     ((_, frame),) = render.frames(f, t_start=t0, t_end=t0 + 10_000, fps=100)
     assert png == render.to_png(frame)
+
+
+def test_a_file_without_a_sensor_size_is_drawn_at_the_extent_of_its_events(tmp_path: Path) -> None:
+    # .npy states no sensor size: frames take the extent of the whole file (as `evlib info`),
+    # the notebook previews that of the batches they decode (here the file's one batch).
+    events = np.zeros(4, [("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "u1")])
+    events["t"], events["x"], events["y"], events["p"] = [0, 1_000, 2_000, 30_000], [0, 6, 2, 9], [0, 4, 1, 7], 1
+    path = tmp_path / "sizeless.npy"
+    np.save(path, events)
+    f = evlib.open(path)
+    assert not f.width and not f.height
+    (t_first, first), *_ = render.frames(path, fps=100)
+    assert first.shape == (8, 10, 3)
+    preview = render.preview_frame(f)
+    assert preview is not None and preview.shape == (8, 10, 3)
+    assert f._repr_png_() is not None

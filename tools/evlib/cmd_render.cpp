@@ -2,7 +2,11 @@
 // or a video (.mp4, .avi, .gif, .mkv), by the rules of docs/rendering.md.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <limits>
+#include <vector>
 #include <ctime>
 #include <cstdio>
 #include <memory>
@@ -44,11 +48,21 @@ struct RenderArgs {
   bool force = false;
   bool quiet = false;
   bool bench = false;
+  // Whether these were given (not their defaults), for the options that exclude one another.
+  const CLI::Option* fps_option = nullptr;
+  const CLI::Option* speed_option = nullptr;
+  const CLI::Option* palette_option = nullptr;
 };
 
+// Whether s ends with the lower-case suffix, in any case (.png, .PNG).
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  if (s.size() < suffix.size()) return false;
+  for (std::size_t i = 0; i < suffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
+  return true;
 }
+
+bool given(const CLI::Option* option) { return option != nullptr && option->count() > 0; }
 
 render::RenderOptions render_options(const RenderArgs& a) {
   render::RenderOptions o;
@@ -70,25 +84,58 @@ render::RenderOptions render_options(const RenderArgs& a) {
   o.mode.decay.decay_param = a.decay > 0 ? a.decay
                              : o.mode.mode == render::Mode::kLinearDecay ? range / double(o.accumulate_us)
                                                                          : double(o.accumulate_us);
+  if (!a.colors.empty() && given(a.palette_option))
+    throw CLI::ValidationError("--colors", "sets the palette's colours: give --palette or --colors, not both");
+  if (o.from_us && o.to_us && *o.from_us >= *o.to_us)
+    throw CLI::ValidationError("--to", "the window ends (" + a.scan.to + ") before or where it starts (--from " + a.scan.from + ")");
   if (!a.at.empty()) {
-    // One frame ending at --at: its window is the one slice [at - accumulate, at).
     if (o.from_us || o.to_us) throw CLI::ValidationError("--at", "cannot be combined with --from/--to");
     const std::int64_t at = parse_time_us(a.at);
-    o.from_us = at - o.accumulate_us;
-    o.to_us = at;
-    o.speed = 1.0;
-    o.fps = 1e6 / double(o.accumulate_us);
+    if (render::is_decay(o.mode.mode)) {
+      // A decay mode's picture depends on every earlier event (and, with the synchronous decay,
+      // on the frames before it): the frames of the video, from the recording's start, up to
+      // the one ending at --at (the video's frame itself when --at is one of its frame times).
+      o.to_us = at;
+    } else {
+      // One frame ending at --at: its window is the one slice [at - accumulate, at).
+      if (given(a.fps_option) || given(a.speed_option))
+        throw CLI::ValidationError("--at", "renders the one window [at - accumulate, at) in mode " + a.mode +
+                                               ": --fps and --speed do not apply");
+      if (o.accumulate_us > std::int64_t{1'000'000'000'000'000})
+        throw CLI::ValidationError("--accumulate", "at most 1e15 us (about 31 years) with --at");
+      o.from_us = at - o.accumulate_us;
+      o.to_us = at;
+      o.speed = 1.0;
+      o.fps = 1e6 / double(o.accumulate_us);
+    }
   }
-  render::frame_period_us(o);  // validates
+  try {
+    render::frame_period_us(o);  // validates
+  } catch (const InvalidArgument& e) {
+    throw CLI::ValidationError("--fps", e.what());
+  }
   return o;
 }
 
 ops::SensorSize sensor_of(const RenderArgs& a, const Scan& scan, const ReadOptions& options) {
   const Metadata& meta = scan.metadata();
-  const ops::SensorSize sensor{options.width != 0 ? options.width : meta.width,
-                               options.height != 0 ? options.height : meta.height};
-  if (sensor.width == 0 || sensor.height == 0)
-    throw InvalidArgument(a.path + " states no sensor size: give --width and --height");
+  ops::SensorSize sensor{options.width != 0 ? options.width : meta.width,
+                         options.height != 0 ? options.height : meta.height};
+  if (sensor.width == 0 || sensor.height == 0) {
+    // A format without a sensor size (DAT, text, NumPy): the events' extent, as `evlib info`
+    // infers it (docs/formats.md 0.5), from one pass over the file's x and y.
+    std::uint32_t x_end = 0, y_end = 0;
+    BatchStream chunks = scan.chunks();
+    while (auto chunk = chunks.next()) {
+      const EventView v = chunk->events.view();
+      for (const std::uint16_t x : v.x()) x_end = std::max<std::uint32_t>(x_end, x + 1u);
+      for (const std::uint16_t y : v.y()) y_end = std::max<std::uint32_t>(y_end, y + 1u);
+    }
+    if (sensor.width == 0) sensor.width = x_end;
+    if (sensor.height == 0) sensor.height = y_end;
+    if (sensor.width == 0 || sensor.height == 0)
+      throw InvalidArgument(a.path + " states no sensor size and has no events to infer it from: give --width and --height");
+  }
   return sensor;
 }
 
@@ -141,21 +188,38 @@ int run_render(const RenderArgs& a) {
   Scan scan = a.scan.make(a.path, read_options).on_progress([&](const ScanProgress& p) {
     progress.update(p.fraction(), p.events);
   });
-  if (!a.at.empty()) scan = scan.time(*options.from_us, *options.to_us);
-  const ops::SensorSize sensor = sensor_of(a, scan, read_options);
-  if (a.bench) return run_bench(a, scan, sensor, options);
+  const ops::SensorSize sensor = sensor_of(a, scan, read_options);  // before --at's window: the whole file's
+  if (!a.at.empty()) {  // a decay mode reads from the recording's start
+    scan = scan.time(options.from_us.value_or(std::numeric_limits<std::int64_t>::min()), *options.to_us);
+  }
+  if (a.bench) {
+    if (!a.out.empty()) throw CLI::ValidationError("OUT", "--bench writes nothing: give no OUT");
+    return run_bench(a, scan, sensor, options);
+  }
 
   if (a.out.empty()) throw CLI::RequiredError("OUT");
   const bool pattern = render::is_frame_pattern(a.out);
   const bool video = !pattern && render::is_video_path(a.out);
+  if (pattern && !ends_with(a.out, ".png"))
+    throw CLI::ValidationError("OUT", a.out + ": a frame pattern writes PNG images and must end in .png (a video is one file: OUT.mp4)");
   if (!pattern && !video) {
     if (!ends_with(a.out, ".png"))
-      throw InvalidArgument(a.out + ": unknown output type (give .png with --at, a %05d.png pattern, or a video: " +
-                            render::video_extensions() + ")");
-    if (a.at.empty()) throw InvalidArgument(a.out + ": a single PNG needs --at TIME (or give a pattern such as frame_%05d.png)");
+      throw CLI::ValidationError("OUT", a.out + ": unknown output type (give .png with --at, a %05d.png pattern, or a video: " +
+                                            render::video_extensions() + ")");
+    if (a.at.empty())
+      throw CLI::ValidationError("OUT", a.out + ": a single PNG needs --at TIME (or give a pattern such as frame_%05d.png)");
   }
-  if (video && !a.at.empty()) throw InvalidArgument(a.out + ": --at renders one image; give OUT.png");
+  if (video && !a.at.empty()) throw CLI::ValidationError("--at", "renders one image; give OUT.png, not " + a.out);
+  if (video) {
+    if (const auto refused = render::frame_rate_refused(a.out, a.fps)) throw CLI::ValidationError("--fps", *refused);
+  }
   if (!pattern) refuse_existing(a.out, a.force);
+  if (pattern && !a.force) {
+    // Before any frame is written: a render that stopped at the first existing frame would
+    // leave the ones before it written over.
+    if (const auto existing = render::existing_frame(a.out))
+      throw IoError(*existing, "file exists, named by the pattern " + a.out + " (use --force to replace the frames)");
+  }
 
   BatchStream chunks = scan.chunks();
   render::FrameGenerator generator(
@@ -178,20 +242,23 @@ int run_render(const RenderArgs& a) {
     writer = std::make_unique<render::VideoWriter>(a.out, sensor.width, sensor.height, vo);
   }
   std::uint64_t frames = 0;
+  std::vector<std::uint8_t> last_rgb;  // --at: the last frame (a decay mode renders those before it too)
   while (const render::Frame* f = generator.next()) {
     if (writer) {
       writer->write(f->rgb);
+    } else if (pattern) {
+      render::write_png(render::frame_path(a.out, f->index), f->rgb, f->width, f->height, true);
     } else {
-      const std::string path = pattern ? render::frame_path(a.out, f->index) : a.out;
-      if (pattern) refuse_existing(path, a.force);
-      render::write_png(path, f->rgb, f->width, f->height, true);
+      last_rgb.assign(f->rgb.begin(), f->rgb.end());
     }
     ++frames;
   }
-  if (writer) writer->finish();
   progress.finish();
-  // With --at, or --from and --to, every slice is a frame; otherwise none means no events.
+  // With --at, or --from and --to, every slice is a frame; otherwise none means no events. Checked
+  // before the video is finished: the writer then discards its file, and an existing OUT stays.
   if (frames == 0) throw InvalidArgument(a.path + ": no events to render (in the time window given)");
+  if (writer) writer->finish();
+  if (!pattern && !video) render::write_png(a.out, last_rgb, sensor.width, sensor.height, true);
   if (!a.quiet)
     std::fprintf(stderr, "evlib: %llu frame%s %ux%u written to %s\n", static_cast<unsigned long long>(frames),
                  frames == 1 ? "" : "s", sensor.width, sensor.height, a.out.c_str());
@@ -206,15 +273,17 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_option("FILE", args->path, "Recording to read")->required();
   cmd->add_option("OUT", args->out,
                   "OUT.png (with --at), a pattern such as frames/f_%05d.png, or a video: " + render::video_extensions() + " (not with --bench)");
-  cmd->add_option("--at", args->at, "Render the one frame ending at this time (12.5s, 12500ms, us) into OUT.png")
+  cmd->add_option("--at", args->at,
+                  "Render the one frame ending at this time (12.5s, 12500ms, us) into OUT.png (decay modes: the video's "
+                  "frames up to it, from the recording's start)")
       ->check(time_value());
   cmd->add_option("--accumulate", args->accumulate, "Events shown per frame: this much time before the frame (default 10ms)")
       ->check(time_value());
-  cmd->add_option("--fps", args->fps, "Frames per second of output (default 30)")->check(number_in(1e-3, 1e4));
-  cmd->add_option("--speed", args->speed, "Event time per output time: 0.1 plays ten times slower (default 1)")
-      ->check(number_in(1e-6, 1e6));
-  cmd->add_option("--palette", args->palette, "prophesee-dark (default), prophesee-light, dv, cool-warm or gray")
-      ->check(parsed_by([](const std::string& v) { render::palette_by_name(v); }, "PALETTE"));
+  args->fps_option = cmd->add_option("--fps", args->fps, "Frames per second of output (default 30)")->check(number_in(1e-3, 1e4));
+  args->speed_option = cmd->add_option("--speed", args->speed, "Event time per output time: 0.1 plays ten times slower (default 1)")
+                           ->check(number_in(1e-6, 1e6));
+  args->palette_option = cmd->add_option("--palette", args->palette, "prophesee-dark (default), prophesee-light, dv, cool-warm or gray")
+                             ->check(parsed_by([](const std::string& v) { render::palette_by_name(v); }, "PALETTE"));
   cmd->add_option("--colors", args->colors, "Custom colours bg,on,off as hex RRGGBB (e.g. 000000,ffffff,3060ff)")
       ->check(parsed_by([](const std::string& v) { render::palette_from_colors(v); }, "BG,ON,OFF"));
   cmd->add_option("--mode", args->mode,

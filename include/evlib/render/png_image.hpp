@@ -1,6 +1,7 @@
 #pragma once
 // 8-bit RGB images as PNG files, through libpng (docs/rendering.md "Output").
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,5 +29,8 @@ RgbImage read_png(const std::string& path);
 std::string frame_path(const std::string& pattern, std::uint64_t index);
 // Whether path holds such a conversion.
 bool is_frame_pattern(const std::string& path);
+// A file that frame_path(pattern, some index) names and that exists already, if any (the
+// directory is listed once; a pattern whose number is in a directory name checks frame 0 only).
+std::optional<std::string> existing_frame(const std::string& pattern);
 
 }  // namespace evlib::render

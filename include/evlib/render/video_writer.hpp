@@ -5,6 +5,7 @@
 // name and renamed into place by finish() (docs/rendering.md "Output").
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -16,6 +17,8 @@ bool video_available() noexcept;
 std::string video_extensions();
 // Whether path ends in one of them.
 bool is_video_path(const std::string& path);
+// Why a video at path cannot hold fps frames a second (.gif: 100 at most, .avi: 1000), or none.
+std::optional<std::string> frame_rate_refused(const std::string& path, double fps);
 
 struct VideoOptions {
   double fps = 30.0;

@@ -119,13 +119,97 @@ TEST_F(RenderCli, wrong_requests_fail_with_one_line_and_the_documented_code) {
   EXPECT_NE(err.find("unknown palette"), std::string::npos) << err;
   EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' x.png --mode blur", nullptr, &err), 64);
   EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' x.png --colors 1,2,3", nullptr, &err), 64);
-  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.png'", nullptr, &err), 1);
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.png'", nullptr, &err), 64);
   EXPECT_NE(err.find("needs --at"), std::string::npos) << err;
-  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.bmp' --at 1ms", nullptr, &err), 1);
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.bmp' --at 1ms", nullptr, &err), 64);
   EXPECT_NE(err.find("unknown output type"), std::string::npos) << err;
   EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/x.png' --at 10ms --from 1ms", nullptr, &err), 64);
   EXPECT_EQ(test::run_command(cli() + " render '" + *dir_ + "/missing.raw' '" + *dir_ + "/y.png' --at 1ms", nullptr, &err), 2);
   for (const std::string& name : test::list_dir(*dir_)) EXPECT_EQ(name.find(".evlib-tmp"), std::string::npos) << name;
+}
+
+TEST_F(RenderCli, options_that_do_not_apply_together_are_usage_errors) {
+  const std::string out = "'" + *dir_ + "/unused.png'";
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' " + out + " --at 10ms --fps 50", nullptr, &err), 64);
+  EXPECT_NE(err.find("--fps and --speed do not apply"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' " + out + " --at 10ms --colors 000000,ffffff,0000ff --palette dv",
+                              nullptr, &err),
+            64);
+  EXPECT_EQ(test::run_command(cli() + " render '" + *file_ + "' '" + *dir_ + "/f_%03d.png' --from 30ms --to 20ms", nullptr, &err), 64);
+  EXPECT_NE(err.find("before or where it starts"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render --bench '" + *file_ + "' " + out, nullptr, &err), 64);
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/unused.png"));
+}
+
+TEST_F(RenderCli, a_pattern_names_png_files_and_is_refused_before_writing_when_one_of_its_frames_exists) {
+  const std::string sub = *dir_ + "/pattern";
+  ASSERT_EQ(test::run_command("mkdir -p '" + sub + "'"), 0);
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/v_%03d.mp4' --fps 100", nullptr, &err), 64);
+  EXPECT_NE(err.find("must end in .png"), std::string::npos) << err;
+  EXPECT_TRUE(test::list_dir(sub).empty());
+  // The fifth of six frames exists: nothing is written, not the four before it.
+  ASSERT_EQ(test::run_command("touch '" + sub + "/f_004.png'"), 0);
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100", nullptr, &err), 2);
+  EXPECT_NE(err.find("f_004.png: file exists"), std::string::npos) << err;
+  EXPECT_EQ(test::list_dir(sub), std::vector<std::string>{"f_004.png"});
+  // A name that only looks like a frame is no frame: blanks or digits, then the suffix.
+  ASSERT_EQ(test::run_command("rm '" + sub + "/f_004.png' && touch '" + sub + "/f_x04.png' '" + sub + "/f_004.png.bak'"), 0);
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100", nullptr, &err), 0) << err;
+  EXPECT_EQ(test::list_dir(sub).size(), 8u);
+}
+
+TEST_F(RenderCli, a_render_without_frames_leaves_no_video_and_keeps_the_one_it_was_to_replace) {
+  if (!video_available()) GTEST_SKIP() << "built without FFmpeg's libraries";
+  for (const char* name : {"kept.mp4", "kept.avi", "kept.gif"}) {
+    const std::string out = *dir_ + "/" + name;
+    std::string err;
+    ASSERT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + out + "' --fps 50", nullptr, &err), 0) << err;
+    const auto size = std::filesystem::file_size(out);
+    const auto written = std::filesystem::last_write_time(out);
+    EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + out + "' --from 100s --force", nullptr, &err), 1);
+    EXPECT_NE(err.find("no events to render"), std::string::npos) << err;
+    EXPECT_EQ(std::filesystem::file_size(out), size) << name;
+    EXPECT_EQ(std::filesystem::last_write_time(out), written) << name;
+    const std::string fresh = *dir_ + "/none_" + name;
+    EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + fresh + "' --to -1s", nullptr, &err), 1);
+    EXPECT_FALSE(std::filesystem::exists(fresh)) << fresh;
+  }
+  for (const std::string& name : test::list_dir(*dir_)) EXPECT_EQ(name.find(".evlib-tmp"), std::string::npos) << name;
+}
+
+TEST_F(RenderCli, a_frame_rate_the_container_cannot_hold_is_refused_before_writing) {
+  if (!video_available()) GTEST_SKIP() << "built without FFmpeg's libraries";
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + *dir_ + "/fast.gif' --fps 120", nullptr, &err), 64);
+  EXPECT_NE(err.find("at most 100 frames a second"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + *dir_ + "/fast.avi' --fps 2000", nullptr, &err), 64);
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/fast.gif"));
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/fast.avi"));
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + *dir_ + "/fast.gif' --fps 100", nullptr, &err), 0) << err;
+}
+
+TEST_F(RenderCli, in_a_decay_mode_the_png_at_a_time_is_the_videos_frame_ending_then) {
+  // The decay modes' pictures depend on every earlier event (and exp-decay's on the frames
+  // before, through the synchronous decay): --at renders the frames from the start.
+  const std::string sub = *dir_ + "/decay";
+  ASSERT_EQ(test::run_command("mkdir -p '" + sub + "'"), 0);
+  for (const char* mode : {"time-decay", "exp-decay", "linear-decay"}) {
+    std::string err;
+    ASSERT_EQ(test::run_command(cli() + " render -q --force '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100 --mode " + mode,
+                                nullptr, &err),
+              0)
+        << err;
+    ASSERT_EQ(test::run_command(cli() + " render -q --force '" + *file_ + "' '" + sub + "/at.png' --at 40ms --fps 100 --mode " + mode,
+                                nullptr, &err),
+              0)
+        << err;
+    // The file's events start at 0: frame 3 ends at 40 ms.
+    const RgbImage at = read_png(sub + "/at.png"), frame = read_png(sub + "/f_003.png");
+    EXPECT_EQ(at.rgb, frame.rgb) << mode;
+    EXPECT_NE(frame.rgb, read_png(sub + "/f_002.png").rgb) << mode;
+  }
 }
 
 }  // namespace
