@@ -69,8 +69,11 @@ def columns(events: Events) -> Columns:
 
     No copy is made for a column that already has its dtype and is contiguous (an evlib
     Batch, a native Polars frame, contiguous NumPy arrays); a structured array's fields are
-    strided, so they are copied once. A non-zero ``p`` (or a boolean ``True``) is ON; tonic's
-    ``-1`` OFF polarity is read as OFF.
+    strided, so they are copied once. ``p``: 1 (or a boolean ``True``) is ON, 0 and any negative
+    value (tonic's ``-1``) OFF; values above 1 are neither (tensors with a polarity axis leave them
+    out), those above 255 kept so as 255. ``x``/``y`` outside 0..65535 are left out as off the
+    sensor. Columns must hold integers (``t`` in µs, or durations): floats are refused rather than
+    truncated.
     """
     if hasattr(events, "to_numpy") and hasattr(events, "layout") and hasattr(events, "bytes_done"):
         cols: Any = events.to_numpy()  # evlib.Batch: native columns, shared memory
@@ -86,11 +89,47 @@ def columns(events: Events) -> Columns:
     else:
         raise TypeError(f"cannot read events from {type(events).__name__}: expected a Batch, a Polars "
                         "DataFrame, a structured array, a mapping of columns or (t, x, y, p)")
-    p = np.asarray(raw[3])
-    if p.dtype.kind == "i" and p.size and p.min() < 0:
-        p = p > 0  # tonic's signed polarities: -1 is OFF
-    return (_column(raw[0], np.int64), _column(raw[1], np.uint16), _column(raw[2], np.uint16),
-            _column(p, np.uint8))
+    return (_times(raw[0]), _coordinates(raw[1], "x"), _coordinates(raw[2], "y"), _polarities(raw[3]))
+
+
+def _integers(values: Any, name: str) -> NDArray[Any]:
+    array = np.asarray(values)
+    if array.dtype != np.bool_ and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, not {array.dtype}"
+                        + (" (times in seconds? give integer microseconds)" if name == "t" else ""))
+    return array
+
+
+def _times(values: Any) -> NDArray[np.int64]:
+    array = np.asarray(values)
+    if np.issubdtype(array.dtype, np.timedelta64):
+        array = array.astype("timedelta64[us]").view(np.int64)
+    array = _integers(array, "t")
+    if array.dtype == np.uint64 and array.size and array.max() > np.iinfo(np.int64).max:
+        raise ValueError("t holds times past the int64 range")
+    return _column(array, np.int64)
+
+
+def _coordinates(values: Any, name: str) -> NDArray[np.uint16]:
+    """uint16 pixel coordinates; values below 0 or above 65535 become 65535, off every sensor, so
+    that such an event is left out instead of wrapping onto a pixel it does not belong to."""
+    array = _integers(values, name)
+    if array.dtype != np.uint16 and array.size:
+        low, high = array.min(), array.max()
+        if low < 0 or high > 0xFFFF:
+            array = np.where((array < 0) | (array > 0xFFFF), 0xFFFF, array)
+    return _column(array, np.uint16)
+
+
+def _polarities(values: Any) -> NDArray[np.uint8]:
+    """uint8 polarities: negative values (tonic's -1) are OFF (0); values past 255 become 255
+    (like 2..255, a polarity tensors with a polarity axis leave out) instead of wrapping to 0."""
+    array = _integers(values, "p")
+    if array.dtype not in (np.uint8, np.bool_) and array.size:
+        low, high = array.min(), array.max()
+        if low < 0 or high > 0xFF:
+            array = np.clip(array, 0, 0xFF)
+    return _column(array, np.uint8)
 
 
 def _sensor(sensor_size: SensorSize) -> tuple[int, int]:
@@ -173,7 +212,16 @@ def _output(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: Any) -> NDA
         return np.empty(shape, dtype=dtype)
     if out.shape != shape or not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError(f"out must be a writable C-contiguous array of shape {shape}, got {out.shape}")
+    if out.dtype != np.dtype(dtype):  # the counts' saturation and the sums' rounding follow the dtype
+        raise TypeError(f"out is {out.dtype}, not the {np.dtype(dtype)} asked for (dtype=)")
     return out
+
+
+def _dtype(dtype: Any, out: NDArray[Any] | None, default: Any) -> Any:
+    """The dtype asked for; else out's, when given; else the default."""
+    if dtype is not None:
+        return dtype
+    return out.dtype if out is not None else default
 
 
 def event_frame(
@@ -188,7 +236,7 @@ def event_frame(
     overlap: float = 0,
     include_incomplete: bool = False,
     convention: Literal["tonic", "clean"] = "tonic",
-    dtype: Any = np.int16,
+    dtype: Any = None,
     overflow: Literal["saturate", "wrap"] = "saturate",
     out: NDArray[Any] | None = None,
 ) -> NDArray[Any]:
@@ -198,8 +246,10 @@ def event_frame(
     otherwise the windows of :func:`slice_events` give ``(n_windows, polarities, H, W)``.
     ``polarities=1`` counts both polarities in one channel. ``overflow="wrap"`` wraps counts
     modulo the dtype as numpy does in tonic (its int16 frames); ``"saturate"`` stops at the
-    dtype's maximum. ``out`` receives the frames when given (zeroed first).
+    dtype's maximum. ``dtype`` defaults to int16 (tonic's), or ``out``'s dtype; ``out`` receives
+    the frames when given (zeroed first), and must have the dtype asked for.
     """
+    dtype = _dtype(dtype, out, np.int16)
     width, height = _sensor(sensor_size)
     cols = columns(events)
     sliced = any(v is not None for v in (time_window, event_count, n_time_bins, n_event_bins))
@@ -268,8 +318,7 @@ def voxel_grid(
     tonic computes on its boolean-polarity arrays (docs/processing.md "Voxel grids").
     """
     width, height = _sensor(sensor_size)
-    if dtype is None:
-        dtype = np.float32 if convention == "e2vid" else np.float64
+    dtype = _dtype(dtype, out, np.float32 if convention == "e2vid" else np.float64)
     all_on = polarity == "all_on"
     if out is None and np.dtype(dtype) in (np.float32, np.float64) and n_time_bins >= 0:
         # A new array over memory the extension keeps from the last grid of this size that is

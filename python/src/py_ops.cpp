@@ -109,7 +109,10 @@ constinit SpareColumnMemory spare_surface_memory;
 
 // Room for `count` HOTS surfaces of `size` values each: the kept block if it has that size.
 ColumnMemory surface_memory(std::size_t count, std::size_t size) {
-  return spare_surface_memory.take(count * size * sizeof(double));
+  std::size_t bytes = 0;
+  if (__builtin_mul_overflow(count, size, &bytes) || __builtin_mul_overflow(bytes, sizeof(double), &bytes))
+    throw std::length_error("HOTS time surface: " + std::to_string(count) + " surfaces: more than memory can hold");
+  return spare_surface_memory.take(bytes);
 }
 
 // A float64 array owning `memory` (from surface_memory), shaped (count, planes, height, width).
@@ -482,7 +485,9 @@ void bind_ops(nb::module_& m) {
             // No zeros written first (as a vector would: every value is written), room for
             // finish()'s surface (at most one) too: its pages stay untouched when it is not made.
             const std::size_t size = s.surface_size();
-            ColumnMemory memory = surface_memory(s.surfaces_completed_by(events) + (finish ? 1 : 0), size);
+            const std::size_t completed = s.surfaces_completed_by(events);
+            if (completed == std::numeric_limits<std::size_t>::max()) s.values_of(completed);  // throws: too many
+            ColumnMemory memory = surface_memory(completed + (finish ? 1 : 0), size);
             std::span<double> out(static_cast<double*>(memory.data()), memory.bytes() / sizeof(double));
             std::size_t count = 0;
             {

@@ -165,9 +165,14 @@ class TimeGrid {
   template <class Kernel>
   std::size_t run_piece(const std::int64_t* t, std::size_t begin, std::size_t end, Kernel& kernel) {
     if (begin == end) return 0;
-    if (!wide_mode_ && !within(t + begin, end - begin, base_ + kLowest - low_offset_, base_ + kHighest - high_offset_)) {
+    if (!wide_mode_ && !within(t + begin, end - begin, window_floor(), window_top())) {
       const auto [lowest, highest] = time_range(t + begin, t + end);
-      if (!cover(lowest + low_offset_, highest + high_offset_) && !wide_mode_) {
+      // In 128 bits: times a span of 2^63 or more apart must not wrap into a window that seems
+      // to hold them.
+      const __int128 lo = __int128{lowest} + low_offset_, hi = __int128{highest} + high_offset_;
+      if (lo < std::numeric_limits<std::int64_t>::min() || hi > std::numeric_limits<std::int64_t>::max())
+        throw_past_int64(lowest, highest);
+      if (!cover(lo, hi) && !wide_mode_) {
         // The piece spans more than the window (a single event never does).
         const std::size_t middle = begin + (end - begin) / 2;
         return run_piece(t, begin, middle, kernel) + run_piece(t, middle, end, kernel);
@@ -176,6 +181,19 @@ class TimeGrid {
     if (wide_mode_) return kernel(GridView<std::int64_t>{wide_.data(), stride_, 0}, begin, end);
     rebase_budget_ = std::min(rebase_budget_ + (end - begin), kSavedRebases * rebase_cost());
     return kernel(GridView<std::int32_t>{narrow_.data(), stride_, base_}, begin, end);
+  }
+
+  // The least and greatest event time whose threshold and stored time the window holds and int64
+  // holds (t + offset within int64: the kernels compute them in int64).
+  std::int64_t window_floor() const noexcept {
+    return clamped(std::max<__int128>(__int128{base_} + kLowest, std::numeric_limits<std::int64_t>::min()) - low_offset_);
+  }
+  std::int64_t window_top() const noexcept {
+    return clamped(std::min<__int128>(__int128{base_} + kHighest, std::numeric_limits<std::int64_t>::max()) - high_offset_);
+  }
+  static std::int64_t clamped(__int128 v) noexcept {
+    return static_cast<std::int64_t>(std::clamp<__int128>(v, std::numeric_limits<std::int64_t>::min(),
+                                                          std::numeric_limits<std::int64_t>::max()));
   }
 
   // Whether every time lies in [lo, hi] (the usual case: one pass the compiler vectorises). One
@@ -202,7 +220,10 @@ class TimeGrid {
 
   // Makes the window hold [lo, hi] (thresholds and stored times), moving the base when needed;
   // false when it cannot, or when it switched to the wide mode instead.
-  bool cover(std::int64_t lo, std::int64_t hi);
+  bool cover(__int128 lo, __int128 hi);
+  // std::invalid_argument: a time's threshold or stored time (t plus the filter's offsets) is
+  // past an int64 limit.
+  [[noreturn]] void throw_past_int64(std::int64_t lowest, std::int64_t highest) const;
   // A rebase rewrites every cell; it is paid for with events run since (a quarter of a cell each),
   // with up to kSavedRebases in hand.
   static constexpr std::size_t kSavedRebases = 4;

@@ -500,7 +500,7 @@ void HotsTimeSurfaces::reset() {
 
 void HotsTimeSurfaces::emit(double* out) {
   // tonic: exp(-((i + 1) * dt + start - memory) / tau), the subtraction in float64.
-  const auto end = static_cast<double>((window_ + 1) * options_.dt_us + start_);
+  const auto end = static_cast<double>(window_end(start_, window_));
   const double tau = options_.tau_us;
   // The value depends on end - m alone (both whole numbers of µs below 2^53: the difference is
   // exact), so each age's exp is computed once and reused: the same expression on the same
@@ -546,6 +546,18 @@ void HotsTimeSurfaces::emit(double* out) {
   ++emitted_;
 }
 
+std::size_t HotsTimeSurfaces::values_of(std::size_t surfaces) const {
+  std::size_t values = 0;
+  if (__builtin_mul_overflow(surfaces, memory_.size(), &values) || values > std::numeric_limits<std::size_t>::max() / sizeof(double))
+    throw std::length_error("HOTS time surface: " + std::to_string(surfaces) + " surfaces of " + std::to_string(memory_.size()) +
+                            " values: more than memory can hold (the events span that many windows of dt)");
+  return values;
+}
+
+__int128 HotsTimeSurfaces::window_end(std::int64_t start, std::int64_t window) const noexcept {
+  return static_cast<__int128>(start) + static_cast<__int128>(window + 1) * options_.dt_us;
+}
+
 void HotsTimeSurfaces::check_order(EventView events) const {
   const auto t = events.t();
   if (started_ && t[0] < last_t_)
@@ -558,16 +570,16 @@ void HotsTimeSurfaces::check_order(EventView events) const {
 std::size_t HotsTimeSurfaces::surfaces_completed_by(EventView events) const {
   if (events.empty()) return 0;
   const std::int64_t start = started_ ? start_ : events.t()[0];
-  const std::int64_t window_end = start + (window_ + 1) * options_.dt_us;
+  const __int128 end = window_end(start, window_);
   const std::int64_t last = events.t()[events.size() - 1];
-  return last < window_end ? 0 : static_cast<std::size_t>((last - window_end) / options_.dt_us) + 1;
+  return last < end ? 0 : static_cast<std::size_t>((last - end) / options_.dt_us) + 1;
 }
 
 std::size_t HotsTimeSurfaces::surfaces_at_finish() const noexcept {
   // tonic keeps the open window with include_incomplete when it starts before the last event,
   // and always produces at least one window.
   if (!started_) return 0;
-  const std::int64_t open_start = start_ + window_ * options_.dt_us;
+  const __int128 open_start = window_end(start_, window_ - 1);
   return (options_.include_incomplete && open_start < last_t_) || emitted_ == 0 ? 1 : 0;
 }
 
@@ -575,7 +587,7 @@ std::size_t HotsTimeSurfaces::add(EventView events, std::vector<double>& out) {
   if (events.empty()) return 0;
   check_order(events);
   const std::size_t at = out.size();
-  grow_surfaces(out, surfaces_completed_by(events) * memory_.size());
+  grow_surfaces(out, values_of(surfaces_completed_by(events)));
   return add_into(events, std::span<double>(out).subspan(at));
 }
 
@@ -591,9 +603,9 @@ std::size_t HotsTimeSurfaces::add_into(EventView events, std::span<double> out) 
                           "HOTS time surface");
   check_order(events);
   const std::size_t count = surfaces_completed_by(events);
-  if (out.size() < count * memory_.size())
+  if (out.size() < values_of(count))
     throw std::invalid_argument("HOTS time surface: the output holds " + std::to_string(out.size()) +
-                                " values, not " + std::to_string(count * memory_.size()));
+                                " values, not " + std::to_string(values_of(count)));
   const std::int64_t* t = events.t().data();
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
@@ -603,15 +615,15 @@ std::size_t HotsTimeSurfaces::add_into(EventView events, std::span<double> out) 
     started_ = true;
     start_ = t[0];
   }
-  std::int64_t window_end = start_ + (window_ + 1) * options_.dt_us;
+  __int128 end = window_end(start_, window_);
   double* next = out.data();
   for (std::size_t i = 0, n = events.size(); i < n; ++i) {
     // An event at or past the open window's end proves that window complete (its end <= the
     // last time), so tonic keeps it.
-    while (t[i] >= window_end) {
+    while (t[i] >= end) {
       emit(next);
       next += memory_.size();
-      window_end += options_.dt_us;
+      end += options_.dt_us;
     }
     const unsigned channel = p ? p[i] : 0u;
     if (!options_.sensor.contains(x[i], y[i]) || channel >= options_.polarities) [[unlikely]]
@@ -624,9 +636,9 @@ std::size_t HotsTimeSurfaces::add_into(EventView events, std::span<double> out) 
 
 std::size_t HotsTimeSurfaces::finish_into(std::span<double> out) {
   const std::size_t count = surfaces_at_finish();
-  if (out.size() < count * memory_.size())
+  if (out.size() < values_of(count))
     throw std::invalid_argument("HOTS time surface: the output holds " + std::to_string(out.size()) +
-                                " values, not " + std::to_string(count * memory_.size()));
+                                " values, not " + std::to_string(values_of(count)));
   if (count != 0) emit(out.data());
   reset();
   return count;

@@ -100,10 +100,15 @@ class HotsTimeSurfaces {
   std::size_t surfaces_at_finish() const noexcept;
 
   std::size_t surface_size() const noexcept { return memory_.size(); }
+  // surfaces * surface_size(); std::length_error when that many doubles exceed the address space.
+  std::size_t values_of(std::size_t surfaces) const;
 
  private:
   void check_order(EventView events) const;
   void emit(double* out);
+  // The end of window `window` from `start`: start + (window + 1) dt, exact (128 bits: near the
+  // int64 limits the ends pass them, and no time reaches those windows).
+  __int128 window_end(std::int64_t start, std::int64_t window) const noexcept;
 
   HotsOptions options_;
   std::vector<double> memory_;  // -inf: never fired (exp gives 0)

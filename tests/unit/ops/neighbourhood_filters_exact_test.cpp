@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include "evlib/ops/background_activity.hpp"
@@ -49,10 +51,10 @@ Flags model_background_activity(const Events& e, SensorSize s, std::int64_t d, B
     bool pass = false;
     if (!m.on_sensor(x, y)) {
     } else if (c == BackgroundActivityConvention::kDvProcessing) {
-      m.neighbours(x, y, false, [&](auto& v) { pass |= t - *v < d; });
+      m.neighbours(x, y, false, [&](auto& v) { pass |= __int128{t} - *v < d; });
       m.at(x, y) = t;
     } else if (c == BackgroundActivityConvention::kJaer) {
-      pass = !m.at(x, y) || t - *m.at(x, y) < d;
+      pass = !m.at(x, y) || __int128{t} - *m.at(x, y) < d;
       if (x >= 1 && y >= 1 && x + 2 <= int(s.width) && y + 2 <= int(s.height))
         m.neighbours(x, y, false, [&](auto& v) { v = t; });
     } else {
@@ -75,8 +77,8 @@ Flags model_stcf(const Events& e, SensorSize s, const StcfOptions& o) {
       if (!m.at(x, y)) {
         pass = o.let_first_through;
       } else {
-        int count = o.include_self && t - *m.at(x, y) < o.correlation_time_us;
-        m.neighbours(x, y, false, [&](auto& v) { count += v && t - *v < o.correlation_time_us; });
+        int count = o.include_self && __int128{t} - *m.at(x, y) < o.correlation_time_us;
+        m.neighbours(x, y, false, [&](auto& v) { count += v && __int128{t} - *v < o.correlation_time_us; });
         pass = count >= o.min_correlated;
       }
       m.at(x, y) = t;
@@ -126,8 +128,24 @@ Events leaping_stream(std::uint32_t seed) {
   return e;
 }
 
+// Times near both int64 limits (2^35 µs inside them, past every duration below), alternating in
+// bursts: differences of nearly 2^64, which int64 arithmetic would wrap.
+Events extreme_stream(std::uint32_t seed) {
+  constexpr std::int64_t kInside = std::int64_t{1} << 35;
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> col(0, int(kSensor.width) - 1), row(0, int(kSensor.height) - 1);
+  Events e;
+  for (int burst = 0; burst < 8; ++burst) {
+    std::int64_t t = burst % 2 ? std::numeric_limits<std::int64_t>::max() - kInside : std::numeric_limits<std::int64_t>::min() + kInside;
+    t += burst * 1000;
+    for (int i = 0; i < 150; ++i) e.add(t += 7, static_cast<std::uint16_t>(col(rng)), static_cast<std::uint16_t>(row(rng)));
+  }
+  return e;
+}
+
 std::vector<Events> hard_streams() {
-  return {jumpy_stream(1, 40), jumpy_stream(2, 400), leaping_stream(3), testing::random_events(5000, kSensor, 4, 30)};
+  return {jumpy_stream(1, 40), jumpy_stream(2, 400), leaping_stream(3), testing::random_events(5000, kSensor, 4, 30),
+          extreme_stream(5)};
 }
 
 // Durations: ordinary, zero, just below and at the switch to int64 cells (2^30 µs), and beyond.
@@ -178,6 +196,32 @@ TEST(NeighbourhoodFiltersExact, stcf_matches_the_int64_model_on_jumping_times) {
         }
       }
     }
+  }
+}
+
+TEST(NeighbourhoodFiltersExact, times_whose_thresholds_pass_the_int64_limits_are_refused_before_anything_changes) {
+  // dv-processing's convention compares with t - d, tonic's stores t + d: at the limits those
+  // leave int64, which the kernels compute in. A clear error, and the filter as it was.
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min(), kMax = std::numeric_limits<std::int64_t>::max();
+  for (const auto& [c, t] : {std::pair{BackgroundActivityConvention::kDvProcessing, kMin + 10},
+                             std::pair{BackgroundActivityConvention::kTonicDenoise, kMax - 10}}) {
+    BackgroundActivityFilter f(kSensor, 2000, c);
+    Events before;
+    before.add(0, 3, 3);
+    Flags keep(1);
+    f.apply(before.view(), keep);
+    Events edge;
+    edge.add(t, 3, 2);
+    Flags edge_keep(1);
+    EXPECT_THROW(f.apply(edge.view(), edge_keep), std::invalid_argument) << static_cast<int>(c);
+    Events after;
+    after.add(1, 3, 2);
+    Flags after_keep(1);
+    f.apply(after.view(), after_keep);
+    Events both;
+    both.add(0, 3, 3);
+    both.add(1, 3, 2);
+    EXPECT_EQ(after_keep[0], model_background_activity(both, kSensor, 2000, c)[1]) << static_cast<int>(c);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -433,6 +434,41 @@ TEST(HotsTimeSurface, empty_input_gives_no_surface_and_an_empty_map_stays_zero) 
   LastTimestampMap map({2, 2});
   map.add(EventView{});
   EXPECT_EQ(map.map(), std::vector<std::int64_t>(4, 0));
+}
+
+TEST(HotsTimeSurface, windows_ending_past_the_int64_limits_are_never_reached) {
+  // A window's end start + (k + 1) dt may pass INT64_MAX: no time reaches it (before, the end
+  // wrapped to a negative time and every later event "completed" windows past the buffer).
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max(), kMin = std::numeric_limits<std::int64_t>::min();
+  struct Case {
+    std::int64_t first, last, dt;
+    bool incomplete;
+    std::size_t completed, surfaces;
+  };
+  // Ends M - 7, M - 4, M - 1 (reached), M + 2 (not: the event on M - 1 starts a window and is lost,
+  // as tonic loses it); an end past M at once; ends -1, M - 1, then past M.
+  for (const Case& c : {Case{kMax - 10, kMax - 1, 3, false, 3, 3}, Case{kMax - 10, kMax - 1, 3, true, 3, 3},
+                        Case{kMax - 10, kMax - 1, std::int64_t{1} << 62, true, 0, 1}, Case{kMin, kMax, kMax, false, 2, 2},
+                        Case{kMin, kMax, kMax, true, 2, 3}}) {
+    Events e;
+    e.add(c.first, 0, 0);
+    e.add(c.last, 0, 0);
+    HotsTimeSurfaces surfaces({.sensor = {1, 1}, .dt_us = c.dt, .tau_us = 5.0, .polarities = 1, .include_incomplete = c.incomplete});
+    const std::string what = std::to_string(c.first) + " dt " + std::to_string(c.dt) + (c.incomplete ? " incomplete" : "");
+    EXPECT_EQ(surfaces.surfaces_completed_by(e.view()), c.completed) << what;
+    std::vector<double> out;
+    surfaces.add(e.view(), out);
+    surfaces.finish(out);
+    EXPECT_EQ(out.size(), c.surfaces) << what;
+  }
+  // Windows of 1 µs over the whole int64 range: more surfaces than memory holds, refused.
+  Events all;
+  all.add(kMin, 0, 0);
+  all.add(kMax, 0, 0);
+  HotsTimeSurfaces surfaces({.sensor = {1, 1}, .dt_us = 1, .tau_us = 5.0, .polarities = 1});
+  std::vector<double> out;
+  EXPECT_THROW(surfaces.add(all.view(), out), std::length_error);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST(HotsTimeSurface, decreasing_time_is_refused_across_batches) {

@@ -1,0 +1,75 @@
+"""evlib.ops on inputs that a cast would turn into wrong results: coordinates past uint16,
+polarities past uint8, float times, an ``out=`` of another dtype, and times near the int64
+limits (which used to wrap window ends and grid bases into memory corruption)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evlib import ops
+
+MAX = np.iinfo(np.int64).max
+MIN = np.iinfo(np.int64).min
+
+
+def events(t: list[int], x: list[int], y: list[int], p: list[int] | None = None) -> dict[str, np.ndarray]:
+    return {"t": np.array(t, np.int64), "x": np.array(x), "y": np.array(y),
+            "p": np.array(p if p is not None else [1] * len(t))}
+
+
+def test_coordinates_outside_uint16_are_left_out_not_wrapped_onto_the_sensor() -> None:
+    # 65537 would wrap to x = 1, -65535 to x = 1: both are off any sensor.
+    frame = ops.event_frame(events([0, 1, 2], [65_537, -65_535, 1], [0, 0, 0]), (4, 1), polarities=1)
+    assert frame.tolist() == [[[0, 1, 0, 0]]]
+    cols = ops.columns(events([0, 1], [70_000, -1], [-2, 1]))
+    assert cols[1].tolist() == [65_535, 65_535] and cols[2].tolist() == [65_535, 1]
+
+
+def test_polarities_past_uint8_stay_out_of_polarity_planes_and_negatives_are_off() -> None:
+    p = ops.columns(events([0, 1, 2, 3], [0] * 4, [0] * 4, [256, -1, 1, 2]))[3]
+    assert p.tolist() == [255, 0, 1, 2]  # 256 no longer wraps to OFF; -1 does not make 2 ON
+    frame = ops.event_frame(events([0, 1, 2, 3], [0] * 4, [0] * 4, [256, -1, 1, 2]), (1, 1))
+    assert frame[:, 0, 0].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("column", ["t", "x", "p"])
+def test_float_columns_are_refused_instead_of_truncated(column: str) -> None:
+    e = events([0, 1], [0, 1], [0, 0])
+    e[column] = e[column].astype(np.float64) / 10
+    with pytest.raises(TypeError, match=f"{column} must hold integers"):
+        ops.columns(e)
+
+
+def test_an_out_of_another_dtype_is_refused_and_out_sets_the_default_dtype() -> None:
+    e = events([0] * 40_000, [0] * 40_000, [0] * 40_000)
+    with pytest.raises(TypeError, match="int32, not the int16"):
+        ops.event_frame(e, (1, 1), polarities=1, dtype=np.int16, out=np.zeros((1, 1, 1), np.int32))
+    counts = ops.event_frame(e, (1, 1), polarities=1, out=np.zeros((1, 1, 1), np.int32))
+    assert counts.dtype == np.int32 and counts[0, 0, 0] == 40_000
+    with pytest.raises(TypeError, match="float64, not the float32"):
+        ops.voxel_grid(e, (1, 1), 2, dtype=np.float32, out=np.zeros((2, 1, 1)))
+    with pytest.raises(TypeError, match="uint8"):
+        ops.stacked_histogram(e, (1, 1), bins=1, out=np.zeros((2, 1, 1), np.int16))
+
+
+def test_time_surfaces_whose_windows_end_past_int64_are_made_without_writing_past_them() -> None:
+    one = {"x": np.zeros(2, np.uint16), "y": np.zeros(2, np.uint16), "p": np.ones(2, np.uint8)}
+    near_top = {"t": np.array([MAX - 10, MAX - 1], np.int64), **one}
+    assert ops.time_surface(near_top, (1, 1), dt=3, tau=5.0).shape == (3, 2, 1, 1)
+    assert ops.time_surface(near_top, (1, 1), dt=2**62, tau=5.0, include_incomplete=True).shape == (1, 2, 1, 1)
+    whole = {"t": np.array([MIN, MAX], np.int64), **one}
+    assert ops.time_surface(whole, (1, 1), dt=MAX, tau=5.0).shape == (2, 2, 1, 1)
+    with pytest.raises(ValueError, match="more than memory can hold"):
+        ops.time_surface(whole, (1, 1), dt=1, tau=5.0)
+
+
+@pytest.mark.parametrize("make", [lambda: ops.Stcf((3, 3), 1, 1),
+                                  lambda: ops.BackgroundActivity((3, 3), 1, convention="jaer")])
+def test_neighbourhood_filters_over_times_2_pow_63_apart_give_the_one_batch_result(make) -> None:
+    first = events([0, MAX - 10], [1, 2], [1, 1], [0, 0])
+    second = events([0, 5], [2, 1], [2, 2], [0, 0])
+    split = make()
+    got = np.concatenate([split.keep_mask(first), split.keep_mask(second)])
+    whole = make().keep_mask({k: np.concatenate([first[k], second[k]]) for k in first})
+    assert got.tolist() == whole.tolist()
