@@ -185,8 +185,15 @@ def slice_events(
     if len(given) != 1:
         raise ValueError("give exactly one of time_window, event_count, n_time_bins, n_event_bins")
     kind, value = given[0]
+    name = {"time": "time_window", "count": "event_count", "time_bins": "n_time_bins", "event_bins": "n_event_bins"}[kind]
+    if isinstance(value, bool) or int(value) != value:  # tonic's float windows are not bit for bit: refused, not truncated
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    if not 0 < int(value) < 2**63:
+        raise ValueError(f"{name} must be positive and below 2^63, not {value!r}")
+    if kind in ("time", "count") and int(overlap) != overlap:
+        raise ValueError(f"overlap must be a whole number of {'µs' if kind == 'time' else 'events'}, not {overlap!r}")
     t = _column(events, np.int64) if isinstance(events, np.ndarray) and events.dtype.names is None else columns(events)[0]
-    return _ops.slice_windows(t, kind, float(value), float(overlap), include_incomplete, start_time, end_time,
+    return _ops.slice_windows(t, kind, int(value), float(overlap), include_incomplete, start_time, end_time,
                               convention)
 
 

@@ -14,6 +14,7 @@
 #include <nanobind/stl/string.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -124,13 +125,16 @@ nb::object owned_surfaces(ColumnMemory&& memory, std::size_t count, std::size_t 
                   nb::rv_policy::reference);
 }
 
-Slicing make_slicing(const std::string& kind, double value, double overlap, bool include_incomplete,
+// value: µs, events or bins (whole numbers); overlap: µs or events for the first two kinds (a
+// whole number), a fraction of a bin for the others.
+Slicing make_slicing(const std::string& kind, std::int64_t value, double overlap, bool include_incomplete,
                      std::optional<std::int64_t> start, std::optional<std::int64_t> end) {
   if (value < 0 || overlap < 0) throw std::invalid_argument("slicing: negative window or overlap");
-  if (kind == "time") {
-    return TimeWindowSlicing{static_cast<std::int64_t>(value), static_cast<std::int64_t>(overlap), include_incomplete,
-                             start, end};
-  }
+  const bool whole = kind == "time" || kind == "count";
+  if (whole && (overlap != std::floor(overlap) || overlap >= 0x1p63))
+    throw std::invalid_argument("slicing: the overlap of time windows and event counts is a whole number of us or events");
+  if (kind == "time")
+    return TimeWindowSlicing{value, static_cast<std::int64_t>(overlap), include_incomplete, start, end};
   if (kind == "count")
     return EventCountSlicing{static_cast<std::size_t>(value), static_cast<std::size_t>(overlap), include_incomplete};
   if (kind == "time_bins") return TimeBinSlicing{static_cast<std::size_t>(value), overlap};
@@ -158,7 +162,7 @@ BackgroundActivityConvention background_convention(const std::string& name) {
   throw std::invalid_argument("background activity: unknown convention '" + name + "' (dv, jaer, tonic)");
 }
 
-nb::object slice_windows(const In<std::int64_t>& t, const std::string& kind, double value, double overlap,
+nb::object slice_windows(const In<std::int64_t>& t, const std::string& kind, std::int64_t value, double overlap,
                          bool include_incomplete, std::optional<std::int64_t> start, std::optional<std::int64_t> end,
                          const std::string& convention) {
   const Slicing slicing = make_slicing(kind, value, overlap, include_incomplete, start, end);

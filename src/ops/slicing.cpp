@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <stdexcept>
 
 namespace evlib::ops {
@@ -25,6 +27,14 @@ std::size_t lower_bound_i64(std::span<const std::int64_t> t, std::int64_t bound)
   return static_cast<std::size_t>(std::ranges::lower_bound(t, bound) - t.begin());
 }
 
+// lower_bound_i64 of a bound computed in 128 bits: window bounds near the int64 limits pass them
+// (every time is below a bound past INT64_MAX, none below one past INT64_MIN).
+std::size_t lower_bound_wide(std::span<const std::int64_t> t, __int128 bound) {
+  if (bound > std::numeric_limits<std::int64_t>::max()) return t.size();
+  if (bound < std::numeric_limits<std::int64_t>::min()) return 0;
+  return lower_bound_i64(t, static_cast<std::int64_t>(bound));
+}
+
 std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindowSlicing& s, SliceConvention c) {
   if (s.window_us <= 0) throw std::invalid_argument("slice_events: the time window must be positive");
   const std::int64_t stride = s.window_us - s.overlap_us;
@@ -40,20 +50,25 @@ std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindo
   std::int64_t n = 0;
   if (c == SliceConvention::kTonic) {
     // numpy: (duration - window) / stride is a float64 true division, then floor or ceil.
-    const double q = static_cast<double>(end - start - s.window_us) / static_cast<double>(stride);
+    const double q = static_cast<double>(__int128{end} - start - s.window_us) / static_cast<double>(stride);
     n = static_cast<std::int64_t>(s.include_incomplete ? std::ceil(q) : std::floor(q)) + 1;
     n = std::max<std::int64_t>(n, 1);
   } else if (end >= start) {
     // Windows cover [start, end] inclusive: complete ones end at or before end + 1; with
     // include_incomplete every window starting at or before end.
-    const std::int64_t last_start = s.include_incomplete ? end - start : end + 1 - start - s.window_us;
-    n = last_start < 0 ? 0 : last_start / stride + 1;
+    // In 128 bits: the span of int64 times reaches 2^64.
+    const __int128 last_start = s.include_incomplete ? __int128{end} - start : __int128{end} + 1 - start - s.window_us;
+    const __int128 count = last_start < 0 ? 0 : last_start / stride + 1;
+    if (count > std::numeric_limits<std::int64_t>::max())
+      throw std::length_error("slice_events: " + std::to_string(static_cast<unsigned long long>(count)) +
+                              " windows: more than memory can hold");
+    n = static_cast<std::int64_t>(count);
   }
   std::vector<IndexRange> windows;
   windows.reserve(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    const std::int64_t begin_t = start + i * stride;
-    windows.push_back({lower_bound_i64(t, begin_t), lower_bound_i64(t, begin_t + s.window_us)});
+    const __int128 begin_t = __int128{start} + __int128{i} * stride;
+    windows.push_back({lower_bound_wide(t, begin_t), lower_bound_wide(t, begin_t + s.window_us)});
   }
   return windows;
 }
@@ -89,14 +104,15 @@ void require_bins(std::size_t bins, double overlap) {
 
 // Clean bins: bin i starts at boundary(i) = floor(i * total / bins) and is stretched by the
 // overlap fraction of its own length, never past `total`.
-std::int64_t clean_boundary(std::size_t i, std::size_t bins, std::int64_t total) {
-  return static_cast<std::int64_t>((static_cast<__int128>(i) * total) / static_cast<__int128>(bins));
+// (total reaches 2^64, a span of int64 times: 128 bits.)
+__int128 clean_boundary(std::size_t i, std::size_t bins, __int128 total) {
+  return (static_cast<__int128>(i) * total) / static_cast<__int128>(bins);
 }
 
-std::int64_t clean_end(std::size_t i, std::size_t bins, std::int64_t total, double overlap) {
-  const std::int64_t b0 = clean_boundary(i, bins, total);
-  const std::int64_t b1 = clean_boundary(i + 1, bins, total);
-  const auto stretch = static_cast<std::int64_t>(std::floor(overlap * static_cast<double>(b1 - b0)));
+__int128 clean_end(std::size_t i, std::size_t bins, __int128 total, double overlap) {
+  const __int128 b0 = clean_boundary(i, bins, total);
+  const __int128 b1 = clean_boundary(i + 1, bins, total);
+  const auto stretch = static_cast<__int128>(std::floor(overlap * static_cast<double>(b1 - b0)));
   return std::min(total, b1 + stretch);
 }
 
@@ -109,7 +125,7 @@ std::vector<IndexRange> by_time_bins(std::span<const std::int64_t> t, const Time
   const std::int64_t t0 = t.front();
   if (c == SliceConvention::kTonic) {
     // (t[-1] - t[0]) // bins is integer floor division; the rest is float64 as numpy does it.
-    const double window = static_cast<double>((t.back() - t0) / static_cast<std::int64_t>(s.bins)) * (1.0 + s.overlap);
+    const double window = static_cast<double>((__int128{t.back()} - t0) / static_cast<__int128>(s.bins)) * (1.0 + s.overlap);
     const double stride = window * (1.0 - s.overlap);
     for (std::size_t i = 0; i < s.bins; ++i) {
       const double begin_t = static_cast<double>(i) * stride + static_cast<double>(t0);
@@ -117,10 +133,10 @@ std::vector<IndexRange> by_time_bins(std::span<const std::int64_t> t, const Time
     }
     return windows;
   }
-  const std::int64_t span = t.back() - t0 + 1;  // [first, last] inclusive
+  const __int128 span = __int128{t.back()} - t0 + 1;  // [first, last] inclusive
   for (std::size_t i = 0; i < s.bins; ++i)
-    windows.push_back({lower_bound_i64(t, t0 + clean_boundary(i, s.bins, span)),
-                       lower_bound_i64(t, t0 + clean_end(i, s.bins, span, s.overlap))});
+    windows.push_back({lower_bound_wide(t, t0 + clean_boundary(i, s.bins, span)),
+                       lower_bound_wide(t, t0 + clean_end(i, s.bins, span, s.overlap))});
   return windows;
 }
 

@@ -73,3 +73,23 @@ def test_neighbourhood_filters_over_times_2_pow_63_apart_give_the_one_batch_resu
     got = np.concatenate([split.keep_mask(first), split.keep_mask(second)])
     whole = make().keep_mask({k: np.concatenate([first[k], second[k]]) for k in first})
     assert got.tolist() == whole.tolist()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"time_window": 100.5}, "time_window must be a whole number"),
+    ({"time_window": 100, "overlap": 9.9}, "overlap must be a whole number of µs"),
+    ({"event_count": 10, "overlap": 2.5}, "overlap must be a whole number of events"),
+    ({"n_time_bins": 2.5}, "n_time_bins must be a whole number"),
+    ({"time_window": 2**70}, "below 2\\^63"),
+    ({"time_window": 0}, "positive"),
+])
+def test_slicing_parameters_that_would_be_truncated_are_refused(arguments: dict, message: str) -> None:
+    # tonic slices with float windows; truncating them silently gave other windows than tonic's.
+    with pytest.raises(ValueError, match=message):
+        ops.slice_events(np.arange(0, 1000, 7), **arguments)
+
+
+def test_time_windows_past_2_pow_53_keep_every_microsecond() -> None:
+    # Passed as float64 before, 2^62 + 1 became 2^62.
+    t = np.array([0, 2**62, 2**62 + 1])
+    assert ops.slice_events(t, time_window=2**62 + 1, convention="clean").tolist() == [[0, 2]]

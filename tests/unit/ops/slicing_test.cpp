@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "evlib/ops/slicing.hpp"
@@ -90,6 +92,22 @@ TEST(Slicing, empty_input_gives_tonics_single_empty_window_or_none) {
   EXPECT_EQ(slice_events(T{}, TimeWindowSlicing{.window_us = 10}, SliceConvention::kClean), Windows{});
   EXPECT_EQ(slice_events(T{}, TimeBinSlicing{.bins = 2}), (Windows{{0, 0}, {0, 0}}));
   EXPECT_EQ(slice_events(T{}, EventCountSlicing{.count = 4}), (Windows{{0, 0}}));
+}
+
+TEST(Slicing, clean_windows_and_bins_near_the_int64_limits_are_exact_and_keep_the_last_event) {
+  // Spans up to 2^64 and window bounds past INT64_MAX, computed in 128 bits (in int64 they wrapped:
+  // windows lost the last event, ended before they began, or ran on until memory gave out).
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t k62 = std::int64_t{1} << 62;
+  const auto clean = [](const T& t, const Slicing& s) { return slice_events(t, s, SliceConvention::kClean); };
+  EXPECT_EQ(clean({-5, kMax}, TimeWindowSlicing{.window_us = k62, .include_incomplete = true}), (Windows{{0, 1}, {1, 1}, {1, 2}}));
+  EXPECT_EQ(clean({kMax - 7, kMax}, TimeWindowSlicing{.window_us = 100, .include_incomplete = true}), (Windows{{0, 2}}));
+  EXPECT_EQ(clean({0, k62}, TimeWindowSlicing{.window_us = k62, .include_incomplete = true}), (Windows{{0, 1}, {1, 2}}));
+  EXPECT_EQ(clean({-k62, k62}, TimeWindowSlicing{.window_us = k62, .include_incomplete = true}), (Windows{{0, 1}, {1, 1}, {1, 2}}));
+  EXPECT_EQ(clean({0, kMax}, TimeBinSlicing{.bins = 3}), (Windows{{0, 1}, {1, 1}, {1, 2}}));
+  EXPECT_EQ(clean({-k62, k62}, TimeBinSlicing{.bins = 3}), (Windows{{0, 1}, {1, 1}, {1, 2}}));
+  EXPECT_THROW(clean({std::numeric_limits<std::int64_t>::min(), kMax}, TimeWindowSlicing{.window_us = 1, .include_incomplete = true}),
+               std::length_error);
 }
 
 TEST(Slicing, time_based_slicing_refuses_decreasing_time) {
