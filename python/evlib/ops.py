@@ -545,9 +545,13 @@ class _WindowCutter:
         self._last_t: int | None = None
 
     def add(self, cols: Columns) -> list[Window]:
-        t = cols[0]
-        if len(t) == 0:
-            return []
+        return list(self.windows_of(cols))
+
+    def windows_of(self, cols: Columns) -> Iterator[Window]:
+        """The windows cols completes, one at a time (a long gap completes many: they are made as
+        they are asked for, not all first)."""
+        if len(cols[0]) == 0:
+            return iter(())
         return self._add_by_time(cols) if self._width is not None else self._add_by_count(cols)
 
     def finish(self) -> list[Window]:
@@ -556,41 +560,46 @@ class _WindowCutter:
         self.reset()
         return out
 
-    def _add_by_time(self, cols: Columns) -> list[Window]:
+    def _add_by_time(self, cols: Columns) -> Iterator[Window]:
         assert self._width is not None
         t = cols[0]
         if (self._last_t is not None and t[0] < self._last_t) or bool(np.any(t[1:] < t[:-1])):
             raise ValueError("time windows need events in time order (use event_count)")
+        return self._time_windows(cols)
+
+    def _time_windows(self, cols: Columns) -> Iterator[Window]:
+        assert self._width is not None
+        t = cols[0]
         self._last_t = int(t[-1])
         if self._begin is None:
             self._begin = int(t[0])
-        out: list[Window] = []
         i = 0
         while True:
             end = self._begin + self._width
             j = i + int(np.searchsorted(t[i:], end, side="left"))
             if j == len(t):
                 self._gather(cols, i, j)
-                return out
-            out.append(self._close((cols, i, j)))
+                return
+            window = self._close((cols, i, j))
             self._begin = end
+            yield window
             while t[j] >= self._begin + self._width:  # empty windows up to the next event
-                out.append(self._close(None))
+                window = self._close(None)
                 self._begin += self._width
+                yield window
             i = j
 
-    def _add_by_count(self, cols: Columns) -> list[Window]:
+    def _add_by_count(self, cols: Columns) -> Iterator[Window]:
         assert self._count is not None
-        out: list[Window] = []
         i, n = 0, len(cols[0])
         while i < n:
             j = min(n, i + self._count - self._pending_n)
             if self._pending_n + (j - i) < self._count:
                 self._gather(cols, i, j)
                 break
-            out.append(self._close((cols, i, j)))
+            window = self._close((cols, i, j))
             i = j
-        return out
+            yield window
 
     def _gather(self, cols: Columns, i: int, j: int) -> None:
         if j > i:
@@ -659,7 +668,13 @@ class Pipeline:
 
     def feed(self, events: Events) -> list[Any]:
         """Feeds one batch; returns the frames of the windows it completes."""
-        return [self._frame(w) for w in self._windows.add(self._filtered(columns(events)))]
+        return list(self._frames_of(events))
+
+    def _frames_of(self, events: Events) -> Iterator[Any]:
+        # One window's frame at a time: a batch that completes many windows (a big batch, a long
+        # gap) never holds all their frames at once when the caller takes them one by one.
+        for window in self._windows.windows_of(self._filtered(columns(events))):
+            yield self._frame(window)
 
     def finish(self) -> list[Any]:
         """The frame of the last window (if it holds events); the pipeline then starts over."""
@@ -684,7 +699,7 @@ class Pipeline:
                 raise TypeError("batch options apply to a path or an EventFile source")
             stream = source
         for batch in stream:
-            yield from self.feed(batch)
+            yield from self._frames_of(batch)
         yield from self.finish()
 
     def __call__(self, source: Any, **batches: Any) -> Any:

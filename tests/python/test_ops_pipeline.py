@@ -131,3 +131,20 @@ def test_torch_output_shares_the_arrays_memory() -> None:
     stacked = pipe([events])
     assert isinstance(stacked, torch.Tensor) and stacked.dtype == torch.float32
     np.testing.assert_array_equal(stacked.numpy(), ops.Pipeline(representation=pipe.representation, event_count=300)([events]))
+
+
+def test_run_makes_each_frame_when_it_is_asked_for_not_every_frame_of_a_batch_first() -> None:
+    # Two events 3000 windows apart complete 3000 windows in one batch: run() must not hold
+    # their 3000 frames at once (feed() returns them as a list, by its contract).
+    made = []
+
+    def representation(window: dict) -> np.ndarray:
+        made.append(len(window["t"]))
+        return np.zeros((240, 320), np.int16)
+
+    events = (np.array([0, 3000]), np.array([0, 1]), np.array([0, 0]), np.array([1, 1]))
+    pipe = ops.Pipeline([], representation, time_window=1)
+    for k, _frame in enumerate(pipe.run([events])):
+        assert len(made) == k + 1
+    assert len(made) == 3001 and made[0] == 1 and made[-1] == 1 and sum(made) == 2
+    assert len(ops.Pipeline([], representation, time_window=1).feed(events)) == 3000
