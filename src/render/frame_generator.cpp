@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "evlib/error.hpp"
 #include "evlib/render/overlay.hpp"
@@ -62,6 +63,19 @@ FrameGenerator::FrameGenerator(BatchSource source, ops::SensorSize sensor, Rende
   frame_.height = sensor.height;
 }
 
+void FrameGenerator::refuse_empty_lead(std::int64_t first_end) const {
+  // A --from far before the events (0 on a recording with Unix times) would make billions of
+  // background frames before the first event: refused, before any frame is given out.
+  const double empty = (static_cast<double>(first_t_) - static_cast<double>(first_end)) / schedule_.period;
+  if (empty > static_cast<double>(kMaxEmptyLeadingFrames)) {
+    char what[160];
+    std::snprintf(what, sizeof what, "%.3g empty frames before the first event at %lld us", empty,
+                  static_cast<long long>(first_t_));
+    throw InvalidArgument(std::string("render: the start (--from / t_start) lies ") + what +
+                          "; give a start nearer the events");
+  }
+}
+
 std::size_t FrameGenerator::held_events() const noexcept {
   std::size_t n = 0;
   for (const EventBatch& b : held_) n += b.size();
@@ -95,6 +109,7 @@ bool FrameGenerator::pull() {
     kept = kept.slice(begin, end);
     if (!any_event_) {
       any_event_ = true;
+      first_t_ = kept.t().front();
       if (!origin_known_) {
         schedule_.origin = frame_origin(options_, kept.t().front());
         origin_known_ = true;
@@ -156,6 +171,7 @@ const Frame* FrameGenerator::next() {
     pull();
     add_chunks_before_end();
   }
+  if (k == 0 && any_event_) refuse_empty_lead(end);
   // Ending here leaves the accumulator and held_ changed: harmless, as every later call ends too.
   if (exhausted_ && (!stop_ || start >= *stop_)) return nullptr;
   if (stop_ && start >= *stop_) return nullptr;

@@ -73,6 +73,9 @@ class FrameGenerator {
 
  private:
   bool pull();  // one more batch into held_; false at the end of the source
+  // InvalidArgument when more than kMaxEmptyLeadingFrames frames would come before the first event.
+  void refuse_empty_lead(std::int64_t first_end) const;
+  static constexpr std::uint64_t kMaxEmptyLeadingFrames = 1'000'000;
   void drop_before(std::int64_t t);
 
   BatchSource source_;
@@ -83,6 +86,7 @@ class FrameGenerator {
   bool exhausted_ = false;
   std::optional<std::int64_t> stop_;  // frames are the slices starting before it
   std::int64_t last_t_ = 0;
+  std::int64_t first_t_ = 0;  // of the first event shown (any_event_)
   bool any_event_ = false;
   std::deque<EventBatch> held_;
   std::size_t max_held_ = 0;

@@ -66,6 +66,20 @@ TEST(FrameSchedule, from_and_to_give_every_slice_even_without_events) {
                InvalidArgument);
 }
 
+TEST(FrameGenerator, a_start_a_million_frames_before_the_first_event_is_refused_before_any_frame) {
+  // --from 0 on a recording with Unix times: 4.8e10 empty frames, which would fill a disk.
+  Events e;
+  e.add(1'605'537'493'718'345, 1, 1, 1);
+  RenderOptions o = options();  // period 10 ms
+  o.from_us = 0;
+  FrameGenerator generator(testing::source_of(e, {0, e.size()}), kSensor, o);
+  EXPECT_THROW(generator.next(), InvalidArgument);
+  // A million periods is allowed: the first event's frame is the million-and-first.
+  o.from_us = 1'605'537'493'718'345 - 1'000'000LL * 10'000;
+  FrameGenerator near(testing::source_of(e, {0, e.size()}), kSensor, o);
+  ASSERT_NE(near.next(), nullptr);
+}
+
 TEST(FrameGenerator, no_events_no_frames) {
   Events e;
   EXPECT_TRUE(all_frames(e, kSensor, options()).empty());
