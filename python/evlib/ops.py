@@ -111,8 +111,9 @@ def _times(values: Any) -> NDArray[np.int64]:
 
 
 def _coordinates(values: Any, name: str) -> NDArray[np.uint16]:
-    """uint16 pixel coordinates; values below 0 or above 65535 become 65535, off every sensor, so
-    that such an event is left out instead of wrapping onto a pixel it does not belong to."""
+    """uint16 pixel coordinates; values below 0 or above 65535 become 65535, off every sensor
+    narrower than 65536 (the widest a sensor can be), so that such an event is left out instead of
+    wrapping onto a pixel it does not belong to."""
     array = _integers(values, name)
     if array.dtype != np.uint16 and array.size:
         low, high = array.min(), array.max()
@@ -135,7 +136,10 @@ def _polarities(values: Any) -> NDArray[np.uint8]:
 def _sensor(sensor_size: SensorSize) -> tuple[int, int]:
     if len(sensor_size) not in (2, 3):
         raise ValueError(f"sensor_size must be (width, height), got {sensor_size!r}")
-    return int(sensor_size[0]), int(sensor_size[1])
+    width, height = int(sensor_size[0]), int(sensor_size[1])
+    if not (0 < width <= 65536 and 0 < height <= 65536):
+        raise ValueError(f"sensor_size must be 1..65536 pixels each way, got {sensor_size!r}")
+    return width, height
 
 
 def _select(events: Events, cols: Columns, keep: NDArray[np.uint8]) -> Events:
@@ -293,6 +297,8 @@ def stacked_histogram(
     :func:`rvt_count_window` to cut windows as RVT does.
     """
     width, height = _sensor(sensor_size)
+    if not 0 <= count_cutoff <= 255:
+        raise ValueError(f"count_cutoff must be 0..255 (the histogram is uint8), got {count_cutoff!r}")
     h, w = (height // 2, width // 2) if downsample_by_2 else (height, width)
     if out is None and bins >= 0:  # (a negative count goes to numpy, whose ValueError says so)
         # A new array in the memory of the last one dropped of its size (no first-touch page

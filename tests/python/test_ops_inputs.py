@@ -93,3 +93,11 @@ def test_time_windows_past_2_pow_53_keep_every_microsecond() -> None:
     # Passed as float64 before, 2^62 + 1 became 2^62.
     t = np.array([0, 2**62, 2**62 + 1])
     assert ops.slice_events(t, time_window=2**62 + 1, convention="clean").tolist() == [[0, 2]]
+
+
+def test_sizes_and_cutoffs_out_of_range_say_so_instead_of_a_binding_signature() -> None:
+    e = events([0, 1], [0, 1], [0, 0])
+    with pytest.raises(ValueError, match="sensor_size must be 1..65536"):
+        ops.event_frame(e, (-4, 4))
+    with pytest.raises(ValueError, match="count_cutoff must be 0..255"):
+        ops.stacked_histogram(e, (4, 4), count_cutoff=-1)
