@@ -194,8 +194,9 @@ def slice_events(
         raise ValueError(f"{name} must be a whole number, not {value!r}")
     if not 0 < int(value) < 2**63:
         raise ValueError(f"{name} must be positive and below 2^63, not {value!r}")
-    if kind in ("time", "count") and int(overlap) != overlap:
-        raise ValueError(f"overlap must be a whole number of {'µs' if kind == 'time' else 'events'}, not {overlap!r}")
+    if kind in ("time", "count") and (int(overlap) != overlap or abs(overlap) >= 2**53):
+        raise ValueError(f"overlap must be a whole number of {'µs' if kind == 'time' else 'events'} below 2^53 "
+                         f"(it travels as a float64), not {overlap!r}")
     t = _column(events, np.int64) if isinstance(events, np.ndarray) and events.dtype.names is None else columns(events)[0]
     return _ops.slice_windows(t, kind, int(value), float(overlap), include_incomplete, start_time, end_time,
                               convention)
@@ -674,11 +675,13 @@ class Pipeline:
 
     def feed(self, events: Events) -> list[Any]:
         """Feeds one batch; returns the frames of the windows it completes."""
-        return list(self._frames_of(events))
+        # The windows first (views, cheap): a representation that raises then loses only frames,
+        # never the cutter's place in the stream.
+        return [self._frame(w) for w in self._windows.add(self._filtered(columns(events)))]
 
     def _frames_of(self, events: Events) -> Iterator[Any]:
-        # One window's frame at a time: a batch that completes many windows (a big batch, a long
-        # gap) never holds all their frames at once when the caller takes them one by one.
+        # run(): one window's frame at a time, so that a batch that completes many windows (a big
+        # batch, a long gap) never holds all their frames at once (an exception ends the run).
         for window in self._windows.windows_of(self._filtered(columns(events))):
             yield self._frame(window)
 

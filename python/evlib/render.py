@@ -102,8 +102,8 @@ def _open_source(
         return source.iter_batches(t_start=t_start, t_end=t_end), width, height
     if not width or not height:
         raise ValueError("frames of batches need width= and height= (the sensor size)")
-    if not (0 < width <= 65535 and 0 < height <= 65535):
-        raise ValueError(f"width and height must be 1..65535, got {width} x {height}")
+    if not (0 < width <= 65536 and 0 < height <= 65536):
+        raise ValueError(f"width and height must be 1..65536, got {width} x {height}")
     if type(source).__name__ == "LazyFrame" and hasattr(source, "collect_batches"):  # a Polars scan, streamed
         source = source.collect_batches()
     elif hasattr(source, "columns") and not isinstance(source, _core.Batch):  # one frame of events

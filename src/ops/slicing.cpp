@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <stdexcept>
@@ -35,6 +36,12 @@ std::size_t lower_bound_wide(std::span<const std::int64_t> t, __int128 bound) {
   return lower_bound_i64(t, static_cast<std::int64_t>(bound));
 }
 
+[[noreturn]] void throw_too_many_windows(double count) {
+  char text[48];
+  std::snprintf(text, sizeof text, "%.4g", count);
+  throw std::length_error(std::string("slice_events: ") + text + " windows: more than memory can hold");
+}
+
 std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindowSlicing& s, SliceConvention c) {
   if (s.window_us <= 0) throw std::invalid_argument("slice_events: the time window must be positive");
   const std::int64_t stride = s.window_us - s.overlap_us;
@@ -51,17 +58,16 @@ std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindo
   if (c == SliceConvention::kTonic) {
     // numpy: (duration - window) / stride is a float64 true division, then floor or ceil.
     const double q = static_cast<double>(__int128{end} - start - s.window_us) / static_cast<double>(stride);
-    n = static_cast<std::int64_t>(s.include_incomplete ? std::ceil(q) : std::floor(q)) + 1;
-    n = std::max<std::int64_t>(n, 1);
+    const double whole = s.include_incomplete ? std::ceil(q) : std::floor(q);
+    if (!(whole < 0x1p62)) throw_too_many_windows(whole + 1);  // (a float64 past 2^63 has no int64)
+    n = std::max<std::int64_t>(static_cast<std::int64_t>(whole) + 1, 1);
   } else if (end >= start) {
     // Windows cover [start, end] inclusive: complete ones end at or before end + 1; with
     // include_incomplete every window starting at or before end.
     // In 128 bits: the span of int64 times reaches 2^64.
     const __int128 last_start = s.include_incomplete ? __int128{end} - start : __int128{end} + 1 - start - s.window_us;
     const __int128 count = last_start < 0 ? 0 : last_start / stride + 1;
-    if (count > std::numeric_limits<std::int64_t>::max())
-      throw std::length_error("slice_events: " + std::to_string(static_cast<unsigned long long>(count)) +
-                              " windows: more than memory can hold");
+    if (count >= (__int128{1} << 62)) throw_too_many_windows(static_cast<double>(count));
     n = static_cast<std::int64_t>(count);
   }
   std::vector<IndexRange> windows;

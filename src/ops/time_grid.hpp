@@ -165,6 +165,10 @@ class TimeGrid {
   template <class Kernel>
   std::size_t run_piece(const std::int64_t* t, std::size_t begin, std::size_t end, Kernel& kernel) {
     if (begin == end) return 0;
+    if (wide_mode_ && !within(t + begin, end - begin, int64_floor(), int64_top())) {
+      const auto [lowest, highest] = time_range(t + begin, t + end);
+      throw_past_int64(lowest, highest);  // int64 cells: t plus the offsets must fit them too
+    }
     if (!wide_mode_ && !within(t + begin, end - begin, window_floor(), window_top())) {
       const auto [lowest, highest] = time_range(t + begin, t + end);
       // In 128 bits: times a span of 2^63 or more apart must not wrap into a window that seems
@@ -191,6 +195,9 @@ class TimeGrid {
   std::int64_t window_top() const noexcept {
     return clamped(std::min<__int128>(__int128{base_} + kHighest, std::numeric_limits<std::int64_t>::max()) - high_offset_);
   }
+  // The least and greatest event time whose threshold and stored time int64 holds (wide mode).
+  std::int64_t int64_floor() const noexcept { return clamped(__int128{std::numeric_limits<std::int64_t>::min()} - low_offset_); }
+  std::int64_t int64_top() const noexcept { return clamped(__int128{std::numeric_limits<std::int64_t>::max()} - high_offset_); }
   static std::int64_t clamped(__int128 v) noexcept {
     return static_cast<std::int64_t>(std::clamp<__int128>(v, std::numeric_limits<std::int64_t>::min(),
                                                           std::numeric_limits<std::int64_t>::max()));

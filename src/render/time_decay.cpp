@@ -319,7 +319,10 @@ std::size_t wide_time_decay_colors_avx2(const std::int64_t* last, std::int64_t n
 std::size_t narrow_time_decay_colors_avx2(const std::uint32_t* cells, std::int64_t now, std::int64_t base, std::size_t i,
                                           std::size_t stop, const std::uint32_t* age_colors, std::int64_t tabulated,
                                           bool faded_past_table, std::uint8_t* rgb) {
-  const __m256i now4 = _mm256_set1_epi64x(now), since_base = _mm256_set1_epi64x(now - base);
+  // (Modular: now and base lie within 2^32 of each other unless no event was kept, and the lanes'
+  // subtractions wrap as the scalar path's exact ones would not need to.)
+  const __m256i now4 = _mm256_set1_epi64x(now),
+                since_base = _mm256_set1_epi64x(static_cast<std::int64_t>(static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(base)));
   const auto age = [=](__m256i cell) {
     return _mm256_blendv_epi8(_mm256_sub_epi64(since_base, cell), now4, _mm256_cmpeq_epi64(cell, _mm256_setzero_si256()));
   };

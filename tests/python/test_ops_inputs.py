@@ -82,6 +82,7 @@ def test_neighbourhood_filters_over_times_2_pow_63_apart_give_the_one_batch_resu
     ({"n_time_bins": 2.5}, "n_time_bins must be a whole number"),
     ({"time_window": 2**70}, "below 2\\^63"),
     ({"time_window": 0}, "positive"),
+    ({"time_window": 2**60, "overlap": 2**53 + 1}, "below 2\\^53"),
 ])
 def test_slicing_parameters_that_would_be_truncated_are_refused(arguments: dict, message: str) -> None:
     # tonic slices with float windows; truncating them silently gave other windows than tonic's.

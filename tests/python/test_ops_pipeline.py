@@ -148,3 +148,20 @@ def test_run_makes_each_frame_when_it_is_asked_for_not_every_frame_of_a_batch_fi
         assert len(made) == k + 1
     assert len(made) == 3001 and made[0] == 1 and made[-1] == 1 and sum(made) == 2
     assert len(ops.Pipeline([], representation, time_window=1).feed(events)) == 3000
+
+
+def test_a_representation_that_raises_loses_its_frames_but_not_the_streams_windows() -> None:
+    calls = []
+
+    def representation(window: dict) -> list[int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("once")
+        return window["t"].tolist()
+
+    pipe = ops.Pipeline([], representation, time_window=10)
+    ones = np.ones(5, np.int64)
+    with pytest.raises(RuntimeError):
+        pipe.feed((np.array([0, 5, 15, 25, 35]), ones, ones, ones))
+    # The windows [10, 20) and [20, 30) were cut with the batch; [30, 40) is open and holds 35.
+    assert pipe.feed((np.array([45]), ones[:1], ones[:1], ones[:1])) == [[35]]

@@ -124,8 +124,9 @@ ops::SensorSize sensor_of(const RenderArgs& a, const Scan& scan, const ReadOptio
   if (sensor.width == 0 || sensor.height == 0) {
     // A format without a sensor size (DAT, text, NumPy): the events' extent, as `evlib info`
     // infers it (docs/formats.md 0.5), from one pass over the file's x and y.
+    // The whole file's (not the window's or region's of --from/--to/--roi/--polarity).
     std::uint32_t x_end = 0, y_end = 0;
-    BatchStream chunks = scan.chunks();
+    BatchStream chunks = Scan(a.path, options).chunks();
     while (auto chunk = chunks.next()) {
       const EventView v = chunk->events.view();
       for (const std::uint16_t x : v.x()) x_end = std::max<std::uint32_t>(x_end, x + 1u);
@@ -247,7 +248,9 @@ int run_render(const RenderArgs& a) {
     if (writer) {
       writer->write(f->rgb);
     } else if (pattern) {
-      render::write_png(render::frame_path(a.out, f->index), f->rgb, f->width, f->height, true);
+      // Without --force a frame never replaces a file (one made after the check above, or one the
+      // check cannot list: the number in a directory name).
+      render::write_png(render::frame_path(a.out, f->index), f->rgb, f->width, f->height, a.force);
     } else {
       last_rgb.assign(f->rgb.begin(), f->rgb.end());
     }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "evlib/ops/background_activity.hpp"
@@ -203,9 +204,13 @@ TEST(NeighbourhoodFiltersExact, times_whose_thresholds_pass_the_int64_limits_are
   // dv-processing's convention compares with t - d, tonic's stores t + d: at the limits those
   // leave int64, which the kernels compute in. A clear error, and the filter as it was.
   constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min(), kMax = std::numeric_limits<std::int64_t>::max();
-  for (const auto& [c, t] : {std::pair{BackgroundActivityConvention::kDvProcessing, kMin + 10},
-                             std::pair{BackgroundActivityConvention::kTonicDenoise, kMax - 10}}) {
-    BackgroundActivityFilter f(kSensor, 2000, c);
+  // 2000 µs: 32-bit cells; 2^31 µs: int64 cells from the start (the kernels' int64 arithmetic
+  // must not wrap either).
+  for (const auto& [c, t, d] : {std::tuple{BackgroundActivityConvention::kDvProcessing, kMin + 10, std::int64_t{2000}},
+                                std::tuple{BackgroundActivityConvention::kTonicDenoise, kMax - 10, std::int64_t{2000}},
+                                std::tuple{BackgroundActivityConvention::kDvProcessing, kMin + 10, std::int64_t{1} << 31},
+                                std::tuple{BackgroundActivityConvention::kTonicDenoise, kMax - 10, std::int64_t{1} << 31}}) {
+    BackgroundActivityFilter f(kSensor, d, c);
     Events before;
     before.add(0, 3, 3);
     Flags keep(1);
@@ -213,7 +218,7 @@ TEST(NeighbourhoodFiltersExact, times_whose_thresholds_pass_the_int64_limits_are
     Events edge;
     edge.add(t, 3, 2);
     Flags edge_keep(1);
-    EXPECT_THROW(f.apply(edge.view(), edge_keep), std::invalid_argument) << static_cast<int>(c);
+    EXPECT_THROW(f.apply(edge.view(), edge_keep), std::invalid_argument) << static_cast<int>(c) << " " << d;
     Events after;
     after.add(1, 3, 2);
     Flags after_keep(1);
@@ -221,8 +226,17 @@ TEST(NeighbourhoodFiltersExact, times_whose_thresholds_pass_the_int64_limits_are
     Events both;
     both.add(0, 3, 3);
     both.add(1, 3, 2);
-    EXPECT_EQ(after_keep[0], model_background_activity(both, kSensor, 2000, c)[1]) << static_cast<int>(c);
+    EXPECT_EQ(after_keep[0], model_background_activity(both, kSensor, d, c)[1]) << static_cast<int>(c) << " " << d;
   }
+  // A grid that turned to int64 cells midway (times leaping back and forth) checks too.
+  StcfFilter stcf(kSensor, StcfOptions{.correlation_time_us = 1000, .min_correlated = 1});
+  const Events leaping = leaping_stream(9);
+  Flags leaping_keep(leaping.size());
+  stcf.apply(leaping.view(), leaping_keep);
+  Events edge;
+  edge.add(kMin + 10, 3, 2);
+  Flags edge_keep(1);
+  EXPECT_THROW(stcf.apply(edge.view(), edge_keep), std::invalid_argument);
 }
 
 // The cells are read four to a row: a sensor one pixel wide or tall, and events on every border

@@ -108,6 +108,9 @@ TEST(Slicing, clean_windows_and_bins_near_the_int64_limits_are_exact_and_keep_th
   EXPECT_EQ(clean({-k62, k62}, TimeBinSlicing{.bins = 3}), (Windows{{0, 1}, {1, 1}, {1, 2}}));
   EXPECT_THROW(clean({std::numeric_limits<std::int64_t>::min(), kMax}, TimeWindowSlicing{.window_us = 1, .include_incomplete = true}),
                std::length_error);
+  // tonic's count is a float64 there (1.8e19): refused as well, not converted past int64.
+  EXPECT_THROW(slice_events(T{std::numeric_limits<std::int64_t>::min(), kMax}, TimeWindowSlicing{.window_us = 1, .include_incomplete = true}),
+               std::length_error);
 }
 
 TEST(Slicing, time_based_slicing_refuses_decreasing_time) {

@@ -154,6 +154,15 @@ TEST_F(RenderCli, a_pattern_names_png_files_and_is_refused_before_writing_when_o
   EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100", nullptr, &err), 2);
   EXPECT_NE(err.find("f_004.png: file exists"), std::string::npos) << err;
   EXPECT_EQ(test::list_dir(sub), std::vector<std::string>{"f_004.png"});
+  // A number in a directory name: the check looks at frame 0 only, and the frames are written
+  // without replacing, so a later frame's existing file stops the render and stays as it was.
+  ASSERT_EQ(test::run_command("mkdir -p '" + sub + "/d0' '" + sub + "/d1' && echo kept > '" + sub + "/d1/f.png'"), 0);
+  EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/d%d/f.png' --fps 100", nullptr, &err), 2);
+  EXPECT_NE(err.find("d1/f.png: file exists"), std::string::npos) << err;
+  std::string kept;
+  ASSERT_EQ(test::run_command("cat '" + sub + "/d1/f.png'", &kept), 0);
+  EXPECT_EQ(kept, "kept\n");
+  ASSERT_EQ(test::run_command("rm -r '" + sub + "/d0' '" + sub + "/d1'"), 0);
   // A name that only looks like a frame is no frame: blanks or digits, then the suffix.
   ASSERT_EQ(test::run_command("rm '" + sub + "/f_004.png' && touch '" + sub + "/f_x04.png' '" + sub + "/f_004.png.bak'"), 0);
   EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + sub + "/f_%03d.png' --fps 100", nullptr, &err), 0) << err;
@@ -177,6 +186,18 @@ TEST_F(RenderCli, a_render_without_frames_leaves_no_video_and_keeps_the_one_it_w
     EXPECT_FALSE(std::filesystem::exists(fresh)) << fresh;
   }
   for (const std::string& name : test::list_dir(*dir_)) EXPECT_EQ(name.find(".evlib-tmp"), std::string::npos) << name;
+}
+
+TEST_F(RenderCli, a_file_without_a_sensor_size_is_drawn_at_the_extent_of_all_its_events) {
+  // .npy states no size: the whole file's extent (as `evlib info`), not the region's or window's.
+  const std::string npy = *dir_ + "/sizeless.npy", out = *dir_ + "/sizeless.png";
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " generate -q -n 2000 --width 50 --height 40 '" + npy + "'", nullptr, &err), 0) << err;
+  ASSERT_EQ(test::run_command(cli() + " render -q '" + npy + "' '" + out + "' --at 100us --roi 0,0,10,10", nullptr, &err), 0)
+      << err;
+  const RgbImage png = read_png(out);
+  EXPECT_EQ(png.width, 50u);
+  EXPECT_EQ(png.height, 40u);
 }
 
 TEST_F(RenderCli, a_frame_rate_the_container_cannot_hold_is_refused_before_writing) {
