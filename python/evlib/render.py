@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
 import numpy as np
 
 from . import _core
+from .ops import _coordinates, _times  # the processing layer's checks: no float times, no wrapped pixels
 from ._times import TimeLike, optional_microseconds, to_microseconds
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -52,34 +53,10 @@ def _columns(item: Any) -> Any:
     else:
         polarity = "p" if "p" in _column_names(item) else "polarity"
         t, x, y, p = (np.asarray(item[name]) for name in ("t", "x", "y", polarity))
-    t = np.asarray(t)
-    if np.issubdtype(t.dtype, np.timedelta64):
-        t = t.astype("timedelta64[us]").view(np.int64)
-    elif not np.issubdtype(t.dtype, np.integer):
-        raise TypeError(
-            f"t must be integer microseconds (or a duration), not {t.dtype}: "
-            "times in seconds would all fall into one frame; convert them with (t * 1e6).astype(np.int64)"
-        )
     p = np.asarray(p)
     if p.dtype != np.uint8:
         p = (p > 0).astype(np.uint8)  # bool, or evlib 0.13's -1/1 polarity: ON is p > 0
-    return (np.ascontiguousarray(t, dtype=np.int64), _coordinate(x, "x"), _coordinate(y, "y"), np.ascontiguousarray(p))
-
-
-def _coordinate(values: Any, name: str) -> np.ndarray:
-    """Pixel coordinates as uint16; values outside 0..65535 (negative, or past any sensor) become
-    65535, which lies off every sensor, so that the event is skipped instead of wrapping onto a
-    pixel it does not belong to."""
-    values = np.asarray(values)
-    if values.dtype == np.uint16:
-        return np.ascontiguousarray(values)
-    if not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(f"{name} must be integer pixel coordinates, not {values.dtype}")
-    wide = values.astype(np.int64, copy=False)
-    outside = (wide < 0) | (wide > 0xFFFF)
-    if outside.any():
-        wide = np.where(outside, 0xFFFF, wide)
-    return np.ascontiguousarray(wide, dtype=np.uint16)
+    return (_times(t), _coordinates(x, "x"), _coordinates(y, "y"), np.ascontiguousarray(p))
 
 
 def _open_source(

@@ -489,9 +489,8 @@ void bind_ops(nb::module_& m) {
             // No zeros written first (as a vector would: every value is written), room for
             // finish()'s surface (at most one) too: its pages stay untouched when it is not made.
             const std::size_t size = s.surface_size();
-            const std::size_t completed = s.surfaces_completed_by(events);
-            if (completed == std::numeric_limits<std::size_t>::max()) s.values_of(completed);  // throws: too many
-            ColumnMemory memory = surface_memory(completed + (finish ? 1 : 0), size);
+            // Too many surfaces: surface_memory's size check, or add_into's, refuses them.
+            ColumnMemory memory = surface_memory(s.surfaces_completed_by(events) + (finish ? 1 : 0), size);
             std::span<double> out(static_cast<double*>(memory.data()), memory.bytes() / sizeof(double));
             std::size_t count = 0;
             {

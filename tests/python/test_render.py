@@ -88,7 +88,7 @@ def test_inputs_that_would_be_cast_into_wrong_pictures_are_refused_or_skipped() 
     one = {"x": np.array([1, 2, 3]), "y": np.array([1, 1, 1]), "p": np.array([1, 0, 1])}
     with pytest.raises(TypeError, match="integer microseconds"):  # seconds: every event in one frame
         next(render.frames({**one, "t": np.array([0.1, 0.2, 0.9])}, width=10, height=10))
-    with pytest.raises(TypeError, match="x must be integer"):
+    with pytest.raises(TypeError, match="x must hold integers"):
         next(render.frames({**one, "t": np.arange(3), "x": np.array([1.5, 2.0, 3.0])}, width=10, height=10))
     # Coordinates past 65535 or below 0 are off the sensor: skipped, not wrapped onto x = 5 or x = 7.
     far = {"t": np.array([0, 1, 2]), "x": np.array([65_541, 2, -3]), "y": np.array([1, 1, 1]), "p": np.array([1, 1, 1])}
