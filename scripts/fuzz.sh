@@ -165,7 +165,7 @@ if compgen -G "fuzz/crashes/*" >/dev/null; then
       log "  passes now (fixed? move it to fuzz/corpus/$t/): $f"
     else
       log "  still fails: $f"
-      grep -E 'ERROR|runtime error|oracle failed' "$BUILD_DIR/reproducer.log" | head -2 | sed 's/^/      /'
+      grep -m 2 -E 'ERROR|runtime error|oracle failed' "$BUILD_DIR/reproducer.log" | sed 's/^/      /'
       KNOWN+=("$f")
       if [ "${FUZZ_STRICT_CRASHES:-0}" = 1 ]; then FAILED+=("$f"); fi
     fi
@@ -200,7 +200,7 @@ for t in "${TARGETS[@]}"; do
     RESULT[$t]="FAILED (exit $rc; execs ${execs:-?}; $cov)"
     FAILED+=("$t")
     log "$t FAILED (exit $rc), see $logf"
-    grep -E 'ERROR|runtime error|oracle failed|SUMMARY|Test unit written' "$logf" | head -8 | sed 's/^/    /'
+    grep -m 8 -E 'ERROR|runtime error|oracle failed|SUMMARY|Test unit written' "$logf" | sed 's/^/    /'
   else
     RESULT[$t]="ok (execs ${execs:-?}; $cov; corpus $corp files)"
   fi

@@ -109,9 +109,9 @@ for k in ${kernels//,/ }; do
   printf '%s\t%s\t%s\t%s\n' "$k" "$ir" "$n" "$bt" >> "$results"
 done
 
-compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null | head -1)
+compiler=$(sed -n '/^CMAKE_CXX_COMPILER:/{s/^CMAKE_CXX_COMPILER:[A-Z]*=//p;q}' "$build/CMakeCache.txt" 2>/dev/null || true)
 compiler_version=$("${compiler:-c++}" --version 2>/dev/null | head -1 || true)
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cpu=$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo)
 
 /usr/bin/python3 - "$results" "$baseline" "$threshold" "$update" "$events" "$json_out" "$compiler_version" \
   "$(valgrind --version)" "$cpu" "$status" <<'PY'

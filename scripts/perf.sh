@@ -178,14 +178,14 @@ for events in $sizes; do
 done
 
 # The machine, for the record.
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+cpu=$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo)
 flags=$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|avx512f|bmi2' | sort -u | paste -sd' ' -)
 thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)
-compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null | head -1)
+compiler=$(sed -n '/^CMAKE_CXX_COMPILER:/{s/^CMAKE_CXX_COMPILER:[A-Z]*=//p;q}' "$build/CMakeCache.txt" 2>/dev/null || true)
 compiler=$("${compiler:-c++}" --version 2>/dev/null | head -1 || true)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=""
-if git status --porcelain 2>/dev/null | grep -q .; then dirty=" (with uncommitted changes)"; fi
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then dirty=" (with uncommitted changes)"; fi
 
 /usr/bin/python3 - "$raw" "$notes" "$out" "$cpu" "$(nproc)" "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)" \
   "$flags" "$thp" "$compiler" "$rev$dirty" "$runs" "$chunks" "$(uname -r)" <<'PY'

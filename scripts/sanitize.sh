@@ -78,9 +78,13 @@ cmake --build "$BUILD_DIR" -j "$JOBS"
 
 # And that the test binary really carries the runtimes (g++ links libasan/libubsan dynamically,
 # clang links them statically: look for the runtime's symbols then).
+# The listings are captured before they are searched: under pipefail, `nm | grep -q` fails when
+# grep stops at the first match and nm dies of SIGPIPE, which made this check fail at random.
 test_bin="$BUILD_DIR/tests/evlib_tests"
 if [ -x "$test_bin" ]; then
-  if ! { ldd "$test_bin" 2>/dev/null | grep -q 'libasan'; } && ! nm "$test_bin" 2>/dev/null | grep -q '__asan_init'; then
+  libraries=$(ldd "$test_bin" 2>/dev/null || true)
+  symbols=$(nm "$test_bin" 2>/dev/null || true)
+  if ! grep -q 'libasan' <<<"$libraries" && ! grep -q '__asan_init' <<<"$symbols"; then
     echo "$test_bin is not built with AddressSanitizer" >&2
     exit 1
   fi

@@ -79,7 +79,7 @@ TEST(Evt3Simd, block_decoder_equals_the_scalar_loop_on_random_words_and_small_se
   // and a sprinkle of every other type: every fallback of the block decoder is exercised.
   std::mt19937_64 rng(3);
   for (int round = 0; round < 40; ++round) {
-    std::vector<std::uint16_t> words = {0x8000 | static_cast<std::uint16_t>(rng() % 4096)};
+    std::vector<std::uint16_t> words = {static_cast<std::uint16_t>(0x8000 | rng() % 4096)};
     const int n = 2000 + static_cast<int>(rng() % 3000);
     for (int k = 0; k < n; ++k) {
       const std::uint32_t r = static_cast<std::uint32_t>(rng() % 1000);
@@ -103,7 +103,7 @@ TEST(Evt3Simd, block_decoder_equals_the_scalar_loop_on_dense_vectors_and_crowded
   std::mt19937_64 rng(11);
   for (int round = 0; round < 24; ++round) {
     const std::uint32_t time_lows = round % 3 == 0 ? 600 : 40;  // per mille
-    std::vector<std::uint16_t> words = {0x8000 | static_cast<std::uint16_t>(rng() % 4096), 0x0000 | 5, 0x3000 | 7};
+    std::vector<std::uint16_t> words = {static_cast<std::uint16_t>(0x8000 | rng() % 4096), 0x0000 | 5, 0x3000 | 7};
     for (int k = 0; k < 4000; ++k) {
       const std::uint32_t r = static_cast<std::uint32_t>(rng() % 1000);
       std::uint16_t v = static_cast<std::uint16_t>(rng() % 4096);
