@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _args
 from ._core import ops_extra as _kernels
 from .ops import Events, SensorSize, _sensor, _select, columns
 
@@ -52,6 +53,10 @@ def _seed(seed: int | None) -> int:
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
     return int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _index_offset(index_offset: int) -> int:
+    return _args.whole(index_offset, "index_offset", 0, _args.UINT64_MAX)
 
 
 def _draw(seed: int, slot: str) -> float:
@@ -99,7 +104,7 @@ def drop_event(events: Events, p: Range, *, seed: int | None = None, index_offse
     probability = _in_range(p, s, "drop_p")
     cols = columns(events)
     keep = np.empty(len(cols[0]), dtype=np.uint8)
-    _kernels.drop_events(probability, s, int(index_offset), keep)
+    _kernels.drop_events(probability, s, _index_offset(index_offset), keep)
     return _select(events, cols, keep)
 
 
@@ -123,7 +128,7 @@ def drop_by_time(events: Events, duration_ratio: Range = 0.2, *, seed: int | Non
     ratio = _in_range(duration_ratio, s, "time_ratio")
     if not 0 <= ratio < 1:
         raise ValueError(f"drop_by_time: duration_ratio must be in [0, 1), got {ratio}")
-    t_start = float(t.min()) if origin == "first" else 0.0
+    t_start = float(t.min()) if _args.choice(origin, "origin", ("first", "zero")) == "first" else 0.0
     t_end = float(t.max())
     duration = (t_end - t_start) * ratio
     start = t_start + (t_end - duration - t_start) * _draw(s, "time_start")
@@ -226,7 +231,10 @@ def time_skew(events: Events, coefficient: Range, offset: Range = 0, *, seed: in
     s = _seed(seed)
     c, o = _in_range(coefficient, s, "skew_c"), _in_range(offset, s, "skew_o")
     t, x, y, p = columns(events)
-    return _rebuild(events, (t * c + o).astype(np.int64), x, y, p)
+    skewed = t * c + o
+    if not np.all((skewed > -(2.0**63)) & (skewed < 2.0**63)):  # NaN included: the cast would make garbage
+        raise ValueError(f"time_skew: t * {c} + {o} leaves the int64 range of times")
+    return _rebuild(events, skewed.astype(np.int64), x, y, p)
 
 
 def time_reversal(events: Events, p: float = 0.5, flip_polarities: bool = True, *,
@@ -236,7 +244,7 @@ def time_reversal(events: Events, p: float = 0.5, flip_polarities: bool = True, 
     t, x, y, pol = columns(events)
     if len(t) == 0 or _draw(_seed(seed), "reverse") >= p:
         return events
-    new_p = (pol == 0).astype(np.uint8) if flip_polarities else pol
+    new_p = (pol == 0).astype(np.uint8) if _args.flag(flip_polarities, "flip_polarities") else pol
     return _rebuild(events, (t.max() - t)[::-1], x[::-1], y[::-1], new_p[::-1])
 
 
@@ -246,10 +254,10 @@ def time_jitter(events: Events, std: float = 1, clip_negative: bool = True, sort
     ``sort_timestamps`` sorts by the new times (stably; tonic's quicksort is not stable)."""
     t, x, y, p = columns(events)
     jittered = np.empty_like(t)
-    _kernels.time_jitter(t, float(std), _seed(seed), int(index_offset), jittered)
-    keep = jittered >= 0 if clip_negative else np.ones(len(t), bool)
+    _kernels.time_jitter(t, _args.real(std, "std"), _seed(seed), _index_offset(index_offset), jittered)
+    keep = jittered >= 0 if _args.flag(clip_negative, "clip_negative") else np.ones(len(t), bool)
     t, x, y, p = jittered[keep], x[keep], y[keep], p[keep]
-    if sort_timestamps:
+    if _args.flag(sort_timestamps, "sort_timestamps"):
         order = np.argsort(t, kind="stable")
         t, x, y, p = t[order], x[order], y[order], p[order]
     return _rebuild(events, t, x, y, p)
@@ -265,9 +273,9 @@ def spatial_jitter(events: Events, sensor_size: SensorSize, var_x: float = 1, va
     width, height = _sensor(sensor_size)
     t, x, y, p = columns(events)
     new_x, new_y = np.empty(len(t), np.int32), np.empty(len(t), np.int32)
-    _kernels.spatial_jitter(x, y, float(var_x), float(var_y), float(sigma_xy), _seed(seed), int(index_offset),
-                            new_x, new_y)
-    if clip_outliers:
+    _kernels.spatial_jitter(x, y, _args.real(var_x, "var_x"), _args.real(var_y, "var_y"),
+                            _args.real(sigma_xy, "sigma_xy"), _seed(seed), _index_offset(index_offset), new_x, new_y)
+    if _args.flag(clip_outliers, "clip_outliers"):
         inside = (new_x >= 0) & (new_x < width) & (new_y >= 0) & (new_y < height)
         t, p = t[inside], p[inside]
         new_x, new_y = new_x[inside].astype(np.uint16), new_y[inside].astype(np.uint16)
@@ -285,7 +293,9 @@ def uniform_noise(events: Events, sensor_size: SensorSize, n: int | tuple[int, i
     if len(t) == 0:
         return events
     s = _seed(seed)
-    count = int(_in_range(n, s, "noise_n")) if isinstance(n, tuple) else int(n)
+    count = int(_in_range(n, s, "noise_n")) if isinstance(n, tuple) else _args.whole(n, "n", 0)
+    if count < 0:
+        raise ValueError(f"uniform_noise: n must not be negative, got {count} from {n!r}")
     noise = (np.empty(count, np.int64), np.empty(count, np.uint16), np.empty(count, np.uint16),
              np.empty(count, np.uint8))
     _kernels.uniform_noise_into(width, height, int(t.min()), int(t.max()), s, 0, *noise)

@@ -6,7 +6,7 @@ deviations. Events are taken in any form :func:`evlib.ops.columns` reads."""
 from __future__ import annotations
 
 from ._core import ops_extra as _kernels
-from . import _augment, _prophesee, ops
+from . import _args, _augment, _prophesee, ops
 from .ops import Events, SensorSize, _Filter, _sensor, columns
 from ._augment import *  # noqa: F403  (the augmentations, listed in _augment.__all__)
 from ._prophesee import *  # noqa: F403  (Prophesee's preprocessors, listed in _prophesee.__all__)
@@ -22,8 +22,9 @@ class FastDecay(_Filter):
 
     def __init__(self, sensor_size: SensorSize, half_life: int = 10000, subdivision_factor: int = 4,
                  noise_threshold: float = 6.0) -> None:
-        self._kernel = _kernels.FastDecayFilter(*_sensor(sensor_size), int(half_life), int(subdivision_factor),
-                                                float(noise_threshold))
+        self._kernel = _kernels.FastDecayFilter(*_sensor(sensor_size), _args.whole(half_life, "half_life"),
+                                                _args.whole(subdivision_factor, "subdivision_factor", 1, 2**32 - 1),
+                                                _args.real(noise_threshold, "noise_threshold"))
 
 
 def fast_decay(events: Events, sensor_size: SensorSize, half_life: int = 10000, subdivision_factor: int = 4,
@@ -37,7 +38,7 @@ class Decimation(_Filter):
     counted together). The counts carry from batch to batch."""
 
     def __init__(self, sensor_size: SensorSize, n: int) -> None:
-        self._kernel = _kernels.DecimationFilter(*_sensor(sensor_size), int(n))
+        self._kernel = _kernels.DecimationFilter(*_sensor(sensor_size), _args.whole(n, "n", 1, 2**32 - 1))
 
 
 def decimate(events: Events, n: int, sensor_size: SensorSize | None = None) -> Events:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _args
 from ._core import ops_extra as _kernels
 from .ops import Events, SensorSize, _sensor, columns
 
@@ -23,15 +24,16 @@ __all__ = ["prophesee_diff", "prophesee_event_cube", "prophesee_histo"]
 def _tensor(out: NDArray[np.float32] | None, shape: tuple[int, ...]) -> NDArray[np.float32]:
     if out is None:
         return np.zeros(shape, dtype=np.float32)
-    if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous or not out.flags.writeable:
+    if _args.array(out, "out").shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError(f"out must be a writable C-contiguous float32 array of shape {shape}, "
                          f"got {out.dtype} {out.shape}")
     return out
 
 
 def _scales(max_incr_per_pixel: float, clip: float, width_scale: float, height_scale: float) -> dict[str, Any]:
-    return {"max_incr_per_pixel": float(max_incr_per_pixel), "clip": float(clip),
-            "width_scale": float(width_scale), "height_scale": float(height_scale)}
+    return {"max_incr_per_pixel": _args.real(max_incr_per_pixel, "max_incr_per_pixel"),
+            "clip": _args.real(clip, "clip_value_after_normalization"),
+            "width_scale": _args.real(width_scale, "width_scale"), "height_scale": _args.real(height_scale, "height_scale")}
 
 
 def prophesee_histo(events: Events, sensor_size: SensorSize, *, max_incr_per_pixel: float = 5.0,
@@ -41,6 +43,7 @@ def prophesee_histo(events: Events, sensor_size: SensorSize, *, max_incr_per_pix
     """``HistoProcessor``: per (polarity, pixel) ``v = min(clip, v + ws·hs / max_incr_per_pixel)``;
     ``(2, H, W)`` for ``"CHW"`` (channel = polarity, OFF first), ``(H, W, 2)`` for ``"HWC"``."""
     width, height = _sensor(sensor_size)
+    layout = _args.choice(layout, "layout", ("CHW", "HWC"))
     shape = (2, height, width) if layout == "CHW" else (height, width, 2)
     tensor = _tensor(out, shape)
     _kernels.prophesee_histo(*columns(events), width, height,
@@ -73,13 +76,16 @@ def prophesee_event_cube(events: Events, sensor_size: SensorSize, delta_t: int, 
     scaled by ``ws·hs / max_incr_per_pixel`` and values clamped to ``[−clip, clip]`` after every
     addition. ``start_time`` defaults to the first event's time; events before it are skipped."""
     width, height = _sensor(sensor_size)
+    split_polarity = _args.flag(split_polarity, "split_polarity")
+    num_utbins = _args.whole(num_utbins, "num_utbins", 1, 2**32 - 1)
+    delta_t = _args.whole(delta_t, "delta_t")
     planes = 2 if split_polarity else 1
-    tensor = _tensor(out, (int(num_utbins) * planes, height, width))
+    tensor = _tensor(out, (num_utbins * planes, height, width))
     cols = columns(events)
     if start_time is None:
         start_time = int(cols[0][0]) if len(cols[0]) else 0
-    _kernels.prophesee_event_cube(*cols, width, height, int(start_time), int(delta_t), int(num_utbins),
-                                  bool(split_polarity),
+    _kernels.prophesee_event_cube(*cols, width, height, _args.whole(start_time, "start_time"), delta_t, num_utbins,
+                                  split_polarity,
                                   **_scales(max_incr_per_pixel, clip_value_after_normalization, width_scale,
                                             height_scale),
                                   out=tensor)

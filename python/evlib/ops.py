@@ -22,6 +22,7 @@ from typing import Any, Literal, Union
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _args
 from ._core import ops as _ops
 
 __all__ = [
@@ -94,6 +95,8 @@ def columns(events: Events) -> Columns:
 
 def _integers(values: Any, name: str) -> NDArray[Any]:
     array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a one-dimensional column, not an array of shape {array.shape}")
     if array.dtype != np.bool_ and not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must hold integers, not {array.dtype}"
                         + (" (times in seconds? give integer microseconds)" if name == "t" else ""))
@@ -197,21 +200,24 @@ def slice_events(
     if kind in ("time", "count") and (int(overlap) != overlap or abs(overlap) >= 2**53):
         raise ValueError(f"overlap must be a whole number of {'µs' if kind == 'time' else 'events'} below 2^53 "
                          f"(it travels as a float64), not {overlap!r}")
-    t = _column(events, np.int64) if isinstance(events, np.ndarray) and events.dtype.names is None else columns(events)[0]
-    return _ops.slice_windows(t, kind, int(value), float(overlap), include_incomplete, start_time, end_time,
-                              convention)
+    t = _times(events) if isinstance(events, np.ndarray) and events.dtype.names is None else columns(events)[0]
+    start = None if start_time is None else _args.whole(start_time, "start_time")
+    end = None if end_time is None else _args.whole(end_time, "end_time")
+    return _ops.slice_windows(t, kind, int(value), float(overlap), _args.flag(include_incomplete, "include_incomplete"),
+                              start, end, _args.choice(convention, "convention", ("tonic", "clean")))
 
 
 def rvt_time_window(t: NDArray[np.int64], t_end: int, duration: int) -> slice:
     """RVT's window ending at ``t_end``: the events with ``t`` in ``[t_end - duration, t_end]``,
     both ends included, as a slice (``t`` non-decreasing)."""
-    begin, end = _ops.rvt_time_window(_column(t, np.int64), int(t_end), int(duration))
+    begin, end = _ops.rvt_time_window(_times(t), _args.whole(t_end, "t_end"), _args.whole(duration, "duration"))
     return slice(begin, end)
 
 
 def rvt_count_window(t: NDArray[np.int64], t_end: int, count: int) -> slice:
     """RVT's count window: the last ``count`` events with ``t <= t_end``, as a slice."""
-    begin, end = _ops.rvt_count_window(_column(t, np.int64), int(t_end), int(count))
+    begin, end = _ops.rvt_count_window(_times(t), _args.whole(t_end, "t_end"),
+                                       _args.whole(count, "count", 0, _args.UINT64_MAX))
     return slice(begin, end)
 
 
@@ -222,6 +228,7 @@ def rvt_count_window(t: NDArray[np.int64], t_end: int, count: int) -> slice:
 def _output(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
     if out is None:
         return np.empty(shape, dtype=dtype)
+    _args.array(out, "out")
     if out.shape != shape or not out.flags.c_contiguous or not out.flags.writeable:
         raise ValueError(f"out must be a writable C-contiguous array of shape {shape}, got {out.shape}")
     if out.dtype != np.dtype(dtype):  # the counts' saturation and the sums' rounding follow the dtype
@@ -233,7 +240,7 @@ def _dtype(dtype: Any, out: NDArray[Any] | None, default: Any) -> Any:
     """The dtype asked for; else out's, when given; else the default."""
     if dtype is not None:
         return dtype
-    return out.dtype if out is not None else default
+    return _args.array(out, "out").dtype if out is not None else default
 
 
 def event_frame(
@@ -263,6 +270,8 @@ def event_frame(
     """
     dtype = _dtype(dtype, out, np.int16)
     width, height = _sensor(sensor_size)
+    polarities = _args.whole(polarities, "polarities", 1, 2)
+    wrap = _args.choice(overflow, "overflow", ("saturate", "wrap")) == "wrap"
     cols = columns(events)
     sliced = any(v is not None for v in (time_window, event_count, n_time_bins, n_event_bins))
     if sliced:
@@ -275,7 +284,7 @@ def event_frame(
         shape = (polarities, height, width)
     # A fresh np.zeros array holds pages the kernel zeroed: the counts go straight into it.
     frames = np.zeros(shape, dtype) if out is None else _output(out, shape, dtype)
-    _ops.event_frames_into(*cols, windows, width, height, polarities, overflow == "wrap", frames, out is None)
+    _ops.event_frames_into(*cols, windows, width, height, polarities, wrap, frames, out is None)
     return frames
 
 
@@ -298,10 +307,12 @@ def stacked_histogram(
     :func:`rvt_count_window` to cut windows as RVT does.
     """
     width, height = _sensor(sensor_size)
-    if not 0 <= count_cutoff <= 255:
+    if not 0 <= _args.whole(count_cutoff, "count_cutoff") <= 255:
         raise ValueError(f"count_cutoff must be 0..255 (the histogram is uint8), got {count_cutoff!r}")
+    bins = _args.whole(bins, "bins", 1, 2**32 - 1)
+    fastmode, downsample_by_2 = _args.flag(fastmode, "fastmode"), _args.flag(downsample_by_2, "downsample_by_2")
     h, w = (height // 2, width // 2) if downsample_by_2 else (height, width)
-    if out is None and bins >= 0:  # (a negative count goes to numpy, whose ValueError says so)
+    if out is None:
         # A new array in the memory of the last one dropped of its size (no first-touch page
         # faults); in fast mode the kernel zeroes each bin's planes just before counting into them.
         return _ops.stacked_histogram(*columns(events), width, height, bins, count_cutoff, fastmode, downsample_by_2)
@@ -332,9 +343,12 @@ def voxel_grid(
     tonic computes on its boolean-polarity arrays (docs/processing.md "Voxel grids").
     """
     width, height = _sensor(sensor_size)
+    convention = _args.choice(convention, "convention", ("e2vid", "tonic"))
     dtype = _dtype(dtype, out, np.float32 if convention == "e2vid" else np.float64)
-    all_on = polarity == "all_on"
-    if out is None and np.dtype(dtype) in (np.float32, np.float64) and n_time_bins >= 0:
+    all_on = _args.choice(polarity, "polarity", ("signed", "all_on")) == "all_on"
+    n_time_bins = _args.whole(n_time_bins, "n_time_bins", 1, 2**32 - 1)
+    normalize = _args.flag(normalize, "normalize")
+    if out is None and np.dtype(dtype) in (np.float32, np.float64):
         # A new array over memory the extension keeps from the last grid of this size that is
         # gone: no first-touch page faults on a fresh 12 MB block (docs/processing.md).
         return _ops.voxel_grid(*columns(events), width, height, n_time_bins, convention, all_on, normalize,
@@ -356,9 +370,9 @@ class TimeSurface:
     def __init__(self, sensor_size: SensorSize, dt: int, tau: float, *, polarities: int = 2,
                  include_incomplete: bool = False) -> None:
         self._width, self._height = _sensor(sensor_size)
-        self._polarities = polarities
-        self._kernel = _ops.HotsTimeSurfaces(self._width, self._height, int(dt), float(tau), polarities,
-                                             include_incomplete)
+        self._polarities = _args.whole(polarities, "polarities", 1, 2)
+        self._kernel = _ops.HotsTimeSurfaces(self._width, self._height, _args.whole(dt, "dt"), _args.real(tau, "tau"),
+                                             self._polarities, _args.flag(include_incomplete, "include_incomplete"))
 
     def add(self, events: Events) -> NDArray[np.float64]:
         """Feeds events (non-decreasing ``t``); returns ``(n, polarities, H, W)`` float64."""
@@ -373,7 +387,7 @@ def time_surface(events: Events, sensor_size: SensorSize, dt: int, tau: float, *
                  include_incomplete: bool = False) -> NDArray[np.float64]:
     """All of tonic's ``ToTimesurface`` surfaces of one input, ``(n, polarities, H, W)`` float64."""
     surfaces = TimeSurface(sensor_size, dt, tau, polarities=polarities, include_incomplete=include_incomplete)
-    return surfaces._kernel.add(*columns(events), surfaces._width, surfaces._height, polarities, True)
+    return surfaces._kernel.add(*columns(events), surfaces._width, surfaces._height, surfaces._polarities, True)
 
 
 class LastTimestampMap:
@@ -382,6 +396,7 @@ class LastTimestampMap:
 
     def __init__(self, sensor_size: SensorSize, *, split_polarity: bool = False) -> None:
         self._width, self._height = _sensor(sensor_size)
+        split_polarity = _args.flag(split_polarity, "split_polarity")
         self._shape = ((2,) if split_polarity else ()) + (self._height, self._width)
         self._kernel = _ops.LastTimestampMap(self._width, self._height, split_polarity)
 
@@ -445,7 +460,8 @@ class Refractory(_Filter):
 
     def __init__(self, sensor_size: SensorSize, period: int, *,
                  convention: Literal["tonic", "dv", "evlib"] = "tonic") -> None:
-        self._kernel = _ops.RefractoryFilter(*_sensor(sensor_size), int(period), convention)
+        self._kernel = _ops.RefractoryFilter(*_sensor(sensor_size), _args.whole(period, "period"),
+                                             _args.choice(convention, "convention", ("tonic", "dv", "evlib")))
 
 
 class BackgroundActivity(_Filter):
@@ -456,7 +472,8 @@ class BackgroundActivity(_Filter):
 
     def __init__(self, sensor_size: SensorSize, duration: int, *,
                  convention: Literal["dv", "jaer", "tonic"] = "dv") -> None:
-        self._kernel = _ops.BackgroundActivityFilter(*_sensor(sensor_size), int(duration), convention)
+        self._kernel = _ops.BackgroundActivityFilter(*_sensor(sensor_size), _args.whole(duration, "duration"),
+                                                     _args.choice(convention, "convention", ("dv", "jaer", "tonic")))
 
 
 class Stcf(_Filter):
@@ -466,8 +483,10 @@ class Stcf(_Filter):
 
     def __init__(self, sensor_size: SensorSize, correlation_time: int = 30000, min_correlated: int = 5, *,
                  include_self: bool = False, let_first_through: bool = True) -> None:
-        self._kernel = _ops.StcfFilter(*_sensor(sensor_size), int(correlation_time), int(min_correlated),
-                                       include_self, let_first_through)
+        self._kernel = _ops.StcfFilter(*_sensor(sensor_size), _args.whole(correlation_time, "correlation_time"),
+                                       _args.whole(min_correlated, "min_correlated", -(2**31), 2**31 - 1),
+                                       _args.flag(include_self, "include_self"),
+                                       _args.flag(let_first_through, "let_first_through"))
 
 
 class HotPixels(_Filter):
