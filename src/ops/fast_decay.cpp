@@ -1,8 +1,10 @@
 #include "evlib/ops/fast_decay.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -14,10 +16,9 @@ namespace {
 // Gaps below this many µs take their decay from a table (512 KiB of floats, within a core's L2
 // here): on uniform random events over 640x480 the typical gap of a 4x4 cell is ~20 ms, and 2^17
 // µs covers all but ~0.1 % of them. The table is filled a block of gaps at a time, on the first
-// use of a gap of the block: a table costs no exp2f calls until it is used, a stream of short
-// gaps fills only the first blocks, and the per-event test of "is this filled?" is on a block (it
-// mispredicts once per block; a test per gap mispredicted on every new gap, ~85 000 times on
-// 1 M random events).
+// use of a gap of the block: a table costs no exp2f calls until it is used, and a stream of short
+// gaps fills only the first blocks. An entry not filled yet holds a NaN (no decay factor is one),
+// so the event loop's test of "is this filled?" is on the value it loads anyway.
 constexpr std::size_t kTabulatedGaps = 1 << 17;
 constexpr std::size_t kGapsPerBlock = 512;
 
@@ -35,25 +36,30 @@ namespace detail {
 class GapDecayTable {
  public:
   explicit GapDecayTable(float half_life)
-      : half_life_(half_life), decay_(std::make_unique_for_overwrite<float[]>(kTabulatedGaps)) {}
+      : half_life_(half_life), decay_(std::make_unique_for_overwrite<float[]>(kTabulatedGaps)) {
+    std::fill_n(decay_.get(), kTabulatedGaps, std::numeric_limits<float>::quiet_NaN());
+  }
 
   float half_life() const noexcept { return half_life_; }
-  const float* values() const noexcept { return decay_.get(); }
 
-  // Whether the block of `gap` may be read by this thread: filled now by this call, or earlier
-  // by any filter. Once true, the block's values never change, so a filter remembers the block
-  // as ready and reads it from then on without an atomic operation.
-  bool make_ready(std::size_t gap) noexcept {
+  // The decay of each gap below kTabulatedGaps, or NaN while its block is not filled. Each entry
+  // is written once, from NaN to its value, by the filter that fills the block; a relaxed atomic
+  // load (a plain load on x86) sees one or the other, and either is usable as it stands.
+  float* values() const noexcept { return decay_.get(); }
+
+  // The decay of a gap below kTabulatedGaps: fills its block when no filter has claimed it yet;
+  // computes the gap alone when another filter is filling the block now.
+  float fill(std::size_t gap) noexcept {
     std::atomic<std::uint8_t>& state = block_state_[gap / kGapsPerBlock];
     std::uint8_t seen = kEmpty;
     if (state.compare_exchange_strong(seen, kFilling, std::memory_order_acquire, std::memory_order_acquire)) {
       const std::size_t first = gap / kGapsPerBlock * kGapsPerBlock;
       for (std::size_t g = first; g < first + kGapsPerBlock; ++g)
-        decay_[g] = decay_of(static_cast<std::int64_t>(g), half_life_);
+        std::atomic_ref<float>(decay_[g]).store(decay_of(static_cast<std::int64_t>(g), half_life_),
+                                                std::memory_order_relaxed);
       state.store(kFilled, std::memory_order_release);
-      return true;
     }
-    return seen == kFilled;  // false: another filter is filling it now
+    return decay_of(static_cast<std::int64_t>(gap), half_life_);
   }
 
  private:
@@ -90,10 +96,59 @@ std::shared_ptr<detail::GapDecayTable> gap_decay_table(float half_life) {
   return std::make_shared<detail::GapDecayTable>(half_life);
 }
 
-// A gap of a block this filter has not seen filled yet (out of line: once per block per filter).
-[[gnu::noinline]] float decay_of_unready_gap(detail::GapDecayTable& table, std::uint8_t& ready, std::size_t gap) {
-  ready = table.make_ready(gap);
-  return ready ? table.values()[gap] : decay_of(static_cast<std::int64_t>(gap), table.half_life());
+// What the common events' loop reads, in locals: the keep flags (uint8_t) may alias anything, so
+// members read through `this` would be reloaded per event.
+template <class Cell>
+struct DecayLoop {
+  const std::int64_t* t;
+  const std::uint16_t* x;
+  const std::uint16_t* y;
+  std::uint8_t* keep;
+  Cell* cells;
+  const std::uint32_t* row_offset_of_y;
+  const std::uint32_t* column_of_x;
+  float* decay;  // the table's values (GapDecayTable::values)
+  std::uint32_t width, height;
+  float threshold;
+};
+
+// The events from `i` on, up to the first whose decay is not in the table yet (a gap of 2^17 µs
+// or more, or a block not filled): returns that event's index, or n. A function of its own, with
+// no call in it, so that every pointer stays in a register (with the rare cases' calls in the
+// same loop, GCC spilled four of them and reloaded them per event: 42 instructions an event).
+// dv-processing's arithmetic, in its order: exp2f of the negated float gap over the float
+// half-life, then counter * decay + 1 in float.
+template <class Cell>
+[[gnu::noinline]] std::size_t tabulated_run(const DecayLoop<Cell>& loop, std::size_t i, std::size_t n) {
+  const std::int64_t* t = loop.t;
+  const std::uint16_t* x = loop.x;
+  const std::uint16_t* y = loop.y;
+  std::uint8_t* keep = loop.keep;
+  Cell* cells = loop.cells;
+  const std::uint32_t* row_offset_of_y = loop.row_offset_of_y;
+  const std::uint32_t* column_of_x = loop.column_of_x;
+  float* decay_of_gap = loop.decay;
+  const std::uint32_t width = loop.width, height = loop.height;
+  const float threshold = loop.threshold;
+  for (; i < n; ++i) {
+    if (x[i] >= width || y[i] >= height) [[unlikely]] {
+      keep[i] = 0;  // off the sensor: dropped, no state changed
+      continue;
+    }
+    Cell& cell = cells[std::size_t{row_offset_of_y[y[i]]} + column_of_x[x[i]]];
+    // A negative gap (an event before its cell's last one) is a huge one here; times 2^63 apart
+    // overflow: both go to rare_event.
+    std::int64_t gap;
+    if (__builtin_sub_overflow(t[i], cell.last, &gap) || static_cast<std::uint64_t>(gap) >= kTabulatedGaps)
+        [[unlikely]]
+      return i;
+    const float decay = std::atomic_ref<float>(decay_of_gap[gap]).load(std::memory_order_relaxed);
+    if (decay != decay) [[unlikely]] return i;  // NaN: the block is not filled yet
+    cell.last = t[i];
+    cell.counter = detail::rounded(cell.counter * decay) + 1.f;
+    keep[i] = cell.counter > threshold;
+  }
+  return n;
 }
 
 }  // namespace
@@ -112,7 +167,6 @@ FastDecayFilter::FastDecayFilter(const FastDecayOptions& options)
   for (std::uint32_t y = 0; y < options.sensor.height; ++y)
     row_offset_of_y_[y] = static_cast<std::uint32_t>(y / sub * cell_columns_);
   gap_decay_ = gap_decay_table(half_life_);
-  block_ready_.assign(kTabulatedGaps / kGapsPerBlock, 0);
   reset();
 }
 
@@ -124,48 +178,36 @@ void FastDecayFilter::reset() {
 std::size_t FastDecayFilter::apply(EventView events, std::span<std::uint8_t> keep) {
   detail::require_keep_size(events, keep, "fast-decay filter");
   detail::require_columns(events, kColumnT | kColumnX | kColumnY, "fast-decay filter");
-  const std::int64_t* t = events.t().data();
-  const std::uint16_t* x = events.x().data();
-  const std::uint16_t* y = events.y().data();
-  const SensorSize sensor = options_.sensor;
-  const float threshold = options_.noise_threshold;
-  const float half_life = half_life_;
-  // Everything the loop reads through a pointer, in locals: the keep flags (uint8_t) may alias
-  // anything, so members would be reloaded per event.
-  detail::GapDecayTable& table = *gap_decay_;
-  const float* decay_values = table.values();
-  std::uint8_t* block_ready = block_ready_.data();
-  Cell* cells = cells_.data();
-  const std::uint32_t* row_offset_of_y = row_offset_of_y_.data();
-  const std::uint32_t* column_of_x = column_of_x_.data();
-  std::size_t kept = 0;
+  const DecayLoop<Cell> loop{events.t().data(),    events.x().data(),     events.y().data(),
+                             keep.data(),           cells_.data(),         row_offset_of_y_.data(),
+                             column_of_x_.data(),   gap_decay_->values(),      options_.sensor.width,
+                             options_.sensor.height, options_.noise_threshold};
   const std::size_t n = events.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!sensor.contains(x[i], y[i])) [[unlikely]] {
-      keep[i] = 0;
-      continue;
-    }
-    Cell& cell = cells[std::size_t{row_offset_of_y[y[i]]} + column_of_x[x[i]]];
-    // dv-processing's arithmetic, in its order: exp2f of the negated float gap over the float
-    // half-life, then counter * decay + 1 in float.
-    const std::int64_t gap = t[i] - cell.last;
-    float decay;
-    if (static_cast<std::uint64_t>(gap) < kTabulatedGaps) {
-      const auto g = static_cast<std::size_t>(gap);
-      if (block_ready[g / kGapsPerBlock]) [[likely]]
-        decay = decay_values[g];
-      else
-        decay = decay_of_unready_gap(table, block_ready[g / kGapsPerBlock], g);
-    } else {
-      decay = decay_of(gap, half_life);
-    }
-    cell.last = t[i];
-    cell.counter = detail::rounded(cell.counter * decay) + 1.f;
-    const bool pass = cell.counter > threshold;
-    keep[i] = pass;
-    kept += pass;
+  for (std::size_t i = 0; (i = tabulated_run(loop, i, n)) < n; ++i) rare_event(events, i, keep[i]);
+  return static_cast<std::size_t>(std::count(keep.begin(), keep.end(), std::uint8_t{1}));
+}
+
+// An event of the sensor whose gap is not in the table yet (2^17 µs or more, or a block not
+// filled): the same arithmetic, with exp2f called or the block filled.
+void FastDecayFilter::rare_event(EventView events, std::size_t i, std::uint8_t& keep) {
+  const std::int64_t t = events.t()[i];
+  Cell& cell = cells_[std::size_t{row_offset_of_y_[events.y()[i]]} + column_of_x_[events.x()[i]]];
+  std::int64_t gap;
+  if (!__builtin_sub_overflow(t, cell.last, &gap) && static_cast<std::uint64_t>(gap) < kTabulatedGaps) {
+    apply_decay(cell, t, gap_decay_->fill(static_cast<std::size_t>(gap)), keep);
+    return;
   }
-  return kept;
+  // The exact gap rounded once to float, also past int64 (times 2^63 apart): its magnitude is
+  // the modular difference, its sign the order of the times.
+  const std::uint64_t modular = static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(cell.last);
+  const float float_gap = t >= cell.last ? static_cast<float>(modular) : -static_cast<float>(0 - modular);
+  apply_decay(cell, t, std::exp2(-float_gap / half_life_), keep);
+}
+
+void FastDecayFilter::apply_decay(Cell& cell, std::int64_t t, float decay, std::uint8_t& keep) const {
+  cell.last = t;
+  cell.counter = detail::rounded(cell.counter * decay) + 1.f;
+  keep = cell.counter > options_.noise_threshold;
 }
 
 }  // namespace evlib::ops

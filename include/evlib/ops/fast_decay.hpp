@@ -55,7 +55,9 @@ class FastDecayFilter {
   // call exp2f), filled as gaps are first needed and shared by the process's filters of the same
   // half-life, so that a new filter does not compute again what an earlier one did.
   std::shared_ptr<detail::GapDecayTable> gap_decay_;
-  std::vector<std::uint8_t> block_ready_;  // per block of the table: seen filled by this filter
+
+  void rare_event(EventView events, std::size_t i, std::uint8_t& keep);
+  void apply_decay(Cell& cell, std::int64_t t, float decay, std::uint8_t& keep) const;
 };
 
 }  // namespace evlib::ops

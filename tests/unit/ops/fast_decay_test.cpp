@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "evlib/ops/fast_decay.hpp"
@@ -109,6 +110,34 @@ TEST(FastDecay, flags_are_the_direct_formulas_for_short_long_and_negative_gaps) 
     FastDecayFilter filter({sensor, 1234, 4, 2.5f});
     EXPECT_EQ(testing::keep_flags(filter, e.view()), direct_formula(e, sensor, 1234.f, 4, 2.5f));
   }
+}
+
+// Times up to 2^64 apart (both int64 limits, time 0, out of order) give the formula on the exact
+// gap, as a float of the 128-bit difference: no wrap, no undefined overflow.
+TEST(FastDecay, gaps_past_int64_decay_by_the_exact_difference) {
+  constexpr std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t highest = std::numeric_limits<std::int64_t>::max();
+  const std::vector<std::int64_t> times = {lowest, lowest + 3, highest, highest, lowest + 1, 0, 5, highest - 2, 7};
+  testing::Events e;
+  for (const std::int64_t t : times) e.add(t, 1, 1, 1);
+  const float half_life = 1e18f;  // long enough for the decays to differ from 0 and 1
+  std::vector<std::uint8_t> expected;
+  float counter = 0.f;
+  __int128 last = 0;
+  for (const std::int64_t t : times) {
+    const float decay = std::exp2(-static_cast<float>(__int128{t} - last) / half_life);
+    last = t;
+    volatile float product = counter * decay;
+    counter = product + 1.f;
+    expected.push_back(counter > 1.5f);
+  }
+  ASSERT_NE(std::count(expected.begin(), expected.end(), 1), 0);
+  ASSERT_NE(std::count(expected.begin(), expected.end(), 0), 0);
+  FastDecayFilter filter({{4, 4}, static_cast<std::int64_t>(half_life), 4, 1.5f});
+  std::vector<std::uint8_t> keep(times.size());
+  const std::size_t kept = filter.apply(e.view(), keep);
+  EXPECT_EQ(keep, expected);
+  EXPECT_EQ(kept, static_cast<std::size_t>(std::count(expected.begin(), expected.end(), 1)));
 }
 
 }  // namespace
