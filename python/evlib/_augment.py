@@ -245,6 +245,8 @@ def time_reversal(events: Events, p: float = 0.5, flip_polarities: bool = True, 
     if len(t) == 0 or _draw(_seed(seed), "reverse") >= p:
         return events
     new_p = (pol == 0).astype(np.uint8) if _args.flag(flip_polarities, "flip_polarities") else pol
+    if int(t.max()) - int(t.min()) > _args.INT64_MAX:  # max(t) - t would wrap in int64
+        raise ValueError("time_reversal: the times span more than 2^63 - 1 µs, so max(t) - t does not fit in int64")
     return _rebuild(events, (t.max() - t)[::-1], x[::-1], y[::-1], new_p[::-1])
 
 

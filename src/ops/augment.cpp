@@ -28,9 +28,17 @@ NormalPair normal_pair(std::uint64_t seed, RandomStream stream, std::uint64_t in
 }
 
 std::int32_t truncated(double value) {
-  if (!(value > -2147483648.0 && value < 2147483648.0))
-    throw std::out_of_range("spatial jitter: a jittered coordinate does not fit in 32 bits");
+  if (!(value > -2147483649.0 && value < 2147483648.0))
+    throw std::overflow_error("spatial jitter: a jittered coordinate does not fit in 32 bits");
   return static_cast<std::int32_t>(value);
+}
+
+// A jittered time truncated to int64 (the cast of a double outside the range is undefined: in
+// numpy, as in tonic, it gives INT64_MIN).
+std::int64_t truncated_time(double value) {
+  if (!(value >= -9223372036854775808.0 && value < 9223372036854775808.0))
+    throw std::overflow_error("time jitter: a jittered time does not fit in int64");
+  return static_cast<std::int64_t>(value);
 }
 
 }  // namespace
@@ -82,7 +90,7 @@ void time_jitter(std::span<const std::int64_t> t, double std_us, std::uint64_t s
   if (!(std_us >= 0)) throw std::invalid_argument("time jitter: the standard deviation must not be negative");
   for (std::size_t i = 0; i < t.size(); ++i) {
     const double z = normal_pair(seed, RandomStream::kTimeJitter, first_index + i).first;
-    t_out[i] = static_cast<std::int64_t>(static_cast<double>(t[i]) + std_us * z);
+    t_out[i] = truncated_time(static_cast<double>(t[i]) + std_us * z);
   }
 }
 
@@ -95,7 +103,9 @@ NoiseEvents uniform_noise(std::size_t count, SensorSize sensor, std::int64_t t_l
   noise.x.resize(count);
   noise.y.resize(count);
   noise.p.resize(count);
-  const double span = static_cast<double>(t_high - t_low);
+  // The span in unsigned arithmetic: t_high - t_low may pass int64 (times 2^63 apart).
+  const std::uint64_t span_us = static_cast<std::uint64_t>(t_high) - static_cast<std::uint64_t>(t_low);
+  const double span = static_cast<double>(span_us);
   for (std::size_t k = 0; k < count; ++k) {
     const std::uint64_t index = first_index + k;
     // u < 1, so u·W < W; the min() guards the one rounding that could reach W.
@@ -105,8 +115,12 @@ NoiseEvents uniform_noise(std::size_t count, SensorSize sensor, std::int64_t t_l
     noise.x[k] = static_cast<std::uint16_t>(pick(RandomStream::kNoiseX, sensor.width));
     noise.y[k] = static_cast<std::uint16_t>(pick(RandomStream::kNoiseY, sensor.height));
     noise.p[k] = static_cast<std::uint8_t>(pick(RandomStream::kNoiseP, 2));
-    noise.t[k] = t_low + static_cast<std::int64_t>(span * counter_uniform(seed, RandomStream::kNoiseT, index));
-    if (noise.t[k] >= t_high && t_high > t_low) noise.t[k] = t_high - 1;
+    // u < 1, so u·span < 2^64; rounding may reach the span itself (or past it, where the span
+    // was rounded up to a double): the offset is clamped to the last time before t_high.
+    const double offset = span * counter_uniform(seed, RandomStream::kNoiseT, index);
+    const std::uint64_t last_offset = span_us == 0 ? 0 : span_us - 1;
+    const std::uint64_t step = offset < span ? static_cast<std::uint64_t>(offset) : last_offset;
+    noise.t[k] = static_cast<std::int64_t>(static_cast<std::uint64_t>(t_low) + std::min(step, last_offset));
   }
   return noise;
 }

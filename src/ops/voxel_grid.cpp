@@ -14,22 +14,33 @@
 namespace evlib::ops {
 namespace {
 
+// t - t0 as a double: the exact difference rounded once, also when it passes int64 (times 2^63
+// apart, where the int64 subtraction of the references wraps).
+inline double difference(std::int64_t t, std::int64_t t0) noexcept {
+  std::int64_t d;
+  if (!__builtin_sub_overflow(t, t0, &d)) [[likely]]
+    return static_cast<double>(d);
+  const std::uint64_t magnitude = t > t0 ? static_cast<std::uint64_t>(t) - static_cast<std::uint64_t>(t0)
+                                         : static_cast<std::uint64_t>(t0) - static_cast<std::uint64_t>(t);
+  return t > t0 ? static_cast<double>(magnitude) : -static_cast<double>(magnitude);
+}
+
 // The position of an event on the time axis, in bins, as each reference computes it in float64.
 struct TimeScale {
   std::int64_t t0;
   double scale;  // numerator factor: bins - 1 (E2VID) or bins (tonic)
   double span;
 
-  double at(std::int64_t t) const noexcept { return scale * static_cast<double>(t - t0) / span; }
+  double at(std::int64_t t) const noexcept { return scale * difference(t, t0) / span; }
 };
 
 TimeScale time_scale(EventView window, const VoxelGridOptions& options) {
   const std::int64_t t0 = window.t().front();
-  const std::int64_t span = window.t().back() - t0;
+  const double span = difference(window.t().back(), t0);
   if (options.convention == VoxelConvention::kE2vid)
-    return {t0, static_cast<double>(options.bins) - 1.0, span == 0 ? 1.0 : static_cast<double>(span)};
+    return {t0, static_cast<double>(options.bins) - 1.0, span == 0 ? 1.0 : span};
   // tonic divides by zero here (NaN bins); one instant is put at the start of the grid instead.
-  return {t0, static_cast<double>(options.bins), span == 0 ? 1.0 : static_cast<double>(span)};
+  return {t0, static_cast<double>(options.bins), span == 0 ? 1.0 : span};
 }
 
 // What both kernels read: the window's columns and the grid's geometry.
@@ -311,7 +322,8 @@ bool spread_sorted(EventView window, const VoxelGridOptions& options, const Time
 // t is non-decreasing, it finds out as it goes).
 bool sorted_fast_path_may_apply(EventView window) {
   const auto t = window.t();
-  return t.back() >= t.front() && t.back() - t.front() < (std::int64_t{1} << 52);
+  return t.back() >= t.front() &&
+         static_cast<std::uint64_t>(t.back()) - static_cast<std::uint64_t>(t.front()) < (std::uint64_t{1} << 52);
 }
 
 template <class T>

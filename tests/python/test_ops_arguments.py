@@ -104,3 +104,20 @@ def test_flags_given_as_numpy_bools_or_zero_and_one_are_taken() -> None:
     np.testing.assert_array_equal(ops.time_surface(E, SENSOR, 1000, 500.0, include_incomplete=np.True_), with_true)
     np.testing.assert_array_equal(ops.time_surface(E, SENSOR, 1000, 500.0, include_incomplete=1), with_true)
     assert ops.LastTimestampMap(SENSOR, split_polarity=0).timestamps().shape == (12, 16)
+
+
+def test_time_reversal_refuses_times_whose_span_passes_int64() -> None:
+    lowest, highest = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    events = {"t": np.array([lowest, 0, highest]), "x": np.zeros(3, np.uint16), "y": np.zeros(3, np.uint16),
+              "p": np.ones(3, np.uint8)}
+    with pytest.raises(ValueError, match="2\\^63"):
+        ops.time_reversal(events, 1.0, seed=1)
+    near_top = dict(events, t=np.array([highest - 10, highest - 5, highest]))
+    np.testing.assert_array_equal(ops.time_reversal(near_top, 1.0, seed=1)["t"], [0, 5, 10])
+
+
+def test_time_jitter_refuses_to_move_a_time_past_int64() -> None:
+    events = {"t": np.array([0, np.iinfo(np.int64).max - 5]), "x": np.zeros(2, np.uint16),
+              "y": np.zeros(2, np.uint16), "p": np.ones(2, np.uint8)}
+    with pytest.raises(OverflowError, match="int64"):
+        ops.time_jitter(events, 1.0, seed=1)

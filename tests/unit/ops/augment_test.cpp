@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "evlib/ops/augment.hpp"
@@ -79,6 +81,32 @@ TEST(Augment, uniform_noise_stays_on_the_sensor_and_in_the_time_range) {
   }
   EXPECT_NEAR(static_cast<double>(on) / 50000, 0.5, 0.01);
   EXPECT_EQ(uniform_noise(3, {7, 3}, 100, 100, 8, 0).t, (std::vector<std::int64_t>{100, 100, 100}));
+}
+
+// A range wider than int64 (min to max of int64): the times spread over it, none at the wrapped
+// span's garbage (all at the lowest time, before).
+TEST(Augment, uniform_noise_over_the_whole_int64_range_spreads_over_it) {
+  constexpr std::int64_t lowest = std::numeric_limits<std::int64_t>::min();
+  constexpr std::int64_t highest = std::numeric_limits<std::int64_t>::max();
+  const NoiseEvents noise = uniform_noise(10000, {7, 3}, lowest, highest, 9, 0);
+  std::size_t negative = 0;
+  for (const std::int64_t t : noise.t) {
+    ASSERT_LT(t, highest);
+    negative += t < 0;
+  }
+  EXPECT_NEAR(static_cast<double>(negative) / 10000, 0.5, 0.03);
+}
+
+// tonic adds the jitter in float64 and casts back, which for a time at the int64 limit leaves the
+// range (numpy gives INT64_MIN): refused, where the old cast was undefined.
+TEST(Augment, time_jitter_refuses_times_it_would_move_past_int64) {
+  const std::vector<std::int64_t> t = {0, std::numeric_limits<std::int64_t>::max() - 5};
+  std::vector<std::int64_t> out(t.size());
+  EXPECT_THROW(time_jitter(t, 1.0, 1, 0, out), std::overflow_error);
+  const std::vector<std::int64_t> low = {std::numeric_limits<std::int64_t>::min() + 5000};
+  std::vector<std::int64_t> low_out(1);
+  time_jitter(low, 1.0, 1, 0, low_out);
+  EXPECT_NEAR(static_cast<double>(low_out[0] - low[0]), 0.0, 2048.0 + 8.0);  // float64 steps of 2048 here
 }
 
 }  // namespace

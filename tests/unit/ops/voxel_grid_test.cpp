@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -32,6 +33,27 @@ TEST(VoxelGrid, e2vid_spreads_over_bins_minus_one_and_keeps_the_last_event_on_th
   EXPECT_EQ(v[at(0, 1, 0)], -0.5f);
   EXPECT_EQ(v[at(1, 1, 0)], -0.5f);
   EXPECT_EQ(v[at(2, 2, 0)], 1.0f);
+}
+
+// Times 2^64 apart: the positions come from the exact differences (lowest, 0, highest are at 0,
+// 1/2 and 1 of the span), not from int64 subtractions that wrap (which put NaN and 10^16 in the
+// grid, through the sorted fast path taken for a wrapped span).
+TEST(VoxelGrid, times_at_both_int64_limits_are_placed_by_their_exact_differences) {
+  Events e;
+  e.add(std::numeric_limits<std::int64_t>::min(), 0, 0, 1);
+  e.add(0, 1, 0, 0);
+  e.add(std::numeric_limits<std::int64_t>::max(), 2, 0, 1);
+  const auto e2vid = voxel_grid<float>(e.view(), {.sensor = kSensor, .bins = 3});
+  std::vector<float> expected(e2vid.size(), 0.0f);
+  expected[at(0, 0, 0)] = 1.0f;
+  expected[at(1, 1, 0)] = -1.0f;  // 2 * 2^63 / (2^64 - 1) is 1 in float64
+  expected[at(2, 2, 0)] = 1.0f;
+  EXPECT_EQ(e2vid, expected);
+  const auto tonic = voxel_grid<double>(e.view(), {.sensor = kSensor, .bins = 2, .convention = VoxelConvention::kTonic});
+  std::vector<double> expected_tonic(tonic.size(), 0.0);
+  expected_tonic[at(0, 0, 0)] = 1.0;
+  expected_tonic[at(1, 1, 0)] = -1.0;  // at 1 of 2 bins; the last event falls off the grid
+  EXPECT_EQ(tonic, expected_tonic);
 }
 
 TEST(VoxelGrid, tonic_scales_by_bins_and_loses_the_last_event) {
