@@ -30,7 +30,7 @@ std::size_t lower_bound_i64(std::span<const std::int64_t> t, std::int64_t bound)
 
 // lower_bound_i64 of a bound computed in 128 bits: window bounds near the int64 limits pass them
 // (every time is below a bound past INT64_MAX, none below one past INT64_MIN).
-std::size_t lower_bound_wide(std::span<const std::int64_t> t, __int128 bound) {
+std::size_t lower_bound_wide(std::span<const std::int64_t> t, int128 bound) {
   if (bound > std::numeric_limits<std::int64_t>::max()) return t.size();
   if (bound < std::numeric_limits<std::int64_t>::min()) return 0;
   return lower_bound_i64(t, static_cast<std::int64_t>(bound));
@@ -57,7 +57,7 @@ std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindo
   std::int64_t n = 0;
   if (c == SliceConvention::kTonic) {
     // numpy: (duration - window) / stride is a float64 true division, then floor or ceil.
-    const double q = static_cast<double>(__int128{end} - start - s.window_us) / static_cast<double>(stride);
+    const double q = static_cast<double>(int128{end} - start - s.window_us) / static_cast<double>(stride);
     const double whole = s.include_incomplete ? std::ceil(q) : std::floor(q);
     if (!(whole < 0x1p62)) throw_too_many_windows(whole + 1);  // (a float64 past 2^63 has no int64)
     n = std::max<std::int64_t>(static_cast<std::int64_t>(whole) + 1, 1);
@@ -65,15 +65,15 @@ std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindo
     // Windows cover [start, end] inclusive: complete ones end at or before end + 1; with
     // include_incomplete every window starting at or before end.
     // In 128 bits: the span of int64 times reaches 2^64.
-    const __int128 last_start = s.include_incomplete ? __int128{end} - start : __int128{end} + 1 - start - s.window_us;
-    const __int128 count = last_start < 0 ? 0 : last_start / stride + 1;
-    if (count >= (__int128{1} << 62)) throw_too_many_windows(static_cast<double>(count));
+    const int128 last_start = s.include_incomplete ? int128{end} - start : int128{end} + 1 - start - s.window_us;
+    const int128 count = last_start < 0 ? 0 : last_start / stride + 1;
+    if (count >= (int128{1} << 62)) throw_too_many_windows(static_cast<double>(count));
     n = static_cast<std::int64_t>(count);
   }
   std::vector<IndexRange> windows;
   windows.reserve(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    const __int128 begin_t = __int128{start} + __int128{i} * stride;
+    const int128 begin_t = int128{start} + int128{i} * stride;
     windows.push_back({lower_bound_wide(t, begin_t), lower_bound_wide(t, begin_t + s.window_us)});
   }
   return windows;
@@ -111,14 +111,14 @@ void require_bins(std::size_t bins, double overlap) {
 // Clean bins: bin i starts at boundary(i) = floor(i * total / bins) and is stretched by the
 // overlap fraction of its own length, never past `total`.
 // (total reaches 2^64, a span of int64 times: 128 bits.)
-__int128 clean_boundary(std::size_t i, std::size_t bins, __int128 total) {
-  return (static_cast<__int128>(i) * total) / static_cast<__int128>(bins);
+int128 clean_boundary(std::size_t i, std::size_t bins, int128 total) {
+  return (static_cast<int128>(i) * total) / static_cast<int128>(bins);
 }
 
-__int128 clean_end(std::size_t i, std::size_t bins, __int128 total, double overlap) {
-  const __int128 b0 = clean_boundary(i, bins, total);
-  const __int128 b1 = clean_boundary(i + 1, bins, total);
-  const auto stretch = static_cast<__int128>(std::floor(overlap * static_cast<double>(b1 - b0)));
+int128 clean_end(std::size_t i, std::size_t bins, int128 total, double overlap) {
+  const int128 b0 = clean_boundary(i, bins, total);
+  const int128 b1 = clean_boundary(i + 1, bins, total);
+  const auto stretch = static_cast<int128>(std::floor(overlap * static_cast<double>(b1 - b0)));
   return std::min(total, b1 + stretch);
 }
 
@@ -131,7 +131,7 @@ std::vector<IndexRange> by_time_bins(std::span<const std::int64_t> t, const Time
   const std::int64_t t0 = t.front();
   if (c == SliceConvention::kTonic) {
     // (t[-1] - t[0]) // bins is integer floor division; the rest is float64 as numpy does it.
-    const double window = static_cast<double>((__int128{t.back()} - t0) / static_cast<__int128>(s.bins)) * (1.0 + s.overlap);
+    const double window = static_cast<double>((int128{t.back()} - t0) / static_cast<int128>(s.bins)) * (1.0 + s.overlap);
     const double stride = window * (1.0 - s.overlap);
     for (std::size_t i = 0; i < s.bins; ++i) {
       const double begin_t = static_cast<double>(i) * stride + static_cast<double>(t0);
@@ -139,7 +139,7 @@ std::vector<IndexRange> by_time_bins(std::span<const std::int64_t> t, const Time
     }
     return windows;
   }
-  const __int128 span = __int128{t.back()} - t0 + 1;  // [first, last] inclusive
+  const int128 span = int128{t.back()} - t0 + 1;  // [first, last] inclusive
   for (std::size_t i = 0; i < s.bins; ++i)
     windows.push_back({lower_bound_wide(t, t0 + clean_boundary(i, s.bins, span)),
                        lower_bound_wide(t, t0 + clean_end(i, s.bins, span, s.overlap))});

@@ -48,7 +48,7 @@ void TimeGrid::reset() {
   }
 }
 
-bool TimeGrid::cover(__int128 lo, __int128 hi) {
+bool TimeGrid::cover(int128 lo, int128 hi) {
   if (lo - base_ >= kLowest && hi - base_ <= kHighest) return true;
   if (hi - lo > kHighest - kLowest) return false;
   if (rebase_budget_ < rebase_cost()) {
@@ -58,9 +58,9 @@ bool TimeGrid::cover(__int128 lo, __int128 hi) {
   rebase_budget_ -= rebase_cost();
   // The largest of: lo at kRoomBelow above the floor, and hi at the top (then lo is still in);
   // at most lo's own floor (lo near the int64 top), at least the least int64 (lo near the bottom).
-  const __int128 base = std::clamp<__int128>(std::max(lo - kLowest - kRoomBelow, hi - kHighest),
+  const int128 base = std::clamp<int128>(std::max(lo - kLowest - kRoomBelow, hi - kHighest),
                                              std::numeric_limits<std::int64_t>::min(),
-                                             std::min<__int128>(lo - kLowest, std::numeric_limits<std::int64_t>::max()));
+                                             std::min<int128>(lo - kLowest, std::numeric_limits<std::int64_t>::max()));
   if (lo - base < kLowest || hi - base > kHighest) return false;  // not within int64: run in halves
   rebase(static_cast<std::int64_t>(base));
   return true;
@@ -78,7 +78,7 @@ void TimeGrid::rebase(std::int64_t new_base) {
     const std::int32_t cell = narrow_[i];
     if (cell == kNone) continue;
     const std::int64_t time = cell == kBelow || cell == kAbove ? wide_[i] : base_ + cell;
-    const __int128 relative = __int128{time} - new_base;  // times and bases may lie 2^63 or more apart
+    const int128 relative = int128{time} - new_base;  // times and bases may lie 2^63 or more apart
     if (relative >= kLowest && relative <= kHighest) {
       narrow_[i] = static_cast<std::int32_t>(relative);
       continue;

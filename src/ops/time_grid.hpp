@@ -173,7 +173,7 @@ class TimeGrid {
       const auto [lowest, highest] = time_range(t + begin, t + end);
       // In 128 bits: times a span of 2^63 or more apart must not wrap into a window that seems
       // to hold them.
-      const __int128 lo = __int128{lowest} + low_offset_, hi = __int128{highest} + high_offset_;
+      const int128 lo = int128{lowest} + low_offset_, hi = int128{highest} + high_offset_;
       if (lo < std::numeric_limits<std::int64_t>::min() || hi > std::numeric_limits<std::int64_t>::max())
         throw_past_int64(lowest, highest);
       if (!cover(lo, hi) && !wide_mode_) {
@@ -190,16 +190,16 @@ class TimeGrid {
   // The least and greatest event time whose threshold and stored time the window holds and int64
   // holds (t + offset within int64: the kernels compute them in int64).
   std::int64_t window_floor() const noexcept {
-    return clamped(std::max<__int128>(__int128{base_} + kLowest, std::numeric_limits<std::int64_t>::min()) - low_offset_);
+    return clamped(std::max<int128>(int128{base_} + kLowest, std::numeric_limits<std::int64_t>::min()) - low_offset_);
   }
   std::int64_t window_top() const noexcept {
-    return clamped(std::min<__int128>(__int128{base_} + kHighest, std::numeric_limits<std::int64_t>::max()) - high_offset_);
+    return clamped(std::min<int128>(int128{base_} + kHighest, std::numeric_limits<std::int64_t>::max()) - high_offset_);
   }
   // The least and greatest event time whose threshold and stored time int64 holds (wide mode).
-  std::int64_t int64_floor() const noexcept { return clamped(__int128{std::numeric_limits<std::int64_t>::min()} - low_offset_); }
-  std::int64_t int64_top() const noexcept { return clamped(__int128{std::numeric_limits<std::int64_t>::max()} - high_offset_); }
-  static std::int64_t clamped(__int128 v) noexcept {
-    return static_cast<std::int64_t>(std::clamp<__int128>(v, std::numeric_limits<std::int64_t>::min(),
+  std::int64_t int64_floor() const noexcept { return clamped(int128{std::numeric_limits<std::int64_t>::min()} - low_offset_); }
+  std::int64_t int64_top() const noexcept { return clamped(int128{std::numeric_limits<std::int64_t>::max()} - high_offset_); }
+  static std::int64_t clamped(int128 v) noexcept {
+    return static_cast<std::int64_t>(std::clamp<int128>(v, std::numeric_limits<std::int64_t>::min(),
                                                           std::numeric_limits<std::int64_t>::max()));
   }
 
@@ -227,7 +227,7 @@ class TimeGrid {
 
   // Makes the window hold [lo, hi] (thresholds and stored times), moving the base when needed;
   // false when it cannot, or when it switched to the wide mode instead.
-  bool cover(__int128 lo, __int128 hi);
+  bool cover(int128 lo, int128 hi);
   // std::invalid_argument: a time's threshold or stored time (t plus the filter's offsets) is
   // past an int64 limit.
   [[noreturn]] void throw_past_int64(std::int64_t lowest, std::int64_t highest) const;

@@ -554,8 +554,8 @@ std::size_t HotsTimeSurfaces::values_of(std::size_t surfaces) const {
   return values;
 }
 
-__int128 HotsTimeSurfaces::window_end(std::int64_t start, std::int64_t window) const noexcept {
-  return static_cast<__int128>(start) + static_cast<__int128>(window + 1) * options_.dt_us;
+int128 HotsTimeSurfaces::window_end(std::int64_t start, std::int64_t window) const noexcept {
+  return static_cast<int128>(start) + static_cast<int128>(window + 1) * options_.dt_us;
 }
 
 void HotsTimeSurfaces::check_order(EventView events) const {
@@ -570,7 +570,7 @@ void HotsTimeSurfaces::check_order(EventView events) const {
 std::size_t HotsTimeSurfaces::surfaces_completed_by(EventView events) const {
   if (events.empty()) return 0;
   const std::int64_t start = started_ ? start_ : events.t()[0];
-  const __int128 end = window_end(start, window_);
+  const int128 end = window_end(start, window_);
   const std::int64_t last = events.t()[events.size() - 1];
   return last < end ? 0 : static_cast<std::size_t>((last - end) / options_.dt_us) + 1;
 }
@@ -579,7 +579,7 @@ std::size_t HotsTimeSurfaces::surfaces_at_finish() const noexcept {
   // tonic keeps the open window with include_incomplete when it starts before the last event,
   // and always produces at least one window.
   if (!started_) return 0;
-  const __int128 open_start = window_end(start_, window_ - 1);
+  const int128 open_start = window_end(start_, window_ - 1);
   return (options_.include_incomplete && open_start < last_t_) || emitted_ == 0 ? 1 : 0;
 }
 
@@ -615,7 +615,7 @@ std::size_t HotsTimeSurfaces::add_into(EventView events, std::span<double> out) 
     started_ = true;
     start_ = t[0];
   }
-  __int128 end = window_end(start_, window_);
+  int128 end = window_end(start_, window_);
   double* next = out.data();
   for (std::size_t i = 0, n = events.size(); i < n; ++i) {
     // An event at or past the open window's end proves that window complete (its end <= the

@@ -9,6 +9,10 @@
 
 namespace evlib::ops {
 
+// 128-bit integers, for sums and differences of int64 times that may pass int64 (a GCC and Clang
+// extension; __extension__ keeps -Wpedantic quiet about it).
+__extension__ typedef __int128 int128;
+
 struct SensorSize {
   std::uint32_t width = 0;
   std::uint32_t height = 0;

@@ -108,7 +108,7 @@ class HotsTimeSurfaces {
   void emit(double* out);
   // The end of window `window` from `start`: start + (window + 1) dt, exact (128 bits: near the
   // int64 limits the ends pass them, and no time reaches those windows).
-  __int128 window_end(std::int64_t start, std::int64_t window) const noexcept;
+  int128 window_end(std::int64_t start, std::int64_t window) const noexcept;
 
   HotsOptions options_;
   std::vector<double> memory_;  // -inf: never fired (exp gives 0)

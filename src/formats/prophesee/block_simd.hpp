@@ -4,6 +4,8 @@
 // (compress, unsigned compares).
 #include <immintrin.h>
 
+#include "formats/prophesee/avx512_gcc12.hpp"
+
 #include <array>
 #include <cstdint>
 #include <cstring>

@@ -17,6 +17,8 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+#include "formats/prophesee/avx512_gcc12.hpp"
+
 namespace evlib::detail {
 
 namespace {

@@ -95,7 +95,10 @@ bool prophesee_integrators(const PercentHeader& h) {
 bool geometry_from_sensor(const PercentHeader& h, std::uint32_t& w, std::uint32_t& ht) {
   std::string hint;
   for (const char* key : {"generation", "sensor_generation", "sensor_name", "plugin_name"}) {
-    if (const std::string* v = h.find(key)) hint += " " + to_lower(*v);
+    if (const std::string* v = h.find(key)) {
+      hint += ' ';
+      hint += to_lower(*v);
+    }
   }
   if (hint.empty()) return false;
   auto has = [&](const char* s) { return hint.find(s) != std::string::npos; };

@@ -486,7 +486,7 @@ std::vector<std::uint8_t> npy_f8(const std::vector<double>& values) {
   header.push_back('\n');
   std::vector<std::uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(header.size() & 0xFF),
                                  static_cast<std::uint8_t>(header.size() >> 8)};
-  b.insert(b.end(), header.begin(), header.end());
+  for (const char c : header) b.push_back(static_cast<std::uint8_t>(c));  // (insert: a false -Wstringop-overread)
   const auto* raw = reinterpret_cast<const std::uint8_t*>(values.data());
   b.insert(b.end(), raw, raw + values.size() * sizeof(double));
   return b;

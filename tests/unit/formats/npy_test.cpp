@@ -50,7 +50,7 @@ std::vector<std::uint8_t> npy_bytes(const std::string& descr, const std::string&
     out.push_back(static_cast<std::uint8_t>(hl >> 16));
     out.push_back(static_cast<std::uint8_t>(hl >> 24));
   }
-  out.insert(out.end(), dict.begin(), dict.end());
+  for (const char c : dict) out.push_back(static_cast<std::uint8_t>(c));  // (insert: a false -Wstringop-overflow)
   out.insert(out.end(), data.begin(), data.end());
   return out;
 }
