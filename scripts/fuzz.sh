@@ -165,7 +165,7 @@ if compgen -G "fuzz/crashes/*" >/dev/null; then
       log "  passes now (fixed? move it to fuzz/corpus/$t/): $f"
     else
       log "  still fails: $f"
-      grep -m 2 -E 'ERROR|runtime error|oracle failed' "$BUILD_DIR/reproducer.log" | sed 's/^/      /'
+      grep -m 2 -E 'ERROR|runtime error|oracle failed' "$BUILD_DIR/reproducer.log" | sed 's/^/      /' || true
       KNOWN+=("$f")
       if [ "${FUZZ_STRICT_CRASHES:-0}" = 1 ]; then FAILED+=("$f"); fi
     fi
@@ -193,14 +193,16 @@ for t in "${TARGETS[@]}"; do
     -print_final_stats=1 -artifact_prefix="$BUILD_DIR/artifacts/$t-" "${EXTRA[@]}" >"$logf" 2>&1
   rc=$?
   set -e
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logf" | grep -o '[0-9]*$' | tail -1)
-  cov=$(grep -oE '(DONE|pulse|NEW|REDUCE|INITED) +cov: [0-9]+ ft: [0-9]+' "$logf" | tail -1 | sed -E 's/^[A-Z]+ +//')
+  # (|| true: a target that died before printing its stats matches nothing, which under pipefail
+  # would end the script before its summary)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logf" | grep -o '[0-9]*$' | tail -1 || true)
+  cov=$(grep -oE '(DONE|pulse|NEW|REDUCE|INITED) +cov: [0-9]+ ft: [0-9]+' "$logf" | tail -1 | sed -E 's/^[A-Z]+ +//' || true)
   corp=$(find "$corpus" -type f | wc -l)
   if [ $rc -ne 0 ]; then
     RESULT[$t]="FAILED (exit $rc; execs ${execs:-?}; $cov)"
     FAILED+=("$t")
     log "$t FAILED (exit $rc), see $logf"
-    grep -m 8 -E 'ERROR|runtime error|oracle failed|SUMMARY|Test unit written' "$logf" | sed 's/^/    /'
+    grep -m 8 -E 'ERROR|runtime error|oracle failed|SUMMARY|Test unit written' "$logf" | sed 's/^/    /' || true
   else
     RESULT[$t]="ok (execs ${execs:-?}; $cov; corpus $corp files)"
   fi

@@ -179,7 +179,7 @@ done
 
 # The machine, for the record.
 cpu=$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo)
-flags=$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|avx512f|bmi2' | sort -u | paste -sd' ' -)
+flags=$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|avx512f|bmi2' | sort -u | paste -sd' ' - || true)
 thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)
 compiler=$(sed -n '/^CMAKE_CXX_COMPILER:/{s/^CMAKE_CXX_COMPILER:[A-Z]*=//p;q}' "$build/CMakeCache.txt" 2>/dev/null || true)
 compiler=$("${compiler:-c++}" --version 2>/dev/null | head -1 || true)

@@ -10,6 +10,7 @@ reach them, or fail with a message that names the argument.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Collection
 from typing import Any
 
@@ -20,14 +21,26 @@ INT64_MAX = 2**63 - 1
 UINT64_MAX = 2**64 - 1
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == np.bool_)
+
+
 def whole(value: Any, name: str, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
-    """``value`` as an int in ``[low, high]``: an integer, or a float with no fractional part
-    (``1e4``); a fraction is refused rather than truncated."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    """``value`` as an int in ``[low, high]``: an integer (Python's, NumPy's, a 0-d array's, a
+    tensor's: anything with ``__index__``), or a number with no fractional part (``1e4``,
+    ``Decimal("10")``); a fraction is refused rather than truncated."""
+    if _is_bool(value) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a whole number, not {value!r}")
-    if isinstance(value, (float, np.floating)) and not (math.isfinite(value) and float(value).is_integer()):
-        raise ValueError(f"{name} must be a whole number, not {value!r}")
-    number = int(value)
+    try:
+        number = operator.index(value)
+    except TypeError:
+        try:
+            real_value = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a whole number, not {value!r}") from None
+        if not math.isfinite(real_value) or int(value) != value:
+            raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+        number = int(value)
     if number < low:
         raise ValueError(f"{name} must be at least {low}, not {value!r}")
     if number > high:
@@ -37,11 +50,16 @@ def whole(value: Any, name: str, low: int = INT64_MIN, high: int = INT64_MAX) ->
 
 
 def flag(value: Any, name: str) -> bool:
-    """A bool: True, False, NumPy's bools, or the integers 0 and 1."""
-    if isinstance(value, (bool, np.bool_)):
+    """A bool: True, False, NumPy's bools (0-d arrays too), or the integers 0 and 1."""
+    if _is_bool(value) and np.ndim(value) == 0:
         return bool(value)
-    if isinstance(value, (int, np.integer)) and value in (0, 1):
-        return bool(value)
+    if not isinstance(value, (str, bytes, float)):
+        try:
+            number = operator.index(value)
+        except TypeError:
+            number = None
+        if number in (0, 1):
+            return bool(number)
     raise TypeError(f"{name} must be True or False, not {value!r}")
 
 
@@ -55,9 +73,12 @@ def choice(value: Any, name: str, options: Collection[str]) -> str:
 
 def real(value: Any, name: str) -> float:
     """A real number as a float (NaN and infinities pass: the kernels say what they accept)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if _is_bool(value) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number, not {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, not {value!r}") from None
 
 
 def array(value: Any, name: str) -> np.ndarray:

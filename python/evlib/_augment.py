@@ -232,7 +232,7 @@ def time_skew(events: Events, coefficient: Range, offset: Range = 0, *, seed: in
     c, o = _in_range(coefficient, s, "skew_c"), _in_range(offset, s, "skew_o")
     t, x, y, p = columns(events)
     skewed = t * c + o
-    if not np.all((skewed > -(2.0**63)) & (skewed < 2.0**63)):  # NaN included: the cast would make garbage
+    if not np.all((skewed >= -(2.0**63)) & (skewed < 2.0**63)):  # NaN included: the cast would make garbage
         raise ValueError(f"time_skew: t * {c} + {o} leaves the int64 range of times")
     return _rebuild(events, skewed.astype(np.int64), x, y, p)
 

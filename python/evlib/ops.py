@@ -307,7 +307,8 @@ def stacked_histogram(
     :func:`rvt_count_window` to cut windows as RVT does.
     """
     width, height = _sensor(sensor_size)
-    if not 0 <= _args.whole(count_cutoff, "count_cutoff") <= 255:
+    count_cutoff = _args.whole(count_cutoff, "count_cutoff")
+    if not 0 <= count_cutoff <= 255:
         raise ValueError(f"count_cutoff must be 0..255 (the histogram is uint8), got {count_cutoff!r}")
     bins = _args.whole(bins, "bins", 1, 2**32 - 1)
     fastmode, downsample_by_2 = _args.flag(fastmode, "fastmode"), _args.flag(downsample_by_2, "downsample_by_2")

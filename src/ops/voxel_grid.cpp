@@ -107,7 +107,10 @@ constexpr std::size_t kOutside = ~std::size_t{0};
 inline void block_weights_scalar(const std::int64_t* t, const std::uint8_t* p, std::size_t begin, std::size_t m,
                                  const TimeScale& scale, double bin, bool all_on, double* left, double* right) {
   for (std::size_t j = begin; j < m; ++j) {
-    const double ts = scale.scale * exact_double(t[j] - scale.t0) / scale.span;
+    // Modular, as the AVX2 path's lanes: a window found unsorted later may hold a time whose
+    // difference passes int64 here (the attempt's weights are then thrown away).
+    const auto d = static_cast<std::int64_t>(static_cast<std::uint64_t>(t[j]) - static_cast<std::uint64_t>(scale.t0));
+    const double ts = scale.scale * exact_double(d) / scale.span;
     const double frac = ts - bin;
     const double pol = (all_on || p[j] != 0) ? 1.0 : -1.0;
     left[j] = pol * (1.0 - frac);

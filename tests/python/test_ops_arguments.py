@@ -121,3 +121,30 @@ def test_time_jitter_refuses_to_move_a_time_past_int64() -> None:
               "y": np.zeros(2, np.uint16), "p": np.ones(2, np.uint8)}
     with pytest.raises(OverflowError, match="int64"):
         ops.time_jitter(events, 1.0, seed=1)
+
+
+def test_zero_dimensional_arrays_decimals_and_fractions_are_taken_as_numbers() -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    by_int = ops.voxel_grid(E, SENSOR, 3)
+    for three in (np.array(3), np.array(3.0), Decimal("3"), Fraction(6, 2)):
+        np.testing.assert_array_equal(ops.voxel_grid(E, SENSOR, three), by_int)
+    kept = ops.Refractory(SENSOR, 1000).keep_mask(E)
+    np.testing.assert_array_equal(ops.Refractory(SENSOR, np.array(1000)).keep_mask(E), kept)
+    surfaces = ops.time_surface(E, SENSOR, 1000, 500.0)
+    np.testing.assert_array_equal(ops.time_surface(E, SENSOR, 1000, np.array(500.0)), surfaces)
+    np.testing.assert_array_equal(ops.time_surface(E, SENSOR, 1000, 500.0, include_incomplete=np.array(False)),
+                                  surfaces)
+    with pytest.raises(ValueError, match="whole number"):
+        ops.voxel_grid(E, SENSOR, Fraction(7, 2))
+
+
+def test_an_integral_float_count_cutoff_reaches_the_kernel_as_an_int() -> None:
+    np.testing.assert_array_equal(ops.stacked_histogram(E, SENSOR, count_cutoff=10.0),
+                                  ops.stacked_histogram(E, SENSOR, count_cutoff=10))
+
+
+def test_time_skew_takes_a_result_of_exactly_minus_two_to_the_63() -> None:
+    events = dict(E, t=np.array([-(2**62)] * len(E["t"]), dtype=np.int64))
+    assert (ops.time_skew(events, 2.0)["t"] == np.iinfo(np.int64).min).all()
