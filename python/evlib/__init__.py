@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import _core
 from ._api import (
     EventFile,
+    TimeWrapWarning,
     convert,
     iter_batches,
     open,
@@ -84,6 +85,7 @@ __all__ = [
     "Batch",
     "Error",
     "EventFile",
+    "TimeWrapWarning",
     "FileError",
     "FormatError",
     "InvalidArgumentError",

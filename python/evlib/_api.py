@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional, Union
 
@@ -78,6 +79,14 @@ def scan_events(
     """
     several = not isinstance(path, (str, os.PathLike)) or glob.has_magic(os.fspath(path))
     paths = expand_paths(path) if several else [_path(path)]
+    # The values of the p column asked for; anything else would silently select no events
+    # (evlib 0.13's load_events, whose frames compare polarity values, keeps that behaviour).
+    if signed_polarity and polarity is not None:
+        if isinstance(polarity, (str, bytes)) or polarity not in (-1, 1):
+            raise ValueError(f"with signed_polarity=True, polarity must be -1 (OFF) or 1 (ON), not {polarity!r}")
+        polarity = 1 if polarity == 1 else 0
+    elif polarity is not None and (isinstance(polarity, (str, bytes)) or polarity not in (0, 1)):
+        raise ValueError(f"polarity must be 0 (OFF) or 1 (ON), not {polarity!r}")
 
     def one(p: str) -> pl.LazyFrame:
         frame = scan_frame(
@@ -349,11 +358,19 @@ def to_structured(batch: Any, dtype: np.dtype | None = None) -> np.ndarray:
     structured arrays interleave the columns)."""
     columns = _numpy_columns(batch)
     target = np.dtype(dtype) if dtype is not None else TONIC_DTYPE
-    out = np.empty(len(columns["t"]) if "t" in columns else len(next(iter(columns.values()))), dtype=target)
-    for name in target.names or ():
+    if not target.names:
+        raise TypeError(f"dtype must be a structured dtype with fields among t, x, y, p, not {target}")
+    out = np.empty(len(columns["t"]), dtype=target)
+    for name in target.names:
         if name not in columns:
             raise ValueError(f"no column {name!r} for the structured dtype")
-        out[name] = columns[name]
+        field = target.fields[name][0]
+        values = columns[name]
+        if field.kind in "iu" and values.size:  # a narrower field would wrap the values
+            info = np.iinfo(field)
+            if values.min() < info.min or values.max() > info.max:
+                raise ValueError(f"column {name} has values outside the field's {field.name}")
+        out[name] = values
     return out
 
 
@@ -398,9 +415,21 @@ def _as(values: Any, dtype: type, name: str) -> np.ndarray:
     if array.dtype.kind == "m":  # timedelta64: to µs
         array = array.astype("timedelta64[us]").astype(np.int64)
     if array.dtype != dtype:
-        if array.size and array.dtype.kind in "iu":
+        if array.size and array.dtype.kind == "f":
+            # Refused rather than cast: a fraction truncated (times in seconds all become 0), NaN
+            # made 0, a number past the range wrapped.
+            if not np.isfinite(array).all():
+                raise ValueError(f"column {name} holds NaN or infinite values")
+            if (array != np.trunc(array)).any():
+                raise ValueError(f"column {name} holds fractions"
+                                 + (" (times in seconds? give integer microseconds)" if name == "t" else ""))
+        elif array.size and array.dtype.kind not in "iub":
+            raise TypeError(f"column {name} must hold integers, not {array.dtype}")
+        if array.size and array.dtype.kind in "iuf":
             info = np.iinfo(dtype)
-            if array.min() < info.min or array.max() > info.max:
+            low, high = array.min(), array.max()
+            # (float bounds: 2^63 is the first float64 past int64's maximum)
+            if low < info.min or (high >= float(info.max) + 1 if array.dtype.kind == "f" else high > info.max):
                 raise ValueError(f"column {name} has values outside {np.dtype(dtype).name}")
         array = array.astype(dtype)
     return np.ascontiguousarray(array)
@@ -412,6 +441,20 @@ def _write_options(path: str, format: str | None) -> tuple[str, dict[str, Any]]:
         raise _core.InvalidArgumentError(f"{path}: the extension names no format; give format= ({', '.join(writable_formats())})")
     info: dict[str, Any] = next((f for f in _core.formats() if f["name"] == name or name in f["aliases"]), {})
     return str(name), info
+
+
+class TimeWrapWarning(UserWarning):
+    """A format that stores time modulo 2^bits µs (EVT 3.0: 24, EVT 2.x: 34) got a first event at
+    or past it: the file reads back with times earlier by a multiple of 2^bits (differences kept)."""
+
+
+def _warn_time_wrap(info: dict[str, Any], first_t: int, path: str) -> None:
+    """The CLI's warning, as a Python warning: the writer keeps time modulo 2^bits from the first event."""
+    bits = int(info.get("time_wrap_bits") or 0)
+    if bits and first_t >= 1 << bits:
+        shift = first_t >> bits << bits
+        warnings.warn(f"{info.get('name')} stores time modulo 2^{bits} us: {path} will read back with times "
+                      f"{shift} us earlier (the first event is at {first_t} us)", TimeWrapWarning, stacklevel=3)
 
 
 def save(
@@ -454,6 +497,8 @@ def save(
     try:
         for part in parts:
             c = _numpy_columns(part)
+            if len(c["t"]) and writer.events_written == 0:
+                _warn_time_wrap(info, int(c["t"][0]), target)
             # Triggers go with the events they fall among (the writer merges each call by time).
             cut = int(np.searchsorted(pending["t"], c["t"][-1], side="right")) if len(c["t"]) else 0
             now = {k: v[:cut] for k, v in pending.items()}
@@ -539,6 +584,8 @@ def convert(
     )
     try:
         for batch in f.iter_batches(t_start=t_start, t_end=t_end, roi=roi, polarity=polarity, progress=progress):
+            if len(batch) and writer.events_written == 0:
+                _warn_time_wrap(info, int(batch.to_numpy()["t"][0]), _path(dst))
             writer.write_batch(batch, not drop_triggers)
         written = int(writer.events_written)
         writer.close()

@@ -41,6 +41,7 @@ _COORD_END = 0x10000
 # layouts it gets wrong) follow its documented -1/+1.
 _TEXT_FORMATS = frozenset({"text"})
 _TEXT_SNIFF_BYTES = 1 << 16
+_TEXT_SNIFF_LIMIT = 1 << 26  # 64 MiB: millions of ON events before the first OFF one
 
 
 def fspath(path: Any) -> str:
@@ -86,22 +87,36 @@ def open_metadata(path: str, prefix: str, options: dict[str, Any]) -> dict[str, 
 
 
 def _text_polarity_values(path: str, header: dict[str, str]) -> tuple[int, int]:
-    """The values a text file stores for OFF and ON: -1/+1 when a negative polarity shows up in
-    its first 64 KiB, else 0/1 (evlib 0.13 returns text polarities as stored)."""
+    """The values a text file stores for OFF and ON: -1/+1 when its first OFF event is written
+    -1, else 0/1 (evlib 0.13 returns text polarities as stored). Lines are read until the first
+    polarity other than 1 (a file of ON events only for its first 64 KiB, then -1, was read
+    as 0/1), up to _TEXT_SNIFF_LIMIT bytes."""
     columns = header.get("columns", "txyp")
     if "p" not in columns:
         return UNSIGNED
     index = columns.index("p")
     split = re.compile(r",\s*" if header.get("delimiter") == "comma" else r"\s+")
+    carry = b""
     with open(path, "rb") as f:
-        sample = f.read(_TEXT_SNIFF_BYTES).decode("utf-8", "replace")
-    for line in sample.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped[0] in "#%":
-            continue
-        fields = split.split(stripped)
-        if len(fields) > index and re.fullmatch(r"-\d+", fields[index]):
-            return SIGNED
+        for _ in range(_TEXT_SNIFF_LIMIT // _TEXT_SNIFF_BYTES):
+            block = f.read(_TEXT_SNIFF_BYTES)
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop() if block else b""  # a line cut at the block's end waits for the next
+            for line in lines:
+                stripped = line.decode("utf-8", "replace").strip()
+                if not stripped or stripped[0] in "#%":
+                    continue
+                fields = split.split(stripped)
+                if len(fields) <= index:
+                    continue
+                try:
+                    value = float(fields[index])
+                except ValueError:
+                    continue  # a header row naming the columns
+                if value != 1:
+                    return SIGNED if value < 0 else UNSIGNED
+            if not block:
+                break
     return UNSIGNED
 
 

@@ -6,6 +6,8 @@ compatibility layer's ``load_events`` (evlib 0.13's layout)."""
 
 from __future__ import annotations
 
+import math
+
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -78,12 +80,23 @@ class Selection:
 
     def apply(self, scan: _core.Scan) -> _core.Scan:
         if self.t0 is not None or self.t1 is not None:
-            scan = scan.time(self.t0 if self.t0 is not None else -(2**63), self.t1 if self.t1 is not None else 2**63 - 1)
+            scan = scan.time(_int64_bound(self.t0, math.floor, -(2**63)), _int64_bound(self.t1, math.ceil, 2**63 - 1))
         if (self.x0, self.y0, self.x1, self.y1) != (0, 0, _COORD_END, _COORD_END):
             scan = scan.roi(self.x0, self.y0, self.x1, self.y1)
         if len(self.polarities) == 1:
             scan = scan.polarity(next(iter(self.polarities)))
         return scan
+
+
+def _int64_bound(value: Optional[float], to_int: Any, default: int) -> int:
+    """A pushed-down time bound as the scan's int64: rounded outwards (the full predicate is
+    applied to the batches after), clamped to int64 (a valid `pl.col("t") < 1e19` failed), no
+    bound for none or NaN."""
+    if value is None or value != value:
+        return default
+    if math.isinf(value):
+        return -(2**63) if value < 0 else 2**63 - 1
+    return max(-(2**63), min(2**63 - 1, int(to_int(value))))
 
 
 def selection_of(

@@ -55,9 +55,17 @@ auto without_gil(F&& f) {
   }
 }
 
+// Header text as a Python str: bytes that are not UTF-8 (a Latin-1 camera name in a RAW, DAT or
+// jAER header) become U+FFFD, where a strict conversion failed for the whole file, unnamed.
+nb::str header_text(const std::string& text) {
+  PyObject* decoded = PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+  if (decoded == nullptr) throw nb::python_error();
+  return nb::steal<nb::str>(decoded);
+}
+
 nb::dict metadata_dict(const Metadata& md) {
   nb::dict header;
-  for (const auto& [key, value] : md.header) header[nb::str(key.c_str(), key.size())] = nb::str(value.c_str(), value.size());
+  for (const auto& [key, value] : md.header) header[header_text(key)] = header_text(value);
   nb::dict out;
   out["path"] = md.path;
   out["format"] = md.format;

@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "evlib/error.hpp"
+#include "evlib/int128.hpp"
 #include "io/scan_internal.hpp"
 
 namespace evlib {
@@ -43,6 +45,8 @@ struct BatchStream::Impl {
   bool triggers_only = false;  // set by next() when it returns triggers_due()'s triggers
   EventBatch filling;          // the batch being filled, kept across a hand_out_triggers()
   bool is_filling = false;
+  // The current time window [window_start, window_end); window_end is INT64_MAX where the true
+  // end passes int64 (the window then holds every later time).
   std::int64_t window_start = 0, window_end = 0;
 };
 
@@ -99,53 +103,60 @@ struct TimeStream final : BatchStream::Impl {
     if (by.width_us <= 0) throw InvalidArgument("ByTime: the window width must be positive");
   }
   std::optional<EventBatch> next() override {
-    if (!is_filling) {
-      while (pos == chunk.size()) {  // a chunk may hold triggers only
+    while (true) {  // (a loop: a stream of empty windows skipped must not grow the stack)
+      if (!is_filling) {
+        while (pos == chunk.size()) {  // a chunk may hold triggers only
+          if (triggers_due()) return hand_out_triggers();
+          if (!pull()) return finish_pending();
+        }
+        start_window();
+      }
+      EventBatch& out = filling;
+      while (true) {
         if (triggers_due()) return hand_out_triggers();
-        if (!pull()) return finish_pending();
+        if (pos == chunk.size() && !pull()) break;
+        const auto t = chunk.t();
+        std::size_t end = pos;
+        while (end < t.size() && t[end] <= window_last) ++end;
+        if (end > pos) {
+          if (out.size() + (end - pos) > out.capacity()) out = grown(out, (out.size() + (end - pos)) * 2);
+          out.append(chunk.view().slice(pos, end));
+          out.metadata = chunk.metadata;
+          pos = end;
+        }
+        if (pos < t.size()) break;  // the next event belongs to a later window
       }
-      start_window();
-    }
-    EventBatch& out = filling;
-    while (true) {
-      if (triggers_due()) return hand_out_triggers();
-      if (pos == chunk.size() && !pull()) break;
-      const auto t = chunk.t();
-      std::size_t end = pos;
-      while (end < t.size() && t[end] < window_end) ++end;
-      if (end > pos) {
-        if (out.size() + (end - pos) > out.capacity()) out = grown(out, (out.size() + (end - pos)) * 2);
-        out.append(chunk.view().slice(pos, end));
-        out.metadata = chunk.metadata;
-        pos = end;
-      }
-      if (pos < t.size()) break;  // the next event belongs to a later window
-    }
-    is_filling = false;
-    if (out.empty() && !spec.keep_empty) {
+      is_filling = false;
+      if (!out.empty() || spec.keep_empty) return std::move(out);
       while (pos == chunk.size()) {
         if (triggers_due()) return hand_out_triggers();
         if (!pull()) return std::nullopt;
       }
-      // Skip straight to the window holding the next event.
+      // Skip straight to the window holding the next event (after this one: t_next > window_last),
+      // in 128 bits: the count of windows skipped times the width may pass int64.
       const std::int64_t t_next = chunk.t()[pos];
-      const std::int64_t skip = (t_next - window_end) / spec.width_us;
-      window_end += skip * spec.width_us;
-      return next();
+      const int128 skipped = (int128{t_next} - window_start) / spec.width_us;
+      next_start = static_cast<std::int64_t>(window_start + skipped * spec.width_us);
     }
-    return std::move(out);
+  }
+  // The window from `start`, its last time saturated at INT64_MAX.
+  void set_window(std::int64_t start) {
+    window_start = start;
+    if (__builtin_add_overflow(start, spec.width_us - 1, &window_last)) window_last = std::numeric_limits<std::int64_t>::max();
+    window_end = window_last == std::numeric_limits<std::int64_t>::max() ? window_last : window_last + 1;
   }
   // The next window, and an empty batch to fill with its events.
   void start_window() {
     if (!started) {
       started = true;
-      window_start = spec.origin.value_or(chunk.t()[pos]);
+      std::int64_t first = spec.origin.value_or(chunk.t()[pos]);
       const auto& f = producer_filter();
-      if (!spec.origin && f.has_time_window() && spec.keep_empty) window_start = f.t0;
-      window_end = window_start + spec.width_us;
+      if (!spec.origin && f.has_time_window() && spec.keep_empty) first = f.t0;
+      set_window(first);
     } else {
-      window_start = window_end;
-      window_end = window_start + spec.width_us;
+      // An event remains after the current window, so its last time is below INT64_MAX.
+      set_window(next_start.value_or(window_last + 1));
+      next_start.reset();
     }
     // Start small (short windows are common) and grow geometrically.
     filling = EventBatch::with_capacity(std::clamp<std::size_t>(chunk.size() - pos, 1024, 1 << 16));
@@ -154,9 +165,8 @@ struct TimeStream final : BatchStream::Impl {
   std::optional<EventBatch> finish_pending() {
     // With keep_empty and a time filter, produce the empty windows up to the filter's end.
     const auto& f = producer_filter();
-    if (spec.keep_empty && started && f.has_time_window() && window_end < f.t1) {
-      window_start = window_end;
-      window_end = window_start + spec.width_us;
+    if (spec.keep_empty && started && f.has_time_window() && int128{window_last} + 1 < f.t1) {
+      set_window(window_last + 1);
       return EventBatch::with_capacity(0);
     }
     return std::nullopt;
@@ -164,6 +174,8 @@ struct TimeStream final : BatchStream::Impl {
   const EventFilter& producer_filter() const { return plan->options.filter; }
   ByTime spec;
   bool started = false;
+  std::int64_t window_last = 0;            // the current window's last time (inclusive)
+  std::optional<std::int64_t> next_start;  // the next window's start, when empty ones are skipped
 };
 
 }  // namespace

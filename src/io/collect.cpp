@@ -1,10 +1,13 @@
 // Scan::collect: everything that passes, in one batch, sized before decoding; with a time index
 // and more than one thread, the index's segments are decoded in parallel straight into place.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -45,6 +48,7 @@ struct SharedProgress {
   std::uint64_t bytes = 0, events = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> steps;  // (bytes, events) not yet reported
   std::size_t running = 0;
+  std::atomic<bool> cancelled{false};  // the load ended early (the callback threw): workers stop
 
   void add(std::uint64_t more_bytes, std::uint64_t more_events) {
     {
@@ -83,6 +87,7 @@ void decode_segments(const Scan::Plan& scan, Scan::Source& source, const detail:
   };
   bool more = true;
   while (more && region.size() + 32 <= region.capacity()) {
+    if (progress.cancelled.load(std::memory_order_relaxed)) return;
     more = format.reader->fill(region, triggers, std::min(region.capacity(), region.size() + kReportEvery));
     report();
   }
@@ -95,6 +100,16 @@ void decode_segments(const Scan::Plan& scan, Scan::Source& source, const detail:
   }
   report();
   stats = format.reader->stats();
+}
+
+// Starts a worker into `pool`; out of threads, an Error says so (std::system_error named none).
+template <class Work>
+void start_thread(std::vector<std::thread>& pool, Work&& work) {
+  try {
+    pool.emplace_back(std::forward<Work>(work));
+  } catch (const std::system_error& e) {
+    throw Error(std::string("cannot start a decoder thread: ") + e.what());
+  }
 }
 
 // Calls the scan's progress callback on this thread for every step of the workers, until they end.
@@ -173,13 +188,25 @@ Recording Scan::collect_recording() const {
     progress.bytes = index->entries[first].offset;  // like the sequential path: a file offset
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
+    // However this scope ends (the progress callback threw, a thread could not start), the
+    // workers are stopped and joined first: a joinable thread destroyed ends the process.
+    struct JoinWorkers {
+      std::vector<std::thread>& pool;
+      SharedProgress& progress;
+      ~JoinWorkers() {
+        progress.cancelled = true;
+        for (std::thread& t : pool) {
+          if (t.joinable()) t.join();
+        }
+      }
+    } join_workers{pool, progress};
     std::size_t begin = 0;
     Source& source = *source_;
     for (std::size_t g = 0; g + 1 < cuts.size(); ++g) {
       std::size_t count = 0;
       for (std::size_t k = cuts[g]; k < cuts[g + 1]; ++k) count += index->entries[k].events;
       EventBatch region = out.region(begin, count);
-      pool.emplace_back([&, g, region]() mutable {
+      start_thread(pool, [&, g, region]() mutable {
         try {
           decode_segments(s, source, *index, cuts[g], cuts[g + 1], region, triggers[g], stats[g], progress);
         } catch (...) {

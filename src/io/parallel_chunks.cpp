@@ -1,6 +1,8 @@
 #include "io/parallel_chunks.hpp"
 
 #include <algorithm>
+#include <string>
+#include <system_error>
 
 #include "evlib/error.hpp"
 
@@ -60,16 +62,26 @@ ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_p
   piece_count_ = segment_mode() ? plan_.starts.size()
                                 : std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
   index_.end_offset = file_end_;
-  for (unsigned w = 0; w < plan_.threads; ++w) workers_.emplace_back([this, w] { work(w); });
+  try {
+    for (unsigned w = 0; w < plan_.threads; ++w) workers_.emplace_back([this, w] { work(w); });
+  } catch (const std::system_error& e) {
+    // Out of threads (a process limit, or memory for their stacks): the workers started are
+    // stopped and joined (a joinable thread destroyed ends the process), the error reported.
+    stop_workers();
+    throw Error(std::string("cannot start a decoder thread: ") + e.what());
+  }
 }
 
-ParallelChunks::~ParallelChunks() {
+ParallelChunks::~ParallelChunks() { stop_workers(); }
+
+void ParallelChunks::stop_workers() noexcept {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   changed_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 std::uint64_t ParallelChunks::sync_scan_limit() const {

@@ -69,6 +69,7 @@ class ParallelChunks {
  private:
   struct Piece;
   void work(unsigned worker);
+  void stop_workers() noexcept;  // stops and joins the workers started
   struct PieceEnd;
   void decode_piece(std::size_t k, Piece& piece, FormatReader& reader, FormatReader* probe);
   void fill_piece(Piece& piece, FormatReader& reader);

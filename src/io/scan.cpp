@@ -117,13 +117,21 @@ void Scan::Source::publish_index(const Plan& plan, detail::TimeIndex index) {
   index.seal();
   auto shared = std::make_shared<const detail::TimeIndex>(std::move(index));
   std::string format;
+  std::uint64_t size_at_open = 0;
   {
     std::lock_guard lock(mutex_);
     if (!index_) index_ = shared;
-    if (metadata_) format = metadata_->format;
+    if (metadata_) {
+      format = metadata_->format;
+      size_at_open = metadata_->file_size;
+    }
   }
   if (plan.policy != IndexPolicy::kAuto || !cacheable(plan)) return;
   const auto key = detail::index_key_for(plan.path, format, detail::read_options_hash(format, plan.options));
+  // A file that grew (a recording still being written) since it was opened: the index covers the
+  // bytes of then, and saved under the size and times of now it would make every later reader
+  // stop where this one did. It serves this object only.
+  if (key.file_size != size_at_open) return;
   for (const auto& file : detail::index_locations(plan.path, plan.cache_dir)) {
     if (shared->save(file, key)) return;  // the first writable place wins
   }

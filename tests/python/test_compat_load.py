@@ -314,3 +314,17 @@ def test_random_filter_combinations_select_what_evlib_0132_selects(
         else:
             assert_frame_equal(ours, ref)
     assert compared >= 10
+
+
+def test_text_polarity_values_come_from_the_first_off_event_wherever_it_is(tmp_path: Path) -> None:
+    # Sniffed from the first 64 KiB only: 6000 ON lines, then -1 lines, were read as 0/1.
+    lines = [f"{k * 1e-6:.6f} {k % 30} {k % 20} 1" for k in range(6000)]
+    lines += [f"{(6000 + k) * 1e-6:.6f} {k % 30} {k % 20} -1" for k in range(10)]
+    path = tmp_path / "late_off.txt"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(path.read_bytes()) > 1 << 16
+    counts = evlib.load_events(str(path)).collect()["polarity"].value_counts(sort=True)
+    assert dict(zip(counts["polarity"].to_list(), counts["count"].to_list())) == {1: 6000, -1: 10}
+    unsigned = tmp_path / "late_zero.txt"
+    unsigned.write_text("\n".join(line[:-2] + "0" if line.endswith("-1") else line for line in lines) + "\n")
+    assert set(evlib.load_events(str(unsigned)).collect()["polarity"].unique()) == {0, 1}

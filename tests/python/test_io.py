@@ -72,6 +72,24 @@ def test_save_infers_the_geometry_a_format_needs(tmp_path: Path) -> None:
     assert (f.width, f.height) == (int(FULL["x"].max()) + 1, int(FULL["y"].max()) + 1)
 
 
+@pytest.mark.parametrize(("suffix", "fmt", "bits"), [(".raw", "evt3", 24), (".raw", "evt2", 34)])
+def test_save_and_convert_warn_when_a_raw_file_will_read_back_with_earlier_times(
+        tmp_path: Path, suffix: str, fmt: str, bits: int) -> None:
+    first = 3 << bits | 12345  # Unix-like microseconds, as AEDAT 4.0 files hold
+    events = {"t": np.array([first, first + 7]), "x": np.array([1, 2], np.uint16), "y": np.array([1, 2], np.uint16),
+              "p": np.array([0, 1], np.uint8)}
+    with pytest.warns(evlib.TimeWrapWarning, match=f"modulo 2\\^{bits}.*{3 << bits} us earlier"):
+        evlib.save(events, tmp_path / f"a{suffix}", format=fmt, width=8, height=8)
+    assert evlib.load_events(tmp_path / f"a{suffix}").collect()["t"].dt.total_microseconds().to_list() == [12345, 12352]
+    evlib.save(events, tmp_path / "a.npy")
+    with pytest.warns(evlib.TimeWrapWarning):
+        evlib.convert(tmp_path / "a.npy", tmp_path / f"b{suffix}", to=fmt, width=8, height=8)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # times below 2^bits: no warning
+        evlib.save({**events, "t": np.array([5, 12])}, tmp_path / f"c{suffix}", format=fmt, width=8, height=8)
+
+
 def test_save_refuses_time_going_back(tmp_path: Path) -> None:
     shuffled = FULL.sample(fraction=1.0, shuffle=True, seed=3)
     with pytest.raises(evlib.Error):
@@ -99,3 +117,53 @@ def test_pandas_conversion_keeps_values() -> None:
     frame = batch.to_pandas()
     assert list(frame.columns) == ["t", "x", "y", "p"]
     assert (frame["x"].to_numpy() == batch.to_numpy()["x"]).all()
+
+
+def test_a_header_byte_that_is_not_utf8_does_not_make_the_file_unreadable(generate, tmp_path: Path) -> None:
+    # nanobind's strict conversion of the header failed every entry point ("conversion error!").
+    source = generate("evt3")
+    path = tmp_path / "latin1.raw"
+    path.write_bytes(b"% site Caf\xe9\n" + source.read_bytes())
+    f = evlib.open(path)
+    assert f.header["site"] == "Caf\ufffd"
+    assert f.n_events == evlib.open(source).n_events
+    assert evlib.load_events(path).collect().height == f.n_events
+
+
+@pytest.mark.parametrize(("column", "values", "words"), [
+    ("t", [1.5, 2.7], "fractions"), ("x", [-1.0, 7.0], "outside uint16"), ("x", [float("nan"), 2.0], "NaN"),
+    ("t", [1e30, 2.0], "outside int64"), ("y", [70000.0, 1.0], "outside uint16"),
+])
+def test_save_and_to_structured_refuse_float_columns_they_would_cast_to_other_values(
+        tmp_path: Path, column: str, values: list[float], words: str) -> None:
+    # Cast before: x -1.0 stored as 65535, NaN as 0, t 1e30 as INT64_MIN, t 1.5 as 1.
+    events: dict[str, list[float]] = {"t": [1, 2], "x": [1, 2], "y": [3, 4], "p": [0, 1]}
+    events[column] = values
+    with pytest.raises(ValueError, match=words):
+        evlib.save(events, tmp_path / "f.npy")
+    with pytest.raises(ValueError, match=words):
+        evlib.to_structured(events)
+    assert not (tmp_path / "f.npy").exists()
+
+
+def test_to_structured_refuses_a_plain_dtype_and_fields_too_narrow_for_the_values() -> None:
+    events = {"t": [1, 2], "x": [707, 2], "y": [3, 4], "p": [0, 1]}
+    with pytest.raises(TypeError, match="structured"):
+        evlib.to_structured(events, np.int64)  # was uninitialised memory
+    with pytest.raises(ValueError, match="int8"):
+        evlib.to_structured(events, [("x", np.int8), ("t", np.int64)])  # was 707 -> -61
+    exact = evlib.to_structured({**events, "t": [1.0, 2.0]})  # integral floats are taken
+    assert exact["t"].tolist() == [1, 2] and exact["x"].tolist() == [707, 2]
+
+
+def test_a_polarity_selection_that_can_match_nothing_is_refused_and_minus_one_selects_off_when_signed() -> None:
+    # scan_events(polarity=2 / "1" / 1.5) returned no rows, and polarity=-1 with signed_polarity too.
+    off = evlib.scan_events(DEMO, polarity=0).collect().height
+    assert 0 < off < 50_000
+    signed = evlib.scan_events(DEMO, signed_polarity=True, polarity=-1).collect()
+    assert signed.height == off and signed["p"].unique().to_list() == [-1]
+    for bad in (2, "1", 1.5, -1):
+        with pytest.raises(ValueError, match="polarity must be"):
+            evlib.scan_events(DEMO, polarity=bad)
+    with pytest.raises(ValueError, match="signed_polarity"):
+        evlib.scan_events(DEMO, signed_polarity=True, polarity=0)

@@ -8,6 +8,7 @@ import functools
 import operator
 
 import polars as pl
+from polars.testing import assert_frame_equal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -167,3 +168,13 @@ def test_sort_sorts_stably_a_file_whose_time_goes_back(how: dict, tmp_path) -> N
     assert frame["t"].flags["SORTED_ASC"]
     unsorted = _source.scan_frame(path, layout="compat", sort=False).collect()
     assert unsorted["x"].to_list() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("predicate", [
+    pl.col("t") < 1e19, pl.col("t") > 2**63 - 1, pl.col("t") >= -1e19, pl.col("t").is_between(-1e30, 1e30),
+    pl.col("t") < float("inf"), pl.col("t") > 5_840_000.5,
+])
+def test_time_bounds_past_int64_or_fractional_push_down_as_the_predicate_filters(predicate: pl.Expr) -> None:
+    # The bound reached the scan unclamped (or as a float): nanobind's signature dump on a valid query.
+    pushed = evlib.scan_events(DEMO).filter(predicate).collect()
+    assert_frame_equal(pushed, evlib.scan_events(DEMO).collect().filter(predicate))

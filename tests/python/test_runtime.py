@@ -105,6 +105,29 @@ def test_progress_callback_gets_fraction_events_and_rate(generate) -> None:
     assert all(rate >= 0 for _, _, rate in calls)
 
 
+PARALLEL_LOAD_WITH_A_FAILING_CALLBACK = '''
+import sys, evlib
+path = sys.argv[1]
+evlib.open(path).n_events  # a full pass: the time index is cached, so the load below runs in parallel
+def fail(*args):
+    raise KeyboardInterrupt
+try:
+    evlib.load_events(path, progress=fail).collect()
+except KeyboardInterrupt:
+    print("propagated")
+'''
+
+
+def test_an_exception_in_a_progress_callback_of_a_parallel_load_propagates(generate, tmp_path: Path) -> None:
+    # The exception left the collector while its decoder threads were joinable: std::terminate.
+    path = generate("evt3", 2_000_000, 15)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", PARALLEL_LOAD_WITH_A_FAILING_CALLBACK, str(path)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["propagated"]
+
+
 def test_progress_bar_option_runs_through_tqdm(capsys: pytest.CaptureFixture[str]) -> None:
     frame = evlib.scan_events(DEMO, progress=True).collect()
     assert frame.height == 50_000
@@ -215,6 +238,25 @@ def test_by_time_batches_are_aligned_windows() -> None:
     assert sum(len(b) for b in batches) == 50_000
 
 
+@pytest.mark.parametrize("width", [2**62, 2**63 - 1, 3, 2**63 - 10**6])
+def test_by_time_windows_near_the_int64_limits_hold_every_event_once(tmp_path: Path, width: int) -> None:
+    # The first time plus the width passed int64: the window's end wrapped and the stream recursed
+    # until the stack ran out (a segfault).
+    lowest, highest = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    t = np.array([lowest + 1, -5, 0, highest - 1, highest])
+    path = tmp_path / "limits.npy"
+    evlib.save({"t": t, "x": np.arange(5, dtype=np.uint16), "y": np.arange(5, dtype=np.uint16),
+                "p": np.array([1, 0, 1, 1, 0], np.uint8)}, path, width=8, height=8)
+    batches = list(evlib.open(path).iter_batches(by_time=width))
+    got = [batch.to_numpy()["t"].tolist() for batch in batches]
+    assert sum(got, []) == t.tolist()
+    for batch, times in zip(batches, got):
+        start, end = batch.window
+        assert start == lowest + 1 + (int(times[0]) - (lowest + 1)) // width * width  # aligned on the first event
+        assert end == min(start + width, highest)  # saturated where the end passes int64
+        assert all(start <= x and (x < end or end == highest) for x in times)
+
+
 @pytest.mark.parametrize("mode", [{"by_count": 150_000}, {"by_time": "5ms"}])
 def test_dense_triggers_ride_on_batches_without_breaking_their_size_or_window(
     generate: Any, cli_info: Any, mode: dict[str, Any]
@@ -235,3 +277,23 @@ def test_dense_triggers_ride_on_batches_without_breaking_their_size_or_window(
         assert with_events == [150_000, 50_000]
     else:
         assert all(b.window[1] - b.window[0] == 5000 for b in batches if len(b))
+
+
+def test_a_file_that_grows_while_open_leaves_no_stale_index_for_later_readers(generate, tmp_path: Path) -> None:
+    # The index of the bytes there at open was saved under the grown file's size and times:
+    # every later reader stopped where the first one did.
+    source = generate("evt2", 600_000, 16)
+    live = tmp_path / "live.raw"
+    data = source.read_bytes()
+    live.write_bytes(data)
+    header_end = 0
+    while data[header_end:header_end + 1] == b"%":
+        header_end = data.index(b"\n", header_end) + 1
+    cache = str(tmp_path / "index")
+    first = evlib.open(live, index_dir=cache)
+    with live.open("ab") as out:
+        out.write(data[header_end:])  # the same events once more
+    first_count = first.n_events  # the file as it was at open
+    whole = evlib.open(live, index="off").n_events
+    assert first_count == 600_000 and whole == 2 * first_count
+    assert evlib.open(live, index_dir=cache).n_events == whole

@@ -6,12 +6,9 @@
 #include <span>
 
 #include "evlib/event_batch.hpp"
+#include "evlib/int128.hpp"
 
 namespace evlib::ops {
-
-// 128-bit integers, for sums and differences of int64 times that may pass int64 (a GCC and Clang
-// extension; __extension__ keeps -Wpedantic quiet about it).
-__extension__ typedef __int128 int128;
 
 struct SensorSize {
   std::uint32_t width = 0;

@@ -6,6 +6,7 @@
 #include "evlib/error.hpp"
 #include "formats/common/encoder.hpp"
 #include "formats/prophesee/raw_geometry.hpp"
+#include "formats/prophesee/time_high_clock.hpp"
 
 namespace evlib::detail {
 
@@ -69,6 +70,11 @@ class Evt3Encoder final : public EventEncoder {
     if (have_time_ && t < cur_t_) throw InvalidArgument("events must be in non-decreasing time order (event " + std::to_string(index) + ")");
     const std::int64_t th = t >> 12;
     bool emitted_th = false;
+    if (have_time_ && th - cur_th_ > kMostTimeHighsPerGap) {
+      throw InvalidArgument("EVT3: the gap of " + std::to_string(t - cur_t_) + " us before event " + std::to_string(index) +
+                            " would take " + std::to_string(th - cur_th_) +
+                            " TIME_HIGH words (one per 4096 us); gaps over 2^20 of them (71 minutes) are refused");
+    }
     if (!have_time_) {
       words_.put<std::uint16_t>(static_cast<std::uint16_t>(0x8000 | (th & 0xFFF)));
       cur_th_ = th;

@@ -10,6 +10,11 @@
 
 namespace evlib::detail {
 
+// The most TIME_HIGH words the RAW writers put in one gap between events: a gap of hours would
+// otherwise become hundreds of MB of time words (EVT 3.0 writes one per 4.096 ms, EVT 2.x one
+// per 8.192 ms), held in memory until the flush.
+inline constexpr std::int64_t kMostTimeHighsPerGap = std::int64_t{1} << 20;
+
 class TimeHighClock {
  public:
   // exact_wrap: cross each 2^34 µs boundary as TIME_HIGH 0x0FFFFFFF then 0 (Metavision's EVT 2.1
@@ -24,6 +29,12 @@ class TimeHighClock {
     // Events and triggers are merged per batch; across the two tables time may step back by less
     // than one TIME_HIGH unit, which the format represents fine.
     const std::int64_t th = t >> 6;
+    if (have_time_ && th > current_ && (th - current_) / 128 > kMostTimeHighsPerGap) {
+      throw InvalidArgument(std::string(format_) + ": the gap of " + std::to_string((th - current_) << 6) +
+                            " us before event " + std::to_string(index) + " would take " +
+                            std::to_string((th - current_) / 128) +
+                            " TIME_HIGH words (one per 8192 us); gaps over 2^20 of them (2.4 hours) are refused");
+    }
     if (!have_time_) {
       put(static_cast<std::uint32_t>(th & 0x0FFFFFFF));
       current_ = th;

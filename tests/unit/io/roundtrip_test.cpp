@@ -323,6 +323,30 @@ TEST(RoundTrip, writer_counts_events_written) {
 
 // ---- Writer contract ----
 
+// A gap of hours between two events: the RAW writers put a TIME_HIGH word in every 4.096 ms
+// (EVT 3.0) or 8.192 ms (EVT 2.x) of it, all held until the flush: two events 2^40 µs apart made
+// a 537 MB file. Up to 2^20 words a gap are written (the file reads back exact); more are refused
+// with the event's index, leaving no file.
+TEST(Writer, raw_writers_refuse_a_gap_that_would_take_more_than_a_million_time_words) {
+  test::ScopedTempDir dir;
+  for (const auto& [format, step_us] : {std::pair{"evt3", 4096LL}, std::pair{"evt2", 8192LL}, std::pair{"evt21", 8192LL}}) {
+    const std::int64_t longest = step_us * (std::int64_t{1} << 20);
+    const std::string kept = dir.file(std::string("kept-") + format + ".raw");
+    const std::vector<Ev> events = {{10, 1, 1, 1}, {10 + longest - step_us, 2, 2, 0}};
+    test::write_events(kept, opts(format), test::batch_of(events));
+    EXPECT_EQ(test::events_of(read(kept).events), events) << format;
+    const std::string refused = dir.file(std::string("refused-") + format + ".raw");
+    Writer w = Writer::create(refused, opts(format));
+    try {
+      w.write(test::batch_of({{10, 1, 1, 1}, {10 + 2 * longest, 2, 2, 0}}));
+      ADD_FAILURE() << format << ": a gap of " << 2 * longest << " us was written";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("before event 1"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(test::list_dir(dir.path()).size(), 3u);  // the refused files left nothing
+}
+
 TEST(Writer, refuses_to_overwrite_an_existing_file) {
   test::ScopedTempDir dir;
   const std::string path = dir.file("exists.raw");
