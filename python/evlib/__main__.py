@@ -46,7 +46,9 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    except (_core.Error, OSError, ValueError, ImportError) as e:
+    except (_core.Error, OSError, ValueError, ImportError, OverflowError, TypeError, MemoryError, RuntimeError) as e:
+        # (an argument past a binding's range is an OverflowError or a TypeError, a --dpi too
+        # large a MemoryError: one line each, like the errors above)
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Literal, Optional, Union
 
-from . import _core
+from . import _args, _core
 from ._times import parse_bytes
 
 ProgressCallback = Callable[[float, int, float], Any]
@@ -47,15 +47,20 @@ class LoadConfig:
     progress: Union[bool, ProgressCallback] = False
 
     def __post_init__(self) -> None:
-        if self.streaming_threshold < 0:
-            raise ValueError("streaming_threshold must be >= 0")
-        if self.chunk_events is not None and self.chunk_events <= 0:
-            raise ValueError("chunk_events must be positive")
-        if self.threads < 0:
-            raise ValueError("threads must be >= 0")
+        # Whole numbers in the C++ types' ranges (a nanobind signature dump otherwise).
+        object.__setattr__(self, "streaming_threshold",
+                           _args.whole(self.streaming_threshold, "streaming_threshold", 0, _args.UINT64_MAX))
+        if self.chunk_events is not None:
+            object.__setattr__(self, "chunk_events", _args.whole(self.chunk_events, "chunk_events", 1, _args.UINT64_MAX))
+        object.__setattr__(self, "threads", _args.whole(self.threads, "threads", 0, 2**32 - 1))
         if self.index not in ("auto", "memory", "off"):
             raise ValueError(f"index must be 'auto', 'memory' or 'off', not {self.index!r}")
-        object.__setattr__(self, "memory_limit", parse_bytes(self.memory_limit))
+        limit = self.memory_limit
+        if limit is not None and not isinstance(limit, str):
+            limit = _args.whole(limit, "memory_limit", 0, _args.UINT64_MAX)
+        object.__setattr__(self, "memory_limit", parse_bytes(limit))
+        if self.index_dir is not None and not isinstance(self.index_dir, str):
+            raise TypeError(f"index_dir must be a str, not {type(self.index_dir).__name__}")
 
     def updated(self, **changes: Any) -> "LoadConfig":
         """A copy with the given fields changed (``None`` values leave a field as it is)."""
@@ -129,4 +134,21 @@ def split_options(path: str, config: LoadConfig | None, options: dict[str, Any])
     unknown = set(options) - set(READ_OPTION_NAMES) - set(CONFIG_OPTION_NAMES)
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    return ReadSettings(path, **read), (config or LoadConfig()).updated(**streaming)
+    if config is not None and not isinstance(config, LoadConfig):
+        raise TypeError(f"config must be an evlib.LoadConfig, not {type(config).__name__}")
+    return ReadSettings(path, **_checked_read_options(read)), (config or LoadConfig()).updated(**streaming)
+
+
+def _checked_read_options(read: dict[str, Any]) -> dict[str, Any]:
+    """The reader's options in the types of its binding, or an error naming the option."""
+    checked = dict(read)
+    for name in ("width", "height"):
+        if name in checked:
+            checked[name] = _args.whole(checked[name], name, 0, 2**32 - 1)
+    for name in ("strict", "metavision_time_shift"):
+        if name in checked:
+            checked[name] = _args.flag(checked[name], name)
+    for name in ("format", "evt21_endianness", "aedat_camera", "text_columns", "text_time_unit"):
+        if name in checked and not isinstance(checked[name], str):
+            raise TypeError(f"{name} must be a str, not {checked[name]!r}")
+    return checked

@@ -127,7 +127,7 @@ AtomicFile::AtomicFile(const std::string& path, bool overwrite, NonRegular non_r
     }
     if (S_ISDIR(st.st_mode)) throw IoError(path, "is a directory: give a file name");
     if (!S_ISREG(st.st_mode)) throw IoError(path, "is " + kind_of(st.st_mode) + ", not a regular file: give a file name");
-    if (!overwrite) throw IoError(path, "file exists (use --force to replace it)");
+    if (!overwrite) throw IoError(path, "file exists (replace it with --force, or overwrite=True in Python)");
   } else if (errno != ENOENT) {
     throw IoError(path, std::string("cannot write here: ") + std::strerror(errno));
   }
@@ -269,7 +269,7 @@ void AtomicFile::commit() {
   if (::lstat(target_.c_str(), &st) == 0) {
     if (!overwrite_) {
       discard();
-      throw IoError(path_, "file appeared while writing (use --force to replace it)");
+      throw IoError(path_, "file appeared while writing (replace it with --force, or overwrite=True in Python)");
     }
     if (!S_ISREG(st.st_mode)) {
       discard();

@@ -167,3 +167,16 @@ def test_a_polarity_selection_that_can_match_nothing_is_refused_and_minus_one_se
             evlib.scan_events(DEMO, polarity=bad)
     with pytest.raises(ValueError, match="signed_polarity"):
         evlib.scan_events(DEMO, signed_polarity=True, polarity=0)
+
+
+@pytest.mark.parametrize(("options", "error", "words"), [
+    ({"width": -1}, ValueError, "width"), ({"width": 2**70}, ValueError, "width"), ({"width": 1.5}, ValueError, "width"),
+    ({"threads": 2**70}, ValueError, "threads"), ({"threads": "2"}, TypeError, "threads"),
+    ({"memory_limit": -1}, ValueError, "memory_limit"), ({"chunk_events": 2**70}, ValueError, "chunk_events"),
+    ({"strict": "yes"}, TypeError, "strict"), ({"format": 3}, TypeError, "format"), ({"config": "x"}, TypeError, "LoadConfig"),
+])
+def test_read_options_that_do_not_fit_get_an_error_naming_them(options: dict, error: type, words: str) -> None:
+    # nanobind's signature dump (or an AttributeError for config=) before.
+    with pytest.raises(error, match=words) as raised:
+        evlib.open(DEMO, **options)
+    assert "incompatible function arguments" not in str(raised.value)

@@ -48,6 +48,8 @@ def test_xy_png_with_a_window_and_polarity(tmp_path: Path) -> None:
     (("DEMO", "--bin", "0"), "bin must be positive"),
     (("DEMO", "--from", "later"), "cannot read 'later' as a time"),
     (("DEMO", "--format", "nosuch"), "nosuch"),
+    (("DEMO", "--bin", "99999999999999999999"), ""),  # an OverflowError: a 25-line traceback before
+    (("DEMO", "--from", "99999999999999999999s"), ""),
 ])
 def test_errors_are_one_line_and_leave_no_image(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     (tmp_path / "garbage.raw").write_bytes(b"\x07not an event file\x00" * 100)
