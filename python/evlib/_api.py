@@ -466,8 +466,8 @@ def save(
     height: int | None = None,
     overwrite: bool = False,
     compression: str | None = None,
-    header: dict[str, str] | None = None,
-    triggers: pl.DataFrame | None = None,
+    header: dict[str, str] | Sequence[tuple[str, str]] | None = None,
+    triggers: pl.DataFrame | dict[str, Any] | None = None,
 ) -> int:
     """Writes events to any writable format; returns the number of events written.
 
@@ -490,7 +490,7 @@ def save(
         width=width or 0,
         height=height or 0,
         overwrite=overwrite,
-        header=list((header or {}).items()),
+        header=_header_pairs(header),
         compression=compression or "",
     )
     pending = _trigger_arrays(triggers)
@@ -515,8 +515,22 @@ def save(
     return written
 
 
-def _trigger_arrays(triggers: pl.DataFrame | None) -> dict[str, np.ndarray]:
+def _header_pairs(header: Any) -> list[tuple[str, str]]:
+    """Header keys and values: a dict or (key, value) pairs of strings, without line breaks (a
+    line break would end the header line and put the rest on a line of its own)."""
+    pairs = list(header.items()) if isinstance(header, dict) else list(header or ())
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(v, str) for v in pair)):
+            raise TypeError(f"header: give a dict of str to str or (key, value) pairs of str, not {pair!r}")
+        if any(c in v for v in pair for c in "\r\n"):
+            raise ValueError(f"header: a key or value holds a line break: {pair!r}")
+    return pairs
+
+
+def _trigger_arrays(triggers: pl.DataFrame | dict[str, Any] | None) -> dict[str, np.ndarray]:
     """Trigger columns t (int64), channel and value (uint8), sorted by time (stably)."""
+    if isinstance(triggers, dict):  # columns t, channel, value as for the events
+        triggers = pl.DataFrame(triggers)
     if triggers is None or not len(triggers):
         return {"t": np.empty(0, np.int64), "channel": np.empty(0, np.uint8), "value": np.empty(0, np.uint8)}
     tr = triggers.select(pl.col("t").cast(pl.Int64), pl.col("channel").cast(pl.UInt8), pl.col("value").cast(pl.UInt8))
@@ -554,7 +568,7 @@ def convert(
     width: int | None = None,
     height: int | None = None,
     compression: str | None = None,
-    header: dict[str, str] | None = None,
+    header: dict[str, str] | Sequence[tuple[str, str]] | None = None,
     t_start: TimeLike | None = None,
     t_end: TimeLike | None = None,
     roi: RegionLike | None = None,
@@ -579,7 +593,7 @@ def convert(
         width=width or 0,
         height=height or 0,
         overwrite=overwrite,
-        header=list((header or {}).items()),
+        header=_header_pairs(header),
         compression=compression or "",
     )
     try:

@@ -86,7 +86,8 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
         if shard not in ("auto", "file", "window"):
             raise ValueError(f"shard must be 'auto', 'file' or 'window', got {shard!r}")
         ops._WindowCutter(time_window, event_count)  # checks the window arguments now
-        self.files = [os.fspath(f) for f in files]
+        # One path is one file (a str is a sequence too: its characters were taken as paths).
+        self.files = [os.fspath(files)] if isinstance(files, (str, bytes, os.PathLike)) else [os.fspath(f) for f in files]
         self.time_window = time_window
         self.event_count = event_count
         self.filters = filters

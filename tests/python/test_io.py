@@ -180,3 +180,19 @@ def test_read_options_that_do_not_fit_get_an_error_naming_them(options: dict, er
     with pytest.raises(error, match=words) as raised:
         evlib.open(DEMO, **options)
     assert "incompatible function arguments" not in str(raised.value)
+
+
+def test_save_takes_header_pairs_and_trigger_dicts_and_refuses_header_line_breaks(tmp_path: Path) -> None:
+    # header=[(k, v)] and triggers={...} raised AttributeError; a line break in a header value
+    # ended its line and put the rest on a line of its own.
+    events = {"t": np.array([1, 2]), "x": np.array([1, 2], np.uint16), "y": np.array([1, 2], np.uint16),
+              "p": np.array([0, 1], np.uint8)}
+    evlib.save(events, tmp_path / "a.raw", width=4, height=4, header=[("site", "lab")],
+               triggers={"t": [1], "channel": [0], "value": [1]})
+    f = evlib.open(tmp_path / "a.raw")
+    assert f.header["site"] == "lab" and f.triggers["t"].to_list() == [1]
+    with pytest.raises(ValueError, match="line break"):
+        evlib.save(events, tmp_path / "b.raw", width=4, height=4, header={"a\nb": "c"})
+    with pytest.raises(TypeError, match="header"):
+        evlib.save(events, tmp_path / "c.raw", width=4, height=4, header={1: 2})
+    assert not (tmp_path / "b.raw").exists() and not (tmp_path / "c.raw").exists()

@@ -87,6 +87,16 @@ def test_a_callable_representation_gets_the_window_and_the_sensor(files: list[st
     assert sum(float(t.sum()) for t in tensors) == 2500.0  # every event in one window
 
 
+def test_one_path_given_alone_is_one_file(files: list[str]) -> None:
+    from evlib.torch import EventWindowDataset
+
+    # A str is a sequence: its characters were taken as paths ("/: is a directory").
+    alone = EventWindowDataset(files[0], "histogram", time_window=5000)
+    assert alone.files == [files[0]]
+    assert len(list(alone)) == len(list(EventWindowDataset(files[:1], "histogram", time_window=5000))) > 0
+    assert EventWindowDataset(Path(files[0]), "histogram", time_window=5000).files == [files[0]]
+
+
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")  # 3 workers on a 2-core machine
 @pytest.mark.parametrize("shard", ["file", "window", "auto"])
 @pytest.mark.parametrize("workers", [2, 3])
