@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
-from . import _core
+from . import _args, _core
 from .ops import _coordinates, _times  # the processing layer's checks: no float times, no wrapped pixels
 from ._times import TimeLike, optional_microseconds, to_microseconds
 
@@ -140,15 +140,27 @@ def frames(
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (modes: {', '.join(MODES)})")
     accumulate = to_microseconds(accumulate_us, "accumulate_us")
+    if accumulate <= 0:  # (the linear decay's default divides by it)
+        raise ValueError(f"accumulate_us must be positive, not {accumulate_us!r}")
     start = optional_microseconds(t_start, "t_start")
     end = optional_microseconds(t_end, "t_end")
+    # The binding's types, checked here so that an error names the argument.
+    width = None if width is None else _args.whole(width, "width", 1, 65536)
+    height = None if height is None else _args.whole(height, "height", 1, 65536)
+    if colors is not None and not isinstance(colors, str):
+        raise TypeError(f"colors must be a str such as '#000000,#ffffff,#0000ff', not {colors!r}")
+    reals = {name: _args.real(value, name) for name, value in (
+        ("fps", fps), ("speed", speed), ("contribution", contribution), ("max_potential", max_potential),
+        ("neutral_potential", neutral_potential), ("min_potential", min_potential))}
     if decay is None:
-        decay = (max_potential - min_potential) / accumulate if mode == "linear-decay" else float(accumulate)
+        decay = (reals["max_potential"] - reals["min_potential"]) / accumulate if mode == "linear-decay" else float(accumulate)
     batches, w, h = _open_source(source, width, height, start, end)
     generator = _core.FrameGenerator(
-        batches, w, h, mode, palette, colors or "", accumulate, float(fps), float(speed), start, end,
-        count_saturation, float(decay), synchronous_decay, contribution, max_potential, neutral_potential,
-        min_potential, ignore_polarity, overlay,
+        batches, w, h, mode, palette, colors or "", accumulate, reals["fps"], reals["speed"], start, end,
+        _args.whole(count_saturation, "count_saturation", 0, 2**32 - 1), _args.real(decay, "decay"),
+        _args.flag(synchronous_decay, "synchronous_decay"), reals["contribution"], reals["max_potential"],
+        reals["neutral_potential"], reals["min_potential"], _args.flag(ignore_polarity, "ignore_polarity"),
+        _args.flag(overlay, "overlay"),
     )
     while (item := generator.next()) is not None:
         t_us, _window_start, _events, frame = item
@@ -283,11 +295,13 @@ def preview_frame(
     decodes its first batch, then only up to the end of the window (at most about
     ``max_events``); None without events. A file that states no sensor size is shown at the
     extent of those events."""
-    start = _file_start(source, window_us, max_events)
+    window_us = _args.whole(window_us, "window_us", 1, 10**15)  # (a frame covers at most 1e15 us)
+    start = _file_start(source, window_us, _args.whole(max_events, "max_events", 1))
     if start is None:
         return None
     for _t, frame in frames(start.batches, width=start.width, height=start.height, palette=palette,
-                            accumulate_us=window_us, t_start=start.t0, t_end=start.t0 + window_us, fps=1e6 / window_us):
+                            accumulate_us=window_us, t_start=start.t0, t_end=min(start.t0 + window_us, _args.INT64_MAX),
+                            fps=1e6 / window_us):
         return frame
     return None
 
@@ -359,6 +373,10 @@ def preview_clip(
     (at most about ``max_events``: a denser file gives a shorter clip), never the whole file.
     None when this build writes no video, the file has no events, or the clip
     would exceed ``max_bytes``."""
+    duration_us, window_us = _args.whole(duration_us, "duration_us", 1), _args.whole(window_us, "window_us", 1, 10**15)
+    max_width, max_events = _args.whole(max_width, "max_width", 1), _args.whole(max_events, "max_events", 1)
+    if not _args.real(fps, "fps") > 0:
+        raise ValueError(f"fps must be positive, not {fps!r}")
     if not _core.video_available():
         return None
     start = _file_start(source, duration_us, max_events)

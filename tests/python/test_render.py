@@ -189,3 +189,23 @@ def test_a_file_without_a_sensor_size_is_drawn_at_the_extent_of_its_events(tmp_p
     preview = render.preview_frame(f)
     assert preview is not None and preview.shape == (8, 10, 3)
     assert f._repr_png_() is not None
+
+
+@pytest.mark.parametrize(("call", "error", "words"), [
+    (lambda p: list(render.frames(p, mode="linear-decay", accumulate_us=0)), ValueError, "accumulate_us"),
+    (lambda p: list(render.frames(p, mode="counts", count_saturation=-1)), ValueError, "count_saturation"),
+    (lambda p: list(render.frames(p, count_saturation=2**70)), ValueError, "count_saturation"),
+    (lambda p: list(render.frames(p, width=-1)), ValueError, "width"),
+    (lambda p: list(render.frames(p, colors=5)), TypeError, "colors"),
+    (lambda p: list(render.frames(p, fps="30")), TypeError, "fps"),
+    (lambda p: render.preview_png(p, window_us=0), ValueError, "window_us"),
+    (lambda p: render.preview_png(p, window_us=2**63 - 1), ValueError, "window_us"),
+    (lambda p: render.preview_clip(p, max_width=0), ValueError, "max_width"),
+])
+def test_render_arguments_that_do_not_fit_get_an_error_naming_them(generate, call: Any, error: type,
+                                                                    words: str) -> None:
+    # ZeroDivisionErrors and nanobind signature dumps before.
+    path = generate("evt3", 2_000)
+    with pytest.raises(error, match=words) as raised:
+        call(path)
+    assert "incompatible function arguments" not in str(raised.value)
