@@ -6,14 +6,13 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
-#include <string>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "evlib/error.hpp"
 #include "io/scan_internal.hpp"
+#include "io/start_thread.hpp"
 
 namespace evlib {
 
@@ -100,16 +99,6 @@ void decode_segments(const Scan::Plan& scan, Scan::Source& source, const detail:
   }
   report();
   stats = format.reader->stats();
-}
-
-// Starts a worker into `pool`; out of threads, an Error says so (std::system_error named none).
-template <class Work>
-void start_thread(std::vector<std::thread>& pool, Work&& work) {
-  try {
-    pool.emplace_back(std::forward<Work>(work));
-  } catch (const std::system_error& e) {
-    throw Error(std::string("cannot start a decoder thread: ") + e.what());
-  }
 }
 
 // Calls the scan's progress callback on this thread for every step of the workers, until they end.
@@ -206,7 +195,7 @@ Recording Scan::collect_recording() const {
       std::size_t count = 0;
       for (std::size_t k = cuts[g]; k < cuts[g + 1]; ++k) count += index->entries[k].events;
       EventBatch region = out.region(begin, count);
-      start_thread(pool, [&, g, region]() mutable {
+      detail::start_thread(pool, [&, g, region]() mutable {
         try {
           decode_segments(s, source, *index, cuts[g], cuts[g + 1], region, triggers[g], stats[g], progress);
         } catch (...) {

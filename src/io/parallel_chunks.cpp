@@ -1,10 +1,9 @@
 #include "io/parallel_chunks.hpp"
 
 #include <algorithm>
-#include <string>
-#include <system_error>
 
 #include "evlib/error.hpp"
+#include "io/start_thread.hpp"
 
 namespace evlib::detail {
 
@@ -63,12 +62,10 @@ ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_p
                                 : std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
   index_.end_offset = file_end_;
   try {
-    for (unsigned w = 0; w < plan_.threads; ++w) workers_.emplace_back([this, w] { work(w); });
-  } catch (const std::system_error& e) {
-    // Out of threads (a process limit, or memory for their stacks): the workers started are
-    // stopped and joined (a joinable thread destroyed ends the process), the error reported.
-    stop_workers();
-    throw Error(std::string("cannot start a decoder thread: ") + e.what());
+    for (unsigned w = 0; w < plan_.threads; ++w) start_thread(workers_, [this, w] { work(w); });
+  } catch (...) {
+    stop_workers();  // the workers started: a joinable thread destroyed ends the process
+    throw;
   }
 }
 
