@@ -139,7 +139,9 @@ def _polarities(values: Any) -> NDArray[np.uint8]:
 def _sensor(sensor_size: SensorSize) -> tuple[int, int]:
     if len(sensor_size) not in (2, 3):
         raise ValueError(f"sensor_size must be (width, height), got {sensor_size!r}")
-    width, height = int(sensor_size[0]), int(sensor_size[1])
+    # A fraction (640.5) is refused rather than truncated; _args.whole's own range message is
+    # replaced by this one, which names both sides.
+    width, height = _args.whole(sensor_size[0], "sensor_size width"), _args.whole(sensor_size[1], "sensor_size height")
     if not (0 < width <= 65536 and 0 < height <= 65536):
         raise ValueError(f"sensor_size must be 1..65536 pixels each way, got {sensor_size!r}")
     return width, height

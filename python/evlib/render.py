@@ -17,6 +17,7 @@ Palettes: ``"prophesee-dark"`` (default), ``"prophesee-light"``, ``"dv"``, ``"co
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
 
@@ -152,6 +153,15 @@ def frames(
     reals = {name: _args.real(value, name) for name, value in (
         ("fps", fps), ("speed", speed), ("contribution", contribution), ("max_potential", max_potential),
         ("neutral_potential", neutral_potential), ("min_potential", min_potential))}
+    # The native checks name the CLI's flags (--fps, --from): the same checks, named as here.
+    for name in ("fps", "speed"):
+        if not (math.isfinite(reals[name]) and reals[name] > 0):
+            raise ValueError(f"{name} must be a positive finite number, not {reals[name]!r}")
+    if not 1.0 <= 1e6 * reals["speed"] / reals["fps"] <= 1e15:
+        raise ValueError(f"a frame would cover {1e6 * reals['speed'] / reals['fps']:.6g} us of events: "
+                         "1e6 * speed / fps must be between 1 us and 1e15 us")
+    if start is not None and end is not None and start >= end:
+        raise ValueError(f"t_end ({end} us) must come after t_start ({start} us)")
     if decay is None:
         decay = (reals["max_potential"] - reals["min_potential"]) / accumulate if mode == "linear-decay" else float(accumulate)
     batches, w, h = _open_source(source, width, height, start, end)

@@ -22,6 +22,7 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
 
 from . import ops
 from ._api import EventFile
+from ._times import TimeLike, optional_microseconds
 
 __all__ = ["EventWindowDataset"]
 
@@ -47,8 +48,8 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
             (RVT's), ``"voxel_grid"`` (``n_time_bins`` in ``options``, default 5), or a callable
             ``(window, (width, height)) -> ndarray`` where ``window`` is a dict of columns
             ``t``, ``x``, ``y``, ``p``.
-        time_window / event_count: the windows, µs from each file's first kept event, or events
-            (docs/processing.md section 11; the last window of a file may be shorter).
+        time_window / event_count: the windows, µs (or a time such as ``"10ms"``) from each
+            file's first kept event, or events (docs/processing.md section 11; the last window of a file may be shorter).
         filters: ``(width, height) -> [filters]``, called once per file, so that each file starts
             with fresh filter states (e.g. ``lambda s: [ops.Refractory(s, 1000)]``).
         label: ``(path, window_index, window) -> label``; items are then ``(tensor, label)``.
@@ -65,7 +66,7 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
         files: Sequence[PathLike],
         representation: str | RepresentationFn = "histogram",
         *,
-        time_window: int | None = None,
+        time_window: TimeLike | None = None,
         event_count: int | None = None,
         filters: FiltersFn | None = None,
         label: LabelFn | None = None,
@@ -85,6 +86,7 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
             self._represent = representation
         if shard not in ("auto", "file", "window"):
             raise ValueError(f"shard must be 'auto', 'file' or 'window', got {shard!r}")
+        time_window = optional_microseconds(time_window, "time_window")
         ops._WindowCutter(time_window, event_count)  # checks the window arguments now
         # One path is one file (a str is a sequence too: its characters were taken as paths).
         self.files = [os.fspath(files)] if isinstance(files, (str, bytes, os.PathLike)) else [os.fspath(f) for f in files]
@@ -92,7 +94,7 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
         self.event_count = event_count
         self.filters = filters
         self.label = label
-        self.sensor_size = sensor_size
+        self.sensor_size = None if sensor_size is None else ops._sensor(sensor_size)  # checked now
         self.shard = shard
 
     def __iter__(self) -> Iterator[Any]:
@@ -112,7 +114,7 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
 
     def _sensor(self, path: str) -> Sensor:
         if self.sensor_size is not None:
-            return (int(self.sensor_size[0]), int(self.sensor_size[1]))
+            return self.sensor_size
         f = EventFile(path)
         if not f.width or not f.height:
             raise ValueError(f"{path}: the file does not give the sensor size: pass sensor_size=(width, height)")

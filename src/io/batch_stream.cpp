@@ -75,7 +75,9 @@ struct CountStream final : BatchStream::Impl {
   }
   std::optional<EventBatch> next() override {
     if (!is_filling) {
-      filling = EventBatch::with_capacity(size);
+      // Memory for the events as they come, not for `size` of them at once: a batch of 2^40
+      // events on a file of a million would otherwise ask for 13 TB before reading anything.
+      filling = EventBatch::with_capacity(std::min(size, kFirstCapacity));
       is_filling = true;
     }
     EventBatch& out = filling;
@@ -83,6 +85,8 @@ struct CountStream final : BatchStream::Impl {
       if (triggers_due()) return hand_out_triggers();
       if (pos == chunk.size() && !pull()) break;
       const std::size_t n = std::min(size - out.size(), chunk.size() - pos);
+      if (n > out.capacity() - out.size())
+        out = grown(out, std::min(size, std::max(out.size() + n, 2 * out.capacity())));
       out.append(chunk.view().slice(pos, pos + n));
       out.metadata = chunk.metadata;
       pos += n;
@@ -91,6 +95,7 @@ struct CountStream final : BatchStream::Impl {
     if (out.empty()) return std::nullopt;
     return std::move(out);
   }
+  static constexpr std::size_t kFirstCapacity = std::size_t{1} << 20;
   std::size_t size;
 };
 

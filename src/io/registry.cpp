@@ -319,7 +319,7 @@ const FormatDescriptor& find_format(const std::string& path, const std::vector<s
       best_score = score;
     }
   }
-  if (best == nullptr) throw UnsupportedFormat(path, "unrecognised file format");
+  if (best == nullptr) throw UnsupportedFormat(path, "unrecognised file format; force one with --format (CLI) or format= (Python)");
   return readable_or_throw(path, *best);
 }
 

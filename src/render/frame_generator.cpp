@@ -27,7 +27,7 @@ std::uint64_t FrameSchedule::frames_before(std::int64_t end) const {
   if (end <= origin) return 0;
   // Slices start at origin + round(k * period): the count of k with that < end, found from the
   // estimate and corrected for the rounding.
-  auto k = static_cast<std::uint64_t>(std::max(0.0, std::floor(double(end - origin) / period)));
+  auto k = static_cast<std::uint64_t>(std::max(0.0, std::floor((double(end) - double(origin)) / period)));
   while (k > 0 && slice_start(k - 1) >= end) --k;
   while (slice_start(k) < end) ++k;
   return k;
@@ -74,6 +74,18 @@ void FrameGenerator::refuse_empty_lead(std::int64_t first_end) const {
     throw InvalidArgument(std::string("render: the start (--from / t_start) lies ") + what +
                           "; give a start nearer the events");
   }
+}
+
+void FrameGenerator::refuse_empty_tail(std::uint64_t k) const {
+  // The mirror of refuse_empty_lead: an end far past the events (--at 1e9s on a 10 s recording)
+  // would render billions of frames without events, one after the other, before the last one.
+  const std::uint64_t frames = schedule_.frames_before(*stop_);
+  if (frames <= k || frames - k <= kMaxEmptyLeadingFrames) return;
+  char what[200];
+  std::snprintf(what, sizeof what, "%.3g frames without events after the last event at %lld us", double(frames - k),
+                static_cast<long long>(last_t_));
+  throw InvalidArgument("render: the end at " + std::to_string(*stop_) + " us lies " +
+                        what + "; give an end nearer the events");
 }
 
 std::size_t FrameGenerator::held_events() const noexcept {
@@ -172,6 +184,10 @@ const Frame* FrameGenerator::next() {
     add_chunks_before_end();
   }
   if (k == 0 && any_event_) refuse_empty_lead(end);
+  if (exhausted_ && any_event_ && stop_ && !tail_checked_ && start > last_t_) {
+    refuse_empty_tail(k);
+    tail_checked_ = true;
+  }
   // Ending here leaves the accumulator and held_ changed: harmless, as every later call ends too.
   if (exhausted_ && (!stop_ || start >= *stop_)) return nullptr;
   if (stop_ && start >= *stop_) return nullptr;

@@ -100,5 +100,8 @@ def test_sizes_and_cutoffs_out_of_range_say_so_instead_of_a_binding_signature() 
     e = events([0, 1], [0, 1], [0, 0])
     with pytest.raises(ValueError, match="sensor_size must be 1..65536"):
         ops.event_frame(e, (-4, 4))
+    with pytest.raises(ValueError, match="sensor_size width must be a whole number"):
+        ops.event_frame(e, (4.5, 4))  # truncated to 4 before
+    assert ops.event_frame(e, (np.uint16(4), 4.0)).shape == ops.event_frame(e, (4, 4)).shape
     with pytest.raises(ValueError, match="count_cutoff must be 0..255"):
         ops.stacked_histogram(e, (4, 4), count_cutoff=-1)

@@ -97,6 +97,17 @@ def test_one_path_given_alone_is_one_file(files: list[str]) -> None:
     assert EventWindowDataset(Path(files[0]), "histogram", time_window=5000).files == [files[0]]
 
 
+def test_time_window_takes_a_time_with_a_unit(files: list[str]) -> None:
+    from evlib.torch import EventWindowDataset
+
+    in_us = list(EventWindowDataset(files[:1], "histogram", time_window=5000))
+    with_unit = list(EventWindowDataset(files[:1], "histogram", time_window="5ms"))
+    assert len(with_unit) == len(in_us) > 1
+    assert all(torch.equal(a, b) for a, b in zip(with_unit, in_us))
+    with pytest.raises(ValueError, match="time_window"):
+        EventWindowDataset(files[:1], "histogram", time_window="5 parsecs")
+
+
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")  # 3 workers on a 2-core machine
 @pytest.mark.parametrize("shard", ["file", "window", "auto"])
 @pytest.mark.parametrize("workers", [2, 3])

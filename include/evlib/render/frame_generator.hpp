@@ -75,6 +75,9 @@ class FrameGenerator {
   bool pull();  // one more batch into held_; false at the end of the source
   // InvalidArgument when more than kMaxEmptyLeadingFrames frames would come before the first event.
   void refuse_empty_lead(std::int64_t first_end) const;
+  // InvalidArgument when more than kMaxEmptyLeadingFrames frames would follow the last event
+  // (an end, --to or --at, far past the recording), frame k being the first after it.
+  void refuse_empty_tail(std::uint64_t k) const;
   static constexpr std::uint64_t kMaxEmptyLeadingFrames = 1'000'000;
   void drop_before(std::int64_t t);
 
@@ -88,6 +91,7 @@ class FrameGenerator {
   std::int64_t last_t_ = 0;
   std::int64_t first_t_ = 0;  // of the first event shown (any_event_)
   bool any_event_ = false;
+  bool tail_checked_ = false;
   std::deque<EventBatch> held_;
   std::size_t max_held_ = 0;
   std::uint64_t next_index_ = 0;

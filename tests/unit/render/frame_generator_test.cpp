@@ -80,6 +80,30 @@ TEST(FrameGenerator, a_start_a_million_frames_before_the_first_event_is_refused_
   ASSERT_NE(near.next(), nullptr);
 }
 
+
+TEST(FrameGenerator, an_end_a_million_frames_after_the_last_event_is_refused_after_the_events_frames) {
+  // --at 1e9s on a recording that ends at 50 ms, in a decay mode (which renders every frame up to
+  // the one asked for): 1e11 frames without events, refused when the source ends.
+  Events e;
+  e.add(25'300, 1, 1, 1);
+  e.add(49'000, 2, 1, 1);
+  RenderOptions o = options(Mode::kExponentialDecay);  // period 10 ms
+  o.to_us = 1'000'000'000'000'000;
+  FrameGenerator far(testing::source_of(e, {0, e.size()}), kSensor, o);
+  ASSERT_NE(far.next(), nullptr);  // [20 ms, 30 ms)
+  ASSERT_NE(far.next(), nullptr);
+  ASSERT_NE(far.next(), nullptr);  // [40 ms, 50 ms), the last event's
+  try {
+    far.next();
+    FAIL() << "an end 1e11 frames past the last event rendered a frame";
+  } catch (const InvalidArgument& error) {
+    EXPECT_NE(std::string(error.what()).find("after the last event at 49000 us"), std::string::npos) << error.what();
+  }
+  // A million frames after it are allowed: the end's frame is the million-and-third.
+  o.to_us = 50'000 + 1'000'000LL * 10'000;
+  FrameGenerator near(testing::source_of(e, {0, e.size()}), kSensor, o);
+  for (int k = 0; k < 5; ++k) ASSERT_NE(near.next(), nullptr);
+}
 TEST(FrameGenerator, no_events_no_frames) {
   Events e;
   EXPECT_TRUE(all_frames(e, kSensor, options()).empty());

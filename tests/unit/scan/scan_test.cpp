@@ -236,6 +236,26 @@ TEST_P(ScanFiles, count_batches_have_the_requested_size_and_tile_the_stream) {
   EXPECT_EQ(d.finish(), digest(all));
 }
 
+TEST(Scan, count_batches_larger_than_the_file_hold_the_whole_file_without_reserving_the_count) {
+  // 2^40 events would be 13 TB reserved up front; the batch grows as events come instead, here
+  // from its first million past it (2.5 M events).
+  test::ScopedTempDir dir;
+  const std::string path = synthetic_evt3(dir, 2'500'000);
+  const EventBatch all = read(path).events;
+  for (const std::size_t count : {std::size_t{1} << 40, std::size_t{2'000'000}}) {
+    auto batches = Scan(path).batches(ByCount{count});
+    EventDigest d;
+    std::vector<std::size_t> sizes;
+    while (auto b = batches.next()) {
+      sizes.push_back(b->events.size());
+      d.update(b->events);
+    }
+    if (count > all.size()) EXPECT_EQ(sizes, std::vector<std::size_t>{all.size()});
+    else EXPECT_EQ(sizes, (std::vector<std::size_t>{count, all.size() - count}));
+    EXPECT_EQ(d.finish(), digest(all));
+  }
+}
+
 TEST(Scan, thread_count_does_not_change_the_result) {
   test::ScopedTempDir dir;
   const std::string path = synthetic_evt3(dir);
