@@ -14,6 +14,7 @@
 #include "evlib/render/time_decay.hpp"
 #include "ops/float_order.hpp"
 #include "ops/min_max.hpp"
+#include "render/colorize_avx512.hpp"
 #include "render/prefetched_pixels.hpp"
 #include "render/rgb_pixels.hpp"
 
@@ -172,7 +173,7 @@ struct Decay {
   // on ties), the elapsed times below 2^31 converted to double exactly.
   template <bool kLinear, typename SpecialTime>
   void decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
-                 const SpecialTime& special_time) const;
+                 bool untouched_runs, const SpecialTime& special_time) const;
 };
 
 #ifdef EVLIB_AVX2
@@ -181,16 +182,23 @@ EVLIB_AVX2_BEGIN
 // returns where it stopped: end's last partial eight, or eight cells one of which has a special
 // time or an elapsed time out of the vector path's range (the caller decays them one by one).
 template <bool kLinear>
-std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std::size_t end, std::uint32_t now) {
+std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std::size_t end, std::uint32_t now,
+                             bool untouched_runs) {
   const __m256i now8 = _mm256_set1_epi32(static_cast<int>(now));
   // Elapsed times below this take the vector path (unsigned): the exp table's, or 2^31.
   const __m256i below = _mm256_set1_epi32(static_cast<int>(kLinear ? 0x7FFFFFFFu : std::uint32_t{kExpFactors - 1}));
   const __m256 neutral8 = _mm256_set1_ps(decay.neutral);
-  for (; i + 8 <= end; i += 8) {
-    // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
-    // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
-    auto* cells_a = reinterpret_cast<float*>(cells + i);
-    auto* cells_b = reinterpret_cast<float*>(cells + i + 4);
+  // Cells i..i+3 in a, i+4..i+7 in b (potential, time pairs); split into eight potentials and
+  // eight times in the order i, i+1, i+4, i+5 | i+2, i+3, i+6, i+7, joined back the same way.
+  const auto times_of = [](const Cell* eight) {
+    const auto* floats = reinterpret_cast<const float*>(eight);
+    return _mm256_castps_si256(_mm256_shuffle_ps(_mm256_loadu_ps(floats), _mm256_loadu_ps(floats + 8), _MM_SHUFFLE(3, 1, 3, 1)));
+  };
+  // Eight cells decayed; false (nothing written) when one is out of the vector path's range.
+  // `shared`: every one of them has the time of cell i, whose factor `shared_factor` is.
+  const auto decay8 = [&](std::size_t at, bool shared, __m256 shared_factor) {
+    auto* cells_a = reinterpret_cast<float*>(cells + at);
+    auto* cells_b = reinterpret_cast<float*>(cells + at + 4);
     const __m256 a = _mm256_loadu_ps(cells_a), b = _mm256_loadu_ps(cells_b);
     const __m256 last = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
     const __m256i time = _mm256_castps_si256(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
@@ -199,7 +207,7 @@ std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std
     const __m256i in_range = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(time, now8), now8),
                                               _mm256_cmpeq_epi32(_mm256_min_epu32(elapsed, below), elapsed));
     if (_mm256_movemask_epi8(in_range) != -1) [[unlikely]]
-      return i;
+      return false;
     __m256 v;
     if constexpr (kLinear) {
       const __m256d param4 = _mm256_set1_pd(decay.param);
@@ -209,8 +217,9 @@ std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std
       const __m256 down = _mm256_max_ps(neutral8, _mm256_sub_ps(last, step));
       const __m256 up = _mm256_min_ps(neutral8, _mm256_add_ps(last, step));
       v = _mm256_blendv_ps(up, down, _mm256_cmp_ps(last, neutral8, _CMP_GE_OQ));
+      (void)shared, (void)shared_factor, (void)untouched_runs;
     } else {
-      const __m256 factor = _mm256_i32gather_ps(decay.exp_factors, elapsed, 4);
+      const __m256 factor = shared ? shared_factor : _mm256_i32gather_ps(decay.exp_factors, elapsed, 4);
       __m256 product = _mm256_mul_ps(_mm256_sub_ps(last, neutral8), factor);
       asm("" : "+x"(product));  // rounded before the sum, as ops::detail::rounded
       v = _mm256_add_ps(product, neutral8);
@@ -218,7 +227,30 @@ std::size_t decay_cells_avx2(const Decay& decay, Cell* cells, std::size_t i, std
     const __m256 now_f = _mm256_castsi256_ps(now8);
     _mm256_storeu_ps(cells_a, _mm256_unpacklo_ps(v, now_f));
     _mm256_storeu_ps(cells_b, _mm256_unpackhi_ps(v, now_f));
+    return true;
+  };
+  if constexpr (!kLinear) {
+    // Cells untouched since the last frame share one time (that frame's): their factor is one
+    // load, where a gather costs as much per cell as the rest of this loop. Decided per 64 cells
+    // (a run of untouched pixels, or not), so that the branch follows the scene's regions; tried
+    // only when the frame's events were few (`untouched_runs`): with one event per 32 pixels or
+    // more, few runs of 64 are untouched and the check costs more than it saves.
+    constexpr std::size_t kGroup = 64;
+    for (; untouched_runs && i + kGroup <= end; i += kGroup) {
+      const __m256i first = _mm256_set1_epi32(static_cast<int>(cells[i].time));
+      __m256i same = _mm256_cmpeq_epi32(times_of(cells + i), first);
+      for (std::size_t k = 8; k < kGroup; k += 8) same = _mm256_and_si256(same, _mm256_cmpeq_epi32(times_of(cells + i + k), first));
+      const std::uint32_t elapsed = now - cells[i].time;
+      const bool shared = _mm256_movemask_epi8(same) == -1 && elapsed < kExpFactors;
+      const __m256 factor = _mm256_set1_ps(shared ? decay.exp_factors[elapsed] : 0.0f);
+      for (std::size_t k = 0; k < kGroup; k += 8)
+        if (!decay8(i + k, shared, factor)) [[unlikely]]
+          return i + k;
+    }
   }
+  for (; i + 8 <= end; i += 8)
+    if (!decay8(i, false, __m256{})) [[unlikely]]
+      return i;
   return i;
 }
 EVLIB_AVX2_END
@@ -226,7 +258,7 @@ EVLIB_AVX2_END
 
 template <bool kLinear, typename SpecialTime>
 void Decay::decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int64_t base, std::uint32_t now,
-                      const SpecialTime& special_time) const {
+                      bool untouched_runs, const SpecialTime& special_time) const {
   const auto one_cell = [&](std::size_t j) {
     const std::uint32_t code = cells[j].time;
     const std::int64_t elapsed = code < DvAccumulator::kFarTime ? std::int64_t{now} - code : base + now - special_time(j, code);
@@ -235,7 +267,7 @@ void Decay::decay_all(Cell* cells, std::size_t begin, std::size_t end, std::int6
   };
   std::size_t i = begin;
 #ifdef EVLIB_AVX2
-  while (detail::avx2_kernels_run() && (i = decay_cells_avx2<kLinear>(*this, cells, i, end, now)) + 8 <= end)
+  while (detail::avx2_kernels_run() && (i = decay_cells_avx2<kLinear>(*this, cells, i, end, now, untouched_runs)) + 8 <= end)
     for (const std::size_t j = i + 8; i < j; ++i) one_cell(i);
 #endif
   for (; i < end; ++i) one_cell(i);
@@ -390,6 +422,7 @@ void DvAccumulator::accumulate(EventView events) {
     begin += count;
   }
   highest_time_ = events.t().back();  // dv: packet.getHighestTime() of a time-ordered store
+  events_since_levels_ += events.size();
 }
 
 std::uint8_t DvAccumulator::to_level(float v) const noexcept { return converted_level(v, alpha_, beta_); }
@@ -404,9 +437,11 @@ void DvAccumulator::generate_levels(std::size_t begin, std::size_t end, std::uin
     const auto now = static_cast<std::uint32_t>(highest_time_ - time_base_);
     const Decay decay{options_.neutral_potential, options_.decay_param, exp_factor_.data()};
     const auto special = [this](std::size_t i, std::uint32_t code) { return special_time(i, code); };
-    if (options_.linear) decay.decay_all<true>(cells, begin, end, time_base_, now, special);
-    else decay.decay_all<false>(cells, begin, end, time_base_, now, special);
+    const bool untouched_runs = events_since_levels_ < cells_.size() / 32;
+    if (options_.linear) decay.decay_all<true>(cells, begin, end, time_base_, now, untouched_runs, special);
+    else decay.decay_all<false>(cells, begin, end, time_base_, now, untouched_runs, special);
   }
+  if (end == cells_.size()) events_since_levels_ = 0;
   const float alpha = alpha_, beta = beta_;
   std::size_t i = begin;
 #ifdef EVLIB_AVX2
@@ -435,6 +470,7 @@ struct FrameAccumulator::State {
   // The colour of each level as R | G << 8 | B << 16: one 4-byte store per pixel, the fourth
   // byte overwritten by the next pixel.
   std::array<std::uint32_t, 256> colors{};
+  detail::ChannelColors channels{};  // the same by channel, for the AVX-512 colour pass
   std::vector<std::uint32_t> count_colors;     // kCounts: colour of each net count, -saturation first
   std::array<std::uint8_t, kBlock> block_levels{};  // the decay modes' levels of one block
   std::vector<std::uint8_t> levels;            // kLastEvent: one per pixel
@@ -483,6 +519,7 @@ FrameAccumulator::FrameAccumulator(ops::SensorSize sensor, ModeOptions options) 
   const ColorMap map = level_colors(s.options.palette, neutral);
   for (std::size_t level = 0; level < map.size(); ++level)
     s.colors[level] = map[level].r | std::uint32_t{map[level].g} << 8 | std::uint32_t{map[level].b} << 16;
+  s.channels = detail::channel_colors(s.colors);
   if (s.options.mode == Mode::kCounts) {
     // The colour of every net count from -saturation to +saturation.
     const int saturation = static_cast<int>(s.options.count_saturation);
@@ -670,10 +707,10 @@ EVLIB_AVX2_END
 // The RGB of pixels [begin, end) of a frame of `pixels` from their levels (levels[0] is the
 // level of pixel begin).
 void colorize(const std::uint8_t* levels, std::size_t begin, std::size_t end, std::size_t pixels,
-              const ColorTable& colors, std::uint8_t* rgb) {
-  std::size_t i = begin;
+              const ColorTable& colors, const detail::ChannelColors& channels, std::uint8_t* rgb) {
+  std::size_t i = detail::colorize_avx512(levels, begin, end, channels, rgb);
 #ifdef EVLIB_AVX2
-  if (detail::avx2_kernels_run()) i = colorize_avx2(levels, begin, end, pixels, colors, rgb);
+  if (detail::avx2_kernels_run()) i = colorize_avx2(levels + (i - begin), i, end, pixels, colors, rgb);
 #endif
   for (; i < end; ++i) store_rgb(colors[levels[i - begin]], rgb + 3 * i);
 }
@@ -808,7 +845,7 @@ void FrameAccumulator::render(std::int64_t window_start, std::int64_t window_end
       case Mode::kTimeDecay:
         break;  // rendered above
     }
-    colorize(levels, begin, end, pixels, s.colors, rgb.data());
+    colorize(levels, begin, end, pixels, s.colors, s.channels, rgb.data());
   }
   if (!is_decay(s.options.mode)) s.dirty = false;
 }

@@ -1,5 +1,6 @@
 """The wheel is built for baseline x86-64 and picks the colour passes' AVX2 kernels at run time
-(src/render/rgb_pixels.hpp): they must give the frames of the scalar loops, bit for bit.
+(src/render/rgb_pixels.hpp), and the AVX-512 VBMI colour pass where the CPU has it
+(src/render/colorize_avx512.hpp): each must give the frames of the scalar loops, bit for bit.
 EVLIB_MAX_BLOCK_ISA=scalar (read once per process) forces the scalar loops, so each path runs in
 a process of its own."""
 
@@ -41,7 +42,9 @@ for mode in render.MODES:
 @needs_avx2
 def test_avx2_colour_kernels_render_the_scalar_loops_frames() -> None:
     scalar = run_script(RENDER_ALL_MODES, "scalar")
-    dispatched = run_script(RENDER_ALL_MODES, None)
+    avx2 = run_script(RENDER_ALL_MODES, "avx2")  # the AVX-512 colour pass off, on CPUs that have it
+    dispatched = run_script(RENDER_ALL_MODES, None)  # AVX-512 VBMI colour pass where the CPU has it
     assert len(scalar.splitlines()) == len(render.MODES)
     assert all(int(line.split()[1]) > 10 for line in scalar.splitlines())  # frames were rendered
+    assert avx2 == scalar
     assert dispatched == scalar

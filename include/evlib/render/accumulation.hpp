@@ -102,6 +102,9 @@ class DvAccumulator {
   std::vector<float> exp_factor_;
   float alpha_ = 0.0f, beta_ = 0.0f;  // convertTo's scale and offset
   std::int64_t highest_time_ = 0;
+  // Events accumulated since the last frame's levels: few of them (below one per 32 pixels) leave
+  // runs of untouched cells, whose synchronous decay shares one factor.
+  std::uint64_t events_since_levels_ = 0;
 };
 
 struct ModeOptions {

@@ -190,6 +190,44 @@ TEST(FrameAccumulator, counts_follow_the_rule_at_every_saturation_and_sensor_siz
   }
 }
 
+TEST(FrameAccumulator, sparse_frames_decay_runs_of_untouched_pixels_by_the_rule) {
+  // Frames with fewer events than one per 32 pixels decay runs of 64 cells untouched since the
+  // last frame with one shared factor: here a dense first frame, then frames of a few events in
+  // a corner (most runs untouched, a few not, some cut by the corner), one without events, and
+  // a run of untouched cells whose shared elapsed time lies past the exp table (a 100 ms gap).
+  const ops::SensorSize sensor{320, 37};
+  for (const bool synchronous : {true, false}) {
+    ModeOptions options;
+    options.mode = Mode::kExponentialDecay;
+    options.palette = palette_by_name("cool-warm");
+    options.decay.synchronous_decay = synchronous;
+    options.decay.decay_param = 30'000;
+    FrameAccumulator accumulator(sensor, options);
+    ReferenceLevels reference(sensor, options);
+    const ColorMap colors = level_colors(options.palette, DvAccumulator(sensor, options.decay).neutral_level());
+    std::vector<std::uint8_t> rgb(3 * sensor.pixels());
+    const Events dense = ops::testing::random_events(20'000, sensor, 41, 2, 1'000);
+    const Events corner = ops::testing::random_events(400, {70, 9}, 42, 300, dense.t.back() + 1);
+    std::vector<std::pair<EventView, std::int64_t>> frames{{dense.view(), dense.t.back() + 1}};
+    for (std::size_t f = 0; f < 4; ++f)
+      frames.emplace_back(corner.view().slice(100 * f, 100 * (f + 1)), corner.t[100 * f + 99] + 1);
+    frames.emplace_back(EventView{}, corner.t.back() + 5'000);  // no events
+    Events one;  // one event 100 ms on: the untouched cells' shared elapsed time is past the table
+    one.add(corner.t.back() + 100'000, 3, 2, 1);
+    frames.emplace_back(one.view(), corner.t.back() + 100'001);
+    for (std::size_t f = 0; f < frames.size(); ++f) {
+      const auto& [events, end] = frames[f];
+      accumulator.begin_window();
+      if (!events.empty()) accumulator.add(events);
+      accumulator.render(end - 1'000, end, rgb);
+      const std::vector<std::uint8_t> levels = reference.frame(events, end - 1'000, end);
+      for (std::size_t i = 0; i < sensor.pixels(); ++i)
+        ASSERT_EQ((Rgb{rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]}), colors[levels[i]])
+            << (synchronous ? "synchronous" : "asynchronous") << " frame " << f << " pixel " << i;
+    }
+  }
+}
+
 TEST(DvAccumulator, potentials_are_exact_over_times_too_far_apart_for_one_time_base) {
   // The cells hold times relative to a base, 32 bits: events 3 h and 7 h apart, before time 0,
   // out of order, and pixels left untouched for hours (their times kept aside) must decay as
