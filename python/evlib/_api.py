@@ -13,7 +13,7 @@ import polars as pl
 
 from . import _core
 from ._config import LoadConfig, ReadSettings, split_options
-from ._paths import FileColumn, PathsLike, expand_paths, file_column_kind
+from ._paths import FileColumn, PathsLike, expand_paths, file_column_kind, native_path
 from ._source import NATIVE_SCHEMA, Selection, scan_frame, selection_of, stream_batches
 from ._times import RegionLike, TimeLike, optional_microseconds
 
@@ -21,7 +21,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _path(path: PathLike) -> str:
-    return os.fspath(path)
+    return native_path(path)
 
 
 def scan_events(
@@ -77,7 +77,7 @@ def scan_events(
         ``ValueError`` naming the byte offset): when the frame is collected (with several
         files, header errors when the frame is made).
     """
-    several = not isinstance(path, (str, os.PathLike)) or glob.has_magic(os.fspath(path))
+    several = not isinstance(path, (str, bytes, os.PathLike)) or glob.has_magic(os.fsdecode(os.fspath(path)))
     paths = expand_paths(path) if several else [_path(path)]
     # The values of the p column asked for; anything else would silently select no events
     # (evlib 0.13's load_events, whose frames compare polarity values, keeps that behaviour).

@@ -21,6 +21,7 @@ import polars as pl
 
 from . import _core
 from ._config import LoadConfig, split_options
+from ._paths import native_path
 from ._source import scan_frame
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -49,7 +50,7 @@ def fspath(path: Any) -> str:
     if isinstance(path, (str, os.PathLike)):
         result = os.fspath(path)
         if isinstance(result, str):
-            return result
+            return native_path(result)
     raise TypeError(f"argument 'path': expected a str or os.PathLike, not {type(path).__name__}")
 
 

@@ -12,13 +12,27 @@ PathsLike = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]
 FileColumn = Union[bool, Literal["categorical", "string"], None]
 
 
+def native_path(path: Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]) -> str:
+    """A file name as the C++ core takes it: ``str``, ``bytes`` (decoded as the OS does) or a
+    path object, refused with a clear error when it is not valid UTF-8 (a name of raw bytes,
+    which Python holds with surrogate escapes): the core's paths are UTF-8 strings."""
+    text = os.fsdecode(os.fspath(path))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{text!r}: the file name is not valid UTF-8, which evlib's native core needs; "
+            "rename the file, or link it under a UTF-8 name") from None
+    return text
+
+
 def expand_paths(paths_or_glob: PathsLike) -> list[str]:
     """Absolute paths of the files named or matched (globs expanded to files, sorted; ``**``
     recursive). A name that exists is taken literally even when it looks like a glob."""
-    items = [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
+    items = [paths_or_glob] if isinstance(paths_or_glob, (str, bytes, os.PathLike)) else list(paths_or_glob)
     out: list[str] = []
     for item in items:
-        text = os.fspath(item)
+        text = native_path(item)
         if glob.has_magic(text) and not os.path.exists(text):
             matches = sorted(m for m in glob.glob(text, recursive=True) if os.path.isfile(m))
             if not matches:

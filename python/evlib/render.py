@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _args, _core
 from .ops import _coordinates, _times  # the processing layer's checks: no float times, no wrapped pixels
+from ._paths import native_path
 from ._times import TimeLike, optional_microseconds, to_microseconds
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -65,7 +66,7 @@ def _open_source(
 ) -> tuple[Iterable[Any], int, int]:
     from ._api import EventFile
 
-    if isinstance(source, (str, os.PathLike)):
+    if isinstance(source, (str, bytes, os.PathLike)):
         source = EventFile(source)
     if isinstance(source, EventFile):
         if not (width or source.width) or not (height or source.height):
@@ -211,7 +212,7 @@ def to_video(
     count = 0
     for _t, frame in frames(source, fps=fps, **options):
         if writer is None:
-            writer = _core.VideoWriter(os.fspath(path), frame.shape[1], frame.shape[0], float(fps), codec or "", overwrite,
+            writer = _core.VideoWriter(native_path(path), frame.shape[1], frame.shape[0], float(fps), codec or "", overwrite,
                                        preset or "", -1 if crf is None else crf, x264_params, encoder_threads)
         writer.write(frame)
         count += 1

@@ -196,3 +196,24 @@ def test_save_takes_header_pairs_and_trigger_dicts_and_refuses_header_line_break
     with pytest.raises(TypeError, match="header"):
         evlib.save(events, tmp_path / "c.raw", width=4, height=4, header={1: 2})
     assert not (tmp_path / "b.raw").exists() and not (tmp_path / "c.raw").exists()
+
+
+def test_bytes_paths_are_read_and_names_that_are_not_utf8_get_a_clear_error(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from evlib import render
+
+    # A bytes path was taken as a list of paths (ints) by scan_events and gave a nanobind
+    # signature dump elsewhere; a name of raw bytes (legal on Linux) gave the dump everywhere.
+    expected = evlib.open(DEMO).n_events
+    assert evlib.open(os.fsencode(DEMO)).n_events == expected
+    assert evlib.scan_events(os.fsencode(DEMO)).select("t").collect().height == expected
+    assert next(iter(render.frames(os.fsencode(DEMO))))[1].ndim == 3
+    raw_name = os.path.join(os.fsencode(tmp_path), b"caf\xe9.raw")
+    shutil.copyfile(DEMO, raw_name)
+    for path in (raw_name, os.fsdecode(raw_name)):
+        for call in (evlib.open, evlib.scan_events, lambda p: evlib.load_events(os.fsdecode(p)),
+                     lambda p: next(iter(render.frames(p)))):
+            with pytest.raises(ValueError, match="not valid UTF-8"):
+                call(path)
