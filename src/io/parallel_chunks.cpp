@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <unistd.h>
+
 #include "evlib/error.hpp"
 #include "io/start_thread.hpp"
 
@@ -61,6 +63,7 @@ ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_p
   piece_count_ = segment_mode() ? plan_.starts.size()
                                 : std::max<std::size_t>(1, (file_end_ - data_offset_ + plan_.piece_bytes - 1) / plan_.piece_bytes);
   index_.end_offset = file_end_;
+  owner_ = ::getpid();
   try {
     for (unsigned w = 0; w < plan_.threads; ++w) start_thread(workers_, [this, w] { work(w); });
   } catch (...) {
@@ -69,9 +72,20 @@ ParallelChunks::ParallelChunks(std::function<OpenedFormat()> open, std::shared_p
   }
 }
 
-ParallelChunks::~ParallelChunks() { stop_workers(); }
+ParallelChunks::~ParallelChunks() {
+  stop_workers();
+  if (::getpid() != owner_) static_cast<void>(sync_.release());  // see sync_
+}
 
 void ParallelChunks::stop_workers() noexcept {
+  if (::getpid() != owner_) {
+    // A forked child: the threads are the parent's, not running here. Joining would wait
+    // forever and destroying a joinable std::thread ends the process, so their handles are
+    // left behind, never joined or destroyed (the mutex is not touched either).
+    for (std::thread& t : workers_) static_cast<void>(new std::thread(std::move(t)));
+    workers_.clear();
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -320,6 +334,9 @@ std::int64_t ParallelChunks::stitch(Piece& piece, FormatReader& reader, const Pi
 }
 
 bool ParallelChunks::next(EventBatch& events, TriggerBatch& triggers) {
+  if (::getpid() != owner_)
+    throw Error("this stream's decoder threads were started by process " + std::to_string(owner_) +
+                " and did not survive fork(): open the file again in this process");
   events = EventBatch{};  // the caller's reference to the last chunk, so that it can be reused
   triggers.clear();
   std::unique_lock lock(mutex_);

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "evlib/event_batch.hpp"
 #include "evlib/metadata.hpp"
 #include "io/format_reader.hpp"
@@ -95,8 +97,15 @@ class ParallelChunks {
   std::size_t piece_count_ = 0;
   std::shared_ptr<const Metadata> metadata_;  // attached to every chunk
 
-  std::mutex mutex_;
-  std::condition_variable changed_;
+  // On the heap, so that a forked child can leave them behind: destroying a condition variable
+  // the parent's threads were waiting on waits for them forever.
+  struct Sync {
+    std::mutex mutex;
+    std::condition_variable changed;
+  };
+  std::unique_ptr<Sync> sync_ = std::make_unique<Sync>();
+  std::mutex& mutex_ = sync_->mutex;
+  std::condition_variable& changed_ = sync_->changed;
   std::map<std::size_t, std::unique_ptr<Piece>> pieces_;  // claimed, not yet delivered
   std::map<std::size_t, std::unique_ptr<PieceEnd>> ends_;  // stitched pieces' final states
   // Sync points found by the previous piece's worker (its end): piece -> (offset, state).
@@ -113,6 +122,10 @@ class ParallelChunks {
   static constexpr std::size_t kHandedOutKept = 4;
   std::vector<EventBatch> handed_out_;
   std::vector<std::thread> workers_;
+  // The process that started the workers: a child forked while they ran has none of them (and
+  // may hold mutex_ locked by one), so there next() refuses, stop_workers() lets go of them and
+  // the destructor of sync_.
+  pid_t owner_ = 0;
 
   DecodeStats stats_;
   TimeIndex index_;

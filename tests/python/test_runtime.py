@@ -297,3 +297,37 @@ def test_a_file_that_grows_while_open_leaves_no_stale_index_for_later_readers(ge
     whole = evlib.open(live, index="off").n_events
     assert first_count == 600_000 and whole == 2 * first_count
     assert evlib.open(live, index_dir=cache).n_events == whole
+
+
+def test_an_iterator_continued_in_a_forked_child_raises_instead_of_hanging(generate) -> None:
+    # Its decoder threads stay in the parent: next() in the child waited for them forever, and
+    # the child's exit (destroying the stream) would have waited too. Run in a subprocess so
+    # that pytest's own threads are not forked.
+    path = generate("evt3", 1_000_000)
+    script = f"""
+import os, sys, time, evlib
+it = evlib.open({str(path)!r}, threads=2).iter_batches(by_count=20_000)
+next(it)
+pid = os.fork()
+if pid == 0:
+    try:
+        sum(1 for _ in it)  # the chunk in hand first, then the decoder's next one
+        os._exit(3)
+    except Exception as e:
+        ok = "did not survive fork()" in str(e)
+    sys.exit(0 if ok else 4)  # a normal exit: the stream is destroyed in the child
+for _ in range(300):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, 9)
+    sys.exit("the child still waited after 30 s")
+rest = sum(1 for _ in it)
+print(os.waitstatus_to_exitcode(status), rest)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    code, rest = out.stdout.split()
+    assert code == "0" and int(rest) > 0

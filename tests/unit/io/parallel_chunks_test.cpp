@@ -8,8 +8,14 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "evlib/digest.hpp"
+#include "evlib/error.hpp"
 #include "evlib/reader.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
@@ -90,6 +96,47 @@ TEST(ParallelChunks, evt3_with_time_wraps_equals_one_thread_for_any_piece_size) 
   const std::string path = synthetic(dir, "evt3", 600'000, 5e3);
   for (const std::uint64_t piece : {4096u, 65'536u, 300'000u}) {
     for (const unsigned threads : {2u, 3u}) expect_same_as_one_thread(path, threads, piece, piece > 4096);
+  }
+}
+
+TEST(ParallelChunks, a_forked_child_gets_an_error_instead_of_waiting_for_the_parents_threads) {
+  // A stream started before fork() (a Python iterator continued in a DataLoader worker) has no
+  // decoder threads in the child: next() waited forever there, and destroying it would have
+  // joined threads that do not exist.
+  test::ScopedTempDir dir;
+  const std::string path = synthetic(dir, "evt3", 300'000, 5e3);
+  ReadOptions options;
+  auto first = detail::open_format(path, options);
+  ParallelPlan plan;
+  plan.threads = 2;
+  plan.piece_bytes = 64 << 10;
+  plan.chunk_events = 5000;
+  auto pieces = std::make_unique<ParallelChunks>([&] { return detail::open_format(path, options); }, first.metadata, plan);
+  EventBatch chunk;
+  TriggerBatch triggers;
+  ASSERT_TRUE(pieces->next(chunk, triggers));
+  const pid_t child = ::fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    int status = 1;
+    try {
+      pieces->next(chunk, triggers);
+    } catch (const Error& e) {
+      status = std::string(e.what()).find("did not survive fork()") != std::string::npos ? 0 : 2;
+    }
+    pieces.reset();  // lets go of the parent's threads without joining them
+    ::_exit(status);
+  }
+  int status = -1;
+  for (int waited = 0; waited < 300 && ::waitpid(child, &status, WNOHANG) == 0; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (status == -1) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    FAIL() << "the forked child still waited after 30 s";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  while (pieces->next(chunk, triggers)) {  // the parent's stream goes on
   }
 }
 
