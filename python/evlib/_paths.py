@@ -39,7 +39,7 @@ def expand_paths(paths_or_glob: PathsLike) -> list[str]:
                 raise FileNotFoundError(f"{text}: no file matches")
         else:
             matches = [text]
-        out += [os.path.abspath(m) for m in matches]
+        out += [os.path.abspath(native_path(m)) for m in matches]
     if not out:
         raise ValueError("no file given")
     return out

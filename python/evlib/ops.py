@@ -719,7 +719,7 @@ class Pipeline:
         :func:`evlib.iter_batches`, which takes ``batches``' keywords, e.g. ``by_count``), an
         :class:`evlib.EventFile`, or any iterable of event batches."""
         self.reset()
-        if isinstance(source, (str, os.PathLike)):
+        if isinstance(source, (str, bytes, os.PathLike)):
             from ._api import iter_batches
 
             stream: Iterable[Any] = iter_batches(source, **batches)

@@ -9,6 +9,7 @@ workers splits the work so that every (file, window) is yielded exactly once. Ne
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, Union
@@ -20,9 +21,10 @@ try:
 except ImportError as e:  # pragma: no cover - exercised only without torch
     raise ImportError("evlib.torch needs torch: pip install 'evlib[torch]'") from e
 
-from . import ops
+from . import _args, ops
 from ._api import EventFile
-from ._times import TimeLike, optional_microseconds
+from ._paths import native_path
+from ._times import TimeLike, to_microseconds
 
 __all__ = ["EventWindowDataset"]
 
@@ -86,10 +88,12 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
             self._represent = representation
         if shard not in ("auto", "file", "window"):
             raise ValueError(f"shard must be 'auto', 'file' or 'window', got {shard!r}")
-        time_window = optional_microseconds(time_window, "time_window")
+        if time_window is not None:  # "10ms", a timedelta, or µs as a whole number (100000.0 too)
+            time_window = (to_microseconds(time_window, "time_window") if isinstance(time_window, (str, datetime.timedelta))
+                           else _args.whole(time_window, "time_window"))
         ops._WindowCutter(time_window, event_count)  # checks the window arguments now
         # One path is one file (a str is a sequence too: its characters were taken as paths).
-        self.files = [os.fspath(files)] if isinstance(files, (str, bytes, os.PathLike)) else [os.fspath(f) for f in files]
+        self.files = [native_path(files)] if isinstance(files, (str, bytes, os.PathLike)) else [native_path(f) for f in files]
         self.time_window = time_window
         self.event_count = event_count
         self.filters = filters

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "evlib/error.hpp"
+#include "evlib/int128.hpp"
 #include "evlib/render/overlay.hpp"
 
 namespace evlib::render {
@@ -27,9 +28,11 @@ std::uint64_t FrameSchedule::frames_before(std::int64_t end) const {
   if (end <= origin) return 0;
   // Slices start at origin + round(k * period): the count of k with that < end, found from the
   // estimate and corrected for the rounding.
+  // slice_start in 128 bits: near the int64 limit the next slice's start passes it.
+  const auto start = [this](std::uint64_t j) { return int128{origin} + static_cast<int128>(std::round(double(j) * period)); };
   auto k = static_cast<std::uint64_t>(std::max(0.0, std::floor((double(end) - double(origin)) / period)));
-  while (k > 0 && slice_start(k - 1) >= end) --k;
-  while (slice_start(k) < end) ++k;
+  while (k > 0 && start(k - 1) >= end) --k;
+  while (start(k) < end) ++k;
   return k;
 }
 
@@ -79,10 +82,11 @@ void FrameGenerator::refuse_empty_lead(std::int64_t first_end) const {
 void FrameGenerator::refuse_empty_tail(std::uint64_t k) const {
   // The mirror of refuse_empty_lead: an end far past the events (--at 1e9s on a 10 s recording)
   // would render billions of frames without events, one after the other, before the last one.
-  const std::uint64_t frames = schedule_.frames_before(*stop_);
-  if (frames <= k || frames - k <= kMaxEmptyLeadingFrames) return;
+  // Counted in floating point from frame k's start: an end near 2^63 has frame starts past int64.
+  const double frames = (static_cast<double>(*stop_) - static_cast<double>(schedule_.slice_start(k))) / schedule_.period;
+  if (!(frames > static_cast<double>(kMaxEmptyLeadingFrames))) return;
   char what[200];
-  std::snprintf(what, sizeof what, "%.3g frames without events after the last event at %lld us", double(frames - k),
+  std::snprintf(what, sizeof what, "%.3g frames without events after the last event at %lld us", frames,
                 static_cast<long long>(last_t_));
   throw InvalidArgument("render: the end at " + std::to_string(*stop_) + " us lies " +
                         what + "; give an end nearer the events");

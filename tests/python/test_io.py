@@ -210,8 +210,12 @@ def test_bytes_paths_are_read_and_names_that_are_not_utf8_get_a_clear_error(tmp_
     assert evlib.open(os.fsencode(DEMO)).n_events == expected
     assert evlib.scan_events(os.fsencode(DEMO)).select("t").collect().height == expected
     assert next(iter(render.frames(os.fsencode(DEMO))))[1].ndim == 3
+    pipeline = evlib.ops.Pipeline([evlib.ops.Refractory((1280, 720), 1000)], lambda w: len(w["t"]), time_window=5000)
+    assert sum(pipeline.run(os.fsencode(DEMO))) > 0
     raw_name = os.path.join(os.fsencode(tmp_path), b"caf\xe9.raw")
     shutil.copyfile(DEMO, raw_name)
+    with pytest.raises(ValueError, match="not valid UTF-8"):  # a glob that matches the name
+        evlib.scan_events(os.path.join(str(tmp_path), "*.raw")).collect()
     for path in (raw_name, os.fsdecode(raw_name)):
         for call in (evlib.open, evlib.scan_events, lambda p: evlib.load_events(os.fsdecode(p)),
                      lambda p: next(iter(render.frames(p)))):

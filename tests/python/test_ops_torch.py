@@ -3,6 +3,7 @@ from the callback, and DataLoader workers split files × windows without duplica
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,11 @@ def test_time_window_takes_a_time_with_a_unit(files: list[str]) -> None:
 
     in_us = list(EventWindowDataset(files[:1], "histogram", time_window=5000))
     with_unit = list(EventWindowDataset(files[:1], "histogram", time_window="5ms"))
-    assert len(with_unit) == len(in_us) > 1
-    assert all(torch.equal(a, b) for a, b in zip(with_unit, in_us))
+    as_float = list(EventWindowDataset([os.fsencode(files[0])], "histogram", time_window=5000.0))  # and a bytes path
+    assert len(with_unit) == len(as_float) == len(in_us) > 1
+    assert all(torch.equal(a, b) and torch.equal(a, c) for a, b, c in zip(with_unit, in_us, as_float))
+    with pytest.raises(ValueError, match="time_window"):
+        EventWindowDataset(files[:1], "histogram", time_window=5000.5)
     with pytest.raises(ValueError, match="time_window"):
         EventWindowDataset(files[:1], "histogram", time_window="5 parsecs")
 

@@ -203,6 +203,7 @@ def test_a_file_without_a_sensor_size_is_drawn_at_the_extent_of_its_events(tmp_p
     (lambda p: list(render.frames(p, fps=30, speed=1e12)), ValueError, "1e6 \\* speed / fps"),
     (lambda p: list(render.frames(p, t_start=10, t_end=5)), ValueError, "^t_end .* after t_start"),
     (lambda p: list(render.frames(p, t_end=10**15)), evlib.InvalidArgumentError, "frames without events after the last"),
+    (lambda p: list(render.frames(p, t_end=2**63 - 1)), evlib.InvalidArgumentError, "frames without events after the last"),
     (lambda p: render.preview_png(p, window_us=0), ValueError, "window_us"),
     (lambda p: render.preview_png(p, window_us=2**63 - 1), ValueError, "window_us"),
     (lambda p: render.preview_clip(p, max_width=0), ValueError, "max_width"),

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "evlib/error.hpp"
 #include "unit/render/render_test_support.hpp"
 
@@ -99,6 +101,13 @@ TEST(FrameGenerator, an_end_a_million_frames_after_the_last_event_is_refused_aft
   } catch (const InvalidArgument& error) {
     EXPECT_NE(std::string(error.what()).find("after the last event at 49000 us"), std::string::npos) << error.what();
   }
+  // An end at the int64 limit, whose next frame start passes it, is refused the same way (the
+  // count looped forever there).
+  o.to_us = std::numeric_limits<std::int64_t>::max();
+  FrameGenerator limit(testing::source_of(e, {0, e.size()}), kSensor, o);
+  for (int k = 0; k < 3; ++k) ASSERT_NE(limit.next(), nullptr);
+  EXPECT_THROW(limit.next(), InvalidArgument);
+  EXPECT_EQ(FrameSchedule({0, 10'000.0}).frames_before(std::numeric_limits<std::int64_t>::max()), 922'337'203'685'478u);
   // A million frames after it are allowed: the end's frame is the million-and-third.
   o.to_us = 50'000 + 1'000'000LL * 10'000;
   FrameGenerator near(testing::source_of(e, {0, e.size()}), kSensor, o);
