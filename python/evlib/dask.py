@@ -14,7 +14,7 @@ also remembered in the process for files whose size and modification time did no
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -335,9 +335,26 @@ WindowResults = list[tuple[tuple[int, int], Any]]
 """``[((t0, t1), fn(batch)), ...]``: a file's windows in time order."""
 
 
+class _NoWindows:
+    """The windows of a selection that selects nothing (t_start after t_end): none, as
+    ``iter_batches`` gives."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+
+def _window_stream(read: ReadSettings, config: LoadConfig, selection: Selection, window: int) -> Any:
+    if selection.empty():
+        return _NoWindows()
+    return selection.apply(read.scan(_one_thread(config))).stream(by_time=window)
+
+
 def _apply_windows(read: ReadSettings, config: LoadConfig, window: int, fn: Callable[..., Any], selection: Selection) -> WindowResults:
     """fn(batch) for every ``window`` µs window of one file, with the window's bounds."""
-    stream = selection.apply(read.scan(_one_thread(config))).stream(by_time=window)
+    stream = _window_stream(read, config, selection, window)
     try:
         return [(cast(tuple[int, int], batch.window), fn(batch)) for batch in stream]
     finally:
@@ -420,7 +437,7 @@ def _write_file_windows(
     bounds: list[tuple[int, int]] = []
     first: np.ndarray | None = None
     temp = f"{out}.evlib-tmp-{os.getpid()}"
-    stream = selection.apply(read.scan(_one_thread(config))).stream(by_time=window)
+    stream = _window_stream(read, config, selection, window)
     try:
         with open(temp, "wb") as f:
             f.write(bytes(_NPY_PREFIX))

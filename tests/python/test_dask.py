@@ -151,6 +151,15 @@ def test_map_windows_equals_a_local_loop(client: Any, files: list[Path]) -> None
             np.testing.assert_array_equal(a, b)
 
 
+def test_windows_of_an_inverted_time_range_are_none_as_iter_batches_gives(client: Any, files: list[Path], tmp_path: Path) -> None:
+    # map_windows raised "Scan::time: t1 < t0" (a C++ name) where iter_batches yields nothing.
+    path = str(files[0])
+    assert list(evlib.open(path).iter_batches(by_time="50ms", t_start=10, t_end=5)) == []
+    assert edask.map_windows([path], len, window="50ms", t_start=10, t_end=5, progress=False) == {os.path.abspath(path): []}
+    written = edask.write_windows([path], len, tmp_path / "out", window="50ms", t_start=10, t_end=5, progress=False)
+    assert [n for _, n in written.values()] == [0]
+
+
 def test_importing_evlib_does_not_import_dask_until_evlib_dask_is_used() -> None:
     import subprocess
 
