@@ -4,8 +4,10 @@
 #include <array>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -14,6 +16,7 @@
 #include "evlib/error.hpp"
 #include "formats/common/columns.hpp"
 #include "io/atomic_file.hpp"
+#include "render/gif_palette.hpp"
 
 #if EVLIB_WITH_VIDEO
 #include <dlfcn.h>
@@ -179,8 +182,8 @@ std::optional<std::string> x264_param(std::string_view params, std::string_view 
     const std::size_t end = std::min(params.find(':'), params.size());
     const std::string_view item = params.substr(0, end);
     const std::size_t eq = item.find('=');
-    if (eq != std::string_view::npos && detail::trim_blanks(item.substr(0, eq)) == key)
-      found = std::string(detail::trim_blanks(item.substr(eq + 1)));
+    if (eq != std::string_view::npos && evlib::detail::trim_blanks(item.substr(0, eq)) == key)
+      found = std::string(evlib::detail::trim_blanks(item.substr(eq + 1)));
     params.remove_prefix(std::min(end + 1, params.size()));
   }
   return found;
@@ -192,11 +195,12 @@ struct VideoWriter::Impl {
   std::string path;
   std::uint32_t width = 0, height = 0;  // of the frames given
   int coded_width = 0, coded_height = 0;
-  detail::AtomicFile file;
+  evlib::detail::AtomicFile file;
   AVFormatContext* format = nullptr;
   AVCodecContext* codec = nullptr;
   AVStream* stream = nullptr;
-  SwsContext* scaler = nullptr;
+  SwsContext* scaler = nullptr;  // RGB to the codec's pixels; none for GIF's palette
+  std::unique_ptr<detail::GifPalette> gif_palette;
   AVFrame* picture = nullptr;
   AVPacket* packet = nullptr;
   std::string codec_name;
@@ -213,7 +217,7 @@ struct VideoWriter::Impl {
   static constexpr std::size_t kMaxQueued = 4;
 
   Impl(const std::string& p, std::uint32_t w, std::uint32_t h, const VideoOptions& options)
-      : path(p), width(w), height(h), file(p, options.overwrite, detail::AtomicFile::NonRegular::kRefuse) {
+      : path(p), width(w), height(h), file(p, options.overwrite, evlib::detail::AtomicFile::NonRegular::kRefuse) {
     try {
       open(options);
     } catch (...) {
@@ -248,7 +252,9 @@ struct VideoWriter::Impl {
     const AVCodec* encoder_codec = api().avcodec_find_encoder_by_name(codec_name.c_str());
     if (encoder_codec == nullptr) fail("FFmpeg has no encoder '" + codec_name + "'");
     AVPixelFormat pixels = AV_PIX_FMT_YUV420P;
-    if (codec_name == "gif") pixels = AV_PIX_FMT_RGB8;
+    // GIF: 256 colours of our own choosing per frame (gif_palette.hpp), where FFmpeg's RGB8
+    // would bend every colour to 3-3-2 bits.
+    if (codec_name == "gif") pixels = AV_PIX_FMT_PAL8;
     else if (codec_name == "mjpeg") pixels = AV_PIX_FMT_YUVJ420P;
     const bool subsampled = pixels == AV_PIX_FMT_YUV420P || pixels == AV_PIX_FMT_YUVJ420P;
     coded_width = static_cast<int>(subsampled ? width & ~1u : width);
@@ -287,11 +293,16 @@ struct VideoWriter::Impl {
     stream->avg_frame_rate = rate;
     if ((err = api().avio_open(&format->pb, file.temp_path().c_str(), AVIO_FLAG_WRITE)) < 0) fail("cannot open for writing", err);
     if ((err = api().avformat_write_header(format, nullptr)) < 0) fail("cannot write the header", err);
-    scaler = api().sws_getContext(coded_width, coded_height, AV_PIX_FMT_RGB24, coded_width, coded_height, pixels,
-                            SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
+    if (pixels == AV_PIX_FMT_PAL8) {
+      gif_palette = std::make_unique<detail::GifPalette>();
+    } else {
+      scaler = api().sws_getContext(coded_width, coded_height, AV_PIX_FMT_RGB24, coded_width, coded_height, pixels,
+                                    SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr, nullptr, nullptr);
+      if (scaler == nullptr) fail("out of memory");
+    }
     picture = api().av_frame_alloc();
     packet = api().av_packet_alloc();
-    if (scaler == nullptr || picture == nullptr || packet == nullptr) fail("out of memory");
+    if (picture == nullptr || packet == nullptr) fail("out of memory");
     picture->format = pixels;
     picture->width = coded_width;
     picture->height = coded_height;
@@ -315,7 +326,12 @@ struct VideoWriter::Impl {
     if (err < 0) fail("out of memory", err);
     const std::uint8_t* source[1] = {rgb.data()};
     const int stride[1] = {static_cast<int>(width * 3)};
-    api().sws_scale(scaler, source, stride, 0, coded_height, picture->data, picture->linesize);
+    if (gif_palette) {
+      gif_palette->index(rgb.data(), width, static_cast<std::size_t>(coded_height), picture->data[0], picture->linesize[0]);
+      std::memcpy(picture->data[1], gif_palette->entries().data(), sizeof(detail::GifPalette::Entries));
+    } else {
+      api().sws_scale(scaler, source, stride, 0, coded_height, picture->data, picture->linesize);
+    }
     picture->pts = next_pts++;
     if ((err = api().avcodec_send_frame(codec, picture)) < 0) fail("encoding failed", err);
     drain_packets();

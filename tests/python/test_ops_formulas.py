@@ -1,7 +1,8 @@
-"""evlib.ops against numpy re-implementations, written here, of the formulas of the two
-references that have no package: RVT's stacked histogram (torch arithmetic: float32 time
-binning, uint8 or int16 accumulation, count cut-off, x2 nearest-exact downsampling) and E2VID's
-voxel grid (float64 positions, float32 grid, left weights then right weights in event order)."""
+"""evlib.ops against re-implementations, written here, of the references that have no Python
+package: RVT's stacked histogram (torch arithmetic: float32 time binning, uint8 or int16
+accumulation, count cut-off, x2 nearest-exact downsampling), E2VID's voxel grid (float64
+positions, float32 grid, left weights then right weights in event order) and jAER's
+SpatioTemporalCorrelationFilter (Java: its per-event loop, transcribed as plain Python)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from evlib import ops
-from ops_streams import random_case
+from ops_streams import random_case, random_stream
 
 SEEDS = range(16)
 
@@ -100,3 +101,56 @@ def test_e2vid_voxel_grid_is_e2vid_formula(seed: int) -> None:
     if np.count_nonzero(expected) and np.ptp(expected[expected != 0]) > 0:
         normalized = ops.voxel_grid(events, (width, height), bins, normalize=True)
         np.testing.assert_allclose(normalized, e2vid_normalize(expected), rtol=1e-5, atol=1e-5)
+
+
+def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, include_self: bool,
+              let_first_through: bool) -> np.ndarray:
+    """jAER's SpatioTemporalCorrelationFilter.filterPacket, one event at a time: out-of-sensor
+    events out; a pixel's first event in or out by let_first_through (its time stored); else in
+    when at least k pixels of the 3x3 neighbourhood clipped to the sensor (its own unless
+    filterHotPixels, here not include_self) hold a time with ts - last < dt; the time stored
+    after the test, in or out. Python integers: no int32 wrap (jAER's timestamps are int32)."""
+    last: dict[tuple[int, int], int] = {}
+    keep = np.zeros(len(events), bool)
+    for i, (t, x, y) in enumerate(zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist())):
+        if not (0 <= x < width and 0 <= y < height):
+            continue
+        if (x, y) not in last:
+            last[(x, y)] = t
+            keep[i] = let_first_through
+            continue
+        correlated = 0
+        for xx in range(max(x - 1, 0), min(x + 1, width - 1) + 1):
+            for yy in range(max(y - 1, 0), min(y + 1, height - 1) + 1):
+                if (xx, yy) == (x, y) and not include_self:
+                    continue
+                if (xx, yy) in last and t - last[(xx, yy)] < dt:
+                    correlated += 1
+        keep[i] = correlated >= k
+        last[(x, y)] = t
+    return keep
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stcf_is_jaer_filter(seed: int) -> None:
+    events, width, height = random_case(seed)
+    rng = np.random.default_rng(seed)
+    if seed % 4 == 3:  # times out of order, which jAER takes as they come (a negative age correlates)
+        events["t"] = rng.permutation(events["t"])
+    for dt, k, include_self, let_first_through in ((300, 1, False, True), (2_000, 2, False, False),
+                                                    (50, 3, True, True), (10_000, 8, True, False),
+                                                    (1, 1, False, True)):
+        expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through)
+        got = ops.Stcf((width, height), dt, k, include_self=include_self,
+                       let_first_through=let_first_through).keep_mask(events)
+        np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} self={include_self}")
+
+
+def test_stcf_is_jaer_filter_with_events_outside_the_sensor() -> None:
+    rng = np.random.default_rng(7)
+    events = random_stream(rng, 3000, 12, 9, 40)
+    events["x"][::17] = 12  # one past the last column
+    events["y"][::23] = -1
+    expected = jaer_stcf(events, 12, 9, 500, 2, False, True)
+    np.testing.assert_array_equal(ops.Stcf((12, 9), 500, 2).keep_mask(events), expected)
+    assert not expected[::17].any() and expected.any() and not expected.all()

@@ -1,0 +1,61 @@
+#pragma once
+// The palettes of GIF frames (FFmpeg's PAL8 input): a frame of at most 255 colours is written
+// exactly, with the palette kept from frame to frame while the colours fit. A frame of more
+// colours gets the 255 most frequent of them, every other colour the nearest of those (of up to
+// 4096 colours; past that, 255 colours by a median cut of the 15-bit histogram).
+// Entry 255 is transparent and used by no pixel: FFmpeg's encoder marks its transparent index
+// from the first frame's palette and, where no entry is transparent, takes an entry unused so
+// far, which a later frame's new colour may then use (FFmpeg 5.1 hid those pixels).
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace evlib::render::detail {
+
+class GifPalette {
+ public:
+  // FFmpeg's PAL8 palette entries: 0xAARRGGBB, opaque but kTransparent.
+  using Entries = std::array<std::uint32_t, 256>;
+  static constexpr std::size_t kColors = 255;
+  static constexpr std::size_t kTransparent = 255;
+
+  GifPalette() { clear(); }
+
+  // Each pixel of `rgb` (height rows of width * 3 bytes) as an index into `entries()`, written
+  // to rows of `indices` `stride` bytes apart.
+  void index(const std::uint8_t* rgb, std::size_t width, std::size_t height, std::uint8_t* indices, std::ptrdiff_t stride);
+  const Entries& entries() const noexcept { return entries_; }
+  // Whether the last frame was reduced to kColors colours (it held more).
+  bool reduced() const noexcept { return reduced_; }
+
+ private:
+  // The index of `rgb` (R << 16 | G << 8 | B), added when new; -1 when the palette is full.
+  int index_of(std::uint32_t rgb);
+  bool index_exactly(const std::uint8_t* rgb, std::size_t width, std::size_t height, std::uint8_t* indices,
+                     std::ptrdiff_t stride);
+  void index_reduced(const std::uint8_t* rgb, std::size_t width, std::size_t height, std::uint8_t* indices,
+                     std::ptrdiff_t stride);
+  void clear();
+
+  // Open addressing: colour | 1 << 24 per used slot (0: empty), its index in slot_index_.
+  static constexpr std::size_t kSlots = 1024;
+  std::array<std::uint32_t, kSlots> slot_color_{};
+  std::array<std::uint8_t, kSlots> slot_index_{};
+  Entries entries_{};
+  std::size_t used_ = 0;
+  bool reduced_ = false;
+  // The reduction's colours (open addressing as above, kReducedSlots of them) and counts, or its
+  // 15-bit histogram and sums; kept allocated.
+  static constexpr std::size_t kReducedSlots = 8192, kReducedColors = 4096;
+  bool count_distinct(const std::uint8_t* rgb, std::size_t pixels);
+  // Beyond kReducedColors: entries_ from a median cut of the 15-bit histogram (Heckbert), each
+  // bin's entry in reduced_entry_.
+  void median_cut(const std::uint8_t* rgb, std::size_t pixels);
+  std::vector<std::uint32_t> reduced_color_, reduced_count_;
+  std::vector<std::uint8_t> reduced_entry_;
+  std::vector<std::uint32_t> counts_;
+  std::vector<std::uint64_t> sums_;
+};
+
+}  // namespace evlib::render::detail
