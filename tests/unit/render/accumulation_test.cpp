@@ -130,9 +130,9 @@ TEST_P(AccumulationReference, frames_equal_the_pixel_by_pixel_rules) {
     FrameAccumulator accumulator(sensor, options);
     ReferenceLevels reference(sensor, options);
     // Events also outside the sensor, from before time 0 (negative times and elapsed times take
-    // the scalar paths); a pause of 200 ms (elapsed times beyond the exp table).
+    // the scalar paths); a pause of 400 ms (elapsed times beyond the exp table's 262 ms).
     Events e = ops::testing::random_events(30'000, {sensor.width + 2, sensor.height + 1}, 11, 6, -20'000);
-    Events later = ops::testing::random_events(10'000, {sensor.width + 2, sensor.height + 1}, 12, 6, e.t.back() + 200'000);
+    Events later = ops::testing::random_events(10'000, {sensor.width + 2, sensor.height + 1}, 12, 6, e.t.back() + 400'000);
     for (std::size_t k = 0; k < later.size(); ++k) e.add(later.t[k], later.x[k], later.y[k], later.p[k]);
     const ColorMap colors = level_colors(options.palette, is_decay(c.mode) ? DvAccumulator(sensor, options.decay).neutral_level() : 128);
     std::vector<std::uint8_t> rgb(3 * sensor.pixels());
@@ -194,7 +194,7 @@ TEST(FrameAccumulator, sparse_frames_decay_runs_of_untouched_pixels_by_the_rule)
   // Frames with fewer events than one per 32 pixels decay runs of 64 cells untouched since the
   // last frame with one shared factor: here a dense first frame, then frames of a few events in
   // a corner (most runs untouched, a few not, some cut by the corner), one without events, and
-  // a run of untouched cells whose shared elapsed time lies past the exp table (a 100 ms gap).
+  // a run of untouched cells whose shared elapsed time lies past the exp table (a 400 ms gap).
   const ops::SensorSize sensor{320, 37};
   for (const bool synchronous : {true, false}) {
     ModeOptions options;
@@ -212,9 +212,9 @@ TEST(FrameAccumulator, sparse_frames_decay_runs_of_untouched_pixels_by_the_rule)
     for (std::size_t f = 0; f < 4; ++f)
       frames.emplace_back(corner.view().slice(100 * f, 100 * (f + 1)), corner.t[100 * f + 99] + 1);
     frames.emplace_back(EventView{}, corner.t.back() + 5'000);  // no events
-    Events one;  // one event 100 ms on: the untouched cells' shared elapsed time is past the table
-    one.add(corner.t.back() + 100'000, 3, 2, 1);
-    frames.emplace_back(one.view(), corner.t.back() + 100'001);
+    Events one;  // one event 400 ms on: the untouched cells' shared elapsed time is past the table
+    one.add(corner.t.back() + 400'000, 3, 2, 1);
+    frames.emplace_back(one.view(), corner.t.back() + 400'001);
     for (std::size_t f = 0; f < frames.size(); ++f) {
       const auto& [events, end] = frames[f];
       accumulator.begin_window();
