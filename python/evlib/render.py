@@ -61,9 +61,18 @@ def _columns(item: Any) -> Any:
     return (_times(t), _coordinates(x, "x"), _coordinates(y, "y"), np.ascontiguousarray(p))
 
 
+def _events_end_bound(file: Any) -> Optional[int]:
+    """The latest time of the file's time index when one is at hand without decoding (no event
+    lies after it), else None."""
+    segments = file._read.scan(file._config).time_index()
+    ends = [t_max for _t_min, t_max, events in segments or () if events]
+    return max(ends) if ends else None
+
+
 def _open_source(
     source: Source, width: Optional[int], height: Optional[int], t_start: Optional[int], t_end: Optional[int]
-) -> tuple[Iterable[Any], int, int]:
+) -> tuple[Iterable[Any], int, int, Optional[int]]:
+    """The batches, the sensor size, and for a file a time no event lies after (or None)."""
     from ._api import EventFile
 
     if isinstance(source, (str, bytes, os.PathLike)):
@@ -78,7 +87,8 @@ def _open_source(
             width, height = width or extent[0], height or extent[1]
         width = width or source.width
         height = height or source.height
-        return source.iter_batches(t_start=t_start, t_end=t_end), width, height
+        bound = _events_end_bound(source) if t_end is not None else None
+        return source.iter_batches(t_start=t_start, t_end=t_end), width, height, bound
     if not width or not height:
         raise ValueError("frames of batches need width= and height= (the sensor size)")
     if not (0 < width <= 65536 and 0 < height <= 65536):
@@ -89,7 +99,7 @@ def _open_source(
         source = [source]
     elif isinstance(source, (np.ndarray, dict)):
         source = [source]
-    return (_columns(item) for item in source), width, height
+    return (_columns(item) for item in source), width, height, None
 
 
 def frames(
@@ -165,13 +175,13 @@ def frames(
         raise ValueError(f"t_end ({end} us) must come after t_start ({start} us)")
     if decay is None:
         decay = (reals["max_potential"] - reals["min_potential"]) / accumulate if mode == "linear-decay" else float(accumulate)
-    batches, w, h = _open_source(source, width, height, start, end)
+    batches, w, h, bound = _open_source(source, width, height, start, end)
     generator = _core.FrameGenerator(
         batches, w, h, mode, palette, colors or "", accumulate, reals["fps"], reals["speed"], start, end,
         _args.whole(count_saturation, "count_saturation", 0, 2**32 - 1), _args.real(decay, "decay"),
         _args.flag(synchronous_decay, "synchronous_decay"), reals["contribution"], reals["max_potential"],
         reals["neutral_potential"], reals["min_potential"], _args.flag(ignore_polarity, "ignore_polarity"),
-        _args.flag(overlay, "overlay"),
+        _args.flag(overlay, "overlay"), bound,
     )
     while (item := generator.next()) is not None:
         t_us, _window_start, _events, frame = item

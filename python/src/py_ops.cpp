@@ -401,12 +401,12 @@ void bind_ops(nb::module_& m) {
   nb::class_<StcfFilter>(ops, "StcfFilter")
       .def("__init__",
            [](StcfFilter* self, std::uint32_t width, std::uint32_t height, std::int64_t correlation_time,
-              int min_correlated, bool include_self, bool let_first_through) {
+              int min_correlated, bool include_self, bool let_first_through, bool jaer_border) {
              new (self) StcfFilter(sensor_of(width, height),
-                                   StcfOptions{correlation_time, min_correlated, include_self, let_first_through});
+                                   StcfOptions{correlation_time, min_correlated, include_self, let_first_through, jaer_border});
            },
            nb::arg("width"), nb::arg("height"), nb::arg("correlation_time_us"), nb::arg("min_correlated"),
-           nb::arg("include_self"), nb::arg("let_first_through"))
+           nb::arg("include_self"), nb::arg("let_first_through"), nb::arg("jaer_border") = false)
       .def("apply", &apply_filter<StcfFilter>, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
            nb::arg("keep"), "Writes keep flags (uint8) for one batch; returns the number kept.")
       .def("reset", &StcfFilter::reset);

@@ -125,9 +125,11 @@ void bind_render(nb::module_& m) {
              const std::string& mode, const std::string& palette, const std::string& colors, std::int64_t accumulate_us,
              double fps, double speed, std::optional<std::int64_t> from_us, std::optional<std::int64_t> to_us,
              unsigned count_saturation, double decay_param, bool synchronous_decay, float contribution,
-             float max_potential, float neutral_potential, float min_potential, bool ignore_polarity, bool overlay) {
+             float max_potential, float neutral_potential, float min_potential, bool ignore_polarity, bool overlay,
+             std::optional<std::int64_t> events_end_bound_us) {
             RenderOptions o;
             o.overlay = overlay;
+            o.events_end_bound_us = events_end_bound_us;
             o.mode.mode = mode_by_name(mode);
             o.mode.palette = palette_of(palette, colors);
             o.mode.count_saturation = count_saturation;
@@ -169,7 +171,7 @@ void bind_render(nb::module_& m) {
           nb::arg("colors"), nb::arg("accumulate_us"), nb::arg("fps"), nb::arg("speed"), nb::arg("from_us").none(),
           nb::arg("to_us").none(), nb::arg("count_saturation"), nb::arg("decay_param"), nb::arg("synchronous_decay"),
           nb::arg("contribution"), nb::arg("max_potential"), nb::arg("neutral_potential"), nb::arg("min_potential"),
-          nb::arg("ignore_polarity"), nb::arg("overlay") = false)
+          nb::arg("ignore_polarity"), nb::arg("overlay") = false, nb::arg("events_end_bound_us").none() = nb::none())
       .def("next", &PyFrameGenerator::next, "(t_us, window_start_us, events, HxWx3 uint8) or None at the end.")
       .def_prop_ro("period_us", [](const PyFrameGenerator& g) { return g.generator->period_us(); })
       .def_prop_ro("max_held_events", [](const PyFrameGenerator& g) { return g.generator->max_held_events(); });

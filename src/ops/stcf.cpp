@@ -27,7 +27,15 @@ namespace {
 
 // The loop over events [begin, end) (kOnSensor: all of them lie on the sensor, the usual case,
 // and the loop has no per-event test). kPopcnt: compiled into an AVX2 kernel, below.
-template <bool kOnSensor, bool kPopcnt, class Cell>
+// The neighbours of (x, y) that jAER's loop leaves out (StcfOptions::jaer_border), as bits of
+// GridView::recent(): the right column from x = width - 2 on, the centre column at width - 1,
+// the same for rows.
+inline unsigned jaer_left_out(std::uint16_t x, std::uint16_t y, SensorSize sensor) {
+  const std::uint32_t w = sensor.width, h = sensor.height;
+  return (x + 2u >= w ? 0x444u : 0u) | (x + 1u >= w ? 0x222u : 0u) | (y + 2u >= h ? 0x700u : 0u) | (y + 1u >= h ? 0x070u : 0u);
+}
+
+template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, class Cell>
 [[gnu::always_inline]] inline std::size_t stcf_loop(const detail::FilterColumns e, const StcfOptions o,
                                                     const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
   const unsigned counted = o.include_self ? detail::kEightAround | detail::kCentre : detail::kEightAround;
@@ -39,7 +47,9 @@ template <bool kOnSensor, bool kPopcnt, class Cell>
       return;
     }
     Cell* c = g.at(e.x[i], e.y[i]);
-    const int count = detail::cells_set<kPopcnt>(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & counted);
+    unsigned mask = counted;
+    if constexpr (kJaerBorder) mask &= ~jaer_left_out(e.x[i], e.y[i], e.sensor);
+    const int count = detail::cells_set<kPopcnt>(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & mask);
     // A pixel's first event (its cell holds no time) is decided by let_first_through alone;
     // written as arithmetic so that GCC does not make it a branch that skips the count: first
     // events come at random while a stream covers the sensor, and the branch mispredicts.
@@ -58,7 +68,8 @@ template <bool kOnSensor, bool kPopcnt, class Cell>
 template <bool kOnSensor, class Cell>
 [[gnu::noinline]] std::size_t run(const detail::FilterColumns e, const StcfOptions o, const detail::GridView<Cell> g,
                                   std::size_t begin, std::size_t end) {
-  return stcf_loop<kOnSensor, false>(e, o, g, begin, end);
+  return o.jaer_border ? stcf_loop<kOnSensor, false, true>(e, o, g, begin, end)
+                       : stcf_loop<kOnSensor, false, false>(e, o, g, begin, end);
 }
 
 #ifdef EVLIB_AVX2_DISPATCHED
@@ -68,7 +79,8 @@ EVLIB_AVX2_BEGIN
 template <bool kOnSensor, class Cell>
 [[gnu::noinline]] std::size_t run_avx2(const detail::FilterColumns e, const StcfOptions o,
                                        const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
-  return stcf_loop<kOnSensor, true>(e, o, g, begin, end);
+  return o.jaer_border ? stcf_loop<kOnSensor, true, true>(e, o, g, begin, end)
+                       : stcf_loop<kOnSensor, true, false>(e, o, g, begin, end);
 }
 EVLIB_AVX2_END
 #endif

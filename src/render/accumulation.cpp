@@ -71,7 +71,7 @@ namespace {
 // most a frame period (33 333 µs at 30 fps) after their pixel's last decay when the decay is
 // synchronous; at 1 fps, 20 M events/s of uniform noise left 18.5 % of the elapsed times past
 // 65 ms (taking a mispredicted branch and expf), 0.15 % past 262 ms. 1 MiB of floats, filled in
-// about 2 ms.
+// under a millisecond.
 constexpr std::size_t kExpFactors = std::size_t{1} << 18;
 // OpenCV's convertTo(CV_8U, alpha, beta) on float: v * alpha + beta (fused in its SIMD loop),
 // cvRound (to nearest, ties to even) and saturation. rintf rounds as lrintf does (the current

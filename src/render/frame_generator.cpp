@@ -64,6 +64,21 @@ FrameGenerator::FrameGenerator(BatchSource source, ops::SensorSize sensor, Rende
   if (options_.to_us) stop_ = *options_.to_us;
   frame_.width = sensor.width;
   frame_.height = sensor.height;
+  refuse_end_past_bound();
+}
+
+void FrameGenerator::refuse_end_past_bound() const {
+  if (!stop_ || !options_.events_end_bound_us) return;
+  const std::int64_t bound = *options_.events_end_bound_us;
+  // One frame more than refuse_empty_tail allows: the first frame after the last event starts
+  // up to a period after it, and the last event lies at or before the bound.
+  const double frames = (static_cast<double>(*stop_) - static_cast<double>(bound)) / schedule_.period;
+  if (!(frames > static_cast<double>(kMaxEmptyLeadingFrames) + 1.0)) return;
+  char what[200];
+  std::snprintf(what, sizeof what, "%.3g frames after the recording's end (no event after %lld us, by its time index)",
+                frames, static_cast<long long>(bound));
+  throw InvalidArgument("render: the end at " + std::to_string(*stop_) + " us lies " + what +
+                        "; give an end nearer the events");
 }
 
 void FrameGenerator::refuse_empty_lead(std::int64_t first_end) const {

@@ -9,6 +9,7 @@ namespace evlib::render::detail {
 namespace {
 
 constexpr std::uint32_t kOpaque = 0xFF000000u;
+constexpr std::uint32_t kLaterGeneration = 0xFE000000u;  // entry 0's alpha after a fresh start
 constexpr std::uint32_t kUsed = 1u << 24;
 
 std::uint32_t rgb_at(const std::uint8_t* pixel) {
@@ -34,9 +35,9 @@ int distance2(std::uint32_t a, std::uint32_t b) {
 void GifPalette::clear() {
   slot_color_.fill(0);
   entries_.fill(kOpaque);
-  entries_[kTransparent] = 0;
   used_ = 0;
 }
+
 
 int GifPalette::index_of(std::uint32_t rgb) {
   // Knuth's multiplicative hash of the 24 bits; linear probing in a table four times the
@@ -195,16 +196,28 @@ void GifPalette::median_cut(const std::uint8_t* rgb, std::size_t pixels) {
     for (int c = 0; c < 3; ++c) mean = mean << 8 | static_cast<std::uint32_t>((sum[c] + boxes[k].pixels / 2) / boxes[k].pixels);
     entries_[k] = kOpaque | mean;
   }
+  // Two boxes of the same mean: the later one's bins take the earlier entry. FFmpeg's encoder
+  // merges equal entries and maps a pixel of the later one to entry 0.
+  for (std::size_t k = 1; k < boxes.size(); ++k) {
+    const auto first = std::find(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(k), entries_[k]);
+    if (first == entries_.begin() + static_cast<std::ptrdiff_t>(k)) continue;
+    for (std::size_t i = boxes[k].begin; i < boxes[k].end; ++i)
+      reduced_entry_[bins[i]] = static_cast<std::uint8_t>(first - entries_.begin());
+  }
 }
 
 void GifPalette::index(const std::uint8_t* rgb, std::size_t width, std::size_t height, std::uint8_t* indices,
                        std::ptrdiff_t stride) {
   // The palette so far, with this frame's new colours added; failing that, one of this frame's
   // colours alone; failing that, this frame reduced.
-  if (!reduced_ && index_exactly(rgb, width, height, indices, stride)) return;
-  clear();
-  reduced_ = !index_exactly(rgb, width, height, indices, stride);
-  if (reduced_) index_reduced(rgb, width, height, indices, stride);
+  if (reduced_ || !index_exactly(rgb, width, height, indices, stride)) {
+    if (frames_ != 0) first_generation_ = false;  // the encoder holds frame 0's palette
+    clear();
+    reduced_ = !index_exactly(rgb, width, height, indices, stride);
+    if (reduced_) index_reduced(rgb, width, height, indices, stride);
+  }
+  if (!first_generation_) entries_[0] = (entries_[0] & 0xFFFFFF) | kLaterGeneration;
+  ++frames_;
 }
 
 }  // namespace evlib::render::detail

@@ -1,11 +1,16 @@
 #pragma once
-// The palettes of GIF frames (FFmpeg's PAL8 input): a frame of at most 255 colours is written
+// The palettes of GIF frames (FFmpeg's PAL8 input): a frame of at most 256 colours is written
 // exactly, with the palette kept from frame to frame while the colours fit. A frame of more
-// colours gets the 255 most frequent of them, every other colour the nearest of those (of up to
-// 4096 colours; past that, 255 colours by a median cut of the 15-bit histogram).
-// Entry 255 is transparent and used by no pixel: FFmpeg's encoder marks its transparent index
-// from the first frame's palette and, where no entry is transparent, takes an entry unused so
-// far, which a later frame's new colour may then use (FFmpeg 5.1 hid those pixels).
+// colours gets the 256 most frequent of them, every other colour the nearest of those (of up to
+// 4096 colours; past that, 256 colours by a median cut of the 15-bit histogram).
+//
+// FFmpeg 5.1's encoder keeps the first frame's palette: a later frame given the same palette is
+// cropped to what changed and its unchanged pixels made transparent, by comparing its indices with
+// the previous frame's; any other palette is written whole with the frame. Comparing indices is
+// only right when the previous frame had the same palette, so a palette started afresh after the
+// first frame is never made equal to it: its entry 0 carries alpha 0xFE (FFmpeg writes only RGB),
+// where the first generation's entries are opaque. No entry is transparent (alpha below 128): the
+// encoder then takes, per frame, an index the frame does not use as its transparent colour.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -15,10 +20,9 @@ namespace evlib::render::detail {
 
 class GifPalette {
  public:
-  // FFmpeg's PAL8 palette entries: 0xAARRGGBB, opaque but kTransparent.
+  // FFmpeg's PAL8 palette entries: 0xAARRGGBB, alpha 0xFF (0xFE: entry 0 after a fresh start).
   using Entries = std::array<std::uint32_t, 256>;
-  static constexpr std::size_t kColors = 255;
-  static constexpr std::size_t kTransparent = 255;
+  static constexpr std::size_t kColors = 256;
 
   GifPalette() { clear(); }
 
@@ -36,6 +40,7 @@ class GifPalette {
                      std::ptrdiff_t stride);
   void index_reduced(const std::uint8_t* rgb, std::size_t width, std::size_t height, std::uint8_t* indices,
                      std::ptrdiff_t stride);
+  // Starts a palette afresh: no colour; after the first frame, marked (entry 0's alpha).
   void clear();
 
   // Open addressing: colour | 1 << 24 per used slot (0: empty), its index in slot_index_.
@@ -44,6 +49,8 @@ class GifPalette {
   std::array<std::uint8_t, kSlots> slot_index_{};
   Entries entries_{};
   std::size_t used_ = 0;
+  bool first_generation_ = true;  // no fresh start since the first frame's palette
+  std::uint64_t frames_ = 0;
   bool reduced_ = false;
   // The reduction's colours (open addressing as above, kReducedSlots of them) and counts, or its
   // 15-bit histogram and sums; kept allocated.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <condition_variable>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -89,6 +90,8 @@ namespace {
   X(avutil, av_frame_get_buffer) \
   X(avutil, av_frame_make_writable) \
   X(avutil, av_log_set_level) \
+  X(avutil, av_log_set_callback) \
+  X(avutil, av_log_default_callback) \
   X(avutil, av_opt_set) \
   X(avutil, av_opt_set_int) \
   X(avutil, av_strerror) \
@@ -157,9 +160,35 @@ FfmpegApi load_ffmpeg() {
   return api;  // the libraries stay loaded for the life of the process
 }
 
+// FFmpeg's libx264 wrapper takes a setting of --x264-params that libx264 refuses (an unknown key,
+// a value it cannot parse) with a warning, below the level printed here, and encodes without it:
+// the warnings FFmpeg gives while this thread opens an encoder are collected instead, so that the
+// open fails naming them. Every other message goes to FFmpeg's own printer.
+thread_local std::vector<std::string>* opening_warnings = nullptr;
+
+extern "C" void collect_open_warnings(void* context, int level, const char* format, va_list args);
+
 const FfmpegApi& api() {
-  static const FfmpegApi loaded = load_ffmpeg();
+  static const FfmpegApi loaded = [] {
+    FfmpegApi api = load_ffmpeg();
+    if (api.error.empty()) api.av_log_set_callback(collect_open_warnings);
+    return api;
+  }();
   return loaded;
+}
+
+extern "C" void collect_open_warnings(void* context, int level, const char* format, va_list args) {
+  if (opening_warnings != nullptr && level == AV_LOG_WARNING) {
+    char text[512];
+    va_list copy;
+    va_copy(copy, args);
+    std::vsnprintf(text, sizeof text, format, copy);
+    va_end(copy);
+    std::string line = text;
+    while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
+    opening_warnings->push_back(std::move(line));
+  }
+  api().av_log_default_callback(context, level, format, args);
 }
 
 }  // namespace
@@ -287,7 +316,16 @@ struct VideoWriter::Impl {
       codec->qmin = codec->qmax = 2;
     }
     if (format->oformat->flags & AVFMT_GLOBALHEADER) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if ((err = api().avcodec_open2(codec, encoder_codec, nullptr)) < 0) fail("cannot open the " + codec_name + " encoder", err);
+    std::vector<std::string> warnings;
+    opening_warnings = &warnings;
+    err = api().avcodec_open2(codec, encoder_codec, nullptr);
+    opening_warnings = nullptr;
+    if (err < 0) fail("cannot open the " + codec_name + " encoder", err);
+    std::string refused;  // "'key = value', ..." of the settings libx264 refused
+    constexpr std::string_view kRefusal = "Error parsing option ";
+    for (const std::string& warning : warnings)
+      if (warning.starts_with(kRefusal)) refused += (refused.empty() ? "" : ", ") + warning.substr(kRefusal.size());
+    if (!refused.empty()) fail("libx264 does not take the setting(s) " + refused + " of --x264-params (x264_params)");
     if ((err = api().avcodec_parameters_from_context(stream->codecpar, codec)) < 0) fail("cannot set the stream up", err);
     stream->time_base = codec->time_base;
     stream->avg_frame_rate = rate;

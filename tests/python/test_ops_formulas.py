@@ -104,14 +104,17 @@ def test_e2vid_voxel_grid_is_e2vid_formula(seed: int) -> None:
 
 
 def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, include_self: bool,
-              let_first_through: bool) -> np.ndarray:
-    """jAER's SpatioTemporalCorrelationFilter.filterPacket, one event at a time: out-of-sensor
-    events out; a pixel's first event in or out by let_first_through (its time stored); else in
-    when at least k pixels of the 3x3 neighbourhood clipped to the sensor (its own unless
-    filterHotPixels, here not include_self) hold a time with ts - last < dt; the time stored
-    after the test, in or out. Python integers: no int32 wrap (jAER's timestamps are int32)."""
+              let_first_through: bool, jaer_border: bool = True) -> np.ndarray:
+    """jAER's SpatioTemporalCorrelationFilter.filterPacket (polaritiesMustMatch off), one event at
+    a time: out-of-sensor events out; a pixel's first event in or out by let_first_through (its
+    time stored); else in when at least k pixels of the neighbourhood (its own unless
+    filterHotPixels, here not include_self) hold a time with ts - last < dt; the time stored after
+    the test, in or out. jAER's neighbourhood runs from max(x - 1, 0) to x >= sx - 1 ? sx - 1 :
+    x + 1 with sx = width - 1 (its NnbRange), so it never reaches the last column (the same for
+    rows); jaer_border=False clips it to the sensor instead. Python integers: no int32 wrap."""
     last: dict[tuple[int, int], int] = {}
     keep = np.zeros(len(events), bool)
+    x_end, y_end = (width - 2, height - 2) if jaer_border else (width - 1, height - 1)
     for i, (t, x, y) in enumerate(zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist())):
         if not (0 <= x < width and 0 <= y < height):
             continue
@@ -120,8 +123,8 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
             keep[i] = let_first_through
             continue
         correlated = 0
-        for xx in range(max(x - 1, 0), min(x + 1, width - 1) + 1):
-            for yy in range(max(y - 1, 0), min(y + 1, height - 1) + 1):
+        for xx in range(max(x - 1, 0), min(x + 1, x_end) + 1):
+            for yy in range(max(y - 1, 0), min(y + 1, y_end) + 1):
                 if (xx, yy) == (x, y) and not include_self:
                     continue
                 if (xx, yy) in last and t - last[(xx, yy)] < dt:
@@ -131,19 +134,46 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
     return keep
 
 
+STCF_SETTINGS = ((300, 1, False, True), (2_000, 2, False, False), (50, 3, True, True), (10_000, 8, True, False),
+                 (1, 1, False, True))
+
+
 @pytest.mark.parametrize("seed", SEEDS)
-def test_stcf_is_jaer_filter(seed: int) -> None:
+def test_stcf_with_jaer_border_is_jaer_filter(seed: int) -> None:
     events, width, height = random_case(seed)
     rng = np.random.default_rng(seed)
     if seed % 4 == 3:  # times out of order, which jAER takes as they come (a negative age correlates)
         events["t"] = rng.permutation(events["t"])
-    for dt, k, include_self, let_first_through in ((300, 1, False, True), (2_000, 2, False, False),
-                                                    (50, 3, True, True), (10_000, 8, True, False),
-                                                    (1, 1, False, True)):
+    for dt, k, include_self, let_first_through in STCF_SETTINGS:
         expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through)
+        got = ops.Stcf((width, height), dt, k, include_self=include_self, let_first_through=let_first_through,
+                       jaer_border=True).keep_mask(events)
+        np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} self={include_self}")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stcf_default_is_jaer_loop_on_the_neighbourhood_clipped_to_the_sensor(seed: int) -> None:
+    events, width, height = random_case(seed)
+    for dt, k, include_self, let_first_through in STCF_SETTINGS:
+        expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border=False)
         got = ops.Stcf((width, height), dt, k, include_self=include_self,
                        let_first_through=let_first_through).keep_mask(events)
         np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} self={include_self}")
+
+
+def test_jaer_border_differs_only_next_to_the_last_column_and_row() -> None:
+    events = random_stream(np.random.default_rng(3), 20_000, 16, 12, 30)
+    ours = ops.Stcf((16, 12), 1_000, 2).keep_mask(events)
+    jaer = ops.Stcf((16, 12), 1_000, 2, jaer_border=True).keep_mask(events)
+    near_edge = (events["x"] >= 14) | (events["y"] >= 10)
+    assert (ours != jaer).any()
+    assert not (ours != jaer)[~near_edge].any()
+    # In the corner of a 4 x 3 sensor, the second event of (3, 2) has (3, 1) as a recent neighbour;
+    # jAER's loop looks at (2, 1) alone there.
+    corner = np.zeros(3, events.dtype)
+    corner["t"], corner["x"], corner["y"] = [0, 5, 10], [3, 3, 3], [2, 1, 2]
+    assert ops.Stcf((4, 3), 100, 1).keep_mask(corner).tolist() == [True, True, True]
+    assert ops.Stcf((4, 3), 100, 1, jaer_border=True).keep_mask(corner).tolist() == [True, True, False]
 
 
 def test_stcf_is_jaer_filter_with_events_outside_the_sensor() -> None:
@@ -151,6 +181,7 @@ def test_stcf_is_jaer_filter_with_events_outside_the_sensor() -> None:
     events = random_stream(rng, 3000, 12, 9, 40)
     events["x"][::17] = 12  # one past the last column
     events["y"][::23] = -1
-    expected = jaer_stcf(events, 12, 9, 500, 2, False, True)
-    np.testing.assert_array_equal(ops.Stcf((12, 9), 500, 2).keep_mask(events), expected)
-    assert not expected[::17].any() and expected.any() and not expected.all()
+    for jaer_border in (False, True):
+        expected = jaer_stcf(events, 12, 9, 500, 2, False, True, jaer_border)
+        np.testing.assert_array_equal(ops.Stcf((12, 9), 500, 2, jaer_border=jaer_border).keep_mask(events), expected)
+        assert not expected[::17].any() and expected.any() and not expected.all()

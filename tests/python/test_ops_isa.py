@@ -90,6 +90,8 @@ for width, height in [(61, 43), (33, 17), (346, 260), (7, 5)]:
         "stcf-self": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=4, include_self=True,
                                       let_first_through=False),
         "stcf-wide": lambda: ops.Stcf(size, correlation_time=2**31, min_correlated=3),  # 64-bit cells
+        "stcf-jaer": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=2, include_self=True,
+                                      jaer_border=True),
     }
     for name, make in stcf_filters.items():
         f = make()

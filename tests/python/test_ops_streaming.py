@@ -25,6 +25,7 @@ FILTERS: dict[str, Callable[[int, int], Any]] = {
     "background activity jaer": lambda w, h: ops.BackgroundActivity((w, h), 500, convention="jaer"),
     "background activity tonic": lambda w, h: ops.BackgroundActivity((w, h), 500, convention="tonic"),
     "stcf": lambda w, h: ops.Stcf((w, h), 2000, 2),
+    "stcf jaer border": lambda w, h: ops.Stcf((w, h), 2000, 2, jaer_border=True),
     "fast decay": lambda w, h: ops.FastDecay((w, h), 1000, 2, 1.5),
 }
 

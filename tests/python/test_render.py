@@ -150,7 +150,20 @@ def test_to_video_passes_preset_crf_and_x264_settings_to_the_encoder(recording: 
             size("bad.mp4", crf=bad)
     with pytest.raises(evlib.Error, match="libx264"):
         size("bad.mp4", preset="no-such-preset")
+    with pytest.raises(evlib.Error, match="'no-such-key = 1'"):  # FFmpeg alone only warns and goes on
+        size("bad.mp4", preset="ultrafast", x264_params="keyint=30:no-such-key=1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coarse.mp4", "fine.mp4", "settings.mp4"]
+
+
+def test_an_end_far_past_a_file_is_refused_from_its_time_index_before_a_frame(generate: Callable[..., Path]) -> None:
+    path = generate("evt3", 2_000)
+    f = evlib.open(path)
+    assert f.n_events == 2_000  # one pass: the time index is cached
+    frames = render.frames(f, t_end=10**15)
+    with pytest.raises(evlib.InvalidArgumentError, match="by its time index"):
+        next(frames)
+    with pytest.raises(evlib.InvalidArgumentError, match="after the last event"):  # batches: no index
+        list(render.frames(f.iter_batches(), t_end=10**15, width=f.width, height=f.height))
 
 
 def test_preview_decodes_one_window_from_the_start(generate: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,6 +204,10 @@ def test_a_file_without_a_sensor_size_is_drawn_at_the_extent_of_its_events(tmp_p
     assert f._repr_png_() is not None
 
 
+# By the last event after the events' frames, or at once by the file's time index when it is cached.
+FAR_END = "frames (without events after the last event|after the recording's end)"
+
+
 @pytest.mark.parametrize(("call", "error", "words"), [
     (lambda p: list(render.frames(p, mode="linear-decay", accumulate_us=0)), ValueError, "accumulate_us"),
     (lambda p: list(render.frames(p, mode="counts", count_saturation=-1)), ValueError, "count_saturation"),
@@ -202,8 +219,8 @@ def test_a_file_without_a_sensor_size_is_drawn_at_the_extent_of_its_events(tmp_p
     (lambda p: list(render.frames(p, speed=float("nan"))), ValueError, "^speed must be a positive"),
     (lambda p: list(render.frames(p, fps=30, speed=1e12)), ValueError, "1e6 \\* speed / fps"),
     (lambda p: list(render.frames(p, t_start=10, t_end=5)), ValueError, "^t_end .* after t_start"),
-    (lambda p: list(render.frames(p, t_end=10**15)), evlib.InvalidArgumentError, "frames without events after the last"),
-    (lambda p: list(render.frames(p, t_end=2**63 - 1)), evlib.InvalidArgumentError, "frames without events after the last"),
+    (lambda p: list(render.frames(p, t_end=10**15)), evlib.InvalidArgumentError, FAR_END),
+    (lambda p: list(render.frames(p, t_end=2**63 - 1)), evlib.InvalidArgumentError, FAR_END),
     (lambda p: render.preview_png(p, window_us=0), ValueError, "window_us"),
     (lambda p: render.preview_png(p, window_us=2**63 - 1), ValueError, "window_us"),
     (lambda p: render.preview_clip(p, max_width=0), ValueError, "max_width"),

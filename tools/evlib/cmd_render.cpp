@@ -182,9 +182,20 @@ int run_bench(const RenderArgs& a, const Scan& scan, ops::SensorSize sensor, con
   return 0;
 }
 
+// The latest time of the file's time index when one is at hand without decoding: no event lies
+// after it (FrameGenerator refuses an end far past it before rendering).
+std::optional<std::int64_t> events_end_bound(const Scan& scan) {
+  const auto segments = scan.time_index();
+  if (!segments) return std::nullopt;
+  std::optional<std::int64_t> bound;
+  for (const IndexSegment& segment : *segments)
+    if (segment.events != 0) bound = std::max(bound.value_or(segment.t_max), segment.t_max);
+  return bound;
+}
+
 int run_render(const RenderArgs& a) {
   const ReadOptions read_options = a.flags.resolve();
-  const render::RenderOptions options = render_options(a);
+  render::RenderOptions options = render_options(a);
   Progress progress(0, !a.quiet && !a.bench);
   Scan scan = a.scan.make(a.path, read_options).on_progress([&](const ScanProgress& p) {
     progress.update(p.fraction(), p.events);
@@ -193,6 +204,7 @@ int run_render(const RenderArgs& a) {
   if (!a.at.empty()) {  // a decay mode reads from the recording's start
     scan = scan.time(options.from_us.value_or(std::numeric_limits<std::int64_t>::min()), *options.to_us);
   }
+  options.events_end_bound_us = events_end_bound(scan);
   if (a.bench) {
     if (!a.out.empty()) throw CLI::ValidationError("OUT", "--bench writes nothing: give no OUT");
     return run_bench(a, scan, sensor, options);

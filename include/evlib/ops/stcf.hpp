@@ -19,6 +19,10 @@ struct StcfOptions {
   int min_correlated = 5;            // k, 1..9
   bool include_self = false;         // count the pixel's own last event (older jAER versions did)
   bool let_first_through = true;     // a pixel's first event passes (jAER's default)
+  // jAER's neighbourhood: its loop ends at column width - 2 and row height - 2, so the last column
+  // and row never count as neighbours and an event on them does not see its own column (row).
+  // Off (default): the 3x3 neighbourhood clipped to the sensor.
+  bool jaer_border = false;
 };
 
 class StcfFilter {

@@ -28,6 +28,10 @@ struct RenderOptions {
   double speed = 1.0;                   // event time per output time (0.1: ten times slower)
   std::optional<std::int64_t> from_us, to_us;
   bool overlay = false;  // the frame time and the window's event rate, top left (overlay.hpp)
+  // A time no event of the source lies after (a file's time index: Scan::time_index()): an end
+  // (to_us) so far past it that the frames after the last event would be refused is refused at
+  // construction, before an event is read, not after rendering (and encoding) every frame.
+  std::optional<std::int64_t> events_end_bound_us;
 };
 
 // The slices of a rendering.
@@ -78,6 +82,8 @@ class FrameGenerator {
   // InvalidArgument when more than kMaxEmptyLeadingFrames frames would follow the last event
   // (an end, --to or --at, far past the recording), frame k being the first after it.
   void refuse_empty_tail(std::uint64_t k) const;
+  // The same from options_.events_end_bound_us, at construction (frames from the bound to the end).
+  void refuse_end_past_bound() const;
   static constexpr std::uint64_t kMaxEmptyLeadingFrames = 1'000'000;
   void drop_before(std::int64_t t);
 

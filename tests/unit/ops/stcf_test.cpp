@@ -55,6 +55,27 @@ TEST(Stcf, correlation_is_strictly_younger_than_the_correlation_time) {
   EXPECT_EQ(run(e, {.correlation_time_us = 1000, .min_correlated = 1}), (Flags{1, 1, 1, 0}));
 }
 
+// jAER's loop ends at column width - 2 and row height - 2 (its NnbRange): the last column and
+// row are nobody's neighbours, and an event there does not see its own column (row).
+TEST(Stcf, jaer_border_leaves_the_last_column_and_row_out_of_every_neighbourhood) {
+  Events e;  // on 8 x 6: column 7 and row 5 are the last
+  e.add(0, 7, 3);   // first events at their pixels
+  e.add(10, 6, 5);
+  e.add(20, 6, 3);
+  e.add(30, 7, 4);
+  e.add(40, 7, 4);  // neighbours (7, 3), (6, 5), (6, 3) fired; jAER's loop sees (6, 3) and (6, 4) only
+  e.add(50, 6, 3);  // (7, 3), (7, 4) fired; jAER's loop sees columns 5-6 only
+  e.add(60, 6, 4);  // first
+  e.add(70, 6, 4);  // (6, 3), (6, 5), (7, 3), (7, 4) fired; jAER's loop sees (6, 3) alone of them
+  const StcfOptions sensor{.correlation_time_us = 1000, .min_correlated = 2};
+  StcfOptions jaer = sensor;
+  jaer.jaer_border = true;
+  EXPECT_EQ(run(e, sensor), (Flags{1, 1, 1, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(run(e, jaer), (Flags{1, 1, 1, 1, 0, 0, 1, 0}));
+  jaer.min_correlated = 1;
+  EXPECT_EQ(run(e, jaer), (Flags{1, 1, 1, 1, 1, 0, 1, 1}));
+}
+
 TEST(Stcf, corner_pixels_count_only_neighbours_on_the_sensor) {
   Events e;
   e.add(10, 0, 0);

@@ -113,6 +113,33 @@ TEST(FrameGenerator, an_end_a_million_frames_after_the_last_event_is_refused_aft
   FrameGenerator near(testing::source_of(e, {0, e.size()}), kSensor, o);
   for (int k = 0; k < 5; ++k) ASSERT_NE(near.next(), nullptr);
 }
+TEST(FrameGenerator, an_end_a_million_frames_past_a_known_bound_is_refused_before_an_event_is_read) {
+  // With the file's time index at hand (events_end_bound_us: no event after it), the end of the
+  // test above is refused when the generator is made, before a frame is rendered or encoded.
+  RenderOptions o = options(Mode::kExponentialDecay);  // period 10 ms
+  o.to_us = 1'000'000'000'000'000;
+  o.events_end_bound_us = 49'000;
+  bool pulled = false;
+  const BatchSource source = [&]() -> std::optional<EventBatch> {
+    pulled = true;
+    return std::nullopt;
+  };
+  try {
+    FrameGenerator far(source, kSensor, o);
+    FAIL() << "an end 1e11 frames past the bound was taken";
+  } catch (const InvalidArgument& error) {
+    EXPECT_NE(std::string(error.what()).find("no event after 49000 us, by its time index"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(pulled);
+  // Within a million frames and one of the bound, the end is left to the check after the events
+  // (the first frame after the last event starts up to a period later than it).
+  o.to_us = 49'000 + 1'000'001LL * 10'000;
+  FrameGenerator near(source, kSensor, o);
+  o.to_us = 49'000 + 1'000'001LL * 10'000 + 1;
+  EXPECT_THROW(FrameGenerator(source, kSensor, o), InvalidArgument);
+  EXPECT_FALSE(pulled);
+}
+
 TEST(FrameGenerator, no_events_no_frames) {
   Events e;
   EXPECT_TRUE(all_frames(e, kSensor, options()).empty());

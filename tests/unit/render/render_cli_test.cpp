@@ -33,6 +33,19 @@ class RenderCli : public ::testing::Test {
 std::string* RenderCli::dir_ = nullptr;
 std::string* RenderCli::file_ = nullptr;
 
+TEST_F(RenderCli, an_end_far_past_the_recording_is_refused_from_the_time_index_before_rendering) {
+  const std::string file = *dir_ + "/indexed.raw", out = *dir_ + "/far.mp4";
+  std::filesystem::copy_file(*file_, file, std::filesystem::copy_options::overwrite_existing);
+  std::string err;
+  ASSERT_EQ(test::run_command(cli() + " info '" + file + "'", nullptr, &err), 0) << err;  // builds the index
+  ASSERT_EQ(test::run_command(cli() + " render -q '" + file + "' '" + out + "' --to 1000000s", nullptr, &err), 1);
+  EXPECT_NE(err.find("by its time index"), std::string::npos) << err;
+  // Without the index, the same end is refused after the events' frames, by the last event.
+  ASSERT_EQ(test::run_command(cli() + " render -q --no-index '" + file + "' '" + out + "' --to 1000000s", nullptr, &err), 1);
+  EXPECT_NE(err.find("after the last event at"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 TEST_F(RenderCli, the_png_at_a_time_is_the_frame_made_in_memory) {
   const std::string out = *dir_ + "/at.png";
   std::string err;

@@ -136,31 +136,38 @@ INSTANTIATE_TEST_SUITE_P(Codecs, VideoRoundTrip,
                            return name;
                          });
 
-// Colours that appear, disappear and return from frame to frame, 255 of them in some frames and
-// more in others: FFmpeg's GIF encoder made pixels of a colour new to a frame transparent (and so
-// showed the previous frame's) when that colour took the entry it had chosen as transparent.
-TEST(VideoWriter, gif_frames_whose_colours_change_decode_exactly) {
+// Frames through FFmpeg's GIF encoder and back: a second frame on the first frame's palette (the
+// encoder crops it and makes unchanged pixels transparent, by index), a palette that grows, 256
+// colours, 300 (reduced), then the first frame's colours again on a palette started afresh, which
+// FFmpeg compared by index with the reduced frame's when it equalled the first frame's palette.
+TEST(VideoWriter, gif_frames_decode_to_their_colours_whatever_their_palettes) {
   const std::uint32_t width = 64, height = 48;
-  std::vector<std::vector<std::uint8_t>> frames;
-  for (std::uint32_t k = 0; k < 8; ++k) {
+  const auto frame_of = [&](auto color_of) {
     std::vector<std::uint8_t> rgb(std::size_t{width} * height * 3);
-    const std::uint32_t count = k == 5 ? 300 : 40 + 30 * k;  // colours in this frame
     for (std::size_t i = 0; i < std::size_t{width} * height; ++i) {
-      const auto c = static_cast<std::uint32_t>((i * 7 + k * 3) % count);
-      rgb[3 * i] = static_cast<std::uint8_t>(c);
-      rgb[3 * i + 1] = static_cast<std::uint8_t>(255 - c % 256);
-      rgb[3 * i + 2] = static_cast<std::uint8_t>(c / 256 * 100 + k);
+      const std::uint32_t c = color_of(i);
+      rgb[3 * i] = static_cast<std::uint8_t>(c >> 16), rgb[3 * i + 1] = static_cast<std::uint8_t>(c >> 8);
+      rgb[3 * i + 2] = static_cast<std::uint8_t>(c);
     }
-    frames.push_back(std::move(rgb));
-  }
-  const std::string path = evlib::test::temp_dir() + "/changing.gif";
+    return rgb;
+  };
+  const auto palette_a = [](std::size_t i) { return std::uint32_t(i % 40) * 0x050301; };  // 40 colours
+  std::vector<std::vector<std::uint8_t>> frames{
+      frame_of(palette_a),
+      frame_of([&](std::size_t i) { return i / 64 % 8 == 3 ? palette_a(i + 7) : palette_a(i); }),  // same colours
+      frame_of([&](std::size_t i) { return i % 3 == 0 ? 0x800000u + std::uint32_t(i % 100) : palette_a(i); }),
+      frame_of([](std::size_t i) { return std::uint32_t(i % 256) * 0x000101 + 0x200000; }),  // 256 colours
+      frame_of([](std::size_t i) { return std::uint32_t(i % 300) * 0x010001; }),               // 300: reduced
+      frame_of(palette_a),
+      frame_of(palette_a)};
+  const std::string path = evlib::test::temp_dir() + "/palettes.gif";
   VideoWriter writer(path, width, height, {.fps = 10.0});
   for (const auto& f : frames) writer.write(f);
   writer.finish();
   const Decoded d = decode(path);
   ASSERT_EQ(d.rgb.size(), frames.size());
   for (std::size_t k = 0; k < frames.size(); ++k) {
-    if (k == 5) {  // 300 colours: 255 exact, the others a neighbour's
+    if (k == 4) {  // 300 colours: 256 exact, the others a neighbour's
       EXPECT_GT(psnr(d.rgb[k], frames[k]), 30.0);
       continue;
     }
@@ -198,6 +205,25 @@ TEST(VideoWriter, a_crf_among_the_x264_settings_sets_the_quality_as_the_crf_opti
   EXPECT_LT(coarse_by_params * 2, fine);
   EXPECT_NEAR(double(coarse_by_params), double(coarse), 0.2 * double(coarse));
   EXPECT_THROW(video_bytes({.x264_params = "crf=high"}), IoError);
+}
+
+// FFmpeg's wrapper only warns of a setting libx264 refuses and encodes without it.
+TEST(VideoWriter, x264_settings_that_libx264_refuses_are_an_error_naming_them) {
+  const std::string dir = evlib::test::temp_dir();
+  try {
+    VideoWriter writer(dir + "/refused.mp4", 64, 48, {.x264_params = "keyint=60:no-such-key=1:bframes=lots"});
+    FAIL() << "the settings were taken";
+  } catch (const IoError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'no-such-key = 1'"), std::string::npos) << what;
+    EXPECT_NE(what.find("'bframes = lots'"), std::string::npos) << what;
+    EXPECT_EQ(what.find("keyint"), std::string::npos) << what;
+  }
+  EXPECT_TRUE(evlib::test::list_dir(dir).empty());  // no temporary file left
+  VideoWriter fine(dir + "/fine.mp4", 64, 48, {.x264_params = "keyint=60:bframes=2"});
+  fine.write(std::vector<std::uint8_t>(64 * 48 * 3, 7));
+  fine.finish();
+  EXPECT_EQ(evlib::test::list_dir(dir), std::vector<std::string>{"fine.mp4"});
 }
 
 TEST(VideoWriter, leaves_nothing_when_not_finished_and_refuses_what_it_cannot_write) {
