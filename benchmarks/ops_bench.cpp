@@ -186,4 +186,12 @@ void BM_Stcf(benchmark::State& state) {
 }
 BENCHMARK(BM_Stcf)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
+// jAER's current filter: its neighbourhood and polaritiesMustMatch (a second 3x3 read per event).
+void BM_StcfJaer(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  StcfFilter f(sensor, {.correlation_time_us = 2000, .min_correlated = 2, .jaer_border = true, .polarities_must_match = true});
+  run_filter(state, f, stream(sensor));
+}
+BENCHMARK(BM_StcfJaer)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 }  // namespace

@@ -480,19 +480,24 @@ class BackgroundActivity(_Filter):
 
 
 class Stcf(_Filter):
-    """Spatio-temporal correlation filter (jAER's ``SpatioTemporalCorrelationFilter`` with
-    ``polaritiesMustMatch`` off): keeps an event when at least ``min_correlated`` pixels of its
-    3x3 neighbourhood fired within ``correlation_time`` µs; a pixel's first event passes when
-    ``let_first_through``. ``jaer_border``: jAER's neighbourhood, which ends at column
-    ``width - 2`` and row ``height - 2`` (the default clips the 3x3 neighbourhood to the sensor)."""
+    """Spatio-temporal correlation filter (jAER's ``SpatioTemporalCorrelationFilter``): keeps an
+    event when at least ``min_correlated`` pixels of its 3x3 neighbourhood fired within
+    ``correlation_time`` µs; a pixel's first event passes when ``let_first_through``.
+    ``polarities_must_match``: a neighbour counts only when its last event had this event's
+    polarity (jAER's ``polaritiesMustMatch``, on in its current version). ``jaer_border``: jAER's
+    neighbourhood, which ends at its column ``width - 2`` and row ``height - 2``: the last column
+    and, jAER's ``y`` counting from the bottom, the first row (``y == 0``) are nobody's neighbours
+    (the default clips the 3x3 neighbourhood to the sensor). Both on: jAER's current filter."""
 
     def __init__(self, sensor_size: SensorSize, correlation_time: int = 30000, min_correlated: int = 5, *,
-                 include_self: bool = False, let_first_through: bool = True, jaer_border: bool = False) -> None:
+                 include_self: bool = False, let_first_through: bool = True, jaer_border: bool = False,
+                 polarities_must_match: bool = False) -> None:
         self._kernel = _ops.StcfFilter(*_sensor(sensor_size), _args.whole(correlation_time, "correlation_time"),
                                        _args.whole(min_correlated, "min_correlated", -(2**31), 2**31 - 1),
                                        _args.flag(include_self, "include_self"),
                                        _args.flag(let_first_through, "let_first_through"),
-                                       _args.flag(jaer_border, "jaer_border"))
+                                       _args.flag(jaer_border, "jaer_border"),
+                                       _args.flag(polarities_must_match, "polarities_must_match"))
 
 
 class HotPixels(_Filter):

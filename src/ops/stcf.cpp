@@ -1,5 +1,7 @@
 #include "evlib/ops/stcf.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/avx2_dispatch.hpp"
@@ -8,6 +10,10 @@
 
 namespace evlib::ops {
 
+namespace {
+constexpr std::uint8_t kNoPolarity = 2;  // a pixel (or border cell) without an event: matches none
+}  // namespace
+
 StcfFilter::StcfFilter(SensorSize sensor, StcfOptions options) : sensor_(sensor), options_(options) {
   detail::require_sensor(sensor, "STCF filter");
   if (options.correlation_time_us < 0) throw std::invalid_argument("STCF filter: the correlation time must not be negative");
@@ -15,29 +21,72 @@ StcfFilter::StcfFilter(SensorSize sensor, StcfOptions options) : sensor_(sensor)
     throw std::invalid_argument("STCF filter: min_correlated must be 1..9");
   // A neighbour correlates when it holds a time above t - correlation time; pixels start with none.
   grid_ = std::make_unique<detail::TimeGrid>(sensor, std::nullopt, -options.correlation_time_us, 0);
+  if (options.polarities_must_match) {
+    polarity_stride_ = std::size_t{sensor.width} + 3;
+    polarity_.assign(polarity_stride_ * (std::size_t{sensor.height} + 2), kNoPolarity);
+  }
 }
 
 StcfFilter::~StcfFilter() = default;
 StcfFilter::StcfFilter(StcfFilter&&) noexcept = default;
 StcfFilter& StcfFilter::operator=(StcfFilter&&) noexcept = default;
 
-void StcfFilter::reset() { grid_->reset(); }
+void StcfFilter::reset() {
+  grid_->reset();
+  std::ranges::fill(polarity_, kNoPolarity);
+}
 
 namespace {
 
-// The loop over events [begin, end) (kOnSensor: all of them lie on the sensor, the usual case,
-// and the loop has no per-event test). kPopcnt: compiled into an AVX2 kernel, below.
 // The neighbours of (x, y) that jAER's loop leaves out (StcfOptions::jaer_border), as bits of
-// GridView::recent(): the right column from x = width - 2 on, the centre column at width - 1,
-// the same for rows.
+// GridView::recent(). jAER's loop ends at its column width - 2 and its row height - 2; its x is
+// evlib's, its y counts from the bottom (height - 1 - y here). So: the right column from
+// x = width - 2 on and the centre column at width - 1; the top row at y = 1 and the centre row at
+// y = 0.
 inline unsigned jaer_left_out(std::uint16_t x, std::uint16_t y, SensorSize sensor) {
-  const std::uint32_t w = sensor.width, h = sensor.height;
-  return (x + 2u >= w ? 0x444u : 0u) | (x + 1u >= w ? 0x222u : 0u) | (y + 2u >= h ? 0x700u : 0u) | (y + 1u >= h ? 0x070u : 0u);
+  const std::uint32_t w = sensor.width;
+  return (x + 2u >= w ? 0x444u : 0u) | (x + 1u >= w ? 0x222u : 0u) | (y <= 1 ? 0x007u : 0u) | (y == 0 ? 0x070u : 0u);
 }
 
-template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, class Cell>
+// polarities_must_match: the pixels' last polarities and the events' (null when not matched).
+struct Polarities {
+  std::uint8_t* grid;
+  std::size_t stride;
+  const std::uint8_t* p;
+
+  std::uint8_t* at(std::uint16_t x, std::uint16_t y) const noexcept { return grid + (std::size_t{y} + 1) * stride + x + 1; }
+  // Which cells of the 3x3 neighbourhood of (x, y) last had polarity `on` (bits of
+  // GridView::recent()).
+  unsigned same(std::uint16_t x, std::uint16_t y, std::uint8_t on) const noexcept {
+    const std::uint8_t* first = at(x, y) - stride - 1;
+#if defined(__SSE2__)
+    // The three rows' four bytes (the grid's rows hold two border cells on the right) side by
+    // side, joined in registers (stored and loaded wider, they stalled on store forwarding),
+    // compared at once: byte 4 * row + column is bit 4 * row + column.
+    const auto row = [&](int r) {
+      std::int32_t bytes;
+      std::memcpy(&bytes, first + r * stride, 4);
+      return _mm_cvtsi32_si128(bytes);
+    };
+    const __m128i rows = _mm_unpacklo_epi64(_mm_unpacklo_epi32(row(0), row(1)), row(2));
+    const __m128i equal = _mm_cmpeq_epi8(rows, _mm_set1_epi8(static_cast<char>(on)));
+    return static_cast<unsigned>(_mm_movemask_epi8(equal)) & 0x777u;
+#else
+    unsigned bits = 0;
+    for (int row = 0; row < 3; ++row)
+      for (int col = 0; col < 3; ++col) bits |= unsigned{first[row * stride + col] == on} << (4 * row + col);
+    return bits;
+#endif
+  }
+};
+
+// The loop over events [begin, end) (kOnSensor: all of them lie on the sensor, the usual case,
+// and the loop has no per-event test). kPopcnt: compiled into an AVX2 kernel, below.
+// kJaerBorder, kPolarity: StcfOptions::jaer_border, polarities_must_match.
+template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, bool kPolarity, class Cell>
 [[gnu::always_inline]] inline std::size_t stcf_loop(const detail::FilterColumns e, const StcfOptions o,
-                                                    const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
+                                                    const detail::GridView<Cell> g, const Polarities pol,
+                                                    std::size_t begin, std::size_t end) {
   const unsigned counted = o.include_self ? detail::kEightAround | detail::kCentre : detail::kEightAround;
   const bool first = o.let_first_through;
   std::size_t kept = 0;
@@ -49,6 +98,11 @@ template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, class Cell>
     Cell* c = g.at(e.x[i], e.y[i]);
     unsigned mask = counted;
     if constexpr (kJaerBorder) mask &= ~jaer_left_out(e.x[i], e.y[i], e.sensor);
+    std::uint8_t on = 0;
+    if constexpr (kPolarity) {
+      on = pol.p[i] != 0;
+      mask &= pol.same(e.x[i], e.y[i], on);
+    }
     const int count = detail::cells_set<kPopcnt>(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & mask);
     // A pixel's first event (its cell holds no time) is decided by let_first_through alone;
     // written as arithmetic so that GCC does not make it a branch that skips the count: first
@@ -56,6 +110,7 @@ template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, class Cell>
     const bool fresh = *c == g.kNone;
     const auto pass = static_cast<std::uint8_t>((fresh & first) | (!fresh & (count >= o.min_correlated)));
     *c = g.relative(e.t[i]);
+    if constexpr (kPolarity) *pol.at(e.x[i], e.y[i]) = on;
     e.keep[i] = pass;
     kept += pass;
   };
@@ -65,11 +120,22 @@ template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, class Cell>
 
 // The loop as a function of its own (not inlined into the grid's piece logic, whose variables
 // would crowd the registers).
+// The loop for the options' border and polarity rule.
+template <bool kOnSensor, bool kPopcnt, class Cell>
+[[gnu::always_inline]] inline std::size_t stcf_variant(const detail::FilterColumns e, const StcfOptions o,
+                                                       const detail::GridView<Cell> g, const Polarities pol,
+                                                       std::size_t begin, std::size_t end) {
+  if (o.polarities_must_match)
+    return o.jaer_border ? stcf_loop<kOnSensor, kPopcnt, true, true>(e, o, g, pol, begin, end)
+                         : stcf_loop<kOnSensor, kPopcnt, false, true>(e, o, g, pol, begin, end);
+  return o.jaer_border ? stcf_loop<kOnSensor, kPopcnt, true, false>(e, o, g, pol, begin, end)
+                       : stcf_loop<kOnSensor, kPopcnt, false, false>(e, o, g, pol, begin, end);
+}
+
 template <bool kOnSensor, class Cell>
 [[gnu::noinline]] std::size_t run(const detail::FilterColumns e, const StcfOptions o, const detail::GridView<Cell> g,
-                                  std::size_t begin, std::size_t end) {
-  return o.jaer_border ? stcf_loop<kOnSensor, false, true>(e, o, g, begin, end)
-                       : stcf_loop<kOnSensor, false, false>(e, o, g, begin, end);
+                                  const Polarities pol, std::size_t begin, std::size_t end) {
+  return stcf_variant<kOnSensor, false>(e, o, g, pol, begin, end);
 }
 
 #ifdef EVLIB_AVX2_DISPATCHED
@@ -78,9 +144,9 @@ EVLIB_AVX2_BEGIN
 // the rows' bits in ten instructions), VEX and BMI2 encodings spare moves.
 template <bool kOnSensor, class Cell>
 [[gnu::noinline]] std::size_t run_avx2(const detail::FilterColumns e, const StcfOptions o,
-                                       const detail::GridView<Cell> g, std::size_t begin, std::size_t end) {
-  return o.jaer_border ? stcf_loop<kOnSensor, true, true>(e, o, g, begin, end)
-                       : stcf_loop<kOnSensor, true, false>(e, o, g, begin, end);
+                                       const detail::GridView<Cell> g, const Polarities pol, std::size_t begin,
+                                       std::size_t end) {
+  return stcf_variant<kOnSensor, true>(e, o, g, pol, begin, end);
 }
 EVLIB_AVX2_END
 #endif
@@ -88,18 +154,21 @@ EVLIB_AVX2_END
 }  // namespace
 
 std::size_t StcfFilter::apply(EventView events, std::span<std::uint8_t> keep) {
+  if (options_.polarities_must_match && !events.empty() && !events.has_p())
+    throw std::invalid_argument("STCF filter: matching polarities needs the p column");
+  const Polarities pol{polarity_.data(), polarity_stride_, options_.polarities_must_match ? events.p().data() : nullptr};
 #ifdef EVLIB_AVX2_DISPATCHED
   if (evlib::detail::avx2_kernels_run()) {
     const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {
-      return detail::all_on_sensor(e, begin, end) ? run_avx2<true>(e, options_, view, begin, end)
-                                                  : run_avx2<false>(e, options_, view, begin, end);
+      return detail::all_on_sensor(e, begin, end) ? run_avx2<true>(e, options_, view, pol, begin, end)
+                                                  : run_avx2<false>(e, options_, view, pol, begin, end);
     };
     return grid_->apply(events, keep, "STCF filter", loop);
   }
 #endif
   const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {
-    return detail::all_on_sensor(e, begin, end) ? run<true>(e, options_, view, begin, end)
-                                                : run<false>(e, options_, view, begin, end);
+    return detail::all_on_sensor(e, begin, end) ? run<true>(e, options_, view, pol, begin, end)
+                                                : run<false>(e, options_, view, pol, begin, end);
   };
   return grid_->apply(events, keep, "STCF filter", loop);
 }

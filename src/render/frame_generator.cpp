@@ -70,10 +70,12 @@ FrameGenerator::FrameGenerator(BatchSource source, ops::SensorSize sensor, Rende
 void FrameGenerator::refuse_end_past_bound() const {
   if (!stop_ || !options_.events_end_bound_us) return;
   const std::int64_t bound = *options_.events_end_bound_us;
-  // One frame more than refuse_empty_tail allows: the first frame after the last event starts
-  // up to a period after it, and the last event lies at or before the bound.
+  // Two frames more than refuse_empty_tail allows: the first frame after the last event starts
+  // up to a period and a µs (frame starts are rounded to whole µs) after it, a period being at
+  // least a µs, and the last event lies at or before the bound. Refused whether or not an event
+  // lies in the range rendered (the old check needs one): frames of nothing past the recording.
   const double frames = (static_cast<double>(*stop_) - static_cast<double>(bound)) / schedule_.period;
-  if (!(frames > static_cast<double>(kMaxEmptyLeadingFrames) + 1.0)) return;
+  if (!(frames > static_cast<double>(kMaxEmptyLeadingFrames) + 2.0)) return;
   char what[200];
   std::snprintf(what, sizeof what, "%.3g frames after the recording's end (no event after %lld us, by its time index)",
                 frames, static_cast<long long>(bound));

@@ -163,32 +163,42 @@ FfmpegApi load_ffmpeg() {
 // FFmpeg's libx264 wrapper takes a setting of --x264-params that libx264 refuses (an unknown key,
 // a value it cannot parse) with a warning, below the level printed here, and encodes without it:
 // the warnings FFmpeg gives while this thread opens an encoder are collected instead, so that the
-// open fails naming them. Every other message goes to FFmpeg's own printer.
+// open fails naming them. Every other message goes to FFmpeg's own printer. The callback is the
+// process's for the FFmpeg libraries evlib loads (RTLD_LOCAL: a host's own FFmpeg, as PyAV's,
+// keeps its own); a host that sets another one on these libraries turns the check off.
 thread_local std::vector<std::string>* opening_warnings = nullptr;
+// FFmpeg's own printer, kept in a plain pointer: the callback may run during the process's exit,
+// after api()'s object is destroyed.
+decltype(&::av_log_default_callback) default_log = nullptr;
 
-extern "C" void collect_open_warnings(void* context, int level, const char* format, va_list args);
-
-const FfmpegApi& api() {
-  static const FfmpegApi loaded = [] {
-    FfmpegApi api = load_ffmpeg();
-    if (api.error.empty()) api.av_log_set_callback(collect_open_warnings);
-    return api;
-  }();
-  return loaded;
-}
-
-extern "C" void collect_open_warnings(void* context, int level, const char* format, va_list args) {
+// FFmpeg's log callback (a C function pointer; nothing may be thrown through FFmpeg's C code).
+void collect_open_warnings(void* context, int level, const char* format, va_list args) noexcept {
   if (opening_warnings != nullptr && level == AV_LOG_WARNING) {
     char text[512];
     va_list copy;
     va_copy(copy, args);
     std::vsnprintf(text, sizeof text, format, copy);
     va_end(copy);
-    std::string line = text;
-    while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
-    opening_warnings->push_back(std::move(line));
+    try {
+      std::string line = text;
+      while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
+      opening_warnings->push_back(std::move(line));
+    } catch (...) {  // out of memory: the warning is lost, as FFmpeg's own printing would lose it
+    }
   }
-  api().av_log_default_callback(context, level, format, args);
+  default_log(context, level, format, args);
+}
+
+const FfmpegApi& api() {
+  static const FfmpegApi loaded = [] {
+    FfmpegApi api = load_ffmpeg();
+    if (api.error.empty()) {
+      default_log = api.av_log_default_callback;
+      api.av_log_set_callback(collect_open_warnings);
+    }
+    return api;
+  }();
+  return loaded;
 }
 
 }  // namespace

@@ -104,22 +104,28 @@ def test_e2vid_voxel_grid_is_e2vid_formula(seed: int) -> None:
 
 
 def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, include_self: bool,
-              let_first_through: bool, jaer_border: bool = True) -> np.ndarray:
-    """jAER's SpatioTemporalCorrelationFilter.filterPacket (polaritiesMustMatch off), one event at
-    a time: out-of-sensor events out; a pixel's first event in or out by let_first_through (its
-    time stored); else in when at least k pixels of the neighbourhood (its own unless
-    filterHotPixels, here not include_self) hold a time with ts - last < dt; the time stored after
-    the test, in or out. jAER's neighbourhood runs from max(x - 1, 0) to x >= sx - 1 ? sx - 1 :
-    x + 1 with sx = width - 1 (its NnbRange), so it never reaches the last column (the same for
-    rows); jaer_border=False clips it to the sensor instead. Python integers: no int32 wrap."""
-    last: dict[tuple[int, int], int] = {}
+              let_first_through: bool, jaer_border: bool = True, polarities_must_match: bool = False) -> np.ndarray:
+    """jAER's SpatioTemporalCorrelationFilter.filterPacket, one event at a time: out-of-sensor
+    events out; a pixel's first event in or out by let_first_through (its time and polarity
+    stored); else in when at least k pixels of the neighbourhood (its own unless
+    filterHotPixels, here not include_self) hold a time with ts - last < dt and, with
+    polaritiesMustMatch, the event's polarity signum; time and polarity stored after the test, in
+    or out. jAER's neighbourhood runs from max(x - 1, 0) to x >= sx - 1 ? sx - 1 : x + 1 with
+    sx = width - 1 (its NnbRange), so it never reaches its last column or row; its y counts from
+    the bottom (evlib's y = height - 1 - jAER's, as evlib reads jAER's files), so the loop runs in
+    jAER's coordinates. jaer_border=False clips the neighbourhood to the sensor instead. Python
+    integers: no int32 wrap."""
+    last: dict[tuple[int, int], tuple[int, int]] = {}  # pixel: (time, polarity signum)
     keep = np.zeros(len(events), bool)
     x_end, y_end = (width - 2, height - 2) if jaer_border else (width - 1, height - 1)
-    for i, (t, x, y) in enumerate(zip(events["t"].tolist(), events["x"].tolist(), events["y"].tolist())):
-        if not (0 <= x < width and 0 <= y < height):
+    columns = (events[c].tolist() for c in ("t", "x", "y", "p"))
+    for i, (t, x, evlib_y, p) in enumerate(zip(*columns)):
+        if not (0 <= x < width and 0 <= evlib_y < height):
             continue
+        y = height - 1 - evlib_y if jaer_border else evlib_y
+        signum = 1 if p > 0 else -1
         if (x, y) not in last:
-            last[(x, y)] = t
+            last[(x, y)] = (t, signum)
             keep[i] = let_first_through
             continue
         correlated = 0
@@ -127,10 +133,11 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
             for yy in range(max(y - 1, 0), min(y + 1, y_end) + 1):
                 if (xx, yy) == (x, y) and not include_self:
                     continue
-                if (xx, yy) in last and t - last[(xx, yy)] < dt:
-                    correlated += 1
+                if (xx, yy) in last and t - last[(xx, yy)][0] < dt:
+                    if not polarities_must_match or last[(xx, yy)][1] == signum:
+                        correlated += 1
         keep[i] = correlated >= k
-        last[(x, y)] = t
+        last[(x, y)] = (t, signum)
     return keep
 
 
@@ -152,6 +159,17 @@ def test_stcf_with_jaer_border_is_jaer_filter(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_stcf_with_polarities_must_match_and_jaer_border_is_jaers_current_filter(seed: int) -> None:
+    events, width, height = random_case(seed)
+    for dt, k, include_self, let_first_through in STCF_SETTINGS:
+        for jaer_border in (True, False):
+            expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border, True)
+            got = ops.Stcf((width, height), dt, k, include_self=include_self, let_first_through=let_first_through,
+                           jaer_border=jaer_border, polarities_must_match=True).keep_mask(events)
+            np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} self={include_self} {jaer_border}")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_stcf_default_is_jaer_loop_on_the_neighbourhood_clipped_to_the_sensor(seed: int) -> None:
     events, width, height = random_case(seed)
     for dt, k, include_self, let_first_through in STCF_SETTINGS:
@@ -161,19 +179,32 @@ def test_stcf_default_is_jaer_loop_on_the_neighbourhood_clipped_to_the_sensor(se
         np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} self={include_self}")
 
 
-def test_jaer_border_differs_only_next_to_the_last_column_and_row() -> None:
+def test_jaer_border_differs_only_next_to_the_last_column_and_the_first_row() -> None:
     events = random_stream(np.random.default_rng(3), 20_000, 16, 12, 30)
     ours = ops.Stcf((16, 12), 1_000, 2).keep_mask(events)
     jaer = ops.Stcf((16, 12), 1_000, 2, jaer_border=True).keep_mask(events)
-    near_edge = (events["x"] >= 14) | (events["y"] >= 10)
+    near_edge = (events["x"] >= 14) | (events["y"] <= 1)
     assert (ours != jaer).any()
     assert not (ours != jaer)[~near_edge].any()
-    # In the corner of a 4 x 3 sensor, the second event of (3, 2) has (3, 1) as a recent neighbour;
-    # jAER's loop looks at (2, 1) alone there.
+    # In the top-right corner of a 4 x 3 sensor (jAER's last column and row: its y counts from the
+    # bottom), the second event of (3, 0) has (3, 1) as a recent neighbour; jAER's loop looks at
+    # (2, 1) alone there.
     corner = np.zeros(3, events.dtype)
-    corner["t"], corner["x"], corner["y"] = [0, 5, 10], [3, 3, 3], [2, 1, 2]
+    corner["t"], corner["x"], corner["y"] = [0, 5, 10], [3, 3, 3], [0, 1, 0]
     assert ops.Stcf((4, 3), 100, 1).keep_mask(corner).tolist() == [True, True, True]
     assert ops.Stcf((4, 3), 100, 1, jaer_border=True).keep_mask(corner).tolist() == [True, True, False]
+
+
+def test_stcf_is_jaer_filter_on_sensors_one_to_three_pixels_wide_and_high() -> None:
+    for width in (1, 2, 3):
+        for height in (1, 2, 3):
+            events = random_stream(np.random.default_rng(10 * width + height), 400, width, height, 20)
+            for jaer_border in (False, True):
+                for include_self in (False, True):
+                    expected = jaer_stcf(events, width, height, 100, 1, include_self, True, jaer_border, True)
+                    got = ops.Stcf((width, height), 100, 1, include_self=include_self, jaer_border=jaer_border,
+                                   polarities_must_match=True).keep_mask(events)
+                    np.testing.assert_array_equal(got, expected, err_msg=f"{width}x{height} {jaer_border} {include_self}")
 
 
 def test_stcf_is_jaer_filter_with_events_outside_the_sensor() -> None:

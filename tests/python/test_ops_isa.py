@@ -91,7 +91,7 @@ for width, height in [(61, 43), (33, 17), (346, 260), (7, 5)]:
                                       let_first_through=False),
         "stcf-wide": lambda: ops.Stcf(size, correlation_time=2**31, min_correlated=3),  # 64-bit cells
         "stcf-jaer": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=2, include_self=True,
-                                      jaer_border=True),
+                                      jaer_border=True, polarities_must_match=True),
     }
     for name, make in stcf_filters.items():
         f = make()

@@ -26,6 +26,7 @@ FILTERS: dict[str, Callable[[int, int], Any]] = {
     "background activity tonic": lambda w, h: ops.BackgroundActivity((w, h), 500, convention="tonic"),
     "stcf": lambda w, h: ops.Stcf((w, h), 2000, 2),
     "stcf jaer border": lambda w, h: ops.Stcf((w, h), 2000, 2, jaer_border=True),
+    "stcf polarities": lambda w, h: ops.Stcf((w, h), 2000, 2, polarities_must_match=True),
     "fast decay": lambda w, h: ops.FastDecay((w, h), 1000, 2, 1.5),
 }
 

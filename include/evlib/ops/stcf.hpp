@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "evlib/ops/common.hpp"
 
@@ -19,10 +20,15 @@ struct StcfOptions {
   int min_correlated = 5;            // k, 1..9
   bool include_self = false;         // count the pixel's own last event (older jAER versions did)
   bool let_first_through = true;     // a pixel's first event passes (jAER's default)
-  // jAER's neighbourhood: its loop ends at column width - 2 and row height - 2, so the last column
-  // and row never count as neighbours and an event on them does not see its own column (row).
-  // Off (default): the 3x3 neighbourhood clipped to the sensor.
+  // jAER's neighbourhood: its loop ends at its column width - 2 and row height - 2, so its last
+  // column and row never count as neighbours and an event on them does not see its own column
+  // (row). jAER's y counts from the bottom (evlib's y = height - 1 - jAER's, as evlib reads its
+  // files): here the last column and the first row (y = 0). Off (default): the 3x3 neighbourhood
+  // clipped to the sensor.
   bool jaer_border = false;
+  // jAER's polaritiesMustMatch (on by default in its current version): a neighbour counts only
+  // when its last event had this event's polarity (p != 0 is ON). Needs the p column.
+  bool polarities_must_match = false;
 };
 
 class StcfFilter {
@@ -46,6 +52,10 @@ class StcfFilter {
   // The last time of each pixel, 32-bit relative times on a grid with a one-pixel border that
   // never correlates (src/ops/time_grid.hpp).
   std::unique_ptr<detail::TimeGrid> grid_;
+  // polarities_must_match: each pixel's last polarity (0 OFF, 1 ON; kNoPolarity none) on the
+  // grid's layout, one-cell border included, so that a row of the neighbourhood loads as 4 bytes.
+  std::vector<std::uint8_t> polarity_;
+  std::size_t polarity_stride_ = 0;
 };
 
 }  // namespace evlib::ops

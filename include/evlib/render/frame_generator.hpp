@@ -29,8 +29,9 @@ struct RenderOptions {
   std::optional<std::int64_t> from_us, to_us;
   bool overlay = false;  // the frame time and the window's event rate, top left (overlay.hpp)
   // A time no event of the source lies after (a file's time index: Scan::time_index()): an end
-  // (to_us) so far past it that the frames after the last event would be refused is refused at
-  // construction, before an event is read, not after rendering (and encoding) every frame.
+  // (to_us) more than a million frames (and two) past it is refused at construction, before an
+  // event is read, not after rendering (and encoding) every frame; even when no event lies in
+  // the range rendered.
   std::optional<std::int64_t> events_end_bound_us;
 };
 

@@ -136,6 +136,14 @@ TEST(FilterOptions, each_convention_matches_its_kernel_at_any_chunk_size) {
          e.stcf.emplace(kSensor, o);
          return e;
        }},
+      {"--stcf 2:5ms:polarity:jaer",
+       [] {
+         Expected e;
+         ops::StcfOptions o = stcf_options(2, 5000);
+         o.jaer_border = o.polarities_must_match = true;
+         e.stcf.emplace(kSensor, o);
+         return e;
+       }},
       {"--hot-pixels rate:1000", [&] { Expected e; e.hot_mask = ops::hot_pixels_by_rate(counter, 1000); return e; }},
   };
   for (const OneFilter& c : cases) {
@@ -245,7 +253,7 @@ TEST(FilterOptions, a_malformed_spec_is_a_one_line_usage_error) {
                                 "--denoise fast-decay:half_life=0", "--denoise fast-decay:speed=2", "--denoise fast-decay:half_life",
                                 "--denoise fast-decay:subdivision_factor=1.5", "--denoise fast-decay:noise_threshold=-1",
                                 "--denoise fast-decay:subdivision_factor=0", "--denoise fast_decay",
-                                "--stcf 0:2ms", "--stcf 10:2ms", "--stcf 2", "--stcf 2:2ms:tonic", "--hot-pixels rate:", "--hot-pixels percentile:101",
+                                "--stcf 0:2ms", "--stcf 10:2ms", "--stcf 2", "--stcf 2:2ms:tonic", "--stcf 2:2ms:jaer:jaer", "--hot-pixels rate:", "--hot-pixels percentile:101",
                                 "--hot-pixels percentile:nan", "--hot-pixels top:5", "--hot-pixels mask:"}) {
     for (const std::string command : {"dump", "convert"}) {
       std::string out, err;

@@ -55,18 +55,19 @@ TEST(Stcf, correlation_is_strictly_younger_than_the_correlation_time) {
   EXPECT_EQ(run(e, {.correlation_time_us = 1000, .min_correlated = 1}), (Flags{1, 1, 1, 0}));
 }
 
-// jAER's loop ends at column width - 2 and row height - 2 (its NnbRange): the last column and
-// row are nobody's neighbours, and an event there does not see its own column (row).
-TEST(Stcf, jaer_border_leaves_the_last_column_and_row_out_of_every_neighbourhood) {
-  Events e;  // on 8 x 6: column 7 and row 5 are the last
-  e.add(0, 7, 3);   // first events at their pixels
-  e.add(10, 6, 5);
-  e.add(20, 6, 3);
-  e.add(30, 7, 4);
-  e.add(40, 7, 4);  // neighbours (7, 3), (6, 5), (6, 3) fired; jAER's loop sees (6, 3) and (6, 4) only
-  e.add(50, 6, 3);  // (7, 3), (7, 4) fired; jAER's loop sees columns 5-6 only
-  e.add(60, 6, 4);  // first
-  e.add(70, 6, 4);  // (6, 3), (6, 5), (7, 3), (7, 4) fired; jAER's loop sees (6, 3) alone of them
+// jAER's loop ends at its column width - 2 and row height - 2 (its NnbRange), and its y counts
+// from the bottom: the last column and the first row (y = 0 here) are nobody's neighbours, and an
+// event there does not see its own column (row).
+TEST(Stcf, jaer_border_leaves_the_last_column_and_the_first_row_out_of_every_neighbourhood) {
+  Events e;  // on 8 x 6: column 7 and row 0 are jAER's last
+  e.add(0, 7, 2);   // first events at their pixels
+  e.add(10, 6, 0);
+  e.add(20, 6, 2);
+  e.add(30, 7, 1);
+  e.add(40, 7, 1);  // neighbours (7, 2), (6, 0), (6, 2) fired; jAER's loop sees (6, 2) and (6, 1) only
+  e.add(50, 6, 2);  // (7, 2), (7, 1) fired; jAER's loop sees columns 5-6 only
+  e.add(60, 6, 1);  // first
+  e.add(70, 6, 1);  // (6, 2), (6, 0), (7, 2), (7, 1) fired; jAER's loop sees (6, 2) alone of them
   const StcfOptions sensor{.correlation_time_us = 1000, .min_correlated = 2};
   StcfOptions jaer = sensor;
   jaer.jaer_border = true;
@@ -74,6 +75,26 @@ TEST(Stcf, jaer_border_leaves_the_last_column_and_row_out_of_every_neighbourhood
   EXPECT_EQ(run(e, jaer), (Flags{1, 1, 1, 1, 0, 0, 1, 0}));
   jaer.min_correlated = 1;
   EXPECT_EQ(run(e, jaer), (Flags{1, 1, 1, 1, 1, 0, 1, 1}));
+}
+
+TEST(Stcf, polarities_must_match_counts_neighbours_whose_last_event_had_the_events_polarity) {
+  Events e;
+  e.add(0, 2, 2, 1);
+  e.add(10, 4, 2, 0);
+  e.add(20, 3, 3, 1);  // first
+  e.add(30, 3, 3, 1);  // recent neighbours: (2, 2) ON, (4, 2) OFF
+  e.add(40, 4, 2, 1);  // (4, 2) turns ON; of its neighbours only (3, 3) fired
+  e.add(50, 3, 3, 0);  // OFF: (2, 2), (4, 2) and its own last are ON
+  e.add(60, 3, 3, 1);  // ON: (2, 2), (4, 2) ON, its own last OFF
+  StcfOptions o{.correlation_time_us = 1000, .min_correlated = 2};
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 1, 0, 1, 1}));
+  o.polarities_must_match = true;
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 0, 0, 1}));
+  o.include_self = true, o.min_correlated = 3;  // its own last event counts only with its polarity
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 0, 0, 0}));
+  StcfFilter f(kSensor, o);
+  Flags keep(e.size());
+  EXPECT_THROW(f.apply(EventView(e.t.data(), e.x.data(), e.y.data(), nullptr, e.size()), keep), std::invalid_argument);
 }
 
 TEST(Stcf, corner_pixels_count_only_neighbours_on_the_sensor) {

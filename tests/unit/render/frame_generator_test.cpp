@@ -131,12 +131,19 @@ TEST(FrameGenerator, an_end_a_million_frames_past_a_known_bound_is_refused_befor
     EXPECT_NE(std::string(error.what()).find("no event after 49000 us, by its time index"), std::string::npos) << error.what();
   }
   EXPECT_FALSE(pulled);
-  // Within a million frames and one of the bound, the end is left to the check after the events
-  // (the first frame after the last event starts up to a period later than it).
-  o.to_us = 49'000 + 1'000'001LL * 10'000;
+  // Within a million frames and two of the bound, the end is left to the check after the events
+  // (the first frame after the last event starts up to a period and a µs later than it).
+  o.to_us = 49'000 + 1'000'002LL * 10'000;
   FrameGenerator near(source, kSensor, o);
-  o.to_us = 49'000 + 1'000'001LL * 10'000 + 1;
+  o.to_us = 49'000 + 1'000'002LL * 10'000 + 1;
   EXPECT_THROW(FrameGenerator(source, kSensor, o), InvalidArgument);
+  // A period of 1.5 µs: frame starts 0, 2, 3, 5, ... (rounded), so the frame after an event at 0
+  // starts at 2 µs; an end a million frames after that start is still taken.
+  RenderOptions fine = options();
+  fine.fps = 1e6, fine.speed = 1.5;
+  fine.to_us = 1'500'002;
+  fine.events_end_bound_us = 0;
+  FrameGenerator fine_near(source, kSensor, fine);
   EXPECT_FALSE(pulled);
 }
 
