@@ -81,7 +81,7 @@ def test_html_is_a_clip_of_the_first_half_second(long_recording: Path, monkeypat
 @video
 def test_gif_clip_frames_are_the_rendered_frames(long_recording: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without libx264 the clip is a GIF; decoded back, its frames are frames() at 20 fps, pixel
-    for pixel (a frame of at most 255 colours keeps them exactly in a GIF's palette)."""
+    for pixel (a frame of at most 256 colours keeps them exactly in a GIF's palette)."""
     image_module = pytest.importorskip("PIL.Image")
     original = evlib._core.VideoWriter
 
