@@ -64,7 +64,7 @@ def _columns(item: Any) -> Any:
 def _events_end_bound(file: Any) -> Optional[int]:
     """The latest time of the file's time index when one is at hand without decoding (no event
     lies after it), else None."""
-    segments = file._read.scan(file._config).time_index()
+    segments = file._open_scan().time_index()
     ends = [t_max for _t_min, t_max, events in segments or () if events]
     return max(ends) if ends else None
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "evlib/error.hpp"
 #include "evlib/int128.hpp"
@@ -75,10 +76,15 @@ void FrameGenerator::refuse_end_past_bound() const {
   // least a µs, and the last event lies at or before the bound. Refused whether or not an event
   // lies in the range rendered (the old check needs one): frames of nothing past the recording.
   const double frames = (static_cast<double>(*stop_) - static_cast<double>(bound)) / schedule_.period;
-  if (!(frames > static_cast<double>(kMaxEmptyLeadingFrames) + 2.0)) return;
+  if (frames > static_cast<double>(kMaxEmptyLeadingFrames) + 2.0)
+    refuse_end(frames, "after the recording's end (no event after %lld us, by its time index)", bound);
+}
+
+void FrameGenerator::refuse_end(double frames, const char* after, std::int64_t t) const {
   char what[200];
-  std::snprintf(what, sizeof what, "%.3g frames after the recording's end (no event after %lld us, by its time index)",
-                frames, static_cast<long long>(bound));
+  std::snprintf(what, sizeof what, "%.3g frames ", frames);
+  const std::size_t used = std::strlen(what);
+  std::snprintf(what + used, sizeof what - used, after, static_cast<long long>(t));
   throw InvalidArgument("render: the end at " + std::to_string(*stop_) + " us lies " + what +
                         "; give an end nearer the events");
 }
@@ -101,12 +107,8 @@ void FrameGenerator::refuse_empty_tail(std::uint64_t k) const {
   // would render billions of frames without events, one after the other, before the last one.
   // Counted in floating point from frame k's start: an end near 2^63 has frame starts past int64.
   const double frames = (static_cast<double>(*stop_) - static_cast<double>(schedule_.slice_start(k))) / schedule_.period;
-  if (!(frames > static_cast<double>(kMaxEmptyLeadingFrames))) return;
-  char what[200];
-  std::snprintf(what, sizeof what, "%.3g frames without events after the last event at %lld us", frames,
-                static_cast<long long>(last_t_));
-  throw InvalidArgument("render: the end at " + std::to_string(*stop_) + " us lies " +
-                        what + "; give an end nearer the events");
+  if (frames > static_cast<double>(kMaxEmptyLeadingFrames))
+    refuse_end(frames, "without events after the last event at %lld us", last_t_);
 }
 
 std::size_t FrameGenerator::held_events() const noexcept {

@@ -21,6 +21,16 @@ std::uint32_t bin_of(std::uint32_t rgb) {
   return (rgb >> 9 & 0x7C00) | (rgb >> 6 & 0x03E0) | (rgb >> 3 & 0x001F);
 }
 
+// The slot of `color` in an open-addressing table of 2^bits slots (colour | kUsed per used slot,
+// 0 empty): where it is, or the empty slot where it goes. Knuth's multiplicative hash of the 24
+// bits, linear probing; the tables are kept at most a quarter (palette) or half full.
+template <class Slots>
+std::size_t slot_of(const Slots& slots, std::uint32_t color, int bits) {
+  std::size_t slot = (color * 2654435761u) >> (32 - bits);
+  while (slots[slot] != 0 && slots[slot] != (color | kUsed)) slot = (slot + 1) & (slots.size() - 1);
+  return slot;
+}
+
 int distance2(std::uint32_t a, std::uint32_t b) {
   int sum = 0;
   for (int shift = 0; shift <= 16; shift += 8) {
@@ -40,15 +50,8 @@ void GifPalette::clear() {
 
 
 int GifPalette::index_of(std::uint32_t rgb) {
-  // Knuth's multiplicative hash of the 24 bits; linear probing in a table four times the
-  // palette's size, so that probes stay short.
-  std::size_t slot = (rgb * 2654435761u) >> 22;
-  while (true) {
-    const std::uint32_t held = slot_color_[slot];
-    if (held == (rgb | kUsed)) return slot_index_[slot];
-    if (held == 0) break;
-    slot = (slot + 1) % kSlots;
-  }
+  const std::size_t slot = slot_of(slot_color_, rgb, kSlotBits);
+  if (slot_color_[slot] != 0) return slot_index_[slot];
   if (used_ == kColors) return -1;
   slot_color_[slot] = rgb | kUsed;
   slot_index_[slot] = static_cast<std::uint8_t>(used_);
@@ -85,8 +88,7 @@ bool GifPalette::count_distinct(const std::uint8_t* rgb, std::size_t pixels) {
     const std::uint32_t color = rgb_at(rgb + 3 * i);
     std::size_t run = 1;
     while (i + run < pixels && rgb_at(rgb + 3 * (i + run)) == color) ++run;
-    std::size_t slot = (color * 2654435761u) >> 19;
-    while (reduced_color_[slot] != 0 && reduced_color_[slot] != (color | kUsed)) slot = (slot + 1) % kReducedSlots;
+    const std::size_t slot = slot_of(reduced_color_, color, kReducedSlotBits);
     if (reduced_color_[slot] == 0) {
       if (++distinct > kReducedColors) return false;
       reduced_color_[slot] = color | kUsed;
@@ -130,11 +132,7 @@ void GifPalette::index_reduced(const std::uint8_t* rgb, std::size_t width, std::
       if (const int d = distance2(reduced_color_[slot] & 0xFFFFFF, entries_[k]); d < best_distance)
         reduced_entry_[slot] = static_cast<std::uint8_t>(k), best_distance = d;
   }
-  for_each_pixel([&](std::uint32_t color) {
-    std::size_t slot = (color * 2654435761u) >> 19;
-    while (reduced_color_[slot] != (color | kUsed)) slot = (slot + 1) % kReducedSlots;
-    return reduced_entry_[slot];
-  });
+  for_each_pixel([&](std::uint32_t color) { return reduced_entry_[slot_of(reduced_color_, color, kReducedSlotBits)]; });
 }
 
 void GifPalette::median_cut(const std::uint8_t* rgb, std::size_t pixels) {

@@ -44,7 +44,8 @@ class GifPalette {
   void clear();
 
   // Open addressing: colour | 1 << 24 per used slot (0: empty), its index in slot_index_.
-  static constexpr std::size_t kSlots = 1024;
+  static constexpr int kSlotBits = 10;
+  static constexpr std::size_t kSlots = std::size_t{1} << kSlotBits;
   std::array<std::uint32_t, kSlots> slot_color_{};
   std::array<std::uint8_t, kSlots> slot_index_{};
   Entries entries_{};
@@ -54,7 +55,8 @@ class GifPalette {
   bool reduced_ = false;
   // The reduction's colours (open addressing as above, kReducedSlots of them) and counts, or its
   // 15-bit histogram and sums; kept allocated.
-  static constexpr std::size_t kReducedSlots = 8192, kReducedColors = 4096;
+  static constexpr int kReducedSlotBits = 13;
+  static constexpr std::size_t kReducedSlots = std::size_t{1} << kReducedSlotBits, kReducedColors = kReducedSlots / 2;
   bool count_distinct(const std::uint8_t* rgb, std::size_t pixels);
   // Beyond kReducedColors: entries_ from a median cut of the 15-bit histogram (Heckbert), each
   // bin's entry in reduced_entry_.

@@ -85,6 +85,9 @@ class FrameGenerator {
   void refuse_empty_tail(std::uint64_t k) const;
   // The same from options_.events_end_bound_us, at construction (frames from the bound to the end).
   void refuse_end_past_bound() const;
+  // InvalidArgument "render: the end at ... us lies <frames> frames <after>; ...", `after` a
+  // printf format of one %lld, given t.
+  [[noreturn]] void refuse_end(double frames, const char* after, std::int64_t t) const;
   static constexpr std::uint64_t kMaxEmptyLeadingFrames = 1'000'000;
   void drop_before(std::int64_t t);
 
