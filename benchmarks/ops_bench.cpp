@@ -194,4 +194,12 @@ void BM_StcfJaer(benchmark::State& state) {
 }
 BENCHMARK(BM_StcfJaer)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
+// jAER's alternating-polarity shot-noise test alone (the polarity grid, no polarity match).
+void BM_StcfShotNoise(benchmark::State& state) {
+  const SensorSize sensor = sensor_of(state);
+  StcfFilter f(sensor, {.correlation_time_us = 2000, .min_correlated = 2, .shot_noise_time_us = 1000});
+  run_filter(state, f, stream(sensor));
+}
+BENCHMARK(BM_StcfShotNoise)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 }  // namespace

@@ -487,17 +487,23 @@ class Stcf(_Filter):
     polarity (jAER's ``polaritiesMustMatch``, on in its current version). ``jaer_border``: jAER's
     neighbourhood, which ends at its column ``width - 2`` and row ``height - 2``: the last column
     and, jAER's ``y`` counting from the bottom, the first row (``y == 0``) are nobody's neighbours
-    (the default clips the 3x3 neighbourhood to the sensor). Both on: jAER's current filter."""
+    (the default clips the 3x3 neighbourhood to the sensor). Both on: jAER's current filter.
+    ``shot_noise_time`` (µs; None, the default: off): jAER's alternating-polarity shot-noise test
+    (``filterAlternativePolarityShotNoiseEnabled``, its ``shotNoiseCorrelationTimeS`` 1 ms by
+    default): an event that passed is still dropped when its pixel's last event had the other
+    polarity and came at most ``shot_noise_time`` µs before."""
 
     def __init__(self, sensor_size: SensorSize, correlation_time: int = 30000, min_correlated: int = 5, *,
                  include_self: bool = False, let_first_through: bool = True, jaer_border: bool = False,
-                 polarities_must_match: bool = False) -> None:
+                 polarities_must_match: bool = False, shot_noise_time: int | None = None) -> None:
         self._kernel = _ops.StcfFilter(*_sensor(sensor_size), _args.whole(correlation_time, "correlation_time"),
                                        _args.whole(min_correlated, "min_correlated", -(2**31), 2**31 - 1),
                                        _args.flag(include_self, "include_self"),
                                        _args.flag(let_first_through, "let_first_through"),
                                        _args.flag(jaer_border, "jaer_border"),
-                                       _args.flag(polarities_must_match, "polarities_must_match"))
+                                       _args.flag(polarities_must_match, "polarities_must_match"),
+                                       None if shot_noise_time is None
+                                       else _args.whole(shot_noise_time, "shot_noise_time", 0))
 
 
 class HotPixels(_Filter):

@@ -402,14 +402,14 @@ void bind_ops(nb::module_& m) {
       .def("__init__",
            [](StcfFilter* self, std::uint32_t width, std::uint32_t height, std::int64_t correlation_time,
               int min_correlated, bool include_self, bool let_first_through, bool jaer_border,
-              bool polarities_must_match) {
+              bool polarities_must_match, std::optional<std::int64_t> shot_noise_time) {
              new (self) StcfFilter(sensor_of(width, height),
                                    StcfOptions{correlation_time, min_correlated, include_self, let_first_through,
-                                               jaer_border, polarities_must_match});
+                                               jaer_border, polarities_must_match, shot_noise_time});
            },
            nb::arg("width"), nb::arg("height"), nb::arg("correlation_time_us"), nb::arg("min_correlated"),
            nb::arg("include_self"), nb::arg("let_first_through"), nb::arg("jaer_border") = false,
-           nb::arg("polarities_must_match") = false)
+           nb::arg("polarities_must_match") = false, nb::arg("shot_noise_time_us") = nb::none())
       .def("apply", &apply_filter<StcfFilter>, nb::arg("t"), nb::arg("x"), nb::arg("y"), nb::arg("p"),
            nb::arg("keep"), "Writes keep flags (uint8) for one batch; returns the number kept.")
       .def("reset", &StcfFilter::reset);

@@ -19,9 +19,14 @@ StcfFilter::StcfFilter(SensorSize sensor, StcfOptions options) : sensor_(sensor)
   if (options.correlation_time_us < 0) throw std::invalid_argument("STCF filter: the correlation time must not be negative");
   if (options.min_correlated < 1 || options.min_correlated > 9)
     throw std::invalid_argument("STCF filter: min_correlated must be 1..9");
+  if (options.shot_noise_time_us && *options.shot_noise_time_us < 0)
+    throw std::invalid_argument("STCF filter: the shot-noise time must not be negative");
   // A neighbour correlates when it holds a time above t - correlation time; pixels start with none.
-  grid_ = std::make_unique<detail::TimeGrid>(sensor, std::nullopt, -options.correlation_time_us, 0);
-  if (options.polarities_must_match) {
+  // The shot-noise test compares the pixel's own time with t - shot-noise time: the grid's window
+  // holds both thresholds.
+  const std::int64_t lowest_offset = std::min(-options.correlation_time_us, -options.shot_noise_time_us.value_or(0));
+  grid_ = std::make_unique<detail::TimeGrid>(sensor, std::nullopt, lowest_offset, 0);
+  if (options.polarities_must_match || options.shot_noise_time_us) {
     polarity_stride_ = std::size_t{sensor.width} + 3;
     polarity_.assign(polarity_stride_ * (std::size_t{sensor.height} + 2), kNoPolarity);
   }
@@ -48,11 +53,15 @@ inline unsigned jaer_left_out(std::uint16_t x, std::uint16_t y, SensorSize senso
   return (x + 2u >= w ? 0x444u : 0u) | (x + 1u >= w ? 0x222u : 0u) | (y <= 1 ? 0x007u : 0u) | (y == 0 ? 0x070u : 0u);
 }
 
-// polarities_must_match: the pixels' last polarities and the events' (null when not matched).
+// The pixels' last polarities and the events' (null without polarities_must_match and shot noise),
+// and what the options do with them.
 struct Polarities {
   std::uint8_t* grid;
   std::size_t stride;
   const std::uint8_t* p;
+  unsigned any_polarity;     // 0x777 without polarities_must_match (every neighbour's polarity counts), else 0
+  bool shot_noise;           // shot_noise_time_us given
+  std::int64_t shot_noise_time;
 
   std::uint8_t* at(std::uint16_t x, std::uint16_t y) const noexcept { return grid + (std::size_t{y} + 1) * stride + x + 1; }
   // Which cells of the 3x3 neighbourhood of (x, y) last had polarity `on` (bits of
@@ -82,7 +91,8 @@ struct Polarities {
 
 // The loop over events [begin, end) (kOnSensor: all of them lie on the sensor, the usual case,
 // and the loop has no per-event test). kPopcnt: compiled into an AVX2 kernel, below.
-// kJaerBorder, kPolarity: StcfOptions::jaer_border, polarities_must_match.
+// kJaerBorder: StcfOptions::jaer_border; kPolarity: polarities_must_match or shot_noise_time_us
+// (the polarity grid).
 template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, bool kPolarity, class Cell>
 [[gnu::always_inline]] inline std::size_t stcf_loop(const detail::FilterColumns e, const StcfOptions o,
                                                     const detail::GridView<Cell> g, const Polarities pol,
@@ -99,16 +109,22 @@ template <bool kOnSensor, bool kPopcnt, bool kJaerBorder, bool kPolarity, class 
     unsigned mask = counted;
     if constexpr (kJaerBorder) mask &= ~jaer_left_out(e.x[i], e.y[i], e.sensor);
     std::uint8_t on = 0;
+    bool shot = false;
     if constexpr (kPolarity) {
       on = pol.p[i] != 0;
-      mask &= pol.same(e.x[i], e.y[i], on);
+      std::uint8_t* own = pol.at(e.x[i], e.y[i]);
+      mask &= pol.same(e.x[i], e.y[i], on) | pol.any_polarity;
+      // jAER's shot-noise test: the pixel's last event had the other polarity and came at most
+      // the shot-noise time before (its time at or above t - that time; markers compare as
+      // thresholds do).
+      shot = pol.shot_noise & (*own != on) & (*c >= g.relative(e.t[i] - pol.shot_noise_time));
     }
     const int count = detail::cells_set<kPopcnt>(g.recent(c, g.relative(e.t[i] - o.correlation_time_us)) & mask);
     // A pixel's first event (its cell holds no time) is decided by let_first_through alone;
     // written as arithmetic so that GCC does not make it a branch that skips the count: first
     // events come at random while a stream covers the sensor, and the branch mispredicts.
     const bool fresh = *c == g.kNone;
-    const auto pass = static_cast<std::uint8_t>((fresh & first) | (!fresh & (count >= o.min_correlated)));
+    const auto pass = static_cast<std::uint8_t>((fresh & first) | (!fresh & (count >= o.min_correlated) & !shot));
     *c = g.relative(e.t[i]);
     if constexpr (kPolarity) *pol.at(e.x[i], e.y[i]) = on;
     e.keep[i] = pass;
@@ -125,7 +141,7 @@ template <bool kOnSensor, bool kPopcnt, class Cell>
 [[gnu::always_inline]] inline std::size_t stcf_variant(const detail::FilterColumns e, const StcfOptions o,
                                                        const detail::GridView<Cell> g, const Polarities pol,
                                                        std::size_t begin, std::size_t end) {
-  if (o.polarities_must_match)
+  if (pol.p != nullptr)
     return o.jaer_border ? stcf_loop<kOnSensor, kPopcnt, true, true>(e, o, g, pol, begin, end)
                          : stcf_loop<kOnSensor, kPopcnt, false, true>(e, o, g, pol, begin, end);
   return o.jaer_border ? stcf_loop<kOnSensor, kPopcnt, true, false>(e, o, g, pol, begin, end)
@@ -154,9 +170,16 @@ EVLIB_AVX2_END
 }  // namespace
 
 std::size_t StcfFilter::apply(EventView events, std::span<std::uint8_t> keep) {
-  if (options_.polarities_must_match && !events.empty() && !events.has_p())
-    throw std::invalid_argument("STCF filter: matching polarities needs the p column");
-  const Polarities pol{polarity_.data(), polarity_stride_, options_.polarities_must_match ? events.p().data() : nullptr};
+  const bool polarities = !polarity_.empty();
+  if (polarities && !events.empty() && !events.has_p())
+    throw std::invalid_argument(options_.polarities_must_match ? "STCF filter: matching polarities needs the p column"
+                                                               : "STCF filter: the shot-noise test needs the p column");
+  const Polarities pol{polarity_.data(),
+                       polarity_stride_,
+                       polarities && !events.empty() ? events.p().data() : nullptr,
+                       options_.polarities_must_match ? 0u : 0x777u,
+                       options_.shot_noise_time_us.has_value(),
+                       options_.shot_noise_time_us.value_or(0)};
 #ifdef EVLIB_AVX2_DISPATCHED
   if (evlib::detail::avx2_kernels_run()) {
     const auto loop = [&](const detail::FilterColumns& e, auto view, std::size_t begin, std::size_t end) {

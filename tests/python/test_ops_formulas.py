@@ -104,7 +104,8 @@ def test_e2vid_voxel_grid_is_e2vid_formula(seed: int) -> None:
 
 
 def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, include_self: bool,
-              let_first_through: bool, jaer_border: bool = True, polarities_must_match: bool = False) -> np.ndarray:
+              let_first_through: bool, jaer_border: bool = True, polarities_must_match: bool = False,
+              shot_noise_time_s: float | None = None) -> np.ndarray:
     """jAER's SpatioTemporalCorrelationFilter.filterPacket, one event at a time: out-of-sensor
     events out; a pixel's first event in or out by let_first_through (its time and polarity
     stored); else in when at least k pixels of the neighbourhood (its own unless
@@ -113,8 +114,10 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
     or out. jAER's neighbourhood runs from max(x - 1, 0) to x >= sx - 1 ? sx - 1 : x + 1 with
     sx = width - 1 (its NnbRange), so it never reaches its last column or row; its y counts from
     the bottom (evlib's y = height - 1 - jAER's, as evlib reads jAER's files), so the loop runs in
-    jAER's coordinates. jaer_border=False clips the neighbourhood to the sensor instead. Python
-    integers: no int32 wrap."""
+    jAER's coordinates. jaer_border=False clips the neighbourhood to the sensor instead.
+    shot_noise_time_s: filterAlternativePolarityShotNoiseEnabled with that shotNoiseCorrelationTimeS
+    (a float): an event that passed is dropped when its polarity signum differs from its pixel's
+    last and the float 1e-6f * (ts - last) is not above it. Python integers: no int32 wrap."""
     last: dict[tuple[int, int], tuple[int, int]] = {}  # pixel: (time, polarity signum)
     keep = np.zeros(len(events), bool)
     x_end, y_end = (width - 2, height - 2) if jaer_border else (width - 1, height - 1)
@@ -137,6 +140,9 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
                     if not polarities_must_match or last[(xx, yy)][1] == signum:
                         correlated += 1
         keep[i] = correlated >= k
+        if keep[i] and shot_noise_time_s is not None and signum != last[(x, y)][1]:
+            age_s = np.float32(1e-6) * np.float32(t - last[(x, y)][0])
+            keep[i] = bool(age_s > np.float32(shot_noise_time_s))
         last[(x, y)] = (t, signum)
     return keep
 
@@ -167,6 +173,39 @@ def test_stcf_with_polarities_must_match_and_jaer_border_is_jaers_current_filter
             got = ops.Stcf((width, height), dt, k, include_self=include_self, let_first_through=let_first_through,
                            jaer_border=jaer_border, polarities_must_match=True).keep_mask(events)
             np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} self={include_self} {jaer_border}")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stcf_shot_noise_test_is_jaers_alternating_polarity_filter(seed: int) -> None:
+    events, width, height = random_case(seed)
+    rng = np.random.default_rng(seed)
+    for dt, k, include_self, let_first_through in STCF_SETTINGS:
+        shot_us = int(rng.choice([0, 1, 37, 1000, 5000]))
+        for jaer_border, polarities_must_match in ((True, True), (False, False), (True, False)):
+            expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border,
+                                 polarities_must_match, shot_noise_time_s=shot_us * 1e-6)
+            got = ops.Stcf((width, height), dt, k, include_self=include_self, let_first_through=let_first_through,
+                           jaer_border=jaer_border, polarities_must_match=polarities_must_match,
+                           shot_noise_time=shot_us).keep_mask(events)
+            np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} shot={shot_us} {jaer_border}")
+            without = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border,
+                                polarities_must_match)
+            assert not (expected & ~without).any(), "the shot-noise test only drops"
+
+
+def test_stcf_shot_noise_time_is_jaers_float_seconds_for_whole_microseconds() -> None:
+    # jAER compares 1e-6f * (ts - last) > shotNoiseCorrelationTimeS in float32; evlib compares whole
+    # µs. For every time up to 3 s given as float32(us * 1e-6), the two agree at and next to it.
+    us = np.arange(0, 3_000_000, dtype=np.int64)
+    seconds = (us * 1e-6).astype(np.float32)
+    for offset in (-1, 0, 1):
+        jaer_signal = np.float32(1e-6) * (us + offset).astype(np.float32) > seconds
+        np.testing.assert_array_equal(jaer_signal, us + offset > us)
+
+
+def test_stcf_shot_noise_time_must_not_be_negative() -> None:
+    with pytest.raises((ValueError, OverflowError), match="shot_noise_time"):
+        ops.Stcf((4, 4), 100, 1, shot_noise_time=-1)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

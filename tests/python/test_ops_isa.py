@@ -92,6 +92,7 @@ for width, height in [(61, 43), (33, 17), (346, 260), (7, 5)]:
         "stcf-wide": lambda: ops.Stcf(size, correlation_time=2**31, min_correlated=3),  # 64-bit cells
         "stcf-jaer": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=2, include_self=True,
                                       jaer_border=True, polarities_must_match=True),
+        "stcf-shot": lambda: ops.Stcf(size, correlation_time=2_000, min_correlated=1, shot_noise_time=500),
     }
     for name, make in stcf_filters.items():
         f = make()

@@ -27,6 +27,7 @@ FILTERS: dict[str, Callable[[int, int], Any]] = {
     "stcf": lambda w, h: ops.Stcf((w, h), 2000, 2),
     "stcf jaer border": lambda w, h: ops.Stcf((w, h), 2000, 2, jaer_border=True),
     "stcf polarities": lambda w, h: ops.Stcf((w, h), 2000, 2, polarities_must_match=True),
+    "stcf shot noise": lambda w, h: ops.Stcf((w, h), 2000, 1, shot_noise_time=500),
     "fast decay": lambda w, h: ops.FastDecay((w, h), 1000, 2, 1.5),
 }
 

@@ -4,6 +4,7 @@
 // time (docs/processing.md "STCF"). Streaming: the timestamp map carries across apply() calls.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct StcfOptions {
   // jAER's polaritiesMustMatch (on by default in its current version): a neighbour counts only
   // when its last event had this event's polarity (p != 0 is ON). Needs the p column.
   bool polarities_must_match = false;
+  // jAER's filterAlternativePolarityShotNoiseEnabled with its shotNoiseCorrelationTimeS (off by
+  // default, 1 ms when on): an event that passed the correlation test is still dropped when its
+  // pixel's last event had the other polarity and came at most this long before (t - last <=
+  // shot_noise_time_us; a pixel's first event is never). Needs the p column.
+  std::optional<std::int64_t> shot_noise_time_us;
 };
 
 class StcfFilter {
@@ -52,7 +58,7 @@ class StcfFilter {
   // The last time of each pixel, 32-bit relative times on a grid with a one-pixel border that
   // never correlates (src/ops/time_grid.hpp).
   std::unique_ptr<detail::TimeGrid> grid_;
-  // polarities_must_match: each pixel's last polarity (0 OFF, 1 ON; kNoPolarity none) on the
+  // polarities_must_match or shot_noise_time_us: each pixel's last polarity (0 OFF, 1 ON; kNoPolarity none) on the
   // grid's layout, one-cell border included, so that a row of the neighbourhood loads as 4 bytes.
   std::vector<std::uint8_t> polarity_;
   std::size_t polarity_stride_ = 0;

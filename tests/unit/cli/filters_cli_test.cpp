@@ -107,6 +107,19 @@ struct OneFilter {
   std::function<Expected()> expected;
 };
 
+// The STCF kernel with these options as the expected filter.
+std::function<Expected()> stcf_expected(ops::StcfOptions o, bool jaer_border = false, bool polarities_must_match = false,
+                                        std::optional<std::int64_t> shot_noise_time_us = std::nullopt) {
+  o.jaer_border = jaer_border;
+  o.polarities_must_match = polarities_must_match;
+  o.shot_noise_time_us = shot_noise_time_us;
+  return [o] {
+    Expected e;
+    e.stcf.emplace(kSensor, o);
+    return e;
+  };
+}
+
 TEST(FilterOptions, each_convention_matches_its_kernel_at_any_chunk_size) {
   const test::ScopedTempDir dir;
   const std::string in = scene_file(dir);
@@ -127,23 +140,11 @@ TEST(FilterOptions, each_convention_matches_its_kernel_at_any_chunk_size) {
          e.fast_decay.emplace(ops::FastDecayOptions{.sensor = kSensor, .half_life_us = 3000, .subdivision = 2, .noise_threshold = 2.5f});
          return e;
        }},
-      {"--stcf 3:5ms", [] { Expected e; e.stcf.emplace(kSensor, stcf_options(3, 5000)); return e; }},
-      {"--stcf 3:5ms:jaer",
-       [] {
-         Expected e;
-         ops::StcfOptions o = stcf_options(3, 5000);
-         o.jaer_border = true;
-         e.stcf.emplace(kSensor, o);
-         return e;
-       }},
-      {"--stcf 2:5ms:polarity:jaer",
-       [] {
-         Expected e;
-         ops::StcfOptions o = stcf_options(2, 5000);
-         o.jaer_border = o.polarities_must_match = true;
-         e.stcf.emplace(kSensor, o);
-         return e;
-       }},
+      {"--stcf 3:5ms", stcf_expected(stcf_options(3, 5000))},
+      {"--stcf 3:5ms:jaer", stcf_expected(stcf_options(3, 5000), true)},
+      {"--stcf 2:5ms:polarity:jaer", stcf_expected(stcf_options(2, 5000), true, true)},
+      {"--stcf 1:5ms:shot=2ms", stcf_expected(stcf_options(1, 5000), false, false, 2000)},
+      {"--stcf 2:5ms:jaer:polarity:shot", stcf_expected(stcf_options(2, 5000), true, true, 1000)},
       {"--hot-pixels rate:1000", [&] { Expected e; e.hot_mask = ops::hot_pixels_by_rate(counter, 1000); return e; }},
   };
   for (const OneFilter& c : cases) {
@@ -253,7 +254,7 @@ TEST(FilterOptions, a_malformed_spec_is_a_one_line_usage_error) {
                                 "--denoise fast-decay:half_life=0", "--denoise fast-decay:speed=2", "--denoise fast-decay:half_life",
                                 "--denoise fast-decay:subdivision_factor=1.5", "--denoise fast-decay:noise_threshold=-1",
                                 "--denoise fast-decay:subdivision_factor=0", "--denoise fast_decay",
-                                "--stcf 0:2ms", "--stcf 10:2ms", "--stcf 2", "--stcf 2:2ms:tonic", "--stcf 2:2ms:jaer:jaer", "--hot-pixels rate:", "--hot-pixels percentile:101",
+                                "--stcf 0:2ms", "--stcf 10:2ms", "--stcf 2", "--stcf 2:2ms:tonic", "--stcf 2:2ms:jaer:jaer", "--stcf 2:2ms:shot:shot=1ms", "--stcf 2:2ms:shot=-1ms", "--stcf 2:2ms:shot=x", "--hot-pixels rate:", "--hot-pixels percentile:101",
                                 "--hot-pixels percentile:nan", "--hot-pixels top:5", "--hot-pixels mask:"}) {
     for (const std::string command : {"dump", "convert"}) {
       std::string out, err;

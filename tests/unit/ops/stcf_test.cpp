@@ -97,6 +97,41 @@ TEST(Stcf, polarities_must_match_counts_neighbours_whose_last_event_had_the_even
   EXPECT_THROW(f.apply(EventView(e.t.data(), e.x.data(), e.y.data(), nullptr, e.size()), keep), std::invalid_argument);
 }
 
+// jAER's filterAlternativePolarityShotNoiseEnabled: after the correlation test passed, an event
+// whose pixel's last event had the other polarity and came at most the shot-noise time before is
+// dropped.
+TEST(Stcf, shot_noise_test_drops_passing_events_that_flip_their_pixels_polarity_within_its_time) {
+  Events e;
+  e.add(0, 2, 3, 1);
+  e.add(5, 4, 3, 1);    // neighbours of (3, 3) from here on, recent throughout
+  e.add(10, 3, 3, 1);   // first: passes
+  e.add(20, 3, 3, 0);   // OFF 10 after ON: correlated, but a flip within 100
+  e.add(120, 3, 3, 1);  // ON exactly 100 after OFF: a flip within 100 (at most)
+  e.add(221, 3, 3, 0);  // OFF 101 after ON: kept
+  e.add(230, 3, 3, 0);  // same polarity 9 after: kept
+  e.add(235, 5, 3, 1);  // first at its pixel: passes whatever the time
+  StcfOptions o{.correlation_time_us = 1000, .min_correlated = 1};
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 1, 1, 1, 1, 1}));
+  o.shot_noise_time_us = 100;
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 0, 1, 1, 1}));
+  o.shot_noise_time_us = 0;  // the same time only
+  e.t[3] = 10;
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 1, 1, 1, 1}));
+  // An event that failed the correlation test stays dropped; the test comes after it.
+  o.min_correlated = 3, o.shot_noise_time_us = 100;
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 0, 0, 0, 1}));
+  // With matched polarities too: the OFF events have no ON-matching neighbours; the ON event at
+  // 120 has two, and its pixel flipped from OFF 110 before.
+  o.min_correlated = 2, o.polarities_must_match = true;
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 1, 0, 0, 1}));
+  o.shot_noise_time_us = 110;
+  EXPECT_EQ(run(e, o), (Flags{1, 1, 1, 0, 0, 0, 0, 1}));
+  EXPECT_THROW(StcfFilter(kSensor, {.shot_noise_time_us = -1}), std::invalid_argument);
+  StcfFilter f(kSensor, {.shot_noise_time_us = 1000});
+  Flags keep(e.size());
+  EXPECT_THROW(f.apply(EventView(e.t.data(), e.x.data(), e.y.data(), nullptr, e.size()), keep), std::invalid_argument);
+}
+
 TEST(Stcf, corner_pixels_count_only_neighbours_on_the_sensor) {
   Events e;
   e.add(10, 0, 0);
