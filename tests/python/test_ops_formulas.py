@@ -105,7 +105,7 @@ def test_e2vid_voxel_grid_is_e2vid_formula(seed: int) -> None:
 
 def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, include_self: bool,
               let_first_through: bool, jaer_border: bool = True, polarities_must_match: bool = False,
-              shot_noise_time_s: float | None = None) -> np.ndarray:
+              shot_noise_time_us: int | None = None) -> np.ndarray:
     """jAER's SpatioTemporalCorrelationFilter.filterPacket, one event at a time: out-of-sensor
     events out; a pixel's first event in or out by let_first_through (its time and polarity
     stored); else in when at least k pixels of the neighbourhood (its own unless
@@ -115,9 +115,10 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
     sx = width - 1 (its NnbRange), so it never reaches its last column or row; its y counts from
     the bottom (evlib's y = height - 1 - jAER's, as evlib reads jAER's files), so the loop runs in
     jAER's coordinates. jaer_border=False clips the neighbourhood to the sensor instead.
-    shot_noise_time_s: filterAlternativePolarityShotNoiseEnabled with that shotNoiseCorrelationTimeS
-    (a float): an event that passed is dropped when its polarity signum differs from its pixel's
-    last and the float 1e-6f * (ts - last) is not above it. Python integers: no int32 wrap."""
+    shot_noise_time_us: filterAlternativePolarityShotNoiseEnabled, in its current form: an event that
+    passed is dropped when its polarity signum differs from its pixel's last and ts - last is not
+    above (int)(shotNoiseCorrelationTimeS * 1e6f), the whole µs given here. Python integers: no
+    int32 wrap."""
     last: dict[tuple[int, int], tuple[int, int]] = {}  # pixel: (time, polarity signum)
     keep = np.zeros(len(events), bool)
     x_end, y_end = (width - 2, height - 2) if jaer_border else (width - 1, height - 1)
@@ -140,9 +141,8 @@ def jaer_stcf(events: np.ndarray, width: int, height: int, dt: int, k: int, incl
                     if not polarities_must_match or last[(xx, yy)][1] == signum:
                         correlated += 1
         keep[i] = correlated >= k
-        if keep[i] and shot_noise_time_s is not None and signum != last[(x, y)][1]:
-            age_s = np.float32(1e-6) * np.float32(t - last[(x, y)][0])
-            keep[i] = bool(age_s > np.float32(shot_noise_time_s))
+        if keep[i] and shot_noise_time_us is not None and signum != last[(x, y)][1]:
+            keep[i] = t - last[(x, y)][0] > shot_noise_time_us
         last[(x, y)] = (t, signum)
     return keep
 
@@ -179,28 +179,54 @@ def test_stcf_with_polarities_must_match_and_jaer_border_is_jaers_current_filter
 def test_stcf_shot_noise_test_is_jaers_alternating_polarity_filter(seed: int) -> None:
     events, width, height = random_case(seed)
     rng = np.random.default_rng(seed)
+    if seed % 4 == 3:  # times out of order, as jAER takes them
+        events["t"] = rng.permutation(events["t"])
     for dt, k, include_self, let_first_through in STCF_SETTINGS:
         shot_us = int(rng.choice([0, 1, 37, 1000, 5000]))
-        for jaer_border, polarities_must_match in ((True, True), (False, False), (True, False)):
-            expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border,
-                                 polarities_must_match, shot_noise_time_s=shot_us * 1e-6)
-            got = ops.Stcf((width, height), dt, k, include_self=include_self, let_first_through=let_first_through,
-                           jaer_border=jaer_border, polarities_must_match=polarities_must_match,
-                           shot_noise_time=shot_us).keep_mask(events)
-            np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} shot={shot_us} {jaer_border}")
-            without = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border,
-                                polarities_must_match)
-            assert not (expected & ~without).any(), "the shot-noise test only drops"
+        for jaer_border in (True, False):
+            for polarities_must_match in (True, False):
+                expected = jaer_stcf(events, width, height, dt, k, include_self, let_first_through, jaer_border,
+                                     polarities_must_match, shot_noise_time_us=shot_us)
+                options = dict(include_self=include_self, let_first_through=let_first_through,
+                               jaer_border=jaer_border, polarities_must_match=polarities_must_match)
+                got = ops.Stcf((width, height), dt, k, shot_noise_time=shot_us, **options).keep_mask(events)
+                np.testing.assert_array_equal(got, expected, err_msg=f"dt={dt} k={k} shot={shot_us} {options}")
+                without = ops.Stcf((width, height), dt, k, **options).keep_mask(events)
+                assert not (got & ~without).any(), "the shot-noise test only drops events the correlation kept"
 
 
-def test_stcf_shot_noise_time_is_jaers_float_seconds_for_whole_microseconds() -> None:
-    # jAER compares 1e-6f * (ts - last) > shotNoiseCorrelationTimeS in float32; evlib compares whole
-    # µs. For every time up to 3 s given as float32(us * 1e-6), the two agree at and next to it.
-    us = np.arange(0, 3_000_000, dtype=np.int64)
+def test_stcf_shot_noise_test_on_times_far_apart_and_out_of_order() -> None:
+    # Time steps up to 2^33 µs both ways (the grid moves its base, keeps far times aside, or goes
+    # to int64 cells) and shot times of 0 to 2^40 µs, against the jAER transcription.
+    rng = np.random.default_rng(11)
+    events = random_stream(rng, 3_000, 5, 4, 30)
+    jumps = rng.choice([0, 1, 2**20, 2**31, 2**33], len(events)) * rng.choice([-1, 1, 1, 1], len(events))
+    events["t"] = 2**40 + np.cumsum(jumps) + events["t"]
+    for correlation_us in (1_000, 2**32):
+        for shot_us in (0, 1, 2**20, 2**31 + 5, 2**40):
+            for polarities_must_match in (True, False):
+                expected = jaer_stcf(events, 5, 4, correlation_us, 1, False, True, False, polarities_must_match,
+                                     shot_noise_time_us=shot_us)
+                stcf = ops.Stcf((5, 4), correlation_us, 1, polarities_must_match=polarities_must_match,
+                                shot_noise_time=shot_us)
+                got = np.concatenate([stcf.keep_mask(part) for part in np.array_split(events, 7)])
+                np.testing.assert_array_equal(got, expected,
+                                              err_msg=f"dt={correlation_us} shot={shot_us} {polarities_must_match}")
+                assert expected.any() and not expected.all()
+
+
+def test_jaers_earlier_float_seconds_shot_test_equals_whole_microseconds_up_to_16_s() -> None:
+    # jAER's current filter compares ts - last > (int)(shotNoiseCorrelationTimeS * 1e6f), whole µs
+    # as evlib does. Its earlier one compared 1e-6f * (ts - last) > shotNoiseCorrelationTimeS in
+    # float32: the same rule for every time up to 16 s given as the float of its µs (checked here
+    # for all up to 3 s and around 16 s), not past it (docs/processing.md).
+    us = np.concatenate([np.arange(0, 3_000_000), np.arange(15_990_000, 16_000_001)]).astype(np.int64)
     seconds = (us * 1e-6).astype(np.float32)
     for offset in (-1, 0, 1):
-        jaer_signal = np.float32(1e-6) * (us + offset).astype(np.float32) > seconds
-        np.testing.assert_array_equal(jaer_signal, us + offset > us)
+        earlier_signal = np.float32(1e-6) * (us + offset).astype(np.float32) > seconds
+        np.testing.assert_array_equal(earlier_signal, us + offset > us)
+    past = np.float32(np.float32(1e-6) * np.float32(16_000_002)) > np.float32(16_000_001 * 1e-6)
+    assert not past, "past 16 s the float32 rule drops an event one µs beyond the time"
 
 
 def test_stcf_shot_noise_time_must_not_be_negative() -> None:

@@ -123,7 +123,7 @@ DenoiseSpec parse_denoise(const std::string& spec) {
 
 ops::StcfOptions parse_stcf(const std::string& spec) {
   const std::string usage =
-      "expected K:CORRELATION_TIME[:jaer][:polarity][:shot[=TIME]] with K from 1 to 9 (e.g. 2:2ms), got '" + spec + "'";
+      "expected K:CORRELATION_TIME[:jaer][:polarity][:shot[=SHOT_TIME]] with K from 1 to 9 (e.g. 2:2ms), got '" + spec + "'";
   const auto f = fields(spec);
   if (f.size() < 2 || f.size() > 5 || f[0].size() != 1 || f[0][0] < '1' || f[0][0] > '9') throw InvalidArgument(usage);
   ops::StcfOptions o;
@@ -231,12 +231,12 @@ void FilterFlags::add_to(CLI::App& app) {
       "fast-decay[:half_life=TIME][:subdivision_factor=N][:noise_threshold=X] (defaults 10ms, 4, 6: kept when "
       "the decaying event count of its N x N cell exceeds X)", parsed_by(parse_denoise, ""));
   add("--stcf", stcf,
-      "Spatio-temporal correlation filter: K:TIME[:jaer][:polarity][:shot[=TIME]], kept when K of the 3x3 neighbours fired less "
+      "Spatio-temporal correlation filter: K:TIME[:jaer][:polarity][:shot[=SHOT_TIME]], kept when K of the 3x3 neighbours fired less "
       "than TIME before (a pixel's first event passes); jaer: jAER's neighbourhood, which leaves out the last column "
       "and (its y counting from the bottom) the first row; polarity: only neighbours whose last event had the event's polarity (jAER's "
-      "polaritiesMustMatch); both: jAER's current filter; shot[=TIME]: jAER's alternating-polarity shot-noise test "
-      "(default 1ms), a passing event is dropped when its pixel's last event had the other polarity and came at most "
-      "TIME before",
+      "polaritiesMustMatch); both: jAER's current filter; shot[=SHOT_TIME]: jAER's alternating-polarity shot-noise "
+      "test, a passing event is dropped when its pixel's last event had the other polarity and came at most "
+      "SHOT_TIME (default 1ms) before",
       parsed_by(parse_stcf, ""));
 }
 
