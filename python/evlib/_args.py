@@ -21,7 +21,7 @@ INT64_MAX = 2**63 - 1
 UINT64_MAX = 2**64 - 1
 
 
-def _is_bool(value: Any) -> bool:
+def is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_)) or (isinstance(value, np.ndarray) and value.dtype == np.bool_)
 
 
@@ -29,7 +29,7 @@ def whole(value: Any, name: str, low: int = INT64_MIN, high: int = INT64_MAX) ->
     """``value`` as an int in ``[low, high]``: an integer (Python's, NumPy's, a 0-d array's, a
     tensor's: anything with ``__index__``), or a number with no fractional part (``1e4``,
     ``Decimal("10")``); a fraction is refused rather than truncated."""
-    if _is_bool(value) or isinstance(value, (str, bytes)):
+    if is_bool(value) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a whole number, not {value!r}")
     try:
         number = operator.index(value)
@@ -51,7 +51,7 @@ def whole(value: Any, name: str, low: int = INT64_MIN, high: int = INT64_MAX) ->
 
 def flag(value: Any, name: str) -> bool:
     """A bool: True, False, NumPy's bools (0-d arrays too), or the integers 0 and 1."""
-    if _is_bool(value) and np.ndim(value) == 0:
+    if is_bool(value) and np.ndim(value) == 0:
         return bool(value)
     if not isinstance(value, (str, bytes, float)):
         try:
@@ -73,7 +73,7 @@ def choice(value: Any, name: str, options: Collection[str]) -> str:
 
 def real(value: Any, name: str) -> float:
     """A real number as a float (NaN and infinities pass: the kernels say what they accept)."""
-    if _is_bool(value) or isinstance(value, (str, bytes)):
+    if is_bool(value) or isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be a number, not {value!r}")
     try:
         return float(value)

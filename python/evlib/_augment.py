@@ -72,10 +72,19 @@ def _in_range(value: Range, seed: int, slot: str) -> float:
     return float(value)
 
 
-def _rebuild(events: Events, t: NDArray[Any], x: NDArray[Any], y: NDArray[Any], p: NDArray[Any]) -> Events:
-    """New columns in the input's kind."""
+def _rebuild(events: Events, t: NDArray[Any], x: NDArray[Any], y: NDArray[Any], p: NDArray[Any],
+             rows: NDArray[np.intp] | None = None) -> Events:
+    """New columns in the input's kind. ``rows``: the input row each output row comes from (-1: an
+    added event), None when they are the input's rows in order; a structured array's other fields
+    (a label, ...) follow their rows, zero for added events."""
     if isinstance(events, np.ndarray) and events.dtype.names is not None:
-        out = np.empty(len(t), dtype=events.dtype)
+        out = np.zeros(len(t), dtype=events.dtype)
+        others = [name for name in events.dtype.names if name not in ("t", "x", "y", "p")]
+        if others:
+            source = np.arange(len(t)) if rows is None else rows
+            taken = source >= 0
+            for name in others:
+                out[name][taken] = events[name][source[taken]]
         for name, values in (("t", t), ("x", x), ("y", y), ("p", p)):
             out[name] = values
         return out
@@ -128,11 +137,18 @@ def drop_by_time(events: Events, duration_ratio: Range = 0.2, *, seed: int | Non
     ratio = _in_range(duration_ratio, s, "time_ratio")
     if not 0 <= ratio < 1:
         raise ValueError(f"drop_by_time: duration_ratio must be in [0, 1), got {ratio}")
-    t_start = float(t.min()) if _args.choice(origin, "origin", ("first", "zero")) == "first" else 0.0
-    t_end = float(t.max())
-    duration = (t_end - t_start) * ratio
-    start = t_start + (t_end - duration - t_start) * _draw(s, "time_start")
-    return drop_time_window(events, start, duration)
+    if _args.choice(origin, "origin", ("first", "zero")) == "zero":
+        t_end = float(t.max())  # tonic's arithmetic, in float64 on absolute times
+        duration = t_end * ratio
+        return drop_time_window(events, (t_end - duration) * _draw(s, "time_start"), duration)
+    # From the first event: times as exact offsets from it (unsigned: any int64 span fits), so
+    # that large absolute times (ns since 1970: 1.7e18) are not rounded to float64's 256 ns steps.
+    first = t.min()
+    offset = t.view(np.uint64) - np.uint64(first.view(np.uint64))
+    span = float(offset.max())
+    duration = span * ratio
+    start = (span - duration) * _draw(s, "time_start")
+    return _mask_of(events, columns(events), (offset >= start) & (offset <= start + duration))
 
 
 def drop_box(events: Events, x0: int, y0: int, width: int, height: int) -> Events:
@@ -170,7 +186,7 @@ def crop(events: Events, x0: int, y0: int, width: int, height: int) -> Events:
     x, y = cols[1].astype(np.int64), cols[2].astype(np.int64)
     inside = (x >= x0) & (x < x0 + width) & (y >= y0) & (y < y0 + height)
     return _rebuild(events, cols[0][inside], (x[inside] - x0).astype(np.uint16), (y[inside] - y0).astype(np.uint16),
-                    cols[3][inside])
+                    cols[3][inside], np.flatnonzero(inside))
 
 
 def random_crop(events: Events, sensor_size: SensorSize, target_size: tuple[int, int], *,
@@ -194,10 +210,11 @@ def _flip(events: Events, sensor_size: SensorSize, p: float, seed: int | None, a
     cols = list(columns(events))
     width, height = _sensor(sensor_size)
     inside = (cols[1] < width) & (cols[2] < height)  # an event off the sensor has no mirror image
+    rows = None
     if not inside.all():
-        cols = [column[inside] for column in cols]
+        cols, rows = [column[inside] for column in cols], np.flatnonzero(inside)
     cols[axis] = ((width, height)[axis - 1] - 1 - cols[axis].astype(np.int64)).astype(np.uint16)
-    return _rebuild(events, *cols)
+    return _rebuild(events, *cols, rows)
 
 
 def flip_lr(events: Events, sensor_size: SensorSize, p: float = 0.5, *, seed: int | None = None) -> Events:
@@ -247,7 +264,7 @@ def time_reversal(events: Events, p: float = 0.5, flip_polarities: bool = True, 
     new_p = (pol == 0).astype(np.uint8) if _args.flag(flip_polarities, "flip_polarities") else pol
     if int(t.max()) - int(t.min()) > _args.INT64_MAX:  # max(t) - t would wrap in int64
         raise ValueError("time_reversal: the times span more than 2^63 - 1 µs, so max(t) - t does not fit in int64")
-    return _rebuild(events, (t.max() - t)[::-1], x[::-1], y[::-1], new_p[::-1])
+    return _rebuild(events, (t.max() - t)[::-1], x[::-1], y[::-1], new_p[::-1], np.arange(len(t))[::-1])
 
 
 def time_jitter(events: Events, std: float = 1, clip_negative: bool = True, sort_timestamps: bool = False, *,
@@ -258,11 +275,11 @@ def time_jitter(events: Events, std: float = 1, clip_negative: bool = True, sort
     jittered = np.empty_like(t)
     _kernels.time_jitter(t, _args.real(std, "std"), _seed(seed), _index_offset(index_offset), jittered)
     keep = jittered >= 0 if _args.flag(clip_negative, "clip_negative") else np.ones(len(t), bool)
-    t, x, y, p = jittered[keep], x[keep], y[keep], p[keep]
+    t, x, y, p, rows = jittered[keep], x[keep], y[keep], p[keep], np.flatnonzero(keep)
     if _args.flag(sort_timestamps, "sort_timestamps"):
         order = np.argsort(t, kind="stable")
-        t, x, y, p = t[order], x[order], y[order], p[order]
-    return _rebuild(events, t, x, y, p)
+        t, x, y, p, rows = t[order], x[order], y[order], p[order], rows[order]
+    return _rebuild(events, t, x, y, p, rows)
 
 
 def spatial_jitter(events: Events, sensor_size: SensorSize, var_x: float = 1, var_y: float = 1,
@@ -277,11 +294,12 @@ def spatial_jitter(events: Events, sensor_size: SensorSize, var_x: float = 1, va
     new_x, new_y = np.empty(len(t), np.int32), np.empty(len(t), np.int32)
     _kernels.spatial_jitter(x, y, _args.real(var_x, "var_x"), _args.real(var_y, "var_y"),
                             _args.real(sigma_xy, "sigma_xy"), _seed(seed), _index_offset(index_offset), new_x, new_y)
+    rows = None
     if _args.flag(clip_outliers, "clip_outliers"):
         inside = (new_x >= 0) & (new_x < width) & (new_y >= 0) & (new_y < height)
-        t, p = t[inside], p[inside]
+        t, p, rows = t[inside], p[inside], np.flatnonzero(inside)
         new_x, new_y = new_x[inside].astype(np.uint16), new_y[inside].astype(np.uint16)
-    return _rebuild(events, t, new_x, new_y, p)
+    return _rebuild(events, t, new_x, new_y, p, rows)
 
 
 def uniform_noise(events: Events, sensor_size: SensorSize, n: int | tuple[int, int], *,
@@ -303,4 +321,5 @@ def uniform_noise(events: Events, sensor_size: SensorSize, n: int | tuple[int, i
     _kernels.uniform_noise_into(width, height, int(t.min()), int(t.max()), s, 0, *noise)
     merged = [np.concatenate((a, b)) for a, b in zip((t, x, y, p), noise)]
     order = np.argsort(merged[0], kind="stable")
-    return _rebuild(events, *(column[order] for column in merged))
+    rows = np.concatenate((np.arange(len(t)), np.full(count, -1)))[order]  # noise rows: -1
+    return _rebuild(events, *(column[order] for column in merged), rows)

@@ -43,10 +43,13 @@ class Decimation(_Filter):
 
 def decimate(events: Events, n: int, sensor_size: SensorSize | None = None) -> Events:
     """The events :class:`Decimation` keeps, from fresh counts. Without ``sensor_size`` the
-    sensor is sized from the events (``max(x) + 1``, ``max(y) + 1``), as tonic does."""
+    sensor is sized from the events (``max(x) + 1``, ``max(y) + 1``), as tonic does, over the
+    coordinates on a sensor: a negative one (or one past 65535), off every sensor, is dropped
+    rather than taken for a 65536-pixel-wide sensor."""
     if sensor_size is None:
         _, x, y, _ = columns(events)
-        sensor_size = (int(x.max()) + 1, int(y.max()) + 1) if len(x) else (1, 1)
+        on_sensor = (x != 0xFFFF) & (y != 0xFFFF)  # columns() puts coordinates off every sensor at 65535
+        sensor_size = (int(x[on_sensor].max()) + 1, int(y[on_sensor].max()) + 1) if on_sensor.any() else (1, 1)
     return Decimation(sensor_size, n).filter(events)
 
 

@@ -15,6 +15,7 @@ ignored where a ``polarities`` argument exists).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, Union
@@ -90,7 +91,11 @@ def columns(events: Events) -> Columns:
     else:
         raise TypeError(f"cannot read events from {type(events).__name__}: expected a Batch, a Polars "
                         "DataFrame, a structured array, a mapping of columns or (t, x, y, p)")
-    return (_times(raw[0]), _coordinates(raw[1], "x"), _coordinates(raw[2], "y"), _polarities(raw[3]))
+    out = (_times(raw[0]), _coordinates(raw[1], "x"), _coordinates(raw[2], "y"), _polarities(raw[3]))
+    if not len(out[0]) == len(out[1]) == len(out[2]) == len(out[3]):
+        raise ValueError("the t, x, y and p columns differ in length: "
+                         f"{len(out[0])}, {len(out[1])}, {len(out[2])}, {len(out[3])}")
+    return out
 
 
 def _integers(values: Any, name: str) -> NDArray[Any]:
@@ -137,7 +142,7 @@ def _polarities(values: Any) -> NDArray[np.uint8]:
 
 
 def _sensor(sensor_size: SensorSize) -> tuple[int, int]:
-    if len(sensor_size) not in (2, 3):
+    if not hasattr(sensor_size, "__len__") or len(sensor_size) not in (2, 3):
         raise ValueError(f"sensor_size must be (width, height), got {sensor_size!r}")
     # A fraction (640.5) is refused rather than truncated; _args.whole's own range message is
     # replaced by this one, which names both sides.
@@ -195,11 +200,11 @@ def slice_events(
         raise ValueError("give exactly one of time_window, event_count, n_time_bins, n_event_bins")
     kind, value = given[0]
     name = {"time": "time_window", "count": "event_count", "time_bins": "n_time_bins", "event_bins": "n_event_bins"}[kind]
-    if isinstance(value, bool) or int(value) != value:  # tonic's float windows are not bit for bit: refused, not truncated
-        raise ValueError(f"{name} must be a whole number, not {value!r}")
-    if not 0 < int(value) < 2**63:
+    # tonic's float windows are not bit for bit: a fraction (NaN, a bool) is refused, not truncated.
+    value = _args.whole(value, name, -(2**200), 2**200)
+    if not 0 < value < 2**63:
         raise ValueError(f"{name} must be positive and below 2^63, not {value!r}")
-    if kind in ("time", "count") and (int(overlap) != overlap or abs(overlap) >= 2**53):
+    if kind in ("time", "count") and (_args.is_bool(overlap) or not _is_whole_below(overlap, 2**53)):
         raise ValueError(f"overlap must be a whole number of {'µs' if kind == 'time' else 'events'} below 2^53 "
                          f"(it travels as a float64), not {overlap!r}")
     t = _times(events) if isinstance(events, np.ndarray) and events.dtype.names is None else columns(events)[0]
@@ -207,6 +212,15 @@ def slice_events(
     end = None if end_time is None else _args.whole(end_time, "end_time")
     return _ops.slice_windows(t, kind, int(value), float(overlap), _args.flag(include_incomplete, "include_incomplete"),
                               start, end, _args.choice(convention, "convention", ("tonic", "clean")))
+
+
+def _is_whole_below(value: Any, limit: int) -> bool:
+    """A finite number without fraction, of magnitude below limit."""
+    try:
+        real = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(real) and real == int(real) and abs(real) < limit
 
 
 def rvt_time_window(t: NDArray[np.int64], t_end: int, duration: int) -> slice:
@@ -541,6 +555,12 @@ class HotPixels(_Filter):
         """Nothing to reset: the mask filter keeps no state."""
 
 
+def _is_one_batch(source: Any) -> bool:
+    """A batch of events itself rather than an iterable of batches."""
+    return ((isinstance(source, np.ndarray) and source.dtype.names is not None) or isinstance(source, Mapping)
+            or type(source).__module__.startswith("polars") or hasattr(source, "bytes_done"))
+
+
 def _is_single(events: Events) -> bool:
     return not (isinstance(events, list) or (hasattr(events, "__next__") and not isinstance(events, np.ndarray)))
 
@@ -575,10 +595,9 @@ class _WindowCutter:
     def __init__(self, time_window: int | None, event_count: int | None) -> None:
         if (time_window is None) == (event_count is None):
             raise ValueError("give one of time_window (µs) or event_count")
-        if (time_window is not None and time_window <= 0) or (event_count is not None and event_count <= 0):
-            raise ValueError("time_window and event_count must be positive")
-        self._width = time_window
-        self._count = event_count
+        # Whole numbers as slice_events takes them (a fraction, NaN or a bool refused).
+        self._width = None if time_window is None else _args.whole(time_window, "time_window", 1)
+        self._count = None if event_count is None else _args.whole(event_count, "event_count", 1)
         self.reset()
 
     def reset(self) -> None:
@@ -619,14 +638,16 @@ class _WindowCutter:
         i = 0
         while True:
             end = self._begin + self._width
-            j = i + int(np.searchsorted(t[i:], end, side="left"))
+            # An end past int64 (windows near its top) lies above every time: searchsorted would
+            # compare it as a float.
+            j = len(t) if end > _args.INT64_MAX else i + int(np.searchsorted(t[i:], end, side="left"))
             if j == len(t):
                 self._gather(cols, i, j)
                 return
             window = self._close((cols, i, j))
             self._begin = end
             yield window
-            while t[j] >= self._begin + self._width:  # empty windows up to the next event
+            while int(t[j]) >= self._begin + self._width:  # empty windows up to the next event
                 window = self._close(None)
                 self._begin += self._width
                 yield window
@@ -731,7 +752,8 @@ class Pipeline:
     def run(self, source: Any, **batches: Any) -> Iterator[Any]:
         """Frames of a whole stream, one at a time. ``source``: a path (read with
         :func:`evlib.iter_batches`, which takes ``batches``' keywords, e.g. ``by_count``), an
-        :class:`evlib.EventFile`, or any iterable of event batches."""
+        :class:`evlib.EventFile`, any iterable of event batches, or one batch in memory (a
+        structured array, a mapping of columns, a Polars frame, an evlib Batch)."""
         self.reset()
         if isinstance(source, (str, bytes, os.PathLike)):
             from ._api import iter_batches
@@ -742,7 +764,8 @@ class Pipeline:
         else:
             if batches:
                 raise TypeError("batch options apply to a path or an EventFile source")
-            stream = source
+            # One batch in memory (iterating it would go over its rows, keys or columns).
+            stream = [source] if _is_one_batch(source) else source
         for batch in stream:
             yield from self._frames_of(batch)
         yield from self.finish()

@@ -111,8 +111,10 @@ constinit SpareColumnMemory spare_surface_memory;
 // Room for `count` HOTS surfaces of `size` values each: the kept block if it has that size.
 ColumnMemory surface_memory(std::size_t count, std::size_t size) {
   std::size_t bytes = 0;
-  if (__builtin_mul_overflow(count, size, &bytes) || __builtin_mul_overflow(bytes, sizeof(double), &bytes))
-    throw std::length_error("HOTS time surface: " + std::to_string(count) + " surfaces: more than memory can hold");
+  if (__builtin_mul_overflow(count, size, &bytes) || __builtin_mul_overflow(bytes, sizeof(double), &bytes) ||
+      static_cast<double>(bytes) > evlib::ops::detail::physical_memory_bytes())
+    throw std::length_error("HOTS time surface: " + std::to_string(count) + " surfaces of " + std::to_string(size) +
+                            " values: more than memory can hold (the events span that many windows of dt)");
   return spare_surface_memory.take(bytes);
 }
 

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <unistd.h>
+
 namespace evlib::ops {
 
 EventBatch select_events(EventView events, std::span<const std::uint8_t> keep) {
@@ -46,6 +48,14 @@ void require_keep_size(EventView events, std::span<std::uint8_t> keep, const cha
   if (keep.size() != events.size())
     throw std::invalid_argument(std::string(operation) + ": keep mask holds " + std::to_string(keep.size()) +
                                 " flags for " + std::to_string(events.size()) + " events");
+}
+
+double physical_memory_bytes() noexcept {
+  static const double bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0x1p62;
+  }();
+  return bytes;
 }
 
 void require_sensor(SensorSize sensor, const char* operation) {

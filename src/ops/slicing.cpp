@@ -36,10 +36,19 @@ std::size_t lower_bound_wide(std::span<const std::int64_t> t, int128 bound) {
   return lower_bound_i64(t, static_cast<std::int64_t>(bound));
 }
 
-[[noreturn]] void throw_too_many_windows(double count) {
-  char text[48];
-  std::snprintf(text, sizeof text, "%.4g", count);
-  throw std::length_error(std::string("slice_events: ") + text + " windows: more than memory can hold");
+// Refuses, before anything is allocated, a window count whose bounds (twice: here, and the
+// caller's copy) would not fit in the machine's memory: a tiny window over a long recording
+// (1 µs over 10 minutes: 6e8 windows, 19 GB) otherwise allocates for seconds, then fails
+// without saying why.
+void require_windows_fit_memory(double count) {
+  const double memory = detail::physical_memory_bytes();
+  const double bytes = 2 * count * sizeof(IndexRange);
+  if (!(count < 0x1p62) || bytes > memory) {
+    char text[160];
+    std::snprintf(text, sizeof text, "%.4g windows: more than memory can hold (their bounds take %.3g GB, this machine has %.3g GB); a longer window?",
+                  count, bytes / 1e9, memory / 1e9);
+    throw std::length_error(std::string("slice_events: ") + text);
+  }
 }
 
 std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindowSlicing& s, SliceConvention c) {
@@ -59,7 +68,7 @@ std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindo
     // numpy: (duration - window) / stride is a float64 true division, then floor or ceil.
     const double q = static_cast<double>(int128{end} - start - s.window_us) / static_cast<double>(stride);
     const double whole = s.include_incomplete ? std::ceil(q) : std::floor(q);
-    if (!(whole < 0x1p62)) throw_too_many_windows(whole + 1);  // (a float64 past 2^63 has no int64)
+    require_windows_fit_memory(whole + 1);  // (a float64 past 2^63 has no int64)
     n = std::max<std::int64_t>(static_cast<std::int64_t>(whole) + 1, 1);
   } else if (end >= start) {
     // Windows cover [start, end] inclusive: complete ones end at or before end + 1; with
@@ -67,7 +76,7 @@ std::vector<IndexRange> by_time(std::span<const std::int64_t> t, const TimeWindo
     // In 128 bits: the span of int64 times reaches 2^64.
     const int128 last_start = s.include_incomplete ? int128{end} - start : int128{end} + 1 - start - s.window_us;
     const int128 count = last_start < 0 ? 0 : last_start / stride + 1;
-    if (count >= (int128{1} << 62)) throw_too_many_windows(static_cast<double>(count));
+    require_windows_fit_memory(static_cast<double>(count));
     n = static_cast<std::int64_t>(count);
   }
   std::vector<IndexRange> windows;

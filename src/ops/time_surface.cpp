@@ -548,7 +548,8 @@ void HotsTimeSurfaces::emit(double* out) {
 
 std::size_t HotsTimeSurfaces::values_of(std::size_t surfaces) const {
   std::size_t values = 0;
-  if (__builtin_mul_overflow(surfaces, memory_.size(), &values) || values > std::numeric_limits<std::size_t>::max() / sizeof(double))
+  if (__builtin_mul_overflow(surfaces, memory_.size(), &values) ||
+      static_cast<double>(values) * sizeof(double) > detail::physical_memory_bytes())
     throw std::length_error("HOTS time surface: " + std::to_string(surfaces) + " surfaces of " + std::to_string(memory_.size()) +
                             " values: more than memory can hold (the events span that many windows of dt)");
   return values;

@@ -193,6 +193,21 @@ def test_drop_by_time_window_lies_in_the_data() -> None:
         assert len(ops.drop_by_time(events, 0.3, seed=seed, origin="zero")) == len(events)
 
 
+def test_drop_by_time_measures_from_the_first_event_exactly_at_nanosecond_epoch_times() -> None:
+    # 1000 events 1 apart at 1.7e18 (ns since 1970): float64 steps there are 256, so comparing
+    # absolute times in float64 dropped 104-257 events for a 10 % window. Offsets from the first
+    # event are exact: 100 or 101 (both ends of the window count).
+    events = {"t": np.int64(1_700_000_000_000_000_000) + np.arange(1000), "x": np.zeros(1000, np.uint16),
+              "y": np.zeros(1000, np.uint16), "p": np.zeros(1000, np.uint8)}
+    for seed in range(10):
+        assert 100 <= 1000 - len(ops.drop_by_time(events, 0.1, seed=seed)["t"]) <= 101
+    top = np.iinfo(np.int64).max
+    near_top = {name: column[:4] for name, column in events.items()} | {"t": np.arange(top - 3, top + 1, dtype=np.int64)}
+    assert len(ops.drop_by_time(near_top, 0.25, seed=1)["t"]) >= 3
+    whole_range = {name: column[:2] for name, column in events.items()} | {"t": np.array([-(2**63), top])}
+    assert len(ops.drop_by_time(whole_range, 0.25, seed=1)["t"]) == 2
+
+
 @pytest.mark.parametrize("augment", [
     lambda e, s, o: ops.drop_event(e, 0.4, seed=s, index_offset=o),
     lambda e, s, o: ops.time_jitter(e, 30, clip_negative=False, seed=s, index_offset=o),
@@ -243,3 +258,37 @@ def test_flips_drop_events_off_the_sensor_and_ops_lists_the_tier2_names() -> Non
               "p": np.ones(3, np.uint8)}
     np.testing.assert_array_equal(ops.flip_lr(events, (4, 1), p=1, seed=0)["x"], [3, 0])
     assert {"FastDecay", "decimate", "drop_event", "prophesee_event_cube"} <= set(ops.__all__)
+
+
+def test_augmentations_carry_a_structured_arrays_other_fields_with_their_events() -> None:
+    # A label field (each event's number from 1) follows its event through every augmentation;
+    # added noise events get 0. Before, the result was built in uninitialised memory.
+    base, width, height = random_case(4)
+    events = np.zeros(len(base), np.dtype(TONIC_DTYPE.descr + [("label", "<i4")]))
+    for name in ("t", "x", "y", "p"):
+        events[name] = base[name]
+    events["label"] = np.arange(1, len(events) + 1)
+    labels = events["label"]
+    sensor = (width, height)
+    inside = (events["x"] >= 1) & (events["x"] < width) & (events["y"] < height - 1)
+    same_order = {
+        "flip_lr": ops.flip_lr(events, sensor, p=1.0, seed=1),
+        "flip_ud": ops.flip_ud(events, sensor, p=1.0, seed=1),
+        "flip_polarity": ops.flip_polarity(events, p=1.0, seed=1),
+        "time_skew": ops.time_skew(events, 1.5, 10),
+        "spatial_jitter": ops.spatial_jitter(events, sensor, seed=1),
+        "time_jitter": ops.time_jitter(events, 0.0, seed=1),
+    }
+    for name, out in same_order.items():
+        np.testing.assert_array_equal(out["label"], labels, err_msg=name)
+    np.testing.assert_array_equal(ops.flip_lr(events, sensor, p=1.0, seed=1)["x"], width - 1 - events["x"])
+    np.testing.assert_array_equal(ops.time_reversal(events, p=1.0, seed=1)["label"], labels[::-1])
+    np.testing.assert_array_equal(ops.crop(events, 1, 0, width - 1, height - 1)["label"], labels[inside])
+    jittered = ops.time_jitter(events, 500.0, sort_timestamps=True, seed=2)
+    assert len(set(jittered["label"])) == len(jittered) and set(jittered["label"]) <= set(labels)
+    np.testing.assert_array_equal(jittered["p"], events["p"][jittered["label"] - 1])
+    noisy = ops.uniform_noise(events, sensor, 25, seed=3)
+    np.testing.assert_array_equal(noisy["label"][noisy["label"] != 0], labels)
+    assert np.count_nonzero(noisy["label"] == 0) == 25
+    kept = noisy["label"] != 0
+    np.testing.assert_array_equal(noisy["t"][kept], events["t"])

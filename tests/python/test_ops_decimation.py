@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evlib import ops
-from ops_streams import random_case, reference
+from ops_streams import TONIC_DTYPE, random_case, reference
 from test_ops_recordings import REAL, first_events
 
 SEEDS = range(16)
@@ -59,3 +59,12 @@ def test_decimation_on_real_recordings_matches_tonic(functional, name: str, reco
     events, sensor = first_events(recordings, name)
     for n in (2, 5):
         np.testing.assert_array_equal(ops.Decimation(sensor, n).filter(events), tonic_decimated(functional, events, n))
+
+
+def test_decimate_sizes_the_sensor_from_the_coordinates_on_it() -> None:
+    # A tonic-style signed -1 is off every sensor: it is dropped, and the sensor is sized from the
+    # other events (before, it became x = 65535: a 65536 x 65536 count grid, 16 GiB, and was kept).
+    events = np.zeros(3, TONIC_DTYPE)
+    events["x"], events["y"], events["t"] = [-1, 3, 2], [-1, 3, 2], [0, 1, 2]
+    np.testing.assert_array_equal(ops.decimate(events, 1)["t"], [1, 2])
+    assert len(ops.decimate(events[:1], 1)) == 0

@@ -64,6 +64,18 @@ def test_time_surfaces_whose_windows_end_past_int64_are_made_without_writing_pas
         ops.time_surface(whole, (1, 1), dt=1, tau=5.0)
 
 
+def test_a_tiny_window_over_a_long_recording_is_refused_up_front_with_its_size() -> None:
+    # 1 µs windows over 10 days: 8.6e11 windows. Before, slice_events (and event_frame and
+    # time_surface through it) allocated for seconds, then failed as a bare std::bad_alloc.
+    long_span = events([0, 864_000_000_000], [0, 0], [0, 0], [1, 1])
+    with pytest.raises(ValueError, match=r"8.64e\+11 windows: more than memory can hold .*this machine has"):
+        ops.slice_events(long_span, time_window=1)
+    with pytest.raises(ValueError, match="more than memory can hold"):
+        ops.event_frame(long_span, (1, 1), time_window=1)
+    with pytest.raises(ValueError, match="more than memory can hold"):
+        ops.time_surface(long_span, (640, 480), dt=1_000, tau=5.0)
+
+
 @pytest.mark.parametrize("make", [lambda: ops.Stcf((3, 3), 1, 1),
                                   lambda: ops.BackgroundActivity((3, 3), 1, convention="jaer")])
 def test_neighbourhood_filters_over_times_2_pow_63_apart_give_the_one_batch_result(make) -> None:
@@ -83,11 +95,24 @@ def test_neighbourhood_filters_over_times_2_pow_63_apart_give_the_one_batch_resu
     ({"time_window": 2**70}, "below 2\\^63"),
     ({"time_window": 0}, "positive"),
     ({"time_window": 2**60, "overlap": 2**53 + 1}, "below 2\\^53"),
+    ({"time_window": float("nan")}, "time_window must be a whole number"),
+    ({"time_window": float("inf")}, "time_window must be a whole number"),
+    ({"time_window": 100, "overlap": float("nan")}, "overlap must be a whole number"),
 ])
 def test_slicing_parameters_that_would_be_truncated_are_refused(arguments: dict, message: str) -> None:
     # tonic slices with float windows; truncating them silently gave other windows than tonic's.
     with pytest.raises(ValueError, match=message):
         ops.slice_events(np.arange(0, 1000, 7), **arguments)
+
+
+def test_a_boolean_window_and_unequal_columns_and_a_bare_width_are_refused_naming_them() -> None:
+    with pytest.raises(TypeError, match="time_window must be a whole number"):
+        ops.slice_events(np.arange(10), time_window=np.True_)  # np.bool_ was taken as 1 µs
+    uneven = {"t": np.arange(3), "x": np.zeros(3, int), "y": np.zeros(2, int), "p": np.zeros(3, int)}
+    with pytest.raises(ValueError, match="columns differ in length: 3, 3, 2, 3"):
+        ops.drop_event(uneven, 0.5, seed=1)  # an IndexError from inside before
+    with pytest.raises(ValueError, match="sensor_size must be \\(width, height\\), got 640"):
+        ops.event_frame(events([0, 1], [0, 1], [0, 0]), 640, time_window=1)  # len() of an int before
 
 
 def test_time_windows_past_2_pow_53_keep_every_microsecond() -> None:

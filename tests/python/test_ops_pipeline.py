@@ -103,6 +103,36 @@ def test_time_windows_include_empty_ones_and_refuse_time_going_back() -> None:
         ops.Pipeline(time_window=10, event_count=10)
 
 
+def test_one_batch_in_memory_is_a_source_of_its_own() -> None:
+    # A structured array, a dict or a Polars frame as source was iterated over its rows, keys or
+    # columns ("cannot read events from void").
+    events, width, height = random_case(2)
+    pipe = ops.Pipeline(representation=lambda w: ops.event_frame(w, (width, height)), time_window=500)
+    expected = pipe([events])
+    as_dict = {name: events[name] for name in ("t", "x", "y", "p")}
+    for source in (events, as_dict, pl.DataFrame(as_dict)):
+        np.testing.assert_array_equal(pipe(source), expected)
+
+
+def test_time_windows_at_the_top_of_int64_are_those_of_slice_events() -> None:
+    # A window end past int64 lies above every time (searchsorted compared it as a float and cut
+    # ten empty windows before the one that holds both events).
+    top = np.iinfo(np.int64).max
+    events = {"t": np.array([top - 5, top]), "x": np.array([0, 1]), "y": np.array([0, 1]), "p": np.array([0, 0])}
+    windows = list(ops.Pipeline(time_window=100)([events]))
+    expected = ops.slice_events(events, time_window=100, include_incomplete=True, convention="clean")
+    assert len(windows) == len(expected) == 1
+    np.testing.assert_array_equal(windows[0]["t"], events["t"])
+
+
+@pytest.mark.parametrize("bad", [0.5, float("nan"), True, "10", 0, -3])
+def test_pipeline_windows_must_be_whole_positive_numbers_as_slice_events_takes_them(bad: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match="time_window"):
+        ops.Pipeline(time_window=bad)
+    with pytest.raises((TypeError, ValueError), match="event_count"):
+        ops.Pipeline(event_count=bad)
+
+
 def test_file_pipeline_is_independent_of_the_batch_size_and_equals_evlib_frames(cli: Path, tmp_path: Path) -> None:
     f = evlib.open(DEMO)
     sensor = (f.width, f.height)

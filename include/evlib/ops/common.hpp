@@ -36,6 +36,10 @@ namespace detail {
 void require_columns(EventView events, unsigned columns, const char* operation);
 void require_keep_size(EventView events, std::span<std::uint8_t> keep, const char* operation);
 void require_sensor(SensorSize sensor, const char* operation);
+// The machine's physical memory in bytes (2^62 when the system does not say): outputs sized from
+// the events (window counts) larger than this are refused up front with their size, where an
+// allocation would take seconds and then fail without saying why.
+double physical_memory_bytes() noexcept;
 }  // namespace detail
 
 }  // namespace evlib::ops

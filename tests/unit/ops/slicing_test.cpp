@@ -113,6 +113,23 @@ TEST(Slicing, clean_windows_and_bins_near_the_int64_limits_are_exact_and_keep_th
                std::length_error);
 }
 
+// 1 µs windows over 10 days: 8.6e11 windows, whose bounds (twice 16 bytes each) pass any machine's
+// memory: refused up front with the count and sizes, where the allocation took seconds and failed
+// as a bare std::bad_alloc.
+TEST(Slicing, a_window_count_past_the_machines_memory_is_refused_before_any_allocation) {
+  const std::vector<std::int64_t> t{0, 864'000'000'000};
+  for (const SliceConvention c : {SliceConvention::kClean, SliceConvention::kTonic}) {
+    try {
+      (void)slice_events(t, TimeWindowSlicing{.window_us = 1, .include_incomplete = true}, c);
+      ADD_FAILURE() << "not refused";
+    } catch (const std::length_error& e) {
+      EXPECT_NE(std::string(e.what()).find("8.64e+11 windows: more than memory can hold"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("this machine has"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(slice_events(t, TimeWindowSlicing{.window_us = 1'000'000'000}, SliceConvention::kClean).size(), 864u);
+}
+
 TEST(Slicing, time_based_slicing_refuses_decreasing_time) {
   EXPECT_THROW(slice_events(T{5, 3}, TimeWindowSlicing{.window_us = 10}), std::invalid_argument);
   EXPECT_THROW(slice_events(T{5, 3}, TimeBinSlicing{.bins = 2}), std::invalid_argument);
