@@ -52,7 +52,16 @@ _SLOT = {"drop_p": 0, "time_ratio": 10, "time_start": 11, "area_ratio": 20, "are
 def _seed(seed: int | None) -> int:
     if seed is None:
         return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
-    return int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+    # Any whole number (a fraction refused, not truncated into another seed's results), modulo 2^64.
+    return _args.whole(seed, "seed", -(2**200), 2**200) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _probability(p: Any, name: str = "p") -> float:
+    """A probability in [0, 1] (NaN refused: every comparison with it is false)."""
+    value = _args.real(p, name)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be in [0, 1], got {p!r}")
+    return value
 
 
 def _index_offset(index_offset: int) -> int:
@@ -64,12 +73,12 @@ def _draw(seed: int, slot: str) -> float:
     return float(_kernels.counter_uniform(seed, "parameters", _SLOT[slot]))
 
 
-def _in_range(value: Range, seed: int, slot: str) -> float:
+def _in_range(value: Range, seed: int, slot: str, name: str) -> float:
     """A value, or a uniform draw in [low, high) for a (low, high) tuple (both ends used)."""
     if isinstance(value, tuple):
-        low, high = value
+        low, high = (_args.real(end, name) for end in value)
         return low + (high - low) * _draw(seed, slot)
-    return float(value)
+    return _args.real(value, name)
 
 
 def _rebuild(events: Events, t: NDArray[Any], x: NDArray[Any], y: NDArray[Any], p: NDArray[Any],
@@ -110,7 +119,7 @@ def drop_event(events: Events, p: Range, *, seed: int | None = None, index_offse
     here each event is an independent draw, so batches of a stream give the same result as the
     whole stream (``index_offset``: the position of the batch's first event)."""
     s = _seed(seed)
-    probability = _in_range(p, s, "drop_p")
+    probability = _in_range(p, s, "drop_p", "p")
     cols = columns(events)
     keep = np.empty(len(cols[0]), dtype=np.uint8)
     _kernels.drop_events(probability, s, _index_offset(index_offset), keep)
@@ -134,7 +143,7 @@ def drop_by_time(events: Events, duration_ratio: Range = 0.2, *, seed: int | Non
     if len(t) == 0:
         return events
     s = _seed(seed)
-    ratio = _in_range(duration_ratio, s, "time_ratio")
+    ratio = _in_range(duration_ratio, s, "time_ratio", "duration_ratio")
     if not 0 <= ratio < 1:
         raise ValueError(f"drop_by_time: duration_ratio must be in [0, 1), got {ratio}")
     if _args.choice(origin, "origin", ("first", "zero")) == "zero":
@@ -167,7 +176,7 @@ def drop_by_area(events: Events, sensor_size: SensorSize, area_ratio: Range = 0.
     instead (its ``uniform(r0 and r1)`` bug)."""
     width, height = _sensor(sensor_size)
     s = _seed(seed)
-    ratio = _in_range(area_ratio, s, "area_ratio")
+    ratio = _in_range(area_ratio, s, "area_ratio", "area_ratio")
     if not 0 <= ratio < 1:
         raise ValueError(f"drop_by_area: area_ratio must be in [0, 1), got {ratio}")
     box_w, box_h = int(width * ratio), int(height * ratio)
@@ -203,9 +212,7 @@ def random_crop(events: Events, sensor_size: SensorSize, target_size: tuple[int,
 
 
 def _flip(events: Events, sensor_size: SensorSize, p: float, seed: int | None, axis: int) -> Events:
-    if not 0 <= p <= 1:
-        raise ValueError(f"flip: p must be in [0, 1], got {p}")
-    if _draw(_seed(seed), "flip_lr" if axis == 1 else "flip_ud") > p:  # tonic flips when rand() <= p
+    if _draw(_seed(seed), "flip_lr" if axis == 1 else "flip_ud") > _probability(p):  # tonic flips when rand() <= p
         return events
     cols = list(columns(events))
     width, height = _sensor(sensor_size)
@@ -232,7 +239,7 @@ def flip_ud(events: Events, sensor_size: SensorSize, p: float = 0.5, *, seed: in
 def flip_polarity(events: Events, p: float = 0.5, *, seed: int | None = None) -> Events:
     """tonic's ``RandomFlipPolarity``: with probability ``p``, every event's polarity is inverted
     (all of them together, as tonic's code does, whatever its docstring says)."""
-    if _draw(_seed(seed), "flip_p") > p:
+    if _draw(_seed(seed), "flip_p") > _probability(p):
         return events
     t, x, y, pol = columns(events)
     return _rebuild(events, t, x, y, (pol == 0).astype(np.uint8))
@@ -246,7 +253,7 @@ def time_skew(events: Events, coefficient: Range, offset: Range = 0, *, seed: in
     """tonic's ``TimeSkew``: ``t' = trunc(t * coefficient + offset)`` in float64 (tuples drawn in
     [low, high))."""
     s = _seed(seed)
-    c, o = _in_range(coefficient, s, "skew_c"), _in_range(offset, s, "skew_o")
+    c, o = _in_range(coefficient, s, "skew_c", "coefficient"), _in_range(offset, s, "skew_o", "offset")
     t, x, y, p = columns(events)
     skewed = t * c + o
     if not np.all((skewed >= -(2.0**63)) & (skewed < 2.0**63)):  # NaN included: the cast would make garbage
@@ -259,7 +266,7 @@ def time_reversal(events: Events, p: float = 0.5, flip_polarities: bool = True, 
     """tonic's ``RandomTimeReversal``: with probability ``p`` (``u < p``), ``t' = max(t) - t``,
     the order reversed, and the polarities inverted when ``flip_polarities``."""
     t, x, y, pol = columns(events)
-    if len(t) == 0 or _draw(_seed(seed), "reverse") >= p:
+    if len(t) == 0 or _draw(_seed(seed), "reverse") >= _probability(p):
         return events
     new_p = (pol == 0).astype(np.uint8) if _args.flag(flip_polarities, "flip_polarities") else pol
     if int(t.max()) - int(t.min()) > _args.INT64_MAX:  # max(t) - t would wrap in int64
@@ -313,7 +320,7 @@ def uniform_noise(events: Events, sensor_size: SensorSize, n: int | tuple[int, i
     if len(t) == 0:
         return events
     s = _seed(seed)
-    count = int(_in_range(n, s, "noise_n")) if isinstance(n, tuple) else _args.whole(n, "n", 0)
+    count = int(_in_range(n, s, "noise_n", "n")) if isinstance(n, tuple) else _args.whole(n, "n", 0)
     if count < 0:
         raise ValueError(f"uniform_noise: n must not be negative, got {count} from {n!r}")
     noise = (np.empty(count, np.int64), np.empty(count, np.uint16), np.empty(count, np.uint16),

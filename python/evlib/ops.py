@@ -253,10 +253,13 @@ def _output(out: NDArray[Any] | None, shape: tuple[int, ...], dtype: Any) -> NDA
 
 
 def _dtype(dtype: Any, out: NDArray[Any] | None, default: Any) -> Any:
-    """The dtype asked for; else out's, when given; else the default."""
-    if dtype is not None:
-        return dtype
-    return _args.array(out, "out").dtype if out is not None else default
+    """The dtype asked for; else out's, when given; else the default. A number type in the
+    machine's byte order (the kernels write native numbers; the binding's own refusal of another
+    is a dump of its signatures)."""
+    chosen = np.dtype(dtype if dtype is not None else _args.array(out, "out").dtype if out is not None else default)
+    if not chosen.isnative or chosen.kind not in "biuf":
+        raise TypeError(f"dtype must be a number type in the machine's byte order, not {chosen}")
+    return chosen
 
 
 def event_frame(
@@ -530,6 +533,8 @@ class HotPixels(_Filter):
 
     def __init__(self, sensor_size: SensorSize, mask: NDArray[Any]) -> None:
         width, height = _sensor(sensor_size)
+        if np.shape(mask) != (height, width):
+            raise ValueError(f"mask must have the sensor's shape (height, width) = {(height, width)}, not {np.shape(mask)}")
         self.mask = np.ascontiguousarray(np.asarray(mask) != 0, dtype=np.uint8)
         self._kernel = _ops.PixelMaskFilter(width, height, self.mask)
 

@@ -15,6 +15,8 @@ void check(EventView events, SensorSize sensor, const PropheseeNormalisation& no
   detail::require_sensor(sensor, operation);
   detail::require_columns(events, kColumnT | kColumnX | kColumnY | kColumnP, operation);
   if (norm.max_incr_per_pixel == 0.f) throw std::invalid_argument(std::string(operation) + ": max_incr_per_pixel is 0");
+  if (!std::isfinite(norm.max_incr_per_pixel))  // NaN put every touched cell at the clip value
+    throw std::invalid_argument(std::string(operation) + ": max_incr_per_pixel must be a finite number");
   if (!(norm.clip > 0.f)) throw std::invalid_argument(std::string(operation) + ": the clip value must be positive");
   if (!(norm.width_scale > 0.f && norm.height_scale > 0.f))
     throw std::invalid_argument(std::string(operation) + ": the width and height scales must be positive");

@@ -130,3 +130,26 @@ def test_sizes_and_cutoffs_out_of_range_say_so_instead_of_a_binding_signature() 
     assert ops.event_frame(e, (np.uint16(4), 4.0)).shape == ops.event_frame(e, (4, 4)).shape
     with pytest.raises(ValueError, match="count_cutoff must be 0..255"):
         ops.stacked_histogram(e, (4, 4), count_cutoff=-1)
+
+
+def test_probabilities_seeds_dtypes_and_masks_that_make_no_sense_are_refused_naming_them() -> None:
+    e = events([0, 1, 2], [0, 1, 2], [0, 0, 1], [0, 1, 1])
+    for bad in (5, float("nan"), -0.5):  # p = 5 always flipped, NaN never, before
+        with pytest.raises(ValueError, match="p must be in \\[0, 1\\]"):
+            ops.flip_polarity(e, p=bad, seed=1)
+        with pytest.raises(ValueError, match="p must be in \\[0, 1\\]"):
+            ops.time_reversal(e, p=bad, seed=1)
+        with pytest.raises(ValueError, match="p must be in \\[0, 1\\]"):
+            ops.flip_lr(e, (4, 4), p=bad, seed=1)
+    with pytest.raises(ValueError, match="seed must be a whole number"):
+        ops.drop_event(e, 0.5, seed=1.7)  # truncated to seed 1 before
+    with pytest.raises(TypeError, match="p must be a number"):
+        ops.drop_event(e, "0.5", seed=1)
+    with pytest.raises(TypeError, match="dtype must be a number type in the machine's byte order"):
+        ops.event_frame(e, (4, 4), dtype=">i4")
+    with pytest.raises(TypeError, match="dtype must be a number type"):
+        ops.voxel_grid(e, (4, 4), 2, dtype=object)
+    with pytest.raises(ValueError, match="mask must have the sensor's shape"):
+        ops.HotPixels((4, 4), np.zeros(16))
+    with pytest.raises(ValueError, match="max_incr_per_pixel must be a finite number"):
+        ops.prophesee_histo(e, (4, 4), max_incr_per_pixel=float("nan"))
