@@ -59,10 +59,15 @@ def _column(values: Any, dtype: type) -> NDArray[Any]:
 def _polars_columns(frame: Any) -> tuple[Any, Any, Any, Any]:
     import polars as pl
 
+    polarity = "p" if "p" in frame.columns else "polarity"
+    for name in ("t", "x", "y", polarity):
+        nulls = frame[name].null_count()
+        if nulls:  # to_numpy would make them NaN floats, refused as "times in seconds?"
+            raise ValueError(f"the {name} column holds {nulls} null(s): events need every column")
     t = frame["t"]
     if t.dtype == pl.Duration:
         t = t.dt.total_microseconds() if t.dtype.time_unit != "us" else t.cast(pl.Int64)
-    p = frame["p"] if "p" in frame.columns else (frame["polarity"] > 0)
+    p = frame["p"] if polarity == "p" else (frame["polarity"] > 0)
     return t.to_numpy(), frame["x"].to_numpy(), frame["y"].to_numpy(), p.to_numpy()
 
 

@@ -5,6 +5,7 @@ limits (which used to wrap window ends and grid bases into memory corruption).""
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
 from evlib import ops
@@ -153,3 +154,9 @@ def test_probabilities_seeds_dtypes_and_masks_that_make_no_sense_are_refused_nam
         ops.HotPixels((4, 4), np.zeros(16))
     with pytest.raises(ValueError, match="max_incr_per_pixel must be a finite number"):
         ops.prophesee_histo(e, (4, 4), max_incr_per_pixel=float("nan"))
+
+
+def test_a_null_in_a_polars_column_is_named_as_a_null() -> None:
+    frame = pl.DataFrame({"t": [0, None, 2], "x": [0, 1, 2], "y": [0, 0, 0], "p": [1, 0, 1]})
+    with pytest.raises(ValueError, match="the t column holds 1 null"):  # "times in seconds?" before
+        ops.event_frame(frame, (4, 4))
