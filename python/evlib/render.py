@@ -58,7 +58,13 @@ def _columns(item: Any) -> Any:
     p = np.asarray(p)
     if p.dtype != np.uint8:
         p = (p > 0).astype(np.uint8)  # bool, or evlib 0.13's -1/1 polarity: ON is p > 0
-    return (_times(t), _coordinates(x, "x"), _coordinates(y, "y"), np.ascontiguousarray(p))
+    times = _times(t)
+    # Batches given by hand may be out of order (the generator sees only each batch's ends).
+    if len(times) > 1 and bool(np.any(times[1:] < times[:-1])):
+        at = int(np.argmax(times[1:] < times[:-1])) + 1
+        raise ValueError(f"the events' time decreases at event {at} of a batch ({int(times[at])} us after "
+                         f"{int(times[at - 1])} us): rendering needs events in time order (sort them first)")
+    return (times, _coordinates(x, "x"), _coordinates(y, "y"), np.ascontiguousarray(p))
 
 
 def _events_end_bound(file: Any) -> Optional[int]:
@@ -220,15 +226,23 @@ def to_video(
         raise RuntimeError("this evlib was built without video output (FFmpeg's libraries); write PNG frames instead")
     writer = None
     count = 0
-    for _t, frame in frames(source, fps=fps, **options):
+    try:
+        for _t, frame in frames(source, fps=fps, **options):
+            if writer is None:
+                writer = _core.VideoWriter(native_path(path), frame.shape[1], frame.shape[0], float(fps), codec or "",
+                                           overwrite, preset or "", -1 if crf is None else crf, x264_params,
+                                           encoder_threads)
+            writer.write(frame)
+            count += 1
         if writer is None:
-            writer = _core.VideoWriter(native_path(path), frame.shape[1], frame.shape[0], float(fps), codec or "", overwrite,
-                                       preset or "", -1 if crf is None else crf, x264_params, encoder_threads)
-        writer.write(frame)
-        count += 1
-    if writer is None:
-        raise ValueError(f"no events to render into {os.fspath(path)}")
-    writer.finish()
+            raise ValueError(f"no events to render into {os.fspath(path)}")
+        writer.finish()
+    except BaseException:
+        # An error or Ctrl-C leaves no unfinished file and no encoder running, at once: a
+        # traceback kept (as Jupyter keeps the last one) would otherwise keep the writer alive.
+        if writer is not None:
+            writer.discard()
+        raise
     return count
 
 

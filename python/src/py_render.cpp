@@ -277,6 +277,7 @@ void bind_render(nb::module_& m) {
           "encoder's (0: one per hardware thread).")
       .def("write",
            [](PyVideoWriter& w, const RgbIn& rgb) {
+             if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
              if (rgb.shape(0) != w.height || rgb.shape(1) != w.width || rgb.shape(2) != 3)
                throw std::invalid_argument("video: the frame is not " + std::to_string(w.height) + "x" +
                                            std::to_string(w.width) + "x3");
@@ -285,10 +286,21 @@ void bind_render(nb::module_& m) {
            })
       .def("finish",
            [](PyVideoWriter& w) {
+             if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
              nb::gil_scoped_release release;
              w.writer->finish();
            })
-      .def_prop_ro("codec", [](const PyVideoWriter& w) { return w.writer->codec(); });
+      .def(
+          "discard",
+          [](PyVideoWriter& w) {
+            nb::gil_scoped_release release;
+            w.writer.reset();  // stops the encoder's threads and removes the temporary file
+          },
+          "Stops the encoder and removes the unfinished file now (not when the object is collected).")
+      .def_prop_ro("codec", [](const PyVideoWriter& w) {
+        if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
+        return w.writer->codec();
+      });
 }
 
 }  // namespace evlib::python

@@ -7,6 +7,7 @@
 
 #include "evlib/error.hpp"
 #include "evlib/int128.hpp"
+#include "evlib/ops/common.hpp"
 #include "evlib/render/overlay.hpp"
 
 namespace evlib::render {
@@ -21,6 +22,25 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 // Index of the first event at or after t (time assumed non-decreasing).
 std::size_t first_at_or_after(std::span<const std::int64_t> t, std::int64_t when) {
   return static_cast<std::size_t>(std::ranges::lower_bound(t, when) - t.begin());
+}
+
+// The sensor, refused when rendering its frames would pass the machine's memory: the RGB frame
+// (3 bytes a pixel), the accumulator's state (up to 8 for the decay modes' cells), the levels and
+// the frames an encoder holds, at least 16 bytes a pixel. A sensor size inferred from one stray
+// event at x = y = 65535 (65536 x 65536: 69 GB) otherwise ran into the system's OOM killer.
+ops::SensorSize within_memory(ops::SensorSize sensor) {
+  constexpr double kBytesPerPixel = 16;
+  const double bytes = kBytesPerPixel * static_cast<double>(sensor.width) * static_cast<double>(sensor.height);
+  const double memory = ops::detail::physical_memory_bytes();
+  if (bytes > memory) {
+    char what[240];
+    std::snprintf(what, sizeof what,
+                  "render: a %ux%u frame needs about %.3g GB to render, more than this machine's %.3g GB: give a smaller "
+                  "sensor size (--width/--height, width=/height=)",
+                  sensor.width, sensor.height, bytes / 1e9, memory / 1e9);
+    throw InvalidArgument(what);
+  }
+  return sensor;
 }
 
 }  // namespace
@@ -59,7 +79,7 @@ std::int64_t frame_origin(const RenderOptions& options, std::int64_t t_first) {
 FrameGenerator::FrameGenerator(BatchSource source, ops::SensorSize sensor, RenderOptions options)
     : source_(std::move(source)),
       options_(std::move(options)),
-      accumulator_(sensor, options_.mode),
+      accumulator_(within_memory(sensor), options_.mode),
       rgb_(3 * sensor.pixels()) {
   schedule_.period = frame_period_us(options_);
   if (options_.to_us) stop_ = *options_.to_us;
@@ -117,6 +137,20 @@ std::size_t FrameGenerator::held_events() const noexcept {
   return n;
 }
 
+// Time order, checked where it costs nothing per event (a pass over every time would cost the
+// renderer about a tenth): a batch that ends before it starts or starts before the previous one
+// ended. Events out of order inside a batch whose ends are in order are not seen.
+void FrameGenerator::refuse_decreasing(std::int64_t first, std::int64_t last) {
+  const std::int64_t before = previous_end_.value_or(first);
+  if (last < first || first < before) {
+    char what[200];
+    std::snprintf(what, sizeof what, "render: the events' time decreases (%lld us after %lld us): rendering needs events in time order",
+                  static_cast<long long>(last < first ? last : first), static_cast<long long>(last < first ? first : before));
+    throw InvalidArgument(what);
+  }
+  previous_end_ = last;
+}
+
 bool FrameGenerator::pull() {
   while (true) {
     std::optional<EventBatch> batch = source_();
@@ -131,6 +165,7 @@ bool FrameGenerator::pull() {
     // batches given directly may hold them).
     EventBatch kept = *batch;
     const auto t = kept.t();
+    refuse_decreasing(t.front(), t.back());
     const std::size_t begin = options_.from_us ? first_at_or_after(t, *options_.from_us) : 0;
     const std::size_t end = options_.to_us ? first_at_or_after(t, *options_.to_us) : t.size();
     if (begin >= end) {

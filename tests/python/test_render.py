@@ -133,6 +133,34 @@ def test_to_video_writes_the_file_whole(recording: Path, tmp_path: Path, extensi
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
+def test_events_out_of_time_order_are_refused_not_drawn_in_part() -> None:
+    # [500000, 5, 100000] gave no frame; [5, 500000, 100000] four frames without the event at 500000.
+    for t in ([500_000, 5, 100_000], [5, 500_000, 100_000]):
+        batch = {"t": np.array(t), "x": np.array([1, 2, 3]), "y": np.array([2, 2, 2]), "p": np.array([1, 1, 1])}
+        with pytest.raises(ValueError, match="time decreases"):
+            list(render.frames([batch], width=4, height=4))
+
+
+@pytest.mark.skipif(not evlib._core.video_available(), reason="built without FFmpeg's libraries")
+def test_to_video_interrupted_leaves_no_file_even_while_its_traceback_is_kept(recording: Path, tmp_path: Path) -> None:
+    # Jupyter keeps the last traceback, and with it the writer: its temporary file and encoder
+    # threads stayed until the writer was collected.
+    def failing_source():  # type: ignore[no-untyped-def]
+        for i, batch in enumerate(evlib.iter_batches(recording, by_count=20_000)):
+            if i == 5:
+                raise KeyboardInterrupt
+            yield batch
+
+    out = tmp_path / "clip.mp4"
+    try:
+        render.to_video(failing_source(), out, fps=600, width=640, height=480)
+    except KeyboardInterrupt as kept:
+        assert kept.__traceback__ is not None
+        assert list(tmp_path.iterdir()) == []
+    else:
+        pytest.fail("the interruption was swallowed")
+
+
 @pytest.mark.skipif(not evlib._core.video_available(), reason="built without FFmpeg's libraries")
 def test_to_video_passes_preset_crf_and_x264_settings_to_the_encoder(recording: Path, tmp_path: Path) -> None:
     def size(name: str, **options: Any) -> int:

@@ -125,6 +125,9 @@ ops::SensorSize sensor_of(const RenderArgs& a, const Scan& scan, const ReadOptio
     // A format without a sensor size (DAT, text, NumPy): the events' extent, as `evlib info`
     // infers it (docs/formats.md 0.5), from one pass over the file's x and y.
     // The whole file's (not the window's or region's of --from/--to/--roi/--polarity).
+    if (!readable_twice(a.path))  // the second open of a pipe would wait for a writer forever
+      throw InvalidArgument(a.path + " states no sensor size, and it cannot be read twice to infer it from its events "
+                            "(not a regular file): give --width and --height");
     std::uint32_t x_end = 0, y_end = 0;
     BatchStream chunks = Scan(a.path, options).chunks();
     while (auto chunk = chunks.next()) {
@@ -145,6 +148,22 @@ void refuse_existing(const std::string& path, bool force) {
   if (!force && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
     throw IoError(path, "file exists (use --force to replace it)");
 }
+
+// Refuses an output that is the input file itself (by device and inode: through a symlink or
+// another name too): --force replaces an old output, never the recording being read.
+class InputGuard {
+ public:
+  explicit InputGuard(const std::string& input) { known_ = ::stat(input.c_str(), &input_) == 0 && S_ISREG(input_.st_mode); }
+  void refuse(const std::string& output, const std::string& input) const {
+    struct stat st {};
+    if (known_ && ::stat(output.c_str(), &st) == 0 && st.st_dev == input_.st_dev && st.st_ino == input_.st_ino)
+      throw IoError(output, "is the input " + input + ": give another output name");
+  }
+
+ private:
+  struct stat input_ {};
+  bool known_ = false;
+};
 
 int run_bench(const RenderArgs& a, const Scan& scan, ops::SensorSize sensor, const render::RenderOptions& options) {
   // Decode first, then time the rendering alone over the events in memory.
@@ -201,10 +220,14 @@ int run_render(const RenderArgs& a) {
     progress.update(p.fraction(), p.events);
   });
   const ops::SensorSize sensor = sensor_of(a, scan, read_options);  // before --at's window: the whole file's
+  const bool seekable = readable_twice(a.path);
+  if (!a.at.empty() && !seekable)  // its time index would read the pipe to its end, then open it again
+    throw CLI::ValidationError("--at", a.path + " is not a regular file (a pipe?): --at finds its time through the "
+                                        "recording's time index, which needs a file; write the events to a file first");
   if (!a.at.empty()) {  // a decay mode reads from the recording's start
     scan = scan.time(options.from_us.value_or(std::numeric_limits<std::int64_t>::min()), *options.to_us);
   }
-  options.events_end_bound_us = events_end_bound(scan);
+  if (seekable) options.events_end_bound_us = events_end_bound(scan);
   if (a.bench) {
     if (!a.out.empty()) throw CLI::ValidationError("OUT", "--bench writes nothing: give no OUT");
     return run_bench(a, scan, sensor, options);
@@ -226,7 +249,11 @@ int run_render(const RenderArgs& a) {
   if (video) {
     if (const auto refused = render::frame_rate_refused(a.out, a.fps)) throw CLI::ValidationError("--fps", *refused);
   }
-  if (!pattern) refuse_existing(a.out, a.force);
+  const InputGuard input_guard(a.path);
+  if (!pattern) {
+    input_guard.refuse(a.out, a.path);
+    refuse_existing(a.out, a.force);
+  }
   if (pattern && !a.force) {
     // Before any frame is written: a render that stopped at the first existing frame would
     // leave the ones before it written over.
@@ -262,7 +289,9 @@ int run_render(const RenderArgs& a) {
     } else if (pattern) {
       // Without --force a frame never replaces a file (one made after the check above, or one the
       // check cannot list: the number in a directory name).
-      render::write_png(render::frame_path(a.out, f->index), f->rgb, f->width, f->height, a.force);
+      const std::string frame = render::frame_path(a.out, f->index);
+      input_guard.refuse(frame, a.path);
+      render::write_png(frame, f->rgb, f->width, f->height, a.force);
     } else {
       last_rgb.assign(f->rgb.begin(), f->rgb.end());
     }

@@ -2,6 +2,8 @@
 // the generator makes in memory from the same file; usage errors and their exit codes.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -211,6 +213,61 @@ TEST_F(RenderCli, a_file_without_a_sensor_size_is_drawn_at_the_extent_of_all_its
   const RgbImage png = read_png(out);
   EXPECT_EQ(png.width, 50u);
   EXPECT_EQ(png.height, 40u);
+}
+
+// What needs a second pass over the input (--at's time index, a sensor size from the events) is
+// refused on a pipe, in one line, instead of opening it again and waiting for a writer forever;
+// a render in one pass reads it.
+TEST_F(RenderCli, a_pipe_is_rendered_in_one_pass_or_refused_where_it_would_be_read_twice) {
+  const std::string fifo = *dir_ + "/pipe.raw", text_fifo = *dir_ + "/pipe.txt";
+  std::filesystem::remove(fifo);
+  std::filesystem::remove(text_fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  ASSERT_EQ(::mkfifo(text_fifo.c_str(), 0644), 0);
+  const auto through_pipe = [&](const std::string& source, const std::string& pipe, const std::string& args, std::string* err) {
+    // The writer is ended by timeout when evlib refuses without reading.
+    return test::run_command("(timeout 20 cat '" + source + "' > '" + pipe + "' &) ; timeout 30 " + cli() + " render -q --force '" +
+                                 pipe + "' " + args,
+                             nullptr, err);
+  };
+  std::string err;
+  EXPECT_EQ(through_pipe(*file_, fifo, "'" + *dir_ + "/piped.png' --at 10ms", &err), 64);
+  EXPECT_NE(err.find("--at: " + fifo + " is not a regular file"), std::string::npos) << err;
+  const std::string text = *dir_ + "/two.txt";
+  const std::string lines = "0 0 0 1\n100 1 1 0\n";
+  test::write_file(text, std::vector<std::uint8_t>(lines.begin(), lines.end()));
+  EXPECT_EQ(through_pipe(text, text_fifo, "'" + *dir_ + "/piped.gif'", &err), 1);
+  EXPECT_NE(err.find("cannot be read twice to infer it"), std::string::npos) << err;
+  EXPECT_EQ(through_pipe(text, text_fifo, "'" + *dir_ + "/piped.gif' --width 4 --height 4", &err), 0) << err;
+  EXPECT_EQ(through_pipe(*file_, fifo, "'" + *dir_ + "/piped_%03d.png' --to 20ms", &err), 0) << err;
+  EXPECT_TRUE(std::filesystem::exists(*dir_ + "/piped_000.png"));
+}
+
+TEST_F(RenderCli, a_text_file_whose_time_goes_back_is_refused_naming_it) {
+  const std::string text = *dir_ + "/unsorted.txt";
+  const std::string lines = "500000 1 1 1\n5 2 2 1\n100000 3 3 1\n";
+  test::write_file(text, std::vector<std::uint8_t>(lines.begin(), lines.end()));
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render -q --force '" + text + "' '" + *dir_ + "/u_%03d.png'", nullptr, &err), 1);
+  EXPECT_NE(err.find("time decreases (100000 us after 500000 us)"), std::string::npos) << err;  // "no events to render" before
+}
+
+// --force replaces an old output, never the recording: the input under another name, through a
+// symlink, or as one of a pattern's frames is refused.
+TEST_F(RenderCli, the_input_itself_is_never_an_output_even_with_force) {
+  const std::string as_video = *dir_ + "/recording.mp4", link = *dir_ + "/link.gif", as_frame = *dir_ + "/f00000.png";
+  std::filesystem::copy_file(*file_, as_video, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(*file_, as_frame, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(link);
+  std::filesystem::create_symlink(as_video, link);
+  std::string err;
+  EXPECT_EQ(test::run_command(cli() + " render -q --force '" + as_video + "' '" + as_video + "'", nullptr, &err), 2);
+  EXPECT_NE(err.find("is the input"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " render -q --force '" + as_video + "' '" + link + "'", nullptr, &err), 2);
+  EXPECT_EQ(test::run_command(cli() + " render -q --force '" + as_frame + "' '" + *dir_ + "/f%05d.png'", nullptr, &err), 2);
+  EXPECT_NE(err.find("is the input"), std::string::npos) << err;
+  EXPECT_EQ(test::read_file(as_video), test::read_file(*file_));
+  EXPECT_EQ(test::read_file(as_frame), test::read_file(*file_));
 }
 
 TEST_F(RenderCli, a_frame_rate_the_container_cannot_hold_is_refused_before_writing) {
