@@ -167,13 +167,19 @@ FfmpegApi load_ffmpeg() {
 // process's for the FFmpeg libraries evlib loads (RTLD_LOCAL: a host's own FFmpeg, as PyAV's,
 // keeps its own); a host that sets another one on these libraries turns the check off.
 thread_local std::vector<std::string>* opening_warnings = nullptr;
+// Likewise the errors FFmpeg reports while this thread opens the encoder or writes the header:
+// kept for the one-line error that names them, not printed as raw log lines.
+thread_local std::vector<std::string>* opening_errors = nullptr;
 // FFmpeg's own printer, kept in a plain pointer: the callback may run during the process's exit,
 // after api()'s object is destroyed.
 decltype(&::av_log_default_callback) default_log = nullptr;
 
 // FFmpeg's log callback (a C function pointer; nothing may be thrown through FFmpeg's C code).
 void collect_open_warnings(void* context, int level, const char* format, va_list args) noexcept {
-  if (opening_warnings != nullptr && level == AV_LOG_WARNING) {
+  std::vector<std::string>* into = level == AV_LOG_WARNING ? opening_warnings
+                                   : level <= AV_LOG_ERROR ? opening_errors
+                                                           : nullptr;
+  if (into != nullptr) {
     char text[512];
     va_list copy;
     va_copy(copy, args);
@@ -182,11 +188,19 @@ void collect_open_warnings(void* context, int level, const char* format, va_list
     try {
       std::string line = text;
       while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
-      opening_warnings->push_back(std::move(line));
-    } catch (...) {  // out of memory: the warning is lost, as FFmpeg's own printing would lose it
+      into->push_back(std::move(line));
+      if (into == opening_errors) return;  // said in the error instead
+    } catch (...) {  // out of memory: the message is lost, as FFmpeg's own printing would lose it
     }
   }
   default_log(context, level, format, args);
+}
+
+// The errors FFmpeg gave, for a failure message: " (FFmpeg: a; b)", or nothing.
+std::string ffmpeg_said(const std::vector<std::string>& errors) {
+  std::string said;
+  for (const std::string& e : errors) said += (said.empty() ? " (FFmpeg: " : "; ") + e;
+  return said.empty() ? said : said + ")";
 }
 
 const FfmpegApi& api() {
@@ -326,11 +340,12 @@ struct VideoWriter::Impl {
       codec->qmin = codec->qmax = 2;
     }
     if (format->oformat->flags & AVFMT_GLOBALHEADER) codec->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    std::vector<std::string> warnings;
+    std::vector<std::string> warnings, errors;
     opening_warnings = &warnings;
+    opening_errors = &errors;
     err = api().avcodec_open2(codec, encoder_codec, nullptr);
-    opening_warnings = nullptr;
-    if (err < 0) fail("cannot open the " + codec_name + " encoder", err);
+    opening_warnings = opening_errors = nullptr;
+    if (err < 0) fail("cannot open the " + codec_name + " encoder" + ffmpeg_said(errors), err);
     std::string refused;  // "'key = value', ..." of the settings libx264 refused
     constexpr std::string_view kRefusal = "Error parsing option ";
     for (const std::string& warning : warnings)
@@ -340,7 +355,10 @@ struct VideoWriter::Impl {
     stream->time_base = codec->time_base;
     stream->avg_frame_rate = rate;
     if ((err = api().avio_open(&format->pb, file.temp_path().c_str(), AVIO_FLAG_WRITE)) < 0) fail("cannot open for writing", err);
-    if ((err = api().avformat_write_header(format, nullptr)) < 0) fail("cannot write the header", err);
+    opening_errors = &errors;
+    err = api().avformat_write_header(format, nullptr);
+    opening_errors = nullptr;
+    if (err < 0) fail("cannot write the header" + ffmpeg_said(errors), err);
     if (pixels == AV_PIX_FMT_PAL8) {
       gif_palette = std::make_unique<detail::GifPalette>();
     } else {

@@ -112,7 +112,8 @@ render::RenderOptions render_options(const RenderArgs& a) {
   try {
     render::frame_period_us(o);  // validates
   } catch (const InvalidArgument& e) {
-    throw CLI::ValidationError("--fps", e.what());
+    // The period is speed / fps: name the option the user gave (--speed's extremes, or --fps).
+    throw CLI::ValidationError(given(a.speed_option) && a.speed != 1.0 ? "--fps / --speed" : "--fps", e.what());
   }
   return o;
 }

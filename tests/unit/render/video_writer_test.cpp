@@ -226,6 +226,23 @@ TEST(VideoWriter, x264_settings_that_libx264_refuses_are_an_error_naming_them) {
   EXPECT_EQ(evlib::test::list_dir(dir), std::vector<std::string>{"fine.mp4"});
 }
 
+// An encoder or container that refuses the request: FFmpeg's own reason in the one-line error
+// (it was printed as raw log lines before a bare "Invalid argument").
+TEST(VideoWriter, an_encoder_or_container_that_refuses_says_why_in_the_error) {
+  const std::string dir = evlib::test::temp_dir();
+  for (const VideoOptions& options : {VideoOptions{.preset = "bogus"}, VideoOptions{.codec = "gif"}}) {
+    try {
+      VideoWriter writer(dir + "/refused.mp4", 64, 48, options);
+      ADD_FAILURE() << "taken: " << options.preset << options.codec;
+    } catch (const IoError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("(FFmpeg: "), std::string::npos) << what;
+      EXPECT_NE(what.find(options.codec.empty() ? "bogus" : "gif"), std::string::npos) << what;
+    }
+  }
+  EXPECT_TRUE(evlib::test::list_dir(dir).empty());
+}
+
 TEST(VideoWriter, leaves_nothing_when_not_finished_and_refuses_what_it_cannot_write) {
   const std::string dir = evlib::test::temp_dir();
   {
