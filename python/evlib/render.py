@@ -53,7 +53,11 @@ def _columns(item: Any) -> Any:
     if isinstance(item, tuple) and len(item) == 4:
         t, x, y, p = item
     else:
-        polarity = "p" if "p" in _column_names(item) else "polarity"
+        names = list(_column_names(item))
+        polarity = "p" if "p" in names else "polarity"
+        missing = [name for name in ("t", "x", "y", polarity) if name not in names]
+        if missing:
+            raise ValueError(f"a batch has no {', '.join(missing)} column (it has {', '.join(map(str, names)) or 'none'})")
         t, x, y, p = (np.asarray(item[name]) for name in ("t", "x", "y", polarity))
     p = np.asarray(p)
     if p.dtype != np.uint8:
@@ -162,11 +166,20 @@ def frames(
         raise ValueError(f"accumulate_us must be positive, not {accumulate_us!r}")
     start = optional_microseconds(t_start, "t_start")
     end = optional_microseconds(t_end, "t_end")
+    for name, value in (("accumulate_us", accumulate), ("t_start", start), ("t_end", end)):
+        if value is not None and not -(2**63) <= value < 2**63:  # the binding's int64
+            raise ValueError(f"{name} must lie in the int64 range of µs, not {value}")
     # The binding's types, checked here so that an error names the argument.
     width = None if width is None else _args.whole(width, "width", 1, 65536)
     height = None if height is None else _args.whole(height, "height", 1, 65536)
     if colors is not None and not isinstance(colors, str):
         raise TypeError(f"colors must be a str such as '#000000,#ffffff,#0000ff', not {colors!r}")
+    if colors == "":
+        raise ValueError("colors must name three colours 'bg,on,off' (or give None for the palette's)")
+    if not isinstance(palette, str):
+        raise TypeError(f"palette must be a palette's name ({', '.join(PALETTES)}), not {palette!r}")
+    if colors is not None and palette != "prophesee-dark":  # as the CLI's --palette with --colors
+        raise ValueError("colors sets the palette's colours: give palette or colors, not both")
     reals = {name: _args.real(value, name) for name, value in (
         ("fps", fps), ("speed", speed), ("contribution", contribution), ("max_potential", max_potential),
         ("neutral_potential", neutral_potential), ("min_potential", min_potential))}
@@ -174,6 +187,11 @@ def frames(
     for name in ("fps", "speed"):
         if not (math.isfinite(reals[name]) and reals[name] > 0):
             raise ValueError(f"{name} must be a positive finite number, not {reals[name]!r}")
+    if not 1e-6 <= reals["contribution"] <= 1.0:  # the CLI's --contribution range (NaN drew nothing)
+        raise ValueError(f"contribution must be from 1e-6 to 1, not {contribution!r}")
+    for name in ("max_potential", "neutral_potential", "min_potential"):
+        if not math.isfinite(reals[name]):
+            raise ValueError(f"{name} must be a finite number, not {reals[name]!r}")
     if not 1.0 <= 1e6 * reals["speed"] / reals["fps"] <= 1e15:
         raise ValueError(f"a frame would cover {1e6 * reals['speed'] / reals['fps']:.6g} us of events: "
                          "1e6 * speed / fps must be between 1 us and 1e15 us")
@@ -181,10 +199,12 @@ def frames(
         raise ValueError(f"t_end ({end} us) must come after t_start ({start} us)")
     if decay is None:
         decay = (reals["max_potential"] - reals["min_potential"]) / accumulate if mode == "linear-decay" else float(accumulate)
+    elif not 1e-12 <= _args.real(decay, "decay") <= 1e15:  # the CLI's --decay range
+        raise ValueError(f"decay must be from 1e-12 to 1e15, not {decay!r}")
     batches, w, h, bound = _open_source(source, width, height, start, end)
     generator = _core.FrameGenerator(
         batches, w, h, mode, palette, colors or "", accumulate, reals["fps"], reals["speed"], start, end,
-        _args.whole(count_saturation, "count_saturation", 0, 2**32 - 1), _args.real(decay, "decay"),
+        _args.whole(count_saturation, "count_saturation", 1, 65535), _args.real(decay, "decay"),
         _args.flag(synchronous_decay, "synchronous_decay"), reals["contribution"], reals["max_potential"],
         reals["neutral_potential"], reals["min_potential"], _args.flag(ignore_polarity, "ignore_polarity"),
         _args.flag(overlay, "overlay"), bound,
