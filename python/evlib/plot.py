@@ -103,7 +103,10 @@ def _name(source: Source) -> str:
 
 
 def _window(t_start: TimeLike | None, t_end: TimeLike | None) -> tuple[int | None, int | None]:
-    return optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end")
+    t0, t1 = optional_microseconds(t_start, "t_start"), optional_microseconds(t_end, "t_end")
+    if t0 is not None and t1 is not None and t1 < t0:  # an empty plot, exit 0, before (equal: an empty window)
+        raise ValueError(f"t_end ({_time_label(t1)}) must not come before t_start ({_time_label(t0)})")
+    return t0, t1
 
 
 def _time_label(us: int) -> str:
@@ -422,6 +425,8 @@ def _run_command(args: Any) -> int:
     directory = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{out}: the directory {directory} does not exist")
+    if not 1 <= args.dpi <= 2400:  # a figure of 10 x 4 inches at 100 000 dpi failed as std::bad_alloc
+        raise ValueError(f"--dpi must be from 1 to 2400, not {args.dpi}")
     events = EventFile(args.file, **({"format": args.format} if args.format else {}))
     figure = new_figure((10, 4) if args.kind == "rate" else _xy_size(events.width, events.height), args.dpi)
     extension = os.path.splitext(out)[1].lstrip(".").lower()

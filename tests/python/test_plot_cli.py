@@ -50,6 +50,8 @@ def test_xy_png_with_a_window_and_polarity(tmp_path: Path) -> None:
     (("DEMO", "--format", "nosuch"), "nosuch"),
     (("DEMO", "--bin", "99999999999999999999"), ""),  # an OverflowError: a 25-line traceback before
     (("DEMO", "--from", "99999999999999999999s"), ""),
+    (("DEMO", "--from", "1s", "--to", "0.5s"), "must not come before t_start"),  # an empty plot, exit 0, before
+    (("DEMO", "--dpi", "100000"), "--dpi must be from 1 to 2400"),  # std::bad_alloc before
 ])
 def test_errors_are_one_line_and_leave_no_image(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
     (tmp_path / "garbage.raw").write_bytes(b"\x07not an event file\x00" * 100)
