@@ -220,7 +220,9 @@ def slice_events(
 
 
 def _is_whole_below(value: Any, limit: int) -> bool:
-    """A finite number without fraction, of magnitude below limit."""
+    """A finite number without fraction, of magnitude below limit (a string is no number)."""
+    if isinstance(value, (str, bytes)):
+        return False
     try:
         real = float(value)
     except (TypeError, ValueError):
@@ -262,8 +264,8 @@ def _dtype(dtype: Any, out: NDArray[Any] | None, default: Any) -> Any:
     machine's byte order (the kernels write native numbers; the binding's own refusal of another
     is a dump of its signatures)."""
     chosen = np.dtype(dtype if dtype is not None else _args.array(out, "out").dtype if out is not None else default)
-    if not chosen.isnative or chosen.kind not in "biuf":
-        raise TypeError(f"dtype must be a number type in the machine's byte order, not {chosen}")
+    if not chosen.isnative or chosen.kind not in "biuf" or chosen.itemsize > 8:  # (long double too)
+        raise TypeError(f"dtype must be a number type of at most 8 bytes in the machine's byte order, not {chosen}")
     return chosen
 
 

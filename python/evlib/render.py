@@ -53,12 +53,11 @@ def _columns(item: Any) -> Any:
     if isinstance(item, tuple) and len(item) == 4:
         t, x, y, p = item
     else:
-        names = list(_column_names(item))
-        polarity = "p" if "p" in names else "polarity"
-        missing = [name for name in ("t", "x", "y", polarity) if name not in names]
-        if missing:
-            raise ValueError(f"a batch has no {', '.join(missing)} column (it has {', '.join(map(str, names)) or 'none'})")
-        t, x, y, p = (np.asarray(item[name]) for name in ("t", "x", "y", polarity))
+        polarity = "p" if "p" in _column_names(item) else "polarity"
+        try:
+            t, x, y, p = (np.asarray(item[name]) for name in ("t", "x", "y", polarity))
+        except KeyError as missing:  # a KeyError of the column's name alone said little
+            raise ValueError(f"a batch has no {missing} column (render needs t, x, y and p or polarity)") from None
     p = np.asarray(p)
     if p.dtype != np.uint8:
         p = (p > 0).astype(np.uint8)  # bool, or evlib 0.13's -1/1 polarity: ON is p > 0
@@ -204,7 +203,7 @@ def frames(
     batches, w, h, bound = _open_source(source, width, height, start, end)
     generator = _core.FrameGenerator(
         batches, w, h, mode, palette, colors or "", accumulate, reals["fps"], reals["speed"], start, end,
-        _args.whole(count_saturation, "count_saturation", 1, 65535), _args.real(decay, "decay"),
+        _args.whole(count_saturation, "count_saturation", 0, 2**32 - 1), _args.real(decay, "decay"),
         _args.flag(synchronous_decay, "synchronous_decay"), reals["contribution"], reals["max_potential"],
         reals["neutral_potential"], reals["min_potential"], _args.flag(ignore_polarity, "ignore_polarity"),
         _args.flag(overlay, "overlay"), bound,

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -246,6 +247,7 @@ void bind_render(nb::module_& m) {
   struct PyVideoWriter {
     std::unique_ptr<VideoWriter> writer;
     std::uint32_t width, height;
+    std::mutex busy;  // write/finish run without the GIL: discard from another thread waits for them
   };
   nb::class_<PyVideoWriter>(m, "VideoWriter", "A video of RGB frames (evlib.render.to_video).")
       .def(
@@ -277,27 +279,31 @@ void bind_render(nb::module_& m) {
           "encoder's (0: one per hardware thread).")
       .def("write",
            [](PyVideoWriter& w, const RgbIn& rgb) {
-             if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
              if (rgb.shape(0) != w.height || rgb.shape(1) != w.width || rgb.shape(2) != 3)
                throw std::invalid_argument("video: the frame is not " + std::to_string(w.height) + "x" +
                                            std::to_string(w.width) + "x3");
              nb::gil_scoped_release release;
+             const std::lock_guard lock(w.busy);
+             if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
              w.writer->write({rgb.data(), rgb.size()});
            })
       .def("finish",
            [](PyVideoWriter& w) {
-             if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
              nb::gil_scoped_release release;
+             const std::lock_guard lock(w.busy);
+             if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
              w.writer->finish();
            })
       .def(
           "discard",
           [](PyVideoWriter& w) {
             nb::gil_scoped_release release;
+            const std::lock_guard lock(w.busy);
             w.writer.reset();  // stops the encoder's threads and removes the temporary file
           },
           "Stops the encoder and removes the unfinished file now (not when the object is collected).")
-      .def_prop_ro("codec", [](const PyVideoWriter& w) {
+      .def_prop_ro("codec", [](PyVideoWriter& w) {
+        const std::lock_guard lock(w.busy);
         if (!w.writer) throw std::invalid_argument("video: the writer was discarded");
         return w.writer->codec();
       });

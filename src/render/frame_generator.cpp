@@ -137,20 +137,6 @@ std::size_t FrameGenerator::held_events() const noexcept {
   return n;
 }
 
-// Time order, checked where it costs nothing per event (a pass over every time would cost the
-// renderer about a tenth): a batch that ends before it starts or starts before the previous one
-// ended. Events out of order inside a batch whose ends are in order are not seen.
-void FrameGenerator::refuse_decreasing(std::int64_t first, std::int64_t last) {
-  const std::int64_t before = previous_end_.value_or(first);
-  if (last < first || first < before) {
-    char what[200];
-    std::snprintf(what, sizeof what, "render: the events' time decreases (%lld us after %lld us): rendering needs events in time order",
-                  static_cast<long long>(last < first ? last : first), static_cast<long long>(last < first ? first : before));
-    throw InvalidArgument(what);
-  }
-  previous_end_ = last;
-}
-
 bool FrameGenerator::pull() {
   while (true) {
     std::optional<EventBatch> batch = source_();
@@ -165,7 +151,6 @@ bool FrameGenerator::pull() {
     // batches given directly may hold them).
     EventBatch kept = *batch;
     const auto t = kept.t();
-    refuse_decreasing(t.front(), t.back());
     const std::size_t begin = options_.from_us ? first_at_or_after(t, *options_.from_us) : 0;
     const std::size_t end = options_.to_us ? first_at_or_after(t, *options_.to_us) : t.size();
     if (begin >= end) {

@@ -196,6 +196,13 @@ void collect_open_warnings(void* context, int level, const char* format, va_list
   default_log(context, level, format, args);
 }
 
+// Errors FFmpeg reported during a call that then succeeded: printed as FFmpeg would have, and
+// dropped (the next call's failure names only its own).
+void print_unused(std::vector<std::string>& errors) {
+  for (const std::string& e : errors) std::fprintf(stderr, "evlib: FFmpeg: %s\n", e.c_str());
+  errors.clear();
+}
+
 // The errors FFmpeg gave, for a failure message: " (FFmpeg: a; b)", or nothing.
 std::string ffmpeg_said(const std::vector<std::string>& errors) {
   std::string said;
@@ -346,6 +353,7 @@ struct VideoWriter::Impl {
     err = api().avcodec_open2(codec, encoder_codec, nullptr);
     opening_warnings = opening_errors = nullptr;
     if (err < 0) fail("cannot open the " + codec_name + " encoder" + ffmpeg_said(errors), err);
+    print_unused(errors);
     std::string refused;  // "'key = value', ..." of the settings libx264 refused
     constexpr std::string_view kRefusal = "Error parsing option ";
     for (const std::string& warning : warnings)
@@ -359,6 +367,7 @@ struct VideoWriter::Impl {
     err = api().avformat_write_header(format, nullptr);
     opening_errors = nullptr;
     if (err < 0) fail("cannot write the header" + ffmpeg_said(errors), err);
+    print_unused(errors);
     if (pixels == AV_PIX_FMT_PAL8) {
       gif_palette = std::make_unique<detail::GifPalette>();
     } else {

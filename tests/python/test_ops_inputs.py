@@ -99,6 +99,7 @@ def test_neighbourhood_filters_over_times_2_pow_63_apart_give_the_one_batch_resu
     ({"time_window": float("nan")}, "time_window must be a whole number"),
     ({"time_window": float("inf")}, "time_window must be a whole number"),
     ({"time_window": 100, "overlap": float("nan")}, "overlap must be a whole number"),
+    ({"time_window": 100, "overlap": "5"}, "overlap must be a whole number"),
 ])
 def test_slicing_parameters_that_would_be_truncated_are_refused(arguments: dict, message: str) -> None:
     # tonic slices with float windows; truncating them silently gave other windows than tonic's.
@@ -146,10 +147,12 @@ def test_probabilities_seeds_dtypes_and_masks_that_make_no_sense_are_refused_nam
         ops.drop_event(e, 0.5, seed=1.7)  # truncated to seed 1 before
     with pytest.raises(TypeError, match="p must be a number"):
         ops.drop_event(e, "0.5", seed=1)
-    with pytest.raises(TypeError, match="dtype must be a number type in the machine's byte order"):
+    with pytest.raises(TypeError, match="dtype must be a number type of at most 8 bytes in the machine's byte order"):
         ops.event_frame(e, (4, 4), dtype=">i4")
     with pytest.raises(TypeError, match="dtype must be a number type"):
         ops.voxel_grid(e, (4, 4), 2, dtype=object)
+    with pytest.raises(TypeError, match="dtype must be a number type"):
+        ops.event_frame(e, (4, 4), dtype=np.longdouble)
     with pytest.raises(ValueError, match="mask must have the sensor's shape"):
         ops.HotPixels((4, 4), np.zeros(16))
     with pytest.raises(ValueError, match="max_incr_per_pixel must be a finite number"):

@@ -133,6 +133,16 @@ def test_to_video_writes_the_file_whole(recording: Path, tmp_path: Path, extensi
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
+def test_mappings_that_are_not_dicts_are_batches_with_evlib_013s_polarity_too(tmp_path: Path) -> None:
+    # An .npz (t, x, y, polarity) rendered before the missing-column check, which read no names
+    # from it; it must still.
+    path = tmp_path / "pol.npz"
+    np.savez(path, t=np.array([0, 10, 20]), x=np.array([0, 1, 2]), y=np.array([0, 0, 1]), polarity=np.array([1, -1, 1]))
+    with np.load(path) as npz:
+        frames = list(render.frames([npz], width=4, height=2, fps=1e5))
+    assert len(frames) == 3 and all(f.shape == (2, 4, 3) for _, f in frames)
+
+
 def test_events_out_of_time_order_are_refused_not_drawn_in_part() -> None:
     # [500000, 5, 100000] gave no frame; [5, 500000, 100000] four frames without the event at 500000.
     for t in ([500_000, 5, 100_000], [5, 500_000, 100_000]):
@@ -248,7 +258,7 @@ FAR_END = "frames (without events after the last event|after the recording's end
     (lambda p: list(render.frames(p, colors="")), ValueError, "colors must name three"),
     (lambda p: list(render.frames(p, palette=None)), TypeError, "palette must be"),
     (lambda p: list(render.frames(p, accumulate_us=2**70)), ValueError, "accumulate_us must lie"),
-    (lambda p: list(render.frames([{"t": [0], "x": [0], "y": [0]}], width=2, height=2)), ValueError, "no polarity column"),
+    (lambda p: list(render.frames([{"t": [0], "x": [0], "y": [0]}], width=2, height=2)), ValueError, "no 'polarity' column"),
     (lambda p: list(render.frames(p, width=-1)), ValueError, "width"),
     (lambda p: list(render.frames(p, colors=5)), TypeError, "colors"),
     (lambda p: list(render.frames(p, fps="30")), TypeError, "fps"),

@@ -78,7 +78,6 @@ class FrameGenerator {
 
  private:
   bool pull();  // one more batch into held_; false at the end of the source
-  void refuse_decreasing(std::int64_t first, std::int64_t last);
   // InvalidArgument when more than kMaxEmptyLeadingFrames frames would come before the first event.
   void refuse_empty_lead(std::int64_t first_end) const;
   // InvalidArgument when more than kMaxEmptyLeadingFrames frames would follow the last event
@@ -100,7 +99,6 @@ class FrameGenerator {
   bool exhausted_ = false;
   std::optional<std::int64_t> stop_;  // frames are the slices starting before it
   std::int64_t last_t_ = 0;
-  std::optional<std::int64_t> previous_end_;  // the last time of the previous batch pulled
   std::int64_t first_t_ = 0;  // of the first event shown (any_event_)
   bool any_event_ = false;
   bool tail_checked_ = false;

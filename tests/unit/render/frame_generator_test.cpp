@@ -86,26 +86,6 @@ TEST(FrameGenerator, a_frame_too_large_for_the_machines_memory_is_refused_before
   FrameGenerator fits(source, ops::SensorSize{4096, 4096}, options());  // 268 MB
 }
 
-// Events out of order gave no frame ("no events to render") or frames without some of them. A
-// batch whose last time is below its first, or whose first is below the previous batch's last,
-// is refused naming the two times.
-TEST(FrameGenerator, time_going_back_between_or_across_batches_is_refused) {
-  Events e;
-  e.add(500'000, 1, 1);
-  e.add(5, 2, 2);
-  e.add(100'000, 3, 3);
-  for (const std::vector<std::size_t>& cuts : {std::vector<std::size_t>{0, 3}, std::vector<std::size_t>{0, 1, 3}}) {
-    FrameGenerator generator(testing::source_of(e, cuts), kSensor, options());
-    try {
-      while (generator.next() != nullptr) {
-      }
-      ADD_FAILURE() << "not refused";
-    } catch (const InvalidArgument& error) {
-      EXPECT_NE(std::string(error.what()).find("time decreases"), std::string::npos) << error.what();
-    }
-  }
-}
-
 TEST(FrameGenerator, a_start_a_million_frames_before_the_first_event_is_refused_before_any_frame) {
   // --from 0 on a recording with Unix times: 4.8e10 empty frames, which would fill a disk.
   Events e;

@@ -243,15 +243,6 @@ TEST_F(RenderCli, a_pipe_is_rendered_in_one_pass_or_refused_where_it_would_be_re
   EXPECT_TRUE(std::filesystem::exists(*dir_ + "/piped_000.png"));
 }
 
-TEST_F(RenderCli, a_text_file_whose_time_goes_back_is_refused_naming_it) {
-  const std::string text = *dir_ + "/unsorted.txt";
-  const std::string lines = "500000 1 1 1\n5 2 2 1\n100000 3 3 1\n";
-  test::write_file(text, std::vector<std::uint8_t>(lines.begin(), lines.end()));
-  std::string err;
-  EXPECT_EQ(test::run_command(cli() + " render -q --force '" + text + "' '" + *dir_ + "/u_%03d.png'", nullptr, &err), 1);
-  EXPECT_NE(err.find("time decreases (100000 us after 500000 us)"), std::string::npos) << err;  // "no events to render" before
-}
-
 // --force replaces an old output, never the recording: the input under another name, through a
 // symlink, or as one of a pattern's frames is refused.
 TEST_F(RenderCli, the_input_itself_is_never_an_output_even_with_force) {
