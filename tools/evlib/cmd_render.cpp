@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "cli_support.hpp"
 #include "commands.hpp"
@@ -154,14 +155,17 @@ void refuse_existing(const std::string& path, bool force) {
 // another name too): --force replaces an old output, never the recording being read.
 class InputGuard {
  public:
-  explicit InputGuard(const std::string& input) { known_ = ::stat(input.c_str(), &input_) == 0 && S_ISREG(input_.st_mode); }
-  void refuse(const std::string& output, const std::string& input) const {
+  explicit InputGuard(std::string input) : path_(std::move(input)) {
+    known_ = ::stat(path_.c_str(), &input_) == 0 && S_ISREG(input_.st_mode);
+  }
+  void refuse(const std::string& output) const {
     struct stat st {};
     if (known_ && ::stat(output.c_str(), &st) == 0 && st.st_dev == input_.st_dev && st.st_ino == input_.st_ino)
-      throw IoError(output, "is the input " + input + ": give another output name");
+      throw IoError(output, "is the input " + path_ + ": give another output name");
   }
 
  private:
+  std::string path_;
   struct stat input_ {};
   bool known_ = false;
 };
@@ -252,7 +256,7 @@ int run_render(const RenderArgs& a) {
   }
   const InputGuard input_guard(a.path);
   if (!pattern) {
-    input_guard.refuse(a.out, a.path);
+    input_guard.refuse(a.out);
     refuse_existing(a.out, a.force);
   }
   if (pattern && !a.force) {
@@ -291,7 +295,7 @@ int run_render(const RenderArgs& a) {
       // Without --force a frame never replaces a file (one made after the check above, or one the
       // check cannot list: the number in a directory name).
       const std::string frame = render::frame_path(a.out, f->index);
-      input_guard.refuse(frame, a.path);
+      input_guard.refuse(frame);
       render::write_png(frame, f->rgb, f->width, f->height, a.force);
     } else {
       last_rgb.assign(f->rgb.begin(), f->rgb.end());
