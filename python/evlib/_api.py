@@ -582,6 +582,7 @@ def convert(
     written. ``to`` names the output format (else the extension picks it); the geometry is the
     source's unless given (inferred from the events for formats that need one)."""
     f = EventFile(src, config=config, **options)
+    _refuse_input_as_output(_path(src), _path(dst))
     name, info = _write_options(_path(dst), to)
     width, height = width or f.width, height or f.height
     if (not width or not height) and info.get("geometry") in ("required", "expected"):
@@ -607,6 +608,17 @@ def convert(
         writer.abort()
         raise
     return written
+
+
+def _refuse_input_as_output(src: str, dst: str) -> None:
+    """``overwrite`` replaces an old output, never the recording being read (through another
+    name or a link too)."""
+    try:
+        same = os.path.samefile(src, dst)
+    except OSError:  # dst does not exist yet (or src is not a file on disk)
+        return
+    if same:
+        raise _core.FileError(f"{dst}: is the input {src}: give another output name")
 
 
 def _scan_extent(f: EventFile) -> tuple[int, int]:

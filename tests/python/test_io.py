@@ -46,6 +46,18 @@ def test_convert_refuses_to_replace_a_file_unless_asked(tmp_path: Path) -> None:
     assert evlib.convert(DEMO, out, overwrite=True) == 50_000
 
 
+def test_convert_never_replaces_its_own_input_even_when_asked_to_overwrite(tmp_path: Path) -> None:
+    source = tmp_path / "in.raw"
+    evlib.convert(DEMO, source)
+    kept = source.read_bytes()
+    link = tmp_path / "link.npy"
+    link.symlink_to(source)
+    for out in (source, link):
+        with pytest.raises(evlib.FileError, match="is the input"):
+            evlib.convert(source, out, overwrite=True)
+    assert source.read_bytes() == kept
+
+
 @pytest.mark.parametrize(
     "make",
     [

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "evlib/error.hpp"
 #include "evlib/writer.hpp"
@@ -379,6 +380,19 @@ Roi parse_roi(const std::string& text) {
   }
   if (v[0] > v[2] || v[1] > v[3]) throw InvalidArgument(usage);
   return {v[0], v[1], v[2], v[3]};
+}
+
+InputGuard::InputGuard(std::string input) : path_(std::move(input)) {
+  struct stat st {};
+  known_ = ::stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
+}
+
+void InputGuard::refuse(const std::string& output) const {
+  struct stat st {};
+  if (known_ && ::stat(output.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_)
+    throw IoError(output, "is the input " + path_ + ": give another output name");
 }
 
 // Whether the input can be read twice. Standard input redirected from a file can (the reader reads it

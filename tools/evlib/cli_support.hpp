@@ -1,5 +1,7 @@
 #pragma once
 // Small helpers shared by the subcommands: JSON output, a progress bar, option plumbing.
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -147,6 +149,21 @@ void warn_time_range(const std::string& format, std::int64_t t_first, const std:
 // (evlib::remove_temporary_files); SIGXFSZ is ignored, so that a write past `ulimit -f` fails
 // with EFBIG like any full disk instead of killing the process.
 void remove_temporary_files_on_signals();
+
+// Refuses an output that is the input file itself (by device and inode: through a symlink or
+// another name too): --force replaces an old output, never the recording being read.
+class InputGuard {
+ public:
+  explicit InputGuard(std::string input);
+  // Throws IoError naming output when it is the input file.
+  void refuse(const std::string& output) const;
+
+ private:
+  std::string path_;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
+  bool known_ = false;
+};
 
 // Whether path can be read twice (a first pass, then the real one): a regular file, or standard
 // input ("-") redirected from one and not consumed yet.

@@ -135,6 +135,7 @@ bool infer_geometry_for(const Target& target) {
 
 // Fails before any input is read when OUT cannot be written (the Writer checks again).
 void check_output(const ConvertArgs& a) {
+  InputGuard(a.in).refuse(a.out);
   struct stat st {};
   if (::stat(a.out.c_str(), &st) != 0) return;
   if (S_ISDIR(st.st_mode)) throw IoError(a.out, "is a directory: give a file name");
@@ -179,6 +180,7 @@ struct Converted {
 // any failure, Interrupted when a signal came. Shows a progress bar unless a.quiet.
 Converted convert_file(const ConvertArgs& a, const Target& target, const ReadOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  InputGuard(a.in).refuse(a.out);  // --force replaces an old output, never the recording read
   Reader reader = Reader::open(a.in, options);
   const Metadata& meta = reader.metadata();
   WriteOptions wo;

@@ -620,6 +620,7 @@ int run_frames(const FramesArgs& a) {
   if (repr == Repr::kTimeSurface && window_us <= 0) throw InvalidArgument("--repr time-surface needs --window");
   if (a.cutoff > 255) throw InvalidArgument("--cutoff must be 0..255");
   const Dtype dtype = dtype_for(repr, a);
+  InputGuard(a.path).refuse(a.out);  // --force replaces an old output, never the recording read
 
   Progress progress(0, !a.quiet);
   const ReadOptions options = a.flags.resolve();

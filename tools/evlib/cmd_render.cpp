@@ -151,25 +151,6 @@ void refuse_existing(const std::string& path, bool force) {
     throw IoError(path, "file exists (use --force to replace it)");
 }
 
-// Refuses an output that is the input file itself (by device and inode: through a symlink or
-// another name too): --force replaces an old output, never the recording being read.
-class InputGuard {
- public:
-  explicit InputGuard(std::string input) : path_(std::move(input)) {
-    known_ = ::stat(path_.c_str(), &input_) == 0 && S_ISREG(input_.st_mode);
-  }
-  void refuse(const std::string& output) const {
-    struct stat st {};
-    if (known_ && ::stat(output.c_str(), &st) == 0 && st.st_dev == input_.st_dev && st.st_ino == input_.st_ino)
-      throw IoError(output, "is the input " + path_ + ": give another output name");
-  }
-
- private:
-  std::string path_;
-  struct stat input_ {};
-  bool known_ = false;
-};
-
 int run_bench(const RenderArgs& a, const Scan& scan, ops::SensorSize sensor, const render::RenderOptions& options) {
   // Decode first, then time the rendering alone over the events in memory.
   const EventBatch all = scan.collect();

@@ -188,6 +188,30 @@ TEST_P(ConvertFiles, refuses_to_overwrite_without_force) {
   EXPECT_EQ(test::list_dir(dir.path()).size(), 1u);
 }
 
+// --force replaces an old output, never the recording: the input under its own name, through a
+// symlink in another format's name, or through a hard link given to `frames`, is refused.
+TEST(Convert, the_input_itself_is_never_an_output_even_with_force) {
+  test::ScopedTempDir dir;
+  std::string text = "t,x,y,p\n";
+  for (int i = 0; i < 100; ++i) text += std::to_string(i) + "," + std::to_string(i % 30) + ",7,1\n";
+  const std::string in = dir.file("in.csv"), link = dir.file("link.npy"), hard = dir.file("hard.npy");
+  test::write_file(in, {text.begin(), text.end()});
+  ASSERT_EQ(test::run_command("ln -s in.csv " + q(link) + " && ln " + q(in) + " " + q(hard)), 0);
+  std::string err;
+  for (const std::string& out : {in, link}) {
+    EXPECT_EQ(test::run_command(cli() + " convert -q --force " + q(in) + " " + q(out), nullptr, &err), 2);
+    EXPECT_NE(err.find("is the input " + in), std::string::npos) << err;
+  }
+  EXPECT_EQ(test::run_command(cli() + " frames -q --force --repr histogram --window 10us --width 30 --height 8 " + q(in) + " " +
+                                  q(hard),
+                              nullptr, &err),
+            2);
+  EXPECT_NE(err.find("is the input " + in), std::string::npos) << err;
+  const std::vector<std::uint8_t> kept = test::read_file(in);
+  EXPECT_EQ(std::string(kept.begin(), kept.end()), text);
+  ASSERT_EQ(test::run_command(cli() + " convert -q " + q(in) + " " + q(dir.file("other.npy")), nullptr, &err), 0) << err;
+}
+
 TEST(Convert, corrupt_input_in_strict_mode_leaves_no_partial_output) {
   test::ScopedTempDir dir;
   std::string text = "t,x,y,p\n";
