@@ -34,8 +34,8 @@ std::pair<double, double> bounced(double p, double low, double high) {
 SceneGenerator::SceneGenerator(const SceneOptions& options)
     : options_(options), state_(options.seed * 0x9E3779B97F4A7C15ull + 0x1234567ull),
       clock_(static_cast<double>(options.t_start)) {
-  if (options.width < 32 || options.height < 1 || options.width > 2048 || options.height > 2048) {
-    throw InvalidArgument("SceneOptions: width must be in [32, 2048] and height in [1, 2048]");
+  if (options.width < 32 || options.height < 1 || options.width > 65536 || options.height > 65536) {
+    throw InvalidArgument("SceneOptions: width must be in [32, 65536] and height in [1, 65536]");
   }
   if (!(options.event_rate > 0)) throw InvalidArgument("SceneOptions: event_rate must be positive");
   if (!(options.background_share >= 0 && options.background_share <= 1))

@@ -69,8 +69,8 @@ void add_generate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--to,--format", args->format, "Output format: " + writable_list() + " (default: from the extension)");
   cmd->add_option("-n,--events", args->events, "Number of events, 0 to 10^12 (default 10000000)")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1'000'000'000'000}));
-  cmd->add_option("--width", args->scene.width, "Sensor width, 1 to 65536 (default 1280)")->check(CLI::Range(1u, 65536u));
-  cmd->add_option("--height", args->scene.height, "Sensor height, 1 to 65536 (default 720)")->check(CLI::Range(1u, 65536u));
+  cmd->add_option("--width", args->scene.width, "Sensor width, 32 to 65536 (default 1280; RAW formats hold at most 2048)")->check(CLI::Range(32u, 65536u));
+  cmd->add_option("--height", args->scene.height, "Sensor height, 1 to 65536 (default 720; RAW formats hold at most 2048)")->check(CLI::Range(1u, 65536u));
   cmd->add_option("--seed", args->scene.seed, "Random seed (default 1)");
   cmd->add_option("--rate", args->scene.event_rate, "Mean event rate in events/s, 0.001 to 1e10 (default 2e7)")
       ->check(number_in(1e-3, 1e10));

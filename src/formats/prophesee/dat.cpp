@@ -79,7 +79,7 @@ std::unique_ptr<FormatReader> open_dat(std::unique_ptr<ByteSource> source, const
     config.event_type = 0x00;  // docs/formats.md 5.1: a file without any `% ` line is Event2d, size 8
   }
   if (const std::string* version = h.find("Version")) config.version = std::atoi(version->c_str()) == 1 ? 1 : 2;
-  if (options.width > 0xFFFF || options.height > 0xFFFF) throw InvalidArgument("width and height must be below 65536");
+  if (options.width > 0x10000 || options.height > 0x10000) throw InvalidArgument("width and height must be at most 65536");
   config.width = options.width != 0 ? options.width : header_uint(h, "Width");
   config.height = options.height != 0 ? options.height : header_uint(h, "Height");
   config.stream_offset = data_offset;

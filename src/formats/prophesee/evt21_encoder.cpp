@@ -15,7 +15,7 @@ namespace {
 
 class Evt21Encoder final : public EventEncoder {
  public:
-  explicit Evt21Encoder(const WriteOptions& options) : options_(options) {}
+  explicit Evt21Encoder(const WriteOptions& options) : options_(options), geometry_(RawGeometry::of(options, "EVT2.1")) {}
 
   void begin(AtomicFile& out) override {
     const std::string h = raw_header("2.1", "EVT21;endianness=little", options_);
@@ -27,11 +27,10 @@ class Evt21Encoder final : public EventEncoder {
     const auto x = events.x();
     const auto y = events.y();
     const auto p = events.p();
-    const RawGeometry geometry = RawGeometry::of(options_, "EVT2.1");
     merge_by_time(
         events, triggers,
         [&](std::size_t i) {
-          geometry.check(i, x[i], y[i]);
+          geometry_.check(i, x[i], y[i]);
           add_event(t[i], x[i], y[i], p[i] ? 1u : 0u, i);
         },
         [&](std::size_t j) {
@@ -75,6 +74,7 @@ class Evt21Encoder final : public EventEncoder {
   void put(std::uint32_t header, std::uint32_t low) { words_.put<std::uint64_t>(std::uint64_t{header} << 32 | low); }
 
   WriteOptions options_;
+  RawGeometry geometry_;
   WordBuffer words_;
   TimeHighClock clock_{"EVT2.1", true};
   std::int64_t t_ = 0;

@@ -13,7 +13,7 @@ namespace {
 
 class Evt2Encoder final : public EventEncoder {
  public:
-  explicit Evt2Encoder(const WriteOptions& options) : options_(options) {}
+  explicit Evt2Encoder(const WriteOptions& options) : options_(options), geometry_(RawGeometry::of(options, "EVT2")) {}
 
   void begin(AtomicFile& out) override {
     const std::string h = raw_header("2.0", "EVT2", options_);
@@ -25,11 +25,10 @@ class Evt2Encoder final : public EventEncoder {
     const auto x = events.x();
     const auto y = events.y();
     const auto p = events.p();
-    const RawGeometry geometry = RawGeometry::of(options_, "EVT2");
     merge_by_time(
         events, triggers,
         [&](std::size_t i) {
-          geometry.check(i, x[i], y[i]);
+          geometry_.check(i, x[i], y[i]);
           set_time(t[i], i);
           words_.put<std::uint32_t>((p[i] ? 1u << 28 : 0u) | static_cast<std::uint32_t>(t[i] & 63) << 22 |
                                     static_cast<std::uint32_t>(x[i]) << 11 | y[i]);
@@ -51,6 +50,7 @@ class Evt2Encoder final : public EventEncoder {
   }
 
   WriteOptions options_;
+  RawGeometry geometry_;
   WordBuffer words_;
   TimeHighClock clock_{"EVT2"};
 };

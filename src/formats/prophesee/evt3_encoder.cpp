@@ -16,7 +16,7 @@ constexpr std::size_t kMinVectorRun = 3;
 
 class Evt3Encoder final : public EventEncoder {
  public:
-  explicit Evt3Encoder(const WriteOptions& options) : options_(options) {}
+  explicit Evt3Encoder(const WriteOptions& options) : options_(options), geometry_(RawGeometry::of(options, "EVT3")) {}
 
   void begin(AtomicFile& out) override {
     const std::string h = raw_header("3.0", "EVT3", options_);
@@ -62,7 +62,7 @@ class Evt3Encoder final : public EventEncoder {
 
  private:
   void check_event(std::uint16_t x, std::uint16_t y, std::size_t index) const {
-    RawGeometry::of(options_, "EVT3").check(index, x, y);
+    geometry_.check(index, x, y);
   }
 
   void set_time(std::int64_t t, std::size_t index) {
@@ -119,6 +119,7 @@ class Evt3Encoder final : public EventEncoder {
   }
 
   WriteOptions options_;
+  RawGeometry geometry_;
   WordBuffer words_;
   bool have_time_ = false;
   std::int64_t cur_th_ = 0;

@@ -289,10 +289,10 @@ RawEncoding open_raw_header(const std::string& path, const std::vector<std::uint
   enc.name = encoding;
   // Coordinates are 11-bit in RAW streams and uint16 in evlib: a larger geometry is a broken
   // header (or option), not a sensor.
-  if (enc.width > 0xFFFF || enc.height > 0xFFFF) {
+  if (enc.width > 0x10000 || enc.height > 0x10000) {
     throw FormatError(path, 0, "implausible sensor geometry " + std::to_string(enc.width) + "x" + std::to_string(enc.height));
   }
-  if (options.width > 0xFFFF || options.height > 0xFFFF) throw InvalidArgument("width and height must be below 65536");
+  if (options.width > 0x10000 || options.height > 0x10000) throw InvalidArgument("width and height must be at most 65536");
   if (options.width != 0) enc.width = options.width;
   if (options.height != 0) enc.height = options.height;
   if (!options.evt21_endianness.empty()) enc.endianness = options.evt21_endianness;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "evlib/error.hpp"
 #include "evlib/reader.hpp"
 #include "formats/prophesee/prophesee_header.hpp"
 #include "support/test_support.hpp"
@@ -162,6 +163,23 @@ TEST(RawHeader, width_and_height_options_override_the_header) {
   const Metadata m = read_metadata(path, o);
   EXPECT_EQ(m.width, 320u);
   EXPECT_EQ(m.height, 240u);
+}
+
+// Coordinates are uint16 in evlib: a 65536-wide geometry holds x = 65535 (the CLI says 1 to 65536;
+// the readers stopped at 65535 before), one more is refused (RAW and DAT alike).
+TEST(RawHeader, width_and_height_options_go_up_to_65536) {
+  const auto raw = test::write_temp_file("wide.raw", test::with_header(k52, test::hex_bytes("2D 8B")));
+  const auto dat = test::write_temp_file("wide.dat", test::with_header("% Height 480\n% Width 640\n", test::hex_bytes("00 08")));
+  for (const auto& path : {raw, dat}) {
+    ReadOptions o;
+    o.width = 65536;
+    o.height = 65536;
+    const Metadata m = read_metadata(path, o);
+    EXPECT_EQ(m.width, 65536u) << path;
+    EXPECT_EQ(m.height, 65536u) << path;
+    o.width = 65537;
+    EXPECT_THROW(read_metadata(path, o), InvalidArgument) << path;
+  }
 }
 
 }  // namespace

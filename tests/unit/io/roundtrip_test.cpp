@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "evlib/digest.hpp"
@@ -399,6 +401,33 @@ TEST(Writer, rejects_events_outside_the_geometry) {
   }
   Writer d = Writer::create(dir.file("g.dat"), opts("dat", 0, 0));
   EXPECT_THROW(d.write(test::batch_of({{1, 1 << 14, 0, 1}})), InvalidArgument);
+}
+
+// RAW words hold 11-bit coordinates: a larger geometry let x = 3000 spill into EVT 2.0's time
+// bits and wrap to 952 in EVT 3.0, written without a word. Refused when the writer is made.
+TEST(Writer, raw_writers_refuse_a_geometry_their_11_bit_coordinates_cannot_address) {
+  test::ScopedTempDir dir;
+  for (const char* format : {"evt3", "evt2", "evt21"}) {
+    for (const auto& [w, h] : {std::pair{4096u, 720u}, std::pair{1280u, 2049u}}) {
+      try {
+        Writer::create(dir.file("wide.raw"), opts(format, w, h));
+        ADD_FAILURE() << format << " " << w << "x" << h << " accepted";
+      } catch (const InvalidArgument& e) {
+        EXPECT_NE(std::string(e.what()).find("at most 2048x2048"), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_TRUE(test::list_dir(dir.path()).empty()) << format;
+    const std::string path = dir.file(std::string("corner.") + format);
+    test::write_events(path, opts(format, 2048, 2048), test::batch_of({{5, 2047, 2047, 1}}));
+    ReadOptions ro;
+    ro.format = format;
+    const EventBatch back = read(path, ro).events;
+    ASSERT_EQ(back.size(), 1u) << format;
+    EXPECT_EQ(back.t()[0], 5);
+    EXPECT_EQ(back.x()[0], 2047);
+    EXPECT_EQ(back.y()[0], 2047);
+    std::filesystem::remove(path);
+  }
 }
 
 TEST(Writer, rejects_negative_and_decreasing_time) {
