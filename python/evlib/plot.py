@@ -28,6 +28,7 @@ from ._times import TimeLike, optional_microseconds, to_microseconds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
 
 __all__ = ["rate", "rate_data", "xy", "xy_data"]
 
@@ -268,9 +269,9 @@ def rate(
         origin = int(edges[0]) if edges[0] >= 10**10 else 0  # an absolute clock: seconds from the first bin
         seconds = (edges - origin) / 1e6
         if total:
-            ax.stairs(data["events_per_s"].to_numpy(), seconds, color=TOTAL_COLOUR, label="all events", linewidth=1.2)
-        ax.stairs(data["on_per_s"].to_numpy(), seconds, color=ON_COLOUR, label="ON", linewidth=1)
-        ax.stairs(data["off_per_s"].to_numpy(), seconds, color=OFF_COLOUR, label="OFF", linewidth=1)
+            _stairs(ax, data["events_per_s"].to_numpy(), seconds, color=TOTAL_COLOUR, label="all events", linewidth=1.2)
+        _stairs(ax, data["on_per_s"].to_numpy(), seconds, color=ON_COLOUR, label="ON", linewidth=1)
+        _stairs(ax, data["off_per_s"].to_numpy(), seconds, color=OFF_COLOUR, label="OFF", linewidth=1)
         ax.set_xlim(seconds[0], seconds[-1])
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes, never over a line
         ax.set_xlabel("time (s)" if origin == 0 else f"time from {origin} µs (s)")
@@ -287,6 +288,16 @@ def rate(
                  f"{_name(source)}{window}: event rate, {int(data['events'].sum()):,} events in bins of {width / 1e3:g} ms")
     ax.evlib_data = data  # type: ignore[attr-defined]
     return ax
+
+
+def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: Any) -> Line2D:
+    """Steps over the bins as one line, up from 0 at the first edge and down to 0 at the last.
+    Not ``ax.stairs``: the patch it adds updates the axes' limits segment by segment in Python
+    (17 s for 45 000 bins, minutes at 1 µs bins over seconds)."""
+    x = np.repeat(edges, 2)
+    y = np.concatenate(([0.0], np.repeat(values, 2), [0.0]))
+    (line,) = ax.plot(x, y, **style)
+    return line
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:

@@ -220,12 +220,16 @@ def test_rate_plot_draws_the_rates_with_labels_and_legend() -> None:
     ax = evlib.plot.rate(DEMO, "5ms")
     data = evlib.plot.rate_data(DEMO, "5ms")
     assert ax.evlib_data.equals(data)
-    stairs = {patch.get_label(): patch for patch in ax.patches}
+    stairs = {line.get_label(): line for line in ax.get_lines()}
     assert set(stairs) == {"ON", "OFF", "all events"}
     for label, column in (("ON", "on_per_s"), ("OFF", "off_per_s"), ("all events", "events_per_s")):
-        values, edges, _ = stairs[label].get_data()
-        np.testing.assert_array_equal(values, data[column].to_numpy())
-        np.testing.assert_allclose(edges[:-1], data["t_start_us"].to_numpy() / 1e6)
+        x, y = stairs[label].get_data()  # steps: up from 0 at the first edge, down to 0 at the last
+        assert y[0] == y[-1] == 0
+        np.testing.assert_array_equal(y[1:-1:2], data[column].to_numpy())
+        np.testing.assert_array_equal(y[2:-1:2], data[column].to_numpy())
+        np.testing.assert_allclose(x[0:-2:2], data["t_start_us"].to_numpy() / 1e6)
+        np.testing.assert_array_equal(x[0::2], x[1::2])
+        assert x[-1] == data["t_end_us"][-1] / 1e6
     assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "events/s"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["all events", "ON", "OFF"]
     assert "demo_evt3.raw" in ax.get_title() and "50,000 events" in ax.get_title()

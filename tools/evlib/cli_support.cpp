@@ -502,6 +502,18 @@ void ScanFlags::add_to(CLI::App& app, bool with_filters) {
   app.add_flag("--no-index", no_index, "Neither use nor build the time index");
 }
 
+std::string ScanFlags::selection() const {
+  std::string given;
+  const auto add = [&](bool present, const char* option) {
+    if (present) given += (given.empty() ? "" : ", ") + std::string(option);
+  };
+  add(!from.empty(), "--from");
+  add(!to.empty(), "--to");
+  add(!roi.empty(), "--roi");
+  add(polarity >= 0, "--polarity");
+  return given;
+}
+
 Scan ScanFlags::make(const std::string& path, const ReadOptions& options) const {
   Scan s(path, options);
   if (!from.empty() || !to.empty()) {

@@ -82,6 +82,8 @@ struct ScanFlags {
   std::string memory_limit;   // "64M", "2G", bytes
   bool no_index = false;
   void add_to(CLI::App& app, bool with_filters = true);
+  // The selecting options given, for messages: "--from, --roi" ("" when none was).
+  std::string selection() const;
   // A scan of path with these flags applied.
   Scan make(const std::string& path, const ReadOptions& options) const;
 };

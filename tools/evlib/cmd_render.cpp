@@ -286,7 +286,10 @@ int run_render(const RenderArgs& a) {
   progress.finish();
   // With --at, or --from and --to, every slice is a frame; otherwise none means no events. Checked
   // before the video is finished: the writer then discards its file, and an existing OUT stays.
-  if (frames == 0) throw InvalidArgument(a.path + ": no events to render (in the time window given)");
+  if (frames == 0) {
+    const std::string selection = a.scan.selection();
+    throw InvalidArgument(a.path + ": no events to render" + (selection.empty() ? "" : " (none selected by " + selection + ")"));
+  }
   if (writer) writer->finish();
   if (!pattern && !video) render::write_png(a.out, last_rgb, sensor.width, sensor.height, true);
   if (!a.quiet)

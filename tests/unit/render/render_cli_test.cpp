@@ -193,11 +193,17 @@ TEST_F(RenderCli, a_render_without_frames_leaves_no_video_and_keeps_the_one_it_w
     const auto size = std::filesystem::file_size(out);
     const auto written = std::filesystem::last_write_time(out);
     EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + out + "' --from 100s --force", nullptr, &err), 1);
-    EXPECT_NE(err.find("no events to render"), std::string::npos) << err;
+    EXPECT_NE(err.find("no events to render (none selected by --from)"), std::string::npos) << err;
     EXPECT_EQ(std::filesystem::file_size(out), size) << name;
     EXPECT_EQ(std::filesystem::last_write_time(out), written) << name;
     const std::string fresh = *dir_ + "/none_" + name;
     EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + fresh + "' --to -1s", nullptr, &err), 1);
+    EXPECT_FALSE(std::filesystem::exists(fresh)) << fresh;
+    // The message names what selected no events (it blamed "the time window" for a region too).
+    EXPECT_EQ(test::run_command(cli() + " render -q '" + *file_ + "' '" + fresh + "' --roi 65535,65535,65536,65536 --polarity 1",
+                                nullptr, &err),
+              1);
+    EXPECT_NE(err.find("no events to render (none selected by --roi, --polarity)"), std::string::npos) << err;
     EXPECT_FALSE(std::filesystem::exists(fresh)) << fresh;
   }
   for (const std::string& name : test::list_dir(*dir_)) EXPECT_EQ(name.find(".evlib-tmp"), std::string::npos) << name;
