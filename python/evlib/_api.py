@@ -194,17 +194,32 @@ class EventFile:
 
     def _repr_png_(self) -> Optional[bytes]:
         """Jupyter's preview: the first 10 ms of events as a picture (evlib.render.preview_png);
-        None once closed (the notebook then shows the text repr)."""
+        None once closed or when no preview can be drawn (the notebook then shows the text repr;
+        ``_repr_html_`` says why)."""
         from .render import preview_png
 
-        return None if self.closed else preview_png(self)
+        if self.closed:
+            return None
+        try:
+            return preview_png(self)
+        except _core.Error:
+            return None
 
     def _repr_html_(self) -> Optional[str]:
         """Jupyter's preview: a short looping clip of the first 0.5 s (evlib.render.preview_html;
-        the first 10 ms as a picture when this build writes no video); None once closed."""
+        the first 10 ms as a picture when this build writes no video); None once closed. When
+        evlib cannot draw one (a sensor too large for memory, a corrupt start in strict mode),
+        the repr and the reason in one line instead of a traceback under every display."""
+        import html
+
         from .render import preview_html
 
-        return None if self.closed else preview_html(self)
+        if self.closed:
+            return None
+        try:
+            return preview_html(self)
+        except _core.Error as error:
+            return f"<p><code>{html.escape(repr(self))}</code>: no preview: {html.escape(str(error))}</p>"
 
     @property
     def path(self) -> str:

@@ -148,6 +148,14 @@ void bind_render(nb::module_& m) {
             o.from_us = from_us;
             o.to_us = to_us;
             new (self) PyFrameGenerator{nb::iter(batches), std::nullopt};
+            // nanobind runs no destructor when __init__ throws: a refused generator (a frame too
+            // large for memory) would keep the iterator, and the batches it holds, forever.
+            struct Unwind {
+              PyFrameGenerator* self;
+              ~Unwind() {
+                if (self != nullptr) self->~PyFrameGenerator();
+              }
+            } unwind{self};
             nb::handle it = self->iterator;
             self->generator.emplace(
                 [it]() -> std::optional<EventBatch> {
@@ -167,6 +175,7 @@ void bind_render(nb::module_& m) {
                   return std::move(pulled.events);
                 },
                 ops::SensorSize{width, height}, o);
+            unwind.self = nullptr;
           },
           nb::arg("batches"), nb::arg("width"), nb::arg("height"), nb::arg("mode"), nb::arg("palette"),
           nb::arg("colors"), nb::arg("accumulate_us"), nb::arg("fps"), nb::arg("speed"), nb::arg("from_us").none(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -155,6 +156,24 @@ def test_html_of_a_file_without_events(tmp_path: Path) -> None:
                "p": np.zeros(0, np.uint8)}
     evlib.save(columns, empty, width=64, height=48)
     assert evlib.open(empty)._repr_html_() is None
+
+
+def test_a_preview_evlib_cannot_draw_says_why_and_leaks_nothing(tmp_path: Path) -> None:
+    # One stray event at x = y = 65535: a 65536x65536 frame, refused before anything is
+    # allocated. The notebook shows the reason, not a traceback; the refused generator used to
+    # keep its source (nanobind's leak report at exit).
+    stray = tmp_path / "stray.txt"
+    stray.write_text("0 1 1 1\n100 65535 65535 0\n")
+    script = f"""
+import evlib
+f = evlib.open({str(stray)!r})
+assert f._repr_png_() is None
+html = f._repr_html_()
+assert "no preview" in html and "65536x65536 frame" in html and "<code>&lt;evlib.EventFile" in html, html
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "leaked" not in done.stderr, done.stderr
 
 
 # ---- the GIL ---------------------------------------------------------------------------------
