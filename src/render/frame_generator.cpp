@@ -142,7 +142,16 @@ bool FrameGenerator::pull() {
     std::optional<EventBatch> batch = source_();
     if (!batch) {
       exhausted_ = true;
-      if (!stop_ && any_event_) stop_ = last_t_ + 1;
+      if (!stop_ && any_event_) {
+        // Only the stream's ends are compared (a full check would cost a pass over every time):
+        // a last event before the first would end the frames before they start, with "no
+        // events to render" for a file full of them.
+        if (last_t_ < first_t_) {
+          throw InvalidArgument("render: the events are not in time order: the last (t = " + std::to_string(last_t_) +
+                                " us) comes before the first (t = " + std::to_string(first_t_) + " us); sort them by time");
+        }
+        stop_ = last_t_ + 1;
+      }
       return false;
     }
     if (batch->empty()) continue;

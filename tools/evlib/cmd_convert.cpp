@@ -468,7 +468,7 @@ void add_convert_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-j,--jobs", args->jobs, "With --recursive: files converted at once (default: the number of cores)")
       ->check(CLI::Range(1u, kMaxThreads));
   cmd->add_option("--to", args->to, "Output format: " + writable_list());
-  cmd->add_flag("--force", args->force, "Replace OUT if it exists (with --recursive: convert again files already converted)");
+  cmd->add_flag("-f,--force", args->force, "Replace OUT if it exists (with --recursive: convert again files already converted)");
   cmd->add_flag("--drop-triggers", args->drop_triggers, "Leave out external triggers when the output format cannot hold them");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
   args->flags.add_to(*cmd);

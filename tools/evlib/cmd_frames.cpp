@@ -737,7 +737,7 @@ void add_frames_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--out-format", args->format, "Output format: npy or hdf5 (default: from OUT's extension)")->check(CLI::IsMember({"npy", "hdf5"}));
   cmd->add_option("--dataset", args->dataset, "HDF5: dataset of the frames (window bounds go to NAME_t_begin, NAME_t_end)");
   cmd->add_option("--compression", args->compression, "HDF5: none, gzip or gzip=0..9");
-  cmd->add_flag("--force", args->force, "Replace OUT if it exists");
+  cmd->add_flag("-f,--force", args->force, "Replace OUT if it exists");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
   args->flags.add_to(*cmd);
   args->scan.add_to(*cmd);

@@ -339,7 +339,7 @@ void add_render_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--x264-params", args->x264_params, "libx264 settings over the preset and --crf, key=value:key=value (e.g. trellis=0); other codecs ignore them");
   cmd->add_option("--encoder-threads", args->encoder_threads, "Encoder threads (default 0: one per hardware thread)")
       ->check(CLI::Range(0, 256));
-  cmd->add_flag("--force", args->force, "Replace OUT (or the pattern's files) if they exist");
+  cmd->add_flag("-f,--force", args->force, "Replace OUT (or the pattern's files) if they exist");
   cmd->add_flag("-q,--quiet", args->quiet, "No progress bar or summary");
   cmd->add_flag("--bench", args->bench, "Decode into memory, then time the rendering alone (no output written)");
   args->flags.add_to(*cmd);

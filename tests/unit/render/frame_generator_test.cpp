@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <string>
 
 #include "evlib/error.hpp"
 #include "unit/render/render_test_support.hpp"
@@ -168,6 +169,27 @@ TEST(FrameGenerator, an_end_a_million_frames_past_a_known_bound_is_refused_befor
 TEST(FrameGenerator, no_events_no_frames) {
   Events e;
   EXPECT_TRUE(all_frames(e, kSensor, options()).empty());
+}
+
+// A stream whose last event comes before its first made no frame, and the CLI said "no events to
+// render"; only the ends are compared (a time going back in the middle is not looked for).
+TEST(FrameGenerator, a_stream_ending_before_its_first_event_is_refused_as_out_of_order) {
+  Events e;
+  e.add(1'000'000, 1, 1, 1);
+  e.add(5, 2, 2, 0);
+  e.add(7, 3, 3, 1);
+  try {
+    all_frames(e, kSensor, options());
+    FAIL() << "accepted";
+  } catch (const InvalidArgument& error) {
+    EXPECT_NE(std::string(error.what()).find("not in time order: the last (t = 7 us) comes before the first (t = 1000000 us)"),
+              std::string::npos)
+        << error.what();
+  }
+  Events sorted;
+  sorted.add(5, 2, 2, 0);
+  sorted.add(7, 3, 3, 1);
+  EXPECT_EQ(all_frames(sorted, kSensor, options()).size(), 1u);
 }
 
 TEST(FrameGenerator, the_last_event_of_a_pixel_in_the_window_wins) {
