@@ -410,25 +410,37 @@ def _native_columns(columns: dict[str, Any]) -> dict[str, np.ndarray]:
     missing = [name for name in NATIVE_SCHEMA if name not in columns]
     if missing:
         raise ValueError(f"missing column(s) {', '.join(missing)} (need t, x, y and p or polarity)")
-    out: dict[str, np.ndarray] = {}
-    t = columns["t"]
-    if isinstance(t, pl.Series):
-        t = t.dt.total_microseconds() if t.dtype == pl.Duration else t
-        t = t.to_numpy()
-    out["t"] = _as(t, np.int64, "t")
+    out: dict[str, np.ndarray] = {"t": _as(_series_values(columns["t"], "t"), np.int64, "t")}
     for name in ("x", "y"):
-        values = columns[name]
-        out[name] = _as(values.to_numpy() if isinstance(values, pl.Series) else values, np.uint16, name)
-    p = columns["p"]
-    p = np.asarray(p.to_numpy() if isinstance(p, pl.Series) else p)
+        out[name] = _as(_series_values(columns[name], name), np.uint16, name)
+    p = np.asarray(_series_values(columns["p"], "p"))
+    if p.dtype.kind not in "biuf":
+        raise TypeError(f"column p must hold numbers (ON > 0), not {p.dtype}")
+    if p.dtype.kind == "f" and not np.isfinite(p).all():  # NaN > 0 is False: it was written as OFF
+        raise ValueError("column p holds NaN or infinite values")
     out["p"] = np.ascontiguousarray(p > 0, dtype=np.uint8)
     return out
 
 
+def _series_values(values: Any, name: str) -> Any:
+    """A Polars column as NumPy (nulls refused: to_numpy makes them NaN, which a cast or a
+    comparison turns into a value); Durations in µs. Anything else as it is."""
+    if not isinstance(values, pl.Series):
+        return values
+    if values.null_count():
+        raise ValueError(f"column {name} holds {values.null_count()} null(s)")
+    return values.to_numpy()  # a Duration as timedelta64 in its unit: _as converts it exactly or refuses
+
+
 def _as(values: Any, dtype: type, name: str) -> np.ndarray:
     array = np.asarray(values)
-    if array.dtype.kind == "m":  # timedelta64: to µs
-        array = array.astype("timedelta64[us]").astype(np.int64)
+    if array.dtype.kind == "m":  # timedelta64: to µs, exactly (a cast truncated 10 500 ns to 10 µs)
+        if np.isnat(array).any():
+            raise ValueError(f"column {name} holds NaT")
+        in_us = array.astype("timedelta64[us]")
+        if (in_us != array).any():
+            raise ValueError(f"column {name} holds fractions of a microsecond")
+        array = in_us.astype(np.int64)
     if array.dtype != dtype:
         if array.size and array.dtype.kind == "f":
             # Refused rather than cast: a fraction truncated (times in seconds all become 0), NaN
@@ -548,9 +560,15 @@ def _trigger_arrays(triggers: pl.DataFrame | dict[str, Any] | None) -> dict[str,
         triggers = pl.DataFrame(triggers)
     if triggers is None or not len(triggers):
         return {"t": np.empty(0, np.int64), "channel": np.empty(0, np.uint8), "value": np.empty(0, np.uint8)}
-    tr = triggers.select(pl.col("t").cast(pl.Int64), pl.col("channel").cast(pl.UInt8), pl.col("value").cast(pl.UInt8))
-    tr = tr.sort("t", maintain_order=True)
-    return {name: np.ascontiguousarray(tr[name].to_numpy()) for name in ("t", "channel", "value")}
+    missing = [name for name in ("t", "channel", "value") if name not in triggers.columns]
+    if missing:
+        raise ValueError(f"triggers: missing column(s) {', '.join(missing)} (need t, channel and value)")
+    # The events' checks (nulls, fractions, ranges), named as trigger columns: a cast made a null
+    # time INT64_MIN and a fraction of a µs a whole one, silently.
+    columns = {name: _as(_series_values(triggers.get_column(name), f"trigger {name}"), dtype, f"trigger {name}")
+               for name, dtype in (("t", np.int64), ("channel", np.uint8), ("value", np.uint8))}
+    order = np.argsort(columns["t"], kind="stable")
+    return {name: np.ascontiguousarray(values[order]) for name, values in columns.items()}
 
 
 def _parts(data: Any) -> Iterable[Any]:

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "evlib/error.hpp"
 #include "evlib/formats.hpp"
 #include "evlib/writer.hpp"
@@ -18,8 +20,39 @@ Writer::~Writer() = default;
 Writer::Writer(Writer&&) noexcept = default;
 Writer& Writer::operator=(Writer&&) noexcept = default;
 
+namespace {
+
+// Header keys and values are lines or attributes in every format: an empty key or a control
+// character (a line break would start a header line of its own) is refused for all of them.
+void check_header(const std::string& path, const WriteOptions& options) {
+  const auto controlled = [](const std::string& s) {
+    for (const char c : s)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+    return false;
+  };
+  for (const auto& [key, value] : options.header) {
+    if (key.empty()) throw InvalidArgument(path + ": header: an empty key (value '" + value + "')");
+    if (controlled(key) || controlled(value))
+      throw InvalidArgument(path + ": header: the key '" + key +
+                            "' or its value holds a control character (a line break, a NUL, a tab...)");
+  }
+}
+
+}  // namespace
+
 Writer Writer::create(const std::string& path, const WriteOptions& options) {
+  check_header(path, options);
   const detail::WriteChoice choice = detail::find_write_target(path, options.format);
+  // An option the format has no place for is refused, not dropped (compression="gzip" wrote an
+  // uncompressed .npz).
+  const auto takes = [&](FormatOption option) {
+    const auto& accepted = choice.format->write_options;
+    return std::any_of(accepted.begin(), accepted.end(), [&](const detail::OptionSpec& o) { return o.option == option; });
+  };
+  if (!options.compression.empty() && !takes(FormatOption::compression))
+    throw InvalidArgument(path + ": " + choice.format->name + " files take no compression ('" + options.compression + "' given)");
+  if (!options.header.empty() && !takes(FormatOption::header))
+    throw InvalidArgument(path + ": " + choice.format->name + " files have no header for the keys given");
   if (choice.format->traits.geometry == GeometryNeed::required && (options.width == 0 || options.height == 0)) {
     throw InvalidArgument(path + ": " + choice.format->name +
                           " files need the sensor geometry (width and height) in their header");

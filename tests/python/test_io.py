@@ -233,3 +233,71 @@ def test_bytes_paths_are_read_and_names_that_are_not_utf8_get_a_clear_error(tmp_
                      lambda p: next(iter(render.frames(p)))):
             with pytest.raises(ValueError, match="not valid UTF-8"):
                 call(path)
+
+
+# ---- what a writer must never turn into other data (a hostile review's findings) ----
+
+THREE = {"t": np.array([10, 20, 30]), "x": np.array([1, 2, 3]), "y": np.array([1, 2, 3]), "p": np.array([1, 0, 1])}
+
+
+def test_nulls_nans_and_fractions_of_a_microsecond_are_refused_not_written_as_values(tmp_path: Path) -> None:
+    out = tmp_path / "out.h5"
+    with pytest.raises(ValueError, match="column p holds 1 null"):  # was written as OFF
+        evlib.save(pl.DataFrame({"t": [0, 5, 6], "x": [1, 2, 3], "y": [1, 2, 3], "p": [1, None, 1]}), out)
+    with pytest.raises(ValueError, match="column p holds NaN"):
+        evlib.save({**THREE, "p": np.array([1.0, np.nan, 0.5])}, out)
+    with pytest.raises(TypeError, match="column p must hold numbers"):
+        evlib.save({**THREE, "p": np.array(["on", "off", "on"])}, out)
+    with pytest.raises(ValueError, match="fractions of a microsecond"):  # 10 500 ns was 10 µs
+        evlib.save({**THREE, "t": np.array([10_500, 20_000, 30_000], dtype="timedelta64[ns]")}, out)
+    with pytest.raises(ValueError, match="fractions of a microsecond"):
+        evlib.save(pl.DataFrame({**THREE, "t": pl.Series([10_500, 20_000, 30_000]).cast(pl.Duration("ns"))}), out)
+    triggers = {"t": [5, 20, 40], "channel": [0, 0, 0], "value": [1, 0, 1]}
+    for column, values, message in (("t", [5, None, 40], "trigger t holds 1 null"),  # was INT64_MIN
+                                    ("t", [5.7, 20.2, 40.9], "trigger t holds fractions"),  # was truncated
+                                    ("channel", [256, 0, 0], "trigger channel has values outside uint8")):
+        with pytest.raises(ValueError, match=message):
+            evlib.save(THREE, out, width=8, height=8, triggers={**triggers, column: values})
+    assert not out.exists()
+    evlib.save({**THREE, "t": np.array([10_000, 20_000, 30_000], dtype="timedelta64[ns]")}, out, width=8, height=8)
+    assert evlib.scan_events(out).collect()["t"].to_list() == [10, 20, 30]
+
+
+def test_a_trigger_value_past_one_is_a_rising_edge_in_raw_files_as_elsewhere(tmp_path: Path) -> None:
+    triggers = {"t": [5, 20, 40], "channel": [0, 0, 0], "value": [2, 3, 0]}  # RAW kept value & 1
+    for name in ("evt3.raw", "evt2.raw", "evt21.raw", "out.h5", "out.aedat4"):
+        out = tmp_path / name
+        evlib.save(THREE, out, format=name.split(".")[0] if name.endswith(".raw") else None, width=8, height=8, triggers=triggers)
+        assert evlib.open(out).triggers["value"].to_list() == [1, 1, 0], name
+
+
+def test_dat_refuses_events_outside_the_geometry_it_states(tmp_path: Path) -> None:
+    out = tmp_path / "small.dat"  # the reader dropped them: 71 of 4407 read back
+    with pytest.raises(evlib.InvalidArgumentError, match=r"event 1 at \(500, 50\) is outside the 100x100 DAT geometry"):
+        evlib.save({**THREE, "x": np.array([0, 500, 3]), "y": np.array([0, 50, 3])}, out, width=100, height=100)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name,header", [
+    ("a.raw", {"format": "EVT2;height=10;width=10", "end": "x", "geometry": "8x8", "plugin_name": "hal_plugin_gen31"}),
+    ("a.dat", {"Width": "8", "Height": "8", "end": "x", "Version": "1"}),
+    ("a.aedat4", {"sizeX": "8", "sizeY": "8"}),
+])
+def test_header_keys_the_writer_writes_itself_are_left_out(tmp_path: Path, name: str, header: dict[str, str]) -> None:
+    # A header copied from another file overrode the geometry or the encoding, or ended the header.
+    events = {**THREE, "x": np.array([1, 20, 30]), "y": np.array([1, 20, 30])}
+    out = tmp_path / name
+    evlib.save(events, out, width=32, height=32, header={**header, "mine": "kept"})
+    f = evlib.open(out)
+    assert (f.width, f.height) == (32, 32)
+    assert f.header.get("stream.0.info/mine" if name.endswith(".aedat4") else "mine") == "kept"
+    assert evlib.scan_events(out).collect()["x"].to_list() == [1, 20, 30]
+
+
+def test_header_keys_and_values_that_would_break_the_header_are_refused(tmp_path: Path) -> None:
+    for header, message in (([("k", "v\n% format EVT2;height=4;width=4")], "control character"),
+                            ([("", "v")], "empty key"),
+                            ([("my key", "v")], "cannot hold spaces")):
+        with pytest.raises(evlib.InvalidArgumentError, match=message):  # the binding itself checks
+            evlib._core.Writer(str(tmp_path / "h.raw"), format="evt3", width=32, height=32, header=header)
+    assert list(tmp_path.iterdir()) == []

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <iterator>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -327,6 +328,25 @@ std::vector<TreeFile> list_tree(const fs::path& src, const fs::path& dst, const 
   return files;
 }
 
+// Files whose outputs would share a name (a.dat and a.raw both to a.npy): each would replace the
+// other's output, which one last depending on the jobs' timing. None of them is converted; each
+// fails, naming the others. Returns which files collide.
+std::vector<bool> refuse_colliding_outputs(const std::vector<TreeFile>& files, std::vector<TreeResult>& results) {
+  std::map<fs::path, std::vector<std::size_t>> by_output;
+  for (std::size_t i = 0; i < files.size(); ++i) by_output[files[i].out].push_back(i);
+  std::vector<bool> colliding(files.size(), false);
+  for (const auto& [out, group] : by_output) {
+    if (group.size() < 2) continue;
+    std::string names;
+    for (const std::size_t i : group) names += (names.empty() ? "" : ", ") + files[i].rel_in;
+    for (const std::size_t i : group) {
+      colliding[i] = true;
+      results[i] = {Outcome::kFailed, names + " would all be converted to " + files[i].rel_out + ": none converted (rename all but one)", 0};
+    }
+  }
+  return colliding;
+}
+
 // A run killed outright (SIGKILL, power loss) leaves its temporary files behind: never a file
 // under its final name, so removing them loses nothing. Returns how many were removed.
 std::size_t remove_stale_temporaries(const fs::path& dst) {
@@ -380,8 +400,12 @@ int run_recursive(const ConvertArgs& a) {
     std::fprintf(stderr, "evlib: removed %zu temporary file(s) left in %s by an interrupted run\n", stale, a.out.c_str());
   }
   std::vector<TreeResult> results(files.size());
+  const std::vector<bool> colliding = refuse_colliding_outputs(files, results);
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (colliding[i]) std::fprintf(stderr, "evlib: error: %s: %s\n", files[i].in.c_str(), results[i].message.c_str());
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < files.size(); ++i) {
+    if (colliding[i]) continue;
     if (!a.force && fs::exists(files[i].out)) {
       results[i] = {Outcome::kExists, "", 0};  // complete: outputs appear only by rename
     } else {
@@ -392,7 +416,10 @@ int run_recursive(const ConvertArgs& a) {
                                                         static_cast<unsigned>(std::max<std::size_t>(todo.size(), 1))));
   if (!a.quiet) {
     std::printf("%zu file(s) in %s: %zu not yet converted to %s, %zu already converted; %u at a time\n", files.size(), a.in.c_str(),
-                todo.size(), target.name.c_str(), files.size() - todo.size(), jobs);
+                todo.size(), target.name.c_str(),
+                static_cast<std::size_t>(std::count_if(results.begin(), results.end(),
+                                                       [](const TreeResult& r) { return r.outcome == Outcome::kExists; })),
+                jobs);
     std::fflush(stdout);
   }
 
@@ -430,10 +457,11 @@ int run_recursive(const ConvertArgs& a) {
   }
 
   std::vector<std::string> failed;
-  std::size_t converted = 0, unrecognised = 0;
+  std::size_t converted = 0, unrecognised = 0, existing = 0;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (results[i].outcome == Outcome::kFailed) failed.push_back(files[i].in.string());
     converted += results[i].outcome == Outcome::kConverted;
+    existing += results[i].outcome == Outcome::kExists;
     unrecognised += results[i].outcome == Outcome::kUnrecognised;
   }
   if (g_interrupted) {
@@ -443,7 +471,7 @@ int run_recursive(const ConvertArgs& a) {
   if (!a.quiet) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("converted %zu file(s) (%sevents) in %.2f s; %zu already converted, %zu not event files, %zu failed\n", converted,
-                human_count(static_cast<double>(events)).c_str(), secs, files.size() - todo.size(), unrecognised, failed.size());
+                human_count(static_cast<double>(events)).c_str(), secs, existing, unrecognised, failed.size());
   }
   if (!failed.empty()) {
     std::string names;

@@ -3,10 +3,12 @@
 #include <cctype>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "evlib/formats.hpp"
 #include "evlib/synth.hpp"
 #include "evlib/writer.hpp"
 
@@ -38,7 +40,12 @@ int run_generate(const GenerateArgs& a) {
   wo.width = a.scene.width;
   wo.height = a.scene.height;
   wo.overwrite = a.force;
-  wo.header.emplace_back("evlib_synthetic_seed", std::to_string(a.scene.seed));
+  // The seed goes into the header of a format that has one (a .npy or text file has none).
+  const std::string format = !a.format.empty() ? a.format : write_format_for(a.path).value_or("");
+  const std::optional<FormatInfo> info = format_info(format);
+  if (info && std::any_of(info->write_options.begin(), info->write_options.end(),
+                          [](const FormatOptionInfo& o) { return o.option == FormatOption::header; }))
+    wo.header.emplace_back("evlib_synthetic_seed", std::to_string(a.scene.seed));
   Writer writer = Writer::create(a.path, wo);
   SceneGenerator gen(a.scene);
   EventBatch batch = EventBatch::with_capacity(std::size_t{1} << 20);

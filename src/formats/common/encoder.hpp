@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "evlib/event_batch.hpp"
@@ -27,6 +29,19 @@ class EventEncoder {
 
 // `% key value` lines of a RAW header for a file we write (docs/formats.md 15.1), ending in `% end`.
 std::string raw_header(const std::string& evt_version, const std::string& format_name, const WriteOptions& options);
+
+// Whether an extra header key is one the writer writes itself (geometry, format, the line ending
+// the header): such keys are left out, as the HDF5 writers do, so that a header copied from
+// another file cannot override the lines that say how to read this one.
+inline bool writer_owns_key(std::string_view key, std::initializer_list<std::string_view> owned) {
+  for (std::string_view k : owned)
+    if (key == k) return true;
+  return false;
+}
+
+// `% key value` lines of the extra header keys of a RAW or DAT file, except those the writer
+// owns; a key holding a space or tab is refused (it would read back split at it).
+std::string percent_header_lines(const WriteOptions& options, const char* format, std::initializer_list<std::string_view> owned);
 
 // Walks events and triggers of one batch in time order (triggers after events of equal time).
 template <class OnEvent, class OnTrigger>

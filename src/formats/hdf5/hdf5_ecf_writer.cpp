@@ -142,12 +142,20 @@ h5::AppendDataset table(const std::string& path, hid_t file, const std::string& 
 // from the first event and point at the first event of an earlier period.
 class PeriodIndex {
  public:
+  explicit PeriodIndex(const char* what) : what_(what) {}
   void add(std::uint64_t i, std::int64_t t) {
     if (!started_) {
       started_ = true;
       t_first_ = t;
     }
-    const std::int64_t r = t - t_first_;
+    std::int64_t r = 0;
+    // Every period between two events takes an entry, held until the flush: two events 10^11 µs
+    // apart took 800 MB, 2^63 µs std::bad_alloc. Refused past kMostEntriesPerGap, as the RAW
+    // writers refuse gaps that take too many TIME_HIGH words.
+    if (__builtin_sub_overflow(t, t_first_, &r) || r / kIndexPeriod + 1 - count_ > kMostEntriesPerGap) {
+      throw InvalidArgument("ECF (Metavision HDF5): the gap before " + std::string(what_) + " " + std::to_string(i) + " at " +
+                            std::to_string(t) + " us would take more than 2^22 index entries (one per 2000 us, 2.3 hours)");
+    }
     while (r / kIndexPeriod + 1 > count_) {
       if (i != candidate_.id) last_ = candidate_;
       pending_.push_back(last_);
@@ -163,6 +171,8 @@ class PeriodIndex {
   std::string offset_text() const { return std::to_string(started_ ? -t_first_ : 0); }
 
  private:
+  static constexpr std::int64_t kMostEntriesPerGap = std::int64_t{1} << 22;
+  const char* what_;  // "event" or "trigger", for the message
   bool started_ = false;
   std::int64_t t_first_ = 0;
   std::int64_t count_ = 0;
@@ -334,7 +344,7 @@ class EcfHdf5Encoder final : public EventEncoder {
   std::vector<std::uint16_t> x_, y_;
   std::vector<std::uint8_t> p_;
   std::vector<std::uint8_t> block_;
-  PeriodIndex cd_index_, trigger_index_;
+  PeriodIndex cd_index_{"event"}, trigger_index_{"trigger"};
   std::uint64_t events_seen_ = 0, triggers_seen_ = 0;
   bool have_time_ = false;
   std::int64_t last_time_ = 0;

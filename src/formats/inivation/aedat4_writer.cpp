@@ -102,7 +102,8 @@ std::string info_xml(const WriteOptions& options, Aedat4Compression compression)
     s += attr(in2, "source", "string", "evlib");
     s += attr(in2, "tsOffset", "long", "0");
     if (sized) {
-      for (const auto& [k, v] : options.header) s += attr(in2, k, "string", v);
+      for (const auto& [k, v] : options.header)
+        if (!writer_owns_key(k, {"sizeX", "sizeY", "source", "tsOffset"})) s += attr(in2, k, "string", v);
     }
     s += in + "</node>\n        </node>\n";
     return s;

@@ -12,13 +12,16 @@ namespace {
 
 class DatEncoder final : public EventEncoder {
  public:
-  explicit DatEncoder(const WriteOptions& options) : options_(options) {}
+  explicit DatEncoder(const WriteOptions& options)
+      : options_(options),
+        width_(options.width != 0 ? options.width : 1u << 14),
+        height_(options.height != 0 ? options.height : 1u << 14) {}
 
   void begin(AtomicFile& out) override {
     std::string h = "% Data file containing CD events\n% Version 2\n";
     if (options_.width != 0) h += "% Width " + std::to_string(options_.width) + "\n";
     if (options_.height != 0) h += "% Height " + std::to_string(options_.height) + "\n";
-    for (const auto& [k, v] : options_.header) h += "% " + k + " " + v + "\n";
+    h += percent_header_lines(options_, "DAT", {"Data", "Version", "Width", "Height", "end"});
     h += "% end\n";
     h += '\x0C';
     h += '\x08';
@@ -42,6 +45,12 @@ class DatEncoder final : public EventEncoder {
       if (x[i] >= (1u << 14) || y[i] >= (1u << 14)) {
         throw InvalidArgument("event " + std::to_string(i) + " coordinates do not fit DAT's 14 bits");
       }
+      // The reader drops an event outside the geometry the header states: refused here instead.
+      if (x[i] >= width_ || y[i] >= height_) [[unlikely]] {
+        throw InvalidArgument("event " + std::to_string(i) + " at (" + std::to_string(x[i]) + ", " + std::to_string(y[i]) +
+                              ") is outside the " + std::to_string(options_.width) + "x" + std::to_string(options_.height) +
+                              " DAT geometry");
+      }
       have_time_ = true;
       last_t_ = t[i];
       words_.put<std::uint32_t>(static_cast<std::uint32_t>(t[i]));
@@ -54,6 +63,7 @@ class DatEncoder final : public EventEncoder {
 
  private:
   WriteOptions options_;
+  std::uint32_t width_, height_;  // the geometry stated, else what 14 bits hold
   WordBuffer words_;
   bool have_time_ = false;
   std::int64_t last_t_ = 0;
@@ -80,9 +90,23 @@ std::string raw_header(const std::string& evt_version, const std::string& format
     h += "% geometry " + std::to_string(options.width) + "x" + std::to_string(options.height) + "\n";
   }
   h += "% plugin_integrator_name evlib\n";
-  for (const auto& [k, v] : options.header) h += "% " + k + " " + v + "\n";
+  // plugin_name and system_ID name the source camera's decoder: a copied one could make
+  // Metavision decode this stream as another encoding.
+  h += percent_header_lines(options, ("EVT " + evt_version).c_str(),
+                            {"camera_integrator_name", "date", "evt", "format", "geometry", "plugin_integrator_name",
+                             "plugin_name", "system_ID", "end"});
   h += "% end\n";
   return h;
+}
+
+std::string percent_header_lines(const WriteOptions& options, const char* format, std::initializer_list<std::string_view> owned) {
+  std::string lines;
+  for (const auto& [k, v] : options.header) {
+    if (k.find_first_of(" \t") != std::string::npos)
+      throw InvalidArgument("header key '" + k + "': " + format + " header keys cannot hold spaces (the key ends at the first)");
+    if (!writer_owns_key(k, owned)) lines += "% " + k + " " + v + "\n";
+  }
+  return lines;
 }
 
 }  // namespace evlib::detail

@@ -38,7 +38,7 @@ class Evt21Encoder final : public EventEncoder {
           flush_pending();
           set_time(triggers.t[j], j);
           put(0xAu << 28 | static_cast<std::uint32_t>(triggers.t[j] & 63) << 22 |
-                  static_cast<std::uint32_t>(triggers.channel[j]) << 8 | (triggers.value[j] & 1u),
+                  static_cast<std::uint32_t>(triggers.channel[j]) << 8 | (triggers.value[j] != 0 ? 1u : 0u),
               0);
         });
     flush_pending();

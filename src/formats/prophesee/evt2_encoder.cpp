@@ -37,7 +37,7 @@ class Evt2Encoder final : public EventEncoder {
           if (triggers.channel[j] > 31) throw InvalidArgument("EVT2 trigger channel does not fit 5 bits");
           set_time(triggers.t[j], j);
           words_.put<std::uint32_t>(0xAu << 28 | static_cast<std::uint32_t>(triggers.t[j] & 63) << 22 |
-                                    static_cast<std::uint32_t>(triggers.channel[j]) << 8 | (triggers.value[j] & 1u));
+                                    static_cast<std::uint32_t>(triggers.channel[j]) << 8 | (triggers.value[j] != 0 ? 1u : 0u));
         });
     words_.flush_to(out);
   }

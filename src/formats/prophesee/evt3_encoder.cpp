@@ -34,7 +34,7 @@ class Evt3Encoder final : public EventEncoder {
       if (j < triggers.size() && (i == n || triggers.t[j] < t[i])) {
         set_time(triggers.t[j], j);
         if (triggers.channel[j] > 15) throw InvalidArgument("EVT3 trigger channel " + std::to_string(triggers.channel[j]) + " does not fit 4 bits");
-        words_.put<std::uint16_t>(static_cast<std::uint16_t>(0xA000 | (triggers.channel[j] << 8) | (triggers.value[j] & 1)));
+        words_.put<std::uint16_t>(static_cast<std::uint16_t>(0xA000 | (triggers.channel[j] << 8) | (triggers.value[j] != 0 ? 1 : 0)));
         ++j;
         continue;
       }

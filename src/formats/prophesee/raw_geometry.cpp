@@ -11,7 +11,7 @@ RawGeometry RawGeometry::of(const WriteOptions& options, const char* format) {
   if (geometry.width > 2048 || geometry.height > 2048) {
     throw InvalidArgument(std::string(format) + " addresses at most 2048x2048 pixels (11-bit coordinates): cannot write a " +
                           std::to_string(geometry.width) + "x" + std::to_string(geometry.height) +
-                          " geometry (write .npy, .h5, .aedat4 or .dat)");
+                          " geometry (.npy, .npz and plain .h5 files hold any)");
   }
   return geometry;
 }

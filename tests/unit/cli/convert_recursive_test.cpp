@@ -94,6 +94,18 @@ TEST(ConvertRecursive, a_rerun_skips_converted_files_and_force_converts_them_aga
   EXPECT_NE(out.find("converted 3 file(s)"), std::string::npos) << out;
 }
 
+// a.dat and a.raw both to a.npy: each replaced the other's output (with --force, exit 0, which
+// one last depending on the jobs). Neither is converted; both are named.
+TEST(ConvertRecursive, inputs_whose_outputs_would_share_a_name_are_refused_and_the_others_converted) {
+  SourceTree t;
+  generate(t.src + "/day1/cam.raw", "evt3", 1'000, 4);
+  std::string out, err;
+  EXPECT_EQ(test::run_command(cli() + " convert -r --force --jobs 2 --to hdf5 " + q(t.src) + " " + q(t.dst), &out, &err), 1) << err;
+  EXPECT_NE(err.find("day1/cam.dat, day1/cam.raw would all be converted to day1/cam.h5: none converted"), std::string::npos) << err;
+  EXPECT_EQ(tree(t.dst), (std::vector<std::string>{"day1/deep/er/cam.h5", "top.h5"}));
+  EXPECT_NE(out.find("0 already converted"), std::string::npos) << out;
+}
+
 TEST(ConvertRecursive, refuses_a_missing_source_or_no_target_format) {
   test::ScopedTempDir dir;
   std::string err;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -1221,6 +1222,28 @@ TEST(Hdf5EcfWriter, refuses_what_metavision_files_cannot_hold) {
   huge.width = 4096;
   huge.height = 10;
   EXPECT_THROW(Writer::create(dir.file("b.hdf5"), huge), InvalidArgument);
+}
+
+// The seek index takes an entry per 2000 µs between events, held until the flush: two events
+// 10^11 µs apart took 800 MB and 2.5 GB of memory, 2^63 µs std::bad_alloc. Gaps over 2^22 entries
+// (2.3 hours) are refused, naming the event; one just below is written.
+TEST(Hdf5EcfWriter, a_gap_that_would_take_millions_of_index_entries_is_refused) {
+  test::ScopedTempDir dir;
+  WriteOptions wo;
+  wo.compression = "ecf";
+  for (const std::int64_t far : {std::int64_t{100'000'000'000}, std::numeric_limits<std::int64_t>::max()}) {
+    Writer w = Writer::create(dir.file("gap.h5"), wo);
+    try {
+      w.write(test::batch_of({{-5, 1, 1, 1}, {far, 1, 1, 1}}));
+      ADD_FAILURE() << far << " accepted";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("gap before event 1 at " + std::to_string(far)), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(test::list_dir(dir.path()).empty());
+  const std::int64_t near = (std::int64_t{1} << 22) * 2000 - 4000;
+  test::write_events(dir.file("near.h5"), wo, test::batch_of({{0, 1, 1, 1}, {near, 2, 2, 0}}));
+  EXPECT_EQ(read(dir.file("near.h5")).events.t()[1], near);
 }
 
 TEST(Hdf5EcfWriter, h5py_sees_metavision_structure_and_a_valid_seek_index) {

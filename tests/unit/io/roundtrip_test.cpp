@@ -430,6 +430,82 @@ TEST(Writer, raw_writers_refuse_a_geometry_their_11_bit_coordinates_cannot_addre
   }
 }
 
+// The reader drops a DAT event outside the geometry the header states: the writer refuses it, as
+// the other writers do (it checked DAT's 14 bits only).
+TEST(Writer, dat_refuses_events_outside_the_geometry_it_states) {
+  test::ScopedTempDir dir;
+  Writer w = Writer::create(dir.file("g.dat"), opts("dat", 100, 100));
+  w.write(test::batch_of({{1, 99, 99, 1}}));
+  EXPECT_THROW(w.write(test::batch_of({{2, 100, 0, 1}})), InvalidArgument);
+  EXPECT_THROW(w.write(test::batch_of({{2, 0, 100, 1}})), InvalidArgument);
+}
+
+// Keys the writer writes itself (a header copied from another file: its format, geometry or
+// `end`) are left out; the rest is kept. A control character or an empty key is refused for
+// every format, a space in a RAW or DAT key too (it would read back split).
+TEST(Writer, header_keys_the_writer_owns_are_left_out_and_broken_ones_refused) {
+  test::ScopedTempDir dir;
+  WriteOptions o = opts("evt3", 32, 32);
+  o.header = {{"format", "EVT2;height=8;width=8"}, {"end", ""}, {"geometry", "8x8"}, {"serial", "42"}};
+  const std::string path = dir.file("h.raw");
+  test::write_events(path, o, test::batch_of({{1, 20, 20, 1}}));
+  const Recording back = read(path);
+  EXPECT_EQ(back.metadata->width, 32u);
+  EXPECT_EQ(back.metadata->format, "evt3");
+  ASSERT_NE(back.metadata->header_value("serial"), nullptr);
+  EXPECT_EQ(*back.metadata->header_value("serial"), "42");
+  ASSERT_EQ(back.events.size(), 1u);
+  EXPECT_EQ(back.events.x()[0], 20);
+  for (const auto& [format, header] : std::vector<std::pair<std::string, std::pair<std::string, std::string>>>{
+           {"evt3", {"k", "a\nb"}}, {"hdf5", {"k", std::string("a\0b", 3)}}, {"npy", {"", "v"}}, {"dat", {"my key", "v"}},
+           {"aedat4", {"k", "\x1b[31m"}}}) {
+    WriteOptions bad = opts(format, 32, 32);
+    bad.header = {header};
+    EXPECT_THROW(Writer::create(dir.file("bad." + format), bad), InvalidArgument) << format;
+  }
+  EXPECT_EQ(test::list_dir(dir.path()), (std::vector<std::string>{"h.raw"}));
+}
+
+// RAW trigger words hold one bit: a value past 1 is a rising edge, as HDF5 and AEDAT 4 read it
+// (value & 1 made 2 a falling edge).
+TEST(Writer, raw_trigger_values_past_one_are_rising_edges) {
+  test::ScopedTempDir dir;
+  for (const char* format : {"evt3", "evt2", "evt21"}) {
+    TriggerBatch triggers;
+    triggers.push_back(5, 0, 2);
+    triggers.push_back(6, 0, 0);
+    triggers.push_back(7, 0, 255);
+    const std::string path = dir.file(std::string("t.") + format);
+    {
+      Writer w = Writer::create(path, opts(format, 32, 32));
+      w.write(test::batch_of({{10, 1, 1, 1}}), triggers);
+      w.close();
+    }
+    ReadOptions ro;
+    ro.format = format;
+    const Recording back = read(path, ro);
+    ASSERT_EQ(back.triggers.size(), 3u) << format;
+    EXPECT_EQ(back.triggers.value, (std::vector<std::uint8_t>{1, 0, 1})) << format;
+  }
+}
+
+// An option the format has no place for is refused, not dropped (compression "gzip" wrote an
+// uncompressed .npz; header keys vanished from .npy).
+TEST(Writer, compression_or_header_keys_a_format_cannot_hold_are_refused) {
+  test::ScopedTempDir dir;
+  for (const char* format : {"npz", "npy", "evt3", "dat", "text"}) {
+    WriteOptions o = opts(format, 32, 32);
+    o.compression = "gzip";
+    EXPECT_THROW(Writer::create(dir.file(std::string("c.") + format), o), InvalidArgument) << format;
+  }
+  for (const char* format : {"npz", "npy", "text", "csv"}) {
+    WriteOptions o = opts(format, 32, 32);
+    o.header = {{"k", "v"}};
+    EXPECT_THROW(Writer::create(dir.file(std::string("h.") + format), o), InvalidArgument) << format;
+  }
+  EXPECT_TRUE(test::list_dir(dir.path()).empty());
+}
+
 TEST(Writer, rejects_negative_and_decreasing_time) {
   test::ScopedTempDir dir;
   for (const char* format : {"evt3", "evt2", "dat"}) {
