@@ -582,15 +582,23 @@ def _is_single(events: Events) -> bool:
 
 
 def to_torch(array: NDArray[Any]) -> Any:
-    """The array as a torch tensor sharing its memory (``torch.from_dlpack``: no copy).
+    """The array as a torch tensor sharing its memory (``torch.from_dlpack``: no copy), except
+    for a NumPy array with a negative stride (a flipped view: torch has none, and its DLPack
+    import aborted the process) or a read-only one (evlib's own columns: writing to the tensor
+    changed them), which are copied first.
 
     Raises ImportError naming the package when torch is not installed (``pip install
-    'evlib[torch]'``).
+    'evlib[torch]'``), TypeError for an object without ``__dlpack__``.
     """
     try:
         import torch
     except ImportError as e:
         raise ImportError("evlib.ops.to_torch needs torch: pip install 'evlib[torch]'") from e
+    if isinstance(array, np.ndarray):
+        if any(stride < 0 for stride in array.strides) or not array.flags.writeable:
+            array = array.copy()
+    elif not hasattr(array, "__dlpack__"):
+        raise TypeError(f"to_torch takes an array (NumPy or another DLPack producer), not {type(array).__name__}")
     return torch.from_dlpack(array)
 
 

@@ -10,6 +10,8 @@ workers splits the work so that every (file, window) is yielded exactly once. Ne
 from __future__ import annotations
 
 import datetime
+import functools
+import inspect
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal, Union
@@ -34,10 +36,17 @@ RepresentationFn = Callable[[ops.Window, Sensor], NDArray[Any]]
 LabelFn = Callable[[str, int, ops.Window], Any]
 FiltersFn = Callable[[Sensor], Sequence[Any]]
 
+
+def _voxel_grid(window: ops.Window, sensor: Sensor, n_time_bins: int = 5, **options: Any) -> NDArray[Any]:
+    return ops.voxel_grid(window, sensor, n_time_bins, **options)
+
+
+# Module-level functions, bound to their options with functools.partial: a dataset holding a
+# lambda could not be pickled, so DataLoader workers started by spawn or forkserver failed.
 _BUILT_IN: dict[str, Callable[..., NDArray[Any]]] = {
-    "histogram": lambda w, sensor, **o: ops.event_frame(w, sensor, **o),
-    "stacked_histogram": lambda w, sensor, **o: ops.stacked_histogram(w, sensor, **o),
-    "voxel_grid": lambda w, sensor, **o: ops.voxel_grid(w, sensor, o.pop("n_time_bins", 5), **o),
+    "histogram": ops.event_frame,
+    "stacked_histogram": ops.stacked_histogram,
+    "voxel_grid": _voxel_grid,
 }
 
 
@@ -81,7 +90,13 @@ class EventWindowDataset(IterableDataset):  # type: ignore[type-arg]
             if representation not in _BUILT_IN:
                 raise ValueError(f"unknown representation {representation!r} (use one of {sorted(_BUILT_IN)} or a callable)")
             built_in = _BUILT_IN[representation]
-            self._represent: RepresentationFn = lambda w, sensor: built_in(w, sensor, **dict(options))
+            try:  # an unknown option refused here, not in a DataLoader worker at the first window
+                checked = ops.voxel_grid if built_in is _voxel_grid else built_in
+                defaults = {"n_time_bins": 5} if built_in is _voxel_grid else {}
+                inspect.signature(checked).bind(None, None, **{**defaults, **options})
+            except TypeError as e:
+                raise TypeError(f"{representation} options: {e}") from None
+            self._represent: RepresentationFn = functools.partial(built_in, **options)
         elif options:
             raise TypeError("options apply to the built-in representations only")
         else:

@@ -143,3 +143,38 @@ def test_bad_arguments_are_refused(files: list[str]) -> None:
         EventWindowDataset(files, "histogram")
     with pytest.raises(TypeError, match="built-in"):
         EventWindowDataset(files, lambda w, s: w["t"], event_count=10, bins=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'binz'"):  # here, not in a worker
+        EventWindowDataset(files, "stacked_histogram", event_count=10, binz=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'foo'"):
+        EventWindowDataset(files, "voxel_grid", event_count=10, n_time_bins=3, foo=1)
+
+
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")
+def test_a_dataset_pickles_so_that_spawned_workers_can_take_it(files: list[str]) -> None:
+    # It held a lambda: DataLoader workers started by spawn or forkserver (Python 3.14's default
+    # on Linux) could not receive it.
+    import pickle
+
+    from evlib.torch import EventWindowDataset
+
+    dataset = EventWindowDataset(files, "voxel_grid", time_window=4000, n_time_bins=2, label=window_label)
+    alone = [(tensor, label) for tensor, label in dataset]
+    again = [(tensor, label) for tensor, label in pickle.loads(pickle.dumps(dataset))]
+    assert [label for _, label in again] == [label for _, label in alone]
+    assert all(torch.equal(a, b) for (a, _), (b, _) in zip(alone, again))
+    loader = DataLoader(dataset, batch_size=None, num_workers=1, multiprocessing_context="spawn", timeout=120)
+    assert sorted(tuple(label) for _, label in loader) == sorted(label for _, label in alone)
+
+
+def test_to_torch_copies_flipped_and_read_only_arrays_and_shares_the_rest() -> None:
+    flipped = np.arange(16.0).reshape(4, 4)[:, ::-1]  # torch's DLPack import aborted the process
+    np.testing.assert_array_equal(ops.to_torch(flipped).numpy(), flipped)
+    read_only = np.arange(4)
+    read_only.flags.writeable = False
+    ops.to_torch(read_only).fill_(7)  # a window's own columns: the tensor must not write them
+    np.testing.assert_array_equal(read_only, np.arange(4))
+    shared = np.zeros(3)
+    ops.to_torch(shared).fill_(1)
+    np.testing.assert_array_equal(shared, np.ones(3))
+    with pytest.raises(TypeError, match="not list"):
+        ops.to_torch([1, 2])  # type: ignore[arg-type]

@@ -317,6 +317,11 @@ std::int64_t parse_time_us(const std::string& text) {
     }
     throw InvalidArgument("not a time: '" + text + "' (digits with a unit s, ms or us, e.g. 12.5s, 12500ms, 12500000us)");
   }
+  // Times are whole µs everywhere (as in Python): 1.5us was rounded to 2 µs, 0.4us to 0.
+  if (const auto dot = number.find('.'); dot != std::string::npos &&
+                                         number.find_first_not_of('0', std::min(number.size(), dot + 1 + scale_digits)) != std::string::npos) {
+    throw InvalidArgument("'" + text + "' is not a whole number of microseconds");
+  }
   unsigned __int128 us = 0;
   if (!scaled_decimal(number, scale_digits, static_cast<unsigned __int128>(kMaxAbsTimeUs), us)) {
     throw InvalidArgument("time out of range: '" + text + "' (at most 1e18 us either side of 0, about 31,700 years)");

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -265,7 +266,7 @@ int gzip_level_of(const std::string& compression) {
       compression[5] <= '9') {
     return compression[5] - '0';
   }
-  throw InvalidArgument("unknown --compression '" + compression + "' (use none, gzip or gzip=0 ... gzip=9)");
+  throw CLI::ValidationError("--compression", "unknown '" + compression + "' (use none, gzip or gzip=0 ... gzip=9)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,9 +475,13 @@ class WindowCutter {
           started_ = true;
           window_begin_ = events.t()[0];
         }
-        const std::int64_t end = window_begin_ + window_us_;
+        const std::int64_t end = window_end();
         const auto t = events.t();
-        const std::size_t j = static_cast<std::size_t>(std::lower_bound(t.begin() + i, t.end(), end) - t.begin());
+        // A window reaching past int64's top holds every later time (its end, saturated, would
+        // leave out INT64_MAX and, before, wrapped: empty windows without end).
+        const std::size_t j = ends_past_top()
+                                  ? events.size()
+                                  : static_cast<std::size_t>(std::lower_bound(t.begin() + i, t.end(), end) - t.begin());
         if (j == events.size()) {
           hold(events.slice(i, j));
           return;
@@ -484,8 +489,8 @@ class WindowCutter {
         close_window(events.slice(i, j), window_begin_, end);
         window_begin_ = end;
         // Empty windows up to the one holding the next event.
-        while (t[j] >= window_begin_ + window_us_) {
-          emit_({}, window_begin_, window_begin_ + window_us_);
+        while (!ends_past_top() && t[j] >= window_end()) {
+          emit_({}, window_begin_, window_end());
           window_begin_ += window_us_;
         }
         i = j;
@@ -498,7 +503,7 @@ class WindowCutter {
         }
         const EventView last = events.slice(i, j);
         const std::int64_t first_t = held_ != 0 ? held_first_t_ : last.t()[0];
-        close_window(last, first_t, last.t()[last.size() - 1] + 1);
+        close_window(last, first_t, just_after(last.t()[last.size() - 1]));
         i = j;
       }
     }
@@ -508,12 +513,17 @@ class WindowCutter {
   void finish() {
     if (held_ == 0) return;
     const std::int64_t t_begin = window_us_ > 0 ? window_begin_ : held_first_t_;
-    const std::int64_t t_end = window_us_ > 0 ? window_begin_ + window_us_ : held_last_t_ + 1;
+    const std::int64_t t_end = window_us_ > 0 ? window_end() : just_after(held_last_t_);
     emit_(open_.pieces_with({}), t_begin, t_end);
     clear();
   }
 
  private:
+  // A count window's end: one µs after its last event (INT64_MAX for an event there).
+  static std::int64_t just_after(std::int64_t t) { return t == std::numeric_limits<std::int64_t>::max() ? t : t + 1; }
+  bool ends_past_top() const { return window_begin_ > std::numeric_limits<std::int64_t>::max() - window_us_; }
+  // The open time window's end, INT64_MAX for one reaching past it.
+  std::int64_t window_end() const { return ends_past_top() ? std::numeric_limits<std::int64_t>::max() : window_begin_ + window_us_; }
   void check_time_order(EventView events) {
     const auto t = events.t();
     if (have_last_ && t[0] < last_t_) fail_order(last_t_, t[0]);
@@ -572,7 +582,7 @@ Dtype dtype_for(Repr repr, const FramesArgs& a) {
     return kDtypes.at(a.dtype);
   }();
   const auto refuse = [&](const char* allowed) {
-    throw InvalidArgument("--dtype " + a.dtype + " does not suit --repr " + a.repr + " (" + allowed + ")");
+    throw CLI::ValidationError("--dtype", a.dtype + " does not suit --repr " + a.repr + " (" + allowed + ")");
   };
   switch (repr) {
     case Repr::kHistogram: return given.value_or(Dtype::kI16);
@@ -595,11 +605,11 @@ std::unique_ptr<FrameWriter> open_output(const FramesArgs& a, Dtype dtype, const
   if (format.empty()) {
     if (a.out.ends_with(".npy")) format = "npy";
     else if (a.out.ends_with(".h5") || a.out.ends_with(".hdf5")) format = "hdf5";
-    else throw InvalidArgument("cannot tell the output format of '" + a.out + "' (name it .npy or .h5, or give --out-format)");
+    else throw CLI::ValidationError("OUT", "cannot tell the output format of '" + a.out + "' (name it .npy or .h5, or give --out-format)");
   }
   const int gzip_level = gzip_level_of(a.compression);
   if (format == "npy") {
-    if (gzip_level >= 0) throw InvalidArgument("--compression applies to HDF5 outputs only");
+    if (gzip_level >= 0) throw CLI::ValidationError("--compression", "applies to HDF5 outputs only");
     return std::make_unique<NpyFrameWriter>(a.out, a.force, dtype, shape);
   }
 #if EVLIB_WITH_HDF5
@@ -615,10 +625,12 @@ std::unique_ptr<FrameWriter> open_output(const FramesArgs& a, Dtype dtype, const
 
 int run_frames(const FramesArgs& a) {
   const Repr repr = kReprs.at(a.repr);
+  // Wrong or missing options are usage errors (exit 64), as the help says.
   const std::int64_t window_us = a.window.empty() ? 0 : parse_time_us(a.window);
-  if ((window_us > 0) == (a.count > 0)) throw InvalidArgument("give one of --window (a positive time) or --count");
-  if (repr == Repr::kTimeSurface && window_us <= 0) throw InvalidArgument("--repr time-surface needs --window");
-  if (a.cutoff > 255) throw InvalidArgument("--cutoff must be 0..255");
+  if (!a.window.empty() && window_us <= 0) throw CLI::ValidationError("--window", "must be a positive time, not " + a.window);
+  if ((window_us > 0) == (a.count > 0)) throw CLI::ValidationError("--window/--count", "give one of them (a time or a number of events)");
+  if (repr == Repr::kTimeSurface && window_us <= 0) throw CLI::ValidationError("--repr", "time-surface needs --window");
+  if (a.cutoff > 255) throw CLI::ValidationError("--cutoff", "must be 0..255");
   const Dtype dtype = dtype_for(repr, a);
   InputGuard(a.path).refuse(a.out);  // --force replaces an old output, never the recording read
 
@@ -649,7 +661,7 @@ int run_frames(const FramesArgs& a) {
     hots.sensor = sensor;
     hots.dt_us = window_us;
     hots.tau_us = static_cast<double>(a.tau.empty() ? window_us : parse_time_us(a.tau));
-    if (hots.tau_us <= 0) throw InvalidArgument("--tau must be a positive time");
+    if (hots.tau_us <= 0) throw CLI::ValidationError("--tau", "must be a positive time");
     hots.polarities = a.polarities;
     hots.include_incomplete = true;
     ops::HotsTimeSurfaces surfaces(hots);

@@ -2,12 +2,14 @@
 // the same window of the whole file (clean slicing with the last window included), whatever
 // --chunk splits the stream into; the .npy and HDF5 outputs hold the same frames.
 #include <gtest/gtest.h>
+
 #if __has_include(<hdf5.h>)
 #include <hdf5.h>
 #define EVLIB_TEST_HDF5 1
 #endif
 
 #include <cstring>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -110,6 +112,27 @@ TEST(FramesCommand, histogram_per_time_window_is_event_frames_over_the_clean_win
   const Npy one = frames(dir, in, "--repr histogram --window 3ms --polarities 1 --dtype float32 --chunk 500");
   EXPECT_EQ(one.descr, "<f4");
   EXPECT_EQ(one.data, bytes_of(ops::event_frames<float>(all, windows, options)));
+}
+
+// A window reaching past int64's top: its end wrapped, and `frames` wrote empty windows until
+// the disk was full (49.5 GB). It is one window holding every event, as in Python's Pipeline.
+TEST(FramesCommand, a_window_reaching_past_the_top_of_int64_is_one_window_of_every_event) {
+  test::ScopedTempDir dir;
+  const std::string in = dir.file("top.txt");
+  std::string text;
+  const std::int64_t top = std::numeric_limits<std::int64_t>::max();
+  for (std::int64_t t : {top - 1500, top - 10, top}) text += std::to_string(t) + " 1 1 1\n";
+  test::write_file(in, {text.begin(), text.end()});
+  for (const char* repr : {"histogram --window 1s", "voxel-grid --bins 2 --window 1s", "histogram --count 2"}) {
+    std::string err;
+    ASSERT_EQ(test::run_command("ulimit -f 10000; " + cli() + " frames -q --force --width 4 --height 4 --time-unit us --repr " +
+                                    repr + " " + q(in) + " " + q(dir.file("top.npy")),
+                                nullptr, &err),
+              0)
+        << repr << ": " << err;
+    const Npy npy = read_npy(dir.file("top.npy"));
+    EXPECT_EQ(npy.shape[0], std::string(repr).find("--count") != std::string::npos ? 2u : 1u) << repr;
+  }
 }
 
 TEST(FramesCommand, stacked_histogram_per_event_count_is_rvt_histograms_of_the_same_windows) {
@@ -284,12 +307,21 @@ TEST(FramesCommand, refuses_bad_requests_in_one_line_and_leaves_no_file) {
   const std::string in = scene_file(dir);
   const std::string out = dir.file("refused.npy");
   std::string stdout_text, err;
-  EXPECT_EQ(test::run_command(cli() + " frames --repr time-surface --count 100 " + q(in) + " " + q(out), &stdout_text, &err), 1);
+  // Wrong or missing options are usage errors: exit 64, as the help says (they exited 1).
+  EXPECT_EQ(test::run_command(cli() + " frames --repr time-surface --count 100 " + q(in) + " " + q(out), &stdout_text, &err), 64);
   EXPECT_NE(err.find("needs --window"), std::string::npos) << err;
   EXPECT_EQ(test::run_command(cli() + " frames --repr stacked-histogram --window 1ms --dtype int16 " + q(in) + " " + q(out),
-                              &stdout_text, &err), 1);
+                              &stdout_text, &err), 64);
   EXPECT_NE(err.find("uint8 only"), std::string::npos) << err;
-  EXPECT_EQ(test::run_command(cli() + " frames --repr histogram " + q(in) + " " + q(out), &stdout_text, &err), 1);
+  EXPECT_EQ(test::run_command(cli() + " frames --repr histogram " + q(in) + " " + q(out), &stdout_text, &err), 64);
+  EXPECT_EQ(test::run_command(cli() + " frames --repr histogram --window 0 " + q(in) + " " + q(out), &stdout_text, &err), 64);
+  EXPECT_NE(err.find("--window: must be a positive time"), std::string::npos) << err;
+  // Times are whole microseconds (1.5us was rounded to 2 µs, 0.4us to 0), in every option.
+  for (const char* option : {"--window 1.5us", "--window 0.0000004s", "--window 1ms --stcf 2:1.5us", "--count 9 --refractory 2.5us"}) {
+    EXPECT_EQ(test::run_command(cli() + " frames --repr histogram " + option + " " + q(in) + " " + q(out), &stdout_text, &err), 64)
+        << option;
+    EXPECT_NE(err.find("not a whole number of microseconds"), std::string::npos) << option << ": " << err;
+  }
   EXPECT_FALSE(test::file_exists(out));
   test::write_file(out, {1, 2, 3});
   EXPECT_EQ(test::run_command(cli() + " frames -q --repr histogram --count 10 " + q(in) + " " + q(out), &stdout_text, &err), 2);
