@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <cmath>
 #include <limits>
@@ -89,10 +90,16 @@ DvAccumulator::DvAccumulator(ops::SensorSize sensor, DvAccumulatorOptions option
     throw InvalidArgument("accumulator: the maximum potential must exceed the minimum");
   if (!(options.decay_param > 0) || !std::isfinite(options.decay_param))
     throw InvalidArgument("accumulator: the decay parameter must be a positive number");
+  exp_factor_.resize(kExpFactors);
   if (!options.linear) {
-    exp_factor_.resize(kExpFactors);
     const auto decay = static_cast<float>(options.decay_param);
     for (std::size_t e = 0; e < kExpFactors; ++e) exp_factor_[e] = std::exp(-static_cast<float>(e) / decay);
+  } else {
+    // The linear decay's step by elapsed time, Decay's expression: in the event loop a load in
+    // place of a conversion to double, a product and a conversion back (on a 64x64 sensor,
+    // state in cache, 430 -> 530 M events/s), while the elapsed times stay short (see there).
+    for (std::size_t e = 0; e < kExpFactors; ++e)
+      exp_factor_[e] = static_cast<float>(static_cast<double>(static_cast<std::int64_t>(e)) * options.decay_param);
   }
   // OpenCV's convertTo(CV_8U, alpha, beta) on float takes alpha and beta as float.
   const double range = static_cast<double>(options.max_potential) - options.min_potential;
@@ -328,15 +335,64 @@ constexpr std::size_t kTimePiece = std::size_t{1} << 16;
 
 namespace {
 
+#ifdef EVLIB_AVX2
+EVLIB_AVX2_BEGIN
+// relative_times for the first m / 8 * 8 times; ORs each d and d + 2 into `out`.
+std::size_t relative_times_avx2(const std::int64_t* t, std::size_t m, std::int64_t base, std::uint32_t* now_of,
+                                std::uint64_t& out) {
+  const __m256i base4 = _mm256_set1_epi64x(base), two = _mm256_set1_epi64x(2);
+  __m256i any = _mm256_setzero_si256();
+  const std::size_t end = m / 8 * 8;
+  for (std::size_t j = 0; j < end; j += 8) {
+    const __m256i d0 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + j)), base4);
+    const __m256i d1 = _mm256_sub_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + j + 4)), base4);
+    any = _mm256_or_si256(any, _mm256_or_si256(_mm256_or_si256(d0, _mm256_add_epi64(d0, two)),
+                                               _mm256_or_si256(d1, _mm256_add_epi64(d1, two))));
+    // The low halves: d0[0], d0[1], d1[0], d1[1] | d0[2], d0[3], d1[2], d1[3], put in order.
+    const __m256 low = _mm256_shuffle_ps(_mm256_castsi256_ps(d0), _mm256_castsi256_ps(d1), _MM_SHUFFLE(2, 0, 2, 0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(now_of + j),
+                        _mm256_permute4x64_epi64(_mm256_castps_si256(low), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+  alignas(32) std::uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), any);
+  out |= lanes[0] | lanes[1] | lanes[2] | lanes[3];
+  return end;
+}
+EVLIB_AVX2_END
+#endif
+
 // Events per block of DvAccumulator::accumulate_events: their cells, relative times and
 // contributions (16 KiB with the prefetch look-ahead) stay in the first-level cache.
 constexpr std::size_t kEventBlock = 1024;
 constexpr std::size_t kAhead = ops::detail::kCellPrefetchAhead;
 
+// now_of[j] = t[j] - base for j in [0, m); whether every one of them lies in [0, kTimeSpan).
+// d = t - base (wrapping, 64-bit) lies below kTimeSpan (2^32 - 2) when neither d nor d + 2 has a
+// bit above 31 (d + 2 wraps only for t just below base, whose d has them). A t below base whose
+// d wraps around to below 2^32 needs base - t > 2^64 - 2^32, which base below 2^62 (the
+// caller's condition) rules out. The accumulator used to find each 64 Ki events' time range
+// first (ops::detail::min_max, 2.1 instructions an event); alone, dropping that pass was slower
+// (it had also brought the times into the cache, where the block loop now prefetches them).
+bool relative_times(const std::int64_t* t, std::size_t m, std::int64_t base, std::uint32_t* now_of, bool avx2) {
+  std::size_t j = 0;
+  std::uint64_t out = 0;
+#ifdef EVLIB_AVX2
+  if (avx2) j = relative_times_avx2(t, m, base, now_of, out);
+#else
+  (void)avx2;
+#endif
+  for (; j < m; ++j) {
+    const std::uint64_t d = static_cast<std::uint64_t>(t[j]) - static_cast<std::uint64_t>(base);
+    out |= d | (d + 2);
+    now_of[j] = static_cast<std::uint32_t>(d);
+  }
+  return (out >> 32) == 0;
+}
+
 }  // namespace
 
 template <bool kLinear>
-void DvAccumulator::accumulate_events(EventView events) {
+std::size_t DvAccumulator::accumulate_events(EventView events) {
   const std::int64_t* t = events.t().data();
   const std::uint16_t* x = events.x().data();
   const std::uint16_t* y = events.y().data();
@@ -363,11 +419,12 @@ void DvAccumulator::accumulate_events(EventView events) {
     cell.time = static_cast<std::uint32_t>(now);
     cell.potential = std::min(std::max(v + contribution[p[k] != 0], low), high);
   };
-  // The linear decay, and cells past 32 bits, take the generic loop (the block loop below was 5 %
-  // slower for the linear decay, whose visits held no reloads to save).
-  if (kLinear || sensor.pixels() >= ops::detail::kNoCell) {
+  // Cells past 32 bits take the generic loop. (The linear decay took it too while the block loop
+  // was 5 % slower for it; with its steps looked up and the next block's columns prefetched, the
+  // block loop now runs both.)
+  if (sensor.pixels() >= ops::detail::kNoCell) {
     detail::for_each_pixel_prefetched(x, y, n, sensor, [cells](std::size_t i) { return cells + i; }, one_event);
-    return;
+    return n;
   }
   // Per block, first the vectorisable parts (each event's cell, relative time and contribution),
   // then the visits, which then hold few values and no reloads: the common case (a known time,
@@ -380,30 +437,88 @@ void DvAccumulator::accumulate_events(EventView events) {
   const bool avx2 = ops::detail::avx2_kernels_run();
   const float neutral = decayed.neutral, off_added = contribution[0], on_added = contribution[1];
   const float* factors = decayed.exp_factors;
+  const bool zero_neutral = !kLinear && std::bit_cast<std::uint32_t>(neutral) == 0 && off_added != 0.0f && on_added != 0.0f;
   for (std::size_t begin = 0; begin < n; begin += kEventBlock) {
     const std::size_t m = std::min(kEventBlock, n - begin), known = std::min(kEventBlock + kAhead, n - begin);
     ops::detail::pixel_cells<false, false>(x + begin, y + begin, nullptr, known, layout, cell_of, avx2);
     std::fill(cell_of + known, cell_of + m + kAhead, 0u);  // past the events: prefetch cell 0
-    for (std::size_t j = 0; j < m; ++j) {
-      now_of[j] = static_cast<std::uint32_t>(t[begin + j] - base);
+    // A block whose times do not all fit the base is left, with the rest, to accumulate(),
+    // which rebases first (the results do not depend on the base).
+    if (!relative_times(t + begin, m, base, now_of, avx2)) [[unlikely]]
+      return begin;
+    for (std::size_t j = 0; j < m; ++j)
       added[j] = p[begin + j] != 0 ? on_added : off_added;  // a blend, where an index would be a gather
-    }
-    for (std::size_t j = 0; j < m; ++j) {
-      __builtin_prefetch(cells + cell_of[j + kAhead], 1);
-      const std::uint32_t i = cell_of[j];
-      if (i == ops::detail::kNoCell) [[unlikely]]
-        continue;
-      Cell& cell = cells[i];
-      const std::int64_t elapsed = std::int64_t{now_of[j]} - cell.time;
-      if (static_cast<std::uint64_t>(elapsed) >= kExpFactors) [[unlikely]] {
-        one_event(begin + j, i);
-        continue;
+    // Visits [from, to); kStream: each also prefetches (into L2) the line `stream` + 64 (j - from).
+    // kSteps (linear decay): the step looked up (factors holds the steps); else computed.
+    // kZeroNeutral: the neutral potential is +0 (the default) and neither contribution is zero,
+    // so that the decay's subtraction and addition of it can go: v - 0 is v, and the sum
+    // (x + 0) + c is x + c for c != 0 (x + 0 differs from x only for x = -0, and -0 + c = +0 + c).
+    const auto visits = [&]<bool kStream, bool kZeroNeutral, bool kSteps>(std::size_t from, std::size_t to,
+                                                                         const char* stream) {
+      for (std::size_t j = from; j < to; ++j) {
+        __builtin_prefetch(cells + cell_of[j + kAhead], 1);
+        if constexpr (kStream) __builtin_prefetch(stream + 64 * (j - from), 0, 2);
+        const std::uint32_t i = cell_of[j];
+        if (i == ops::detail::kNoCell) [[unlikely]]
+          continue;
+        Cell& cell = cells[i];
+        const std::int64_t elapsed = std::int64_t{now_of[j]} - cell.time;
+        // Elapsed times in the table (or, for the linear decay's computed steps, any from 0 on)
+        // take the common path; a special code (or an event before its pixel's last) makes the
+        // elapsed time negative.
+        if (kLinear && !kSteps ? elapsed < 0 : static_cast<std::uint64_t>(elapsed) >= kExpFactors) [[unlikely]] {
+          one_event(begin + j, i);
+          continue;
+        }
+        float v;
+        if constexpr (kLinear && !kSteps) {
+          v = decayed.operator()<true>(cell.potential, elapsed);
+        } else if constexpr (kLinear) {
+          // Decay::operator()<true> with the step looked up.
+          const float last = cell.potential, step = factors[elapsed];
+          const float down = std::max(last - step, neutral), up = std::min(last + step, neutral);
+          v = last >= neutral ? down : up;
+        }
+        else if constexpr (kZeroNeutral) v = ops::detail::rounded(cell.potential * factors[elapsed]);
+        else v = ops::detail::rounded((cell.potential - neutral) * factors[elapsed]) + neutral;
+        cell.time = now_of[j];
+        cell.potential = std::min(std::max(v + added[j], low), high);
       }
-      const float v = ops::detail::rounded((cell.potential - neutral) * factors[elapsed]) + neutral;
-      cell.time = now_of[j];
-      cell.potential = std::min(std::max(v + added[j], low), high);
+    };
+    const auto all_visits = [&]<bool kZeroNeutral, bool kSteps>() {
+      // The next block's columns are read by its first pass, which would wait for them from
+      // memory (13 bytes an event, 13 KiB a block): prefetched during these visits instead, one
+      // line per visit of the first 208: its times (128 lines), x and y past the kAhead known
+      // already (32 each), polarities (16).
+      const std::size_t next = begin + kEventBlock;
+      if (m == kEventBlock && next + kEventBlock + kAhead <= n) {
+        visits.template operator()<true, kZeroNeutral, kSteps>(0, 128, reinterpret_cast<const char*>(t + next));
+        visits.template operator()<true, kZeroNeutral, kSteps>(128, 160, reinterpret_cast<const char*>(x + next + kAhead));
+        visits.template operator()<true, kZeroNeutral, kSteps>(160, 192, reinterpret_cast<const char*>(y + next + kAhead));
+        visits.template operator()<true, kZeroNeutral, kSteps>(192, 208, reinterpret_cast<const char*>(p + next));
+        visits.template operator()<false, kZeroNeutral, kSteps>(208, m, nullptr);
+      } else {
+        visits.template operator()<false, kZeroNeutral, kSteps>(0, m, nullptr);
+      }
+    };
+    if constexpr (kLinear) {
+      // The linear decay's steps are looked up while the block's last event lies within half
+      // the table's span (131 ms) after the last synchronous decay, which left every cell's time
+      // at or after it: then nearly every elapsed time is in the table, and the part of it in
+      // use stays in the cache (30 fps: 33 ms, 133 KiB). Otherwise (1 fps, or no synchronous
+      // decay) elapsed times spread over the whole 1 MiB table and past it: a looked-up step
+      // then missed the cache (1 fps, 1 s windows: about 330 -> 260 M events/s) where the
+      // computed one costs a few cycles. Either way the same step.
+      const bool steps = decayed_to_ && static_cast<std::uint64_t>(t[begin + m - 1]) - static_cast<std::uint64_t>(*decayed_to_) <
+                                            kExpFactors / 2;
+      if (steps) all_visits.template operator()<false, true>();
+      else all_visits.template operator()<false, false>();
+    } else {
+      if (zero_neutral) all_visits.template operator()<true, false>();
+      else all_visits.template operator()<false, false>();
     }
   }
+  return n;
 }
 
 void DvAccumulator::accumulate(EventView events) {
@@ -411,7 +526,16 @@ void DvAccumulator::accumulate(EventView events) {
   ops::detail::require_columns(events, kColumnT | kColumnX | kColumnY | kColumnP, "accumulator");
   const std::int64_t* t = events.t().data();
   const bool avx2 = ops::detail::avx2_kernels_run();
+  // The block loop checks the times against the base as it makes them relative
+  // (relative_times: while the base lies below 2^62) and stops before the first block of events
+  // that does not fit it; the rest go through the pieces below, rebased first.
+  const bool checked = sensor_.pixels() < ops::detail::kNoCell;
   for (std::size_t begin = 0; begin < events.size();) {
+    if (checked && time_base_ < (std::int64_t{1} << 62)) {
+      const EventView rest = events.slice(begin, events.size());
+      begin += options_.linear ? accumulate_events<true>(rest) : accumulate_events<false>(rest);
+      if (begin == events.size()) break;
+    }
     // Up to kTimePiece events, fewer when their times lie too far apart for one base (one
     // event always fits).
     std::size_t count = std::min(kTimePiece, events.size() - begin);
@@ -419,9 +543,9 @@ void DvAccumulator::accumulate(EventView events) {
     while (static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low) >= kTimeSpan / 2)
       std::tie(low, high) = ops::detail::min_max({t + begin, count /= 2}, avx2);
     if (!representable(low, high)) rebase(low);
-    if (options_.linear) accumulate_events<true>(events.slice(begin, begin + count));
-    else accumulate_events<false>(events.slice(begin, begin + count));
-    begin += count;
+    // All of them fit the base now (the block loop returns how many did).
+    begin += options_.linear ? accumulate_events<true>(events.slice(begin, begin + count))
+                             : accumulate_events<false>(events.slice(begin, begin + count));
   }
   highest_time_ = events.t().back();  // dv: packet.getHighestTime() of a time-ordered store
   events_since_levels_ += events.size();
@@ -443,7 +567,10 @@ void DvAccumulator::generate_levels(std::size_t begin, std::size_t end, std::uin
     if (options_.linear) decay.decay_all<true>(cells, begin, end, time_base_, now, untouched_runs, special);
     else decay.decay_all<false>(cells, begin, end, time_base_, now, untouched_runs, special);
   }
-  if (end == cells_.size()) events_since_levels_ = 0;
+  if (end == cells_.size()) {
+    events_since_levels_ = 0;
+    if (options_.synchronous_decay) decayed_to_ = highest_time_;
+  }
   const float alpha = alpha_, beta = beta_;
   std::size_t i = begin;
 #ifdef EVLIB_AVX2

@@ -10,6 +10,7 @@
 //   (just before the frame time) to the background (one window old).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,8 +68,10 @@ class DvAccumulator {
   // generate_frame() for the pixels [begin, end), into levels[0, end - begin): FrameAccumulator
   // colours a frame block by block while the block is in cache.
   void generate_levels(std::size_t begin, std::size_t end, std::uint8_t* levels);
+  // Returns how many events it added: all, except where the block loop met a block of times
+  // outside the current base's span (accumulate() rebases, then goes on).
   template <bool kLinear>
-  void accumulate_events(EventView events);
+  std::size_t accumulate_events(EventView events);
   std::uint8_t to_level(float v) const noexcept;
   // Makes every time of [low, high] (high - low below kTimeSpan / 2) a relative time of the
   // cells, and the cells' times of the half span before low.
@@ -98,13 +101,18 @@ class DvAccumulator {
   // the latest rebase (or touched after it, out of order): rare, looked up off the hot path.
   std::unordered_map<std::size_t, std::int64_t> far_times_;
   // expf(-float(e) / float(decay)) for the elapsed times e below its size: the value dv computes
-  // per event, looked up instead of computed again (exponential decay only).
+  // per event, looked up instead of computed again; for the linear decay, its step
+  // float(double(e) * decay) (the event loop's only).
   std::vector<float> exp_factor_;
   float alpha_ = 0.0f, beta_ = 0.0f;  // convertTo's scale and offset
   std::int64_t highest_time_ = 0;
   // Events accumulated since the last frame's levels: few of them (below one per 32 pixels) leave
   // runs of untouched cells, whose synchronous decay shares one factor.
   std::uint64_t events_since_levels_ = 0;
+  // The time every cell was last decayed to by the synchronous decay (whole frames), if any: the
+  // linear decay's event loop looks its steps up while its events lie within half the table's
+  // span after it.
+  std::optional<std::int64_t> decayed_to_;
 };
 
 struct ModeOptions {
