@@ -723,6 +723,27 @@ std::vector<std::string> keys_of(const Map& m) {
 
 }  // namespace
 
+namespace {
+
+// An option of another representation is refused, not ignored (--bins 5 with histogram wrote a
+// plain histogram, exit 0), as a --dtype that does not suit it is.
+void refuse_options_not_for(const CLI::App& cmd, const std::string& repr) {
+  static const std::vector<std::pair<const char*, std::vector<std::string>>> kFor = {
+      {"--bins", {"stacked-histogram", "voxel-grid"}}, {"--polarities", {"histogram", "time-surface"}},
+      {"--wrap", {"histogram"}},                      {"--cutoff", {"stacked-histogram"}},
+      {"--exact-counts", {"stacked-histogram"}},       {"--downsample", {"stacked-histogram"}},
+      {"--convention", {"voxel-grid"}},                {"--normalize", {"voxel-grid"}},
+      {"--tau", {"time-surface"}}};
+  for (const auto& [name, reprs] : kFor) {
+    if (cmd.get_option(name)->count() == 0 || std::find(reprs.begin(), reprs.end(), repr) != reprs.end()) continue;
+    std::string which;
+    for (const std::string& r : reprs) which += (which.empty() ? "" : " or ") + r;
+    throw CLI::ValidationError(name, "applies to --repr " + which + ", not " + repr);
+  }
+}
+
+}  // namespace
+
 void add_frames_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<FramesArgs>();
   CLI::App* cmd = app.add_subcommand("frames", "Write a representation per time window or event count to .npy or HDF5");
@@ -754,7 +775,10 @@ void add_frames_command(CLI::App& app, int& exit_code) {
   args->flags.add_to(*cmd);
   args->scan.add_to(*cmd);
   args->filters.add_to(*cmd);
-  cmd->callback([args, &exit_code] { exit_code = run_frames(*args); });
+  cmd->callback([args, cmd, &exit_code] {
+    refuse_options_not_for(*cmd, args->repr);
+    exit_code = run_frames(*args);
+  });
 }
 
 }  // namespace evlib::cli

@@ -314,6 +314,10 @@ TEST(FramesCommand, refuses_bad_requests_in_one_line_and_leaves_no_file) {
                               &stdout_text, &err), 64);
   EXPECT_NE(err.find("uint8 only"), std::string::npos) << err;
   EXPECT_EQ(test::run_command(cli() + " frames --repr histogram " + q(in) + " " + q(out), &stdout_text, &err), 64);
+  // Another representation's option is refused, not ignored (--bins with histogram wrote a plain histogram).
+  EXPECT_EQ(test::run_command(cli() + " frames --repr histogram --window 1ms --bins 5 " + q(in) + " " + q(out), &stdout_text, &err), 64);
+  EXPECT_NE(err.find("--bins: applies to --repr stacked-histogram or voxel-grid, not histogram"), std::string::npos) << err;
+  EXPECT_EQ(test::run_command(cli() + " frames --repr voxel-grid --window 1ms --wrap " + q(in) + " " + q(out), &stdout_text, &err), 64);
   EXPECT_EQ(test::run_command(cli() + " frames --repr histogram --window 0 " + q(in) + " " + q(out), &stdout_text, &err), 64);
   EXPECT_NE(err.find("--window: must be a positive time"), std::string::npos) << err;
   // Times are whole microseconds (1.5us was rounded to 2 µs, 0.4us to 0), in every option.
