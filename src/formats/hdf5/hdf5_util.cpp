@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace evlib::detail::h5 {
 
@@ -14,6 +15,12 @@ namespace {
 // automatic error printing is on. Handlers registered later run earlier, so this one (registered
 // once the library is up) turns the printing off just before HDF5's own exit handler runs.
 void quiet_at_exit() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// Nor does HDF5 close itself at exit at all: after an H5Fclose that failed (its flush on a full
+// disk), the file's ID stays while its state is freed, and the library's exit handler then closed
+// it again: a segfault after the error was reported (exit 139 instead of 2). evlib closes every
+// file it writes itself; the memory HDF5 would free at exit stays reachable (no leak report).
+[[maybe_unused]] const bool kNoExitHandler = H5dont_atexit() >= 0;
 
 }  // namespace
 
@@ -30,6 +37,7 @@ namespace {
 struct ErrorWalk {
   std::string outer;
   std::string inner;
+  std::string system;  // the operating system's reason, from a file driver's message
 };
 
 herr_t collect_error(unsigned n, const H5E_error2_t* err, void* client) {
@@ -37,6 +45,12 @@ herr_t collect_error(unsigned n, const H5E_error2_t* err, void* client) {
   const std::string desc = err->desc != nullptr ? err->desc : "";
   if (n == 0) walk->outer = desc;
   walk->inner = desc;
+  // The sec2 driver: "file write failed: ..., errno = 28, error message = 'No space left on device', ..."
+  constexpr std::string_view kKey = "error message = '";
+  if (const auto at = desc.find(kKey); at != std::string::npos && walk->system.empty()) {
+    const auto from = at + kKey.size();
+    walk->system = desc.substr(from, desc.find('\'', from) - from);
+  }
   return 0;
 }
 
@@ -77,6 +91,7 @@ std::string error_message() {
   if (inner.find("checksum") != std::string::npos) return "damaged metadata (a checksum does not match)";
   std::string out = names_internals(walk.outer) ? "" : walk.outer;
   if (!inner.empty() && inner != walk.outer && !names_internals(inner)) out += (out.empty() ? "" : ": ") + inner;
+  if (!walk.system.empty() && out.find(walk.system) == std::string::npos) out += (out.empty() ? "" : ": ") + walk.system;
   for (char& c : out) {
     if (c == '\n' || c == '\r') c = ' ';
   }
