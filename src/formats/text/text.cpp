@@ -881,7 +881,11 @@ int sniff_text(const std::vector<std::uint8_t>& prefix, const std::string& path)
     const std::size_t end = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - base) : n;
     const std::string_view line = trim_blanks(std::string_view(base + pos, end - pos));
     pos = end + 1;
-    if (is_comment_or_blank(line)) continue;
+    if (is_comment_or_blank(line)) {
+      // evlib's own text header: a file of no events is still one (it was "unrecognised").
+      if (line == "# t x y p" && exact + loose + bad == 0) header = named = true;
+      continue;
+    }
     if (!header && exact + loose + bad == 0 && !starts_numeric(line)) {
       header = true;
       named = has_all_roles(roles_from_names(split_fields(line, line.find(',') != std::string_view::npos), nullptr));

@@ -241,6 +241,16 @@ TEST(TextDetect, numeric_columns_are_detected_without_extension) {
   EXPECT_EQ(detect_format(text_file(dir, "events2", "t,x,y,p\n")), "text");
 }
 
+// The text writer's header alone (a recording of no events) was "unrecognised"; a comment like
+// it followed by prose is still not events.
+TEST(TextDetect, an_empty_recording_evlib_wrote_is_text_of_no_events) {
+  test::ScopedTempDir dir;
+  const std::string empty = text_file(dir, "empty.txt", "# t x y p\n");
+  EXPECT_EQ(detect_format(empty), "text");
+  EXPECT_EQ(read(empty).events.size(), 0u);
+  EXPECT_THROW(detect_format(text_file(dir, "prose.txt", "# t x y p\nhello world\n")), UnsupportedFormat);
+}
+
 TEST(TextDetect, prose_binary_and_wrong_column_counts_are_not_text) {
   test::ScopedTempDir dir;
   EXPECT_THROW(detect_format(text_file(dir, "a.txt", "plain text, not events\n")), UnsupportedFormat);
