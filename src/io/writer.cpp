@@ -49,7 +49,7 @@ Writer Writer::create(const std::string& path, const WriteOptions& options) {
     const auto& accepted = choice.format->write_options;
     return std::any_of(accepted.begin(), accepted.end(), [&](const detail::OptionSpec& o) { return o.option == option; });
   };
-  if (!options.compression.empty() && !takes(FormatOption::compression))
+  if (!options.compression.empty() && options.compression != "none" && !takes(FormatOption::compression))
     throw InvalidArgument(path + ": " + choice.format->name + " files take no compression ('" + options.compression + "' given)");
   if (!options.header.empty() && !takes(FormatOption::header))
     throw InvalidArgument(path + ": " + choice.format->name + " files have no header for the keys given");

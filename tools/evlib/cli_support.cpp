@@ -389,7 +389,8 @@ Roi parse_roi(const std::string& text) {
 
 InputGuard::InputGuard(std::string input) : path_(std::move(input)) {
   struct stat st {};
-  known_ = ::stat(path_.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  // "-": standard input, when redirected from a regular file (`< rec.raw`).
+  known_ = (path_ == "-" ? ::fstat(STDIN_FILENO, &st) : ::stat(path_.c_str(), &st)) == 0 && S_ISREG(st.st_mode);
   device_ = st.st_dev;
   inode_ = st.st_ino;
 }

@@ -328,14 +328,31 @@ std::vector<TreeFile> list_tree(const fs::path& src, const fs::path& dst, const 
   return files;
 }
 
-// Files whose outputs would share a name (a.dat and a.raw both to a.npy): each would replace the
-// other's output, which one last depending on the jobs' timing. None of them is converted; each
-// fails, naming the others. Returns which files collide.
-std::vector<bool> refuse_colliding_outputs(const std::vector<TreeFile>& files, std::vector<TreeResult>& results) {
+// Event files whose outputs would share a name (a.dat and a.raw both to a.npy): each would
+// replace the other's output, which one last depending on the jobs' timing. None of them is
+// converted; each fails, naming the others. Files that are no recordings (a rec.bias beside
+// rec.raw) and a file that is its own output (an earlier run's, converting in place) collide
+// with nothing. Returns which files collide.
+std::vector<bool> refuse_colliding_outputs(const std::vector<TreeFile>& files, const ReadOptions& options,
+                                           std::vector<TreeResult>& results) {
   std::map<fs::path, std::vector<std::size_t>> by_output;
-  for (std::size_t i = 0; i < files.size(); ++i) by_output[files[i].out].push_back(i);
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (files[i].out != files[i].in) by_output[files[i].out].push_back(i);
+  const auto recording = [&](std::size_t i) {
+    if (!options.format.empty()) return true;  // --format: every file is read as one
+    try {
+      (void)detect_format(files[i].in.string());
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
   std::vector<bool> colliding(files.size(), false);
-  for (const auto& [out, group] : by_output) {
+  for (auto& [out, all] : by_output) {
+    if (all.size() < 2) continue;
+    std::vector<std::size_t> group;
+    for (const std::size_t i : all)
+      if (recording(i)) group.push_back(i);
     if (group.size() < 2) continue;
     std::string names;
     for (const std::size_t i : group) names += (names.empty() ? "" : ", ") + files[i].rel_in;
@@ -400,7 +417,7 @@ int run_recursive(const ConvertArgs& a) {
     std::fprintf(stderr, "evlib: removed %zu temporary file(s) left in %s by an interrupted run\n", stale, a.out.c_str());
   }
   std::vector<TreeResult> results(files.size());
-  const std::vector<bool> colliding = refuse_colliding_outputs(files, results);
+  const std::vector<bool> colliding = refuse_colliding_outputs(files, options, results);
   for (std::size_t i = 0; i < files.size(); ++i)
     if (colliding[i]) std::fprintf(stderr, "evlib: error: %s: %s\n", files[i].in.c_str(), results[i].message.c_str());
   std::vector<std::size_t> todo;

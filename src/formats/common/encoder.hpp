@@ -40,8 +40,8 @@ inline bool writer_owns_key(std::string_view key, std::initializer_list<std::str
 }
 
 // `% key value` lines of the extra header keys of a RAW or DAT file, except those the writer
-// owns; a key holding a space or tab is refused (it would read back split at it).
-std::string percent_header_lines(const WriteOptions& options, const char* format, std::initializer_list<std::string_view> owned);
+// owns; spaces in a key become underscores (it would read back split at the first).
+std::string percent_header_lines(const WriteOptions& options, std::initializer_list<std::string_view> owned);
 
 // Walks events and triggers of one batch in time order (triggers after events of equal time).
 template <class OnEvent, class OnTrigger>

@@ -4,8 +4,10 @@
 // /EXT_TRIGGER/indexes; root attributes as variable-length strings (version 1.0, geometry WxH, the
 // header). Like hdf5_writer.cpp it writes the AtomicFile's temporary path.
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "evlib/error.hpp"
 #include "formats/prophesee/ecf.hpp"
@@ -142,23 +144,29 @@ h5::AppendDataset table(const std::string& path, hid_t file, const std::string& 
 // from the first event and point at the first event of an earlier period.
 class PeriodIndex {
  public:
-  explicit PeriodIndex(const char* what) : what_(what) {}
+  // `spill` appends entries to the file's table and clears them: a long gap's entries go out
+  // as they are made instead of piling up until the flush.
+  PeriodIndex(const char* what, std::function<void(std::vector<IndexRecord>&)> spill)
+      : what_(what), spill_(std::move(spill)) {}
   void add(std::uint64_t i, std::int64_t t) {
     if (!started_) {
       started_ = true;
       t_first_ = t;
     }
     std::int64_t r = 0;
-    // Every period between two events takes an entry, held until the flush: two events 10^11 µs
-    // apart took 800 MB, 2^63 µs std::bad_alloc. Refused past kMostEntriesPerGap, as the RAW
-    // writers refuse gaps that take too many TIME_HIGH words.
+    // Every period between two events takes an entry (16 bytes of the file): they were held until
+    // the flush (two events 10^11 µs apart took 800 MB of memory, 2^63 µs std::bad_alloc). They
+    // are spilled to the file as they are made now, and a gap past kMostEntriesPerGap (2^26
+    // entries: 1 GiB of index, 37 hours) is refused, as the RAW writers refuse gaps that take
+    // too many TIME_HIGH words.
     if (__builtin_sub_overflow(t, t_first_, &r) || r / kIndexPeriod + 1 - count_ > kMostEntriesPerGap) {
       throw InvalidArgument("ECF (Metavision HDF5): the gap before " + std::string(what_) + " " + std::to_string(i) + " at " +
-                            std::to_string(t) + " us would take more than 2^22 index entries (one per 2000 us, 2.3 hours)");
+                            std::to_string(t) + " us would take more than 2^26 index entries (one per 2000 us, 37 hours)");
     }
     while (r / kIndexPeriod + 1 > count_) {
       if (i != candidate_.id) last_ = candidate_;
       pending_.push_back(last_);
+      if (pending_.size() >= kSpillEntries) [[unlikely]] spill_(pending_);
       ++count_;
       candidate_ = {i, r};
     }
@@ -171,8 +179,10 @@ class PeriodIndex {
   std::string offset_text() const { return std::to_string(started_ ? -t_first_ : 0); }
 
  private:
-  static constexpr std::int64_t kMostEntriesPerGap = std::int64_t{1} << 22;
+  static constexpr std::int64_t kMostEntriesPerGap = std::int64_t{1} << 26;
+  static constexpr std::size_t kSpillEntries = std::size_t{1} << 16;
   const char* what_;  // "event" or "trigger", for the message
+  std::function<void(std::vector<IndexRecord>&)> spill_;
   bool started_ = false;
   std::int64_t t_first_ = 0;
   std::int64_t count_ = 0;
@@ -321,6 +331,11 @@ class EcfHdf5Encoder final : public EventEncoder {
     }
   }
 
+  static void spill(h5::AppendDataset& table, std::vector<IndexRecord>& entries) {
+    table.append(entries.data(), entries.size());
+    entries.clear();
+  }
+
   void write_offset_attribute(h5::AppendDataset& table, const PeriodIndex& index) {
     h5::write_string_attribute(path_, table.get(), "offset", index.offset_text());
   }
@@ -344,7 +359,8 @@ class EcfHdf5Encoder final : public EventEncoder {
   std::vector<std::uint16_t> x_, y_;
   std::vector<std::uint8_t> p_;
   std::vector<std::uint8_t> block_;
-  PeriodIndex cd_index_{"event"}, trigger_index_{"trigger"};
+  PeriodIndex cd_index_{"event", [this](std::vector<IndexRecord>& entries) { spill(*cd_indexes_, entries); }};
+  PeriodIndex trigger_index_{"trigger", [this](std::vector<IndexRecord>& entries) { spill(*trigger_indexes_, entries); }};
   std::uint64_t events_seen_ = 0, triggers_seen_ = 0;
   bool have_time_ = false;
   std::int64_t last_time_ = 0;

@@ -1,5 +1,6 @@
 // DAT writer (docs/formats.md 15.5): EventCD records with 32-bit time. Times past 2^32 µs are stored
 // modulo 2^32, which the reader unwraps as long as consecutive events are less than 2^31 µs apart.
+#include <algorithm>
 #include <ctime>
 #include <string>
 
@@ -15,13 +16,19 @@ class DatEncoder final : public EventEncoder {
   explicit DatEncoder(const WriteOptions& options)
       : options_(options),
         width_(options.width != 0 ? options.width : 1u << 14),
-        height_(options.height != 0 ? options.height : 1u << 14) {}
+        height_(options.height != 0 ? options.height : 1u << 14) {
+    if (width_ > (1u << 14) || height_ > (1u << 14)) {
+      throw InvalidArgument("DAT addresses at most 16384x16384 pixels (14-bit coordinates): cannot write a " +
+                            std::to_string(options.width) + "x" + std::to_string(options.height) +
+                            " geometry (.npy, .npz and plain .h5 files hold any)");
+    }
+  }
 
   void begin(AtomicFile& out) override {
     std::string h = "% Data file containing CD events\n% Version 2\n";
     if (options_.width != 0) h += "% Width " + std::to_string(options_.width) + "\n";
     if (options_.height != 0) h += "% Height " + std::to_string(options_.height) + "\n";
-    h += percent_header_lines(options_, "DAT", {"Data", "Version", "Width", "Height", "end"});
+    h += percent_header_lines(options_, {"Data", "Version", "Width", "Height", "end"});
     h += "% end\n";
     h += '\x0C';
     h += '\x08';
@@ -48,8 +55,7 @@ class DatEncoder final : public EventEncoder {
       // The reader drops an event outside the geometry the header states: refused here instead.
       if (x[i] >= width_ || y[i] >= height_) [[unlikely]] {
         throw InvalidArgument("event " + std::to_string(i) + " at (" + std::to_string(x[i]) + ", " + std::to_string(y[i]) +
-                              ") is outside the " + std::to_string(options_.width) + "x" + std::to_string(options_.height) +
-                              " DAT geometry");
+                              ") is outside the " + std::to_string(width_) + "x" + std::to_string(height_) + " DAT geometry");
       }
       have_time_ = true;
       last_t_ = t[i];
@@ -92,18 +98,20 @@ std::string raw_header(const std::string& evt_version, const std::string& format
   h += "% plugin_integrator_name evlib\n";
   // plugin_name and system_ID name the source camera's decoder: a copied one could make
   // Metavision decode this stream as another encoding.
-  h += percent_header_lines(options, ("EVT " + evt_version).c_str(),
+  h += percent_header_lines(options,
                             {"camera_integrator_name", "date", "evt", "format", "geometry", "plugin_integrator_name",
                              "plugin_name", "system_ID", "end"});
   h += "% end\n";
   return h;
 }
 
-std::string percent_header_lines(const WriteOptions& options, const char* format, std::initializer_list<std::string_view> owned) {
+std::string percent_header_lines(const WriteOptions& options, std::initializer_list<std::string_view> owned) {
   std::string lines;
-  for (const auto& [k, v] : options.header) {
-    if (k.find_first_of(" \t") != std::string::npos)
-      throw InvalidArgument("header key '" + k + "': " + format + " header keys cannot hold spaces (the key ends at the first)");
+  for (const auto& [key, v] : options.header) {
+    // A key ends at its first space: "Creation date" (AEDAT 2 headers) is written Creation_date,
+    // where it read back as key "Creation" and value "date ...".
+    std::string k = key;
+    std::replace(k.begin(), k.end(), ' ', '_');
     if (!writer_owns_key(k, owned)) lines += "% " + k + " " + v + "\n";
   }
   return lines;

@@ -104,6 +104,16 @@ TEST(ConvertRecursive, inputs_whose_outputs_would_share_a_name_are_refused_and_t
   EXPECT_NE(err.find("day1/cam.dat, day1/cam.raw would all be converted to day1/cam.h5: none converted"), std::string::npos) << err;
   EXPECT_EQ(tree(t.dst), (std::vector<std::string>{"day1/deep/er/cam.h5", "top.h5"}));
   EXPECT_NE(out.find("0 already converted"), std::string::npos) << out;
+  // A file that is no recording (README.txt beside README.raw would be; a Metavision .bias beside
+  // its .raw) collides with nothing, and a tree converted in place converts again as before.
+  test::write_file(t.src + "/top.bias", {'%', ' ', 'b', '\n'});
+  fs::remove(t.src + "/day1/cam.raw");
+  fs::remove_all(t.dst);
+  EXPECT_EQ(test::run_command(cli() + " convert -q -r --to hdf5 " + q(t.src) + " " + q(t.dst), &out, &err), 0) << err;
+  EXPECT_EQ(tree(t.dst), (std::vector<std::string>{"day1/cam.h5", "day1/deep/er/cam.h5", "top.h5"}));
+  for (int run = 0; run < 2; ++run)
+    EXPECT_EQ(test::run_command(cli() + " convert -r --to hdf5 " + q(t.dst) + " " + q(t.dst), &out, &err), 0) << run << ": " << err;
+  EXPECT_NE(out.find("3 already converted"), std::string::npos) << out;
 }
 
 TEST(ConvertRecursive, refuses_a_missing_source_or_no_target_format) {

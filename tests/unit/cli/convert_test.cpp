@@ -207,6 +207,9 @@ TEST(Convert, the_input_itself_is_never_an_output_even_with_force) {
                               nullptr, &err),
             2);
   EXPECT_NE(err.find("is the input " + in), std::string::npos) << err;
+  // Standard input redirected from the recording is the recording too.
+  EXPECT_EQ(test::run_command(cli() + " convert -q --force - " + q(link) + " < " + q(in), nullptr, &err), 2);
+  EXPECT_NE(err.find("is the input -"), std::string::npos) << err;
   const std::vector<std::uint8_t> kept = test::read_file(in);
   EXPECT_EQ(std::string(kept.begin(), kept.end()), text);
   ASSERT_EQ(test::run_command(cli() + " convert -q " + q(in) + " " + q(dir.file("other.npy")), nullptr, &err), 0) << err;

@@ -1225,13 +1225,14 @@ TEST(Hdf5EcfWriter, refuses_what_metavision_files_cannot_hold) {
 }
 
 // The seek index takes an entry per 2000 µs between events, held until the flush: two events
-// 10^11 µs apart took 800 MB and 2.5 GB of memory, 2^63 µs std::bad_alloc. Gaps over 2^22 entries
-// (2.3 hours) are refused, naming the event; one just below is written.
+// 10^11 µs apart took 800 MB and 2.5 GB of memory, 2^63 µs std::bad_alloc. They are spilled to the
+// file as they are made now, and gaps over 2^26 entries (37 hours) are refused, naming the event;
+// a 3-hour gap (a recording's triggers at its two ends) is written.
 TEST(Hdf5EcfWriter, a_gap_that_would_take_millions_of_index_entries_is_refused) {
   test::ScopedTempDir dir;
   WriteOptions wo;
   wo.compression = "ecf";
-  for (const std::int64_t far : {std::int64_t{100'000'000'000}, std::numeric_limits<std::int64_t>::max()}) {
+  for (const std::int64_t far : {std::int64_t{1'000'000'000'000}, std::numeric_limits<std::int64_t>::max()}) {
     Writer w = Writer::create(dir.file("gap.h5"), wo);
     try {
       w.write(test::batch_of({{-5, 1, 1, 1}, {far, 1, 1, 1}}));
@@ -1241,9 +1242,18 @@ TEST(Hdf5EcfWriter, a_gap_that_would_take_millions_of_index_entries_is_refused) 
     }
   }
   EXPECT_TRUE(test::list_dir(dir.path()).empty());
-  const std::int64_t near = (std::int64_t{1} << 22) * 2000 - 4000;
-  test::write_events(dir.file("near.h5"), wo, test::batch_of({{0, 1, 1, 1}, {near, 2, 2, 0}}));
-  EXPECT_EQ(read(dir.file("near.h5")).events.t()[1], near);
+  const std::int64_t hours = std::int64_t{3} * 3600 * 1'000'000;
+  TriggerBatch triggers;
+  triggers.push_back(0, 0, 1);
+  triggers.push_back(hours, 0, 0);
+  {
+    Writer w = Writer::create(dir.file("long.h5"), wo);
+    w.write(test::batch_of({{0, 1, 1, 1}, {hours, 2, 2, 0}}), triggers);
+    w.close();
+  }
+  const Recording back = read(dir.file("long.h5"));
+  EXPECT_EQ(back.events.t()[1], hours);
+  EXPECT_EQ(back.triggers.t, (std::vector<std::int64_t>{0, hours}));
 }
 
 TEST(Hdf5EcfWriter, h5py_sees_metavision_structure_and_a_valid_seek_index) {
